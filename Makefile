@@ -1,0 +1,37 @@
+# Obelisk: the two set-up commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run token test unit lint wipe
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the whole platform on this machine (emulator, API, pollers, web app, OHIF, demo data)
+run: install
+	$(PY) -m devstack run
+
+## token: an access token for a demo user, e.g. `make token USER=alice`
+token: install
+	@$(PY) -m devstack token $(USER)
+
+## test: every test (unit, integration against a real emulator and API, browser)
+test: install
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+## wipe: forget all local data (.obelisk/)
+wipe: install
+	$(PY) -m devstack wipe

@@ -1,0 +1,1 @@
+"""Obelisk: a KHEOPS-compatible DICOM sharing and authorization platform on AWS serverless."""

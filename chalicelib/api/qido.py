@@ -1,0 +1,45 @@
+"""QIDO-RS: search for studies, series and instances."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import responses
+from chalicelib.api.routing import base_url, principal, query_lists, query_value, route
+from chalicelib.auth.policy import parse_source
+from chalicelib.dicom.uids import require_uid
+from chalicelib.services import search
+
+bp = Blueprint(__name__)
+
+
+def _context():
+    request = bp.current_request
+    caller = principal(request)
+    source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
+    page = search.parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    return request, caller, source, page
+
+
+@route(bp, "/studies", methods=["GET"])
+def search_studies():
+    request, caller, source, page = _context()
+    result = search.search_studies(caller, source, query_lists(request), page, base_url(request))
+    return responses.search_result(result)
+
+
+@route(bp, "/studies/{study}/series", methods=["GET"])
+def search_series(study):
+    request, caller, source, page = _context()
+    require_uid(study, "StudyInstanceUID")
+    result = search.search_series(caller, study, source, query_lists(request), page, base_url(request))
+    return responses.search_result(result)
+
+
+@route(bp, "/studies/{study}/series/{series}/instances", methods=["GET"])
+def search_instances(study, series):
+    request, caller, source, page = _context()
+    require_uid(study, "StudyInstanceUID")
+    require_uid(series, "SeriesInstanceUID")
+    result = search.search_instances(caller, study, series, source, query_lists(request), page,
+                                     base_url(request))
+    return responses.search_result(result)

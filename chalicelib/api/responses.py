@@ -1,0 +1,63 @@
+"""Response shapes: the error body of `kheops-api.md` section 3.0, JSON and DICOM JSON answers,
+paging headers. The one place that maps domain exceptions to HTTP."""
+from __future__ import annotations
+
+import json
+import logging
+
+from chalice import Response
+
+from chalicelib.auth.authenticate import MissingCredentials
+from chalicelib.errors import ObeliskError, Unauthenticated
+
+log = logging.getLogger("obelisk")
+
+DICOM_JSON = "application/dicom+json"
+
+
+def error(exc: ObeliskError) -> Response:
+    if isinstance(exc, MissingCredentials):
+        return Response(body="", status_code=401, headers={"WWW-Authenticate": ["Basic", "Bearer"]})
+    if isinstance(exc, Unauthenticated):
+        return Response(body="", status_code=401)  # no detail: nothing leaks about the token
+    body = {"message": exc.message, "detail": exc.detail or exc.message}
+    return Response(body=body, status_code=exc.status, headers={"Content-Type": "application/json"})
+
+
+def internal_error() -> Response:
+    log.exception("unhandled error")
+    return Response(
+        body={"message": "Internal Server Error", "detail": "an unexpected error occurred"},
+        status_code=500,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def json_body(body, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=json.dumps(body), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def dicom_json(items: list[dict], status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=json.dumps(items), status_code=status,
+                    headers={"Content-Type": DICOM_JSON, **(headers or {})})
+
+
+def search_result(result, status_when_empty: int = 204) -> Response:
+    """A QIDO answer: 204 when empty, `X-Total-Count`, and the `Warning` header when more remain."""
+    headers = {"X-Total-Count": str(result.total), "Cache-Control": "private, no-cache"}
+    if result.remaining:
+        headers["Warning"] = (
+            f"299 obelisk: There are {result.remaining} additional results that can be requested"
+        )
+    if not result.items:
+        return Response(body="", status_code=status_when_empty, headers=headers)
+    return dicom_json(result.items, headers=headers)
+
+
+def see_other(location: str) -> Response:
+    return Response(body="", status_code=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def no_content(headers: dict | None = None) -> Response:
+    return Response(body="", status_code=204, headers=headers or {})

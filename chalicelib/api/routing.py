@@ -1,0 +1,81 @@
+"""Route registration shared by every blueprint.
+
+Each route is registered twice: at its path, and under `/link/{link_token}` (capability URLs),
+so both transports reach the same view. Domain errors become HTTP answers here."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, CORSConfig
+
+from chalicelib.api import responses
+from chalicelib.auth.authenticate import authenticate
+from chalicelib.auth.principals import Principal
+from chalicelib.config import settings
+from chalicelib.errors import ObeliskError
+
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Origin", "Content-Type", "Accept", "Authorization", "Frontend", "Accept-Charset",
+                   "X-Authorization-Source", "If-None-Match"],
+    expose_headers=["X-Total-Count", "Warning", "Location", "ETag", "Content-Location"],
+    max_age=86400,
+)
+LINK_PREFIX = "/link/{link_token}"
+
+
+def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool = True, **kwargs):
+    def register(view):
+        @functools.wraps(view)
+        def handler(**params):
+            params.pop("link_token", None)
+            try:
+                return view(**params)
+            except ObeliskError as exc:
+                return responses.error(exc)
+            except Exception:  # noqa: BLE001 - the one place unhandled errors become a 500 body
+                return responses.internal_error()
+
+        blueprint.route(path, methods=methods, cors=CORS, name=view.__name__, **kwargs)(handler)
+        if linkable:
+            blueprint.route(LINK_PREFIX + path, methods=methods, cors=CORS,
+                            name=view.__name__ + "_link", **kwargs)(handler)
+        return view
+
+    return register
+
+
+def link_token(request) -> str | None:
+    return (request.uri_params or {}).get("link_token")
+
+
+def principal(request) -> Principal:
+    """The caller of this request, resolved once and kept on the request."""
+    cached = getattr(request, "_obelisk_principal", None)
+    if cached is None:
+        cached = authenticate(request.headers, link_token(request))
+        request._obelisk_principal = cached
+    return cached
+
+
+def base_url(request) -> str:
+    """`{root}/api`, or `{root}/api/link/{token}` when the request came through a capability URL."""
+    token = link_token(request)
+    return f"{settings().api_url}/link/{token}" if token else settings().api_url
+
+
+def query_lists(request) -> dict[str, list[str]]:
+    """Query parameters with repeated and comma-separated `includefield` preserved as lists."""
+    params = request.query_params
+    return {name: params.getlist(name) for name in params} if params else {}
+
+
+def query_value(request, name: str) -> str | None:
+    params = request.query_params or {}
+    return params.get(name)
+
+
+def form(request) -> dict[str, list[str]]:
+    body = request.raw_body or b""
+    return parse_qs(body.decode("utf-8"), keep_blank_values=True)

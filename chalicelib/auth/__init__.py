@@ -1,0 +1,1 @@
+"""Authentication (which principal is asking) and authorization (the permission policy)."""

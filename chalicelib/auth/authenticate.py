@@ -1,0 +1,75 @@
+"""Turns a request's credentials into exactly one `Principal`.
+
+Transports, identical in effect: `Authorization: Bearer <token>`, `Authorization: Basic` with the
+token as password (user name ignored), and capability URLs `/api/link/{token}/...`."""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Callable
+
+from chalicelib.auth import oidc
+from chalicelib.auth.principals import USER, Principal
+from chalicelib.errors import Unauthenticated
+from chalicelib.services import users
+
+TOKEN_CHARSET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+=_-~/")
+MAX_TOKEN_LENGTH = 8192
+
+
+class MissingCredentials(Unauthenticated):
+    """No usable Authorization header: answered with `WWW-Authenticate` challenges."""
+
+
+def _header(headers, name: str) -> str:
+    return (headers.get(name) or headers.get(name.lower()) or "").strip()
+
+
+def presented_token(headers, link_token: str | None) -> str:
+    """The token a request carries, from the link prefix or the Authorization header."""
+    if link_token:
+        token = link_token
+    else:
+        authorization = _header(headers, "Authorization")
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and value:
+            token = value
+        elif scheme.lower() == "basic" and value:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError) as error:
+                raise MissingCredentials("malformed Basic credentials") from error
+            _, separator, token = decoded.partition(":")
+            if not separator or not token:
+                raise MissingCredentials("malformed Basic credentials")
+        else:
+            raise MissingCredentials("no credentials")
+    if len(token) > MAX_TOKEN_LENGTH or not set(token) <= TOKEN_CHARSET:
+        raise Unauthenticated("malformed token")
+    return token
+
+
+def _user_from_oidc(token: str) -> Principal:
+    identity = oidc.verify_access_token(token)
+    user = users.get_user(identity.sub)
+    if user is None:
+        profile = oidc.fetch_profile(identity)
+        user = users.register(identity.sub, profile["email"], profile["name"])
+    return Principal(kind=USER, user=user, token=token)
+
+
+# Verifiers by token shape, tried in order; the first whose shape matches decides.
+# (shape test, verifier). Issue-specific token kinds register themselves here.
+VERIFIERS: list[tuple[Callable[[str], bool], Callable[[str], Principal]]] = []
+
+
+def principal_for_token(token: str) -> Principal:
+    for matches, verify in VERIFIERS:
+        if matches(token):
+            return verify(token)
+    return _user_from_oidc(token)
+
+
+def authenticate(headers, link_token: str | None = None) -> Principal:
+    return principal_for_token(presented_token(headers, link_token))

@@ -1,0 +1,69 @@
+"""The one door through which configuration enters: environment variables only."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _csv(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name).split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    public_url: str
+    users_table: str
+    albums_table: str
+    shares_table: str
+    tokens_table: str
+    dicom_table: str
+    reports_table: str
+    dicom_bucket: str
+    events_queue: str
+    deliveries_queue: str
+    signing_key_parameter: str
+    oidc_issuer: str
+    oidc_discovery_url: str
+    oidc_required_scope: str
+    presign_seconds: int
+    outbound_allowlist: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def api_url(self) -> str:
+        """Base of every URL Obelisk writes into responses: `{root}/api`."""
+        return self.public_url.rstrip("/") + "/api"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    stage = _env("OBELISK_STAGE", "local")
+    prefix = f"obelisk-{stage}"
+    issuer = _env("OIDC_ISSUER")
+    return Settings(
+        stage=stage,
+        public_url=_env("OBELISK_PUBLIC_URL", "http://127.0.0.1:8000"),
+        users_table=_env("OBELISK_USERS_TABLE", f"{prefix}-users"),
+        albums_table=_env("OBELISK_ALBUMS_TABLE", f"{prefix}-albums"),
+        shares_table=_env("OBELISK_SHARES_TABLE", f"{prefix}-shares"),
+        tokens_table=_env("OBELISK_TOKENS_TABLE", f"{prefix}-tokens"),
+        dicom_table=_env("OBELISK_DICOM_TABLE", f"{prefix}-dicom"),
+        reports_table=_env("OBELISK_REPORTS_TABLE", f"{prefix}-reports"),
+        dicom_bucket=_env("OBELISK_DICOM_BUCKET", f"{prefix}-dicom"),
+        events_queue=_env("OBELISK_EVENTS_QUEUE", f"{prefix}-events"),
+        deliveries_queue=_env("OBELISK_DELIVERIES_QUEUE", f"{prefix}-deliveries"),
+        signing_key_parameter=_env("OBELISK_SIGNING_KEY_PARAMETER", f"/obelisk/{stage}/signing-keys"),
+        oidc_issuer=issuer,
+        oidc_discovery_url=_env(
+            "OIDC_DISCOVERY_URL",
+            issuer.rstrip("/") + "/.well-known/openid-configuration" if issuer else "",
+        ),
+        oidc_required_scope=_env("OIDC_REQUIRED_SCOPE"),
+        presign_seconds=int(_env("OBELISK_PRESIGN_SECONDS", "300")),
+        outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
+    )

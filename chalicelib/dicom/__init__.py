@@ -1,0 +1,1 @@
+"""DICOM knowledge: multipart bodies, DICOM JSON, UIDs, QIDO matching. No AWS, no HTTP."""

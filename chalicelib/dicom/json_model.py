@@ -1,0 +1,83 @@
+"""DICOM JSON (PS3.18 Annex F) through pydicom's own encoder, and the attribute sets that each
+QIDO level returns."""
+from __future__ import annotations
+
+from typing import Callable
+
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+
+BULK_DATA_THRESHOLD = 1024
+
+PATIENT_STUDY_KEYWORDS = (
+    "SpecificCharacterSet", "StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName",
+    "TimezoneOffsetFromUTC", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+    "StudyInstanceUID", "StudyID", "StudyDescription", "IssuerOfPatientID", "PatientAge",
+)
+SERIES_KEYWORDS = (
+    "Modality", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription", "SeriesDate", "SeriesTime",
+    "BodyPartExamined", "PerformedProcedureStepStartDate", "PerformedProcedureStepStartTime",
+    "Laterality", "Manufacturer",
+)
+INSTANCE_KEYWORDS = (
+    "SOPClassUID", "SOPInstanceUID", "InstanceNumber", "Rows", "Columns", "BitsAllocated",
+    "NumberOfFrames", "ContentDate", "ContentTime", "ImageType", "PhotometricInterpretation",
+)
+
+
+def tag_hex(keyword_or_tag: str) -> str | None:
+    """`PatientName` or `00100010` -> `00100010`; None when unknown."""
+    value = keyword_or_tag.strip()
+    if len(value) == 8 and all(c in "0123456789abcdefABCDEF" for c in value):
+        return value.upper()
+    tag = tag_for_keyword(value)
+    return f"{tag:08X}" if tag is not None else None
+
+
+def keyword_of(tag: str) -> str:
+    return keyword_for_tag(int(tag, 16)) or tag
+
+
+def to_json(dataset: Dataset, bulk_data_uri: Callable[[DataElement], str] | None = None) -> dict:
+    """The dataset as DICOM JSON. With `bulk_data_uri`, values over the threshold and pixel data
+    become BulkDataURIs; without it they are left out."""
+    if bulk_data_uri is None:
+        def bulk_data_uri(_element: DataElement) -> str:
+            return ""
+    encoded = dataset.to_json_dict(
+        bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=bulk_data_uri
+    )
+    return {tag: value for tag, value in encoded.items() if value.get("BulkDataURI", None) != ""}
+
+
+def subset(attributes: dict, keywords: tuple[str, ...]) -> dict:
+    wanted = {tag_hex(k) for k in keywords}
+    return {tag: value for tag, value in attributes.items() if tag in wanted}
+
+
+def element(vr: str, *values) -> dict:
+    """One DICOM JSON element; no Value member when there are no values."""
+    return {"vr": vr, "Value": list(values)} if values else {"vr": vr}
+
+
+def first_value(attributes: dict, keyword: str):
+    values = attributes.get(tag_hex(keyword), {}).get("Value") or [None]
+    return values[0]
+
+
+def text_value(attributes: dict, keyword: str) -> str:
+    """A value as matching and sorting see it; person names by their Alphabetic group."""
+    value = first_value(attributes, keyword)
+    if isinstance(value, dict):
+        return value.get("Alphabetic", "")
+    return "" if value is None else str(value)
+
+
+def vr_of(tag: str) -> str:
+    from pydicom.datadict import dictionary_VR
+
+    try:
+        return dictionary_VR(int(tag, 16))
+    except KeyError:
+        return "UN"

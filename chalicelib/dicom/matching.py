@@ -1,0 +1,93 @@
+"""QIDO-RS attribute matching (PS3.4 C.2.2.2): single value, list, wildcard, range, UID list,
+and fuzzy person-name matching, over DICOM JSON attributes."""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from chalicelib.dicom import json_model
+from chalicelib.errors import BadQueryParameter
+
+RESERVED_PARAMETERS = {
+    "limit", "offset", "includefield", "fuzzymatching", "album", "inbox", "favorite", "sort",
+    "accept", "charset",
+}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    tag: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{json_model.keyword_of(self.tag)}={self.value}"
+
+
+def parse_criteria(params: dict[str, list[str]]) -> list[Criterion]:
+    criteria = []
+    for name, values in params.items():
+        if name in RESERVED_PARAMETERS:
+            continue
+        tag = json_model.tag_hex(name)
+        if tag is None:
+            raise BadQueryParameter(f"unknown attribute {name!r}")
+        for value in values:
+            criteria.append(Criterion(tag, value))
+    return criteria
+
+
+def _values(attributes: dict, tag: str) -> list[str]:
+    element = attributes.get(tag, {})
+    out = []
+    for value in element.get("Value", []):
+        if isinstance(value, dict):
+            out.append(value.get("Alphabetic", ""))
+        else:
+            out.append(str(value))
+    return out
+
+
+def _wildcard(pattern: str, value: str) -> bool:
+    regex = fnmatch.translate(pattern.lower().replace("[", "[[]"))
+    return re.match(regex, value.lower()) is not None
+
+
+def _in_range(query: str, value: str) -> bool:
+    low, _, high = query.partition("-")
+    value = value.replace("-", "").replace(":", "")
+    return (not low or value >= low.replace(":", "")) and (not high or value[: len(high)] <= high.replace(":", ""))
+
+
+def _fuzzy_name(pattern: str, value: str) -> bool:
+    """Each word of the query starts some component of the name (case-insensitive)."""
+    words = [w for w in re.split(r"[\s^,]+", value.lower()) if w]
+    return all(any(w.startswith(q) for w in words) for q in re.split(r"[\s^,*]+", pattern.lower()) if q)
+
+
+def matches(attributes: dict, criterion: Criterion, fuzzy: bool = False) -> bool:
+    query = criterion.value
+    if query in ("", "*"):
+        return True
+    vr = attributes.get(criterion.tag, {}).get("vr") or json_model.vr_of(criterion.tag)
+    values = _values(attributes, criterion.tag)
+    if not values:
+        return False
+    if vr == "UI":
+        wanted = {v for v in re.split(r"[\\,]", query) if v}
+        return any(v in wanted for v in values)
+    alternatives = query.split("\\")
+    for value in values:
+        for alternative in alternatives:
+            if vr in ("DA", "TM", "DT") and "-" in alternative:
+                if _in_range(alternative, value):
+                    return True
+            elif vr == "PN" and fuzzy and _fuzzy_name(alternative, value):
+                return True
+            elif _wildcard(alternative, value):
+                return True
+    return False
+
+
+def matches_all(attributes: dict, criteria: list[Criterion], fuzzy: bool = False) -> bool:
+    return all(matches(attributes, c, fuzzy) for c in criteria)

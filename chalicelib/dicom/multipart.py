@@ -1,0 +1,103 @@
+"""multipart/related bodies (RFC 2387) as DICOMweb uses them: parsing STOW requests, building
+WADO responses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import Message
+
+from chalicelib.errors import BadRequest
+
+MAX_PARTS = 10_000
+CRLF = b"\r\n"
+
+
+@dataclass(frozen=True)
+class Part:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return media_type(self.headers.get("content-type", ""))[0]
+
+
+def media_type(value: str) -> tuple[str, dict[str, str]]:
+    """(`type/subtype` lower-cased, parameters) of a Content-Type or Accept item."""
+    message = Message()
+    message["content-type"] = value
+    params = message.get_params() or []
+    main = message.get_content_type() if value.strip() else ""
+    return main, {k.lower(): v for k, v in params[1:]}
+
+
+def _parse_headers(raw: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in raw.split(CRLF):
+        if not line:
+            continue
+        name, separator, value = line.partition(b":")
+        if not separator:
+            raise BadRequest("malformed part header line")
+        headers[name.decode("latin-1").strip().lower()] = value.decode("latin-1").strip()
+    return headers
+
+
+def parse(body: bytes, content_type: str) -> list[Part]:
+    """Splits a multipart body; raises `BadRequest` naming what is wrong with it."""
+    kind, params = media_type(content_type)
+    if not kind.startswith("multipart/"):
+        raise BadRequest(f"expected a multipart body, got {kind or 'no Content-Type'}")
+    boundary = params.get("boundary")
+    if not boundary:
+        raise BadRequest("multipart Content-Type has no boundary parameter")
+    if not body:
+        raise BadRequest("empty request body")
+    delimiter = b"--" + boundary.encode("latin-1")
+    if body.startswith(delimiter):
+        position = 0
+    else:
+        position = body.find(CRLF + delimiter)
+        if position < 0:
+            raise BadRequest("the boundary given in Content-Type does not occur in the body")
+        position += 2
+    parts: list[Part] = []
+    while True:
+        position += len(delimiter)
+        if body[position:position + 2] == b"--":
+            break  # closing delimiter
+        line_end = body.find(CRLF, position)
+        if line_end < 0:
+            raise BadRequest("truncated multipart body")
+        if body[position:line_end].strip(b" \t"):
+            raise BadRequest("garbage after a boundary delimiter")
+        next_delimiter = body.find(CRLF + delimiter, line_end)
+        if next_delimiter < 0:
+            raise BadRequest("multipart body has no closing boundary")
+        region = body[line_end + 2:next_delimiter]
+        if region.startswith(CRLF):
+            headers_raw, content = b"", region[2:]
+        else:
+            header_end = region.find(CRLF + CRLF)
+            if header_end < 0:
+                raise BadRequest("a part has no header/body separator")
+            headers_raw, content = region[:header_end], region[header_end + 4:]
+        parts.append(Part(_parse_headers(headers_raw), content))
+        if len(parts) > MAX_PARTS:
+            raise BadRequest(f"more than {MAX_PARTS} parts")
+        position = next_delimiter + 2
+    if not parts:
+        raise BadRequest("multipart body has no parts")
+    return parts
+
+
+def build(parts: list[tuple[str, bytes]], boundary: str, extra_headers: list[dict[str, str]] | None = None) -> bytes:
+    """A multipart/related body from (content type, bytes) pairs."""
+    chunks: list[bytes] = []
+    for index, (content_type, content) in enumerate(parts):
+        header_lines = [f"Content-Type: {content_type}"]
+        for name, value in ((extra_headers or [{}] * len(parts))[index] or {}).items():
+            header_lines.append(f"{name}: {value}")
+        chunks.append(b"--" + boundary.encode() + CRLF + "\r\n".join(header_lines).encode() + CRLF + CRLF)
+        chunks.append(content + CRLF)
+    chunks.append(b"--" + boundary.encode() + b"--" + CRLF)
+    return b"".join(chunks)

@@ -1,0 +1,1 @@
+"""The service layer: domain operations that take a principal and plain values."""

@@ -1,0 +1,218 @@
+"""Ingest: the one path by which instances enter Obelisk (STOW-RS now, large uploads later).
+
+An instance becomes visible only once its bytes, renditions and index rows are all written: S3
+objects first, then one DynamoDB transaction (instance, series, study, share). A failed
+transaction removes the objects it wrote. Ingest is idempotent per SOP Instance UID."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.auth import policy
+from chalicelib.auth.principals import Principal
+from chalicelib.dicom import json_model
+from chalicelib.dicom.uids import is_valid_uid
+from chalicelib.errors import BadRequest
+from chalicelib.store import dicom_store
+from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
+
+# PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
+PROCESSING_FAILURE = 0x0110
+NOT_AUTHORIZED = 0x0124
+INVALID_ATTRIBUTE_VALUE = 0x0106
+CANNOT_UNDERSTAND = 0xC000
+STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
+
+# Attributes an instance must agree on with the study it joins.
+STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
+                           "StudyDate", "AccessionNumber", "StudyID")
+
+
+@dataclass
+class Stored:
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+    new_in_album: bool = False
+
+
+@dataclass
+class Failed:
+    sop_uid: str
+    sop_class_uid: str
+    reason: int
+    comment: str
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestResult:
+    album_id: str
+    stored: list[Stored] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+
+
+def read_part10(data: bytes) -> pydicom.Dataset:
+    """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs."""
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=False)
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
+            if not is_valid_uid(str(dataset.get(keyword, ""))):
+                raise BadRequest(f"{keyword} missing or not a valid UID")
+        if "PixelData" in dataset:
+            len(dataset.PixelData)  # forces the read of the last element: catches truncation
+    except (InvalidDicomError, EOFError, ValueError, KeyError, OSError, AttributeError) as error:
+        raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
+    return dataset
+
+
+class Ingest:
+    """One STOW request's worth of instances, with per-request caches of what it looked up."""
+
+    def __init__(self, principal: Principal, album_id: str | None, study_uid: str | None = None):
+        self.principal = principal
+        self.album_id = policy.series_add_target(principal, album_id)
+        self.expected_study = study_uid
+        self.result = IngestResult(album_id=self.album_id)
+        self._series_allowed: dict[tuple[str, str], bool] = {}
+        self._studies: dict[str, dict | None] = {}
+
+    def add(self, data: bytes) -> None:
+        dataset = read_part10(data)
+        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
+        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
+        failure = self._refusal(dataset, study, series)
+        if failure:
+            reason, comment, tags = failure
+            self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
+            return
+        try:
+            stored = self._write(dataset, data)
+        except TransactWriteError as error:
+            self.result.failed.append(Failed(sop, sop_class, PROCESSING_FAILURE, f"index write failed: {error}"))
+            return
+        self.result.stored.append(stored)
+
+    def _refusal(self, dataset, study: str, series: str) -> tuple[int, str, list[str]] | None:
+        if self.expected_study and study != self.expected_study:
+            return STUDY_UID_MISMATCH, "StudyInstanceUID differs from the study in the request URL", []
+        key = (study, series)
+        if key not in self._series_allowed:
+            self._series_allowed[key] = policy.may_add_to_series(self.principal, study, series)
+        if not self._series_allowed[key]:
+            return NOT_AUTHORIZED, "the series exists and you have no access to it", []
+        existing = self._study_attributes(study)
+        if existing is not None:
+            incoming = json_model.to_json(dataset)
+            conflicts = [
+                json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
+                if json_model.text_value(existing, k) != json_model.text_value(incoming, k)
+            ]
+            if conflicts:
+                names = ", ".join(json_model.keyword_of(t) for t in conflicts)
+                return INVALID_ATTRIBUTE_VALUE, f"conflicts with the stored study: {names}", conflicts
+        return None
+
+    def _study_attributes(self, study: str) -> dict | None:
+        if study not in self._studies:
+            try:
+                self._studies[study] = StudyRecord.get(*StudyRecord.key(study)).attributes
+            except StudyRecord.DoesNotExist:
+                self._studies[study] = None
+        return self._studies[study]
+
+    def _write(self, dataset, data: bytes) -> Stored:
+        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
+        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
+        stored = Stored(study, series, sop, sop_class)
+        try:
+            InstanceRecord.get(*InstanceRecord.key(study, series, sop))
+            stored.new_in_album = self._share(study, series)
+            return stored  # idempotent: already stored
+        except InstanceRecord.DoesNotExist:
+            pass
+        transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
+        dicom_store.put_instance(study, series, sop, transfer_syntax, data)
+        attributes = json_model.to_json(dataset)
+        moment = clock.local_iso()
+        share_key = SeriesShare.key(self.album_id, study, series)
+        try:
+            with TransactWrite(connection=Connection(region=InstanceRecord.Meta.region)) as transaction:
+                transaction.save(
+                    InstanceRecord(
+                        *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,
+                        sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
+                        attributes=json_model.subset(attributes, json_model.INSTANCE_KEYWORDS),
+                        size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
+                        stored_at=moment,
+                    ),
+                    condition=InstanceRecord.pk.does_not_exist(),
+                )
+                transaction.update(
+                    SeriesRecord(*SeriesRecord.key(study, series)),
+                    actions=[
+                        SeriesRecord.study_uid.set(study),
+                        SeriesRecord.series_uid.set(series),
+                        SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
+                        SeriesRecord.instance_count.add(1),
+                    ],
+                )
+                transaction.update(
+                    StudyRecord(*StudyRecord.key(study)),
+                    actions=[
+                        StudyRecord.study_uid.set(study),
+                        StudyRecord.attributes.set(StudyRecord.attributes | json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)),
+                        StudyRecord.created_at.set(StudyRecord.created_at | moment),
+                    ],
+                )
+                transaction.update(
+                    SeriesShare(*share_key),
+                    actions=self._share_actions(study, series, moment),
+                )
+        except TransactWriteError:
+            if _instance_exists(study, series, sop):
+                return stored  # a concurrent request stored the same instance first
+            dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
+            raise
+        self._studies.setdefault(study, json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS))
+        stored.new_in_album = True
+        return stored
+
+    def _share_actions(self, study: str, series: str, moment: str):
+        return [
+            SeriesShare.album_id.set(self.album_id),
+            SeriesShare.study_uid.set(study),
+            SeriesShare.series_uid.set(series),
+            SeriesShare.series_album.set(f"{series}#{self.album_id}"),
+            SeriesShare.added_at.set(SeriesShare.added_at | moment),
+        ]
+
+    def _share(self, study: str, series: str) -> bool:
+        """Puts an already-stored series into the target album; True when it was not there."""
+        share = SeriesShare(
+            *SeriesShare.key(self.album_id, study, series), album_id=self.album_id, study_uid=study,
+            series_uid=series, series_album=f"{series}#{self.album_id}", added_at=clock.local_iso(),
+        )
+        try:
+            share.save(condition=SeriesShare.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def _instance_exists(study: str, series: str, sop: str) -> bool:
+    try:
+        InstanceRecord.get(*InstanceRecord.key(study, series, sop))
+        return True
+    except InstanceRecord.DoesNotExist:
+        return False

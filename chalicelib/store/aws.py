@@ -1,0 +1,21 @@
+"""boto3 clients, created once per process. The endpoint comes from AWS_ENDPOINT_URL alone."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=30,
+    s3={"addressing_style": "path"},
+    signature_version="s3v4",
+)
+
+
+@lru_cache(maxsize=None)
+def client(service: str):
+    """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
+    return boto3.session.Session().client(service, config=_CONFIG)

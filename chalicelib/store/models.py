@@ -1,0 +1,190 @@
+"""PynamoDB models. Each table holds several item kinds under generic `pk`/`sk` keys;
+`docs/data-model.md` lists which item answers which question."""
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+_REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+def _meta(table: str):
+    return type("Meta", (), {"table_name": table, "region": _REGION})
+
+
+class _Item(Model):
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+# ---- users table -------------------------------------------------------------------------
+
+
+class UsersByEmail(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-email"
+        projection = AllProjection()
+
+    email_lower = UnicodeAttribute(hash_key=True)
+
+
+class UserProfile(_Item):
+    """`USER#{sub}` / `PROFILE`: a registered user and the id of their inbox album."""
+
+    Meta = _meta(settings().users_table)
+    sub = UnicodeAttribute()
+    email = UnicodeAttribute(default="")
+    email_lower = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(default="")
+    inbox_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_email = UsersByEmail()
+
+    @staticmethod
+    def key(sub: str) -> tuple[str, str]:
+        return f"USER#{sub}", "PROFILE"
+
+
+# ---- albums table ------------------------------------------------------------------------
+
+
+class AlbumsByMember(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-member"
+        projection = AllProjection()
+
+    member_sub = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
+class AlbumFlags(MapAttribute):
+    add_user = BooleanAttribute(default=False)
+    download_series = BooleanAttribute(default=True)
+    send_series = BooleanAttribute(default=True)
+    delete_series = BooleanAttribute(default=False)
+    add_series = BooleanAttribute(default=True)
+    write_comments = BooleanAttribute(default=True)
+
+
+class Album(_Item):
+    """`ALBUM#{id}` / `META`: an album, or a user's inbox when `is_inbox`."""
+
+    Meta = _meta(settings().albums_table)
+    album_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    is_inbox = BooleanAttribute(default=False)
+    flags = AlbumFlags(default=AlbumFlags)
+    created_time = UnicodeAttribute()
+    last_event_time = UnicodeAttribute()
+
+    @staticmethod
+    def key(album_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", "META"
+
+
+class AlbumMember(_Item):
+    """`ALBUM#{id}` / `MEMBER#{sub}`: membership; the `by-member` index lists a user's albums."""
+
+    Meta = _meta(settings().albums_table)
+    member_sub = UnicodeAttribute()
+    is_admin = BooleanAttribute(default=False)
+    is_favorite = BooleanAttribute(default=False)
+    notification_new_series = BooleanAttribute(default=True)
+    notification_new_comment = BooleanAttribute(default=True)
+    joined_at = UnicodeAttribute()
+    by_member = AlbumsByMember()
+
+    @staticmethod
+    def key(album_id: str, sub: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"MEMBER#{sub}"
+
+
+# ---- shares table ------------------------------------------------------------------------
+
+
+class SharesByStudy(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-study"
+        projection = AllProjection()
+
+    study_uid = UnicodeAttribute(hash_key=True)
+    series_album = UnicodeAttribute(range_key=True)
+
+
+class SeriesShare(_Item):
+    """`ALBUM#{id}` / `SERIES#{study}#{series}`: a series is in an album (the inbox included).
+    The `by-study` index (`study_uid`, `{series}#{album}`) answers which albums hold a series."""
+
+    Meta = _meta(settings().shares_table)
+    album_id = UnicodeAttribute()
+    study_uid = UnicodeAttribute()
+    series_uid = UnicodeAttribute()
+    series_album = UnicodeAttribute()
+    favorite = BooleanAttribute(default=False)
+    added_at = UnicodeAttribute()
+    by_study = SharesByStudy()
+
+    @staticmethod
+    def key(album_id: str, study_uid: str, series_uid: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"SERIES#{study_uid}#{series_uid}"
+
+
+# ---- dicom table -------------------------------------------------------------------------
+
+
+class StudyRecord(_Item):
+    """`STUDY#{uid}` / `META`: study-level attributes as DICOM JSON, as first stored."""
+
+    Meta = _meta(settings().dicom_table)
+    study_uid = UnicodeAttribute()
+    attributes = JSONAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(study_uid: str) -> tuple[str, str]:
+        return f"STUDY#{study_uid}", "META"
+
+
+class SeriesRecord(_Item):
+    """`STUDY#{uid}` / `SERIES#{uid}`: series-level attributes and the instance count."""
+
+    Meta = _meta(settings().dicom_table)
+    study_uid = UnicodeAttribute()
+    series_uid = UnicodeAttribute()
+    attributes = JSONAttribute()
+    instance_count = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(study_uid: str, series_uid: str) -> tuple[str, str]:
+        return f"STUDY#{study_uid}", f"SERIES#{series_uid}"
+
+
+class InstanceRecord(_Item):
+    """`STUDY#{uid}` / `INSTANCE#{series}#{sop}`: one stored instance and where its bytes are."""
+
+    Meta = _meta(settings().dicom_table)
+    study_uid = UnicodeAttribute()
+    series_uid = UnicodeAttribute()
+    sop_uid = UnicodeAttribute()
+    sop_class_uid = UnicodeAttribute()
+    transfer_syntax_uid = UnicodeAttribute()
+    attributes = JSONAttribute()
+    size = NumberAttribute()
+    number_of_frames = NumberAttribute(default=1)
+    stored_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:
+        return f"STUDY#{study_uid}", f"INSTANCE#{series_uid}#{sop_uid}"

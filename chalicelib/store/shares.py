@@ -1,0 +1,30 @@
+"""Queries over album memberships and series shares: the facts the policy decides from."""
+from __future__ import annotations
+
+from chalicelib.store.models import AlbumMember, SeriesShare
+
+
+def memberships(sub: str) -> dict[str, AlbumMember]:
+    """Every album the user belongs to (their inbox included), by album id: one Query."""
+    return {m.pk.removeprefix("ALBUM#"): m for m in AlbumMember.by_member.query(sub)}
+
+
+def membership(album_id: str, sub: str) -> AlbumMember | None:
+    try:
+        return AlbumMember.get(*AlbumMember.key(album_id, sub))
+    except AlbumMember.DoesNotExist:
+        return None
+
+
+def shares_of_study(study_uid: str, series_uid: str | None = None) -> list[SeriesShare]:
+    """Every (album, series) row of a study, or of one of its series: one Query on `by-study`."""
+    condition = None
+    if series_uid:
+        condition = SeriesShare.series_album.startswith(f"{series_uid}#")
+    return list(SeriesShare.by_study.query(study_uid, condition))
+
+
+def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesShare]:
+    """The series an album holds, all or of one study."""
+    condition = SeriesShare.sk.startswith(f"SERIES#{study_uid}#" if study_uid else "SERIES#")
+    return list(SeriesShare.query(f"ALBUM#{album_id}", condition))

@@ -1,0 +1,70 @@
+"""`chalice local` for the dev stack, with the API under `/api` as API Gateway's stage `api`
+serves it in AWS, so every URL a client uses is the same locally and deployed."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE_PREFIX = "/api"
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    return env
+
+
+def make_server(host: str, port: int, stage: str):
+    for key, value in stage_environment(stage).items():
+        os.environ.setdefault(key, value)  # values the launcher passes explicitly win
+    sys.path.insert(0, str(ROOT))
+    from chalice.config import Config
+    from chalice.local import ChaliceRequestHandler, LocalDevServer
+
+    from app import app
+
+    class StagePrefixedHandler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            if self.path != STAGE_PREFIX and not self.path.startswith(STAGE_PREFIX + "/"):
+                body = b'{"message":"Not Found","detail":"the API lives under /api"}'
+                self.send_response(404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.path = self.path[len(STAGE_PREFIX):] or "/"
+            super()._generic_handle()
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+        def log_message(self, fmt, *args):  # one line per request on stdout, like chalice local
+            sys.stdout.write("%s %s\n" % (self.address_string(), fmt % args))
+
+    config = Config.create(chalice_stage=stage, app_name="obelisk", lambda_timeout=30)
+    return LocalDevServer(app, config, host, port, handler_cls=StagePrefixedHandler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--stage", default="local")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    for noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    server = make_server(args.host, args.port, args.stage)
+    print(f"api listening on http://{args.host}:{server.server.server_port}{STAGE_PREFIX}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Creates the local stack's AWS resources from `infra/resources.yaml` and the demo users.
+
+Resources moto's CloudFormation does not implement (the Cognito user pool, TTL settings) are
+created through the API from the same template's properties, so there is one definition."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "resources.yaml"
+REGION = "us-east-1"
+DEMO_USERS = {
+    "alice": "Alice Martin",
+    "bob": "Bob Keller",
+    "carol": "Carol Nguyen",
+}
+
+
+def demo_password(user: str) -> str:
+    return f"Obelisk-{user}-2026"
+
+
+def demo_email(user: str) -> str:
+    return f"{user}@example.org"
+
+
+def aws_client(service: str, endpoint: str):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}),
+    )
+
+
+def load_template() -> dict[str, Any]:
+    return yaml.safe_load(TEMPLATE.read_text())
+
+
+def resolve(value: Any, parameters: dict[str, str]) -> Any:
+    """Resolves the intrinsics the template uses for names (`Fn::Sub`, `Ref` to a parameter)."""
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+        return re.sub(r"\$\{(\w+)\}", lambda m: parameters[m.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict) and list(value) == ["Ref"] and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict):
+        return {k: resolve(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, parameters) for v in value]
+    return value
+
+
+def deploy_stack(endpoint: str, stage: str) -> None:
+    cloudformation = aws_client("cloudformation", endpoint)
+    name = f"obelisk-{stage}"
+    existing = {s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"]
+                if s["StackStatus"] != "DELETE_COMPLETE"}
+    if name not in existing:
+        cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=TEMPLATE.read_text(),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        )
+    template = load_template()
+    parameters = {"Stage": stage, "ViewerOrigin": "*"}
+    dynamodb = aws_client("dynamodb", endpoint)
+    for resource in template["Resources"].values():
+        props = resolve(resource.get("Properties", {}), parameters)
+        ttl = props.get("TimeToLiveSpecification")
+        if resource["Type"] == "AWS::DynamoDB::Table" and ttl:
+            current = dynamodb.describe_time_to_live(TableName=props["TableName"])
+            if current["TimeToLiveDescription"].get("TimeToLiveStatus") != "ENABLED":
+                dynamodb.update_time_to_live(
+                    TableName=props["TableName"],
+                    TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                )
+
+
+def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
+    """The Cognito user pool and web client of the template; returns their ids and OIDC URLs."""
+    template = load_template()["Resources"]
+    parameters = {"Stage": stage}
+    pool_props = resolve(template["UserPool"]["Properties"], parameters)
+    client_props = resolve(template["UserPoolClient"]["Properties"], parameters)
+    idp = aws_client("cognito-idp", endpoint)
+    pools = {p["Name"]: p["Id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"]}
+    pool_id = pools.get(pool_props["UserPoolName"])
+    if not pool_id:
+        pool_id = idp.create_user_pool(
+            PoolName=pool_props["UserPoolName"],
+            Policies=pool_props["Policies"],
+            AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
+        )["UserPool"]["Id"]
+    clients = {
+        c["ClientName"]: c["ClientId"]
+        for c in idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    }
+    client_id = clients.get(client_props["ClientName"])
+    if not client_id:
+        client_id = idp.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=client_props["ClientName"],
+            GenerateSecret=False,
+            ExplicitAuthFlows=client_props["ExplicitAuthFlows"],
+            AllowedOAuthFlows=client_props["AllowedOAuthFlows"],
+            AllowedOAuthScopes=client_props["AllowedOAuthScopes"],
+            CallbackURLs=client_props["CallbackURLs"],
+        )["UserPoolClient"]["ClientId"]
+    return {
+        "user_pool_id": pool_id,
+        "client_id": client_id,
+        "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+        "discovery_url": f"{endpoint}/{pool_id}/.well-known/openid-configuration",
+    }
+
+
+def ensure_demo_users(endpoint: str, pool_id: str) -> None:
+    idp = aws_client("cognito-idp", endpoint)
+    for user, name in DEMO_USERS.items():
+        try:
+            idp.admin_get_user(UserPoolId=pool_id, Username=user)
+            continue
+        except idp.exceptions.UserNotFoundException:
+            pass
+        idp.admin_create_user(
+            UserPoolId=pool_id,
+            Username=user,
+            UserAttributes=[
+                {"Name": "email", "Value": demo_email(user)},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "name", "Value": name},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(
+            UserPoolId=pool_id, Username=user, Password=demo_password(user), Permanent=True
+        )
+
+
+def sign_in(endpoint: str, client_id: str, user: str, password: str | None = None) -> str:
+    """An access token from the user pool: the same USER_PASSWORD_AUTH sign-in a deployment
+    offers to scripts (the web app uses the authorization-code flow of the same pool)."""
+    idp = aws_client("cognito-idp", endpoint)
+    result = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user, "PASSWORD": password or demo_password(user)},
+    )
+    return result["AuthenticationResult"]["AccessToken"]
+
+
+def bootstrap(endpoint: str, stage: str) -> dict[str, str]:
+    deploy_stack(endpoint, stage)
+    identity = ensure_user_pool(endpoint, stage)
+    ensure_demo_users(endpoint, identity["user_pool_id"])
+    return identity

@@ -1,0 +1,161 @@
+"""The local AWS emulator: a moto server on loopback whose state survives restarts.
+
+State is pickled to a file after writes (at most every few seconds) and on shutdown, and loaded
+at start. The server also counts the AWS requests it answers, per service and operation, at
+`/_emulator/calls` (tests and benchmarks use it to hold AWS-call budgets)."""
+from __future__ import annotations
+
+import argparse
+import copyreg
+import json
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+
+from cryptography.hazmat.bindings._rust import openssl
+from cryptography.hazmat.primitives import serialization
+
+PERSISTED_SERVICES = ("dynamodb", "s3", "sqs", "cognitoidp", "ssm", "secretsmanager", "cloudformation")
+
+
+def _load_rsa_key(pem: bytes):
+    return serialization.load_pem_private_key(pem, None)
+
+
+def _reduce_rsa_key(key):
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return _load_rsa_key, (pem,)
+
+
+copyreg.pickle(openssl.rsa.RSAPrivateKey, _reduce_rsa_key)
+
+
+def operation_of(environ: dict) -> tuple[str, str]:
+    """(service, operation) of one AWS request, as far as the counters need it."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        prefix, _, op = target.partition(".")
+        service = "dynamodb" if prefix.startswith("DynamoDB") else prefix.split("_")[0].lower()
+        if "sqs" in prefix.lower():
+            service = "sqs"
+        return service, op
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    query = environ.get("QUERY_STRING", "")
+    if "/s3/" in auth or "X-Amz-Credential" in query or "AWSAccessKeyId" in query:
+        return "s3", environ.get("REQUEST_METHOD", "")
+    if "/sqs/" in auth:
+        return "sqs", "query"
+    return "other", environ.get("REQUEST_METHOD", "")
+
+
+class CountingApp:
+    """WSGI middleware: counts requests and marks the state dirty on anything but a read."""
+
+    def __init__(self, app):
+        self.app = app
+        self.calls: Counter = Counter()
+        self.lock = threading.Lock()
+        self.dirty = threading.Event()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_emulator/calls":
+            return self._calls_endpoint(environ, start_response)
+        service, op = operation_of(environ)
+        with self.lock:
+            self.calls[f"{service}:{op}"] += 1
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or service in ("dynamodb", "sqs"):
+            self.dirty.set()
+        return self.app(environ, start_response)
+
+    def _calls_endpoint(self, environ, start_response):
+        with self.lock:
+            body = json.dumps(dict(self.calls)).encode()
+            if environ.get("REQUEST_METHOD") == "DELETE":
+                self.calls.clear()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def load_state(path: str) -> None:
+    from moto.backends import get_backend
+
+    if not path or not os.path.exists(path):
+        return
+    with open(path, "rb") as handle:
+        saved = pickle.load(handle)
+    for name, backend_dict in saved.items():
+        live = get_backend(name)
+        for account in list(backend_dict.keys()):
+            live[account] = backend_dict[account]
+
+
+def save_state(path: str) -> None:
+    from moto.backends import get_backend
+
+    state = {name: get_backend(name) for name in PERSISTED_SERVICES}
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".emulator-")
+    with os.fdopen(fd, "wb") as handle:
+        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
+    while not stop.wait(2.0):
+        if app.dirty.is_set():
+            app.dirty.clear()
+            for _ in range(3):
+                try:
+                    save_state(path)
+                    break
+                except (RuntimeError, pickle.PicklingError):
+                    time.sleep(0.2)  # a dict changed size mid-pickle: try again
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--state", default="", help="pickle file for persistence; empty: in memory")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")
+    os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY", "HASH")
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    load_state(args.state)
+    app = CountingApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    stop = threading.Event()
+    if args.state:
+        threading.Thread(target=_saver, args=(app, args.state, stop), daemon=True).start()
+
+    def shutdown(*_):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    print(f"emulator listening on http://{args.host}:{server.server_port}", flush=True)
+    server.serve_forever()
+    if args.state:
+        save_state(args.state)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

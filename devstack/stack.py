@@ -1,0 +1,131 @@
+"""Starts and stops the processes of the local platform. `make run` and the test suite share it."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack import bootstrap
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class LocalStack:
+    """One local platform: emulator, resources, API. Ports of 0 pick free ones."""
+
+    data_dir: Path
+    emulator_port: int = 4566
+    api_port: int = 8000
+    stage: str = "local"
+    persist: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    identity: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.public_url + "/api"
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / f"{name}.log", "ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def api_environment(self) -> dict[str, str]:
+        return {
+            "OBELISK_STAGE": self.stage,
+            "OBELISK_PUBLIC_URL": self.public_url,
+            "AWS_ENDPOINT_URL": self.emulator_url,
+            "AWS_DEFAULT_REGION": bootstrap.REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "OIDC_ISSUER": self.identity["issuer"],
+            "OIDC_DISCOVERY_URL": self.identity["discovery_url"],
+            "OBELISK_OUTBOUND_ALLOWLIST": "127.0.0.0/8",
+            "PYTHONDONTWRITEBYTECODE": "",
+            **self.extra_env,
+        }
+
+    def start(self) -> "LocalStack":
+        self.emulator_port = self.emulator_port or free_port()
+        self.api_port = self.api_port or free_port()
+        state = str(self.data_dir / "emulator.pickle") if self.persist else ""
+        emulator = self._spawn(
+            "emulator", ["devstack.emulator", "--port", str(self.emulator_port), "--state", state]
+        )
+        wait_for(self.emulator_url + "/_emulator/calls", process=emulator)
+        self.identity = bootstrap.bootstrap(self.emulator_url, self.stage)
+        api = self._spawn(
+            "api",
+            ["devstack.api_server", "--port", str(self.api_port), "--stage", self.stage],
+            self.api_environment(),
+        )
+        wait_for(self.api_url + "/liveness", process=api)
+        self.write_description()
+        return self
+
+    def write_description(self) -> None:
+        description = {
+            "api_url": self.api_url,
+            "emulator_url": self.emulator_url,
+            **self.identity,
+        }
+        (self.data_dir / "stack.json").write_text(json.dumps(description, indent=2))
+
+    def token(self, user: str, password: str | None = None) -> str:
+        return bootstrap.sign_in(self.emulator_url, self.identity["client_id"], user, password)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()

@@ -1,0 +1,48 @@
+"""A static site on loopback with single-page-app fallback: what S3 + CloudFront do in AWS."""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class SiteHandler(SimpleHTTPRequestHandler):
+    extra_headers: dict[str, str] = {}
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if not path.exists() and "." not in path.name:
+            self.path = "/index.html"  # SPA fallback, as the CloudFront distribution does
+        return super().send_head()
+
+    def end_headers(self):
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, fmt, *args):
+        sys.stdout.write("%s %s\n" % (self.address_string(), fmt % args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--directory", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cross-origin-isolated", action="store_true",
+                        help="send the COOP/COEP headers OHIF needs for SharedArrayBuffer")
+    args = parser.parse_args(argv)
+    headers = {}
+    if args.cross_origin_isolated:
+        headers = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "credentialless"}
+    handler = type("Handler", (SiteHandler,), {"extra_headers": headers})
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), functools.partial(handler, directory=args.directory))
+    print(f"site {args.directory} on http://127.0.0.1:{args.port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
