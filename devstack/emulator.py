@@ -35,6 +35,9 @@ def _reduce_rsa_key(key):
 
 
 copyreg.pickle(openssl.rsa.RSAPrivateKey, _reduce_rsa_key)
+# Backends hold locks; a restored backend gets fresh ones.
+copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
+copyreg.pickle(type(threading.Lock()), lambda _lock: (threading.Lock, ()))
 
 
 def operation_of(environ: dict) -> tuple[str, str]:
@@ -104,9 +107,13 @@ def save_state(path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".emulator-")
-    with os.fdopen(fd, "wb") as handle:
-        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
@@ -117,7 +124,7 @@ def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
                 try:
                     save_state(path)
                     break
-                except (RuntimeError, pickle.PicklingError):
+                except (RuntimeError, TypeError, pickle.PicklingError):
                     time.sleep(0.2)  # a dict changed size mid-pickle: try again
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.store import shares
-from chalicelib.store.models import AlbumMember, SeriesShare
+from chalicelib.store.models import Album, AlbumMember, SeriesShare
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,9 @@ def series_add_target(principal: Principal, album_id: str | None) -> str:
         if principal.has_user_access:
             return principal.user.inbox_id
         raise Forbidden("this token cannot store series")
-    membership = shares.membership(album_id, principal.sub)
-    if membership is None or album_id == principal.user.inbox_id:
+    if album_id == principal.user.inbox_id:
         raise AlbumNotFound("Album does not exist or you don't have access")
+    require_album_permission(principal, album_id, ADD_SERIES)
     return album_id
 
 
@@ -90,3 +90,84 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str) -> 
         return True
     mine = shares.memberships(principal.sub)
     return any(s.album_id in mine for s in holders)
+
+
+# ---- album permissions (kheops-api.md section 3.0) -----------------------------------------
+
+ADD_USER = "ADD_USER"
+REMOVE_USER = "REMOVE_USER"
+ADD_ADMIN = "ADD_ADMIN"
+REMOVE_ADMIN = "REMOVE_ADMIN"
+DELETE_ALBUM = "DELETE_ALBUM"
+MANAGE_CAPABILITIES_TOKEN = "MANAGE_CAPABILITIES_TOKEN"
+MANAGE_DICOM_SR = "MANAGE_DICOM_SR"
+MANAGE_WEBHOOK = "MANAGE_WEBHOOK"
+DOWNLOAD_SERIES = "DOWNLOAD_SERIES"
+SEND_SERIES = "SEND_SERIES"
+DELETE_SERIES = "DELETE_SERIES"
+ADD_SERIES = "ADD_SERIES"
+EDIT_FAVORITES = "EDIT_FAVORITES"
+WRITE_COMMENT = "WRITE_COMMENT"
+READ_SERIES = "READ_SERIES"
+READ_COMMENT = "READ_COMMENT"
+EDIT_ALBUM = "EDIT_ALBUM"
+LIST_USERS = "LIST_USERS"
+GET_DICOM_SR = "GET_DICOM_SR"
+
+_ADMIN_ONLY = {ADD_ADMIN, REMOVE_ADMIN, DELETE_ALBUM, MANAGE_CAPABILITIES_TOKEN, MANAGE_DICOM_SR, MANAGE_WEBHOOK}
+_MEMBER_FLAG = {
+    ADD_USER: "add_user", DOWNLOAD_SERIES: "download_series", SEND_SERIES: "send_series",
+    DELETE_SERIES: "delete_series", ADD_SERIES: "add_series", EDIT_FAVORITES: "add_series",
+    WRITE_COMMENT: "write_comments",
+}
+_ALWAYS = {REMOVE_USER, READ_SERIES, READ_COMMENT, EDIT_ALBUM, LIST_USERS, GET_DICOM_SR}
+
+
+@dataclass(frozen=True)
+class AlbumAccess:
+    """A principal's standing in one album: the album item and, for users, their membership."""
+
+    principal: Principal
+    album: Album
+    membership: AlbumMember | None
+
+    @property
+    def album_id(self) -> str:
+        return self.album.album_id
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.membership and self.membership.is_admin)
+
+    def allows(self, permission: str) -> bool:
+        """The permission table of kheops-api.md 3.0 for user principals; false on the inbox."""
+        if self.album.is_inbox:
+            return False
+        if self.is_admin:
+            return True
+        if permission in _ADMIN_ONLY:
+            return False
+        if permission in _ALWAYS:
+            return True
+        flag = _MEMBER_FLAG.get(permission)
+        return bool(flag and getattr(self.album.flags, flag))
+
+
+def album_access(principal: Principal, album_id: str) -> AlbumAccess:
+    """The caller's access to an album; 404 `Album Not Found` whether or not it exists."""
+    membership = shares.membership(album_id, principal.sub)
+    if membership is None:
+        raise AlbumNotFound("Album does not exist or you don't have access")
+    try:
+        album = Album.get(*Album.key(album_id))
+    except Album.DoesNotExist as error:
+        raise AlbumNotFound("Album does not exist or you don't have access") from error
+    return AlbumAccess(principal, album, membership)
+
+
+def require_album_permission(principal: Principal, album_id: str, permission: str) -> AlbumAccess:
+    """Album access (404) then the permission (403), in KHEOPS's filter order."""
+    access = album_access(principal, album_id)
+    if not access.allows(permission):
+        raise Forbidden(f"you lack the {permission} permission in this album")
+    return access

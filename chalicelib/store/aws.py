@@ -19,3 +19,8 @@ _CONFIG = Config(
 def client(service: str):
     """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
     return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@lru_cache(maxsize=None)
+def queue_url(name: str) -> str:
+    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]

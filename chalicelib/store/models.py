@@ -111,6 +111,32 @@ class AlbumMember(_Item):
         return f"ALBUM#{album_id}", f"MEMBER#{sub}"
 
 
+class AlbumEvent(_Item):
+    """`ALBUM#{id}` / `EVENT#{post_date}#{event_id}`: a comment or a mutation in the album's
+    history. `unpublished` is set until the event has been sent to the events queue."""
+
+    Meta = _meta(settings().albums_table)
+    event_id = UnicodeAttribute()
+    album_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()  # "Comment" | "Mutation"
+    mutation_type = UnicodeAttribute(null=True)
+    post_date = UnicodeAttribute()
+    actor_sub = UnicodeAttribute(null=True)
+    capability = JSONAttribute(null=True)  # {"id", "title"} when done through a capability token
+    report_provider = JSONAttribute(null=True)  # {"name", "client_id"} when done by a provider
+    study_uid = UnicodeAttribute(null=True)
+    series_uids = JSONAttribute(null=True)
+    target_sub = UnicodeAttribute(null=True)
+    comment = UnicodeAttribute(null=True)
+    is_private = BooleanAttribute(default=False)
+    details = JSONAttribute(null=True)
+    unpublished = BooleanAttribute(null=True)
+
+    @staticmethod
+    def key(album_id: str, post_date: str, event_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"EVENT#{post_date}#{event_id}"
+
+
 # ---- shares table ------------------------------------------------------------------------
 
 

@@ -1,0 +1,68 @@
+"""Recording album mutations and publishing them to the events queue.
+
+The contract with the webhook functions is the events-queue message (`message_of`):
+`{"event_id", "album_id", "mutation_type", "post_date", "actor_sub", "capability",
+"report_provider", "study_uid", "series_uids", "target_sub", "details"}`.
+Callers that change several items put `event` into their own transaction, then call `publish`;
+an event saved but not yet published keeps `unpublished` set, so a sweep can send it later."""
+from __future__ import annotations
+
+import json
+
+from chalicelib import clock
+from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER_CAPABILITY, Principal
+from chalicelib.config import settings
+from chalicelib.store.aws import client, queue_url
+from chalicelib.store.models import AlbumEvent
+
+MUTATION_TYPES = (
+    "ADD_USER", "ADD_ADMIN", "REMOVE_USER", "PROMOTE_ADMIN", "DEMOTE_ADMIN", "CREATE_ALBUM",
+    "LEAVE_ALBUM", "IMPORT_STUDY", "IMPORT_SERIES", "REMOVE_STUDY", "REMOVE_SERIES", "EDIT_ALBUM",
+    "ADD_FAV", "REMOVE_FAV", "CREATE_REPORT_PROVIDER", "EDIT_REPORT_PROVIDER", "DELETE_REPORT_PROVIDER",
+    "CREATE_WEBHOOK", "DELETE_WEBHOOK", "EDIT_WEBHOOK", "TRIGGER_WEBHOOK",
+)
+
+
+def mutation_event(album_id: str, mutation_type: str, principal: Principal | None, *,
+                   study_uid: str | None = None, series_uids: list[str] | None = None,
+                   target_sub: str | None = None, details: dict | None = None) -> AlbumEvent:
+    """A new, unsaved mutation event with its source (user, capability token or provider)."""
+    if mutation_type not in MUTATION_TYPES:
+        raise ValueError(f"unknown mutation type {mutation_type}")
+    post_date = clock.local_iso()
+    event_id = clock.random_id(16)
+    capability = report_provider = None
+    if principal is not None and principal.kind in (ALBUM_CAPABILITY, USER_CAPABILITY) and principal.capability_id:
+        capability = {"id": principal.capability_id, "title": principal.capability_title or ""}
+    if principal is not None and principal.kind == REPORT_PROVIDER and principal.client_id:
+        report_provider = {"client_id": principal.client_id, "name": (details or {}).get("provider_name", "")}
+    return AlbumEvent(
+        *AlbumEvent.key(album_id, post_date, event_id), event_id=event_id, album_id=album_id,
+        event_type="Mutation", mutation_type=mutation_type, post_date=post_date,
+        actor_sub=principal.sub if principal else None, capability=capability,
+        report_provider=report_provider, study_uid=study_uid, series_uids=series_uids,
+        target_sub=target_sub, details=details, unpublished=True,
+    )
+
+
+def message_of(event: AlbumEvent) -> dict:
+    return {
+        "event_id": event.event_id, "album_id": event.album_id, "mutation_type": event.mutation_type,
+        "post_date": event.post_date, "actor_sub": event.actor_sub, "capability": event.capability,
+        "report_provider": event.report_provider, "study_uid": event.study_uid,
+        "series_uids": event.series_uids, "target_sub": event.target_sub, "details": event.details,
+    }
+
+
+def publish(event: AlbumEvent) -> None:
+    """Sends the event to the events queue, then clears `unpublished`."""
+    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue),
+                               MessageBody=json.dumps(message_of(event)))
+    event.update(actions=[AlbumEvent.unpublished.remove()])
+
+
+def record(event: AlbumEvent) -> AlbumEvent:
+    """Saves a mutation event that is not part of a larger transaction, and publishes it."""
+    event.save()
+    publish(event)
+    return event
