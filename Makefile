@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe
+.PHONY: install run token test unit lint wipe browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ token: install
 	@$(PY) -m devstack token $(USER)
 
 ## test: every test (unit, integration against a real emulator and API, browser)
-test: install
+test: install browser-deps
 	$(PY) -m pytest
 
 unit: install
@@ -35,3 +35,8 @@ lint: install
 ## wipe: forget all local data (.obelisk/)
 wipe: install
 	$(PY) -m devstack wipe
+
+## browser-deps: Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium)
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

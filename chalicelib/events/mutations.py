@@ -66,3 +66,24 @@ def record(event: AlbumEvent) -> AlbumEvent:
     event.save()
     publish(event)
     return event
+
+
+def import_series(album_id: str, principal: Principal, study_uid: str, new_instances: dict[str, int],
+                  new_series: set[str], import_source: str = "upload") -> None:
+    """After instances reach an album (STOW, share): one `IMPORT_SERIES` event per series new to the
+    album (history and queue), and one queue-only `INSTANCES_ADDED` message for instances added to
+    series the album already held, so that the debounced `new_series` webhook keeps waiting.
+    `new_instances` maps each touched series to the number of instances it gained."""
+    for series_uid in sorted(new_series):
+        record(mutation_event(
+            album_id, "IMPORT_SERIES", principal, study_uid=study_uid, series_uids=[series_uid],
+            details={"import_source": import_source, "number_of_new_instances": new_instances.get(series_uid, 0)},
+        ))
+    grown = {s: n for s, n in new_instances.items() if s not in new_series and n}
+    if grown:
+        message = {
+            "event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "INSTANCES_ADDED",
+            "post_date": clock.local_iso(), "actor_sub": principal.sub, "study_uid": study_uid,
+            "series_uids": sorted(grown), "details": {"import_source": import_source, "number_of_new_instances": grown},
+        }
+        client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
