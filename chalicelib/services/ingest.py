@@ -67,11 +67,22 @@ def read_part10(data: bytes) -> pydicom.Dataset:
         for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
             if not is_valid_uid(str(dataset.get(keyword, ""))):
                 raise BadRequest(f"{keyword} missing or not a valid UID")
-        if "PixelData" in dataset:
-            len(dataset.PixelData)  # forces the read of the last element: catches truncation
+        if _truncated(dataset):
+            raise BadRequest("the object is truncated: an element is shorter than its declared length")
     except (InvalidDicomError, EOFError, ValueError, KeyError, OSError, AttributeError) as error:
         raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
     return dataset
+
+
+def _truncated(dataset: pydicom.Dataset) -> bool:
+    """pydicom reads a short final element without complaint: compare each top-level raw value
+    with its declared length."""
+    for tag in dataset.keys():
+        raw = dataset.get_item(tag)
+        length, value = getattr(raw, "length", None), getattr(raw, "value", None)
+        if isinstance(value, bytes) and length not in (None, 0xFFFFFFFF) and len(value) < length:
+            return True
+    return False
 
 
 class Ingest:

@@ -1,0 +1,59 @@
+"""Errors: 401 without credentials, 400 for malformed STOW bodies with nothing left behind."""
+from __future__ import annotations
+
+import boto3
+import pytest
+import requests
+from pydicom.data import get_testdata_file
+
+CT = open(get_testdata_file("CT_small.dcm"), "rb").read()
+CT_STUDY = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+
+
+def test_no_token_gets_401_with_both_challenges(stack):
+    response = requests.get(f"{stack.api_url}/studies", timeout=10)
+    assert response.status_code == 401
+    assert response.raw.headers.getlist("WWW-Authenticate") == ["Basic", "Bearer"]
+
+
+@pytest.mark.parametrize("authorization", ["Bearer garbage.token.here", "Bearer ", "Basic !!notbase64", "Digest abc"])
+def test_bad_credentials_get_401_without_detail(stack, authorization):
+    response = requests.get(f"{stack.api_url}/studies", headers={"Authorization": authorization}, timeout=10)
+    assert response.status_code == 401
+    assert response.content == b""
+
+
+def _s3_keys(stack) -> set[str]:
+    s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=f"obelisk-{stack.stage}-dicom")
+    return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+
+MALFORMED = {
+    "empty body": (b"", 'multipart/related; type="application/dicom"; boundary=abc'),
+    "wrong boundary": (b"--xyz\r\nContent-Type: application/dicom\r\n\r\n" + CT + b"\r\n--xyz--\r\n",
+                       'multipart/related; type="application/dicom"; boundary=abc'),
+    "no closing boundary": (b"--abc\r\nContent-Type: application/dicom\r\n\r\n" + CT,
+                            'multipart/related; type="application/dicom"; boundary=abc'),
+    "truncated DICOM": (b"--abc\r\nContent-Type: application/dicom\r\n\r\n" + CT[: len(CT) // 2] + b"\r\n--abc--\r\n",
+                        'multipart/related; type="application/dicom"; boundary=abc'),
+    "not DICOM": (b"--abc\r\nContent-Type: application/dicom\r\n\r\nhello\r\n--abc--\r\n",
+                  'multipart/related; type="application/dicom"; boundary=abc'),
+    "no boundary parameter": (CT, 'multipart/related; type="application/dicom"'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_stow_is_400_with_a_reason_and_leaves_nothing(stack, tokens, case):
+    body, content_type = MALFORMED[case]
+    headers = {"Authorization": f"Bearer {tokens('bob')}"}
+    before = _s3_keys(stack)
+    response = requests.post(f"{stack.api_url}/studies", data=body,
+                             headers={**headers, "Content-Type": content_type}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"]
+    assert _s3_keys(stack) == before
+    listed = requests.get(f"{stack.api_url}/studies", headers=headers, params={"StudyInstanceUID": CT_STUDY},
+                          timeout=10)
+    assert listed.status_code == 204

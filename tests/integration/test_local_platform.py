@@ -1,0 +1,52 @@
+"""The local platform itself: probes, registration, persistence across a restart."""
+from __future__ import annotations
+
+import pydicom
+import requests
+from dicomweb_client.api import DICOMwebClient
+from pydicom.data import get_testdata_file
+
+from devstack.stack import LocalStack
+
+
+def test_liveness_and_readiness_answer(stack):
+    assert requests.get(f"{stack.api_url}/liveness", timeout=10).status_code == 200
+    ready = requests.get(f"{stack.api_url}/readiness", timeout=10)
+    assert ready.status_code == 200
+    assert all(ready.json()["checks"].values())
+
+
+def test_register_returns_the_user_profile(stack, tokens):
+    response = requests.post(f"{stack.api_url}/register", data={"access_token": tokens("carol")}, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["email"] == "carol@example.org"
+    assert response.json()["name"] == "Carol Nguyen"
+    assert response.json()["sub"]
+
+
+def test_register_with_a_bad_token_is_a_bad_form_parameter(stack):
+    response = requests.post(f"{stack.api_url}/register", data={"access_token": "not-a-token"}, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["message"] == "Bad Form Parameter"
+
+
+def test_restart_keeps_alices_study(tmp_path):
+    first = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
+    dataset = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    try:
+        first.start()
+        client = DICOMwebClient(first.api_url, headers={"Authorization": f"Bearer {first.token('alice')}"})
+        client.store_instances([dataset])
+    finally:
+        first.stop()
+    second = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
+    try:
+        second.start()
+        client = DICOMwebClient(second.api_url, headers={"Authorization": f"Bearer {second.token('alice')}"})
+        studies = client.search_for_studies()
+        assert [s["0020000D"]["Value"][0] for s in studies] == [str(dataset.StudyInstanceUID)]
+        retrieved = client.retrieve_instance(str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID),
+                                             str(dataset.SOPInstanceUID))
+        assert retrieved.PixelData == dataset.PixelData
+    finally:
+        second.stop()

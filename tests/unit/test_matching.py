@@ -1,0 +1,44 @@
+"""QIDO attribute matching."""
+import pytest
+
+from chalicelib.dicom.matching import Criterion, matches, parse_criteria
+from chalicelib.errors import BadQueryParameter
+
+STUDY = {
+    "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Doe^John"}]},
+    "00080020": {"vr": "DA", "Value": ["20240115"]},
+    "0020000D": {"vr": "UI", "Value": ["1.2.3.4"]},
+    "00080061": {"vr": "CS", "Value": ["CT", "SR"]},
+    "00080050": {"vr": "SH"},
+}
+
+
+@pytest.mark.parametrize("tag, query, expected", [
+    ("00100010", "Doe^John", True),
+    ("00100010", "doe*", True),
+    ("00100010", "D?e^*", True),
+    ("00100010", "Smith*", False),
+    ("00080020", "20240101-20240131", True),
+    ("00080020", "-20231231", False),
+    ("00080020", "20240115-", True),
+    ("0020000D", "1.2.3.5,1.2.3.4", True),
+    ("0020000D", "1.2.3", False),
+    ("00080061", "SR", True),
+    ("00080061", "MR\\CT", True),
+    ("00080050", "A1", False),
+    ("00080050", "*", True),
+])
+def test_matching_kinds(tag, query, expected):
+    assert matches(STUDY, Criterion(tag, query)) is expected
+
+
+def test_fuzzy_person_name_matches_any_component_start():
+    assert matches(STUDY, Criterion("00100010", "joh"), fuzzy=True)
+    assert not matches(STUDY, Criterion("00100010", "joh"), fuzzy=False)
+
+
+def test_parameters_by_keyword_or_tag_and_unknown_refused():
+    criteria = parse_criteria({"PatientName": ["Doe*"], "00080020": ["2024"], "limit": ["3"]})
+    assert [c.tag for c in criteria] == ["00100010", "00080020"]
+    with pytest.raises(BadQueryParameter):
+        parse_criteria({"NoSuchKeyword": ["x"]})
