@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps
+.PHONY: install run token test unit lint wipe browser-deps ohif
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 ## run: the whole platform on this machine (emulator, API, pollers, web app, OHIF, demo data)
-run: install
+run: install ohif
 	$(PY) -m devstack run
 
 ## token: an access token for a demo user, e.g. `make token USER=alice`
@@ -40,3 +40,7 @@ wipe: install
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## ohif: the OHIF viewer site (prebuilt @ohif/app from the npm registry, pinned in ohif/ohif.lock.json)
+ohif: install
+	$(PY) -m devstack.ohif --api-url http://127.0.0.1:8000/api

@@ -1,0 +1,66 @@
+"""Builds the OHIF site: the prebuilt `@ohif/app` package from the npm registry (version and
+integrity pinned in `ohif/ohif.lock.json`), plus Obelisk's generated `app-config.js`."""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OHIF = ROOT / "ohif"
+DIST = OHIF / "dist"
+CACHE = ROOT / ".obelisk-cache"
+
+
+def _lock() -> dict:
+    return json.loads((OHIF / "ohif.lock.json").read_text())
+
+
+def _tarball() -> Path:
+    lock = _lock()
+    CACHE.mkdir(exist_ok=True)
+    name = lock["package"].lstrip("@").replace("/", "-") + f"-{lock['version']}.tgz"
+    path = CACHE / name
+    if not path.exists():
+        subprocess.run(["npm", "pack", f"{lock['package']}@{lock['version']}", "--pack-destination", str(CACHE),
+                        "--silent"], check=True, stdout=subprocess.DEVNULL)
+    algorithm, expected = lock["integrity"].split("-", 1)
+    actual = base64.b64encode(hashlib.new(algorithm, path.read_bytes()).digest()).decode()
+    if actual != expected:
+        path.unlink()
+        raise SystemExit(f"{name}: integrity mismatch (expected {expected}, got {actual})")
+    return path
+
+
+def build(api_url: str) -> Path:
+    lock = _lock()
+    stamp = DIST / ".obelisk-version"
+    if not stamp.exists() or stamp.read_text() != lock["version"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            with tarfile.open(_tarball()) as archive:
+                archive.extractall(tmp, filter="data")
+            shutil.rmtree(DIST, ignore_errors=True)
+            shutil.move(str(Path(tmp) / "package" / "dist"), DIST)
+        stamp.write_text(lock["version"])
+    template = (OHIF / "app-config.template.js").read_text()
+    (DIST / "app-config.js").write_text(template.replace("__API_URL__", api_url.rstrip("/")))
+    return DIST
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--api-url", default="http://127.0.0.1:8000/api")
+    args = parser.parse_args(argv)
+    print(build(args.api_url))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

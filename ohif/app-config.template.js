@@ -1,0 +1,59 @@
+/* Obelisk's OHIF configuration (generated from ohif/app-config.template.js).
+ *
+ * OHIF signs in with Obelisk as its OpenID Connect provider: the web app launches OHIF with a
+ * one-time launch ticket (an HttpOnly cookie on the API), OHIF's own sign-in redirect reaches
+ * Obelisk's /authorize with PKCE, and the code is exchanged at /token for a viewer token limited to
+ * the launched study. No code or token is ever left in the viewer's URL. */
+window.config = {
+  name: 'obelisk',
+  routerBasename: '/',
+  extensions: [],
+  modes: [],
+  customizationService: {},
+  showStudyList: false,
+  maxNumberOfWebWorkers: 3,
+  showWarningMessageForCrossOrigin: false,
+  showCPUFallbackMessage: true,
+  showLoadingIndicator: true,
+  strictZSpacingForVolumeViewport: true,
+  maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 25 },
+  showErrorDetails: 'production',
+  oidc: [
+    {
+      authority: '__API_URL__',
+      client_id: 'ohif',
+      redirect_uri: '/callback',
+      silent_redirect_uri: '/silent-refresh.html',
+      post_logout_redirect_uri: '/',
+      response_type: 'code',
+      scope: 'openid viewer',
+      automaticSilentRenew: false,
+      revokeAccessTokenOnSignout: false,
+    },
+  ],
+  defaultDataSourceName: 'obelisk',
+  dataSources: [
+    {
+      namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+      sourceName: 'obelisk',
+      configuration: {
+        friendlyName: 'Obelisk',
+        name: 'obelisk',
+        wadoUriRoot: '__API_URL__/wado',
+        qidoRoot: '__API_URL__',
+        wadoRoot: '__API_URL__',
+        qidoSupportsIncludeField: true,
+        supportsReject: false,
+        imageRendering: 'wadors',
+        thumbnailRendering: 'wadors',
+        enableStudyLazyLoad: true,
+        supportsFuzzyMatching: true,
+        supportsWildcard: true,
+        staticWado: false,
+        singlepart: 'bulkdata,video,pdf',
+        bulkDataURI: { enabled: true, relativeResolution: 'studies' },
+        omitQuotationForMultipartRequest: true,
+      },
+    },
+  ],
+};
