@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from devstack import bootstrap
 from devstack.stack import ROOT, LocalStack
 
-DATA_DIR = ROOT / ".obelisk"
+DATA_DIR = Path(os.environ.get("OBELISK_DATA_DIR") or ROOT / ".obelisk")
 
 
 def run(_args) -> int:

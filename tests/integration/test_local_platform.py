@@ -50,3 +50,20 @@ def test_restart_keeps_alices_study(tmp_path):
         assert retrieved.PixelData == dataset.PixelData
     finally:
         second.stop()
+
+
+def test_make_token_prints_one_line_the_api_accepts(stack):
+    import os
+    import subprocess
+    import sys
+
+    from devstack.stack import ROOT
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "devstack", "token", "alice"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "OBELISK_DATA_DIR": str(stack.data_dir)}, timeout=60, check=True,
+    ).stdout
+    assert printed.count("\n") == 1
+    response = requests.get(f"{stack.api_url}/studies", headers={"Authorization": f"Bearer {printed.strip()}"},
+                            timeout=10)
+    assert response.status_code in (200, 204)
