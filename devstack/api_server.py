@@ -45,7 +45,7 @@ def make_server(host: str, port: int, stage: str):
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
         def log_message(self, fmt, *args):  # one line per request on stdout, like chalice local
-            sys.stdout.write("%s %s\n" % (self.address_string(), fmt % args))
+            sys.stdout.write(f"{self.address_string()} {fmt % args}\n")
 
     config = Config.create(chalice_stage=stage, app_name="obelisk", lambda_timeout=30)
     return LocalDevServer(app, config, host, port, handler_cls=StagePrefixedHandler)

@@ -90,7 +90,7 @@ class LocalStack:
             **self.extra_env,
         }
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         self.emulator_port = self.emulator_port or free_port()
         self.api_port = self.api_port or free_port()
         state = str(self.data_dir / "emulator.pickle") if self.persist else ""

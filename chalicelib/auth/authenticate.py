@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Callable
+from collections.abc import Callable
 
 from chalicelib.auth import oidc
 from chalicelib.auth.principals import USER, Principal

@@ -2,7 +2,7 @@
 QIDO level returns."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement

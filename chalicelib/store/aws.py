@@ -1,7 +1,7 @@
 """boto3 clients, created once per process. The endpoint comes from AWS_ENDPOINT_URL alone."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import boto3
 from botocore.config import Config
@@ -15,12 +15,12 @@ _CONFIG = Config(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str):
     """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
     return boto3.session.Session().client(service, config=_CONFIG)
 
 
-@lru_cache(maxsize=None)
+@cache
 def queue_url(name: str) -> str:
     return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]

@@ -29,7 +29,7 @@ def test_alice_finds_her_studies_with_qido(stack, tokens, alice_study):
 
 def test_alice_retrieves_identical_bytes(stack, tokens, alice_study):
     client = client_for(stack, tokens("alice"))
-    for name, ds in zip(SAMPLES, alice_study):
+    for name, ds in zip(SAMPLES, alice_study, strict=True):
         retrieved = client.retrieve_instance(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID),
                                              str(ds.SOPInstanceUID))
         original = open(get_testdata_file(name), "rb").read()
