@@ -137,6 +137,33 @@ class AlbumEvent(_Item):
         return f"ALBUM#{album_id}", f"EVENT#{post_date}#{event_id}"
 
 
+class ReportProvider(_Item):
+    """`ALBUM#{id}` / `RP#{client_id}`: a report provider installed in an album (soft-deleted)."""
+
+    Meta = _meta(settings().albums_table)
+    client_id = UnicodeAttribute()
+    album_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    url = UnicodeAttribute()
+    created_time = UnicodeAttribute()
+    is_removed = BooleanAttribute(default=False)
+
+    @staticmethod
+    def key(album_id: str, client_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"RP#{client_id}"
+
+
+class ReportProviderClient(_Item):
+    """`CLIENT#{client_id}` / `META`: which album a client_id belongs to (one read at launch)."""
+
+    Meta = _meta(settings().albums_table)
+    album_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(client_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", "META"
+
+
 # ---- shares table ------------------------------------------------------------------------
 
 
