@@ -32,6 +32,8 @@ class Settings:
     oidc_discovery_url: str
     oidc_required_scope: str
     presign_seconds: int
+    ohif_url: str = ""
+    web_url: str = ""
     outbound_allowlist: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -65,5 +67,7 @@ def settings() -> Settings:
         ),
         oidc_required_scope=_env("OIDC_REQUIRED_SCOPE"),
         presign_seconds=int(_env("OBELISK_PRESIGN_SECONDS", "300")),
+        ohif_url=_env("OBELISK_OHIF_URL", "http://127.0.0.1:3001"),
+        web_url=_env("OBELISK_WEB_URL", "http://127.0.0.1:3000"),
         outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
     )
