@@ -1,7 +1,7 @@
 """Obelisk's API function: a table of contents. Everything else lives in `chalicelib/`."""
 from chalice import Chalice
 
-from chalicelib.api import health, qido, stow, users, wado
+from chalicelib.api import capabilities, health, launch, qido, reportproviders, stow, tokens, users, wado
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -9,5 +9,6 @@ app.api.binary_types.extend([
     "image/jpeg", "image/png", "image/gif",
 ])
 
-for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp):
+for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp, launch.bp,
+                  reportproviders.bp):
     app.register_blueprint(blueprint)

@@ -6,10 +6,11 @@ from http.cookies import SimpleCookie
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import form, route
+from chalicelib.auth import issued
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
 from chalicelib.errors import BadFormParameter
-from chalicelib.services import viewer_launch
+from chalicelib.services import report_launch, viewer_launch
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -56,3 +57,21 @@ def authorize():
                             headers={**headers, "Content-Type": "application/json"})
         location = viewer_launch.error_redirect(params, error)
     return Response(body="", status_code=302, headers={**headers, "Location": location})
+
+
+@route(bp, "/report", methods=["POST"], linkable=False, content_types=FORM)
+def launch_report_provider():
+    values = form(bp.current_request)
+    token = _one(values, "access_token")
+    if not token:
+        raise BadFormParameter("access_token is required")
+    caller = principal_for_token(token)
+
+    def mint(grant):
+        return issued.mint_report_provider(grant.sub, grant.client_id, grant.album_id, grant.study_uids,
+                                           grant.scope, grant.capability_id)
+
+    url = report_launch.launch_url(caller, _one(values, "client_id"), values.get("studyUID") or [], mint)
+    return Response(body=report_launch.redirect_page(url), status_code=200, headers={
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+    })

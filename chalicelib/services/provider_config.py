@@ -5,9 +5,9 @@ mean (KHEOPS swapped them), and ES256 is accepted beside RS256 for client assert
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
-from urllib.parse import urlsplit
 
 SIGNING_ALGORITHMS = ("RS256", "ES256")
 RESPONSE_TYPES = ("code", "token")

@@ -6,7 +6,7 @@ Fix of KHEOPS quirk 3: both flows grant `write` only when the user holds ADD_SER
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
 from chalicelib.auth import policy
@@ -70,7 +70,7 @@ def launch_url(principal: Principal, client_id: str | None, study_uids: list[str
     }
     studies = [("studyUID", s) for s in grant.study_uids]
     if config.response_type == "code":
-        code = one_time.issue(CODE_KIND, grant.__dict__, CODE_SECONDS)
+        code = one_time.issue(CODE_KIND, asdict(grant), CODE_SECONDS)
         query = urlencode([("code", code), *common.items(), *studies])
         return f"{config.redirect_uri}{'&' if '?' in config.redirect_uri else '?'}{query}"
     token, expires_in = mint_token(grant)

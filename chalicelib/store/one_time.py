@@ -42,3 +42,18 @@ def consume(kind: str, secret: str) -> dict | None:
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return None
     return json.loads(old["Attributes"]["payload"]["S"])
+
+
+def remember(kind: str, value: str, lifetime_seconds: int) -> bool:
+    """Records that `value` was seen; False when it already was (replay protection)."""
+    dynamodb = client("dynamodb")
+    try:
+        dynamodb.put_item(
+            TableName=settings().tokens_table,
+            Item={**_key(kind, value), "expires_at": {"N": str(int(time.time()) + max(lifetime_seconds, 1))}},
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+            ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
