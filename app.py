@@ -1,7 +1,19 @@
 """Obelisk's API function: a table of contents. Everything else lives in `chalicelib/`."""
 from chalice import Chalice
 
-from chalicelib.api import capabilities, health, launch, qido, reportproviders, stow, tokens, users, wado
+from chalicelib.api import (
+    albums,
+    capabilities,
+    health,
+    launch,
+    qido,
+    reportproviders,
+    sharing,
+    stow,
+    tokens,
+    users,
+    wado,
+)
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -10,5 +22,5 @@ app.api.binary_types.extend([
 ])
 
 for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp, launch.bp,
-                  reportproviders.bp):
+                  reportproviders.bp, albums.bp, sharing.bp):
     app.register_blueprint(blueprint)

@@ -130,11 +130,12 @@ def revoke(principal: Principal, capability_id: str) -> Capability:
     return capability
 
 
-def revoke_created_by(sub: str, album_id: str, actor: Principal) -> int:
-    """Revokes every album token `sub` created in the album (when demoted or removed)."""
+def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
+    """Revokes the album tokens `sub` created in the album (when demoted or removed), or all of
+    the album's tokens when `sub` is None (when the album is deleted)."""
     revoked = 0
     for link in AlbumCapability.query(f"ALBUM#{album_id}", AlbumCapability.sk.startswith("CAP#")):
-        if link.creator_sub != sub:
+        if sub is not None and link.creator_sub != sub:
             continue
         capability = Capability.get(*Capability.key(link.secret_hash))
         if not capability.revoked:
