@@ -5,8 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api import responses
 from chalicelib.api.routing import form, principal, query_value, route
-from chalicelib.auth import policy
-from chalicelib.auth import oidc
+from chalicelib.auth import oidc, policy
 from chalicelib.errors import BadFormParameter, Unauthenticated
 from chalicelib.services import search, users
 
