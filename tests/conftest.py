@@ -13,7 +13,6 @@ sys.path.insert(0, str(ROOT))
 
 from devstack.stack import LocalStack  # noqa: E402
 
-
 # Webhook timings shortened so that retries and the new_series quiet period fit in a test run;
 # a short visibility timeout lets a killed worker's messages come back within seconds.
 TEST_STACK_ENV = {
