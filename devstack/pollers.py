@@ -70,7 +70,8 @@ class QueuePoller(threading.Thread):
             try:
                 self._poll_once(sqs, url, arn)
             except Exception:  # noqa: BLE001 - a poller survives emulator hiccups
-                log.exception("polling %s failed", self.source.queue)
+                if not self.stop.is_set():
+                    log.exception("polling %s failed", self.source.queue)
                 self.stop.wait(1.0)
 
     def _poll_once(self, sqs, url: str, arn: str) -> None:

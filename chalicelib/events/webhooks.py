@@ -55,7 +55,8 @@ def fan_out(message: dict) -> None:
     """Handles one events-queue message (the body of the SQS record)."""
     kind = message.get("mutation_type")
     if kind in debounce.COLLECTED:
-        debounce.collect(message)
+        if subscribed(message["album_id"], "new_series"):  # most albums (inboxes) have none
+            debounce.collect(message)
     elif kind == debounce.CHECK:
         dispatch = debounce.due_notification(message)
         if dispatch is not None:

@@ -58,10 +58,14 @@ def post(url: str, secret: str | None, message: dict) -> int:
     """One attempt: the HTTP status, or -1 when the target is refused or does not answer."""
     body = message["body"].encode("utf-8")
     try:
-        return outbound.post(url, data=body, headers=headers_for(message, secret, body)).status_code
+        status = outbound.post(url, data=body, headers=headers_for(message, secret, body)).status_code
     except (outbound.OutboundRefused, requests.RequestException) as error:
-        log.info("webhook %s attempt %s to %s failed: %s", message.get("trigger_id"), message["attempt"], url, error)
+        log.info("webhook %s %s attempt %s to %s: %s", message["event"], message.get("trigger_id") or "-",
+                 message["attempt"], url, error)
         return CONNECTION_ERROR
+    log.info("webhook %s %s attempt %s to %s: HTTP %s", message["event"], message.get("trigger_id") or "-",
+             message["attempt"], url, status)
+    return status
 
 
 def succeeded(status: int) -> bool:

@@ -414,5 +414,10 @@ def test_killing_the_delivery_worker_midway_loses_no_delivery(stack, api, album)
         assert [t["status"] for t in found["triggers"]] == ["pass"] * 3
         delivered = {r.headers["X-Kheops-Delivery"] for r in slow.received if r.answered == 204}
         assert delivered == {t["id"] for t in found["triggers"]}
+        interrupted = slow.received[0].headers["X-Kheops-Delivery"]
+        sent = [r.headers["X-Kheops-Delivery"] for r in slow.received]
+        assert sent.count(interrupted) == 2  # cut off by the kill, then sent again after restart
+        [again] = [t for t in found["triggers"] if t["id"] == interrupted]
+        assert [(a["attempt"], a["status"]) for a in again["attempts"]] == [(1, 204)]
     finally:
         slow.close()

@@ -31,6 +31,7 @@ class Receiver:
     answers: list[int | None] = field(default_factory=list)
     default: int = 204
     hold: float = 0.0
+    location: str | None = None  # sent with 3xx answers
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self):
@@ -50,6 +51,8 @@ class Receiver:
                     time.sleep(receiver.hold)
                     status = receiver.default
                 self.send_response(status)
+                if receiver.location and 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

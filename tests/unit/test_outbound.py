@@ -54,3 +54,35 @@ def test_only_http_and_https_are_called(allowlist):
     for url in ("ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/"):
         with pytest.raises(outbound.OutboundRefused):
             outbound.check_url(url)
+
+
+def test_redirects_are_answered_not_followed(allowlist):
+    """A receiver that redirects (for example to a cloud metadata address) is not followed."""
+    from tests.integration.webhook_receiver import Receiver
+
+    allowlist("127.0.0.0/8")
+    target = Receiver()
+    redirecting = Receiver(answers=[307], location=target.url)
+    try:
+        response = outbound.post(redirecting.url, data=b"{}")
+        assert response.status_code == 307 and response.headers["Location"] == target.url
+        assert target.received == [] and len(redirecting.received) == 1
+    finally:
+        target.close()
+        redirecting.close()
+
+
+def test_a_receiver_that_never_answers_times_out(allowlist, monkeypatch):
+    import requests
+
+    from tests.integration.webhook_receiver import SilentReceiver
+
+    allowlist("127.0.0.0/8")
+    monkeypatch.setenv("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "0.5")
+    settings.cache_clear()
+    silent = SilentReceiver()
+    try:
+        with pytest.raises(requests.Timeout):
+            outbound.post(silent.url, data=b"{}")
+    finally:
+        silent.close()
