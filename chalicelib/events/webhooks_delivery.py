@@ -23,7 +23,7 @@ from chalicelib.config import settings
 from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import DeliveryAttempt, Webhook, WebhookTrigger
 
-log = logging.getLogger("obelisk.webhooks")
+log = logging.getLogger(__name__)
 CONNECTION_ERROR = -1
 
 
