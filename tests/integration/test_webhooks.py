@@ -30,16 +30,23 @@ SECRET = "s3cr3t-for-signing"
 @pytest.fixture(scope="module")
 def backend(stack):
     """This test process talks to the stack's emulator (for setup the API cannot do yet)."""
-    os.environ.update({"AWS_ENDPOINT_URL": stack.emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
-                       "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                       "OBELISK_PUBLIC_URL": stack.public_url})
     from chalicelib.config import settings
     from chalicelib.store import aws
 
-    settings.cache_clear()
-    aws.client.cache_clear()
-    aws.queue_url.cache_clear()
-    return aws
+    changes = {"AWS_ENDPOINT_URL": stack.emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "OBELISK_PUBLIC_URL": stack.public_url}
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    for cache in (settings, aws.client, aws.queue_url):
+        cache.cache_clear()
+    yield aws
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    for cache in (settings, aws.client, aws.queue_url):
+        cache.cache_clear()
 
 
 @pytest.fixture(scope="module")
