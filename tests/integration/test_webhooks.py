@@ -449,5 +449,10 @@ def test_killing_the_delivery_worker_midway_loses_no_delivery(stack, api, album)
         assert sent.count(interrupted) == 2  # cut off by the kill, then sent again after restart
         [again] = [t for t in found["triggers"] if t["id"] == interrupted]
         assert [(a["attempt"], a["status"]) for a in again["attempts"]] == [(1, 204)]
+
+        page = api("alice").get(f"{hooks_url(stack, album)}/{hook['id']}", params={"limit": 1, "offset": 1})
+        assert page.headers["X-Total-Count"] == "3"
+        assert [t["id"] for t in page.json()["triggers"]] == [found["triggers"][1]["id"]]
+        assert api("alice").get(f"{hooks_url(stack, album)}/{hook['id']}", params={"limit": 0}).status_code == 400
     finally:
         slow.close()
