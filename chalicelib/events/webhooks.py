@@ -160,14 +160,16 @@ def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body
             transaction.update(hook, actions=[Webhook.number_of_triggers.add(1)], condition=Webhook.pk.exists())
     except TransactWriteError:
         if not _exists(trigger):
-            return  # the webhook was deleted meanwhile
+            if not _exists(hook):
+                return  # the webhook was deleted meanwhile
+            raise  # throttled or failed: the message comes back and tries again
     enqueue({"album_id": hook.album_id, "webhook_id": hook.webhook_id, "trigger_id": trigger_id,
              "trigger_sk": trigger.sk, "event": event, "attempt": 1, "body": json.dumps(body)})
 
 
-def _exists(trigger: WebhookTrigger) -> bool:
+def _exists(item: WebhookTrigger | Webhook) -> bool:
     try:
-        WebhookTrigger.get(trigger.pk, trigger.sk)
+        type(item).get(item.pk, item.sk)
         return True
-    except WebhookTrigger.DoesNotExist:
+    except type(item).DoesNotExist:
         return False

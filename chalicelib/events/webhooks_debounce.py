@@ -125,8 +125,15 @@ def _claim(pending: PendingNewSeries, dispatch_key: tuple[str, str]) -> NewSerie
             transaction.delete(pending, condition=PendingNewSeries.version == pending.version)
             transaction.save(dispatch, condition=NewSeriesDispatch.pk.does_not_exist())
     except TransactWriteError:
-        try:  # a duplicate check claimed it concurrently, or a newer change came
+        try:  # a duplicate check claimed it concurrently
             return NewSeriesDispatch.get(*dispatch_key)
         except NewSeriesDispatch.DoesNotExist:
+            pass
+        try:
+            current = PendingNewSeries.get(pending.pk, pending.sk)
+        except PendingNewSeries.DoesNotExist:
             return None
+        if current.generation == pending.generation and current.version == pending.version:
+            raise  # not a newer change: throttled or failed, so the check message comes back
+        return None  # a newer change came: its own check will send
     return dispatch
