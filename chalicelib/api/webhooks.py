@@ -22,14 +22,9 @@ def _one(values: dict[str, list[str]], name: str) -> str | None:
     return found[0]
 
 
-def trigger_status(trigger: WebhookTrigger) -> str:
-    """`pass` once an attempt succeeded; `fail` when none did and none remain; `pending` meanwhile."""
-    return trigger.state
-
-
 def trigger_response(trigger: WebhookTrigger) -> dict:
     body = {"id": trigger.trigger_id, "is_manual_trigger": trigger.is_manual_trigger, "event": trigger.event,
-            "status": trigger_status(trigger),
+            "status": trigger.state,  # pass | fail | pending (retries remain)
             "attempts": [{"status": int(a.status), "time": a.time, "attempt": int(a.attempt)}
                          for a in trigger.attempts or []]}
     if trigger.study:
@@ -45,7 +40,7 @@ def webhook_response(webhook: Webhook, *, last: list[WebhookTrigger] | None = No
             "events": list(webhook.events or []), "enabled": webhook.enabled,
             "number_of_triggers": int(webhook.number_of_triggers or 0)}
     if last is not None:
-        body["last_triggers"] = [{"id": t.trigger_id, "status": trigger_status(t)} for t in last]
+        body["last_triggers"] = [{"id": t.trigger_id, "status": t.state} for t in last]
     if history is not None:
         body["triggers"] = [trigger_response(t) for t in history]
     return body
