@@ -17,7 +17,7 @@ from devstack.stack import LocalStack  # noqa: E402
 # a short visibility timeout lets a killed worker's messages come back within seconds.
 TEST_STACK_ENV = {
     "OBELISK_WEBHOOK_RETRY_DELAYS": "2,2,2,2",
-    "OBELISK_WEBHOOK_DEBOUNCE_SECONDS": "10",
+    "OBELISK_WEBHOOK_DEBOUNCE_SECONDS": "20",
     "OBELISK_OUTBOUND_TIMEOUT_SECONDS": "2",
 }
 TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "1"]

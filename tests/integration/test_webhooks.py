@@ -396,7 +396,7 @@ def test_receiver_that_never_answers_gets_five_attempts_then_dead_letter(stack, 
 
 
 def test_forty_instances_in_several_stow_requests_make_one_new_series(stack, api, tokens, album, receiver, people):
-    """Eight STOW requests of 5 instances, each within the quiet period of the previous one, the
+    """Four STOW requests of 10 instances, each within the quiet period of the previous one, the
     whole upload longer than it. Until ingest calls `import_series` (issue 5), the test publishes
     what ingest will: IMPORT_SERIES for the new series, then INSTANCES_ADDED per request."""
     from chalicelib.events import mutations
@@ -408,15 +408,15 @@ def test_forty_instances_in_several_stow_requests_make_one_new_series(stack, api
     quiet = int(TEST_STACK_ENV["OBELISK_WEBHOOK_DEBOUNCE_SECONDS"])
     ingest_publishes = None
     stored_at: list[float] = []
-    for index, start in enumerate(range(0, 40, 5)):
+    for index, start in enumerate(range(0, 40, 10)):
         if index:  # at least half a quiet period apart, so that the upload outlasts the quiet period
             time.sleep(max(0.0, stored_at[-1] + quiet / 2 - time.time()))
-        stow(stack, tokens("alice"), album, datasets[start:start + 5])
+        stow(stack, tokens("alice"), album, datasets[start:start + 10])
         stored_at.append(time.time())
         if ingest_publishes is None:
             ingest_publishes = imported_events(album, series) > 0
         if not ingest_publishes:
-            mutations.import_series(album, alice, study, {series: 5}, {series} if index == 0 else set())
+            mutations.import_series(album, alice, study, {series: 10}, {series} if index == 0 else set())
     gaps = [later - earlier for earlier, later in zip(stored_at, stored_at[1:], strict=False)]
     assert max(gaps) < quiet - 1, f"STOW requests too slow on this machine for the test: {gaps}"
     assert stored_at[-1] - stored_at[0] > quiet
