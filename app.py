@@ -1,7 +1,13 @@
-"""Obelisk's API function: a table of contents. Everything else lives in `chalicelib/`."""
+"""Obelisk's API function and event functions: a table of contents. Everything else lives in
+`chalicelib/`."""
+import json
+
 from chalice import Chalice
 
-from chalicelib.api import health, qido, stow, users, wado
+from chalicelib.api import health, qido, stow, users, wado, webhooks
+from chalicelib.config import settings
+from chalicelib.events import webhooks as webhook_fan_out
+from chalicelib.events import webhooks_delivery
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -9,5 +15,18 @@ app.api.binary_types.extend([
     "image/jpeg", "image/png", "image/gif",
 ])
 
-for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp):
+for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp, webhooks.bp):
     app.register_blueprint(blueprint)
+
+
+# Batch size 1: a record that raises is redelivered by SQS (then dead-lettered) on its own.
+@app.on_sqs_message(queue=settings().events_queue, batch_size=1, name="webhook_fan_out")
+def on_album_event(event):
+    for record in event:
+        webhook_fan_out.fan_out(json.loads(record.body))
+
+
+@app.on_sqs_message(queue=settings().deliveries_queue, batch_size=1, name="webhook_delivery")
+def on_webhook_delivery(event):
+    for record in event:
+        webhooks_delivery.deliver(json.loads(record.body))

@@ -10,8 +10,8 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def _csv(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _env(name).split(",") if part.strip())
+def _csv(name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class Settings:
     oidc_required_scope: str
     presign_seconds: int
     outbound_allowlist: tuple[str, ...] = field(default_factory=tuple)
+    outbound_timeout_seconds: float = 10.0
+    deliveries_dlq: str = ""
+    webhook_retry_delays: tuple[int, ...] = (20, 15, 10, 5)
+    webhook_debounce_seconds: int = 30
 
     @property
     def api_url(self) -> str:
@@ -66,4 +70,9 @@ def settings() -> Settings:
         oidc_required_scope=_env("OIDC_REQUIRED_SCOPE"),
         presign_seconds=int(_env("OBELISK_PRESIGN_SECONDS", "300")),
         outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
+        outbound_timeout_seconds=float(_env("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "10")),
+        deliveries_dlq=_env("OBELISK_DELIVERIES_DLQ", f"{prefix}-deliveries-dlq"),
+        # Delays before attempts 2..n of a webhook delivery (kheops-api.md 6.3: 20, 15, 10, 5 s).
+        webhook_retry_delays=tuple(int(d) for d in _csv("OBELISK_WEBHOOK_RETRY_DELAYS", "20,15,10,5")),
+        webhook_debounce_seconds=int(_env("OBELISK_WEBHOOK_DEBOUNCE_SECONDS", "30")),
     )

@@ -165,6 +165,12 @@ def album_access(principal: Principal, album_id: str) -> AlbumAccess:
     return AlbumAccess(principal, album, membership)
 
 
+def require_user_access(principal: Principal) -> None:
+    """User-level endpoints (albums, webhooks, sharing) refuse album-scoped tokens: 403."""
+    if not principal.has_user_access:
+        raise Forbidden("You don't have the permission to do this with this type of token")
+
+
 def require_album_permission(principal: Principal, album_id: str, permission: str) -> AlbumAccess:
     """Album access (404) then the permission (403), in KHEOPS's filter order."""
     access = album_access(principal, album_id)
