@@ -1,4 +1,7 @@
-"""Obelisk's API function: a table of contents. Everything else lives in `chalicelib/`."""
+"""Obelisk's API function and event functions: a table of contents. Everything else lives in
+`chalicelib/`."""
+import json
+
 from chalice import Chalice
 
 from chalicelib.api import (
@@ -13,7 +16,11 @@ from chalicelib.api import (
     tokens,
     users,
     wado,
+    webhooks,
 )
+from chalicelib.config import settings
+from chalicelib.events import webhooks as webhook_fan_out
+from chalicelib.events import webhooks_delivery
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -22,5 +29,18 @@ app.api.binary_types.extend([
 ])
 
 for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp, launch.bp,
-                  reportproviders.bp, albums.bp, sharing.bp):
+                  reportproviders.bp, albums.bp, sharing.bp, webhooks.bp):
     app.register_blueprint(blueprint)
+
+
+# Batch size 1: a record that raises is redelivered by SQS (then dead-lettered) on its own.
+@app.on_sqs_message(queue=settings().events_queue, batch_size=1, name="webhook_fan_out")
+def on_album_event(event):
+    for record in event:
+        webhook_fan_out.fan_out(json.loads(record.body))
+
+
+@app.on_sqs_message(queue=settings().deliveries_queue, batch_size=1, name="webhook_delivery")
+def on_webhook_delivery(event):
+    for record in event:
+        webhooks_delivery.deliver(json.loads(record.body))

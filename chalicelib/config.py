@@ -10,8 +10,8 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def _csv(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _env(name).split(",") if part.strip())
+def _csv(name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Settings:
     ohif_url: str = ""
     web_url: str = ""
     outbound_allowlist: tuple[str, ...] = field(default_factory=tuple)
+    outbound_timeout_seconds: float = 10.0
+    deliveries_dlq: str = ""
+    webhook_retry_delays: tuple[int, ...] = (20, 15, 10, 5)
+    webhook_debounce_seconds: int = 30
 
     @property
     def api_url(self) -> str:
@@ -70,4 +74,9 @@ def settings() -> Settings:
         ohif_url=_env("OBELISK_OHIF_URL", "http://127.0.0.1:3001"),
         web_url=_env("OBELISK_WEB_URL", "http://127.0.0.1:3000"),
         outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
+        outbound_timeout_seconds=float(_env("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "10")),
+        deliveries_dlq=_env("OBELISK_DELIVERIES_DLQ", f"{prefix}-deliveries-dlq"),
+        # Delays before attempts 2..n of a webhook delivery (kheops-api.md 6.3: 20, 15, 10, 5 s).
+        webhook_retry_delays=tuple(int(d) for d in _csv("OBELISK_WEBHOOK_RETRY_DELAYS", "20,15,10,5")),
+        webhook_debounce_seconds=int(_env("OBELISK_WEBHOOK_DEBOUNCE_SECONDS", "30")),
     )

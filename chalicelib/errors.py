@@ -61,6 +61,10 @@ class UserNotFound(NotFound):
     message = "User Not Found"
 
 
+class WebhookNotFound(NotFound):
+    message = "Webhook Not Found"
+
+
 class NotAcceptable(ObeliskError):
     status = 406
     message = "Not Acceptable"

@@ -47,8 +47,10 @@ class LocalStack:
     stage: str = "local"
     persist: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    poller_args: list[str] = field(default_factory=list)
     processes: list[subprocess.Popen] = field(default_factory=list)
     identity: dict[str, str] = field(default_factory=dict)
+    pollers: subprocess.Popen | None = None
 
     @property
     def emulator_url(self) -> str:
@@ -105,8 +107,21 @@ class LocalStack:
             self.api_environment(),
         )
         wait_for(self.api_url + "/liveness", process=api)
+        self.start_pollers()
         self.write_description()
         return self
+
+    def start_pollers(self) -> subprocess.Popen:
+        """The app's SQS event functions (webhook fan-out and delivery, ...), in one process."""
+        self.pollers = self._spawn("pollers", ["devstack.pollers", "--stage", self.stage, *self.poller_args],
+                                   self.api_environment())
+        return self.pollers
+
+    def kill_pollers(self) -> None:
+        """Kills the event functions at once (SIGKILL), as a crashed Lambda would stop."""
+        self.pollers.kill()
+        self.pollers.wait(timeout=15)
+        self.processes.remove(self.pollers)
 
     def write_description(self) -> None:
         description = {

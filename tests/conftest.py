@@ -13,10 +13,20 @@ sys.path.insert(0, str(ROOT))
 
 from devstack.stack import LocalStack  # noqa: E402
 
+# Webhook timings shortened so that retries and the new_series quiet period fit in a test run;
+# a short visibility timeout lets a killed worker's messages come back within seconds.
+TEST_STACK_ENV = {
+    "OBELISK_WEBHOOK_RETRY_DELAYS": "2,2,2,2",
+    "OBELISK_WEBHOOK_DEBOUNCE_SECONDS": "20",
+    "OBELISK_OUTBOUND_TIMEOUT_SECONDS": "2",
+}
+TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "1"]
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    local = LocalStack(tmp_path_factory.mktemp("stack"), emulator_port=0, api_port=0, persist=False)
+    local = LocalStack(tmp_path_factory.mktemp("stack"), emulator_port=0, api_port=0, persist=False,
+                       extra_env=TEST_STACK_ENV, poller_args=TEST_POLLER_ARGS)
     try:
         local.start()
         yield local

@@ -13,7 +13,7 @@ from chalicelib.api import responses
 from chalicelib.auth.authenticate import authenticate
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
-from chalicelib.errors import ObeliskError
+from chalicelib.errors import BadQueryParameter, ObeliskError
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -79,3 +79,19 @@ def query_value(request, name: str) -> str | None:
 def form(request) -> dict[str, list[str]]:
     body = request.raw_body or b""
     return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+
+
+def paging(request) -> tuple[int | None, int]:
+    """`limit` (>= 1, absent means all) and `offset` (>= 0) of a collection; 400 when malformed."""
+    values = {}
+    for name, minimum in (("limit", 1), ("offset", 0)):
+        raw = query_value(request, name)
+        if raw is None:
+            continue
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            raise BadQueryParameter(f"{name} must be an integer") from None
+        if values[name] < minimum:
+            raise BadQueryParameter(f"{name} must be at least {minimum}")
+    return values.get("limit"), values.get("offset", 0)

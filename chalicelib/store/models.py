@@ -7,9 +7,11 @@ import os
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -162,6 +164,89 @@ class ReportProviderClient(_Item):
     @staticmethod
     def key(client_id: str) -> tuple[str, str]:
         return f"CLIENT#{client_id}", "META"
+
+
+class Webhook(_Item):
+    """`ALBUM#{id}` / `WEBHOOK#{webhook_id}`: a webhook of the album (kheops-api.md 6.1)."""
+
+    Meta = _meta(settings().albums_table)
+    webhook_id = UnicodeAttribute()
+    album_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    url = UnicodeAttribute()
+    secret = UnicodeAttribute(null=True)
+    events = ListAttribute(of=UnicodeAttribute, default=list)
+    enabled = BooleanAttribute(default=True)
+    created_time = UnicodeAttribute()
+    number_of_triggers = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(album_id: str, webhook_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"WEBHOOK#{webhook_id}"
+
+
+class DeliveryAttempt(MapAttribute):
+    attempt = NumberAttribute()
+    status = NumberAttribute()  # HTTP status, or -1 for a transport error or a refused target
+    time = UnicodeAttribute()
+
+
+class WebhookTrigger(_Item):
+    """`ALBUM#{id}` / `TRIGGER#{webhook_id}#{time}#{trigger_id}`: one delivery of one event to one
+    webhook and every attempt made. `state` is `pending` while attempts remain, then `pass`/`fail`."""
+
+    Meta = _meta(settings().albums_table)
+    trigger_id = UnicodeAttribute()
+    webhook_id = UnicodeAttribute()
+    album_id = UnicodeAttribute()
+    event = UnicodeAttribute()
+    is_manual_trigger = BooleanAttribute(default=False)
+    created_time = UnicodeAttribute()
+    study = JSONAttribute(null=True)  # {"study_uid", "series": [{"series_uid"}], "retrieve_url"}
+    user = JSONAttribute(null=True)  # {"email", "name", "sub"}
+    attempts = ListAttribute(of=DeliveryAttempt, default=list)
+    state = UnicodeAttribute(default="pending")
+
+    @staticmethod
+    def key(album_id: str, webhook_id: str, created_time: str, trigger_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"TRIGGER#{webhook_id}#{created_time}#{trigger_id}"
+
+
+class PendingNewSeries(_Item):
+    """`ALBUM#{id}` / `NEWSERIES#{study}#{group}`: a `new_series` notification waiting for its
+    quiet period. Each change adds `{series} {event_id} {count}` to `contributions` (idempotent)
+    and bumps `version`; the delayed check for the newest version sends it."""
+
+    Meta = _meta(settings().albums_table)
+    album_id = UnicodeAttribute()
+    study_uid = UnicodeAttribute()
+    import_source = UnicodeAttribute()
+    source = JSONAttribute(null=True)  # {"actor_sub", "capability", "report_provider"}
+    contributions = UnicodeSetAttribute(default=set)
+    version = NumberAttribute(default=0)
+    generation = UnicodeAttribute()
+    due = NumberAttribute()  # epoch seconds after which the notification goes out
+
+    @staticmethod
+    def key(album_id: str, study_uid: str, group: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"NEWSERIES#{study_uid}#{group}"
+
+
+class NewSeriesDispatch(_Item):
+    """`ALBUM#{id}` / `NEWSERIESSEND#{generation}#{version}`: a claimed `new_series`
+    notification being turned into triggers; removed once every trigger is queued."""
+
+    Meta = _meta(settings().albums_table)
+    album_id = UnicodeAttribute()
+    study_uid = UnicodeAttribute()
+    import_source = UnicodeAttribute()
+    source = JSONAttribute(null=True)
+    contributions = UnicodeSetAttribute(default=set)
+    created_time = UnicodeAttribute()
+
+    @staticmethod
+    def key(album_id: str, generation: str, version: int) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"NEWSERIESSEND#{generation}#{version}"
 
 
 # ---- shares table ------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Outbound safety: which addresses Obelisk may call."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import outbound
+from chalicelib.config import settings
+
+
+@pytest.fixture
+def allowlist(monkeypatch):
+    def set_allowlist(value: str):
+        monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", value)
+        settings.cache_clear()
+
+    yield set_allowlist
+    monkeypatch.delenv("OBELISK_OUTBOUND_ALLOWLIST", raising=False)
+    settings.cache_clear()
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
+    "100.64.0.1", "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
+])
+def test_private_loopback_and_link_local_addresses_are_refused(allowlist, address):
+    allowlist("")
+    assert not outbound.is_admitted(address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses_are_admitted(allowlist, address):
+    allowlist("")
+    assert outbound.is_admitted(address)
+
+
+def test_the_allowlist_admits_its_cidrs_only(allowlist):
+    allowlist("127.0.0.0/8, 10.0.0.0/24")
+    assert outbound.is_admitted("127.0.0.1")
+    assert outbound.is_admitted("10.0.0.7")
+    assert not outbound.is_admitted("10.0.1.7")
+    assert not outbound.is_admitted("169.254.169.254")
+
+
+def test_a_request_to_loopback_is_refused_before_connecting(allowlist):
+    allowlist("")
+    with pytest.raises(outbound.OutboundRefused):
+        outbound.post("http://localhost:9/hook", data=b"{}")
+    with pytest.raises(outbound.OutboundRefused):
+        outbound.check_url("http://127.0.0.1:9/hook")
+
+
+def test_only_http_and_https_are_called(allowlist):
+    allowlist("127.0.0.0/8")
+    for url in ("ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/"):
+        with pytest.raises(outbound.OutboundRefused):
+            outbound.check_url(url)
+
+
+def test_redirects_are_answered_not_followed(allowlist):
+    """A receiver that redirects (for example to a cloud metadata address) is not followed."""
+    from tests.integration.webhook_receiver import Receiver
+
+    allowlist("127.0.0.0/8")
+    target = Receiver()
+    redirecting = Receiver(answers=[307], location=target.url)
+    try:
+        response = outbound.post(redirecting.url, data=b"{}")
+        assert response.status_code == 307 and response.headers["Location"] == target.url
+        assert target.received == [] and len(redirecting.received) == 1
+    finally:
+        target.close()
+        redirecting.close()
+
+
+def test_a_receiver_that_never_answers_times_out(allowlist, monkeypatch):
+    import requests
+
+    from tests.integration.webhook_receiver import SilentReceiver
+
+    allowlist("127.0.0.0/8")
+    monkeypatch.setenv("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "0.5")
+    settings.cache_clear()
+    silent = SilentReceiver()
+    try:
+        with pytest.raises(requests.Timeout):
+            outbound.post(silent.url, data=b"{}")
+    finally:
+        silent.close()
