@@ -9,7 +9,7 @@ from chalicelib.store.models import InstanceRecord
 
 
 def instance_location(principal: Principal, study: str, series: str, sop: str,
-                      source: policy.Source = policy.ANYWHERE) -> str:
+                      source: policy.Source = policy.Source()) -> str:
     """A short-lived URL of the instance's multipart/related rendition."""
     policy.authorize_series_read(principal, study, series, source)
     try:
