@@ -6,6 +6,7 @@ import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
 
 
 class Api:
@@ -111,6 +112,7 @@ def test_study_sharing_refusals(people, mr):
 
 def test_removing_from_the_inbox(people, stack, tokens):
     ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ct.StudyInstanceUID, ct.SeriesInstanceUID, ct.SOPInstanceUID = generate_uid(), generate_uid(), generate_uid()
     DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('carol')}"}).store_instances([ct])
     carol = people["carol"]
     study = str(ct.StudyInstanceUID)
