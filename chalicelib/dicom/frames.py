@@ -2,7 +2,7 @@
 their compressed bytes (no transcoding)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames

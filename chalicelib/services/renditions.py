@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import zipfile
-from typing import Iterator
+from collections.abc import Iterator
 
 from pydicom.dataset import Dataset
 

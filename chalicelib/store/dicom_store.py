@@ -7,7 +7,7 @@ Layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}.dcm` (Part-10), `wado/{st}/{se
 zip answers assembled on demand), `uploads/...` (large STOW bodies)."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.dicom import multipart
@@ -184,8 +184,7 @@ def multipart_stream(keys_and_types: Iterable[tuple[str, str]], boundary: str) -
     for key, part_type in keys_and_types:
         yield multipart.part_head(part_type, boundary)
         body = client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"]
-        for chunk in body.iter_chunks(1024 * 1024):
-            yield chunk
+        yield from body.iter_chunks(1024 * 1024)
         yield multipart.CRLF
     yield multipart.closing(boundary)
 
