@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, principal, query_value, route
+from chalicelib.api.routing import base_url, principal, query_lists, query_value, route
 from chalicelib.auth.policy import parse_source
 from chalicelib.dicom import negotiation
 from chalicelib.dicom.uids import require_uid
@@ -155,9 +155,10 @@ def wado_uri():
     caller = principal(request)
     if query_value(request, "requestType") != "WADO":
         raise BadQueryParameter("requestType must be WADO")
+    params = query_lists(request)
     uids = []
     for name, keyword in (("studyUID", UID_NAMES[0]), ("seriesUID", UID_NAMES[1]), ("objectUID", UID_NAMES[2])):
-        values = (request.query_params or {}).getlist(name) if request.query_params else []
+        values = params.get(name, [])
         if len(values) != 1:
             raise BadQueryParameter(f"exactly one {name} is required")
         require_uid(values[0], keyword)
