@@ -6,6 +6,7 @@ transaction removes the objects it wrote. Ingest is idempotent per SOP Instance 
 from __future__ import annotations
 
 import io
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ NOT_AUTHORIZED = 0x0124
 INVALID_ATTRIBUTE_VALUE = 0x0106
 CANNOT_UNDERSTAND = 0xC000
 STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
+
+COMMIT_ATTEMPTS = 4
 
 # Attributes an instance must agree on with the study it joins.
 STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
@@ -167,48 +170,59 @@ class Ingest:
             raise
         attributes = json_model.to_json(dataset)
         moment = clock.local_iso()
-        share_key = SeriesShare.key(self.album_id, study, series)
-        try:
-            with TransactWrite(connection=Connection(region=InstanceRecord.Meta.region)) as transaction:
-                transaction.save(
-                    InstanceRecord(
-                        *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,
-                        sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
-                        attributes=json_model.indexable(attributes),
-                        size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
-                        stored_at=moment,
-                    ),
-                    condition=InstanceRecord.pk.does_not_exist(),
-                )
-                transaction.update(
-                    SeriesRecord(*SeriesRecord.key(study, series)),
-                    actions=[
-                        SeriesRecord.study_uid.set(study),
-                        SeriesRecord.series_uid.set(series),
-                        SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
-                        SeriesRecord.instance_count.add(1),
-                    ],
-                )
-                transaction.update(
-                    StudyRecord(*StudyRecord.key(study)),
-                    actions=[
-                        StudyRecord.study_uid.set(study),
-                        StudyRecord.attributes.set(StudyRecord.attributes | json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)),
-                        StudyRecord.created_at.set(StudyRecord.created_at | moment),
-                    ],
-                )
-                transaction.update(
-                    SeriesShare(*share_key),
-                    actions=self._share_actions(study, series, moment),
-                )
-        except TransactWriteError:
-            if _instance_exists(study, series, sop):
-                return stored  # a concurrent request stored the same instance first
-            dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
-            raise
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                self._commit(dataset, data, transfer_syntax, attributes, moment)
+                break
+            except TransactWriteError as error:
+                if _instance_exists(study, series, sop):
+                    return stored  # a concurrent request stored the same instance first
+                if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
+                    time.sleep(0.05 * 2 ** attempt)  # another STOW updated the same series or study
+                    continue
+                dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
+                raise
         self._studies.setdefault(study, json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS))
         stored.new_in_album = stored.created = True
         return stored
+
+    def _commit(self, dataset, data: bytes, transfer_syntax: str, attributes: dict, moment: str) -> None:
+        """One transaction: the instance (if absent), series and study rows, the album share."""
+        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
+        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
+        share_key = SeriesShare.key(self.album_id, study, series)
+        with TransactWrite(connection=Connection(region=InstanceRecord.Meta.region)) as transaction:
+            transaction.save(
+                InstanceRecord(
+                    *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,
+                    sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
+                    attributes=json_model.indexable(attributes),
+                    size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
+                    stored_at=moment,
+                ),
+                condition=InstanceRecord.pk.does_not_exist(),
+            )
+            transaction.update(
+                SeriesRecord(*SeriesRecord.key(study, series)),
+                actions=[
+                    SeriesRecord.study_uid.set(study),
+                    SeriesRecord.series_uid.set(series),
+                    SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
+                    SeriesRecord.instance_count.add(1),
+                ],
+            )
+            transaction.update(
+                StudyRecord(*StudyRecord.key(study)),
+                actions=[
+                    StudyRecord.study_uid.set(study),
+                    StudyRecord.attributes.set(StudyRecord.attributes | json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)),
+                    StudyRecord.created_at.set(StudyRecord.created_at | moment),
+                ],
+            )
+            transaction.update(
+                SeriesShare(*share_key),
+                actions=self._share_actions(study, series, moment),
+            )
 
     def _remember_album_state(self, study: str, series: str) -> None:
         """Notes, once per request, whether the target album held the series before it."""

@@ -95,11 +95,10 @@ def series_count(study: str, series: str) -> int:
 
 def series_object(study: str, series: str, kind: str) -> str:
     """Key of the series `metadata` or `instances` object for the current count, built if missing."""
-    count = series_count(study, series)
     key_of = dicom_store.series_metadata_key if kind == "metadata" else dicom_store.series_multipart_key
-    key = key_of(study, series, count)
-    if dicom_store.head(key) is None:
-        build_series_objects(study, series)
+    key = key_of(study, series, series_count(study, series))
+    if dicom_store.head(key) is None:  # a STOW is still finishing, or the series grew meanwhile
+        key = key_of(study, series, build_series_objects(study, series))
     return key
 
 

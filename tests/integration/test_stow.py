@@ -195,3 +195,28 @@ def test_album_the_caller_cannot_reach_is_404(stack, tokens, album):
     answer = stow(stack, tokens("bob"), samples.part10(samples.load("CT_small.dcm")), "application/dicom", album=album)
     assert answer.status_code == 404
 
+
+
+def test_series_metadata_stays_complete_under_concurrent_stow(stack, tokens):
+    """Two requests add instances to one series at the same time; the series metadata and the
+    series retrieval then list every instance (objects are keyed by instance count)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    study, series = generate_uid(), generate_uid()
+    batches = []
+    for batch in range(2):
+        datasets = [samples.renewed(samples.load("MR_small.dcm"), study, series) for _ in range(4)]
+        for number, ds in enumerate(datasets, start=1):
+            ds.InstanceNumber = batch * 10 + number
+        boundary = uuid.uuid4().hex
+        batches.append((multipart([("application/dicom", samples.part10(d), {}) for d in datasets], boundary),
+                        DICOM_MULTIPART.format(boundary), {str(d.SOPInstanceUID) for d in datasets}))
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda b: stow(stack, tokens("alice"), b[0], b[1]), batches))
+    assert [a.status_code for a in answers] == [200, 200]
+    expected = batches[0][2] | batches[1][2]
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    metadata = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/metadata", headers=auth, timeout=30).json()
+    assert {m["00080018"]["Value"][0] for m in metadata} == expected
+    retrieved = requests.get(f"{stack.api_url}/studies/{study}/series/{series}", headers=auth, timeout=30)
+    assert all(sop.encode() in retrieved.content for sop in expected)
