@@ -213,10 +213,12 @@ def test_series_metadata_stays_complete_under_concurrent_stow(stack, tokens):
                         DICOM_MULTIPART.format(boundary), {str(d.SOPInstanceUID) for d in datasets}))
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda b: stow(stack, tokens("alice"), b[0], b[1]), batches))
-    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     expected = batches[0][2] | batches[1][2]
     auth = {"Authorization": f"Bearer {tokens('alice')}"}
-    metadata = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/metadata", headers=auth, timeout=30).json()
+    answer = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/metadata", headers=auth, timeout=30)
+    assert answer.status_code == 200, answer.text
+    metadata = answer.json()
     assert {m["00080018"]["Value"][0] for m in metadata} == expected
     retrieved = requests.get(f"{stack.api_url}/studies/{study}/series/{series}", headers=auth, timeout=30)
     assert all(sop.encode() in retrieved.content for sop in expected)
