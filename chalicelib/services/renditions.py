@@ -11,6 +11,7 @@ import json
 import logging
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from pydicom.dataset import Dataset
 
@@ -22,6 +23,7 @@ from chalicelib.store.models import InstanceRecord, SeriesRecord
 log = logging.getLogger("obelisk")
 SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
+WRITERS = 8
 
 
 def canonical_instance_url(study: str, series: str, sop: str) -> str:
@@ -29,30 +31,33 @@ def canonical_instance_url(study: str, series: str, sop: str) -> str:
 
 
 def write_instance_renditions(dataset: Dataset, transfer_syntax: str) -> None:
-    """Metadata, frames, bulk data and images of one instance (its Part-10 is already stored)."""
+    """Metadata, frames, bulk data and images of one instance (its Part-10 is already stored);
+    the objects are independent, so they are written concurrently."""
     study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
     document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
-    dicom_store.put(dicom_store.instance_metadata_key(study, series, sop),
-                    json.dumps([document]).encode(), DICOM_JSON)
+    objects = [(dicom_store.instance_metadata_key(study, series, sop), json.dumps([document]).encode(), DICOM_JSON)]
     for number, frame in enumerate(frames.frames(dataset), start=1):
-        body, content_type = dicom_store.octet_multipart([frame], transfer_syntax)
-        dicom_store.put(dicom_store.frame_key(study, series, sop, number), body, content_type)
+        objects.append((dicom_store.frame_key(study, series, sop, number),
+                        *dicom_store.octet_multipart([frame], transfer_syntax)))
     for path, value in json_model.bulk_elements(dataset):
-        body, content_type = dicom_store.octet_multipart([value])
-        dicom_store.put(dicom_store.bulk_key(study, series, sop, path), body, content_type)
-    _write_images(dataset, study, series, sop)
+        objects.append((dicom_store.bulk_key(study, series, sop, path), *dicom_store.octet_multipart([value])))
+    objects += _images(dataset, study, series, sop)
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(lambda o: dicom_store.put(*o), objects))
 
 
-def _write_images(dataset: Dataset, study: str, series: str, sop: str) -> None:
+def _images(dataset: Dataset, study: str, series: str, sop: str) -> list[tuple[str, bytes, str]]:
+    images = []
     for kind, size in (("rendered", None), ("thumbnail", render.THUMBNAIL_SIZE)):
         try:
-            image = render.render(dataset, size=size)
+            images.append((dicom_store.image_key(study, series, sop, kind), render.render(dataset, size=size),
+                           "image/jpeg"))
         except render.NotRenderable:
-            return
+            break
         except Exception:  # noqa: BLE001 - an odd image must not fail the store of its instance
             log.exception("rendering %s failed", sop)
-            return
-        dicom_store.put(dicom_store.image_key(study, series, sop, kind), image, "image/jpeg")
+            break
+    return images
 
 
 def series_instances(study: str, series: str) -> list[InstanceRecord]:

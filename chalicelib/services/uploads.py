@@ -36,9 +36,8 @@ def start(principal: Principal, album_id: str | None, study_uid: str | None, con
         require_uid(study_uid, "StudyInstanceUID")
     policy.series_add_target(principal, album_id)
     upload_id = clock.random_id(24)
-    request = {"sub": principal.sub, "kind": principal.kind, "scope": sorted(principal.scope),
-               "album_id": album_id, "principal_album": principal.album_id, "study_uid": study_uid,
-               "content_type": content_type, "created_at": clock.local_iso()}
+    request = {"sub": principal.sub, "album_id": album_id, "study_uid": study_uid, "content_type": content_type,
+               "created_at": clock.local_iso(), "principal": _principal_fields(principal)}
     dicom_store.put(f"uploads/{upload_id}/request.json", json.dumps(request).encode(), "application/json")
     return Upload(upload_id, dicom_store.presigned_put(dicom_store.upload_key(upload_id), content_type), content_type)
 
@@ -49,10 +48,20 @@ def _request(upload_id: str) -> dict:
     return json.loads(dicom_store.read(f"uploads/{upload_id}/request.json"))
 
 
+def _principal_fields(principal: Principal) -> dict:
+    """What the ingest needs to act later as the uploader did (pins included; never the token)."""
+    return {"kind": principal.kind, "scope": sorted(principal.scope), "album_id": principal.album_id,
+            "inbox_only": principal.inbox_only, "capability_id": principal.capability_id,
+            "capability_title": principal.capability_title, "client_id": principal.client_id,
+            "study_uids": sorted(principal.study_uids) if principal.study_uids is not None else None}
+
+
 def _principal_of(request: dict) -> Principal:
-    user = UserProfile.get(*UserProfile.key(request["sub"]))
-    return Principal(kind=request["kind"], user=user, scope=frozenset(request["scope"]),
-                     album_id=request.get("principal_album"))
+    fields = dict(request["principal"])
+    fields["scope"] = frozenset(fields["scope"])
+    if fields["study_uids"] is not None:
+        fields["study_uids"] = frozenset(fields["study_uids"])
+    return Principal(user=UserProfile.get(*UserProfile.key(request["sub"])), **fields)
 
 
 def ingest_uploaded(upload_id: str, base_url: str) -> dict:
