@@ -82,3 +82,14 @@ def test_includefield_parsing():
     assert fields.everything and fields.tags == {"00081030", "00080060"} and fields.custom == {qido.FAVORITE_TAG}
     with pytest.raises(BadQueryParameter):
         qido.parse_includefields({"includefield": ["NoSuchKeyword"]})
+
+
+def test_capability_urls_keep_their_link_prefix_in_stored_metadata():
+    from chalicelib.config import settings
+    from chalicelib.services.retrieve import _rewrite
+
+    canonical = settings().api_url
+    body = f'[{{"7FE00010": {{"vr": "OW", "BulkDataURI": "{canonical}/studies/1/series/2/instances/3/bulkdata/7FE00010"}}}}]'.encode()
+    linked = _rewrite(body, f"{canonical}/link/TOKEN")
+    assert f"{canonical}/link/TOKEN/studies/1/series/2/instances/3/bulkdata/7FE00010".encode() in linked
+    assert _rewrite(body, canonical) == body
