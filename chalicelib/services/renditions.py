@@ -164,3 +164,10 @@ def _zip_stream(records: list[InstanceRecord]) -> Iterator[bytes]:
                 entry.write(data)
             yield from sink.take()
     yield from sink.take()
+
+
+def forget_series(study: str, series: str) -> None:
+    """For deletions: drops the series' count-keyed objects and every study answer assembled
+    from it, since a smaller count may name an older, different set of instances."""
+    keys = [*dicom_store.keys_under(f"wado/{study}/{series}/series/"), *dicom_store.keys_under(f"wado/{study}/assembled/")]
+    dicom_store.delete_objects(keys)

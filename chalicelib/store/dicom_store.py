@@ -94,12 +94,14 @@ def octet_multipart(chunks: list[bytes], transfer_syntax: str | None = None) -> 
     return body, content_type
 
 
+def keys_under(prefix: str) -> list[str]:
+    listed = client("s3").get_paginator("list_objects_v2").paginate(Bucket=settings().dicom_bucket, Prefix=prefix)
+    return [o["Key"] for page in listed for o in page.get("Contents", [])]
+
+
 def instance_keys(study: str, series: str, sop: str) -> list[str]:
     """Every object ingest may have written for one instance."""
-    prefix = instance_prefix(study, series, sop)
-    listed = client("s3").get_paginator("list_objects_v2").paginate(Bucket=settings().dicom_bucket, Prefix=prefix)
-    keys = [o["Key"] for page in listed for o in page.get("Contents", [])]
-    return [part10_key(study, series, sop), *keys]
+    return [part10_key(study, series, sop), *keys_under(instance_prefix(study, series, sop))]
 
 
 def delete_objects(keys: list[str]) -> None:
