@@ -284,3 +284,16 @@ def test_capability_urls_keep_link_prefix_in_metadata(stack, tokens, stored):
     metadata = client_for(stack, tokens("alice")).retrieve_instance_metadata(study, series, sop)
     uri = metadata["7FE00010"]["BulkDataURI"]
     assert requests.get(uri, allow_redirects=False, timeout=30).status_code == 401
+
+
+def test_streaming_variants_of_the_client(stack, tokens, stored, fifty):
+    """dicomweb-client's iter_* calls read the same answers as streams."""
+    client = client_for(stack, tokens("alice"))
+    study, series, _ = uids(fifty[0])
+    assert sorted(int(d.InstanceNumber) for d in client.iter_series(study, series)) == list(range(1, 51))
+    assert len(list(client.iter_study(study))) == 50
+    ds = stored["emri_small.dcm"][0]
+    frame_size = ds.Rows * ds.Columns * 2
+    assert list(client.iter_instance_frames(*uids(ds), frame_numbers=[5])) == [ds.PixelData[4 * frame_size:5 * frame_size]]
+    uri = client.retrieve_instance_metadata(*uids(ds))["7FE00010"]["BulkDataURI"]
+    assert b"".join(client.iter_bulkdata(uri)) == ds.PixelData
