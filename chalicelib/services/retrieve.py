@@ -3,6 +3,7 @@ or, for small answers (metadata, frame lists, rendered images), hand the bytes o
 Nothing larger than `INLINE_LIMIT` is ever returned through the function."""
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ from chalicelib.store import dicom_store
 from chalicelib.store.models import InstanceRecord
 
 EVERYWHERE = policy.Source()
-INLINE_LIMIT = 5 * 1024 * 1024
+INLINE_LIMIT = 5 * 1024 * 1024  # text answers (metadata)
+INLINE_BINARY_LIMIT = 4 * 1024 * 1024  # binary answers grow by a third in API Gateway's base64
 DICOM_JSON = "application/dicom+json"
 
 
@@ -186,6 +188,11 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
                               render.THUMBNAIL_SIZE if thumbnail else None)
     except render.NotRenderable as error:
         raise NotAcceptable(f"this object cannot be rendered: {error}") from error
+    if len(image) > INLINE_BINARY_LIMIT:
+        name = hashlib.sha256(f"{kind}|{frame}|{media_type}|{window}".encode()).hexdigest()[:24]
+        key = dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid) + f"images/{name}"
+        dicom_store.put(key, image, media_type)
+        return Answer(location=dicom_store.presigned_get(key))
     return Answer(body=image, content_type=media_type)
 
 

@@ -87,3 +87,20 @@ def test_someone_elses_upload_is_not_found(stack, tokens):
     assert requests.get(ticket["status_url"], headers=auth, timeout=30).status_code == 202
     bob = requests.get(ticket["status_url"], headers={"Authorization": f"Bearer {tokens('bob')}"}, timeout=30)
     assert bob.status_code == 404
+
+
+def test_a_large_rendered_image_is_redirected_not_inlined(stack, tokens):
+    """A PNG rendering of a 2048 x 2048 noise frame is over 4 MiB: it goes to S3 and the function
+    answers a 303 with no body."""
+    body = samples.big_series(1, rows=2048, columns=2048)[0]
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    stored = requests.post(f"{stack.api_url}/studies", data=body, headers={**auth, "Content-Type": "application/dicom"},
+                           timeout=120)
+    assert stored.status_code == 200
+    ds = pydicom.dcmread(io.BytesIO(body))
+    offset = (stack.data_dir / "api.log").stat().st_size
+    url = f"{stack.api_url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}/rendered"
+    png = requests.get(url, headers={**auth, "Accept": "image/png"}, timeout=120)
+    assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+    assert len(png.content) > 4 * MB
+    assert [(code, size) for code, size, _, _ in bytes_out(stack, offset)] == [(303, 0)]
