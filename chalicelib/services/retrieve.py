@@ -64,6 +64,7 @@ def study_location(principal: Principal, study: str, source: policy.Source, acce
     visible = sorted(policy.authorize_study_read(principal, study, source))
     syntaxes = {r.transfer_syntax_uid for s in visible for r in renditions.series_instances(study, s)}
     if negotiation.dicom_retrieval(accepted, syntaxes, allow_zip=True) == "zip":
+        policy.authorize_download(principal, source)
         return dicom_store.presigned_get(
             renditions.zip_object(study, visible),
             ResponseContentDisposition='attachment; filename="DICOM.ZIP"',

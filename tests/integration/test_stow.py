@@ -45,8 +45,11 @@ def residue(aws, stack) -> tuple[set[str], int]:
 
 @pytest.fixture(scope="module")
 def album(stack, tokens, aws):
-    """An album alice administers and bob belongs to (written to the emulator: the albums API is
-    another issue's)."""
+    return make_album(stack, tokens, aws)
+
+
+def make_album(stack, tokens, aws, download: bool = True, admin: bool = True) -> str:
+    """An album alice belongs to (written to the emulator: the albums API is another issue's)."""
     requests.get(stack.api_url + "/studies", headers={"Authorization": f"Bearer {tokens('bob')}"}, timeout=30)
     users = aws("dynamodb").query(TableName=f"obelisk-{stack.stage}-users", IndexName="by-email",
                                   KeyConditionExpression="email_lower = :e",
@@ -54,7 +57,7 @@ def album(stack, tokens, aws):
     alice = users[0]["sub"]["S"]
     album_id = uuid.uuid4().hex[:10]
     table = f"obelisk-{stack.stage}-albums"
-    flags = {"M": {k: {"BOOL": v} for k, v in dict(add_user=False, download_series=True, send_series=True,
+    flags = {"M": {k: {"BOOL": v} for k, v in dict(add_user=False, download_series=download, send_series=True,
                                                      delete_series=False, add_series=True, write_comments=True).items()}}
     aws("dynamodb").put_item(TableName=table, Item={
         "pk": {"S": f"ALBUM#{album_id}"}, "sk": {"S": "META"}, "album_id": {"S": album_id}, "name": {"S": "stow"},
@@ -62,7 +65,7 @@ def album(stack, tokens, aws):
         "last_event_time": {"S": "2026-01-01T00:00:00.000"}, "description": {"S": ""}})
     aws("dynamodb").put_item(TableName=table, Item={
         "pk": {"S": f"ALBUM#{album_id}"}, "sk": {"S": f"MEMBER#{alice}"}, "member_sub": {"S": alice},
-        "is_admin": {"BOOL": True}, "is_favorite": {"BOOL": False}, "joined_at": {"S": "2026-01-01T00:00:00.000"},
+        "is_admin": {"BOOL": admin}, "is_favorite": {"BOOL": False}, "joined_at": {"S": "2026-01-01T00:00:00.000"},
         "notification_new_series": {"BOOL": True}, "notification_new_comment": {"BOOL": True}})
     return album_id
 
@@ -222,3 +225,15 @@ def test_series_metadata_stays_complete_under_concurrent_stow(stack, tokens):
     assert {m["00080018"]["Value"][0] for m in metadata} == expected
     retrieved = requests.get(f"{stack.api_url}/studies/{study}/series/{series}", headers=auth, timeout=30)
     assert all(sop.encode() in retrieved.content for sop in expected)
+
+
+def test_zip_download_follows_the_albums_download_permission(stack, tokens, aws):
+    """KHEOPS did not check the download flag server-side; Obelisk does."""
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    for download, expected in ((False, 403), (True, 200)):
+        album_id = make_album(stack, tokens, aws, download=download, admin=False)
+        ds = samples.load("CT_small.dcm")
+        assert stow(stack, tokens("alice"), samples.part10(ds), "application/dicom", album=album_id).status_code == 200
+        answer = requests.get(f"{stack.api_url}/studies/{ds.StudyInstanceUID}", timeout=30,
+                              params={"accept": "application/zip", "album": album_id}, headers=auth)
+        assert answer.status_code == expected, answer.text
