@@ -14,6 +14,7 @@ from chalicelib.api import (
     sharing,
     stow,
     tokens,
+    uploads,
     users,
     wado,
     webhooks,
@@ -28,8 +29,8 @@ app.api.binary_types.extend([
     "image/jpeg", "image/png", "image/gif",
 ])
 
-for blueprint in (health.bp, users.bp, stow.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp, launch.bp,
-                  reportproviders.bp, albums.bp, sharing.bp, webhooks.bp):
+for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp,
+                  launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp):
     app.register_blueprint(blueprint)
 
 

@@ -27,6 +27,7 @@ class Settings:
     dicom_bucket: str
     events_queue: str
     deliveries_queue: str
+    uploads_queue: str
     signing_key_parameter: str
     oidc_issuer: str
     oidc_discovery_url: str
@@ -63,6 +64,7 @@ def settings() -> Settings:
         dicom_bucket=_env("OBELISK_DICOM_BUCKET", f"{prefix}-dicom"),
         events_queue=_env("OBELISK_EVENTS_QUEUE", f"{prefix}-events"),
         deliveries_queue=_env("OBELISK_DELIVERIES_QUEUE", f"{prefix}-deliveries"),
+        uploads_queue=_env("OBELISK_UPLOADS_QUEUE", f"{prefix}-uploads"),
         signing_key_parameter=_env("OBELISK_SIGNING_KEY_PARAMETER", f"/obelisk/{stage}/signing-keys"),
         oidc_issuer=issuer,
         oidc_discovery_url=_env(

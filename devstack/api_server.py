@@ -42,6 +42,14 @@ def make_server(host: str, port: int, stage: str):
             self.path = self.path[len(STAGE_PREFIX):] or "/"
             super()._generic_handle()
 
+        def _send_http_response(self, code, headers, body) -> None:
+            """Also logs `bytes-out {code} {n} {method} {path}`: the response body bytes the
+            function sent (the measure of what passes through the API function)."""
+            super()._send_http_response(code, headers, body)
+            size = len(body.encode("utf-8") if isinstance(body, str) else body or b"")
+            sys.stdout.write(f"bytes-out {code} {size} {self.command} {self.path}\n")
+            sys.stdout.flush()
+
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
         def log_message(self, fmt, *args):  # one line per request on stdout, like chalice local

@@ -84,6 +84,26 @@ def deploy_stack(endpoint: str, stage: str) -> None:
                 )
 
 
+def ensure_bucket_notifications(endpoint: str, stage: str) -> None:
+    """Applies the buckets' `NotificationConfiguration` (S3 -> SQS) through the API: moto's
+    CloudFormation does not. Queue ARNs are resolved from the queues the stack created."""
+    template = load_template()["Resources"]
+    s3, sqs = aws_client("s3", endpoint), aws_client("sqs", endpoint)
+    for resource in template.values():
+        notification = resource.get("Properties", {}).get("NotificationConfiguration")
+        if resource["Type"] != "AWS::S3::Bucket" or not notification:
+            continue
+        bucket = resolve(resource["Properties"]["BucketName"], {"Stage": stage})
+        queues = []
+        for config in notification.get("QueueConfigurations", []):
+            queue_name = resolve(template[config["Queue"]["Fn::GetAtt"][0]]["Properties"]["QueueName"], {"Stage": stage})
+            url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            rules = [{"Name": r["Name"], "Value": r["Value"]} for r in config["Filter"]["S3Key"]["Rules"]]
+            queues.append({"QueueArn": arn, "Events": [config["Event"]], "Filter": {"Key": {"FilterRules": rules}}})
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues})
+
+
 def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
     """The Cognito user pool and web client of the template; returns their ids and OIDC URLs."""
     template = load_template()["Resources"]
@@ -159,6 +179,7 @@ def sign_in(endpoint: str, client_id: str, user: str, password: str | None = Non
 
 def bootstrap(endpoint: str, stage: str) -> dict[str, str]:
     deploy_stack(endpoint, stage)
+    ensure_bucket_notifications(endpoint, stage)
     identity = ensure_user_pool(endpoint, stage)
     ensure_demo_users(endpoint, identity["user_pool_id"])
     return identity

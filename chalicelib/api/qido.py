@@ -1,4 +1,4 @@
-"""QIDO-RS: search for studies, series and instances."""
+"""QIDO-RS: search for studies, series and instances at every level PS3.18 defines."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -12,9 +12,11 @@ from chalicelib.services import search
 bp = Blueprint(__name__)
 
 
-def _context():
+def _context(*uids: tuple[str, str]):
     request = bp.current_request
     caller = principal(request)
+    for value, name in uids:
+        require_uid(value, name)
     source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
     page = search.parse_page(query_value(request, "limit"), query_value(request, "offset"))
     return request, caller, source, page
@@ -23,23 +25,40 @@ def _context():
 @route(bp, "/studies", methods=["GET"])
 def search_studies():
     request, caller, source, page = _context()
-    result = search.search_studies(caller, source, query_lists(request), page, base_url(request))
-    return responses.search_result(result)
+    return responses.search_result(search.search_studies(caller, source, query_lists(request), page,
+                                                         base_url(request)))
+
+
+@route(bp, "/series", methods=["GET"])
+def search_all_series():
+    request, caller, source, page = _context()
+    return responses.search_result(search.search_all_series(caller, source, query_lists(request), page,
+                                                            base_url(request)))
+
+
+@route(bp, "/instances", methods=["GET"])
+def search_all_instances():
+    request, caller, source, page = _context()
+    return responses.search_result(search.search_instances(caller, None, None, source, query_lists(request),
+                                                           page, base_url(request)))
 
 
 @route(bp, "/studies/{study}/series", methods=["GET"])
 def search_series(study):
-    request, caller, source, page = _context()
-    require_uid(study, "StudyInstanceUID")
-    result = search.search_series(caller, study, source, query_lists(request), page, base_url(request))
-    return responses.search_result(result)
+    request, caller, source, page = _context((study, "StudyInstanceUID"))
+    return responses.search_result(search.search_series(caller, study, source, query_lists(request), page,
+                                                        base_url(request)))
+
+
+@route(bp, "/studies/{study}/instances", methods=["GET"])
+def search_study_instances(study):
+    request, caller, source, page = _context((study, "StudyInstanceUID"))
+    return responses.search_result(search.search_instances(caller, study, None, source, query_lists(request),
+                                                           page, base_url(request)))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances", methods=["GET"])
 def search_instances(study, series):
-    request, caller, source, page = _context()
-    require_uid(study, "StudyInstanceUID")
-    require_uid(series, "SeriesInstanceUID")
-    result = search.search_instances(caller, study, series, source, query_lists(request), page,
-                                     base_url(request))
-    return responses.search_result(result)
+    request, caller, source, page = _context((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"))
+    return responses.search_result(search.search_instances(caller, study, series, source, query_lists(request),
+                                                           page, base_url(request)))

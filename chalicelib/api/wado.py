@@ -1,23 +1,167 @@
-"""WADO-RS: retrieval. The API authorizes and answers 303 to a presigned S3 URL; no DICOM byte
-passes through the function."""
+"""WADO-RS (study, series, instance, metadata, frames, bulk data, rendered, thumbnail), the
+study zip and WADO-URI. Bytes come from S3 by 303 redirect; small answers are inlined."""
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import principal, query_value, route
+from chalicelib.api.routing import base_url, principal, query_lists, query_value, route
 from chalicelib.auth.policy import parse_source
+from chalicelib.dicom import negotiation
 from chalicelib.dicom.uids import require_uid
+from chalicelib.errors import BadQueryParameter
 from chalicelib.services import retrieve
 
 bp = Blueprint(__name__)
+UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+
+def _context(*uids: str):
+    request = bp.current_request
+    caller = principal(request)
+    for value, name in zip(uids, UID_NAMES, strict=False):
+        require_uid(value, name)
+    source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
+    accepted = negotiation.ranges(request.headers.get("accept"), query_value(request, "accept"))
+    return request, caller, source, accepted
+
+
+def _answer(answer: retrieve.Answer) -> Response:
+    headers = {"Cache-Control": "private, no-cache"}
+    if answer.etag:
+        headers["ETag"] = answer.etag
+    if answer.not_modified:
+        return Response(body="", status_code=304, headers=headers)
+    if answer.location:
+        return Response(body="", status_code=303, headers={**headers, "Location": answer.location})
+    return Response(body=answer.body, status_code=200, headers={**headers, "Content-Type": answer.content_type})
+
+
+def _window() -> tuple[float, float] | None:
+    value = query_value(bp.current_request, "window")
+    if not value:
+        return None
+    try:
+        center, width = (float(v) for v in value.split(",")[:2])
+    except ValueError as error:
+        raise BadQueryParameter("window is center,width[,function]") from error
+    return center, width
+
+
+@route(bp, "/studies/{study}", methods=["GET"])
+def retrieve_study(study):
+    _, caller, source, accepted = _context(study)
+    return responses.see_other(retrieve.study_location(caller, study, source, accepted))
+
+
+@route(bp, "/studies/{study}/series/{series}", methods=["GET"])
+def retrieve_series(study, series):
+    _, caller, source, accepted = _context(study, series)
+    return responses.see_other(retrieve.series_location(caller, study, series, source, accepted))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}", methods=["GET"])
 def retrieve_instance(study, series, instance):
+    _, caller, source, accepted = _context(study, series, instance)
+    return responses.see_other(retrieve.instance_location(caller, study, series, instance, source, accepted))
+
+
+@route(bp, "/studies/{study}/metadata", methods=["GET"])
+def study_metadata(study):
+    request, caller, source, accepted = _context(study)
+    negotiation.metadata(accepted)
+    return _answer(retrieve.study_metadata(caller, study, source, base_url(request),
+                                           request.headers.get("if-none-match")))
+
+
+@route(bp, "/studies/{study}/series/{series}/metadata", methods=["GET"])
+def series_metadata(study, series):
+    request, caller, source, accepted = _context(study, series)
+    negotiation.metadata(accepted)
+    return _answer(retrieve.series_metadata(caller, study, series, source, base_url(request),
+                                            request.headers.get("if-none-match")))
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/metadata", methods=["GET"])
+def instance_metadata(study, series, instance):
+    request, caller, source, accepted = _context(study, series, instance)
+    negotiation.metadata(accepted)
+    return _answer(retrieve.instance_metadata(caller, study, series, instance, source, base_url(request),
+                                              request.headers.get("if-none-match")))
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", methods=["GET"])
+def retrieve_frames(study, series, instance, frames):
+    _, caller, source, accepted = _context(study, series, instance)
+    return _answer(retrieve.frames(caller, study, series, instance, frames, source, accepted))
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/bulkdata/{path}", methods=["GET"])
+def retrieve_bulkdata(study, series, instance, path):
+    _, caller, source, accepted = _context(study, series, instance)
+    return _answer(retrieve.bulkdata(caller, study, series, instance, path, source, accepted))
+
+
+def _image(study, series=None, instance=None, frame=None, thumbnail=False):
+    _, caller, source, accepted = _context(*(u for u in (study, series, instance) if u is not None))
+    number = retrieve.parse_frame_list(frame)[0] if frame is not None else None
+    return _answer(retrieve.rendered(caller, study, series, instance, number, source, accepted,
+                                     None if thumbnail else _window(), thumbnail))
+
+
+@route(bp, "/studies/{study}/rendered", methods=["GET"])
+def study_rendered(study):
+    return _image(study)
+
+
+@route(bp, "/studies/{study}/series/{series}/rendered", methods=["GET"])
+def series_rendered(study, series):
+    return _image(study, series)
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/rendered", methods=["GET"])
+def instance_rendered(study, series, instance):
+    return _image(study, series, instance)
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered", methods=["GET"])
+def frame_rendered(study, series, instance, frames):
+    return _image(study, series, instance, frames)
+
+
+@route(bp, "/studies/{study}/thumbnail", methods=["GET"])
+def study_thumbnail(study):
+    return _image(study, thumbnail=True)
+
+
+@route(bp, "/studies/{study}/series/{series}/thumbnail", methods=["GET"])
+def series_thumbnail(study, series):
+    return _image(study, series, thumbnail=True)
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/thumbnail", methods=["GET"])
+def instance_thumbnail(study, series, instance):
+    return _image(study, series, instance, thumbnail=True)
+
+
+@route(bp, "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail", methods=["GET"])
+def frame_thumbnail(study, series, instance, frames):
+    return _image(study, series, instance, frames, thumbnail=True)
+
+
+@route(bp, "/wado", methods=["GET"])
+def wado_uri():
     request = bp.current_request
     caller = principal(request)
-    for value, name in ((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"), (instance, "SOPInstanceUID")):
-        require_uid(value, name)
+    if query_value(request, "requestType") != "WADO":
+        raise BadQueryParameter("requestType must be WADO")
+    params = query_lists(request)
+    uids = []
+    for name, keyword in (("studyUID", UID_NAMES[0]), ("seriesUID", UID_NAMES[1]), ("objectUID", UID_NAMES[2])):
+        values = params.get(name, [])
+        if len(values) != 1:
+            raise BadQueryParameter(f"exactly one {name} is required")
+        require_uid(values[0], keyword)
+        uids.append(values[0])
     source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
-    return responses.see_other(retrieve.instance_location(caller, study, series, instance, source))
+    return _answer(retrieve.wado_uri(caller, *uids, query_value(request, "contentType"), source))

@@ -113,6 +113,15 @@ def authorize_series_read(principal: Principal, study_uid: str, series_uid: str,
         raise SeriesNotFound("Series does not exist or you don't have access")
 
 
+def authorize_download(principal: Principal, source: Source = ANYWHERE) -> None:
+    """Whole-study downloads (zip), enforced server-side (a KHEOPS quirk fixed): the token needs
+    the `downloadbutton` scope and, from an album, the album's DOWNLOAD_SERIES permission."""
+    if not principal.can("downloadbutton"):
+        raise Forbidden("this token does not allow downloads")
+    if source.album_id is not None:
+        require_album_permission(principal, source.album_id, DOWNLOAD_SERIES)
+
+
 def series_add_target(principal: Principal, album_id: str | None) -> str:
     """The album new series go to when this principal stores them (STOW, claim)."""
     if principal.kind == VIEWER or not principal.can("write"):

@@ -81,3 +81,59 @@ def vr_of(tag: str) -> str:
         return dictionary_VR(int(tag, 16))
     except KeyError:
         return "UN"
+
+
+def bulk_paths(dataset: Dataset, prefix: str = "") -> dict[int, str]:
+    """`id(element)` -> its tag path (`00880200.0.7FE00010`) for every element, sequences
+    included, so that a BulkDataURI can name the element it stands for."""
+    paths: dict[int, str] = {}
+    for elem in dataset:  # iterating converts raw elements, so the ids stay stable afterwards
+        path = f"{prefix}{elem.tag:08X}"
+        paths[id(elem)] = path
+        if elem.VR == "SQ":
+            for index, item in enumerate(elem.value):
+                paths.update(bulk_paths(item, f"{path}.{index}."))
+    return paths
+
+
+def bulk_elements(dataset: Dataset) -> list[tuple[str, bytes]]:
+    """(tag path, value) of every element the metadata answers with a BulkDataURI."""
+    paths = bulk_paths(dataset)
+    found: list[tuple[str, bytes]] = []
+
+    def collect(elem: DataElement) -> str:
+        found.append((paths[id(elem)], bytes(elem.value)))
+        return "x"
+
+    dataset.to_json_dict(bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=collect)
+    return found
+
+
+def metadata(dataset: Dataset, instance_url: str) -> dict:
+    """WADO-RS metadata of one instance: pydicom's DICOM JSON with each bulk value replaced by
+    `{instance_url}/bulkdata/{tag path}`."""
+    paths = bulk_paths(dataset)
+    return dataset.to_json_dict(
+        bulk_data_threshold=BULK_DATA_THRESHOLD,
+        bulk_data_element_handler=lambda elem: f"{instance_url}/bulkdata/{paths[id(elem)]}",
+    )
+
+
+INDEXED_VALUE_LIMIT = 1024
+INDEXED_TOTAL_LIMIT = 64 * 1024
+
+
+def indexable(attributes: dict) -> dict:
+    """The top-level, non-sequence, non-binary attributes of an instance, within DynamoDB-friendly
+    bounds: what instance-level QIDO can match and `includefield=all` can return."""
+    out: dict = {}
+    total = 0
+    for tag, value in attributes.items():
+        if value.get("vr") in ("SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN") or tag.startswith("7FE0"):
+            continue
+        size = len(str(value))
+        if size > INDEXED_VALUE_LIMIT or total + size > INDEXED_TOTAL_LIMIT:
+            continue
+        out[tag] = value
+        total += size
+    return out

@@ -90,14 +90,21 @@ def parse(body: bytes, content_type: str) -> list[Part]:
     return parts
 
 
+def part_head(content_type: str, boundary: str, headers: dict[str, str] | None = None) -> bytes:
+    """The delimiter and header block that open one part."""
+    lines = [f"Content-Type: {content_type}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return b"--" + boundary.encode() + CRLF + "\r\n".join(lines).encode() + CRLF + CRLF
+
+
+def closing(boundary: str) -> bytes:
+    return b"--" + boundary.encode() + b"--" + CRLF
+
+
 def build(parts: list[tuple[str, bytes]], boundary: str, extra_headers: list[dict[str, str]] | None = None) -> bytes:
     """A multipart/related body from (content type, bytes) pairs."""
     chunks: list[bytes] = []
     for index, (content_type, content) in enumerate(parts):
-        header_lines = [f"Content-Type: {content_type}"]
-        for name, value in ((extra_headers or [{}] * len(parts))[index] or {}).items():
-            header_lines.append(f"{name}: {value}")
-        chunks.append(b"--" + boundary.encode() + CRLF + "\r\n".join(header_lines).encode() + CRLF + CRLF)
-        chunks.append(content + CRLF)
-    chunks.append(b"--" + boundary.encode() + b"--" + CRLF)
+        headers = (extra_headers or [{}] * len(parts))[index] or {}
+        chunks += [part_head(content_type, boundary, headers), content, CRLF]
+    chunks.append(closing(boundary))
     return b"".join(chunks)

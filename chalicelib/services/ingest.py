@@ -6,6 +6,8 @@ transaction removes the objects it wrote. Ingest is idempotent per SOP Instance 
 from __future__ import annotations
 
 import io
+import time
+import warnings
 from dataclasses import dataclass, field
 
 import pydicom
@@ -17,11 +19,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import json_model
+from chalicelib.dicom import json_model, stow
 from chalicelib.dicom.uids import is_valid_uid
 from chalicelib.errors import BadRequest
+from chalicelib.events import mutations
+from chalicelib.services import renditions
 from chalicelib.store import dicom_store
-from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
+from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
 
 # PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
 PROCESSING_FAILURE = 0x0110
@@ -29,6 +33,8 @@ NOT_AUTHORIZED = 0x0124
 INVALID_ATTRIBUTE_VALUE = 0x0106
 CANNOT_UNDERSTAND = 0xC000
 STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
+
+COMMIT_ATTEMPTS = 4
 
 # Attributes an instance must agree on with the study it joins.
 STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
@@ -42,6 +48,7 @@ class Stored:
     sop_uid: str
     sop_class_uid: str
     new_in_album: bool = False
+    created: bool = False
 
 
 @dataclass
@@ -63,13 +70,17 @@ class IngestResult:
 def read_part10(data: bytes) -> pydicom.Dataset:
     """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs."""
     try:
-        dataset = pydicom.dcmread(io.BytesIO(data), force=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message="End of file reached")
+            dataset = pydicom.dcmread(io.BytesIO(data), force=False)
+        if _truncated(dataset):
+            raise BadRequest("the object is truncated: an element is shorter than its declared length")
+        for _element in dataset.iterall():
+            pass  # converts every raw element: sequences cut short fail here
         for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
             if not is_valid_uid(str(dataset.get(keyword, ""))):
                 raise BadRequest(f"{keyword} missing or not a valid UID")
-        if _truncated(dataset):
-            raise BadRequest("the object is truncated: an element is shorter than its declared length")
-    except (InvalidDicomError, EOFError, ValueError, KeyError, OSError, AttributeError) as error:
+    except (InvalidDicomError, EOFError, ValueError, KeyError, OSError, AttributeError, UserWarning) as error:
         raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
     return dataset
 
@@ -95,9 +106,10 @@ class Ingest:
         self.result = IngestResult(album_id=self.album_id)
         self._series_allowed: dict[tuple[str, str], bool] = {}
         self._studies: dict[str, dict | None] = {}
+        self._already_in_album: dict[tuple[str, str], bool] = {}
 
-    def add(self, data: bytes) -> None:
-        dataset = read_part10(data)
+    def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
+        dataset = dataset if dataset is not None else read_part10(data)
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
         sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
         failure = self._refusal(dataset, study, series)
@@ -144,58 +156,99 @@ class Ingest:
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
         sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
         stored = Stored(study, series, sop, sop_class)
-        try:
-            InstanceRecord.get(*InstanceRecord.key(study, series, sop))
+        if _instance_exists(study, series, sop):
+            self._remember_album_state(study, series)
             stored.new_in_album = self._share(study, series)
             return stored  # idempotent: already stored
-        except InstanceRecord.DoesNotExist:
-            pass
         transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
-        dicom_store.put_instance(study, series, sop, transfer_syntax, data)
-        attributes = json_model.to_json(dataset)
-        moment = clock.local_iso()
-        share_key = SeriesShare.key(self.album_id, study, series)
+        self._remember_album_state(study, series)
         try:
-            with TransactWrite(connection=Connection(region=InstanceRecord.Meta.region)) as transaction:
-                transaction.save(
-                    InstanceRecord(
-                        *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,
-                        sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
-                        attributes=json_model.subset(attributes, json_model.INSTANCE_KEYWORDS),
-                        size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
-                        stored_at=moment,
-                    ),
-                    condition=InstanceRecord.pk.does_not_exist(),
-                )
-                transaction.update(
-                    SeriesRecord(*SeriesRecord.key(study, series)),
-                    actions=[
-                        SeriesRecord.study_uid.set(study),
-                        SeriesRecord.series_uid.set(series),
-                        SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
-                        SeriesRecord.instance_count.add(1),
-                    ],
-                )
-                transaction.update(
-                    StudyRecord(*StudyRecord.key(study)),
-                    actions=[
-                        StudyRecord.study_uid.set(study),
-                        StudyRecord.attributes.set(StudyRecord.attributes | json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)),
-                        StudyRecord.created_at.set(StudyRecord.created_at | moment),
-                    ],
-                )
-                transaction.update(
-                    SeriesShare(*share_key),
-                    actions=self._share_actions(study, series, moment),
-                )
-        except TransactWriteError:
-            if _instance_exists(study, series, sop):
-                return stored  # a concurrent request stored the same instance first
+            dicom_store.put_instance(study, series, sop, transfer_syntax, data)
+            renditions.write_instance_renditions(dataset, transfer_syntax)
+        except Exception:
             dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
             raise
+        attributes = json_model.to_json(dataset)
+        moment = clock.local_iso()
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                self._commit(dataset, data, transfer_syntax, attributes, moment)
+                break
+            except TransactWriteError as error:
+                if _instance_exists(study, series, sop):
+                    return stored  # a concurrent request stored the same instance first
+                if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
+                    time.sleep(0.05 * 2 ** attempt)  # another STOW updated the same series or study
+                    continue
+                dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
+                raise
         self._studies.setdefault(study, json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS))
-        stored.new_in_album = True
+        stored.new_in_album = stored.created = True
         return stored
+
+    def _commit(self, dataset, data: bytes, transfer_syntax: str, attributes: dict, moment: str) -> None:
+        """One transaction: the instance (if absent), series and study rows, the album share."""
+        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
+        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
+        share_key = SeriesShare.key(self.album_id, study, series)
+        with TransactWrite(connection=Connection(region=InstanceRecord.Meta.region)) as transaction:
+            transaction.save(
+                InstanceRecord(
+                    *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,
+                    sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
+                    attributes=json_model.indexable(attributes),
+                    size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
+                    stored_at=moment,
+                ),
+                condition=InstanceRecord.pk.does_not_exist(),
+            )
+            transaction.update(
+                SeriesRecord(*SeriesRecord.key(study, series)),
+                actions=[
+                    SeriesRecord.study_uid.set(study),
+                    SeriesRecord.series_uid.set(series),
+                    SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
+                    SeriesRecord.instance_count.add(1),
+                ],
+            )
+            transaction.update(
+                StudyRecord(*StudyRecord.key(study)),
+                actions=[
+                    StudyRecord.study_uid.set(study),
+                    StudyRecord.attributes.set(StudyRecord.attributes | json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)),
+                    StudyRecord.created_at.set(StudyRecord.created_at | moment),
+                ],
+            )
+            transaction.update(
+                SeriesShare(*share_key),
+                actions=self._share_actions(study, series, moment),
+            )
+
+    def _remember_album_state(self, study: str, series: str) -> None:
+        """Notes, once per request, whether the target album held the series before it."""
+        key = (study, series)
+        if key not in self._already_in_album:
+            try:
+                SeriesShare.get(*SeriesShare.key(self.album_id, study, series))
+                self._already_in_album[key] = True
+            except SeriesShare.DoesNotExist:
+                self._already_in_album[key] = False
+
+    def finish(self) -> IngestResult:
+        """After the last instance: series objects for every series that grew, then one
+        import event per study touched (not for the inbox)."""
+        grown: dict[tuple[str, str], int] = {}
+        for stored in self.result.stored:
+            if stored.new_in_album:
+                grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
+        for study, series in sorted({(s.study_uid, s.series_uid) for s in self.result.stored if s.created}):
+            renditions.build_series_objects(study, series)
+        if grown and not _is_inbox(self.album_id):
+            for study in sorted({study for study, _ in grown}):
+                counts = {series: n for (st, series), n in grown.items() if st == study}
+                new_series = {se for se in counts if not self._already_in_album.get((study, se), False)}
+                mutations.import_series(self.album_id, self.principal, study, counts, new_series, "upload")
+        return self.result
 
     def _share_actions(self, study: str, series: str, moment: str):
         return [
@@ -219,6 +272,33 @@ class Ingest:
                 return False
             raise
         return True
+
+
+def store_body(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,
+               body: bytes) -> IngestResult:
+    """The whole STOW: every part is parsed before anything is written, so a malformed body
+    (bad multipart, wrong boundary, empty, nothing readable) is refused with no residue."""
+    parts = stow.instances(content_type, body)
+    ingest = Ingest(principal, album_id, study_uid)
+    readable: list[tuple[bytes, pydicom.Dataset]] = []
+    for data in parts:
+        try:
+            readable.append((data, read_part10(data)))
+        except BadRequest as refusal:
+            ingest.result.failed.append(Failed("", "", CANNOT_UNDERSTAND, refusal.detail))
+    if not readable:
+        reason = ingest.result.failed[0].comment
+        raise BadRequest(reason if len(parts) == 1 else f"no part is a readable DICOM object: {reason}")
+    for data, dataset in readable:
+        ingest.add(data, dataset)
+    return ingest.finish()
+
+
+def _is_inbox(album_id: str) -> bool:
+    try:
+        return bool(Album.get(*Album.key(album_id)).is_inbox)
+    except Album.DoesNotExist:
+        return False
 
 
 def _instance_exists(study: str, series: str, sop: str) -> bool:

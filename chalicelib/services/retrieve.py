@@ -1,19 +1,225 @@
-"""WADO-RS: authorizes a read, then points the client at the bytes in S3 (a presigned URL)."""
+"""WADO-RS and WADO-URI: authorize a read, then point the client at an S3 object (a presigned URL)
+or, for small answers (metadata, frame lists, rendered images), hand the bytes over inline.
+Nothing larger than `INLINE_LIMIT` is ever returned through the function."""
 from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import pydicom
 
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.errors import NotFound
+from chalicelib.config import settings
+from chalicelib.dicom import negotiation, render
+from chalicelib.errors import NotAcceptable, NotFound
+from chalicelib.services import renditions
 from chalicelib.store import dicom_store
 from chalicelib.store.models import InstanceRecord
 
+EVERYWHERE = policy.Source()
+INLINE_LIMIT = 5 * 1024 * 1024  # text answers (metadata)
+INLINE_BINARY_LIMIT = 4 * 1024 * 1024  # binary answers grow by a third in API Gateway's base64
+DICOM_JSON = "application/dicom+json"
 
-def instance_location(principal: Principal, study: str, series: str, sop: str,
-                      source: policy.Source = policy.Source()) -> str:
-    """A short-lived URL of the instance's multipart/related rendition."""
+
+@dataclass
+class Answer:
+    """Either a `location` to redirect to, or a `body` with its content type; `etag` for metadata."""
+
+    location: str | None = None
+    body: bytes | None = None
+    content_type: str = ""
+    etag: str | None = None
+    not_modified: bool = False
+
+
+def instance_record(principal: Principal, study: str, series: str, sop: str,
+                    source: policy.Source = EVERYWHERE) -> InstanceRecord:
     policy.authorize_series_read(principal, study, series, source)
     try:
-        InstanceRecord.get(*InstanceRecord.key(study, series, sop))
+        return InstanceRecord.get(*InstanceRecord.key(study, series, sop))
     except InstanceRecord.DoesNotExist as error:
         raise NotFound("Instance does not exist or you don't have access", message="Instance Not Found") from error
+
+
+def instance_location(principal: Principal, study: str, series: str, sop: str,
+                      source: policy.Source = EVERYWHERE, accepted=None) -> str:
+    """A short-lived URL of the instance's multipart/related rendition."""
+    record = instance_record(principal, study, series, sop, source)
+    negotiation.dicom_retrieval(accepted or negotiation.ranges(None), {record.transfer_syntax_uid})
     return dicom_store.presigned_get(dicom_store.instance_multipart_key(study, series, sop))
+
+
+def series_location(principal: Principal, study: str, series: str, source: policy.Source, accepted) -> str:
+    policy.authorize_series_read(principal, study, series, source)
+    syntaxes = {r.transfer_syntax_uid for r in renditions.series_instances(study, series)}
+    negotiation.dicom_retrieval(accepted, syntaxes)
+    return dicom_store.presigned_get(renditions.series_object(study, series, "instances"))
+
+
+def study_location(principal: Principal, study: str, source: policy.Source, accepted) -> str:
+    """The study's visible series as one multipart/related object, or as a zip."""
+    visible = sorted(policy.authorize_study_read(principal, study, source))
+    syntaxes = {r.transfer_syntax_uid for s in visible for r in renditions.series_instances(study, s)}
+    if negotiation.dicom_retrieval(accepted, syntaxes, allow_zip=True) == "zip":
+        policy.authorize_download(principal, source)
+        return dicom_store.presigned_get(
+            renditions.zip_object(study, visible),
+            ResponseContentDisposition='attachment; filename="DICOM.ZIP"',
+        )
+    return dicom_store.presigned_get(renditions.study_multipart_object(study, visible))
+
+
+# ---- metadata --------------------------------------------------------------------------------
+
+
+def _rewrite(body: bytes, base_url: str) -> bytes:
+    """Stored metadata names the canonical API; capability URLs keep their `/link/{token}`."""
+    canonical = settings().api_url
+    if base_url == canonical:
+        return body
+    return body.replace(f'"{canonical}/studies/'.encode(), f'"{base_url}/studies/'.encode())
+
+
+def _stored_json(key: str, base_url: str, if_none_match: str | None) -> Answer:
+    headers = dicom_store.head(key)
+    if headers is None:
+        raise NotFound("metadata is not available", message="Instance Not Found")
+    etag = headers["ETag"]
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Answer(etag=etag, not_modified=True)
+    if headers["ContentLength"] > INLINE_LIMIT:
+        return Answer(location=dicom_store.presigned_get(key), etag=etag)
+    return Answer(body=_rewrite(dicom_store.read(key), base_url), content_type=DICOM_JSON, etag=etag)
+
+
+def instance_metadata(principal: Principal, study: str, series: str, sop: str, source: policy.Source,
+                      base_url: str, if_none_match: str | None) -> Answer:
+    instance_record(principal, study, series, sop, source)
+    return _stored_json(dicom_store.instance_metadata_key(study, series, sop), base_url, if_none_match)
+
+
+def series_metadata(principal: Principal, study: str, series: str, source: policy.Source,
+                    base_url: str, if_none_match: str | None) -> Answer:
+    policy.authorize_series_read(principal, study, series, source)
+    return _stored_json(renditions.series_object(study, series, "metadata"), base_url, if_none_match)
+
+
+def study_metadata(principal: Principal, study: str, source: policy.Source, base_url: str,
+                   if_none_match: str | None) -> Answer:
+    """The visible series' metadata arrays joined into one array; the ETag names the selection."""
+    visible = sorted(policy.authorize_study_read(principal, study, source))
+    etag = '"' + renditions.selection_name(study, visible, "") + '"'
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Answer(etag=etag, not_modified=True)
+    arrays = [chunk.strip()[1:-1].strip() for chunk in renditions.study_metadata_documents(study, visible)]
+    body = b"[" + b",".join(a for a in arrays if a) + b"]"
+    if len(body) > INLINE_LIMIT:
+        key = dicom_store.assembled_key(study, etag.strip('"') + ".json")
+        dicom_store.put(key, body, DICOM_JSON)
+        return Answer(location=dicom_store.presigned_get(key), etag=etag)
+    return Answer(body=_rewrite(body, base_url), content_type=DICOM_JSON, etag=etag)
+
+
+# ---- frames, bulk data, rendered -----------------------------------------------------------
+
+
+def parse_frame_list(value: str) -> list[int]:
+    try:
+        numbers = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as error:
+        raise NotFound("frame numbers must be integers", message="Frame Not Found") from error
+    if not numbers or min(numbers) < 1:
+        raise NotFound("frame numbers start at 1", message="Frame Not Found")
+    return numbers
+
+
+def frames(principal: Principal, study: str, series: str, sop: str, frame_list: str,
+           source: policy.Source, accepted) -> Answer:
+    record = instance_record(principal, study, series, sop, source)
+    negotiation.frames_or_bulk(accepted, record.transfer_syntax_uid)
+    numbers = parse_frame_list(frame_list)
+    if max(numbers) > int(record.number_of_frames) or dicom_store.head(dicom_store.frame_key(study, series, sop, 1)) is None:
+        raise NotFound("the instance has no such frame", message="Frame Not Found")
+    if len(numbers) == 1:
+        return Answer(location=dicom_store.presigned_get(dicom_store.frame_key(study, series, sop, numbers[0])))
+    key = dicom_store.instance_prefix(study, series, sop) + "frames/" + ",".join(map(str, numbers))
+    if dicom_store.head(key) is None:
+        chunks = [_single_part(dicom_store.read(dicom_store.frame_key(study, series, sop, n))) for n in numbers]
+        body, content_type = dicom_store.octet_multipart(chunks, record.transfer_syntax_uid)
+        dicom_store.put(key, body, content_type)
+    return Answer(location=dicom_store.presigned_get(key))
+
+
+def _single_part(body: bytes) -> bytes:
+    """The content of a one-part multipart object written by `dicom_store.octet_multipart`."""
+    start = body.index(b"\r\n\r\n") + 4
+    end = body.rindex(b"\r\n--" + dicom_store.FRAME_BOUNDARY.encode() + b"--")
+    return body[start:end]
+
+
+def bulkdata(principal: Principal, study: str, series: str, sop: str, path: str, source: policy.Source,
+             accepted) -> Answer:
+    instance_record(principal, study, series, sop, source)
+    negotiation.frames_or_bulk(accepted, None)
+    key = dicom_store.bulk_key(study, series, sop, path.upper())
+    if dicom_store.head(key) is None:
+        raise NotFound("the instance has no bulk data at this path", message="Bulk Data Not Found")
+    return Answer(location=dicom_store.presigned_get(key))
+
+
+def rendered(principal: Principal, study: str, series: str | None, sop: str | None, frame: int | None,
+             source: policy.Source, accepted, window: tuple[float, float] | None = None,
+             thumbnail: bool = False) -> Answer:
+    """A rendered image of an instance, or of a series' / study's representative instance.
+    JPEG of the first frame without a window is the object written at ingest; anything else is
+    rendered now (small images, inlined)."""
+    media_type = negotiation.rendered(accepted)
+    record = _representative(principal, study, series, sop, source)
+    kind = "thumbnail" if thumbnail else "rendered"
+    stored = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind)
+    if media_type == "image/jpeg" and window is None and frame in (None, 1) and dicom_store.head(stored):
+        return Answer(location=dicom_store.presigned_get(stored))
+    data = dicom_store.read(dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid))
+    dataset = pydicom.dcmread(io.BytesIO(data))
+    try:
+        image = render.render(dataset, frame or 1, media_type, window,
+                              render.THUMBNAIL_SIZE if thumbnail else None)
+    except render.NotRenderable as error:
+        raise NotAcceptable(f"this object cannot be rendered: {error}") from error
+    if len(image) > INLINE_BINARY_LIMIT:
+        name = hashlib.sha256(f"{kind}|{frame}|{media_type}|{window}".encode()).hexdigest()[:24]
+        key = dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid) + f"images/{name}"
+        dicom_store.put(key, image, media_type)
+        return Answer(location=dicom_store.presigned_get(key))
+    return Answer(body=image, content_type=media_type)
+
+
+def _representative(principal: Principal, study: str, series: str | None, sop: str | None,
+                    source: policy.Source) -> InstanceRecord:
+    if sop is not None and series is not None:
+        return instance_record(principal, study, series, sop, source)
+    if series is not None:
+        policy.authorize_series_read(principal, study, series, source)
+        candidates = [series]
+    else:
+        candidates = sorted(policy.authorize_study_read(principal, study, source))
+    for candidate in candidates:
+        records = renditions.series_instances(study, candidate)
+        if records:
+            return records[len(records) // 2]
+    raise NotFound("nothing to render", message="Instance Not Found")
+
+
+def wado_uri(principal: Principal, study: str, series: str, sop: str, content_type: str | None,
+             source: policy.Source) -> Answer:
+    """WADO-URI (PS3.18 9): `application/dicom` gives the Part-10 file, images are rendered."""
+    wanted = (content_type or "image/jpeg").split(";")[0].strip().lower()
+    if wanted in ("application/dicom", "*/*"):
+        instance_record(principal, study, series, sop, source)
+        return Answer(location=dicom_store.presigned_get(dicom_store.part10_key(study, series, sop)))
+    if wanted not in ("image/jpeg", "image/png", "image/gif"):
+        raise NotAcceptable(f"WADO-URI cannot serve {wanted}")
+    return rendered(principal, study, series, sop, None, source, negotiation.ranges(wanted))

@@ -1,132 +1,142 @@
-"""QIDO-RS: studies, series and instances the principal may see, built from the index tables."""
+"""QIDO-RS: studies, series and instances the principal may see, built from the index tables.
+Counts and custom fields cover only what the caller may see in the chosen source."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import json_model, matching
+from chalicelib.dicom import matching, qido
 from chalicelib.dicom.json_model import element
+from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.store import shares
-from chalicelib.store.models import InstanceRecord, SeriesRecord, StudyRecord
+from chalicelib.store.models import AlbumEvent, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
 
-STUDY_SORT_KEYS = ("StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName", "PatientName",
-                   "PatientID", "StudyInstanceUID", "StudyID")
-DEFAULT_LIMIT = 1000
+Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
 
 
-@dataclass(frozen=True)
-class Page:
-    limit: int
-    offset: int
-
-
-@dataclass
-class SearchResult:
-    items: list[dict]
-    total: int
-    offset: int
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.total - self.offset - len(self.items))
-
-
-def parse_page(limit: str | None, offset: str | None) -> Page:
-    try:
-        page = Page(int(limit) if limit not in (None, "") else DEFAULT_LIMIT,
-                    int(offset) if offset not in (None, "") else 0)
-    except ValueError as error:
-        raise BadQueryParameter("limit and offset must be integers") from error
-    if page.limit < 1 or page.offset < 0:
-        raise BadQueryParameter("limit must be at least 1 and offset at least 0")
-    return page
+def visible_series(principal: Principal, source: policy.Source) -> Visible:
+    visible: Visible = {}
+    for album_id in policy.readable_albums(principal, source):
+        for share in shares.shares_in_album(album_id):
+            visible.setdefault(share.study_uid, {}).setdefault(share.series_uid, []).append(share)
+    if principal.study_uids is not None:
+        visible = {s: v for s, v in visible.items() if s in principal.study_uids}
+    return visible
 
 
 def _batch_get(model, keys: list[tuple[str, str]]):
     return list(model.batch_get(keys)) if keys else []
 
 
-def study_json(study: StudyRecord, series: list[SeriesRecord], base_url: str) -> dict:
-    attributes = dict(study.attributes)
-    modalities = sorted({json_model.text_value(s.attributes, "Modality") for s in series} - {""})
-    attributes["00080061"] = element("CS", *modalities)
-    attributes["00201206"] = element("IS", len(series))
-    attributes["00201208"] = element("IS", sum(int(s.instance_count) for s in series))
-    attributes["00080056"] = element("CS", "ONLINE")
-    attributes["00081190"] = element("UR", f"{base_url}/studies/{study.study_uid}")
-    return dict(sorted(attributes.items()))
+def _series_items(records: list[SeriesRecord], base_url: str) -> dict[tuple[str, str], dict]:
+    return {(r.study_uid, r.series_uid): qido.series_item(r.attributes, r.study_uid, int(r.instance_count), base_url)
+            for r in records}
 
 
-def series_json(series: SeriesRecord, base_url: str) -> dict:
-    attributes = dict(series.attributes)
-    attributes["0020000D"] = element("UI", series.study_uid)
-    attributes["00201209"] = element("IS", int(series.instance_count))
-    attributes["00080056"] = element("CS", "ONLINE")
-    attributes["00081190"] = element("UR", f"{base_url}/studies/{series.study_uid}/series/{series.series_uid}")
-    return dict(sorted(attributes.items()))
-
-
-def instance_json(instance: InstanceRecord, base_url: str) -> dict:
-    attributes = dict(instance.attributes)
-    attributes["0020000D"] = element("UI", instance.study_uid)
-    attributes["0020000E"] = element("UI", instance.series_uid)
-    attributes["00083002"] = element("UI", instance.transfer_syntax_uid)
-    attributes["00080056"] = element("CS", "ONLINE")
-    attributes["00081190"] = element(
-        "UR", f"{base_url}/studies/{instance.study_uid}/series/{instance.series_uid}/instances/{instance.sop_uid}"
-    )
-    return dict(sorted(attributes.items()))
-
-
-def _sort(items: list[dict], sort: str | None) -> list[dict]:
-    key_name = (sort or "-StudyDate").lstrip("-")
-    if key_name not in STUDY_SORT_KEYS:
-        raise BadQueryParameter(f"cannot sort by {key_name}")
-    descending = (sort or "-StudyDate").startswith("-")
-    return sorted(items, key=lambda a: (json_model.text_value(a, key_name),
-                                        json_model.text_value(a, "StudyTime")), reverse=descending)
+def _needs_source(source: policy.Source, what: str) -> None:
+    if source.album_id is None and not source.inbox:
+        raise BadQueryParameter(f"{what} needs album or inbox")
 
 
 def search_studies(principal: Principal, source: policy.Source, params: dict[str, list[str]],
                    page: Page, base_url: str) -> SearchResult:
-    visible: dict[str, set[str]] = {}
-    for album_id in policy.readable_albums(principal, source):
-        for share in shares.shares_in_album(album_id):
-            visible.setdefault(share.study_uid, set()).add(share.series_uid)
-    if principal.study_uids is not None:
-        visible = {s: v for s, v in visible.items() if s in principal.study_uids}
+    visible = visible_series(principal, source)
+    fields = qido.parse_includefields(params)
+    favorite = qido.flag(params, "favorite")
+    if favorite is not None or fields.custom:
+        _needs_source(source, "favorite and comments")
+    if favorite is not None:
+        visible = {st: se for st, se in visible.items() if _favorites(se) > 0} if favorite else visible
     studies = _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible])
-    series = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses])
-    series_by_study: dict[str, list[SeriesRecord]] = {}
-    for record in series:
-        series_by_study.setdefault(record.study_uid, []).append(record)
+    series = _series_items(_batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items()
+                                                     for se in ses]), base_url)
+    items = []
+    for study in studies:
+        children = [item for (st, _), item in series.items() if st == study.study_uid]
+        item = qido.study_item(study.attributes, children, base_url)
+        if qido.FAVORITE_TAG in fields.custom:
+            item[qido.FAVORITE_TAG] = element("IS", _favorites(visible[study.study_uid]))
+        if qido.COMMENTS_TAG in fields.custom:
+            item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, visible[study.study_uid], study.study_uid))
+        items.append(item)
     criteria = matching.parse_criteria(params)
     fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
-    items = [study_json(s, series_by_study.get(s.study_uid, []), base_url) for s in studies]
     items = [a for a in items if matching.matches_all(a, criteria, fuzzy)]
-    items = _sort(items, (params.get("sort") or [None])[0])
-    return SearchResult(items[page.offset: page.offset + page.limit], len(items), page.offset)
+    return qido.page_of(qido.sort_studies(items, (params.get("sort") or [None])[0]), page)
+
+
+def _favorites(series: dict[str, list[SeriesShare]]) -> int:
+    return sum(1 for shares_of in series.values() if any(s.favorite for s in shares_of))
+
+
+def _comment_count(principal: Principal, series: dict[str, list[SeriesShare]], study_uid: str) -> int:
+    """Comments on the study in the albums that make it visible: public ones and the caller's own."""
+    albums = {s.album_id for shares_of in series.values() for s in shares_of}
+    count = 0
+    for album_id in albums:
+        for event in AlbumEvent.query(f"ALBUM#{album_id}", AlbumEvent.sk.startswith("EVENT#"),
+                                      filter_condition=(AlbumEvent.event_type == "Comment")
+                                      & (AlbumEvent.study_uid == study_uid)):
+            if not event.is_private or principal.sub in (event.actor_sub, event.target_sub):
+                count += 1
+    return count
 
 
 def search_series(principal: Principal, study_uid: str, source: policy.Source,
                   params: dict[str, list[str]], page: Page, base_url: str) -> SearchResult:
     visible = policy.authorize_study_read(principal, study_uid, source)
+    fields = qido.parse_includefields(params)
+    favorite = qido.flag(params, "favorite")
+    if favorite is not None or qido.FAVORITE_TAG in fields.custom:
+        _needs_source(source, "favorite")
     records = _batch_get(SeriesRecord, [SeriesRecord.key(study_uid, s) for s in visible])
-    criteria = matching.parse_criteria(params)
-    items = [series_json(r, base_url) for r in records]
-    items = [a for a in items if matching.matches_all(a, criteria)]
-    items.sort(key=lambda a: int(json_model.first_value(a, "SeriesNumber") or 0))
-    return SearchResult(items[page.offset: page.offset + page.limit], len(items), page.offset)
+    items = []
+    for (_, series_uid), item in _series_items(records, base_url).items():
+        is_favorite = any(s.favorite for s in visible[series_uid])
+        if favorite is not None and is_favorite != favorite:
+            continue
+        if qido.FAVORITE_TAG in fields.custom:
+            item[qido.FAVORITE_TAG] = element("SH", "true" if is_favorite else "false")
+        items.append(item)
+    items = [a for a in items if matching.matches_all(a, matching.parse_criteria(params))]
+    return qido.page_of(qido.sort_series(items, (params.get("sort") or [None])[0]), page)
 
 
-def search_instances(principal: Principal, study_uid: str, series_uid: str, source: policy.Source,
-                     params: dict[str, list[str]], page: Page, base_url: str) -> SearchResult:
-    policy.authorize_series_read(principal, study_uid, series_uid, source)
-    records = InstanceRecord.query(f"STUDY#{study_uid}", InstanceRecord.sk.startswith(f"INSTANCE#{series_uid}#"))
+def search_all_series(principal: Principal, source: policy.Source, params: dict[str, list[str]],
+                      page: Page, base_url: str) -> SearchResult:
+    """`GET /series`: every visible series, with its study's attributes."""
+    visible = visible_series(principal, source)
+    studies = {s.study_uid: s.attributes for s in _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible])}
+    records = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses])
+    items = [qido.with_parents(item, studies.get(st, {})) for (st, _), item in _series_items(records, base_url).items()]
+    items = [a for a in items if matching.matches_all(a, matching.parse_criteria(params))]
+    return qido.page_of(qido.sort_series(items, (params.get("sort") or [None])[0]), page)
+
+
+def search_instances(principal: Principal, study_uid: str | None, series_uid: str | None,
+                     source: policy.Source, params: dict[str, list[str]], page: Page,
+                     base_url: str) -> SearchResult:
+    """`/instances`, `/studies/{s}/instances`, `/studies/{s}/series/{se}/instances`."""
+    if series_uid is not None:
+        policy.authorize_series_read(principal, study_uid, series_uid, source)
+        targets = {study_uid: [series_uid]}
+    elif study_uid is not None:
+        targets = {study_uid: sorted(policy.authorize_study_read(principal, study_uid, source))}
+    else:
+        targets = {st: sorted(ses) for st, ses in visible_series(principal, source).items()}
+    fields = qido.parse_includefields(params)
+    studies = {s.study_uid: s.attributes for s in _batch_get(StudyRecord, [StudyRecord.key(s) for s in targets])}
+    series = {(r.study_uid, r.series_uid): r.attributes
+              for r in _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in targets.items() for se in ses])}
     criteria = matching.parse_criteria(params)
-    items = [instance_json(r, base_url) for r in records]
-    items = [a for a in items if matching.matches_all(a, criteria)]
-    items.sort(key=lambda a: int(json_model.first_value(a, "InstanceNumber") or 0))
-    return SearchResult(items[page.offset: page.offset + page.limit], len(items), page.offset)
+    items = []
+    for study, series_list in targets.items():
+        for one_series in series_list:
+            parents = (studies.get(study, {}), series.get((study, one_series), {}))
+            for record in InstanceRecord.query(f"STUDY#{study}", InstanceRecord.sk.startswith(f"INSTANCE#{one_series}#")):
+                if not matching.matches_all(qido.with_parents(record.attributes, *parents), criteria):
+                    continue
+                item = qido.instance_item(record.attributes, study, one_series, record.transfer_syntax_uid,
+                                          base_url, fields)
+                items.append(qido.with_parents(item, *parents) if series_uid is None else item)
+    return qido.page_of(qido.sort_instances(items), page)

@@ -1,6 +1,13 @@
 """The S3 DICOM store: Part-10 files as received and the renditions written at ingest so that
-every read is one GET of an object whose stored Content-Type makes S3's answer conformant."""
+every read is one GET of an object whose stored Content-Type makes S3's answer conformant.
+
+Layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}.dcm` (Part-10), `wado/{st}/{se}/{sop}/...`
+(instance multipart, metadata, frames, bulk data, rendered, thumbnail), `wado/{st}/{se}/series/..`
+(series multipart and metadata, keyed by instance count), `wado/{st}/assembled/...` (study and
+zip answers assembled on demand), `uploads/...` (large STOW bodies)."""
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.dicom import multipart
@@ -8,52 +15,180 @@ from chalicelib.store.aws import client
 
 INSTANCE_BOUNDARY = "obelisk-instance-boundary"
 INSTANCE_MULTIPART_TYPE = f'multipart/related; type="application/dicom"; boundary={INSTANCE_BOUNDARY}'
+FRAME_BOUNDARY = "obelisk-frame-boundary"
+PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB except the last
 
 
 def part10_key(study: str, series: str, sop: str) -> str:
     return f"dicom/{study}/{series}/{sop}.dcm"
 
 
+def instance_prefix(study: str, series: str, sop: str) -> str:
+    return f"wado/{study}/{series}/{sop}/"
+
+
 def instance_multipart_key(study: str, series: str, sop: str) -> str:
-    return f"wado/{study}/{series}/{sop}/instance"
+    return instance_prefix(study, series, sop) + "instance"
 
 
-def instance_keys(study: str, series: str, sop: str) -> list[str]:
-    return [part10_key(study, series, sop), instance_multipart_key(study, series, sop)]
+def instance_metadata_key(study: str, series: str, sop: str) -> str:
+    return instance_prefix(study, series, sop) + "metadata.json"
+
+
+def frame_key(study: str, series: str, sop: str, number: int) -> str:
+    return instance_prefix(study, series, sop) + f"frames/{number}"
+
+
+def bulk_key(study: str, series: str, sop: str, path: str) -> str:
+    return instance_prefix(study, series, sop) + f"bulk/{path}"
+
+
+def image_key(study: str, series: str, sop: str, kind: str) -> str:
+    """`rendered` or `thumbnail` JPEG of the first frame."""
+    return instance_prefix(study, series, sop) + f"{kind}.jpeg"
+
+
+def series_metadata_key(study: str, series: str, count: int) -> str:
+    return f"wado/{study}/{series}/series/metadata-{count}.json"
+
+
+def series_multipart_key(study: str, series: str, count: int) -> str:
+    return f"wado/{study}/{series}/series/instances-{count}"
+
+
+def assembled_key(study: str, name: str) -> str:
+    return f"wado/{study}/assembled/{name}"
+
+
+def upload_key(upload_id: str) -> str:
+    return f"uploads/{upload_id}/body"
+
+
+def upload_result_key(upload_id: str) -> str:
+    return f"uploads/{upload_id}/result.json"
+
+
+def dicom_part_type(transfer_syntax: str) -> str:
+    return f"application/dicom; transfer-syntax={transfer_syntax}"
+
+
+def put(key: str, body: bytes, content_type: str, **extra) -> None:
+    client("s3").put_object(Bucket=settings().dicom_bucket, Key=key, Body=body, ContentType=content_type, **extra)
 
 
 def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: bytes) -> None:
     """Writes the Part-10 file and its WADO-RS rendition (a one-part multipart/related)."""
-    s3 = client("s3")
-    bucket = settings().dicom_bucket
-    s3.put_object(Bucket=bucket, Key=part10_key(study, series, sop), Body=data,
-                  ContentType="application/dicom")
-    part_type = f'application/dicom; transfer-syntax={transfer_syntax}'
-    s3.put_object(
-        Bucket=bucket,
-        Key=instance_multipart_key(study, series, sop),
-        Body=multipart.build([(part_type, data)], INSTANCE_BOUNDARY),
-        ContentType=f'{INSTANCE_MULTIPART_TYPE}; transfer-syntax={transfer_syntax}',
-    )
+    put(part10_key(study, series, sop), data, "application/dicom")
+    put(instance_multipart_key(study, series, sop),
+        multipart.build([(dicom_part_type(transfer_syntax), data)], INSTANCE_BOUNDARY),
+        f"{INSTANCE_MULTIPART_TYPE}; transfer-syntax={transfer_syntax}")
+
+
+def octet_multipart(chunks: list[bytes], transfer_syntax: str | None = None) -> tuple[bytes, str]:
+    """(body, Content-Type) of a multipart/related of application/octet-stream parts."""
+    part_type = "application/octet-stream" + (f"; transfer-syntax={transfer_syntax}" if transfer_syntax else "")
+    body = multipart.build([(part_type, c) for c in chunks], FRAME_BOUNDARY)
+    content_type = f'multipart/related; type="application/octet-stream"; boundary={FRAME_BOUNDARY}'
+    if transfer_syntax:
+        content_type += f"; transfer-syntax={transfer_syntax}"
+    return body, content_type
+
+
+def keys_under(prefix: str) -> list[str]:
+    listed = client("s3").get_paginator("list_objects_v2").paginate(Bucket=settings().dicom_bucket, Prefix=prefix)
+    return [o["Key"] for page in listed for o in page.get("Contents", [])]
+
+
+def instance_keys(study: str, series: str, sop: str) -> list[str]:
+    """Every object ingest may have written for one instance."""
+    return [part10_key(study, series, sop), *keys_under(instance_prefix(study, series, sop))]
 
 
 def delete_objects(keys: list[str]) -> None:
-    if keys:
+    for start in range(0, len(keys), 1000):
         client("s3").delete_objects(
-            Bucket=settings().dicom_bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+            Bucket=settings().dicom_bucket,
+            Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True},
         )
 
 
-def presigned_get(key: str) -> str:
+def presigned_get(key: str, **response_overrides: str) -> str:
     return client("s3").generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings().dicom_bucket, "Key": key},
+        Params={"Bucket": settings().dicom_bucket, "Key": key, **response_overrides},
         ExpiresIn=settings().presign_seconds,
+    )
+
+
+def presigned_put(key: str, content_type: str) -> str:
+    return client("s3").generate_presigned_url(
+        "put_object",
+        Params={"Bucket": settings().dicom_bucket, "Key": key, "ContentType": content_type},
+        ExpiresIn=settings().presign_seconds * 12,
     )
 
 
 def read(key: str) -> bytes:
     return client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].read()
+
+
+def head(key: str) -> dict | None:
+    """The object's headers (ETag, ContentLength, ContentType, Metadata), or None when absent."""
+    try:
+        return client("s3").head_object(Bucket=settings().dicom_bucket, Key=key)
+    except client("s3").exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def put_streamed(key: str, chunks: Iterable[bytes], content_type: str, **extra) -> int:
+    """Writes a large object from a stream of chunks with an S3 multipart upload, holding at most
+    one part in memory. Returns the size written."""
+    s3, bucket = client("s3"), settings().dicom_bucket
+    upload_id: str | None = None
+    parts: list[dict] = []
+    buffer = bytearray()
+    size = 0
+
+    def flush(final: bool) -> None:
+        nonlocal upload_id
+        if upload_id is None:
+            if final:
+                s3.put_object(Bucket=bucket, Key=key, Body=bytes(buffer), ContentType=content_type, **extra)
+                return
+            upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
+                                                   **extra)["UploadId"]
+        number = len(parts) + 1
+        answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        buffer.clear()
+
+    try:
+        for chunk in chunks:
+            buffer += chunk
+            size += len(chunk)
+            if len(buffer) >= PART_SIZE:
+                flush(False)
+        flush(True)
+        if upload_id is not None:
+            s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                         MultipartUpload={"Parts": parts})
+    except Exception:
+        if upload_id is not None:
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+    return size
+
+
+def multipart_stream(keys_and_types: Iterable[tuple[str, str]], boundary: str) -> Iterator[bytes]:
+    """A multipart/related body streamed from stored objects, one part per object."""
+    for key, part_type in keys_and_types:
+        yield multipart.part_head(part_type, boundary)
+        body = client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"]
+        yield from body.iter_chunks(1024 * 1024)
+        yield multipart.CRLF
+    yield multipart.closing(boundary)
 
 
 def bucket_answers() -> bool:

@@ -1,0 +1,58 @@
+"""Large uploads: `POST /uploads` (presigned PUT of a STOW body), `GET /uploads/{id}` (the STOW
+answer once ingested), and the uploads-queue handler that runs the ingest on the S3 event."""
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import unquote_plus
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import responses
+from chalicelib.api.routing import base_url, principal, query_value, route
+from chalicelib.config import settings
+from chalicelib.errors import BadRequest
+from chalicelib.services import uploads
+
+bp = Blueprint(__name__)
+log = logging.getLogger("obelisk")
+
+
+@route(bp, "/uploads", methods=["POST"], content_types=["application/json"])
+def start_upload():
+    request = bp.current_request
+    caller = principal(request)
+    try:
+        document = json.loads(request.raw_body or b"{}")
+    except ValueError as error:
+        raise BadRequest("the body must be a JSON object") from error
+    upload = uploads.start(caller, query_value(request, "album"), document.get("study"),
+                           str(document.get("content_type", "")))
+    status_url = f"{base_url(request)}/uploads/{upload.upload_id}"
+    return responses.json_body({"upload_id": upload.upload_id, "upload_url": upload.upload_url,
+                                "content_type": upload.content_type, "status_url": status_url},
+                               status=201, headers={"Location": status_url})
+
+
+@route(bp, "/uploads/{upload_id}", methods=["GET"])
+def upload_result(upload_id):
+    caller = principal(bp.current_request)
+    answer = uploads.result(caller, upload_id)
+    if answer is None:
+        return Response(body={"status": "pending"}, status_code=202,
+                        headers={"Content-Type": "application/json", "Retry-After": "1"})
+    content_type = responses.DICOM_JSON if answer["status"] in (200, 202, 409) else "application/json"
+    return responses.json_body(answer["body"], status=answer["status"], headers={"Content-Type": content_type})
+
+
+@bp.on_sqs_message(queue=settings().uploads_queue, batch_size=1)
+def ingest_upload(event):
+    """S3 `ObjectCreated` notifications for `uploads/{id}/body`: the same ingest as STOW-RS."""
+    for record in event:
+        notification = json.loads(record.body)
+        for entry in notification.get("Records", []):
+            key = unquote_plus(entry.get("s3", {}).get("object", {}).get("key", ""))
+            upload_id = uploads.upload_id_of(key)
+            if upload_id:
+                answer = uploads.ingest_uploaded(upload_id, settings().api_url)
+                log.info("upload %s ingested with status %s", upload_id, answer["status"])

@@ -1,0 +1,173 @@
+"""Derived objects: written at ingest (per instance) or assembled from stored objects (per series,
+study or zip), so that each read is one GET of an S3 object with a conformant Content-Type.
+
+Series objects are keyed by the series' instance count: whoever commits the Nth instance lists
+the series after its commit and writes object N, so object N is always complete even under
+concurrent STOW; a reader that finds object N missing builds it (docs/dicomweb.md)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from pydicom.dataset import Dataset
+
+from chalicelib.config import settings
+from chalicelib.dicom import frames, json_model, render
+from chalicelib.store import dicom_store
+from chalicelib.store.models import InstanceRecord, SeriesRecord
+
+log = logging.getLogger("obelisk")
+SERIES_BOUNDARY = "obelisk-series-boundary"
+DICOM_JSON = "application/dicom+json"
+WRITERS = 8
+
+
+def canonical_instance_url(study: str, series: str, sop: str) -> str:
+    return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
+
+
+def write_instance_renditions(dataset: Dataset, transfer_syntax: str) -> None:
+    """Metadata, frames, bulk data and images of one instance (its Part-10 is already stored);
+    the objects are independent, so they are written concurrently."""
+    study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
+    document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
+    objects = [(dicom_store.instance_metadata_key(study, series, sop), json.dumps([document]).encode(), DICOM_JSON)]
+    for number, frame in enumerate(frames.frames(dataset), start=1):
+        objects.append((dicom_store.frame_key(study, series, sop, number),
+                        *dicom_store.octet_multipart([frame], transfer_syntax)))
+    for path, value in json_model.bulk_elements(dataset):
+        objects.append((dicom_store.bulk_key(study, series, sop, path), *dicom_store.octet_multipart([value])))
+    objects += _images(dataset, study, series, sop)
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(lambda o: dicom_store.put(*o), objects))
+
+
+def _images(dataset: Dataset, study: str, series: str, sop: str) -> list[tuple[str, bytes, str]]:
+    images = []
+    for kind, size in (("rendered", None), ("thumbnail", render.THUMBNAIL_SIZE)):
+        try:
+            images.append((dicom_store.image_key(study, series, sop, kind), render.render(dataset, size=size),
+                           "image/jpeg"))
+        except render.NotRenderable:
+            break
+        except Exception:  # noqa: BLE001 - an odd image must not fail the store of its instance
+            log.exception("rendering %s failed", sop)
+            break
+    return images
+
+
+def series_instances(study: str, series: str) -> list[InstanceRecord]:
+    """The stored instances of a series in InstanceNumber order (one strongly consistent Query)."""
+    records = list(InstanceRecord.query(f"STUDY#{study}", InstanceRecord.sk.startswith(f"INSTANCE#{series}#"),
+                                        consistent_read=True))
+    return sorted(records, key=_instance_order)
+
+
+def _instance_order(record: InstanceRecord):
+    number = json_model.first_value(record.attributes, "InstanceNumber")
+    try:
+        return int(number), record.sop_uid
+    except (TypeError, ValueError):
+        return 1 << 30, record.sop_uid
+
+
+def build_series_objects(study: str, series: str) -> int:
+    """Writes the series metadata and multipart objects for the instances stored now."""
+    records = series_instances(study, series)
+    count = len(records)
+    documents = [json.loads(dicom_store.read(dicom_store.instance_metadata_key(study, series, r.sop_uid)))[0]
+                 for r in records]
+    dicom_store.put(dicom_store.series_metadata_key(study, series, count), json.dumps(documents).encode(),
+                    DICOM_JSON)
+    write_instances_multipart(dicom_store.series_multipart_key(study, series, count), records)
+    return count
+
+
+def write_instances_multipart(key: str, records: list[InstanceRecord]) -> None:
+    parts = [(dicom_store.part10_key(r.study_uid, r.series_uid, r.sop_uid),
+              dicom_store.dicom_part_type(r.transfer_syntax_uid)) for r in records]
+    dicom_store.put_streamed(key, dicom_store.multipart_stream(parts, SERIES_BOUNDARY),
+                             f'multipart/related; type="application/dicom"; boundary={SERIES_BOUNDARY}')
+
+
+def series_count(study: str, series: str) -> int:
+    return int(SeriesRecord.get(*SeriesRecord.key(study, series)).instance_count)
+
+
+def series_object(study: str, series: str, kind: str) -> str:
+    """Key of the series `metadata` or `instances` object for the current count, built if missing."""
+    key_of = dicom_store.series_metadata_key if kind == "metadata" else dicom_store.series_multipart_key
+    key = key_of(study, series, series_count(study, series))
+    if dicom_store.head(key) is None:  # a STOW is still finishing, or the series grew meanwhile
+        key = key_of(study, series, build_series_objects(study, series))
+    return key
+
+
+def selection_name(study: str, series_uids: list[str], suffix: str) -> str:
+    """A stable name for an answer assembled from these series at their current counts."""
+    counts = [f"{s}:{series_count(study, s)}" for s in sorted(series_uids)]
+    return hashlib.sha256("|".join(counts).encode()).hexdigest()[:32] + suffix
+
+
+def study_multipart_object(study: str, series_uids: list[str]) -> str:
+    key = dicom_store.assembled_key(study, selection_name(study, series_uids, ".multipart"))
+    if dicom_store.head(key) is None:
+        records = [r for s in sorted(series_uids) for r in series_instances(study, s)]
+        write_instances_multipart(key, records)
+    return key
+
+
+def study_metadata_documents(study: str, series_uids: list[str]) -> Iterator[bytes]:
+    for series in sorted(series_uids):
+        yield dicom_store.read(series_object(study, series, "metadata"))
+
+
+def zip_object(study: str, series_uids: list[str]) -> str:
+    """A stored (uncompressed) zip of the study's visible instances: `DICOM/{n//1000}/{n}`."""
+    key = dicom_store.assembled_key(study, selection_name(study, series_uids, ".zip"))
+    if dicom_store.head(key) is None:
+        records = [r for s in sorted(series_uids) for r in series_instances(study, s)]
+        dicom_store.put_streamed(key, _zip_stream(records), "application/zip")
+    return key
+
+
+class _Sink:
+    """A write-only, unseekable file object (zipfile then writes data descriptors) whose
+    chunks a generator hands on."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> list[bytes]:
+        chunks, self.chunks = self.chunks, []
+        return chunks
+
+
+def _zip_stream(records: list[InstanceRecord]) -> Iterator[bytes]:
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for number, record in enumerate(records, start=1):
+            info = zipfile.ZipInfo(f"DICOM/{number // 1000}/{number}")
+            data = dicom_store.read(dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid))
+            with archive.open(info, "w", force_zip64=len(data) > 0x7FFFFFFF) as entry:
+                entry.write(data)
+            yield from sink.take()
+    yield from sink.take()
+
+
+def forget_series(study: str, series: str) -> None:
+    """For deletions: drops the series' count-keyed objects and every study answer assembled
+    from it, since a smaller count may name an older, different set of instances."""
+    keys = [*dicom_store.keys_under(f"wado/{study}/{series}/series/"), *dicom_store.keys_under(f"wado/{study}/assembled/")]
+    dicom_store.delete_objects(keys)

@@ -1,0 +1,106 @@
+"""A series past the gateway limit: the uploader CLI sends it through the presigned-upload flow
+(S3 PUT -> S3 event -> uploads queue -> the same ingest), and retrieving it moves no pixel byte
+through the API function (measured from the API's `bytes-out` access log)."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+
+import pydicom
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.integration import dicom_samples as samples
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+MB = 1024 * 1024
+
+
+def bytes_out(stack, since: int) -> list[tuple[int, int, str, str]]:
+    """(status, body bytes, method, path) of every response the API function sent since offset."""
+    log = (stack.data_dir / "api.log").read_bytes()[since:].decode("utf-8", "replace")
+    return [(int(code), int(size), method, path)
+            for code, size, method, path in re.findall(r"^bytes-out (\d+) (\d+) (\S+) (\S+)$", log, re.M)]
+
+
+@pytest.fixture(scope="module")
+def big_series(stack, tokens, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("big-series")
+    bodies = samples.big_series(52)  # 52 x 1 MiB of pixel data
+    for number, body in enumerate(bodies):
+        (folder / f"{number:03}.dcm").write_bytes(body)
+    log_offset = (stack.data_dir / "api.log").stat().st_size
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "obelisk_upload.py"), "--api", stack.api_url, "--token", tokens("alice"),
+         str(folder)], capture_output=True, timeout=600, cwd=ROOT, check=False)
+    answer = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    first = pydicom.dcmread(io.BytesIO(bodies[0]))
+    return {"answer": answer, "stderr": run.stderr.decode(), "bodies": bodies, "log_offset": log_offset,
+            "study": str(first.StudyInstanceUID), "series": str(first.SeriesInstanceUID)}
+
+
+def test_uploader_uses_the_presigned_flow_and_gets_the_stow_answer(stack, big_series):
+    assert sum(len(b) for b in big_series["bodies"]) > 50 * MB
+    assert big_series["answer"]["status"] == 200, big_series["answer"]
+    assert len(big_series["answer"]["response"]["00081199"]["Value"]) == 52
+    assert "B/s" in big_series["stderr"] or "MB" in big_series["stderr"]  # the tqdm progress bar
+    requests_seen = bytes_out(stack, big_series["log_offset"])
+    assert any(method == "POST" and path.startswith("/uploads") for _, _, method, path in requests_seen)
+    assert not any(method == "POST" and path.startswith("/studies") for _, _, method, path in requests_seen)
+
+
+def test_retrieving_the_50_mb_series_moves_no_pixel_byte_through_the_function(stack, tokens, big_series):
+    offset = (stack.data_dir / "api.log").stat().st_size
+    url = f"{stack.api_url}/studies/{big_series['study']}/series/{big_series['series']}"
+    answer = requests.get(url, headers={"Authorization": f"Bearer {tokens('alice')}",
+                                        "Accept": 'multipart/related; type="application/dicom"'}, timeout=300)
+    assert answer.status_code == 200
+    assert len(answer.content) > 50 * MB
+    for body in big_series["bodies"][:3]:
+        assert body in answer.content
+    sent = bytes_out(stack, offset)
+    assert [(code, method) for code, _, method, _ in sent] == [(303, "GET")]
+    assert sum(size for _, size, _, _ in sent) == 0  # the 303 has an empty body: 0 bytes through the function
+    print(f"series of {len(answer.content) / MB:.1f} MiB retrieved; API function response bytes: "
+          f"{sum(size for _, size, _, _ in sent)}")
+
+
+def test_study_retrieval_and_metadata_of_the_big_series(stack, tokens, big_series):
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    offset = (stack.data_dir / "api.log").stat().st_size
+    study = requests.get(f"{stack.api_url}/studies/{big_series['study']}", headers=auth, timeout=300)
+    assert study.status_code == 200 and len(study.content) > 50 * MB
+    assert sum(size for _, size, _, _ in bytes_out(stack, offset)) == 0
+    metadata = requests.get(f"{stack.api_url}/studies/{big_series['study']}/series/{big_series['series']}/metadata",
+                            headers=auth, timeout=60).json()
+    assert len(metadata) == 52 and all("BulkDataURI" in m["7FE00010"] for m in metadata)
+
+
+def test_someone_elses_upload_is_not_found(stack, tokens):
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    ticket = requests.post(f"{stack.api_url}/uploads", headers=auth, timeout=30,
+                           json={"content_type": "application/dicom"}).json()
+    assert requests.get(ticket["status_url"], headers=auth, timeout=30).status_code == 202
+    bob = requests.get(ticket["status_url"], headers={"Authorization": f"Bearer {tokens('bob')}"}, timeout=30)
+    assert bob.status_code == 404
+
+
+def test_a_large_rendered_image_is_redirected_not_inlined(stack, tokens):
+    """A PNG rendering of a 2048 x 2048 noise frame is over 4 MiB: it goes to S3 and the function
+    answers a 303 with no body."""
+    body = samples.big_series(1, rows=2048, columns=2048)[0]
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    stored = requests.post(f"{stack.api_url}/studies", data=body, headers={**auth, "Content-Type": "application/dicom"},
+                           timeout=120)
+    assert stored.status_code == 200
+    ds = pydicom.dcmread(io.BytesIO(body))
+    offset = (stack.data_dir / "api.log").stat().st_size
+    url = f"{stack.api_url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}/rendered"
+    png = requests.get(url, headers={**auth, "Accept": "image/png"}, timeout=120)
+    assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+    assert len(png.content) > 4 * MB
+    assert [(code, size) for code, size, _, _ in bytes_out(stack, offset)] == [(303, 0)]

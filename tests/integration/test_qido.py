@@ -1,0 +1,162 @@
+"""QIDO-RS: every level, the matching kinds, includefield, paging with the Warning header, 204
+when empty, the KHEOPS favorite/comment fields, and counts limited to what the caller may see."""
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+import requests
+from pydicom.uid import generate_uid
+
+from tests.integration import dicom_samples as samples
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+RUN = uuid.uuid4().hex[:8].upper()
+STUDIES = [  # PatientName, StudyDate, StudyTime, AccessionNumber, Modality per series
+    ("Müller^Anna", "20240105", "101500", f"ACC{RUN}1", ["CT", "CT"]),
+    ("Miller^Ann", "20240220", "083000", f"ACC{RUN}2", ["MR"]),
+    ("Smith^John", "20250301", "120000", f"ACC{RUN}3", ["CT", "SR"]),
+]
+
+
+def get(stack, token, path, **params):
+    return requests.get(stack.api_url + path, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def corpus(stack, tokens):
+    """Three studies of patients `{RUN}-n`, one series per modality, two instances per series."""
+    created = []
+    for number, (name, date, time, accession, modalities) in enumerate(STUDIES):
+        study = generate_uid()
+        series_uids = []
+        for index, modality in enumerate(modalities):
+            series = generate_uid()
+            series_uids.append(series)
+            for instance in (1, 2):
+                ds = samples.renewed(samples.load("CT_small.dcm"), study, series)
+                ds.SpecificCharacterSet = "ISO_IR 192"
+                ds.PatientName, ds.PatientID, ds.StudyDate, ds.StudyTime = name, f"{RUN}-{number}", date, time
+                ds.AccessionNumber, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = accession, modality, index + 1, instance
+                ds.StudyDescription = f"study {number}"
+                answer = requests.post(f"{stack.api_url}/studies", data=samples.part10(ds), timeout=30, headers={
+                    "Authorization": f"Bearer {tokens('alice')}", "Content-Type": "application/dicom"})
+                assert answer.status_code == 200, answer.text
+        created.append((study, series_uids))
+    return created
+
+
+def uids_of(answer) -> list[str]:
+    return [] if answer.status_code == 204 else [s["0020000D"]["Value"][0] for s in answer.json()]
+
+
+def test_single_value_list_wildcard_and_fuzzy_matching(stack, tokens, corpus):
+    alice = tokens("alice")
+    everything = {study for study, _ in corpus}
+    assert set(uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-*"))) == everything
+    assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-1")) == [corpus[1][0]]
+    assert set(uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-0\\{RUN}-2"))) == {corpus[0][0], corpus[2][0]}
+    assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-?", PatientName="Sm*")) == [corpus[2][0]]
+    assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-*", PatientName="müller*")) == [corpus[0][0]]
+    fuzzy = get(stack, alice, "/studies", PatientID=f"{RUN}-*", PatientName="ann", fuzzymatching="true")
+    assert uids_of(fuzzy) == [corpus[1][0], corpus[0][0]]
+    assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-*", PatientName="ann", fuzzymatching="false")) == []
+
+
+def test_date_range_uid_list_and_modalities(stack, tokens, corpus):
+    alice = tokens("alice")
+    ours = {"PatientID": f"{RUN}-*"}
+    assert set(uids_of(get(stack, alice, "/studies", StudyDate="20240101-20241231", **ours))) == {corpus[0][0], corpus[1][0]}
+    assert uids_of(get(stack, alice, "/studies", StudyDate="20250101-", **ours)) == [corpus[2][0]]
+    assert uids_of(get(stack, alice, "/studies", StudyDate="-20240131", **ours)) == [corpus[0][0]]
+    assert uids_of(get(stack, alice, "/studies", StudyTime="080000-090000", **ours)) == [corpus[1][0]]
+    assert set(uids_of(get(stack, alice, "/studies", StudyInstanceUID=f"{corpus[0][0]}\\{corpus[2][0]}"))) == {corpus[0][0], corpus[2][0]}
+    assert set(uids_of(get(stack, alice, "/studies", ModalitiesInStudy="ct", **ours))) == {corpus[0][0], corpus[2][0]}
+    first = get(stack, alice, "/studies", AccessionNumber=f"ACC{RUN}3").json()[0]
+    assert first["00080061"]["Value"] == ["CT", "SR"]
+    assert first["00201206"]["Value"] == [2] and first["00201208"]["Value"] == [4]
+
+
+def test_sort_limit_offset_and_warning(stack, tokens, corpus):
+    alice = tokens("alice")
+    ours = {"PatientID": f"{RUN}-*"}
+    assert uids_of(get(stack, alice, "/studies", **ours)) == [corpus[2][0], corpus[1][0], corpus[0][0]]
+    assert uids_of(get(stack, alice, "/studies", sort="StudyDate", **ours)) == [corpus[0][0], corpus[1][0], corpus[2][0]]
+    page = get(stack, alice, "/studies", limit="1", offset="1", **ours)
+    assert uids_of(page) == [corpus[1][0]]
+    assert page.headers["X-Total-Count"] == "3"
+    assert page.headers["Warning"] == "299 obelisk: There are 1 additional results that can be requested"
+    assert "Warning" not in get(stack, alice, "/studies", limit="5", **ours).headers
+    empty = get(stack, alice, "/studies", PatientID="nobody-at-all")
+    assert empty.status_code == 204 and empty.content == b"" and empty.headers["X-Total-Count"] == "0"
+    assert get(stack, alice, "/studies", limit="x").status_code == 400
+    assert get(stack, alice, "/studies", NotAnAttribute="1").status_code == 400
+
+
+def test_series_and_instance_levels(stack, tokens, corpus):
+    alice = tokens("alice")
+    study, series = corpus[0]
+    listed = get(stack, alice, f"/studies/{study}/series").json()
+    assert [s["0020000E"]["Value"][0] for s in listed] == series
+    assert listed[0]["00201209"]["Value"] == [2]
+    assert listed[0]["00081190"]["Value"] == [f"{stack.api_url}/studies/{study}/series/{series[0]}"]
+    every_series = get(stack, alice, "/series", PatientID=f"{RUN}-0").json()
+    assert sorted(s["0020000E"]["Value"][0] for s in every_series) == sorted(series)
+    assert every_series[0]["00100020"]["Value"] == [f"{RUN}-0"]  # study attributes come along
+    assert len(get(stack, alice, f"/studies/{study}/instances").json()) == 4
+    assert len(get(stack, alice, "/instances", PatientID=f"{RUN}-*", Modality="SR").json()) == 2
+    one = get(stack, alice, f"/studies/{study}/series/{series[0]}/instances", InstanceNumber="2").json()
+    assert len(one) == 1 and one[0]["00200013"]["Value"] == [2]
+
+
+def test_includefield(stack, tokens, corpus):
+    alice = tokens("alice")
+    study, series = corpus[0]
+    plain = get(stack, alice, f"/studies/{study}/series/{series[0]}/instances").json()[0]
+    assert "00180050" not in plain  # SliceThickness is not a default instance attribute
+    named = get(stack, alice, f"/studies/{study}/series/{series[0]}/instances", includefield="SliceThickness").json()[0]
+    assert named["00180050"]["Value"]
+    everything = get(stack, alice, f"/studies/{study}/series/{series[0]}/instances", includefield="all").json()[0]
+    assert {"00180050", "00280030", "00080070"} <= set(everything)
+    listed = get(stack, alice, "/studies", PatientID=f"{RUN}-0", includefield="00081030,00080060").json()[0]
+    assert listed["00081030"]["Value"] == ["study 0"]
+
+
+def _inbox_of(stack, user: str) -> tuple[str, str]:
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+    item = dynamodb.query(TableName=f"obelisk-{stack.stage}-users", IndexName="by-email",
+                          KeyConditionExpression="email_lower = :e",
+                          ExpressionAttributeValues={":e": {"S": f"{user}@example.org"}})["Items"][0]
+    return item["sub"]["S"], item["inbox_id"]["S"]
+
+
+def _share(stack, album_id: str, study: str, series: str, favorite: bool) -> None:
+    """Writes a share row as the sharing and favorites APIs (other issues) will."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+    dynamodb.put_item(TableName=f"obelisk-{stack.stage}-shares", Item={
+        "pk": {"S": f"ALBUM#{album_id}"}, "sk": {"S": f"SERIES#{study}#{series}"}, "album_id": {"S": album_id},
+        "study_uid": {"S": study}, "series_uid": {"S": series}, "series_album": {"S": f"{series}#{album_id}"},
+        "favorite": {"BOOL": favorite}, "added_at": {"S": "2026-01-01T00:00:00.000"}})
+
+
+def test_counts_cover_only_what_the_caller_sees_and_favorites(stack, tokens, corpus):
+    requests.get(stack.api_url + "/studies", headers={"Authorization": f"Bearer {tokens('bob')}"}, timeout=30)
+    _, bob_inbox = _inbox_of(stack, "bob")
+    study, series = corpus[2]
+    _share(stack, bob_inbox, study, series[1], favorite=True)  # bob sees only the SR series
+    bob = tokens("bob")
+    seen = get(stack, bob, "/studies", PatientID=f"{RUN}-*", inbox="true", includefield="favorite").json()
+    assert [s["0020000D"]["Value"][0] for s in seen] == [study]
+    assert seen[0]["00201206"]["Value"] == [1] and seen[0]["00201208"]["Value"] == [2]
+    assert seen[0]["00080061"]["Value"] == ["SR"]
+    assert seen[0]["00012345"]["Value"] == [1]
+    assert uids_of(get(stack, bob, "/studies", PatientID=f"{RUN}-*", inbox="true", favorite="true")) == [study]
+    series_list = get(stack, bob, f"/studies/{study}/series", inbox="true", includefield="favorite").json()
+    assert [(s["0020000E"]["Value"][0], s["00012345"]["Value"]) for s in series_list] == [(series[1], ["true"])]
+    assert get(stack, bob, f"/studies/{study}/series/{series[0]}/instances").status_code == 404
+    assert get(stack, bob, "/studies", favorite="true").status_code == 400  # needs album or inbox
+    assert get(stack, bob, f"/studies/{corpus[0][0]}/series").status_code == 404
+
