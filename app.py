@@ -4,7 +4,21 @@ import json
 
 from chalice import Chalice
 
-from chalicelib.api import health, qido, stow, uploads, users, wado, webhooks
+from chalicelib.api import (
+    albums,
+    capabilities,
+    health,
+    launch,
+    qido,
+    reportproviders,
+    sharing,
+    stow,
+    tokens,
+    uploads,
+    users,
+    wado,
+    webhooks,
+)
 from chalicelib.config import settings
 from chalicelib.events import webhooks as webhook_fan_out
 from chalicelib.events import webhooks_delivery
@@ -15,7 +29,8 @@ app.api.binary_types.extend([
     "image/jpeg", "image/png", "image/gif",
 ])
 
-for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, webhooks.bp):
+for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp,
+                  launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp):
     app.register_blueprint(blueprint)
 
 

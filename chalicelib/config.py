@@ -33,6 +33,8 @@ class Settings:
     oidc_discovery_url: str
     oidc_required_scope: str
     presign_seconds: int
+    ohif_url: str = ""
+    web_url: str = ""
     outbound_allowlist: tuple[str, ...] = field(default_factory=tuple)
     outbound_timeout_seconds: float = 10.0
     deliveries_dlq: str = ""
@@ -71,6 +73,8 @@ def settings() -> Settings:
         ),
         oidc_required_scope=_env("OIDC_REQUIRED_SCOPE"),
         presign_seconds=int(_env("OBELISK_PRESIGN_SECONDS", "300")),
+        ohif_url=_env("OBELISK_OHIF_URL", "http://127.0.0.1:3001"),
+        web_url=_env("OBELISK_WEB_URL", "http://127.0.0.1:3000"),
         outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
         outbound_timeout_seconds=float(_env("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "10")),
         deliveries_dlq=_env("OBELISK_DELIVERIES_DLQ", f"{prefix}-deliveries-dlq"),

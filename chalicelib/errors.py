@@ -88,3 +88,15 @@ class UnsupportedMediaType(ObeliskError):
 class UpstreamFailure(ObeliskError):
     status = 502
     message = "Bad Gateway"
+
+
+class OAuthError(Exception):
+    """An OAuth 2.0 error (RFC 6749 section 5.2): answered 400 `{"error", "error_description"}`."""
+
+    def __init__(self, error: str, description: str = ""):
+        super().__init__(description or error)
+        self.error = error
+        self.description = description
+
+    def body(self) -> dict:
+        return {"error": self.error, **({"error_description": self.description} if self.description else {})}

@@ -39,19 +39,20 @@ def _tarball() -> Path:
     return path
 
 
-def build(api_url: str) -> Path:
+def build(api_url: str, dist: Path = DIST) -> Path:
+    """OHIF's files in `dist`, configured for the API at `api_url`."""
     lock = _lock()
-    stamp = DIST / ".obelisk-version"
+    stamp = dist / ".obelisk-version"
     if not stamp.exists() or stamp.read_text() != lock["version"]:
         with tempfile.TemporaryDirectory() as tmp:
             with tarfile.open(_tarball()) as archive:
                 archive.extractall(tmp, filter="data")
-            shutil.rmtree(DIST, ignore_errors=True)
-            shutil.move(str(Path(tmp) / "package" / "dist"), DIST)
+            shutil.rmtree(dist, ignore_errors=True)
+            shutil.move(str(Path(tmp) / "package" / "dist"), dist)
         stamp.write_text(lock["version"])
     template = (OHIF / "app-config.template.js").read_text()
-    (DIST / "app-config.js").write_text(template.replace("__API_URL__", api_url.rstrip("/")))
-    return DIST
+    (dist / "app-config.js").write_text(template.replace("__API_URL__", api_url.rstrip("/")))
+    return dist
 
 
 def main(argv: list[str] | None = None) -> int:

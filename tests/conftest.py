@@ -11,7 +11,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.stack import LocalStack  # noqa: E402
+from devstack.stack import LocalStack, free_port  # noqa: E402
 
 # Webhook timings shortened so that retries and the new_series quiet period fit in a test run;
 # a short visibility timeout lets a killed worker's messages come back within seconds.
@@ -25,8 +25,10 @@ TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "1"]
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
+    ohif_url = f"http://127.0.0.1:{free_port()}"  # where a browser test may serve OHIF
     local = LocalStack(tmp_path_factory.mktemp("stack"), emulator_port=0, api_port=0, persist=False,
-                       extra_env=TEST_STACK_ENV, poller_args=TEST_POLLER_ARGS)
+                       extra_env={**TEST_STACK_ENV, "OBELISK_OHIF_URL": ohif_url}, poller_args=TEST_POLLER_ARGS)
+    local.ohif_url = ohif_url
     try:
         local.start()
         yield local
@@ -62,6 +64,7 @@ def api(stack, tokens):
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--enable-unsafe-swiftshader",  # software WebGL, which OHIF's viewports need headless
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -59,5 +59,9 @@ def see_other(location: str) -> Response:
     return Response(body="", status_code=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
+def created() -> Response:
+    return Response(body="", status_code=201)
+
+
 def no_content(headers: dict | None = None) -> Response:
     return Response(body="", status_code=204, headers=headers or {})

@@ -4,10 +4,10 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, route
-from chalicelib.auth import oidc
+from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.auth import oidc, policy
 from chalicelib.errors import BadFormParameter, Unauthenticated
-from chalicelib.services import users
+from chalicelib.services import search, users
 
 bp = Blueprint(__name__)
 
@@ -25,3 +25,26 @@ def register():
     profile = oidc.fetch_profile(identity)
     user = users.register(identity.sub, profile["email"], profile["name"])
     return responses.json_body(users.user_response(user))
+
+
+@route(bp, "/users", methods=["GET"])
+def find_users():
+    request = bp.current_request
+    found = users.lookup(principal(request), query_value(request, "reference"), query_value(request, "search"),
+                         query_value(request, "album"))
+    if not found:
+        return responses.no_content()
+    return responses.json_body(found)
+
+
+@route(bp, "/inboxinfo", methods=["GET"])
+def inbox_info():
+    caller = principal(bp.current_request)
+    policy.require_user_access(caller)
+    result = search.search_studies(caller, policy.Source(inbox=True), {}, search.Page(10**6, 0), "")
+    modalities = sorted({m for s in result.items for m in (s.get("00080061", {}).get("Value") or [])})
+    return responses.json_body({
+        "modalities": modalities, "number_of_studies": result.total,
+        "number_of_series": sum(int(s["00201206"]["Value"][0]) for s in result.items),
+        "number_of_instances": sum(int(s["00201208"]["Value"][0]) for s in result.items),
+    })

@@ -8,7 +8,7 @@ import base64
 import binascii
 from collections.abc import Callable
 
-from chalicelib.auth import oidc
+from chalicelib.auth import capabilities, issued, oidc
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import Unauthenticated
 from chalicelib.services import users
@@ -59,9 +59,12 @@ def _user_from_oidc(token: str) -> Principal:
     return Principal(kind=USER, user=user, token=token)
 
 
-# Verifiers by token shape, tried in order; the first whose shape matches decides.
-# (shape test, verifier). Issue-specific token kinds register themselves here.
-VERIFIERS: list[tuple[Callable[[str], bool], Callable[[str], Principal]]] = []
+# Verifiers by token shape, tried in order; the first whose shape matches decides, and a token
+# of no known shape is tried as the identity provider's.
+VERIFIERS: list[tuple[Callable[[str], bool], Callable[[str], Principal]]] = [
+    (capabilities.looks_like_capability, capabilities.verify),
+    (issued.looks_issued, issued.verify),
+]
 
 
 def principal_for_token(token: str) -> Principal:

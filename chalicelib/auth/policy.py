@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.auth.principals import Principal
+from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER, USER_CAPABILITY, VIEWER, Principal
 from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.store import shares
 from chalicelib.store.models import Album, AlbumMember, SeriesShare
@@ -28,15 +28,52 @@ def parse_source(album: str | None, inbox: str | None) -> Source:
     return Source(album_id=album or None, inbox=inbox is not None)
 
 
-def readable_albums(principal: Principal, source: Source = Source()) -> dict[str, AlbumMember]:
+ANYWHERE = Source()
+ALBUM_SCOPED = (ALBUM_CAPABILITY, REPORT_PROVIDER)
+
+
+def _pinned_album(principal: Principal, source: Source) -> str:
+    """Album capabilities and report providers see their own album and nothing else."""
+    if source.inbox:
+        raise Forbidden("inbox access needs a user token")
+    if source.album_id not in (None, principal.album_id):
+        raise AlbumNotFound("Album does not exist or you don't have access")
+    return principal.album_id
+
+
+def _still_entitled(principal: Principal) -> AlbumMember | None:
+    """An album token works only while its creator is an admin of the album; a provider token
+    only while the launching user is a member."""
+    membership = shares.membership(principal.album_id, principal.sub)
+    if principal.kind == ALBUM_CAPABILITY and not (membership and membership.is_admin):
+        return None
+    return membership
+
+
+def _viewer_source(principal: Principal, source: Source) -> Source:
+    pinned = Source(album_id=principal.album_id, inbox=principal.inbox_only)
+    if pinned == ANYWHERE:
+        return source
+    if source not in (ANYWHERE, pinned):
+        raise AlbumNotFound("Album does not exist or you don't have access")
+    return pinned
+
+
+def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str, AlbumMember | None]:
     """The albums whose series the principal may read within `source`."""
+    if principal.kind in ALBUM_SCOPED:
+        album_id = _pinned_album(principal, source)
+        entitled = principal.can("read") and _still_entitled(principal) is not None
+        return {album_id: None} if entitled else {}
     if not principal.can("read"):
         return {}
+    if principal.kind == VIEWER:
+        source = _viewer_source(principal, source)
     member_of = shares.memberships(principal.sub)
     if source.inbox:
-        if not principal.has_user_access:
+        if not principal.has_user_access and not principal.inbox_only:
             raise Forbidden("inbox access needs a user token")
-        return {principal.user.inbox_id: member_of[principal.user.inbox_id]}
+        return {principal.user.inbox_id: member_of.get(principal.user.inbox_id)}
     if source.album_id is not None:
         if source.album_id not in member_of or source.album_id == principal.user.inbox_id:
             raise AlbumNotFound("Album does not exist or you don't have access")
@@ -44,8 +81,14 @@ def readable_albums(principal: Principal, source: Source = Source()) -> dict[str
     return member_of
 
 
-def readable_series(principal: Principal, study_uid: str, source: Source = Source()) -> dict[str, list[SeriesShare]]:
+def _study_pinned_out(principal: Principal, study_uid: str) -> bool:
+    return principal.study_uids is not None and study_uid not in principal.study_uids
+
+
+def readable_series(principal: Principal, study_uid: str, source: Source = ANYWHERE) -> dict[str, list[SeriesShare]]:
     """Series of a study the principal may read, each with the shares that grant it."""
+    if _study_pinned_out(principal, study_uid):
+        return {}
     albums = readable_albums(principal, source)
     visible: dict[str, list[SeriesShare]] = {}
     for share in shares.shares_of_study(study_uid):
@@ -54,21 +97,23 @@ def readable_series(principal: Principal, study_uid: str, source: Source = Sourc
     return visible
 
 
-def authorize_study_read(principal: Principal, study_uid: str, source: Source = Source()) -> dict[str, list[SeriesShare]]:
+def authorize_study_read(principal: Principal, study_uid: str, source: Source = ANYWHERE) -> dict[str, list[SeriesShare]]:
     visible = readable_series(principal, study_uid, source)
     if not visible:
         raise StudyNotFound("Study does not exist or you don't have access")
     return visible
 
 
-def authorize_series_read(principal: Principal, study_uid: str, series_uid: str, source: Source = Source()) -> None:
-    """Budget: at most 3 DynamoDB requests (memberships, shares of the series)."""
+def authorize_series_read(principal: Principal, study_uid: str, series_uid: str, source: Source = ANYWHERE) -> None:
+    """Budget: at most 3 DynamoDB requests, token verification included (kheops-api.md 4.1)."""
+    if _study_pinned_out(principal, study_uid):
+        raise SeriesNotFound("Series does not exist or you don't have access")
     albums = readable_albums(principal, source)
     if not any(s.album_id in albums for s in shares.shares_of_study(study_uid, series_uid)):
         raise SeriesNotFound("Series does not exist or you don't have access")
 
 
-def authorize_download(principal: Principal, source: Source = Source()) -> None:
+def authorize_download(principal: Principal, source: Source = ANYWHERE) -> None:
     """Whole-study downloads (zip), enforced server-side (a KHEOPS quirk fixed): the token needs
     the `downloadbutton` scope and, from an album, the album's DOWNLOAD_SERIES permission."""
     if not principal.can("downloadbutton"):
@@ -79,12 +124,15 @@ def authorize_download(principal: Principal, source: Source = Source()) -> None:
 
 def series_add_target(principal: Principal, album_id: str | None) -> str:
     """The album new series go to when this principal stores them (STOW, claim)."""
-    if not principal.can("write"):
+    if principal.kind == VIEWER or not principal.can("write"):
         raise Forbidden("the token does not allow writing")
+    if principal.kind in ALBUM_SCOPED:
+        target = _pinned_album(principal, Source(album_id=album_id))
+        if _still_entitled(principal) is None:
+            raise Forbidden("the token's album no longer entitles it")
+        return target
     if album_id is None:
-        if principal.has_user_access:
-            return principal.user.inbox_id
-        raise Forbidden("this token cannot store series")
+        return principal.user.inbox_id
     if album_id == principal.user.inbox_id:
         raise AlbumNotFound("Album does not exist or you don't have access")
     require_album_permission(principal, album_id, ADD_SERIES)
@@ -93,10 +141,17 @@ def series_add_target(principal: Principal, album_id: str | None) -> str:
 
 def may_add_to_series(principal: Principal, study_uid: str, series_uid: str) -> bool:
     """A series may receive instances from this principal when it is new or orphan (in no
-    album), or already visible to the principal."""
+    album), or already visible to the principal. Album-scoped principals: new, orphan or in their
+    album; a report provider only inside its launched studies, which must be in its album."""
+    if _study_pinned_out(principal, study_uid):
+        return False
+    if principal.kind == REPORT_PROVIDER and not shares.shares_in_album(principal.album_id, study_uid):
+        return False
     holders = shares.shares_of_study(study_uid, series_uid)
     if not holders:
         return True
+    if principal.kind in ALBUM_SCOPED:
+        return any(s.album_id == principal.album_id for s in holders)
     mine = shares.memberships(principal.sub)
     return any(s.album_id in mine for s in holders)
 
@@ -149,9 +204,11 @@ class AlbumAccess:
         return bool(self.membership and self.membership.is_admin)
 
     def allows(self, permission: str) -> bool:
-        """The permission table of kheops-api.md 3.0 for user principals; false on the inbox."""
+        """The permission table of kheops-api.md 3.0; false on the inbox."""
         if self.album.is_inbox:
             return False
+        if self.principal.kind not in (USER, USER_CAPABILITY):
+            return _token_allows(self.principal, permission)
         if self.is_admin:
             return True
         if permission in _ADMIN_ONLY:
@@ -162,10 +219,30 @@ class AlbumAccess:
         return bool(flag and getattr(self.album.flags, flag))
 
 
+_TOKEN_PERMISSIONS = {  # album permission -> scope words an album-scoped token needs
+    READ_SERIES: {"read"}, ADD_SERIES: {"write"}, DELETE_SERIES: {"read", "write"},
+    SEND_SERIES: {"read", "send"}, DOWNLOAD_SERIES: {"read", "downloadbutton"},
+}
+
+
+def _token_allows(principal: Principal, permission: str) -> bool:
+    """Album capabilities: their flags; providers: READ_SERIES and ADD_SERIES only; viewers:
+    READ_SERIES only."""
+    if principal.kind == REPORT_PROVIDER and permission not in (READ_SERIES, ADD_SERIES):
+        return False
+    if principal.kind == VIEWER and permission != READ_SERIES:
+        return False
+    needed = _TOKEN_PERMISSIONS.get(permission)
+    return needed is not None and needed <= principal.scope
+
+
 def album_access(principal: Principal, album_id: str) -> AlbumAccess:
     """The caller's access to an album; 404 `Album Not Found` whether or not it exists."""
+    if principal.kind in ALBUM_SCOPED or (principal.kind == VIEWER and principal.album_id):
+        if album_id != principal.album_id:
+            raise AlbumNotFound("Album does not exist or you don't have access")
     membership = shares.membership(album_id, principal.sub)
-    if membership is None:
+    if membership is None or (principal.kind == ALBUM_CAPABILITY and not membership.is_admin):
         raise AlbumNotFound("Album does not exist or you don't have access")
     try:
         album = Album.get(*Album.key(album_id))

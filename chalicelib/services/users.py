@@ -22,6 +22,11 @@ def get_user(sub: str) -> UserProfile | None:
         return None
 
 
+def get_users(subs: list[str]) -> list[UserProfile]:
+    """Profiles of many users in one BatchGetItem per hundred."""
+    return list(UserProfile.batch_get([UserProfile.key(sub) for sub in set(subs)])) if subs else []
+
+
 def find_user(reference: str) -> UserProfile:
     """A user by e-mail (when the reference holds `@`, case-insensitive) or by sub."""
     if "@" in reference:
@@ -69,3 +74,36 @@ def register(sub: str, email: str, name: str) -> UserProfile:
 
 def user_response(user: UserProfile) -> dict[str, str]:
     return {"email": user.email, "name": user.name, "sub": user.sub}
+
+
+def lookup(principal, reference: str | None, search: str | None, album_id: str | None) -> dict | list | None:
+    """`GET /users`: one user by reference, or a search (3+ characters, case-insensitive, on e-mail
+    and name) among the members of `album_id` or, without it, among the people the caller shares
+    an album with: Obelisk does not let anyone enumerate every registered user."""
+    from chalicelib.auth import policy
+    from chalicelib.errors import BadQueryParameter
+    from chalicelib.store import shares
+    from chalicelib.store.models import AlbumMember
+
+    policy.require_user_access(principal)
+    if (reference is None) == (search is None):
+        raise BadQueryParameter("give exactly one of reference and search")
+    if album_id:
+        policy.require_album_permission(principal, album_id, policy.LIST_USERS)
+    if reference is not None:
+        try:
+            user = find_user(reference)
+        except UserNotFound:
+            return None
+        body = user_response(user)
+        if album_id:
+            body["album_access"] = shares.membership(album_id, user.sub) is not None
+        return body
+    if len(search.strip()) < 3:
+        raise BadQueryParameter("search needs at least 3 characters")
+    album_ids = [album_id] if album_id else [a for a in shares.memberships(principal.sub) if a != principal.user.inbox_id]
+    subs = {m.member_sub for a in album_ids for m in AlbumMember.query(f"ALBUM#{a}", AlbumMember.sk.startswith("MEMBER#"))}
+    subs.discard(principal.sub)
+    needle = search.strip().lower()
+    found = [u for u in get_users(sorted(subs)) if needle in u.email.lower() or needle in u.name.lower()]
+    return [user_response(u) for u in sorted(found, key=lambda u: u.email)]

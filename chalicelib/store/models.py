@@ -139,6 +139,33 @@ class AlbumEvent(_Item):
         return f"ALBUM#{album_id}", f"EVENT#{post_date}#{event_id}"
 
 
+class ReportProvider(_Item):
+    """`ALBUM#{id}` / `RP#{client_id}`: a report provider installed in an album (soft-deleted)."""
+
+    Meta = _meta(settings().albums_table)
+    client_id = UnicodeAttribute()
+    album_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    url = UnicodeAttribute()
+    created_time = UnicodeAttribute()
+    is_removed = BooleanAttribute(default=False)
+
+    @staticmethod
+    def key(album_id: str, client_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"RP#{client_id}"
+
+
+class ReportProviderClient(_Item):
+    """`CLIENT#{client_id}` / `META`: which album a client_id belongs to (one read at launch)."""
+
+    Meta = _meta(settings().albums_table)
+    album_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(client_id: str) -> tuple[str, str]:
+        return f"CLIENT#{client_id}", "META"
+
+
 class Webhook(_Item):
     """`ALBUM#{id}` / `WEBHOOK#{webhook_id}`: a webhook of the album (kheops-api.md 6.1)."""
 
@@ -299,3 +326,66 @@ class InstanceRecord(_Item):
     @staticmethod
     def key(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:
         return f"STUDY#{study_uid}", f"INSTANCE#{series_uid}#{sop_uid}"
+
+
+# ---- tokens table ------------------------------------------------------------------------
+
+
+class CapabilityByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_sub = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class Capability(_Item):
+    """`CAP#{sha256(secret)}` / `CAP`: a capability token, found from the presented secret in one
+    read. It carries its creator's profile so that verifying it needs no second read."""
+
+    Meta = _meta(settings().tokens_table)
+    capability_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    scope_type = UnicodeAttribute()  # "user" | "album"
+    album_id = UnicodeAttribute(null=True)
+    read_permission = BooleanAttribute(default=False)
+    write_permission = BooleanAttribute(default=False)
+    appropriate_permission = BooleanAttribute(default=False)
+    download_permission = BooleanAttribute(default=False)
+    owner_sub = UnicodeAttribute()
+    owner = JSONAttribute()  # {"sub", "email", "name", "inbox_id"}
+    issued_at_time = UnicodeAttribute()
+    not_before_time = UnicodeAttribute()
+    expiration_time = UnicodeAttribute()
+    last_used = UnicodeAttribute(null=True)
+    revoked = BooleanAttribute(default=False)
+    revoke_time = UnicodeAttribute(null=True)
+    revoked_by = JSONAttribute(null=True)
+    by_owner = CapabilityByOwner()
+
+    @staticmethod
+    def key(secret_hash: str) -> tuple[str, str]:
+        return f"CAP#{secret_hash}", "CAP"
+
+
+class CapabilityPointer(_Item):
+    """`CAPID#{id}` / `CAP` in the tokens table, and `ALBUM#{album}` / `CAP#{id}` in the albums
+    table: a capability found by its public id, or listed by album."""
+
+    Meta = _meta(settings().tokens_table)
+    secret_hash = UnicodeAttribute()
+
+    @staticmethod
+    def key(capability_id: str) -> tuple[str, str]:
+        return f"CAPID#{capability_id}", "CAP"
+
+
+class AlbumCapability(_Item):
+    Meta = _meta(settings().albums_table)
+    secret_hash = UnicodeAttribute()
+    creator_sub = UnicodeAttribute()
+
+    @staticmethod
+    def key(album_id: str, capability_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"CAP#{capability_id}"

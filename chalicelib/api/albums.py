@@ -1,0 +1,110 @@
+"""Albums, members, favorites, comments and events (kheops-api.md 3.2, 3.5)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import responses
+from chalicelib.api.routing import form, principal, query_lists, query_value, route
+from chalicelib.services import album_events, album_members, albums
+from chalicelib.services.search import parse_page
+
+bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _form() -> dict[str, str]:
+    return {k: v[-1] for k, v in form(bp.current_request).items() if v}
+
+
+def _page(items: list) -> object:
+    request = bp.current_request
+    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    return responses.json_body(items[page.offset: page.offset + page.limit],
+                               headers={"X-Total-Count": str(len(items))})
+
+
+@route(bp, "/albums", methods=["POST"], content_types=FORM)
+def create_album():
+    request = bp.current_request
+    caller = principal(request)
+    album = albums.create(caller, _form())
+    return responses.json_body(albums.get(caller, album.album_id, False), status=201)
+
+
+@route(bp, "/albums", methods=["GET"])
+def list_albums():
+    request = bp.current_request
+    params = {k: v[-1] for k, v in query_lists(request).items()}
+    return _page(albums.list_albums(principal(request), params))
+
+
+@route(bp, "/albums/{album}", methods=["GET"])
+def get_album(album):
+    request = bp.current_request
+    include = (query_value(request, "includeUsers") or "false").lower() == "true"
+    return responses.json_body(albums.get(principal(request), album, include))
+
+
+@route(bp, "/albums/{album}", methods=["PATCH"], content_types=FORM)
+def edit_album(album):
+    return responses.json_body(albums.edit(principal(bp.current_request), album, _form()))
+
+
+@route(bp, "/albums/{album}", methods=["DELETE"])
+def delete_album(album):
+    albums.delete(principal(bp.current_request), album)
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/users", methods=["GET"])
+def list_album_users(album):
+    return _page(album_members.list_users(principal(bp.current_request), album))
+
+
+@route(bp, "/albums/{album}/users/{user}", methods=["PUT"])
+def add_album_user(album, user):
+    album_members.add_user(principal(bp.current_request), album, user)
+    return responses.created()
+
+
+@route(bp, "/albums/{album}/users/{user}", methods=["DELETE"])
+def remove_album_user(album, user):
+    album_members.remove_user(principal(bp.current_request), album, user)
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/users/{user}/admin", methods=["PUT"])
+def add_album_admin(album, user):
+    album_members.add_user(principal(bp.current_request), album, user, as_admin=True)
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/users/{user}/admin", methods=["DELETE"])
+def remove_album_admin(album, user):
+    album_members.demote(principal(bp.current_request), album, user)
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/favorites", methods=["PUT"])
+def favorite_album(album):
+    album_members.set_favorite(principal(bp.current_request), album, True)
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/favorites", methods=["DELETE"])
+def unfavorite_album(album):
+    album_members.set_favorite(principal(bp.current_request), album, False)
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/comments", methods=["POST"], content_types=FORM)
+def comment_album(album):
+    values = _form()
+    album_events.post_comment(principal(bp.current_request), album, values.get("comment"), values.get("to_user"))
+    return responses.no_content()
+
+
+@route(bp, "/albums/{album}/events", methods=["GET"])
+def album_event_list(album):
+    request = bp.current_request
+    return _page(album_events.list_events(principal(request), album, query_lists(request)))

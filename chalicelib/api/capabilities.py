@@ -1,0 +1,50 @@
+"""Capability tokens (kheops-api.md 2.3)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import responses
+from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.errors import BadQueryParameter
+from chalicelib.services import capabilities
+from chalicelib.services.search import parse_page
+
+bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _single(values: dict[str, list[str]]) -> dict[str, str]:
+    return {k: v[-1] for k, v in values.items() if v}
+
+
+@route(bp, "/capabilities", methods=["POST"], content_types=FORM)
+def create_capability():
+    request = bp.current_request
+    capability, secret = capabilities.create(principal(request), _single(form(request)))
+    return responses.json_body(capabilities.capability_response(capability, secret), status=201)
+
+
+@route(bp, "/capabilities", methods=["GET"])
+def list_capabilities():
+    request = bp.current_request
+    valid = (query_value(request, "valid") or "false").lower()
+    if valid not in ("true", "false"):
+        raise BadQueryParameter("valid must be true or false")
+    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    found = capabilities.list_capabilities(principal(request), valid == "true", query_value(request, "album"),
+                                           query_value(request, "user"))
+    shown = found[page.offset: page.offset + page.limit]
+    return responses.json_body([capabilities.capability_response(c) for c in shown],
+                               headers={"X-Total-Count": str(len(found))})
+
+
+@route(bp, "/capabilities/{capability_id}", methods=["GET"])
+def get_capability(capability_id):
+    capability = capabilities.get(principal(bp.current_request), capability_id)
+    return responses.json_body(capabilities.capability_response(capability))
+
+
+@route(bp, "/capabilities/{capability_id}/revoke", methods=["POST"])
+def revoke_capability(capability_id):
+    capability = capabilities.revoke(principal(bp.current_request), capability_id)
+    return responses.json_body(capabilities.capability_response(capability))

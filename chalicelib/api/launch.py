@@ -1,0 +1,77 @@
+"""Launching OHIF securely: `POST /viewer/launch` and the OpenID Connect `GET /authorize`."""
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.routing import form, route
+from chalicelib.auth import issued
+from chalicelib.auth.authenticate import principal_for_token
+from chalicelib.config import settings
+from chalicelib.errors import BadFormParameter
+from chalicelib.services import report_launch, viewer_launch
+
+bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _cookie(value: str, max_age: int) -> str:
+    secure = "; Secure" if settings().public_url.startswith("https://") else ""
+    return f"{viewer_launch.COOKIE}={value}; Path=/api/authorize; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def _one(values: dict[str, list[str]], name: str) -> str | None:
+    found = values.get(name) or []
+    if len(found) > 1:
+        raise BadFormParameter(f"{name} must be given once")
+    return found[0] if found else None
+
+
+@route(bp, "/viewer/launch", methods=["POST"], linkable=False, content_types=FORM)
+def launch_viewer():
+    values = form(bp.current_request)
+    token = _one(values, "access_token")
+    if not token:
+        raise BadFormParameter("access_token is required")
+    launched = viewer_launch.launch(principal_for_token(token), _one(values, "studyUID"),
+                                    _one(values, "source_type"), _one(values, "source_id"))
+    return Response(body="", status_code=303, headers={
+        "Location": launched.viewer_url, "Set-Cookie": _cookie(launched.ticket, viewer_launch.TICKET_SECONDS),
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+    })
+
+
+@route(bp, "/authorize", methods=["GET"], linkable=False)
+def authorize():
+    request = bp.current_request
+    params = dict(request.query_params or {})
+    jar = SimpleCookie(request.headers.get("cookie", ""))
+    ticket = jar[viewer_launch.COOKIE].value if viewer_launch.COOKIE in jar else None
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Set-Cookie": _cookie("", 0)}
+    try:
+        location = viewer_launch.authorize(params, ticket)
+    except viewer_launch.AuthorizeError as error:
+        if not error.redirectable:
+            return Response(body={"error": error.error, "error_description": error.description}, status_code=400,
+                            headers={**headers, "Content-Type": "application/json"})
+        location = viewer_launch.error_redirect(params, error)
+    return Response(body="", status_code=302, headers={**headers, "Location": location})
+
+
+@route(bp, "/report", methods=["POST"], linkable=False, content_types=FORM)
+def launch_report_provider():
+    values = form(bp.current_request)
+    token = _one(values, "access_token")
+    if not token:
+        raise BadFormParameter("access_token is required")
+    caller = principal_for_token(token)
+
+    def mint(grant):
+        return issued.mint_report_provider(grant.sub, grant.client_id, grant.album_id, grant.study_uids,
+                                           grant.scope, grant.capability_id)
+
+    url = report_launch.launch_url(caller, _one(values, "client_id"), values.get("studyUID") or [], mint)
+    return Response(body=report_launch.redirect_page(url), status_code=200, headers={
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+    })

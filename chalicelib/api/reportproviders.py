@@ -1,0 +1,62 @@
+"""Report-provider registry per album, and the configuration test (kheops-api.md 5.4)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import responses
+from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.services import report_providers
+from chalicelib.services.search import parse_page
+
+bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _field(values: dict[str, list[str]], name: str) -> str | None:
+    found = values.get(name)
+    return found[0] if found else None
+
+
+@route(bp, "/albums/{album}/reportproviders", methods=["POST"], content_types=FORM)
+def create_report_provider(album):
+    request = bp.current_request
+    values = form(request)
+    provider = report_providers.create(principal(request), album, _field(values, "name"), _field(values, "url"))
+    return responses.json_body(report_providers.provider_response(provider), status=201)
+
+
+@route(bp, "/albums/{album}/reportproviders", methods=["GET"])
+def list_report_providers(album):
+    request = bp.current_request
+    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    found = report_providers.list_providers(principal(request), album, page.limit, page.offset)
+    return responses.json_body([report_providers.provider_response(p) for p in found.items],
+                               headers={"X-Total-Count": str(found.total)})
+
+
+@route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["GET"])
+def get_report_provider(album, client_id):
+    provider = report_providers.get(principal(bp.current_request), album, client_id)
+    return responses.json_body(report_providers.provider_response(provider))
+
+
+@route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["PATCH"], content_types=FORM)
+def edit_report_provider(album, client_id):
+    request = bp.current_request
+    values = form(request)
+    provider = report_providers.edit(principal(request), album, client_id, _field(values, "name"),
+                                     _field(values, "url"))
+    return responses.json_body(report_providers.provider_response(provider))
+
+
+@route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["DELETE"])
+def delete_report_provider(album, client_id):
+    report_providers.delete(principal(bp.current_request), album, client_id)
+    return responses.no_content()
+
+
+@route(bp, "/reportproviders/metadata", methods=["POST"], content_types=FORM)
+def test_report_provider_configuration():
+    request = bp.current_request
+    principal(request)  # any authenticated principal
+    return responses.json_body(report_providers.test_configuration(_field(form(request), "url")))

@@ -1,0 +1,87 @@
+"""The token endpoint, introspection, published keys, discovery documents and `/userinfo`."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api import responses
+from chalicelib.api.routing import form, principal, route
+from chalicelib.auth import signing
+from chalicelib.auth.principals import REPORT_PROVIDER
+from chalicelib.config import settings
+from chalicelib.errors import Forbidden, OAuthError
+from chalicelib.services import introspection, token_grants, users
+
+bp = Blueprint(__name__)
+FORM = ["application/x-www-form-urlencoded"]
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _oauth_error(error: OAuthError) -> Response:
+    return responses.json_body(error.body(), status=400, headers=NO_STORE)
+
+
+@route(bp, "/token", methods=["POST"], linkable=False, content_types=FORM)
+def token():
+    request = bp.current_request
+    try:
+        body = token_grants.exchange(form(request), request.headers.get("authorization", ""))
+    except OAuthError as error:
+        return _oauth_error(error)
+    return responses.json_body(body, headers=NO_STORE)
+
+
+@route(bp, "/token/introspect", methods=["POST"], linkable=False, content_types=FORM)
+def introspect():
+    values = form(bp.current_request).get("token") or [None]
+    return responses.json_body(introspection.introspect(values[0]), headers=NO_STORE)
+
+
+@route(bp, "/.well-known/jwks.json", methods=["GET"], linkable=False)
+def jwks():
+    return responses.json_body(signing.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+def _endpoints() -> dict:
+    api = settings().api_url
+    return {
+        "issuer": api, "dicomweb_endpoint": api, "dicomweb_uri_endpoint": f"{api}/wado",
+        "authorization_endpoint": f"{api}/authorize", "token_endpoint": f"{api}/token",
+        "introspection_endpoint": f"{api}/token/introspect", "userinfo_endpoint": f"{api}/userinfo",
+        "jwks_uri": f"{api}/.well-known/jwks.json",
+    }
+
+
+@route(bp, "/.well-known/report-provider-configuration", methods=["GET"], linkable=False)
+def report_provider_configuration():
+    return responses.json_body({
+        **_endpoints(),
+        "grant_types_supported": ["authorization_code", "implicit", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "introspection_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "response_types_supported": ["code", "token"],
+        "response_modes_supported": ["query", "fragment"],
+    })
+
+
+@route(bp, "/.well-known/openid-configuration", methods=["GET"], linkable=False)
+def openid_configuration():
+    return responses.json_body({
+        **_endpoints(),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [signing.ALGORITHM],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+        "scopes_supported": ["openid", "viewer", "read", "write"],
+    })
+
+
+@route(bp, "/userinfo", methods=["GET"], linkable=False)
+def userinfo():
+    caller = principal(bp.current_request)
+    if caller.kind != REPORT_PROVIDER:
+        raise Forbidden("userinfo answers report-provider tokens only")
+    return responses.json_body(users.user_response(caller.user))

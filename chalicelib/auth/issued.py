@@ -1,0 +1,82 @@
+"""Tokens Obelisk issues as signed JWTs: viewer tokens (token exchange, the OHIF launch) and
+report-provider tokens. Both are verified on every use; expiry is enforced (KHEOPS quirk 2, fixed)."""
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from chalicelib.auth import signing
+from chalicelib.auth.principals import REPORT_PROVIDER, VIEWER, Principal
+from chalicelib.config import settings
+from chalicelib.errors import Unauthenticated
+from chalicelib.services import users
+
+VIEWER_TYPE = "viewer"
+REPORT_PROVIDER_TYPE = "report_generator"
+VIEWER_SECONDS = 5 * 3600
+REPORT_PROVIDER_SECONDS = 3600
+
+
+def _claims(sub: str, token_type: str, lifetime: int, **extra) -> dict:
+    now = int(time.time())
+    return {"iss": settings().api_url, "aud": settings().api_url, "sub": sub, "type": token_type,
+            "iat": now, "nbf": now, "exp": now + lifetime, **{k: v for k, v in extra.items() if v is not None}}
+
+
+def mint_viewer(sub: str, study_uid: str, scope: str, source_type: str | None = None,
+                source_id: str | None = None, capability_id: str | None = None) -> tuple[str, int]:
+    claims = _claims(sub, VIEWER_TYPE, VIEWER_SECONDS, studyUID=study_uid, scope=scope,
+                     source_type=source_type, source_id=source_id, cap_token=capability_id)
+    return signing.sign(claims), VIEWER_SECONDS
+
+
+def mint_report_provider(sub: str, client_id: str, album_id: str, study_uids: list[str], scope: str,
+                         capability_id: str | None = None) -> tuple[str, int]:
+    claims = _claims(sub, REPORT_PROVIDER_TYPE, REPORT_PROVIDER_SECONDS, azp=client_id, album_id=album_id,
+                     studyUID=list(study_uids), scope=scope, cap_token=capability_id)
+    return signing.sign(claims), REPORT_PROVIDER_SECONDS
+
+
+def looks_issued(token: str) -> bool:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("iss") == settings().api_url
+    except jwt.PyJWTError:
+        return False
+
+
+def decode(token: str) -> dict:
+    try:
+        return signing.verify(token, audience=settings().api_url)
+    except jwt.PyJWTError as error:
+        raise Unauthenticated("token rejected") from error
+
+
+def verify(token: str) -> Principal:
+    claims = decode(token)
+    user = users.get_user(claims["sub"])
+    if user is None:
+        raise Unauthenticated("unknown user")
+    scope = frozenset(str(claims.get("scope", "read")).split())
+    if claims.get("type") == VIEWER_TYPE:
+        return Principal(kind=VIEWER, user=user, scope=scope, album_id=claims.get("source_id"),
+                         inbox_only=claims.get("source_type") == "inbox",
+                         study_uids=frozenset([claims["studyUID"]]), capability_id=claims.get("cap_token"),
+                         token=token)
+    if claims.get("type") == REPORT_PROVIDER_TYPE:
+        return Principal(kind=REPORT_PROVIDER, user=user, scope=scope, album_id=claims["album_id"],
+                         study_uids=frozenset(claims["studyUID"]), client_id=claims["azp"],
+                         capability_id=claims.get("cap_token"), token=token)
+    raise Unauthenticated("not an access token")
+
+
+def mint_id_token(sub: str, client_id: str, nonce: str | None) -> str:
+    """The OpenID Connect ID token for a public client (OHIF) of Obelisk's own provider."""
+    now = int(time.time())
+    claims = {"iss": settings().api_url, "aud": client_id, "sub": sub, "iat": now, "exp": now + 300}
+    if nonce:
+        claims["nonce"] = nonce
+    user = users.get_user(sub)
+    if user is not None:
+        claims.update(email=user.email, name=user.name)
+    return signing.sign(claims)

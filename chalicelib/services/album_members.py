@@ -1,0 +1,103 @@
+"""Album membership: add, remove, leave, promote, demote, favorites (kheops-api.md 3.2)."""
+from __future__ import annotations
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.auth import policy
+from chalicelib.auth.principals import Principal
+from chalicelib.errors import Forbidden, UserNotFound
+from chalicelib.events import mutations
+from chalicelib.services import albums, capabilities, users
+from chalicelib.store import shares
+from chalicelib.store.models import AlbumMember
+
+
+def _members(album_id: str) -> list[AlbumMember]:
+    return list(AlbumMember.query(f"ALBUM#{album_id}", AlbumMember.sk.startswith("MEMBER#")))
+
+
+def list_users(principal: Principal, album_id: str) -> list[dict]:
+    policy.require_user_access(principal)
+    policy.require_album_permission(principal, album_id, policy.LIST_USERS)
+    members = _members(album_id)
+    profiles = {u.sub: u for u in users.get_users([m.member_sub for m in members])}
+    return [{**users.user_response(profiles[m.member_sub]), "is_admin": m.is_admin}
+            for m in sorted(members, key=lambda m: m.joined_at) if m.member_sub in profiles]
+
+
+def _save(member: AlbumMember, event, condition=None) -> bool:
+    """Writes a membership change and its event together; False when the condition failed."""
+    try:
+        with TransactWrite(connection=Connection(region=AlbumMember.Meta.region)) as transaction:
+            transaction.save(member, condition=condition)
+            transaction.save(event)
+    except TransactWriteError:
+        return False
+    mutations.publish(event)
+    return True
+
+
+def add_user(principal: Principal, album_id: str, reference: str, as_admin: bool = False) -> None:
+    policy.require_user_access(principal)
+    policy.require_album_permission(principal, album_id, policy.ADD_ADMIN if as_admin else policy.ADD_USER)
+    target = users.find_user(reference)
+    if target.sub == principal.sub:
+        raise Forbidden("you cannot add yourself")
+    existing = shares.membership(album_id, target.sub)
+    if existing is not None:
+        if as_admin and not existing.is_admin:
+            existing.is_admin = True
+            _save(existing, mutations.mutation_event(album_id, "PROMOTE_ADMIN", principal, target_sub=target.sub))
+        return
+    member = AlbumMember(*AlbumMember.key(album_id, target.sub), member_sub=target.sub, is_admin=as_admin,
+                         joined_at=clock.local_iso())
+    event = mutations.mutation_event(album_id, "ADD_ADMIN" if as_admin else "ADD_USER", principal,
+                                     target_sub=target.sub)
+    _save(member, event, condition=AlbumMember.pk.does_not_exist())
+
+
+def demote(principal: Principal, album_id: str, reference: str) -> None:
+    policy.require_user_access(principal)
+    policy.require_album_permission(principal, album_id, policy.REMOVE_ADMIN)
+    target = users.find_user(reference)
+    member = shares.membership(album_id, target.sub)
+    if member is None:
+        raise UserNotFound("the user is not a member of this album")
+    if member.is_admin:
+        member.is_admin = False
+        _save(member, mutations.mutation_event(album_id, "DEMOTE_ADMIN", principal, target_sub=target.sub),
+              condition=AlbumMember.pk.exists())
+        capabilities.revoke_created_by(target.sub, album_id, principal)
+
+
+def remove_user(principal: Principal, album_id: str, reference: str) -> None:
+    """Leaving (yourself) or removing (an admin removes someone); the last member out deletes
+    the album."""
+    policy.require_user_access(principal)
+    access = policy.require_album_permission(principal, album_id, policy.REMOVE_USER)
+    target = users.find_user(reference)
+    leaving = target.sub == principal.sub
+    if not leaving and not access.is_admin:
+        raise Forbidden("only admins remove other members")
+    member = shares.membership(album_id, target.sub)
+    if member is None:
+        raise UserNotFound("the user is not a member of this album")
+    event = mutations.mutation_event(album_id, "LEAVE_ALBUM" if leaving else "REMOVE_USER", principal,
+                                     target_sub=target.sub)
+    with TransactWrite(connection=Connection(region=AlbumMember.Meta.region)) as transaction:
+        transaction.delete(member, condition=AlbumMember.pk.exists())
+        transaction.save(event)
+    mutations.publish(event)
+    if member.is_admin:
+        capabilities.revoke_created_by(target.sub, album_id, principal)
+    if not _members(album_id):
+        albums.remove_album(access.album, principal)
+
+
+def set_favorite(principal: Principal, album_id: str, favorite: bool) -> None:
+    policy.require_user_access(principal)
+    access = policy.album_access(principal, album_id)
+    access.membership.update(actions=[AlbumMember.is_favorite.set(favorite)], condition=AlbumMember.pk.exists())

@@ -1,0 +1,205 @@
+"""Albums and their members (kheops-api.md 3.2). The inbox is an album that is never listed,
+edited or deleted here."""
+from __future__ import annotations
+
+import fnmatch
+import json
+
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.auth import policy
+from chalicelib.auth.principals import Principal
+from chalicelib.config import settings
+from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
+from chalicelib.events import mutations
+from chalicelib.services import users
+from chalicelib.store import shares
+from chalicelib.store.aws import client, queue_url
+from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare
+
+FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
+               "deleteSeries": "delete_series", "addSeries": "add_series", "writeComments": "write_comments"}
+SORT_KEYS = ("created_time", "last_event_time", "name", "number_of_users", "number_of_studies", "number_of_comments")
+
+
+def _connection() -> Connection:
+    return Connection(region=Album.Meta.region)
+
+
+def _bool(value: str, name: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise BadFormParameter(f"{name} must be true or false")
+    return value.lower() == "true"
+
+
+def _name(value: str | None) -> str:
+    name = (value or "").strip()
+    if not name or len(name) > 255:
+        raise BadFormParameter("name must be 1 to 255 characters")
+    return name
+
+
+def _description(value: str) -> str:
+    if len(value) > 2048 or (value and not value.strip()):
+        raise BadFormParameter("description must be at most 2048 characters and not only spaces")
+    return value
+
+
+def partition_keys(table: str, pk: str) -> list[tuple[str, str]]:
+    """Every (pk, sk) of one partition, whatever kind of item it is."""
+    pages = client("dynamodb").get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}},
+        ProjectionExpression="pk, sk")
+    return [(i["pk"]["S"], i["sk"]["S"]) for page in pages for i in page["Items"]]
+
+
+def create(principal: Principal, form: dict[str, str]) -> Album:
+    policy.require_user_access(principal)
+    moment = clock.local_iso()
+    album_id = clock.random_id(10)
+    flags = AlbumFlags(**{attr: _bool(form[field], field) for field, attr in FLAG_FIELDS.items() if field in form})
+    album = Album(*Album.key(album_id), album_id=album_id, name=_name(form.get("name")),
+                  description=_description(form.get("description", "")), flags=flags, created_time=moment,
+                  last_event_time=moment)
+    member = AlbumMember(*AlbumMember.key(album_id, principal.sub), member_sub=principal.sub, is_admin=True,
+                         joined_at=moment)
+    event = mutations.mutation_event(album_id, "CREATE_ALBUM", principal)
+    with TransactWrite(connection=_connection()) as transaction:
+        transaction.save(album, condition=Album.pk.does_not_exist())
+        transaction.save(member)
+        transaction.save(event)
+    mutations.publish(event)
+    return album
+
+
+def album_response(access: policy.AlbumAccess, include_users: bool = False) -> dict:
+    album, membership = access.album, access.membership
+    album_shares = shares.shares_in_album(album.album_id)
+    members = list(AlbumMember.query(f"ALBUM#{album.album_id}", AlbumMember.sk.startswith("MEMBER#")))
+    series = list(SeriesRecord.batch_get([SeriesRecord.key(s.study_uid, s.series_uid) for s in album_shares])) \
+        if album_shares else []
+    comments = AlbumEvent.count(f"ALBUM#{album.album_id}", AlbumEvent.sk.startswith("EVENT#"),
+                                filter_condition=AlbumEvent.event_type == "Comment")
+    body = {
+        "album_id": album.album_id, "name": album.name, "description": album.description,
+        "modalities": sorted({(s.attributes.get("00080060", {}).get("Value") or [""])[0] for s in series} - {""}),
+        "created_time": album.created_time, "last_event_time": album.last_event_time,
+        "number_of_users": len(members), "number_of_comments": comments,
+        "number_of_studies": len({s.study_uid for s in album_shares}), "number_of_series": len(album_shares),
+        "number_of_instances": sum(int(s.instance_count) for s in series),
+        **{attr: getattr(album.flags, attr) for attr in FLAG_FIELDS.values()},
+        "is_favorite": bool(membership and membership.is_favorite),
+        "notification_new_series": bool(membership and membership.notification_new_series),
+        "notification_new_comment": bool(membership and membership.notification_new_comment),
+        "is_admin": access.is_admin,
+    }
+    if include_users:
+        if access.principal.kind not in ("user", "user_capability"):
+            raise Forbidden("listing users needs a user token")
+        profiles = {u.sub: u for u in users.get_users([m.member_sub for m in members])}
+        body["users"] = [{**users.user_response(profiles[m.member_sub]), "is_admin": m.is_admin}
+                         for m in members if m.member_sub in profiles]
+    return body
+
+
+def get(principal: Principal, album_id: str, include_users: bool) -> dict:
+    access = policy.require_album_permission(principal, album_id, policy.READ_SERIES) \
+        if not principal.has_user_access else policy.album_access(principal, album_id)
+    if access.album.is_inbox:
+        raise AlbumNotFound("Album does not exist or you don't have access")
+    return album_response(access, include_users)
+
+
+def list_albums(principal: Principal, params: dict[str, str]) -> list[dict]:
+    policy.require_user_access(principal)
+    rows = []
+    for album_id, membership in shares.memberships(principal.sub).items():
+        if album_id == principal.user.inbox_id:
+            continue
+        album = Album.get(*Album.key(album_id))
+        access = policy.AlbumAccess(principal, album, membership)
+        if params.get("favorite") == "true" and not membership.is_favorite:
+            continue
+        if params.get("canAddSeries") == "true" and not access.allows(policy.ADD_SERIES):
+            continue
+        if params.get("canCreateCapabilityToken") == "true" and not access.is_admin:
+            continue
+        pattern = params.get("name")
+        if pattern and not fnmatch.fnmatch(album.name.lower(), pattern.lower() if "*" in pattern else f"*{pattern.lower()}*"):
+            continue
+        rows.append(album_response(access))
+    if params.get("modality"):
+        rows = [r for r in rows if params["modality"].upper() in r["modalities"]]
+    sort = params.get("sort") or "-created_time"
+    if sort.lstrip("-") not in SORT_KEYS:
+        raise BadQueryParameter(f"cannot sort albums by {sort}")
+    rows.sort(key=lambda r: (r[sort.lstrip("-")], r["album_id"]), reverse=sort.startswith("-"))
+    return rows
+
+
+def edit(principal: Principal, album_id: str, form: dict[str, str]) -> dict:
+    access = policy.require_album_permission(principal, album_id, policy.EDIT_ALBUM)
+    album = access.album
+    admin_fields = {"name", "description", *FLAG_FIELDS}
+    if admin_fields & form.keys() and not access.is_admin:
+        raise Forbidden("only album admins change the name, description and flags")
+    actions = []
+    if "name" in form:
+        actions.append(Album.name.set(_name(form["name"])))
+    if "description" in form:
+        actions.append(Album.description.set(_description(form["description"])))
+    for field, attr in FLAG_FIELDS.items():
+        if field in form:
+            actions.append(getattr(Album.flags, attr).set(_bool(form[field], field)))
+    member_actions = []
+    for field, attr in (("notificationNewSeries", "notification_new_series"),
+                        ("notificationNewComment", "notification_new_comment")):
+        if field in form:
+            member_actions.append(getattr(AlbumMember, attr).set(_bool(form[field], field)))
+    with TransactWrite(connection=_connection()) as transaction:
+        if actions:
+            actions.append(Album.last_event_time.set(clock.local_iso()))
+            transaction.update(album, actions=actions, condition=Album.pk.exists())
+            transaction.save(mutations.mutation_event(album_id, "EDIT_ALBUM", principal))
+        if member_actions:
+            transaction.update(access.membership, actions=member_actions, condition=AlbumMember.pk.exists())
+    return album_response(policy.album_access(principal, album_id))
+
+
+def delete(principal: Principal, album_id: str) -> None:
+    access = policy.require_album_permission(principal, album_id, policy.DELETE_ALBUM)
+    remove_album(access.album, principal)
+
+
+def remove_album(album: Album, principal: Principal) -> None:
+    """Deletes every item of the album. The album stops being visible first (its membership rows
+    go in one transaction with the META), then `DELETE_ALBUM` is published with the webhooks it
+    had, then the rest is removed in batches."""
+    from chalicelib.services import capabilities
+    from chalicelib.store.models import Webhook
+
+    album_id = album.album_id
+    items = partition_keys(settings().albums_table, f"ALBUM#{album_id}")
+    webhooks = [w for w in Webhook.query(f"ALBUM#{album_id}", Webhook.sk.startswith("WEBHOOK#"))]
+    capabilities.revoke_created_by(None, album_id, principal)
+    members = [AlbumMember(pk, sk) for pk, sk in items if sk.startswith("MEMBER#")]
+    for chunk in range(0, len(members), 90):
+        with TransactWrite(connection=_connection()) as transaction:
+            if chunk == 0:
+                transaction.delete(Album(*Album.key(album_id)))
+            for member in members[chunk:chunk + 90]:
+                transaction.delete(member)
+    message = {"event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "DELETE_ALBUM",
+               "post_date": clock.local_iso(), "actor_sub": principal.sub,
+               "details": {"webhooks": [{"id": w.webhook_id, "url": w.url, "secret": w.secret,
+                                         "events": list(w.events or []), "enabled": w.enabled} for w in webhooks]}}
+    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
+    with AlbumEvent.batch_write() as batch:
+        for pk, sk in items:
+            if not sk.startswith("MEMBER#") and sk != "META":
+                batch.delete(AlbumEvent(pk, sk))
+    with SeriesShare.batch_write() as batch:
+        for share in shares.shares_in_album(album_id):
+            batch.delete(share)

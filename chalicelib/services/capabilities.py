@@ -1,0 +1,193 @@
+"""Capability tokens: create, list, get, revoke (kheops-api.md 2.3). Only OIDC user tokens
+manage them; the secret is shown once and stored only as a hash."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.auth import capabilities, policy
+from chalicelib.auth.principals import USER, Principal
+from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
+from chalicelib.services import users
+from chalicelib.store.models import AlbumCapability, Capability, CapabilityPointer
+
+DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
+
+
+class CapabilityNotFound(NotFound):
+    message = "Capability Not Found"
+
+
+def _require_oidc_user(principal: Principal) -> None:
+    if principal.kind != USER:
+        raise Unauthenticated("capability tokens are managed with a user's own sign-in token")
+
+
+def _parse_time(value: str | None, name: str, default: datetime) -> datetime:
+    if not value:
+        return default
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise BadFormParameter(f"{name} is not an ISO-8601 date-time") from error
+    if moment.tzinfo is None:
+        raise BadFormParameter(f"{name} needs a UTC offset, e.g. 2026-01-31T00:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def _flag(form: dict[str, str], name: str) -> bool:
+    value = (form.get(name) or "false").lower()
+    if value not in ("true", "false"):
+        raise BadFormParameter(f"{name} must be true or false")
+    return value == "true"
+
+
+def create(principal: Principal, form: dict[str, str]) -> tuple[Capability, str]:
+    """The new capability and its secret (the only time the secret exists outside the caller)."""
+    _require_oidc_user(principal)
+    title = (form.get("title") or "").strip()
+    if not 1 <= len(title) <= 255:
+        raise BadFormParameter("title is required (at most 255 characters)")
+    scope_type = form.get("scope_type")
+    if scope_type not in ("user", "album"):
+        raise BadFormParameter("scope_type must be user or album")
+    flags = {n: _flag(form, n) for n in ("read_permission", "write_permission", "appropriate_permission",
+                                        "download_permission")}
+    if (flags["appropriate_permission"] or flags["download_permission"]) and not flags["read_permission"]:
+        raise BadFormParameter("appropriate_permission and download_permission need read_permission")
+    album_id = None
+    if scope_type == "album":
+        album_id = form.get("album")
+        if not album_id:
+            raise BadFormParameter("album is required for an album token")
+        policy.require_album_permission(principal, album_id, policy.MANAGE_CAPABILITIES_TOKEN)
+    else:
+        flags["appropriate_permission"] = flags["download_permission"] = False
+    now = clock.now()
+    not_before = _parse_time(form.get("not_before_time"), "not_before_time", now)
+    expires = _parse_time(form.get("expiration_time"), "expiration_time", now + DEFAULT_LIFETIME)
+    if expires <= not_before or expires <= now:
+        raise BadFormParameter("expiration_time must be in the future and after not_before_time")
+    secret = clock.random_id(22)
+    digest = capabilities.secret_hash(secret)
+    user = principal.user
+    capability = Capability(
+        *Capability.key(digest), capability_id=clock.random_id(10), title=title, scope_type=scope_type,
+        album_id=album_id, owner_sub=user.sub,
+        owner={"sub": user.sub, "email": user.email, "name": user.name, "inbox_id": user.inbox_id},
+        issued_at_time=clock.utc_iso(now), not_before_time=clock.utc_iso(not_before),
+        expiration_time=clock.utc_iso(expires), **flags,
+    )
+    with TransactWrite(connection=Connection(region=Capability.Meta.region)) as transaction:
+        transaction.save(capability, condition=Capability.pk.does_not_exist())
+        transaction.save(CapabilityPointer(*CapabilityPointer.key(capability.capability_id), secret_hash=digest),
+                         condition=CapabilityPointer.pk.does_not_exist())
+        if album_id:
+            transaction.save(AlbumCapability(*AlbumCapability.key(album_id, capability.capability_id),
+                                             secret_hash=digest, creator_sub=user.sub))
+    return capability, secret
+
+
+def _by_id(capability_id: str) -> Capability:
+    try:
+        pointer = CapabilityPointer.get(*CapabilityPointer.key(capability_id))
+        return Capability.get(*Capability.key(pointer.secret_hash))
+    except (CapabilityPointer.DoesNotExist, Capability.DoesNotExist) as error:
+        raise CapabilityNotFound("no such capability token") from error
+
+
+def _visible(principal: Principal, capability_id: str) -> Capability:
+    """The creator, or an admin of the token's album, may see it; anyone else gets 404."""
+    capability = _by_id(capability_id)
+    if capability.owner_sub == principal.sub:
+        return capability
+    if capability.album_id:
+        try:
+            if policy.album_access(principal, capability.album_id).is_admin:
+                return capability
+        except NotFound:
+            pass
+    raise CapabilityNotFound("no such capability token")
+
+
+def get(principal: Principal, capability_id: str) -> Capability:
+    if not principal.has_user_access:
+        raise Forbidden("You don't have the permission to do this with this type of token")
+    return _visible(principal, capability_id)
+
+
+def revoke(principal: Principal, capability_id: str) -> Capability:
+    _require_oidc_user(principal)
+    capability = _visible(principal, capability_id)
+    if not capability.revoked and capabilities.is_valid(capability):
+        capability.update(actions=[
+            Capability.revoked.set(True), Capability.revoke_time.set(clock.utc_iso()),
+            Capability.revoked_by.set(users.user_response(principal.user)),
+        ])
+    return capability
+
+
+def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
+    """Revokes the album tokens `sub` created in the album (when demoted or removed), or all of
+    the album's tokens when `sub` is None (when the album is deleted)."""
+    revoked = 0
+    for link in AlbumCapability.query(f"ALBUM#{album_id}", AlbumCapability.sk.startswith("CAP#")):
+        if sub is not None and link.creator_sub != sub:
+            continue
+        capability = Capability.get(*Capability.key(link.secret_hash))
+        if not capability.revoked:
+            capability.update(actions=[
+                Capability.revoked.set(True), Capability.revoke_time.set(clock.utc_iso()),
+                Capability.revoked_by.set(users.user_response(actor.user)),
+            ])
+            revoked += 1
+    return revoked
+
+
+def list_capabilities(principal: Principal, valid_only: bool, album_id: str | None,
+                      user_filter: str | None) -> list[Capability]:
+    _require_oidc_user(principal)
+    if album_id:
+        access = policy.album_access(principal, album_id)
+        if not access.is_admin:
+            raise Forbidden("only album admins list the album's tokens")
+        links = AlbumCapability.query(f"ALBUM#{album_id}", AlbumCapability.sk.startswith("CAP#"))
+        found = list(Capability.batch_get([Capability.key(link.secret_hash) for link in links]))
+        if user_filter:
+            creator = users.find_user(user_filter)
+            found = [c for c in found if c.owner_sub == creator.sub]
+    else:
+        if user_filter:
+            raise BadQueryParameter("user filters only album tokens (with album=)")
+        found = list(Capability.by_owner.query(principal.sub))
+    if valid_only:
+        found = [c for c in found if capabilities.is_valid(c)]
+    return sorted(found, key=lambda c: c.issued_at_time, reverse=True)
+
+
+def capability_response(capability: Capability, secret: str | None = None, album_name: str | None = None) -> dict:
+    body = {
+        "id": capability.capability_id, "token_type": "Bearer", "title": capability.title,
+        "issued_at_time": capability.issued_at_time, "not_before_time": capability.not_before_time,
+        "expiration_time": capability.expiration_time, "revoked": bool(capability.revoked),
+        "scope_type": capability.scope_type,
+    }
+    if secret:
+        body["secret"] = body["access_token"] = secret
+    for optional in ("last_used", "revoke_time"):
+        if getattr(capability, optional):
+            body[optional] = getattr(capability, optional)
+    if capability.revoked_by:
+        body["revoked_by"] = capability.revoked_by
+    if capability.scope_type == "album":
+        body["album"] = {"album_id": capability.album_id, **({"name": album_name} if album_name else {})}
+        body["created_by"] = {k: capability.owner[k] for k in ("email", "name", "sub")}
+        for flag in ("read_permission", "write_permission", "download_permission", "appropriate_permission"):
+            body[flag] = bool(getattr(capability, flag))
+    else:
+        body["read_permission"] = bool(capability.read_permission)
+        body["write_permission"] = bool(capability.write_permission)
+    return body

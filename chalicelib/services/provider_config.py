@@ -1,0 +1,105 @@
+"""A report provider's configuration document (kheops-api.md 5.2): fetch and validate.
+
+Validation answers the KHEOPS error strings. Fixes: the two root-mismatch errors say what they
+mean (KHEOPS swapped them), and ES256 is accepted beside RS256 for client assertions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+SIGNING_ALGORITHMS = ("RS256", "ES256")
+RESPONSE_TYPES = ("code", "token")
+ECHOED_KEYS = (
+    "redirect_uri", "response_type", "token_endpoint_auth_method", "token_endpoint_auth_signing_alg",
+    "jwks_uri", "client_name", "client_uri", "logo_uri", "contacts", "tos_uri", "policy_uri", "software_id",
+    "software_version", "scope", "grant_types", "introspection_endpoint_auth_method",
+    "introspection_endpoint_auth_signing_alg", "supported_modalities",
+)
+
+
+class InvalidConfiguration(ValueError):
+    """The document cannot be used; the message is the KHEOPS `error_description`."""
+
+
+@dataclass(frozen=True)
+class ProviderConfiguration:
+    config_url: str
+    redirect_uri: str
+    response_type: str
+    jwks_uri: str | None
+    signing_alg: str | None
+    document: dict
+
+    def metadata(self) -> dict:
+        """The parsed keys as `POST /reportproviders/metadata` echoes them."""
+        return {"valid": True, **{k: self.document[k] for k in ECHOED_KEYS if k in self.document}}
+
+
+def _authority(url: str) -> tuple[str, str] | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.netloc.lower()
+
+
+def validate(config_url: str, document: object) -> ProviderConfiguration:
+    root = _authority(config_url)
+    if root is None:
+        raise InvalidConfiguration("config_uri syntax not valid")
+    if not isinstance(document, dict):
+        raise InvalidConfiguration("configuration is not a JSON object")
+    redirect_uri = document.get("redirect_uri")
+    if not redirect_uri:
+        raise InvalidConfiguration("redirect_uri is null")
+    if not isinstance(redirect_uri, str) or _authority(redirect_uri) is None:
+        raise InvalidConfiguration("redirect_uri syntax not valid")
+    if _authority(redirect_uri) != root:
+        raise InvalidConfiguration("redirect_uri does not have the same scheme and authority as the configuration URL")
+    response_type = document.get("response_type")
+    if not response_type:
+        raise InvalidConfiguration("missing response_type")
+    if response_type not in RESPONSE_TYPES:
+        raise InvalidConfiguration("unknown response_type")
+    jwks_uri = signing_alg = None
+    if response_type == "code":
+        method = document.get("token_endpoint_auth_method")
+        if not method:
+            raise InvalidConfiguration("missing token_endpoint_auth_method")
+        if method != "private_key_jwt":
+            raise InvalidConfiguration("unknown token_endpoint_auth_method")
+        jwks_uri = document.get("jwks_uri")
+        if not jwks_uri:
+            raise InvalidConfiguration("jwks_uri is null")
+        if not isinstance(jwks_uri, str) or _authority(jwks_uri) is None:
+            raise InvalidConfiguration("jwks_uri syntax not valid")
+        if _authority(jwks_uri) != root:
+            raise InvalidConfiguration("jwks_uri does not have the same scheme and authority as the configuration URL")
+        signing_alg = document.get("token_endpoint_auth_signing_alg")
+        if not signing_alg:
+            raise InvalidConfiguration("missing token_endpoint_auth_signing_alg")
+        if signing_alg not in SIGNING_ALGORITHMS:
+            raise InvalidConfiguration("unknown token_endpoint_auth_signing_alg")
+    return ProviderConfiguration(config_url, redirect_uri, response_type, jwks_uri, signing_alg, document)
+
+
+def fetch(config_url: str) -> ProviderConfiguration:
+    """GETs and validates a configuration document through the outbound safety rules."""
+    from chalicelib import outbound
+
+    if _authority(config_url) is None:
+        raise InvalidConfiguration("config_uri syntax not valid")
+    try:
+        response = outbound.get(config_url, headers={"Accept": "application/json"})
+    except outbound.OutboundRefused as error:
+        raise InvalidConfiguration(f"configuration URL refused: {error}") from error
+    except requests.RequestException as error:
+        raise InvalidConfiguration("configuration URL unreachable") from error
+    if response.status_code != 200:
+        raise InvalidConfiguration(f"configuration URL answered {response.status_code}")
+    try:
+        document = response.json()
+    except ValueError as error:
+        raise InvalidConfiguration("configuration is not JSON") from error
+    return validate(config_url, document)

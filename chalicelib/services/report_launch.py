@@ -1,0 +1,92 @@
+"""Launching a report provider for studies (kheops-api.md 5.5), both flows.
+
+Checks, in the documented order: the token is valid and a user's; the client exists; the user is
+a member of the provider's album; every study is in that album; the configuration validates.
+Fix of KHEOPS quirk 3: both flows grant `write` only when the user holds ADD_SERIES."""
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+from urllib.parse import urlencode
+
+from chalicelib.auth import policy
+from chalicelib.auth.principals import Principal
+from chalicelib.config import settings
+from chalicelib.dicom.uids import require_uid
+from chalicelib.errors import AlbumNotFound, BadRequest, Forbidden, NotFound, StudyNotFound
+from chalicelib.services import provider_config, report_providers
+from chalicelib.store import one_time, shares
+
+CODE_KIND = "RPCODE"
+CODE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class ProviderGrant:
+    """What a provider's token will allow: the launching user, the album, the studies, the scope."""
+
+    sub: str
+    client_id: str
+    album_id: str
+    study_uids: list[str]
+    scope: str
+    capability_id: str | None = None
+
+
+def _grant(principal: Principal, client_id: str | None, study_uids: list[str]) -> tuple[ProviderGrant, provider_config.ProviderConfiguration]:
+    if not principal.has_user_access:
+        raise Forbidden("only a user token or a user capability token can launch a report provider")
+    provider = report_providers.by_client_id(client_id or "")
+    if provider is None:
+        raise NotFound("Client ID not found", message="Report Provider Not Found")
+    try:
+        access = policy.album_access(principal, provider.album_id)
+    except AlbumNotFound as error:
+        raise Forbidden("you are not a member of the report provider's album") from error
+    if not study_uids:
+        raise BadRequest("studyUID is required")
+    for study_uid in study_uids:
+        require_uid(study_uid, "studyUID")
+        if not shares.shares_in_album(provider.album_id, study_uid):
+            raise StudyNotFound("Study does not exist in the report provider's album")
+    try:
+        config = provider_config.fetch(provider.url)
+    except provider_config.InvalidConfiguration as error:
+        raise BadRequest(f"the report provider's configuration is not valid: {error}") from error
+    scope = "read write" if access.allows(policy.ADD_SERIES) else "read"
+    grant = ProviderGrant(principal.sub, provider.client_id, provider.album_id, list(study_uids), scope,
+                          principal.capability_id)
+    return grant, config
+
+
+def launch_url(principal: Principal, client_id: str | None, study_uids: list[str], mint_token) -> str:
+    """The provider URL the user's browser is sent to. `mint_token(grant)` makes the provider's
+    access token for the implicit flow (`(token, expires_in)`)."""
+    grant, config = _grant(principal, client_id, study_uids)
+    common = {
+        "client_id": grant.client_id,
+        "conf_uri": f"{settings().api_url}/.well-known/report-provider-configuration",
+        "return_uri": f"{settings().web_url.rstrip('/')}/albums/{grant.album_id}",
+    }
+    studies = [("studyUID", s) for s in grant.study_uids]
+    if config.response_type == "code":
+        code = one_time.issue(CODE_KIND, asdict(grant), CODE_SECONDS)
+        query = urlencode([("code", code), *common.items(), *studies])
+        return f"{config.redirect_uri}{'&' if '?' in config.redirect_uri else '?'}{query}"
+    token, expires_in = mint_token(grant)
+    fragment = urlencode([("access_token", token), ("token_type", "bearer"), ("expires_in", str(expires_in)),
+                          ("scope", grant.scope), *common.items(), *studies])
+    return f"{config.redirect_uri}#{fragment}"
+
+
+def redeem_code(code: str | None) -> ProviderGrant | None:
+    claims = one_time.consume(CODE_KIND, code or "")
+    return ProviderGrant(**claims) if claims else None
+
+
+def redirect_page(url: str) -> str:
+    """KHEOPS answers the launch with a page that moves on at once, not with an HTTP redirect."""
+    quoted = html.escape(url, quote=True)
+    return (f'<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
+            f"<meta http-equiv=\"refresh\" content=\"0;URL='{quoted}'\"><title>Opening the report provider</title>"
+            f'</head><body><p><a href="{quoted}">Continue to the report provider</a></p></body></html>')

@@ -1,0 +1,140 @@
+"""Sharing studies and series between inboxes and albums (kheops-api.md 3.3).
+
+Fix of KHEOPS quirk 5: sending a single series to a user checks the sender's `sendSeries`
+right in an album holding it (or the series being in the sender's inbox)."""
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError
+
+from chalicelib import clock
+from chalicelib.auth import policy
+from chalicelib.auth.principals import Principal
+from chalicelib.errors import BadQueryParameter, SeriesNotFound, StudyNotFound
+from chalicelib.events import mutations
+from chalicelib.services import users
+from chalicelib.store import shares
+from chalicelib.store.models import SeriesRecord, SeriesShare
+
+
+def _put_share(album_id: str, study_uid: str, series_uid: str) -> bool:
+    """Adds a series to an album; False when it was there already."""
+    share = SeriesShare(*SeriesShare.key(album_id, study_uid, series_uid), album_id=album_id, study_uid=study_uid,
+                        series_uid=series_uid, series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
+    try:
+        share.save(condition=SeriesShare.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_album: str, is_inbox: bool) -> int:
+    added = {s for s in series_uids if _put_share(target_album, study_uid, s)}
+    if added and not is_inbox:
+        counts = {r.series_uid: int(r.instance_count)
+                  for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in added])}
+        mutations.import_series(target_album, principal, study_uid, counts, added, import_source="send")
+    return len(added)
+
+
+def _source(principal: Principal, album: str | None, inbox: str | None) -> policy.Source:
+    if principal.kind in policy.ALBUM_SCOPED:
+        if inbox is not None:
+            raise BadQueryParameter("an album token has no inbox")
+        return policy.Source(album_id=album or principal.album_id)
+    if (album is None) == (inbox is None):
+        raise BadQueryParameter("give exactly one of album and inbox")
+    return policy.parse_source(album, inbox)
+
+
+def _sendable_series(principal: Principal, study_uid: str, source: policy.Source) -> list[str]:
+    if source.album_id:
+        policy.require_album_permission(principal, source.album_id, policy.SEND_SERIES)
+    visible = policy.readable_series(principal, study_uid, source)
+    if not visible:
+        raise StudyNotFound("Study does not exist or you don't have access")
+    return sorted(visible)
+
+
+def share_study_with_user(principal: Principal, study_uid: str, reference: str,
+                          album: str | None, inbox: str | None) -> None:
+    """`PUT /studies/{s}/users/{user}`: the study's series from the source to the user's inbox."""
+    source = _source(principal, album, inbox)
+    series = _sendable_series(principal, study_uid, source)
+    target = users.find_user(reference)
+    _copy(principal, study_uid, series, target.inbox_id, is_inbox=True)
+
+
+def _series_send_right(principal: Principal, study_uid: str, series_uid: str) -> None:
+    albums = policy.readable_albums(principal)
+    holders = [s.album_id for s in shares.shares_of_study(study_uid, series_uid) if s.album_id in albums]
+    if not holders:
+        raise SeriesNotFound("Series does not exist or you don't have access")
+    if principal.kind in policy.ALBUM_SCOPED:
+        if not policy.album_access(principal, principal.album_id).allows(policy.SEND_SERIES):
+            raise SeriesNotFound("Series does not exist or you don't have access")
+        return
+    if principal.user.inbox_id in holders:
+        return
+    if not any(policy.AlbumAccess(principal, policy.album_access(principal, a).album, albums[a]).allows(policy.SEND_SERIES)
+               for a in holders):
+        raise SeriesNotFound("Series does not exist or you don't have access")
+
+
+def share_series_with_user(principal: Principal, study_uid: str, series_uid: str, reference: str) -> None:
+    _series_send_right(principal, study_uid, series_uid)
+    target = users.find_user(reference)
+    _copy(principal, study_uid, [series_uid], target.inbox_id, is_inbox=True)
+
+
+def add_series_to_album(principal: Principal, study_uid: str, series_uid: str, album_id: str) -> None:
+    policy.require_user_access(principal)
+    policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
+    policy.authorize_series_read(principal, study_uid, series_uid)
+    _copy(principal, study_uid, [series_uid], album_id, is_inbox=False)
+
+
+def add_study_to_album(principal: Principal, study_uid: str, album_id: str, album: str | None,
+                       inbox: str | None) -> None:
+    """`PUT /studies/{s}/albums/{album}`: album (or inbox) to album."""
+    policy.require_user_access(principal)
+    source = _source(principal, album, inbox)
+    policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
+    series = _sendable_series(principal, study_uid, source)
+    _copy(principal, study_uid, series, album_id, is_inbox=False)
+
+
+def remove_from_album(principal: Principal, study_uid: str, series_uid: str | None, album_id: str) -> None:
+    """`DELETE /studies/{s}[/series/{se}]/albums/{album}`."""
+    access = policy.require_album_permission(principal, album_id, policy.DELETE_SERIES)
+    held = [s for s in shares.shares_in_album(album_id, study_uid) if series_uid in (None, s.series_uid)]
+    if not held:
+        raise (SeriesNotFound if series_uid else StudyNotFound)("not in this album")
+    for share in held:
+        share.delete()
+    if not access.album.is_inbox:
+        kind = "REMOVE_SERIES" if series_uid else "REMOVE_STUDY"
+        remaining = bool(shares.shares_in_album(album_id, study_uid))
+        mutations.record(mutations.mutation_event(
+            album_id, kind, principal, study_uid=study_uid, series_uids=[s.series_uid for s in held],
+            details={"remove_all_series": not remaining}))
+
+
+def remove(principal: Principal, study_uid: str, series_uid: str | None) -> None:
+    """`DELETE /studies/{s}[/series/{se}]`: a user removes from their inbox; an album-scoped token
+    from its album. Not visible: 404; visible but not deletable: 403."""
+    if principal.kind in policy.ALBUM_SCOPED:
+        visible = policy.readable_series(principal, study_uid)
+        if not visible or (series_uid and series_uid not in visible):
+            raise (SeriesNotFound if series_uid else StudyNotFound)("not visible")
+        policy.require_album_permission(principal, principal.album_id, policy.DELETE_SERIES)
+        remove_from_album(principal, study_uid, series_uid, principal.album_id)
+        return
+    policy.require_user_access(principal)
+    inbox = principal.user.inbox_id
+    held = [s for s in shares.shares_in_album(inbox, study_uid) if series_uid in (None, s.series_uid)]
+    if not held:
+        raise (SeriesNotFound if series_uid else StudyNotFound)("Study does not exist in your inbox")
+    for share in held:
+        share.delete()

@@ -1,0 +1,148 @@
+"""`POST /token`: one class per grant, each validating its request in small named steps (the
+shape of authlib's grants). Errors are RFC 6749 section 5.2 `OAuthError`s."""
+from __future__ import annotations
+
+import re
+
+from chalicelib.auth import issued
+from chalicelib.auth.authenticate import principal_for_token
+from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, USER_CAPABILITY, Principal
+from chalicelib.config import settings
+from chalicelib.dicom.uids import is_valid_uid
+from chalicelib.errors import OAuthError, ObeliskError
+from chalicelib.services import client_assertions, report_launch, viewer_launch
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+_SCOPE_CHARS = re.compile(r"^[\x20\x21\x23-\x5B\x5D-\x7E]*$")
+
+
+def token_endpoint() -> str:
+    return f"{settings().api_url}/token"
+
+
+def _one(form: dict[str, list[str]], name: str, required: bool = True) -> str | None:
+    values = form.get(name) or []
+    if len(values) > 1:
+        raise OAuthError("invalid_request", f"{name} must be given once")
+    if required and not (values and values[0]):
+        raise OAuthError("invalid_request", f"{name} is required")
+    return values[0] if values else None
+
+
+def _response(token: str, expires_in: int, **extra) -> dict:
+    return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, **extra}
+
+
+class TokenExchangeGrant:
+    """RFC 8693: a user, user-capability or album-capability token down-scoped to a viewer token
+    for one study (kheops-api.md 2.4.1)."""
+
+    def __init__(self, form: dict[str, list[str]]):
+        self.form = form
+
+    def subject(self) -> Principal:
+        if _one(self.form, "subject_token_type") != ACCESS_TOKEN_TYPE:
+            raise OAuthError("invalid_request", "subject_token_type must be an access token")
+        try:
+            subject = principal_for_token(_one(self.form, "subject_token"))
+        except ObeliskError as error:
+            raise OAuthError("invalid_grant", "subject_token is not valid") from error
+        if subject.kind not in (USER, USER_CAPABILITY, ALBUM_CAPABILITY):
+            raise OAuthError("invalid_grant", "this kind of token cannot be exchanged")
+        return subject
+
+    def scope(self) -> str:
+        scope = _one(self.form, "scope")
+        if not _SCOPE_CHARS.match(scope):
+            raise OAuthError("invalid_scope", "scope has characters outside the allowed set")
+        words = set(scope.split())
+        if "viewer" not in words:
+            raise OAuthError("invalid_scope", "scope must contain viewer")
+        granted = [w for w in ("read", "write") if w in words]
+        return " ".join(granted or ["read"])
+
+    def source(self, subject: Principal) -> tuple[str | None, str | None]:
+        source_type = _one(self.form, "source_type", required=False)
+        source_id = _one(self.form, "source_id", required=False)
+        if source_type not in (None, "album", "inbox") or (source_type == "album") != bool(source_id):
+            raise OAuthError("invalid_request", "source_type is album (with source_id) or inbox")
+        if subject.kind == ALBUM_CAPABILITY:
+            if source_type == "inbox" or source_id not in (None, subject.album_id):
+                raise OAuthError("invalid_grant", "an album token views only its own album")
+            return "album", subject.album_id
+        return source_type, source_id
+
+    def execute(self) -> dict:
+        subject = self.subject()
+        scope = self.scope()
+        study_uid = _one(self.form, "studyUID")
+        if not is_valid_uid(study_uid):
+            raise OAuthError("invalid_request", "studyUID is not a valid UID")
+        source_type, source_id = self.source(subject)
+        narrowed = " ".join(w for w in scope.split() if subject.can(w)) or "read"
+        token, expires_in = issued.mint_viewer(subject.sub, study_uid, narrowed, source_type, source_id,
+                                               subject.capability_id)
+        return _response(token, expires_in, scope=narrowed,
+                         issued_token_type=ACCESS_TOKEN_TYPE)
+
+
+class ReportProviderCodeGrant:
+    """`authorization_code` for report providers: `private_key_jwt` client authentication, then
+    the code, bound to the client and its redirect URI, used once (kheops-api.md 5.6)."""
+
+    def __init__(self, form: dict[str, list[str]]):
+        self.form = form
+
+    def execute(self) -> dict:
+        client_id = _one(self.form, "client_id")
+        provider, config = client_assertions.authenticate(
+            client_id, _one(self.form, "client_assertion_type"), _one(self.form, "client_assertion"),
+            token_endpoint(),
+        )
+        grant = report_launch.redeem_code(_one(self.form, "code"))
+        if grant is None or grant.client_id != client_id:
+            raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
+        if _one(self.form, "redirect_uri") != config.redirect_uri:
+            raise OAuthError("invalid_grant", "redirect_uri does not match")
+        token, expires_in = issued.mint_report_provider(grant.sub, client_id, provider.album_id, grant.study_uids,
+                                                        grant.scope, grant.capability_id)
+        return _response(token, expires_in, scope=grant.scope)
+
+
+class PublicClientCodeGrant:
+    """`authorization_code` for the built-in public clients (OHIF), with PKCE S256."""
+
+    def __init__(self, form: dict[str, list[str]]):
+        self.form = form
+
+    def execute(self) -> dict:
+        client_id = _one(self.form, "client_id")
+        claims = viewer_launch.redeem_code(_one(self.form, "code"), client_id, _one(self.form, "redirect_uri"),
+                                           _one(self.form, "code_verifier"))
+        if claims is None:
+            raise OAuthError("invalid_grant", "the code is invalid, expired, already used or the PKCE check failed")
+        token, expires_in = issued.mint_viewer(claims["sub"], claims["study_uid"], claims["scope"],
+                                               claims["source_type"], claims["source_id"])
+        id_token = issued.mint_id_token(claims["sub"], client_id, claims.get("nonce"))
+        return _response(token, expires_in, scope=claims["scope"], id_token=id_token)
+
+
+def grant_for(form: dict[str, list[str]]):
+    grant_type = _one(form, "grant_type")
+    if grant_type == TOKEN_EXCHANGE:
+        return TokenExchangeGrant(form)
+    if grant_type == "authorization_code":
+        if form.get("client_assertion") or form.get("client_assertion_type"):
+            return ReportProviderCodeGrant(form)
+        if _one(form, "client_id", required=False) in viewer_launch.public_clients():
+            return PublicClientCodeGrant(form)
+        raise OAuthError("unauthorized_client", "authorization_code needs private_key_jwt client authentication")
+    raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported")
+
+
+def exchange(form: dict[str, list[str]], authorization_header: str) -> dict:
+    if authorization_header and form.get("client_assertion"):
+        raise OAuthError("invalid_request", "use one client authentication method")
+    return grant_for(form).execute()
+

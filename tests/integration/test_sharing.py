@@ -1,0 +1,131 @@
+"""Sharing the KHEOPS way: inbox, user to user, albums with members and flags, events."""
+from __future__ import annotations
+
+import pydicom
+import pytest
+import requests
+from dicomweb_client.api import DICOMwebClient
+from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
+
+
+class Api:
+    """A demo user's view of the API."""
+
+    def __init__(self, stack, token: str):
+        self.base = stack.api_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def __getattr__(self, method):
+        def call(path, **kwargs):
+            return self.session.request(method.upper(), f"{self.base}{path}", timeout=20, **kwargs)
+        return call
+
+    def study_uids(self, **params) -> set[str]:
+        response = self.get("/studies", params=params)
+        return set() if response.status_code == 204 else {s["0020000D"]["Value"][0] for s in response.json()}
+
+
+@pytest.fixture(scope="module")
+def people(stack, tokens):
+    apis = {name: Api(stack, tokens(name)) for name in ("alice", "bob", "carol")}
+    for api in apis.values():  # each has signed in once, so each is a registered user
+        assert api.get("/inboxinfo").status_code == 200
+    return apis
+
+
+@pytest.fixture(scope="module")
+def mr(stack, tokens):
+    dataset = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"}).store_instances([dataset])
+    return dataset
+
+
+def test_the_album_story(people, mr):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    study, series = str(mr.StudyInstanceUID), str(mr.SeriesInstanceUID)
+
+    assert study not in bob.study_uids()
+    assert alice.put(f"/studies/{study}/series/{series}/users/bob@example.org").status_code == 201
+    assert study in bob.study_uids(inbox="true")
+
+    created = alice.post("/albums", data={"name": "Tumor board", "addSeries": "false", "addUser": "false"})
+    assert created.status_code == 201
+    album = created.json()["album_id"]
+    assert created.json()["is_admin"] is True and created.json()["add_series"] is False
+    assert alice.put(f"/albums/{album}/users/bob@example.org").status_code == 201
+    assert alice.put(f"/albums/{album}/users/carol@example.org").status_code == 201
+    assert alice.put(f"/studies/{study}/albums/{album}", params={"inbox": "true"}).status_code == 201
+
+    assert study in carol.study_uids(album=album)
+    refused = carol.put(f"/studies/{study}/series/{series}/albums/{album}")
+    assert refused.status_code == 403
+    assert bob.put(f"/albums/{album}/users/carol@example.org").status_code == 403  # addUser is off
+
+    assert bob.delete(f"/albums/{album}/users/bob@example.org").status_code == 204
+    assert bob.get(f"/albums/{album}").status_code == 404
+    assert alice.get(f"/albums/{album}").json()["number_of_users"] == 2
+
+    story = [(e["mutation_type"], e.get("target", {}).get("email"))
+             for e in reversed(alice.get(f"/albums/{album}/events", params={"types": "mutations"}).json())]
+    assert story == [("CREATE_ALBUM", None), ("ADD_USER", "bob@example.org"), ("ADD_USER", "carol@example.org"),
+                     ("IMPORT_SERIES", None), ("LEAVE_ALBUM", "bob@example.org")]
+
+    assert alice.delete(f"/albums/{album}/users/alice@example.org").status_code == 204
+    assert carol.get(f"/albums/{album}").status_code == 200
+    assert carol.delete(f"/albums/{album}/users/carol@example.org").status_code == 204
+    assert carol.get(f"/albums/{album}").status_code == 404
+    assert alice.get(f"/albums/{album}").status_code == 404
+
+
+def test_album_existence_is_hidden_from_non_members(people):
+    album = people["alice"].post("/albums", data={"name": "private"}).json()["album_id"]
+    bob = people["bob"]
+    for method, path in (("get", f"/albums/{album}"), ("get", f"/albums/{album}/users"),
+                         ("get", f"/albums/{album}/events"), ("delete", f"/albums/{album}"),
+                         ("get", "/studies?album=" + album)):
+        assert getattr(bob, method)(path).status_code == 404, path
+    assert bob.get("/albums/doesNotExi").status_code == 404
+
+
+def test_members_without_admin_cannot_edit_or_delete(people):
+    alice, bob = people["alice"], people["bob"]
+    album = alice.post("/albums", data={"name": "edit me"}).json()["album_id"]
+    alice.put(f"/albums/{album}/users/bob@example.org")
+    assert bob.patch(f"/albums/{album}", data={"name": "mine now"}).status_code == 403
+    assert bob.patch(f"/albums/{album}", data={"notificationNewSeries": "false"}).json()["notification_new_series"] is False
+    assert bob.delete(f"/albums/{album}").status_code == 403
+    assert alice.put(f"/albums/{album}/users/bob@example.org/admin").status_code == 204
+    assert bob.patch(f"/albums/{album}", data={"name": "shared"}).json()["name"] == "shared"
+    assert alice.delete(f"/albums/{album}").status_code == 204
+
+
+def test_study_sharing_refusals(people, mr):
+    alice, carol = people["alice"], people["carol"]
+    study = str(mr.StudyInstanceUID)
+    assert carol.put(f"/studies/{study}/users/bob@example.org", params={"inbox": "true"}).status_code == 404
+    assert alice.put(f"/studies/{study}/users/nobody@example.org", params={"inbox": "true"}).status_code == 404
+    assert alice.put(f"/studies/{study}/users/bob@example.org").status_code == 400
+    assert alice.put("/studies/not-a-uid/users/bob@example.org", params={"inbox": "true"}).status_code == 400
+
+
+def test_removing_from_the_inbox(people, stack, tokens):
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ct.StudyInstanceUID, ct.SeriesInstanceUID, ct.SOPInstanceUID = generate_uid(), generate_uid(), generate_uid()
+    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('carol')}"}).store_instances([ct])
+    carol = people["carol"]
+    study = str(ct.StudyInstanceUID)
+    assert study in carol.study_uids(inbox="true")
+    assert people["bob"].delete(f"/studies/{study}").status_code == 404
+    assert carol.delete(f"/studies/{study}").status_code == 204
+    assert study not in carol.study_uids(inbox="true")
+
+
+def test_user_lookup_and_inbox_info(people, mr):
+    alice = people["alice"]
+    assert alice.get("/users", params={"reference": "BOB@example.org"}).json()["email"] == "bob@example.org"
+    assert alice.get("/users", params={"reference": "ghost@example.org"}).status_code == 204
+    assert alice.get("/users", params={"search": "ab"}).status_code == 400
+    info = alice.get("/inboxinfo").json()
+    assert info["number_of_studies"] >= 1 and "MR" in info["modalities"]

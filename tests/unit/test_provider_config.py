@@ -1,0 +1,48 @@
+"""Report-provider configuration documents (kheops-api.md 5.2)."""
+import pytest
+
+from chalicelib.services.provider_config import InvalidConfiguration, validate
+
+URL = "https://rp.example/.well-known/kheops-report-configuration"
+GOOD = {
+    "jwks_uri": "https://rp.example/certs", "response_type": "code",
+    "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "RS256",
+    "redirect_uri": "https://rp.example/report.html", "client_name": "Sample", "contacts": ["a@b.c"],
+}
+
+
+def test_a_good_document_validates_and_echoes_its_keys():
+    config = validate(URL, GOOD)
+    assert config.redirect_uri == "https://rp.example/report.html"
+    assert config.metadata() == {"valid": True, **GOOD}
+
+
+def test_implicit_flow_needs_no_keys():
+    assert validate(URL, {"redirect_uri": "https://rp.example/r", "response_type": "token"}).jwks_uri is None
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"redirect_uri": None}, "redirect_uri is null"),
+    ({"redirect_uri": "not a url"}, "redirect_uri syntax not valid"),
+    ({"redirect_uri": "https://evil.example/r"}, "redirect_uri does not have the same scheme and authority"),
+    ({"redirect_uri": "http://rp.example/r"}, "redirect_uri does not have the same scheme and authority"),
+    ({"response_type": None}, "missing response_type"),
+    ({"response_type": "id_token"}, "unknown response_type"),
+    ({"token_endpoint_auth_method": None}, "missing token_endpoint_auth_method"),
+    ({"token_endpoint_auth_method": "kheops_private_key_jwt"}, "unknown token_endpoint_auth_method"),
+    ({"jwks_uri": None}, "jwks_uri is null"),
+    ({"jwks_uri": "ftp://rp.example/certs"}, "jwks_uri syntax not valid"),
+    ({"jwks_uri": "https://other.example/certs"}, "jwks_uri does not have the same scheme and authority"),
+    ({"token_endpoint_auth_signing_alg": None}, "missing token_endpoint_auth_signing_alg"),
+    ({"token_endpoint_auth_signing_alg": "HS256"}, "unknown token_endpoint_auth_signing_alg"),
+])
+def test_each_flaw_is_named(change, error):
+    document = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+    with pytest.raises(InvalidConfiguration) as refused:
+        validate(URL, document)
+    assert str(refused.value).startswith(error)
+
+
+def test_bad_config_url():
+    with pytest.raises(InvalidConfiguration, match="config_uri syntax not valid"):
+        validate("javascript:alert(1)", GOOD)
