@@ -4,9 +4,10 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import principal, query_value, route
+from chalicelib.api.routing import form, principal, query_value, route
 from chalicelib.dicom.uids import require_uid
-from chalicelib.services import sharing
+from chalicelib.services import sharing, study_notes
+from chalicelib.services.search import parse_page
 
 bp = Blueprint(__name__)
 
@@ -72,4 +73,46 @@ def remove_study(study):
 def remove_series(study, series):
     _, caller = _context((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"))
     sharing.remove(caller, study, series)
+    return responses.no_content()
+
+
+def _favorite(study, series, value):
+    request, caller = _context((study, "StudyInstanceUID"), *([(series, "SeriesInstanceUID")] if series else []))
+    study_notes.set_favorite(caller, study, series, query_value(request, "album"), query_value(request, "inbox"), value)
+    return responses.no_content()
+
+
+@route(bp, "/studies/{study}/favorites", methods=["PUT"])
+def favorite_study(study):
+    return _favorite(study, None, True)
+
+
+@route(bp, "/studies/{study}/favorites", methods=["DELETE"])
+def unfavorite_study(study):
+    return _favorite(study, None, False)
+
+
+@route(bp, "/studies/{study}/series/{series}/favorites", methods=["PUT"])
+def favorite_series(study, series):
+    return _favorite(study, series, True)
+
+
+@route(bp, "/studies/{study}/series/{series}/favorites", methods=["DELETE"])
+def unfavorite_series(study, series):
+    return _favorite(study, series, False)
+
+
+@route(bp, "/studies/{study}/comments", methods=["GET"])
+def list_study_comments(study):
+    request, caller = _context((study, "StudyInstanceUID"))
+    found = study_notes.list_comments(caller, study)
+    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    return responses.json_body(found[page.offset: page.offset + page.limit], headers={"X-Total-Count": str(len(found))})
+
+
+@route(bp, "/studies/{study}/comments", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def comment_study(study):
+    request, caller = _context((study, "StudyInstanceUID"))
+    values = {k: v[-1] for k, v in form(request).items() if v}
+    study_notes.post_comment(caller, study, values.get("comment"), values.get("to_user"))
     return responses.no_content()

@@ -9,7 +9,7 @@ from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.store import shares
-from chalicelib.store.models import AlbumEvent, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
+from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
 
@@ -57,7 +57,7 @@ def search_studies(principal: Principal, source: policy.Source, params: dict[str
         if qido.FAVORITE_TAG in fields.custom:
             item[qido.FAVORITE_TAG] = element("IS", _favorites(visible[study.study_uid]))
         if qido.COMMENTS_TAG in fields.custom:
-            item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, visible[study.study_uid], study.study_uid))
+            item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, study.study_uid))
         items.append(item)
     criteria = matching.parse_criteria(params)
     fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
@@ -69,17 +69,10 @@ def _favorites(series: dict[str, list[SeriesShare]]) -> int:
     return sum(1 for shares_of in series.values() if any(s.favorite for s in shares_of))
 
 
-def _comment_count(principal: Principal, series: dict[str, list[SeriesShare]], study_uid: str) -> int:
-    """Comments on the study in the albums that make it visible: public ones and the caller's own."""
-    albums = {s.album_id for shares_of in series.values() for s in shares_of}
-    count = 0
-    for album_id in albums:
-        for event in AlbumEvent.query(f"ALBUM#{album_id}", AlbumEvent.sk.startswith("EVENT#"),
-                                      filter_condition=(AlbumEvent.event_type == "Comment")
-                                      & (AlbumEvent.study_uid == study_uid)):
-            if not event.is_private or principal.sub in (event.actor_sub, event.target_sub):
-                count += 1
-    return count
+def _comment_count(principal: Principal, study_uid: str) -> int:
+    """Comments on the study the caller may read: public ones and private ones to or from them."""
+    comments = StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"))
+    return sum(1 for c in comments if c.visible_to(principal.sub))
 
 
 def search_series(principal: Principal, study_uid: str, source: policy.Source,

@@ -139,6 +139,25 @@ class AlbumEvent(_Item):
         return f"ALBUM#{album_id}", f"EVENT#{post_date}#{event_id}"
 
 
+class StudyComment(_Item):
+    """`STUDY#{uid}` / `COMMENT#{post_date}#{id}` in the albums table: a comment on a study,
+    public or private to its author and `target_sub` (kheops-api.md 3.5)."""
+
+    Meta = _meta(settings().albums_table)
+    study_uid = UnicodeAttribute()
+    author_sub = UnicodeAttribute()
+    comment = UnicodeAttribute()
+    post_date = UnicodeAttribute()
+    target_sub = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(study_uid: str, post_date: str, comment_id: str) -> tuple[str, str]:
+        return f"STUDY#{study_uid}", f"COMMENT#{post_date}#{comment_id}"
+
+    def visible_to(self, sub: str) -> bool:
+        return self.target_sub is None or sub in (self.author_sub, self.target_sub)
+
+
 class ReportProvider(_Item):
     """`ALBUM#{id}` / `RP#{client_id}`: a report provider installed in an album (soft-deleted)."""
 

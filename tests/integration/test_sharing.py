@@ -129,3 +129,31 @@ def test_user_lookup_and_inbox_info(people, mr):
     assert alice.get("/users", params={"search": "ab"}).status_code == 400
     info = alice.get("/inboxinfo").json()
     assert info["number_of_studies"] >= 1 and "MR" in info["modalities"]
+
+
+def test_study_comments_public_and_private(people, stack, tokens):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ct.StudyInstanceUID, ct.SeriesInstanceUID, ct.SOPInstanceUID = generate_uid(), generate_uid(), generate_uid()
+    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"}).store_instances([ct])
+    study = str(ct.StudyInstanceUID)
+    assert alice.put(f"/studies/{study}/users/bob@example.org", params={"inbox": "true"}).status_code == 201
+    assert alice.post(f"/studies/{study}/comments", data={"comment": "for everyone"}).status_code == 204
+    assert alice.post(f"/studies/{study}/comments", data={"comment": "just bob", "to_user": "bob@example.org"}).status_code == 204
+    assert alice.post(f"/studies/{study}/comments", data={"comment": "x", "to_user": "carol@example.org"}).status_code == 404
+    assert carol.get(f"/studies/{study}/comments").status_code == 404
+    seen_by_bob = [c["comment"] for c in bob.get(f"/studies/{study}/comments").json()]
+    assert seen_by_bob == ["just bob", "for everyone"]
+    listed = alice.get("/studies", params={"StudyInstanceUID": study, "inbox": "true", "includefield": "comments"})
+    assert listed.json()[0]["00012346"]["Value"] == [2]
+
+
+def test_favorites_in_the_inbox(people, mr):
+    alice = people["alice"]
+    study, series = str(mr.StudyInstanceUID), str(mr.SeriesInstanceUID)
+    assert alice.put(f"/studies/{study}/series/{series}/favorites", params={"inbox": "true"}).status_code == 204
+    assert study in alice.study_uids(inbox="true", favorite="true")
+    assert alice.delete(f"/studies/{study}/favorites", params={"inbox": "true"}).status_code == 204
+    assert study not in alice.study_uids(inbox="true", favorite="true")
+    assert alice.put(f"/studies/{study}/favorites").status_code == 400
+    assert people["carol"].put(f"/studies/{study}/favorites", params={"inbox": "true"}).status_code == 404

@@ -1,0 +1,56 @@
+"""Per-study favorites and comments (kheops-api.md 3.4, 3.5). Studies the caller cannot see
+answer 404 here too (KHEOPS answered 403: quirk 8, fixed)."""
+from __future__ import annotations
+
+from chalicelib import clock
+from chalicelib.auth import policy
+from chalicelib.auth.principals import USER, Principal
+from chalicelib.errors import BadFormParameter, BadQueryParameter, SeriesNotFound, StudyNotFound, UserNotFound
+from chalicelib.services import users
+from chalicelib.store.models import SeriesShare, StudyComment
+
+
+def set_favorite(principal: Principal, study_uid: str, series_uid: str | None, album: str | None,
+                 inbox: str | None, favorite: bool) -> None:
+    policy.require_user_access(principal)
+    if (album is None) == (inbox is None):
+        raise BadQueryParameter("give exactly one of album and inbox")
+    source = policy.parse_source(album, inbox)
+    if source.album_id:
+        policy.require_album_permission(principal, source.album_id, policy.EDIT_FAVORITES)
+    visible = policy.readable_series(principal, study_uid, source)
+    targets = [s for uid, held in visible.items() if series_uid in (None, uid) for s in held]
+    if not targets:
+        raise (SeriesNotFound if series_uid else StudyNotFound)("not visible in that album or inbox")
+    for share in targets:
+        share.update(actions=[SeriesShare.favorite.set(favorite)], condition=SeriesShare.pk.exists())
+
+
+def post_comment(principal: Principal, study_uid: str, comment: str | None, to_user: str | None) -> None:
+    policy.require_user_access(principal)
+    policy.authorize_study_read(principal, study_uid)
+    if not comment or len(comment) > 1024:
+        raise BadFormParameter("comment must be 1 to 1024 characters")
+    target_sub = None
+    if to_user:
+        target = users.find_user(to_user)
+        if not policy.readable_series(Principal(kind=USER, user=target), study_uid):
+            raise UserNotFound("the user cannot see this study")
+        target_sub = target.sub
+    moment = clock.local_iso()
+    StudyComment(*StudyComment.key(study_uid, moment, clock.random_id(12)), study_uid=study_uid,
+                 author_sub=principal.sub, comment=comment, post_date=moment, target_sub=target_sub).save()
+
+
+def list_comments(principal: Principal, study_uid: str) -> list[dict]:
+    policy.authorize_study_read(principal, study_uid)
+    comments = [c for c in StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"),
+                                               scan_index_forward=False) if c.visible_to(principal.sub)]
+    profiles = {u.sub: u for u in users.get_users([s for c in comments for s in (c.author_sub, c.target_sub) if s])}
+
+    def person(sub):
+        return users.user_response(profiles[sub]) if sub in profiles else {"sub": sub}
+
+    return [{"event_type": "Comment", "post_date": c.post_date, "source": person(c.author_sub), "comment": c.comment,
+             "is_private": c.target_sub is not None, **({"target": person(c.target_sub)} if c.target_sub else {})}
+            for c in comments]
