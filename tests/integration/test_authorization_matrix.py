@@ -7,8 +7,8 @@ import time
 import pydicom
 import pytest
 import requests
-from pydicom.data import get_testdata_file
-from pydicom.uid import generate_uid
+
+from tests.integration.dicom_samples import load, part10, renewed
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
@@ -21,17 +21,7 @@ def bearer(token):
 
 
 def fresh(name: str, study_uid: str | None = None) -> pydicom.Dataset:
-    dataset = pydicom.dcmread(get_testdata_file(name))
-    dataset.StudyInstanceUID = study_uid or generate_uid()
-    dataset.SeriesInstanceUID, dataset.SOPInstanceUID = generate_uid(), generate_uid()
-    return dataset
-
-
-def part10(dataset) -> bytes:
-    from io import BytesIO
-    buffer = BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return renewed(load(name), study=study_uid)
 
 
 @pytest.fixture(scope="module")
