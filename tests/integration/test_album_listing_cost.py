@@ -58,8 +58,3 @@ def test_a_page_of_a_thousand_study_album_is_bounded(stack, tokens, big_album):
     assert small <= 30, f"{small} DynamoDB requests for one page of 10"
     assert large <= small + 2, "the page size must not change the cost"
 
-
-def test_report_the_measured_cost(stack, tokens, big_album, capsys):
-    cost, _ = dynamodb_requests_for(stack, tokens, big_album, 101)
-    with capsys.disabled():
-        print(f"\nQIDO of a {STUDIES}-study album, limit=101: {cost} DynamoDB requests")
