@@ -9,6 +9,7 @@ from chalicelib.api import (
     capabilities,
     health,
     launch,
+    openapi,
     qido,
     reportproviders,
     sharing,
@@ -30,7 +31,7 @@ app.api.binary_types.extend([
 ])
 
 for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp,
-                  launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp):
+                  launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp, openapi.bp):
     app.register_blueprint(blueprint)
 
 
