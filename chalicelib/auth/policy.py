@@ -238,8 +238,8 @@ def _token_allows(principal: Principal, permission: str) -> bool:
 
 def album_access(principal: Principal, album_id: str) -> AlbumAccess:
     """The caller's access to an album; 404 `Album Not Found` whether or not it exists."""
-    if principal.kind in ALBUM_SCOPED or (principal.kind == VIEWER and principal.album_id):
-        if album_id != principal.album_id:
+    if principal.kind in ALBUM_SCOPED or principal.kind == VIEWER:
+        if album_id != principal.album_id:  # a viewer sees at most the album it was opened from
             raise AlbumNotFound("Album does not exist or you don't have access")
     membership = shares.membership(album_id, principal.sub)
     if membership is None or (principal.kind == ALBUM_CAPABILITY and not membership.is_admin):

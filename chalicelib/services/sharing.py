@@ -8,8 +8,8 @@ from pynamodb.exceptions import PutError
 
 from chalicelib import clock
 from chalicelib.auth import policy
-from chalicelib.auth.principals import Principal
-from chalicelib.errors import BadQueryParameter, SeriesNotFound, StudyNotFound
+from chalicelib.auth.principals import VIEWER, Principal
+from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import shares
@@ -67,8 +67,10 @@ def share_study_with_user(principal: Principal, study_uid: str, reference: str,
 
 
 def _series_send_right(principal: Principal, study_uid: str, series_uid: str) -> None:
+    if principal.kind == VIEWER:
+        raise Forbidden("a viewer token cannot share")
     albums = policy.readable_albums(principal)
-    holders = [s.album_id for s in shares.shares_of_study(study_uid, series_uid) if s.album_id in albums]
+    holders = [s.album_id for s in policy.readable_series(principal, study_uid).get(series_uid, [])]
     if not holders:
         raise SeriesNotFound("Series does not exist or you don't have access")
     if principal.kind in policy.ALBUM_SCOPED:
