@@ -59,11 +59,14 @@ def operation_of(environ: dict) -> tuple[str, str]:
 
 
 class CountingApp:
-    """WSGI middleware: counts requests and marks the state dirty on anything but a read."""
+    """WSGI middleware: counts requests, marks the state dirty on anything but a read, and injects
+    faults on request (`POST /_emulator/faults` `{"operation": "dynamodb:Query", "count": 2}` answers
+    the next two matching requests with the throttling error AWS sends)."""
 
     def __init__(self, app):
         self.app = app
         self.calls: Counter = Counter()
+        self.faults: Counter = Counter()
         self.lock = threading.Lock()
         self.dirty = threading.Event()
 
@@ -71,9 +74,16 @@ class CountingApp:
         path = environ.get("PATH_INFO", "")
         if path == "/_emulator/calls":
             return self._calls_endpoint(environ, start_response)
+        if path == "/_emulator/faults":
+            return self._faults_endpoint(environ, start_response)
         service, op = operation_of(environ)
         with self.lock:
             self.calls[f"{service}:{op}"] += 1
+            throttled = self.faults[f"{service}:{op}"] > 0
+            if throttled:
+                self.faults[f"{service}:{op}"] -= 1
+        if throttled:
+            return self._throttle(service, start_response)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or service in ("dynamodb", "sqs"):
             self.dirty.set()
         return self.app(environ, start_response)
@@ -84,6 +94,31 @@ class CountingApp:
             if environ.get("REQUEST_METHOD") == "DELETE":
                 self.calls.clear()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+    def _faults_endpoint(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            fault = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                self.faults[fault["operation"]] += int(fault.get("count", 1))
+        with self.lock:
+            body = json.dumps(dict(self.faults)).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def _throttle(service: str, start_response):
+        if service == "dynamodb":
+            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                               "message": "Rate of requests exceeds the allowed throughput."}).encode()
+            content_type = "application/x-amz-json-1.0"
+        else:
+            body = (b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+            content_type = "application/xml"
+        start_response("400 Bad Request" if service == "dynamodb" else "503 Slow Down",
+                       [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
 
