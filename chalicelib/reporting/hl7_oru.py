@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from chalicelib import clock
+from chalicelib.reporting.sr import person_name
 
 STATUS = {"Final": "F", "Amended": "C", "Draft": "P"}
 
@@ -24,11 +25,10 @@ def to_dicom_date(value: str) -> str:
 def build_oru(report, control_id: str) -> str:
     tags, result = report.tags, STATUS.get(report.status, "F")
     now = clock.now().strftime("%Y%m%d%H%M%S")
-    name = tags.get("PatientName", "")
-    family, _, given = name.partition(" ") if "^" not in name else (name, "", "")
+    name = "^".join(_escape(part) for part in person_name(tags.get("PatientName", "")).split("^"))
     segments = [
         f"MSH|^~\\&|OBELISK|OBELISK|{_escape(report.site_id)}|{_escape(report.site_id)}|{now}||ORU^R01^ORU_R01|{control_id}|P|2.5.1",
-        f"PID|1||{_escape(tags.get('PatientMRN', ''))}||{_escape(given or family)}^{_escape(family if given else '')}||"
+        f"PID|1||{_escape(tags.get('PatientMRN', ''))}||{name}||"
         f"{to_dicom_date(tags.get('PatientBirthDate', ''))}|{_escape(tags.get('PatientSex', ''))[:1]}",
         f"OBR|1|{_escape(report.accession)}|{_escape(report.report_id)}|^{_escape(tags.get('StudyDescription', ''))}|||"
         f"{to_dicom_date(tags.get('StudyDate', ''))}{tags.get('StudyTime', '')[:6]}||||||"

@@ -1,6 +1,8 @@
 """Reports: launch by a site admin, a session per opened link, drafts, signing and its outputs."""
 from __future__ import annotations
 
+import json
+
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynamodb.connection import Connection
@@ -124,16 +126,10 @@ def sign(report: Report, body: dict) -> Report:
                "fhir": fhir_report.build_diagnostic_report(report)}
     site = sites.get_site(report.site_id)
     return_format = report.tags.get("ReturnFormat") or site.return_format
-    payload = outputs["hl7"] if return_format.upper() == "HL7" else _json(outputs["fhir"])
+    payload = outputs["hl7"] if return_format.upper() == "HL7" else json.dumps(outputs["fhir"])
     outputs["delivery"] = delivery.deliver(site.return_endpoint, return_format.upper(), payload)
     _record(report, version, outputs)
     return report
-
-
-def _json(value: dict) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def _record(report: Report, version: int, outputs: dict) -> None:

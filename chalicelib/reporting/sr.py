@@ -25,9 +25,13 @@ def _context(attributes: Dataset) -> Dataset:
 
 
 def person_name(name: str) -> str:
-    """A DICOM PN: a single-component name gets the trailing caret that marks it as intended."""
+    """A DICOM/HL7 person name, Family^Given: "John Doe" becomes "Doe^John"; a single-component
+    name gets the trailing caret that marks it as intended."""
     name = (name or "Unknown").strip()
-    return name if "^" in name else name.replace(" ", "^", 1) if " " in name else name + "^"
+    if "^" in name:
+        return name
+    given, _, family = name.rpartition(" ")
+    return f"{family}^{given}" if given else name + "^"
 
 
 def build_sr(attributes: Dataset, findings: str, impression: str, observer: str, final: bool,

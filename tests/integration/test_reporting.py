@@ -2,7 +2,6 @@
 it, the radiologist signs in headless Chromium, and the SR, ORU^R01 and DiagnosticReport follow."""
 from __future__ import annotations
 
-import functools
 import http.server
 import threading
 import time
@@ -207,3 +206,33 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
     assert diagnostic.conclusion == "New liver lesion, suspicious for metastasis."
     bob = {"Authorization": f"Bearer {tokens('bob')}"}
     assert requests.get(f"{stack.api_url}/reports/{report_id}/fhir", headers=bob, timeout=30).status_code == 403
+
+
+def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens):
+    launched = _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()
+    code = launched["reportLink"].split("code=")[1]
+    opened = requests.post(f"{stack.api_url}/report/session", json={"code": code}, timeout=30)
+    assert opened.status_code == 200
+    assert opened.headers["Content-Security-Policy"] == f"frame-ancestors {HOST_ORIGIN}"
+    session = {"x-report-session": opened.json()["session"]}
+    draft = {"findings": "No acute findings.", "impression": ""}
+    assert requests.put(f"{stack.api_url}/report/current/draft", json=draft, headers=session,
+                        timeout=30).json()["status"] == "Draft"
+    again = _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()
+    assert (again["status"], again["reportId"]) == ("Draft", launched["reportId"])
+    current = requests.get(f"{stack.api_url}/report/current", headers=session, timeout=30).json()
+    assert current["findings"] == "No acute findings."
+    first = requests.post(f"{stack.api_url}/report/current/sign", headers=session, timeout=60,
+                          json={**draft, "impression": "Normal study."}).json()
+    second = requests.post(f"{stack.api_url}/report/current/sign", headers=session, timeout=60,
+                           json={**draft, "impression": "Normal study. Addendum: no change."}).json()
+    assert (first["status"], first["version"]) == ("Final", 1)
+    assert (second["status"], second["version"]) == ("Amended", 2)
+    assert _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()["status"] == "Amended"
+    # the demo site has no return endpoint: the SR of a study Obelisk does not hold starts a new one
+    assert first["delivery"] == {"delivered": False, "detail": "the site has no return endpoint"}
+    client = DICOMwebClient(url=stack.api_url, headers={"Authorization": f"Bearer {tokens('carol')}"})
+    series = client.search_for_series(first["study"]["StudyInstanceUID"])
+    assert sorted(s["00080060"]["Value"][0] for s in series) == ["SR", "SR"]
+    assert requests.get(f"{stack.api_url}/report/current", timeout=30,
+                        headers={"x-report-session": "forged"}).status_code == 401
