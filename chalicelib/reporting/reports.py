@@ -14,9 +14,11 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
+from chalicelib.events import mutations
 from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr
 from chalicelib.services import users
 from chalicelib.services.ingest import Ingest
+from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import AccessionClaim, Report, ReportVersion, StudyRecord
 
 REQUIRED_TAGS = ("SiteID", "Accession", "UserName", "UserEmail")
@@ -129,7 +131,24 @@ def sign(report: Report, body: dict) -> Report:
     payload = outputs["hl7"] if return_format.upper() == "HL7" else json.dumps(outputs["fhir"])
     outputs["delivery"] = delivery.deliver(site.return_endpoint, return_format.upper(), payload)
     _record(report, version, outputs)
+    _announce(report, outputs["sr"])
     return report
+
+
+def _announce(report: Report, stored_sr: dict) -> None:
+    """The SR's series joins its album's history like any STOW import, and the status change goes
+    to the events queue (queue-only, as `INSTANCES_ADDED` is) for webhook fan-out."""
+    launcher = users.get_user(report.launcher_sub)
+    album_id, study_uid = stored_sr["album"], stored_sr["studyInstanceUID"]
+    if launcher is not None and album_id != launcher.inbox_id:
+        mutations.import_series(album_id, Principal(kind=USER, user=launcher), study_uid,
+                                {stored_sr["seriesInstanceUID"]: 1}, {stored_sr["seriesInstanceUID"]},
+                                import_source="report")
+    message = {"event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "REPORT_STATUS",
+               "post_date": clock.local_iso(), "actor_sub": report.launcher_sub, "study_uid": study_uid,
+               "details": {"report_id": report.report_id, "site_id": report.site_id,
+                           "accession": report.accession, "status": report.status, "version": report.version}}
+    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
 
 
 def _record(report: Report, version: int, outputs: dict) -> None:
