@@ -276,14 +276,14 @@ def require_obelisk_admin(principal: Principal) -> None:
     """Site administration: only users named in `OBELISK_ADMINS` (subs or e-mails)."""
     from chalicelib.config import settings
 
-    if principal.kind != "user" or not _identities(principal) & set(settings().obelisk_admins):
+    if principal.kind != USER or not _identities(principal) & set(settings().obelisk_admins):
         raise Forbidden("only Obelisk administrators may manage reporting sites")
 
 
 def require_site_admin(principal: Principal, site) -> None:
     """Launching reports for a site: the token must belong to one of the site's admins."""
     admins = {a.lower() for a in site.admins}
-    if principal.kind != "user" or not _identities(principal) & admins:
+    if principal.kind != USER or not _identities(principal) & admins:
         raise Forbidden(f"the access token is not a site admin's token for site {site.site_id}")
 
 

@@ -14,7 +14,6 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
-from chalicelib.events import mutations
 from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr
 from chalicelib.services import users
 from chalicelib.services.ingest import Ingest
@@ -136,16 +135,11 @@ def sign(report: Report, body: dict) -> Report:
 
 
 def _announce(report: Report, stored_sr: dict) -> None:
-    """The SR's series joins its album's history like any STOW import, and the status change goes
-    to the events queue (queue-only, as `INSTANCES_ADDED` is) for webhook fan-out."""
-    launcher = users.get_user(report.launcher_sub)
-    album_id, study_uid = stored_sr["album"], stored_sr["studyInstanceUID"]
-    if launcher is not None and album_id != launcher.inbox_id:
-        mutations.import_series(album_id, Principal(kind=USER, user=launcher), study_uid,
-                                {stored_sr["seriesInstanceUID"]: 1}, {stored_sr["seriesInstanceUID"]},
-                                import_source="report")
-    message = {"event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "REPORT_STATUS",
-               "post_date": clock.local_iso(), "actor_sub": report.launcher_sub, "study_uid": study_uid,
+    """The status change goes to the events queue (queue-only, as `INSTANCES_ADDED` is), where a
+    webhook fan-out may pick it up; the SR's own import event came from `Ingest.finish`."""
+    message = {"event_id": clock.random_id(16), "album_id": stored_sr["album"], "mutation_type": "REPORT_STATUS",
+               "post_date": clock.local_iso(), "actor_sub": report.launcher_sub,
+               "study_uid": stored_sr["studyInstanceUID"],
                "details": {"report_id": report.report_id, "site_id": report.site_id,
                            "accession": report.accession, "status": report.status, "version": report.version}}
     client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
@@ -200,11 +194,12 @@ def _store_sr(report: Report, version: int) -> dict:
                        final=True, series_number=9900 + version)
     ingest = Ingest(principal, policy.report_store_target(principal, study_uid), study_uid)
     ingest.add(data)
-    if ingest.result.failed:
-        raise UpstreamFailure(f"the SR could not be stored: {ingest.result.failed[0].comment}")
-    stored = ingest.result.stored[0]
+    result = ingest.finish()  # series objects and the album's IMPORT_SERIES event, as for STOW
+    if result.failed:
+        raise UpstreamFailure(f"the SR could not be stored: {result.failed[0].comment}")
+    stored = result.stored[0]
     return {"studyInstanceUID": stored.study_uid, "seriesInstanceUID": stored.series_uid,
-            "sopInstanceUID": stored.sop_uid, "album": ingest.result.album_id}
+            "sopInstanceUID": stored.sop_uid, "album": result.album_id}
 
 
 def report_json(report: Report) -> dict:
