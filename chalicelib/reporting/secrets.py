@@ -19,8 +19,11 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+SESSION_PREFIX = "rs_"  # report sessions are also DICOMweb read tokens: their shape names them
+
+
 def issue(kind: str, report_id: str, lifetime_seconds: int) -> str:
-    secret = _random.token_urlsafe(32)
+    secret = (SESSION_PREFIX if kind == SESSION else "") + _random.token_urlsafe(32)
     ReportSecret(*ReportSecret.key(kind, _digest(secret)), report_id=report_id,
                  expires_at=int(time.time()) + lifetime_seconds).save(
         condition=ReportSecret.pk.does_not_exist())

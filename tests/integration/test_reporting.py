@@ -208,7 +208,7 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
     assert requests.get(f"{stack.api_url}/reports/{report_id}/fhir", headers=bob, timeout=30).status_code == 403
 
 
-def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens):
+def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, carol_study):
     launched = _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()
     code = launched["reportLink"].split("code=")[1]
     opened = requests.post(f"{stack.api_url}/report/session", json={"code": code}, timeout=30)
@@ -236,3 +236,10 @@ def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens):
     assert sorted(s["00080060"]["Value"][0] for s in series) == ["SR", "SR"]
     assert requests.get(f"{stack.api_url}/report/current", timeout=30,
                         headers={"x-report-session": "forged"}).status_code == 401
+    # the session also reads its report's study over DICOMweb, and nothing else of carol's
+    viewer = DICOMwebClient(url=stack.api_url, headers={"Authorization": f"Bearer {opened.json()['session']}"})
+    assert [s["0020000D"]["Value"][0] for s in viewer.search_for_studies()] == [first["study"]["StudyInstanceUID"]]
+    assert len(viewer.search_for_series(first["study"]["StudyInstanceUID"])) == 2
+    hidden = requests.get(f"{stack.api_url}/studies/{carol_study.StudyInstanceUID}/series", timeout=30,
+                          headers={"Authorization": f"Bearer {opened.json()['session']}"})
+    assert hidden.status_code in (204, 404)
