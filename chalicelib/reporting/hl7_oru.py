@@ -22,18 +22,29 @@ def to_dicom_date(value: str) -> str:
     return value
 
 
+def _segment(name: str, fields: dict[int, str]) -> str:
+    """A segment from its numbered fields (HL7 numbering; MSH-1 is the field separator itself)."""
+    last = max(fields)
+    values = [fields.get(i, "") for i in range(1, last + 1)]
+    return name + "|" + "|".join(values)
+
+
 def build_oru(report, control_id: str) -> str:
     tags, result = report.tags, STATUS.get(report.status, "F")
     now = clock.now().strftime("%Y%m%d%H%M%S")
     name = "^".join(_escape(part) for part in person_name(tags.get("PatientName", "")).split("^"))
+    observed = to_dicom_date(tags.get("StudyDate", "")) + tags.get("StudyTime", "")[:6]
+    site = _escape(report.site_id)
     segments = [
-        f"MSH|^~\\&|OBELISK|OBELISK|{_escape(report.site_id)}|{_escape(report.site_id)}|{now}||ORU^R01^ORU_R01|{control_id}|P|2.5.1",
-        f"PID|1||{_escape(tags.get('PatientMRN', ''))}||{name}||"
-        f"{to_dicom_date(tags.get('PatientBirthDate', ''))}|{_escape(tags.get('PatientSex', ''))[:1]}",
-        f"OBR|1|{_escape(report.accession)}|{_escape(report.report_id)}|^{_escape(tags.get('StudyDescription', ''))}|||"
-        f"{to_dicom_date(tags.get('StudyDate', ''))}{tags.get('StudyTime', '')[:6]}||||||"
-        f"{_escape(tags.get('ReasonForExam', ''))}|||||||{now}||{_escape(tags.get('Modality', ''))}|{result}",
-        f"OBX|1|TX|59776-5^Findings^LN||{_escape(report.findings)}||||||{result}",
-        f"OBX|2|TX|19005-8^Impression^LN||{_escape(report.impression)}||||||{result}",
+        "MSH|^~\\&|" + "|".join(["OBELISK", "OBELISK", site, site, now, "", "ORU^R01^ORU_R01",
+                                   _escape(control_id), "P", "2.5.1"]),
+        _segment("PID", {1: "1", 3: _escape(tags.get("PatientMRN", "")), 5: name,
+                         7: to_dicom_date(tags.get("PatientBirthDate", "")), 8: _escape(tags.get("PatientSex", "")[:1])}),
+        _segment("OBR", {1: "1", 2: _escape(report.accession), 3: _escape(report.report_id),
+                         4: "18748-4^" + _escape(tags.get("StudyDescription", "") or "Diagnostic imaging study") + "^LN",
+                         7: observed, 13: _escape(tags.get("ReasonForExam", "")), 22: now, 24: "RAD", 25: result,
+                         32: _escape(report.owner_name)}),
+        _segment("OBX", {1: "1", 2: "TX", 3: "59776-5^Findings^LN", 5: _escape(report.findings), 11: result}),
+        _segment("OBX", {1: "2", 2: "TX", 3: "19005-8^Impression^LN", 5: _escape(report.impression), 11: result}),
     ]
     return "\r".join(segments) + "\r"

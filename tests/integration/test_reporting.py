@@ -13,6 +13,8 @@ import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
@@ -199,6 +201,8 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
     assert [str(s[5]) for s in message.segments("OBX")] == [
         "Liver: 2 cm hypodense lesion in segment 6.", "New liver lesion, suspicious for metastasis."]
     assert all(str(s[11]) == "F" for s in message.segments("OBX"))
+    strict = parse_message(oru_text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert strict.name == "ORU_R01" and strict.validate()  # HL7 v2.5.1 structure and datatypes
 
     fhir = requests.get(f"{stack.api_url}/reports/{report_id}/fhir", headers=carol, timeout=30)
     diagnostic = DiagnosticReport.model_validate(fhir.json())

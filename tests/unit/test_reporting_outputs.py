@@ -4,6 +4,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import hl7
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
 
 from chalicelib.config import settings
 from chalicelib.reporting import delivery
@@ -12,7 +14,7 @@ from chalicelib.reporting.sr import person_name
 
 
 def _report(**text):
-    return SimpleNamespace(report_id="r1", site_id="demo", accession="A|1", status="Final",
+    return SimpleNamespace(report_id="r1", site_id="demo", accession="A|1", status="Final", owner_name="Dr Who",
                            findings=text.get("findings", "a|b^c\nnext line"), impression="ok",
                            tags={"PatientName": "John Doe", "PatientMRN": "m1", "PatientBirthDate": "01021975",
                                  "PatientSex": "M", "StudyDate": "05022024", "StudyTime": "122009"})
@@ -25,6 +27,8 @@ def test_report_text_with_delimiters_survives_the_oru_message():
     assert str(message.segment("OBR")[2]) == "A\\F\\1"
     assert str(message.segment("PID")[5]) == "Doe^John"
     assert str(message.segment("PID")[7]) == "19750102"
+    strict = parse_message(build_oru(_report(), "c1"), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert strict.validate()
 
 
 def test_launch_dates_in_month_day_year_become_dicom_dates():
