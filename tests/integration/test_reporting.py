@@ -247,3 +247,20 @@ def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, c
     hidden = requests.get(f"{stack.api_url}/studies/{carol_study.StudyInstanceUID}/series", timeout=30,
                           headers={"Authorization": f"Bearer {opened.json()['session']}"})
     assert hidden.status_code in (204, 404)
+
+
+def test_an_origin_outside_the_site_cannot_frame_the_page(stack, tokens, browser):
+    class _Elsewhere(_HostPage):
+        link = _launch(stack, tokens("carol"), _tags("demo", "frame-1")).json()["reportLink"]
+
+    server = _serve(_Elsewhere, 0)
+    page = browser.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.wait_for_timeout(1500)
+        assert page.frames[1].url.startswith("chrome-error://")  # Chromium refused to frame it
+    finally:
+        page.close()
+        server.shutdown()
+    # the blocked frame never ran the page's script: the code is still unused
+    assert requests.get(_Elsewhere.link, timeout=30).status_code == 200
