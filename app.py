@@ -11,6 +11,7 @@ from chalicelib.api import (
     launch,
     openapi,
     qido,
+    reporting,
     reportproviders,
     sharing,
     stow,
@@ -31,7 +32,8 @@ app.api.binary_types.extend([
 ])
 
 for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp,
-                  launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp, openapi.bp):
+                  launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp, openapi.bp,
+                  reporting.bp):
     app.register_blueprint(blueprint)
 
 

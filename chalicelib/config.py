@@ -40,6 +40,9 @@ class Settings:
     deliveries_dlq: str = ""
     webhook_retry_delays: tuple[int, ...] = (20, 15, 10, 5)
     webhook_debounce_seconds: int = 30
+    obelisk_admins: tuple[str, ...] = field(default_factory=tuple)
+    report_link_seconds: int = 300
+    report_session_seconds: int = 3600
 
     @property
     def api_url(self) -> str:
@@ -81,4 +84,7 @@ def settings() -> Settings:
         # Delays before attempts 2..n of a webhook delivery (kheops-api.md 6.3: 20, 15, 10, 5 s).
         webhook_retry_delays=tuple(int(d) for d in _csv("OBELISK_WEBHOOK_RETRY_DELAYS", "20,15,10,5")),
         webhook_debounce_seconds=int(_env("OBELISK_WEBHOOK_DEBOUNCE_SECONDS", "30")),
+        obelisk_admins=tuple(a.lower() for a in _csv("OBELISK_ADMINS")),
+        report_link_seconds=int(_env("OBELISK_REPORT_LINK_SECONDS", "300")),
+        report_session_seconds=int(_env("OBELISK_REPORT_SESSION_SECONDS", "3600")),
     )

@@ -100,3 +100,10 @@ class OAuthError(Exception):
 
     def body(self) -> dict:
         return {"error": self.error, **({"error_description": self.description} if self.description else {})}
+
+
+class MissingAuth(ObeliskError):
+    """A launch without a site admin's token: 401 with a body naming what is missing."""
+
+    status = 401
+    message = "Missing Auth"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from devstack import bootstrap
+from devstack import bootstrap, reporting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +88,7 @@ class LocalStack:
             "OIDC_ISSUER": self.identity["issuer"],
             "OIDC_DISCOVERY_URL": self.identity["discovery_url"],
             "OBELISK_OUTBOUND_ALLOWLIST": "127.0.0.0/8",
+            "OBELISK_ADMINS": bootstrap.demo_email(reporting.OBELISK_ADMIN),
             "PYTHONDONTWRITEBYTECODE": "",
             **self.extra_env,
         }
@@ -101,6 +102,7 @@ class LocalStack:
         )
         wait_for(self.emulator_url + "/_emulator/calls", process=emulator)
         self.identity = bootstrap.bootstrap(self.emulator_url, self.stage)
+        reporting.ensure_demo_site(self.emulator_url, self.stage)
         api = self._spawn(
             "api",
             ["devstack.api_server", "--port", str(self.api_port), "--stage", self.stage],

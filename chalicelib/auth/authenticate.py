@@ -11,6 +11,7 @@ from collections.abc import Callable
 from chalicelib.auth import capabilities, issued, oidc
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import Unauthenticated
+from chalicelib.reporting import session_tokens
 from chalicelib.services import users
 
 TOKEN_CHARSET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+=_-~/")
@@ -62,6 +63,7 @@ def _user_from_oidc(token: str) -> Principal:
 # Verifiers by token shape, tried in order; the first whose shape matches decides, and a token
 # of no known shape is tried as the identity provider's.
 VERIFIERS: list[tuple[Callable[[str], bool], Callable[[str], Principal]]] = [
+    (session_tokens.looks_like_report_session, session_tokens.verify),
     (capabilities.looks_like_capability, capabilities.verify),
     (issued.looks_issued, issued.verify),
 ]

@@ -263,3 +263,43 @@ def require_album_permission(principal: Principal, album_id: str, permission: st
     if not access.allows(permission):
         raise Forbidden(f"you lack the {permission} permission in this album")
     return access
+
+
+# ---- embeddable reporting (docs/reporting.md) -----------------------------------------------
+
+
+def _identities(principal: Principal) -> set[str]:
+    return {principal.sub.lower(), (principal.user.email or "").lower()} - {""}
+
+
+def require_obelisk_admin(principal: Principal) -> None:
+    """Site administration: only users named in `OBELISK_ADMINS` (subs or e-mails)."""
+    from chalicelib.config import settings
+
+    if principal.kind != USER or not _identities(principal) & set(settings().obelisk_admins):
+        raise Forbidden("only Obelisk administrators may manage reporting sites")
+
+
+def require_site_admin(principal: Principal, site) -> None:
+    """Launching reports for a site: the token must belong to one of the site's admins."""
+    admins = {a.lower() for a in site.admins}
+    if principal.kind != USER or not _identities(principal) & admins:
+        raise Forbidden(f"the access token is not a site admin's token for site {site.site_id}")
+
+
+def report_store_target(principal: Principal, study_uid: str) -> str | None:
+    """The album a signed report's SR goes to: an album of the launcher holding the study where
+    they may add series, else their inbox (None)."""
+    try:
+        visible = readable_series(principal, study_uid)
+    except Forbidden:
+        return None
+    albums = {s.album_id for group in visible.values() for s in group}
+    albums.discard(principal.user.inbox_id)
+    for album_id in sorted(albums):
+        try:
+            require_album_permission(principal, album_id, ADD_SERIES)
+            return album_id
+        except (AlbumNotFound, Forbidden):
+            continue
+    return None

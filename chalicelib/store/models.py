@@ -408,3 +408,85 @@ class AlbumCapability(_Item):
     @staticmethod
     def key(album_id: str, capability_id: str) -> tuple[str, str]:
         return f"ALBUM#{album_id}", f"CAP#{capability_id}"
+
+
+# ---- reports table (embeddable reporting, docs/reporting.md) ---------------------------------
+
+
+class ReportSite(_Item):
+    """`SITE#{id}` / `META`: a reporting site, its admins (subs or e-mails), origins and return path."""
+
+    Meta = _meta(settings().reports_table)
+    site_id = UnicodeAttribute()
+    admins = JSONAttribute(default=list)
+    origins = JSONAttribute(default=list)
+    return_format = UnicodeAttribute(default="HL7")
+    return_endpoint = UnicodeAttribute(default="")
+    link_seconds = NumberAttribute(null=True)
+
+    @staticmethod
+    def key(site_id: str) -> tuple[str, str]:
+        return f"SITE#{site_id}", "META"
+
+
+class AccessionClaim(_Item):
+    """`SITE#{id}` / `ACCESSION#{accession}`: the one report of an accession at a site."""
+
+    Meta = _meta(settings().reports_table)
+    report_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(site_id: str, accession: str) -> tuple[str, str]:
+        return f"SITE#{site_id}", f"ACCESSION#{accession}"
+
+
+class Report(_Item):
+    """`REPORT#{id}` / `META`: the current state of one report."""
+
+    Meta = _meta(settings().reports_table)
+    report_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    accession = UnicodeAttribute()
+    status = UnicodeAttribute(default="Draft")
+    owner_name = UnicodeAttribute()
+    owner_email = UnicodeAttribute()
+    launcher_sub = UnicodeAttribute()
+    tags = JSONAttribute(default=dict)
+    findings = UnicodeAttribute(default="")
+    impression = UnicodeAttribute(default="")
+    version = NumberAttribute(default=0)
+    outputs = JSONAttribute(default=dict)
+    updated_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(report_id: str) -> tuple[str, str]:
+        return f"REPORT#{report_id}", "META"
+
+
+class ReportVersion(_Item):
+    """`REPORT#{id}` / `VERSION#{n:04}`: a signed version, kept when the report is amended."""
+
+    Meta = _meta(settings().reports_table)
+    report_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    findings = UnicodeAttribute(default="")
+    impression = UnicodeAttribute(default="")
+    signed_at = UnicodeAttribute()
+    outputs = JSONAttribute(default=dict)
+
+    @staticmethod
+    def key(report_id: str, version: int) -> tuple[str, str]:
+        return f"REPORT#{report_id}", f"VERSION#{version:04d}"
+
+
+class ReportSecret(_Item):
+    """`CODE#{sha256}` or `SESSION#{sha256}` / `SECRET`: a launch code or report session, stored
+    only as a hash; `expires_at` is the TTL attribute and is also checked on read."""
+
+    Meta = _meta(settings().reports_table)
+    report_id = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(kind: str, digest: str) -> tuple[str, str]:
+        return f"{kind}#{digest}", "SECRET"

@@ -1,0 +1,55 @@
+"""Pure logic of the reporting outputs: HL7 escaping and names, outbound policy."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import hl7
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
+
+from chalicelib.config import settings
+from chalicelib.reporting import delivery
+from chalicelib.reporting.hl7_oru import build_oru, to_dicom_date
+from chalicelib.reporting.sr import person_name
+
+
+def _report(**text):
+    return SimpleNamespace(report_id="r1", site_id="demo", accession="A|1", status="Final", owner_name="Dr Who",
+                           findings=text.get("findings", "a|b^c\nnext line"), impression="ok",
+                           tags={"PatientName": "John Doe", "PatientMRN": "m1", "PatientBirthDate": "01021975",
+                                 "PatientSex": "M", "StudyDate": "05022024", "StudyTime": "122009"})
+
+
+def test_report_text_with_delimiters_survives_the_oru_message():
+    message = hl7.parse(build_oru(_report(), "c1"))
+    assert len(message.segments("OBX")) == 2
+    assert str(message.segment("OBX")[5]) == "a\\F\\b\\S\\c\\.br\\next line"
+    assert str(message.segment("OBR")[2]) == "A\\F\\1"
+    assert str(message.segment("PID")[5]) == "Doe^John"
+    assert str(message.segment("PID")[7]) == "19750102"
+    strict = parse_message(build_oru(_report(), "c1"), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert strict.validate()
+
+
+def test_launch_dates_in_month_day_year_become_dicom_dates():
+    assert to_dicom_date("05022024") == "20240502"
+    assert to_dicom_date("20240502") == "20240502"
+
+
+def test_person_names_are_family_caret_given():
+    assert person_name("John Doe") == "Doe^John"
+    assert person_name("testphysician") == "testphysician^"
+    assert person_name("Doe^Jane") == "Doe^Jane"
+
+
+def test_loopback_return_endpoints_need_the_allowlist(monkeypatch):
+    monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", "")
+    settings.cache_clear()
+    try:
+        assert "outbound policy" in delivery.deliver("http://127.0.0.1:9/oru", "HL7", "x")["detail"]
+        assert "outbound policy" in delivery.deliver("http://10.0.0.1/oru", "HL7", "x")["detail"]
+        monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", "127.0.0.0/8")
+        settings.cache_clear()
+        assert "outbound policy" not in delivery.deliver("http://127.0.0.1:9/oru", "HL7", "x")["detail"]
+    finally:
+        settings.cache_clear()
