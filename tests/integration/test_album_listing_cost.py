@@ -9,7 +9,29 @@ import pytest
 import requests
 from pydicom.uid import generate_uid
 
+from devstack.stack import LocalStack
+
 STUDIES = 1000
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A stack of its own: 3,000 index rows would slow every later test on the shared emulator."""
+    local = LocalStack(tmp_path_factory.mktemp("big-album"), emulator_port=0, api_port=0, persist=False)
+    try:
+        yield local.start()
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def tokens(stack):
+    cache: dict[str, str] = {}
+
+    def token(user: str) -> str:
+        return cache.setdefault(user, stack.token(user))
+
+    return token
 
 
 @pytest.fixture(scope="module")
