@@ -86,11 +86,11 @@ def stack_outputs(name: str) -> dict[str, str]:
 
 
 def deploy_stacks(stage: str, oidc_issuer: str = "", viewer_origin: str = "",
-                  callback_url: str = "") -> dict[str, str]:
+                  callback_url: str = "", sites: bool = True) -> dict[str, str]:
     """The site stack, then the data plane (its CORS and sign-in callback point at the sites).
     Returns every output of both."""
     names = stack_names(stage)
-    site = deploy_template(names["site"], SITE, {"Stage": stage})
+    site = deploy_template(names["site"], SITE, {"Stage": stage}) if sites else {}
     parameters = {
         "Stage": stage,
         "OidcIssuer": oidc_issuer,
@@ -168,15 +168,19 @@ def upload_sites(outputs: dict[str, str], api_url: str) -> None:
             "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": f"obelisk-{time.time_ns()}"})
 
 
-def deploy(stage: str, oidc_issuer: str = "") -> None:
-    outputs = deploy_stacks(stage, oidc_issuer=oidc_issuer)
+def deploy(stage: str, oidc_issuer: str = "", sites: bool = True, app: bool = True) -> None:
+    outputs = deploy_stacks(stage, oidc_issuer=oidc_issuer, sites=sites)
     configure_chalice(stage, environment(outputs))
+    if not app:
+        print(json.dumps(outputs, indent=2))
+        return
     public_url = chalice_deploy(stage)
     config = json.loads(CHALICE_CONFIG.read_text())["stages"][stage]["environment_variables"]
     if config.get("OBELISK_PUBLIC_URL") != public_url:
         configure_chalice(stage, {"OBELISK_PUBLIC_URL": public_url})
         chalice_deploy(stage)  # the API writes its own URL into responses
-    upload_sites(outputs, public_url + "/api")
+    if sites:
+        upload_sites(outputs, public_url + "/api")
     print(json.dumps({"api": public_url + "/api", "web": outputs.get("WebUrl"), "ohif": outputs.get("OhifUrl")},
                      indent=2))
 
@@ -225,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oidc-issuer", default=os.environ.get("OIDC_ISSUER", ""),
                         help="bring your own OIDC issuer instead of the stack's Cognito user pool")
     parser.add_argument("--out", default="build/package", help="package: output folder")
+    parser.add_argument("--skip-sites", action="store_true", help="deploy: no CloudFront sites (LocalStack Community)")
+    parser.add_argument("--skip-app", action="store_true", help="deploy: the data-plane stack only, no chalice deploy")
     args = parser.parse_args(argv)
     if args.command == "deploy":
-        deploy(args.stage, args.oidc_issuer)
+        deploy(args.stage, args.oidc_issuer, sites=not args.skip_sites, app=not args.skip_app)
     elif args.command == "package":
         print(package(args.stage, ROOT / args.out))
     else:
