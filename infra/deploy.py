@@ -170,10 +170,10 @@ def upload_sites(outputs: dict[str, str], api_url: str) -> None:
 
 def deploy(stage: str, oidc_issuer: str = "", sites: bool = True, app: bool = True) -> None:
     outputs = deploy_stacks(stage, oidc_issuer=oidc_issuer, sites=sites)
-    configure_chalice(stage, environment(outputs))
     if not app:
         print(json.dumps(outputs, indent=2))
         return
+    configure_chalice(stage, environment(outputs))
     public_url = chalice_deploy(stage)
     config = json.loads(CHALICE_CONFIG.read_text())["stages"][stage]["environment_variables"]
     if config.get("OBELISK_PUBLIC_URL") != public_url:
