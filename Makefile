@@ -31,6 +31,7 @@ unit: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/cfn-lint infra/*.yaml
 
 ## wipe: forget all local data (.obelisk/)
 wipe: install
