@@ -28,7 +28,8 @@ RESOURCES = INFRA / "resources.yaml"
 SITE = INFRA / "site.yaml"
 CHALICE = [sys.executable, "-c", "from chalice.cli import main; main()"]
 # The Chalice functions; the one-template path makes them wait for the queues they read.
-FUNCTION_QUEUES = {"WebhookFanOut": "EventsQueue", "WebhookDelivery": "DeliveriesQueue"}
+FUNCTION_QUEUES = {"WebhookFanOut": "EventsQueue", "WebhookDelivery": "DeliveriesQueue",
+                   "IngestUpload": "UploadsQueue"}
 # Stack output -> the API's environment variable (chalicelib/config.py).
 OUTPUT_ENVIRONMENT = {
     "UsersTable": "OBELISK_USERS_TABLE",
@@ -41,6 +42,7 @@ OUTPUT_ENVIRONMENT = {
     "EventsQueue": "OBELISK_EVENTS_QUEUE",
     "DeliveriesQueue": "OBELISK_DELIVERIES_QUEUE",
     "DeliveriesDeadLetterQueue": "OBELISK_DELIVERIES_DLQ",
+    "UploadsQueue": "OBELISK_UPLOADS_QUEUE",
     "SigningKeyParameter": "OBELISK_SIGNING_KEY_PARAMETER",
     "OidcIssuer": "OIDC_ISSUER",
 }

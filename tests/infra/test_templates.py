@@ -57,17 +57,25 @@ def test_package_holds_functions_and_every_resource(packaged):
 def test_every_function_role_carries_the_stage_policy_file(packaged):
     resources = yaml.load(packaged.read_text(), Loader=_CfnLoader)["Resources"]
     policy = json.loads((ROOT / ".chalice" / "policy-dev.json").read_text())
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
     roles = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 1 + len(deploy.FUNCTION_QUEUES)
+    assert len(roles) == len(functions) == 1 + len(deploy.FUNCTION_QUEUES)
     for role in roles:
         assert [p["PolicyDocument"]["Statement"] for p in role["Properties"]["Policies"]] == [policy["Statement"]]
 
 
-def test_event_functions_read_their_queue_one_message_at_a_time(packaged):
+def test_event_functions_read_a_queue_of_the_template_one_message_at_a_time(packaged):
+    """Every SQS event function (found in the package, so a new one cannot be missed) reads a
+    queue the same template declares, waits for it, and takes one message per invocation."""
     resources = yaml.load(packaged.read_text(), Loader=_CfnLoader)["Resources"]
-    for function, queue in deploy.FUNCTION_QUEUES.items():
-        (source,) = resources[function]["Properties"]["Events"].values()
-        queue_name = resources[queue]["Properties"]["QueueName"]["Fn::Sub"].replace("${Stage}", "dev")
-        assert source["Properties"]["Queue"]["Fn::Sub"].endswith(f":{queue_name}")
-        assert source["Properties"]["BatchSize"] == 1
-        assert queue in resources[function]["DependsOn"]
+    queues = {r["Properties"]["QueueName"]["Fn::Sub"].replace("${Stage}", "dev"): name
+              for name, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    for function, resource in resources.items():
+        for source in resource.get("Properties", {}).get("Events", {}).values():
+            if source["Type"] != "SQS":
+                continue
+            queue = queues[source["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]]
+            assert source["Properties"]["BatchSize"] == 1
+            assert queue in resource.get("DependsOn", []), f"{function} does not wait for {queue}"
+            visibility = resources[queue]["Properties"].get("VisibilityTimeout", 30)
+            assert visibility >= resource["Properties"]["Timeout"], (function, queue)
