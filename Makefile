@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps ohif
+.PHONY: install run token test unit lint wipe browser-deps ohif deploy package teardown
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,7 @@ unit: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/cfn-lint infra/*.yaml
 
 ## wipe: forget all local data (.obelisk/)
 wipe: install
@@ -44,3 +45,16 @@ browser-deps:
 ## ohif: the OHIF viewer site (prebuilt @ohif/app from the npm registry, pinned in ohif/ohif.lock.json)
 ohif: install
 	$(PY) -m devstack.ohif --api-url http://127.0.0.1:8000/api
+
+## deploy: the CloudFormation stacks, the Chalice app, the web app and OHIF, e.g. `make deploy STAGE=dev`
+STAGE ?= dev
+deploy: install
+	$(PY) -m infra.deploy deploy --stage $(STAGE)
+
+## package: one SAM template (chalice package --merge-template) in build/package/
+package: install
+	$(PY) -m infra.deploy package --stage $(STAGE) --out build/package
+
+## teardown: delete the Chalice app and both stacks of STAGE (empty the buckets first)
+teardown: install
+	$(PY) -m infra.deploy teardown --stage $(STAGE)

@@ -45,6 +45,12 @@ def load_template() -> dict[str, Any]:
     return yaml.safe_load(TEMPLATE.read_text())
 
 
+def template_parameters(stage: str) -> dict[str, str]:
+    """The template's parameter defaults, with this stage."""
+    defaults = {name: str(spec.get("Default", "")) for name, spec in load_template()["Parameters"].items()}
+    return {**defaults, "Stage": stage}
+
+
 def resolve(value: Any, parameters: dict[str, str]) -> Any:
     """Resolves the intrinsics the template uses for names (`Fn::Sub`, `Ref` to a parameter)."""
     if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
@@ -70,7 +76,7 @@ def deploy_stack(endpoint: str, stage: str) -> None:
             Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
         )
     template = load_template()
-    parameters = {"Stage": stage, "ViewerOrigin": "*"}
+    parameters = template_parameters(stage)
     dynamodb = aws_client("dynamodb", endpoint)
     for resource in template["Resources"].values():
         props = resolve(resource.get("Properties", {}), parameters)
@@ -107,7 +113,7 @@ def ensure_bucket_notifications(endpoint: str, stage: str) -> None:
 def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
     """The Cognito user pool and web client of the template; returns their ids and OIDC URLs."""
     template = load_template()["Resources"]
-    parameters = {"Stage": stage}
+    parameters = template_parameters(stage)
     pool_props = resolve(template["UserPool"]["Properties"], parameters)
     client_props = resolve(template["UserPoolClient"]["Properties"], parameters)
     idp = aws_client("cognito-idp", endpoint)
