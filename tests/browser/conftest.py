@@ -3,13 +3,18 @@ a signed-in page per demo user, screenshots kept under `test-artifacts/browser/`
 which API routes exist (screens whose API has not landed yet are skipped, not faked)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pydicom
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
@@ -24,15 +29,19 @@ SHOTS = ROOT / "test-artifacts" / "browser"
 
 
 @pytest.fixture(scope="session")
-def web_app(stack, tmp_path_factory):
-    """The web app, built into a temporary folder with this stack's config.json, on a free port."""
-    site = build_site(tmp_path_factory.mktemp("web") / "dist", stack.api_url,
-                      password_auth(stack.emulator_url, stack.identity["client_id"]),
-                      ohif_url="http://127.0.0.1:9")
+def viewer_site(stack, tmp_path_factory):
+    """Where the web app sends OHIF launches: a placeholder page on a free port, enough to see a
+    launch arrive (OHIF itself is checked by the OHIF site's own tests)."""
+    folder = tmp_path_factory.mktemp("viewer")
+    (folder / "index.html").write_text("<!doctype html><title>Viewer</title><h1>Viewer</h1>")
+    yield from _serve(stack, folder, "viewer-site")
+
+
+def _serve(stack, folder: Path, name: str):
     port = free_port()
-    log = open(stack.data_dir / "web-app.log", "ab")
+    log = open(stack.data_dir / f"{name}.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.static_site", "--directory", str(site), "--port", str(port)],
+        [sys.executable, "-m", "devstack.static_site", "--directory", str(folder), "--port", str(port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(f"http://127.0.0.1:{port}/", process=process)
@@ -40,6 +49,15 @@ def web_app(stack, tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def web_app(stack, viewer_site, tmp_path_factory):
+    """The web app, built into a temporary folder with this stack's config.json, on a free port."""
+    site = build_site(tmp_path_factory.mktemp("web") / "dist", stack.api_url,
+                      password_auth(stack.emulator_url, stack.identity["client_id"]),
+                      ohif_url=viewer_site)
+    yield from _serve(stack, site, "web-app")
 
 
 @pytest.fixture
@@ -116,3 +134,47 @@ def study_folder(tmp_path):
                 setattr(dataset, keyword, value)
             dataset.save_as(folder / sub / f"{index}.dcm", enforce_file_format=True)
     return folder, study_uid, patient.replace("^", " ")
+
+
+class _ReportProvider(BaseHTTPRequestHandler):
+    """A report provider's public side: its configuration, JWKS and the page users land on."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        base = f"http://127.0.0.1:{self.server.server_port}"
+        documents = {
+            "/.well-known/kheops-report-configuration": {
+                "redirect_uri": f"{base}/report.html", "response_type": "code", "jwks_uri": f"{base}/certs",
+                "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "RS256",
+                "client_name": "Browser test reports"},
+            "/certs": {"keys": [self.server.public_jwk]},
+        }
+        path = self.path.split("?")[0]
+        if path in documents:
+            body, kind = json.dumps(documents[path]).encode(), "application/json"
+        elif path == "/report.html":
+            body, kind = b"<!doctype html><title>Report</title><h1>Report provider</h1>", "text/html"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def report_provider():
+    """A report provider on a free loopback port; yields its configuration URL."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ReportProvider)
+    server.public_jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "0", "alg": "RS256", "use": "sig"}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/.well-known/kheops-report-configuration"
+    finally:
+        server.shutdown()

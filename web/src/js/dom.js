@@ -37,13 +37,21 @@ export function alertError(error) {
   document.getElementById('alert').textContent = error ? String(error.message || error) : '';
 }
 
+// Each page shown gets a new generation, so a late error of a page already left stays silent.
+let generation = 0;
+export function newPage() {
+  generation += 1;
+  alertError(null);
+}
+
 // Runs an action from a button or form, showing its error in the alert region.
 export async function attempt(action) {
+  const started = generation;
   alertError(null);
   try {
     return await action();
   } catch (error) {
-    alertError(error);
+    if (started === generation) alertError(error);
     return undefined;
   }
 }

@@ -1,7 +1,7 @@
 // Start-up and routing (History API; the static host falls back to index.html for any path).
 import { loadConfig, config } from './config.js';
 import { beginOidcSignIn, completeOidcSignIn, currentUser, signInWithPassword, signOut, startRenewal } from './auth.js';
-import { h, replace, attempt, alertError, field } from './dom.js';
+import { h, replace, attempt, newPage, field } from './dom.js';
 import { studyListPage } from './views/studies.js';
 import { studyPage } from './views/study.js';
 import { albumListPage, albumPage } from './views/albums.js';
@@ -60,7 +60,7 @@ function signInPage(main) {
 
 export async function render() {
   const main = document.getElementById('main');
-  alertError(null);
+  newPage();
   if (location.pathname === '/callback') {
     await attempt(async () => history.replaceState({}, '', await completeOidcSignIn()));
   }

@@ -5,19 +5,19 @@ import { h, replace, attempt, say, field } from '../dom.js';
 
 async function checkConfiguration(url, mark) {
   replace(mark, 'checking…');
-  mark.className = 'muted';
+  mark.className = 'check-line muted';
   try {
     const answer = (await post('/reportproviders/metadata', { form: { url } })).data;
     if (answer.valid) {
-      mark.className = 'valid';
+      mark.className = 'check-line valid';
       replace(mark, '✓ ', answer.client_name ? `configuration of ${answer.client_name} is valid` : 'configuration is valid');
     } else {
-      mark.className = 'invalid';
+      mark.className = 'check-line invalid';
       replace(mark, '✗ ', answer.error_description || 'configuration is not valid');
     }
     return answer.valid;
   } catch (error) {
-    mark.className = 'invalid';
+    mark.className = 'check-line invalid';
     replace(mark, '✗ ', error.message);
     return false;
   }
@@ -32,7 +32,7 @@ export async function reportProviders(panel, album) {
       h('thead', {}, h('tr', {}, ['Name', 'Configuration URL', 'Status', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, providers.map((provider) => providerRow(album, provider, load)))) : h('p', { class: 'muted' }, 'No report provider yet.'));
   };
-  const mark = h('span', { role: 'status', id: 'provider-check' });
+  const mark = h('span', { role: 'status', id: 'provider-check', class: 'check-line' });
   const form = h('form', { class: 'stack', 'aria-label': 'New report provider' },
     field('Name', h('input', { name: 'name', required: true })),
     field('Configuration URL', h('input', { name: 'url', type: 'url', required: true, placeholder: 'https://…/.well-known/kheops-report-configuration' })),
