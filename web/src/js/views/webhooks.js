@@ -16,7 +16,8 @@ function webhookForm(label, hook, save) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const events = EVENTS.map(([value]) => value).filter((value) => form[`event:${value}`].checked);
-    const values = { name: form.name.value.trim(), url: form.url.value.trim(), enabled: form.enabled.checked, event: events.length ? events : [''] };
+    const values = { name: form.name.value.trim(), url: form.url.value.trim(), enabled: form.enabled.checked };
+    if (events.length || hook) values.event = events.length ? events : ['']; // an empty event clears the list on edit
     const secret = form.secret.value;
     if (secret) values.secret = secret.trim();
     attempt(() => save(values));
