@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from devstack import bootstrap
+
 pytestmark = pytest.mark.browser
 
 
@@ -241,3 +243,27 @@ def test_upload_shows_why_the_api_refused_a_file(sign_in, tmp_path):
     expect(note).to_contain_text("0 instance(s) stored", timeout=30_000)
     expect(note).to_contain_text("1 refused")
     expect(note).to_have_class(re.compile("error"))
+
+
+def test_sign_in_and_upload_work_from_the_keyboard(browser, web_app, study_folder):
+    folder, study_uid, patient = study_folder
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(web_app + "/")
+    expect(page.get_by_label("User name")).to_be_focused()
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    page.keyboard.type(bootstrap.demo_password("alice"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    choose = page.get_by_role("button", name="choose a folder")
+    choose.focus()
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(folder)
+    row = page.locator(f'tr[data-study="{study_uid}"]')
+    expect(row).to_contain_text(patient, timeout=30_000)
+    row.get_by_role("link", name=patient).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("table", name="Series")).to_be_visible()
+    context.close()

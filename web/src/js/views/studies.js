@@ -136,12 +136,12 @@ function reportMenu(providers, uid, label) {
 function uploader(source, done) {
   const progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Upload progress' });
   const note = h('span', { 'aria-live': 'polite', id: 'upload-note' });
-  const folderInput = h('input', { type: 'file', webkitdirectory: true, multiple: true, id: 'upload-folder', class: 'visually-hidden' });
-  const filesInput = h('input', { type: 'file', multiple: true, id: 'upload-files', class: 'visually-hidden' });
+  const folderInput = h('input', { type: 'file', webkitdirectory: true, multiple: true, id: 'upload-folder', class: 'visually-hidden', tabindex: -1, 'aria-label': 'Folder to upload' });
+  const filesInput = h('input', { type: 'file', multiple: true, id: 'upload-files', class: 'visually-hidden', tabindex: -1, 'aria-label': 'Files to upload' });
   const zone = h('div', { class: 'dropzone', 'aria-label': 'Upload DICOM files' },
     h('p', {}, 'Drop DICOM files or folders here, or ',
-      h('label', { for: 'upload-folder', class: 'button', tabindex: 0 }, 'choose a folder'), ' ',
-      h('label', { for: 'upload-files', class: 'button', tabindex: 0 }, 'choose files'), '.'),
+      h('button', { type: 'button', onclick: () => folderInput.click() }, 'choose a folder'), ' ',
+      h('button', { type: 'button', onclick: () => filesInput.click() }, 'choose files'), '.'),
     folderInput, filesInput, progress, ' ', note);
   const run = (files) => attempt(async () => {
     progress.hidden = false;
@@ -159,9 +159,6 @@ function uploader(source, done) {
     say(note.textContent);
     await done();
   });
-  for (const label of zone.querySelectorAll('label.button')) {
-    label.addEventListener('keydown', (event) => { if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); label.click(); } });
-  }
   folderInput.addEventListener('change', () => folderInput.files.length && run([...folderInput.files]));
   filesInput.addEventListener('change', () => filesInput.files.length && run([...filesInput.files]));
   zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('over'); });
