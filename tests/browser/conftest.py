@@ -20,7 +20,8 @@ from pydicom.uid import generate_uid
 
 from devstack import bootstrap
 from devstack.stack import ROOT, free_port, wait_for
-from web.build import build_site, password_auth
+from tests.browser.hosted_ui import HostedUI
+from web.build import build_site, oidc_auth, password_auth
 
 STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNumber": "ACC-WEB",
                     "PatientBirthDate": "19700101", "PatientSex": "O", "StudyID": "1",
@@ -58,6 +59,25 @@ def web_app(stack, viewer_site, tmp_path_factory):
                       password_auth(stack.emulator_url, stack.identity["client_id"]),
                       ohif_url=viewer_site)
     yield from _serve(stack, site, "web-app")
+
+
+@pytest.fixture(scope="session")
+def hosted_ui(stack):
+    """The OpenID provider's hosted sign-in pages (Cognito's hosted UI in AWS)."""
+    server = HostedUI(stack.emulator_url, stack.identity["client_id"]).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def oidc_web_app(stack, hosted_ui, tmp_path_factory):
+    """The web app built as for AWS: authorization code + PKCE at the hosted UI."""
+    auth = oidc_auth(hosted_ui.url + "/oauth2/authorize", hosted_ui.url + "/oauth2/token",
+                     stack.identity["client_id"], hosted_ui.url + "/logout")
+    site = build_site(tmp_path_factory.mktemp("web-oidc") / "dist", stack.api_url, auth)
+    yield from _serve(stack, site, "web-app-oidc")
 
 
 @pytest.fixture

@@ -290,3 +290,37 @@ def test_sign_in_and_upload_work_from_the_keyboard(browser, web_app, study_folde
     page.keyboard.press("Enter")
     expect(page.get_by_role("table", name="Series")).to_be_visible()
     context.close()
+
+
+def test_oidc_sign_in_uses_pkce_renews_and_signs_out_at_the_provider(browser, oidc_web_app, hosted_ui):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(oidc_web_app + "/tokens")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.locator("#user-name")).to_have_text("Alice Martin")
+    assert page.url == oidc_web_app + "/tokens", "back where the user was going, without code or state in the URL"
+    (_, authorize), (_, exchange) = [r for r in hosted_ui.requests if r[0] in ("/oauth2/authorize", "/oauth2/token")][-2:]
+    assert authorize["code_challenge_method"] == "S256" and authorize["state"]
+    assert exchange["grant_type"] == "authorization_code" and exchange["code_verifier"]
+
+    page.evaluate("""() => { const s = JSON.parse(sessionStorage.getItem('obelisk.session'));
+                            s.expires_at = Date.now(); sessionStorage.setItem('obelisk.session', JSON.stringify(s)); }""")
+    page.get_by_role("link", name="Inbox").click()
+    page.wait_for_function("JSON.parse(sessionStorage.getItem('obelisk.session')).expires_at > Date.now() + 120000")
+    assert hosted_ui.requests[-1][1]["grant_type"] == "refresh_token"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert hosted_ui.requests[-1][0] == "/logout"
+    assert page.evaluate("sessionStorage.getItem('obelisk.session')") is None
+    context.close()
+
+
+def test_oidc_callback_with_a_foreign_state_is_refused(browser, oidc_web_app):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(oidc_web_app + "/callback?code=stolen&state=forged")
+    expect(page.get_by_role("alert")).to_contain_text("does not match")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    context.close()
