@@ -25,6 +25,13 @@ function webhookForm(label, hook, save) {
   return form;
 }
 
+const MARKS = { pass: ['ok', '✓', 'delivered'], fail: ['error', '✗', 'failed'], pending: ['muted', '…', 'pending'] };
+
+function deliveryMark(status) {
+  const [cls, mark, label] = MARKS[status] || MARKS.pending;
+  return h('span', { class: cls, title: label, 'aria-label': label }, mark);
+}
+
 export async function webhooks(panel, album) {
   const id = enc(album.album_id);
   const list = h('div');
@@ -40,7 +47,7 @@ export async function webhooks(panel, album) {
             await patch(`/albums/${id}/webhooks/${enc(hook.id)}`, { form: { enabled: event.target.checked } });
             say(`${hook.name} ${event.target.checked ? 'enabled' : 'disabled'}`);
           }) })),
-        h('td', {}, (hook.last_triggers || []).map((t) => h('span', { class: t.status === 'pass' ? 'ok' : 'error', title: t.id }, t.status === 'pass' ? '✓' : '✗')),
+        h('td', {}, (hook.last_triggers || []).map((t) => deliveryMark(t.status)),
           ` ${hook.number_of_triggers ?? 0} total`),
         h('td', {}, h('div', { class: 'actions' },
           h('button', { type: 'button', onclick: () => attempt(() => showWebhook(detail, album, hook.id, load)) }, `Open ${hook.name}`),
@@ -102,9 +109,9 @@ function history(hook) {
   const triggers = hook.triggers || [];
   if (!triggers.length) return h('p', { class: 'muted' }, 'No delivery yet.');
   return h('table', { 'aria-label': 'Delivery history' },
-    h('thead', {}, h('tr', {}, ['Event', 'Manual', 'Subject', 'Attempts'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', {}, h('tr', {}, ['Event', 'Status', 'Manual', 'Subject', 'Attempts'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, triggers.map((t) => h('tr', {},
-      h('td', {}, t.event), h('td', {}, t.is_manual_trigger ? 'yes' : 'no'),
+      h('td', {}, t.event), h('td', {}, t.status ? deliveryMark(t.status) : ''), h('td', {}, t.is_manual_trigger ? 'yes' : 'no'),
       h('td', {}, t.user ? t.user.email : t.study ? t.study.study_uid : ''),
       h('td', {}, (t.attempts || []).map((a) => `#${a.attempt} ${a.status === -1 ? 'connection error' : a.status} at ${(a.time || '').replace('T', ' ').slice(0, 19)}`).join('; '))))));
 }
