@@ -5,6 +5,7 @@ Screens whose API routes have not landed are skipped with the missing route name
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -324,3 +325,35 @@ def test_oidc_callback_with_a_foreign_state_is_refused(browser, oidc_web_app):
     expect(page.get_by_role("alert")).to_contain_text("does not match")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     context.close()
+
+
+def test_study_page_shows_a_thumbnail_per_series(sign_in, api_supports, study_folder, shoot):
+    if not api_supports("GET", "/studies/1.2/series/1.3/thumbnail"):
+        pytest.skip("GET /studies/{s}/series/{se}/thumbnail is not in the API yet (issue 5)")
+    folder, study_uid, patient = study_folder
+    page = sign_in("alice")
+    page.locator("#upload-folder").set_input_files(folder)
+    page.locator(f'tr[data-study="{study_uid}"]').get_by_role("link", name=patient).click(timeout=30_000)
+    thumbnails = page.get_by_role("table", name="Series").locator("img.thumb")
+    expect(thumbnails).to_have_count(2)
+    for index in range(2):
+        expect(thumbnails.nth(index)).to_have_attribute("alt", re.compile("^Preview of series"))
+        assert thumbnails.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+    shoot(page, "03b-study-thumbnails")
+
+
+def test_zip_download_holds_every_instance(sign_in, api_supports, study_folder, tmp_path):
+    if not api_supports("GET", "/studies/1.2"):
+        pytest.skip("GET /studies/{s} (WADO-RS and zip) is not in the API yet (issue 5)")
+    folder, study_uid, _ = study_folder
+    page = sign_in("alice")
+    page.locator("#upload-folder").set_input_files(folder)
+    row = page.locator(f'tr[data-study="{study_uid}"]')
+    expect(row).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        row.get_by_role("button", name="Download").click()
+    saved = tmp_path / "study.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        dicom = [name for name in archive.namelist() if archive.read(name)[128:132] == b"DICM"]
+    assert len(dicom) == 3
