@@ -280,10 +280,9 @@ def test_sign_in_and_upload_work_from_the_keyboard(browser, web_app, study_folde
     page.keyboard.type(bootstrap.demo_password("alice"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    choose = page.get_by_role("button", name="choose a folder")
-    choose.focus()
+    expect(page.locator(".pager")).to_contain_text(re.compile(r"of \d+|0 studies"))  # the inbox has loaded
     with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
+        page.get_by_role("button", name="choose a folder").press("Enter")  # focus, then Enter
     chooser.value.set_files(folder)
     row = page.locator(f'tr[data-study="{study_uid}"]')
     expect(row).to_contain_text(patient, timeout=30_000)
