@@ -59,7 +59,7 @@ export async function call(method, path, { query, form, json, body, headers, acc
   try {
     response = await fetch(url(path, query), init);
   } catch (error) {
-    throw new ApiError(0, 'The API did not answer (it is unreachable or does not offer this yet)', error.message);
+    throw new ApiError(0, 'The API did not answer (it is unreachable or does not offer this yet)', '');
   }
   if (response.status === 401 && token && retry) {
     if (await renewNow()) return call(method, path, { query, form, json, body, headers, accept, raw, retry: false });
