@@ -58,7 +58,7 @@ export async function call(method, path, { query, form, json, body, headers, acc
   let response;
   try {
     response = await fetch(url(path, query), init);
-  } catch (error) {
+  } catch {
     throw new ApiError(0, 'The API did not answer (it is unreachable or does not offer this yet)', '');
   }
   if (response.status === 401 && token && retry) {
