@@ -232,8 +232,8 @@ def test_report_provider_is_added_with_its_check_and_launched(sign_in, api_suppo
 
 
 def test_study_opens_in_ohif_through_the_secure_launch(sign_in, api_supports, study_folder, viewer_site, shoot):
-    if not (api_supports("GET", "/.well-known/openid-configuration") and api_supports("POST", "/report")):
-        pytest.skip("the OHIF secure launch (OpenID discovery, POST /report with client_id=ohif) is not in the API yet (issue 7)")
+    if not (api_supports("GET", "/.well-known/openid-configuration") and api_supports("POST", "/viewer/launch")):
+        pytest.skip("the OHIF secure launch (OpenID discovery, POST /viewer/launch) is not in the API yet (issue 7)")
     folder, study_uid, _ = study_folder
     alice = sign_in("alice")
     alice.locator("#upload-folder").set_input_files(folder)

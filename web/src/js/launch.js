@@ -1,5 +1,5 @@
 // Leaving Obelisk for a viewer or a report provider: a top-level form POST to the API's launch
-// endpoint (KHEOPS `POST /report`), so no token ever sits in a URL.
+// endpoints (`POST /viewer/launch`, KHEOPS `POST /report`), so no token ever sits in a URL.
 import { config } from './config.js';
 import { accessToken } from './auth.js';
 import { h } from './dom.js';
@@ -16,8 +16,8 @@ export function ohifAvailable() {
   return ohifCheck;
 }
 
-async function postForm(fields, target) {
-  const form = h('form', { method: 'POST', action: config().api_url + '/report', target: target || '_self', hidden: true });
+async function postForm(path, fields, target) {
+  const form = h('form', { method: 'POST', action: config().api_url + path, target: target || '_self', hidden: true });
   for (const [name, value] of Object.entries(fields)) {
     for (const v of Array.isArray(value) ? value : [value]) {
       if (v !== undefined && v !== null) form.append(h('input', { type: 'hidden', name, value: String(v) }));
@@ -28,12 +28,14 @@ async function postForm(fields, target) {
   form.remove();
 }
 
+// POST /viewer/launch answers 303 to OHIF with a one-time HttpOnly launch ticket; OHIF then signs
+// in at the API's /authorize (PKCE) and gets a viewer token limited to this study and source.
 export async function launchOhif(studyUID, source) {
-  await postForm({ access_token: await accessToken(), client_id: 'ohif', studyUID,
-                   album: source.album, inbox: source.inbox ? 'true' : undefined }, '_blank');
+  await postForm('/viewer/launch', { access_token: await accessToken(), studyUID,
+                   source_type: source.album ? 'album' : 'inbox', source_id: source.album }, '_blank');
 }
 
 export async function launchReportProvider(provider, studyUIDs) {
-  await postForm({ access_token: await accessToken(), client_id: provider.client_id, studyUID: studyUIDs,
+  await postForm('/report', { access_token: await accessToken(), client_id: provider.client_id, studyUID: studyUIDs,
                    return_uri: location.href });
 }
