@@ -26,16 +26,8 @@ from web.build import build_site, oidc_auth, password_auth
 STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNumber": "ACC-WEB",
                     "PatientBirthDate": "19700101", "PatientSex": "O", "StudyID": "1",
                     "ReferringPhysicianName": "WHO^KNOWS"}
+OHIF_URL = "http://127.0.0.1:3001"  # shown only when the API offers the launch; the API redirects there
 SHOTS = ROOT / "test-artifacts" / "browser"
-
-
-@pytest.fixture(scope="session")
-def viewer_site(stack, tmp_path_factory):
-    """Where the web app sends OHIF launches: a placeholder page on a free port, enough to see a
-    launch arrive (OHIF itself is checked by the OHIF site's own tests)."""
-    folder = tmp_path_factory.mktemp("viewer")
-    (folder / "index.html").write_text("<!doctype html><title>Viewer</title><h1>Viewer</h1>")
-    yield from _serve(stack, folder, "viewer-site")
 
 
 def _serve(stack, folder: Path, name: str):
@@ -53,11 +45,11 @@ def _serve(stack, folder: Path, name: str):
 
 
 @pytest.fixture(scope="session")
-def web_app(stack, viewer_site, tmp_path_factory):
+def web_app(stack, tmp_path_factory):
     """The web app, built into a temporary folder with this stack's config.json, on a free port."""
     site = build_site(tmp_path_factory.mktemp("web") / "dist", stack.api_url,
                       password_auth(stack.emulator_url, stack.identity["client_id"]),
-                      ohif_url=viewer_site)
+                      ohif_url=OHIF_URL)
     yield from _serve(stack, site, "web-app")
 
 

@@ -231,7 +231,7 @@ def test_report_provider_is_added_with_its_check_and_launched(sign_in, api_suppo
     shoot(alice, "12-report-provider-launched")
 
 
-def test_study_opens_in_ohif_through_the_secure_launch(sign_in, api_supports, study_folder, viewer_site, shoot):
+def test_study_opens_in_ohif_through_the_secure_launch(sign_in, api_supports, study_folder, shoot):
     if not (api_supports("GET", "/.well-known/openid-configuration") and api_supports("POST", "/viewer/launch")):
         pytest.skip("the OHIF secure launch (OpenID discovery, POST /viewer/launch) is not in the API yet (issue 7)")
     folder, study_uid, _ = study_folder
@@ -239,12 +239,16 @@ def test_study_opens_in_ohif_through_the_secure_launch(sign_in, api_supports, st
     alice.locator("#upload-folder").set_input_files(folder)
     study = alice.locator(f'tr[data-study="{study_uid}"]')
     expect(study).to_be_visible(timeout=30_000)
-    with alice.expect_popup() as launched:
+    shoot(alice, "13-inbox-with-ohif")
+    with alice.context.expect_event("response", lambda r: r.url.endswith("/viewer/launch")) as launched:
         study.get_by_role("button", name="Open in OHIF").click()
-    viewer = launched.value
-    viewer.wait_for_url(viewer_site + "/**")
-    assert "token" not in viewer.url.lower(), "no token in the viewer's URL"
-    shoot(viewer, "13-ohif-launched")
+    answer = launched.value
+    assert answer.status == 303, "the API sends the new tab on to the viewer"
+    assert answer.request.method == "POST" and f"studyUID={study_uid}" in (answer.request.post_data or "")
+    assert "source_type=inbox" in answer.request.post_data
+    location = answer.header_value("location") or ""
+    assert location.startswith("http") and "token" not in location.lower(), "no token in the viewer's URL"
+    assert "HttpOnly" in (answer.header_value("set-cookie") or ""), "the launch ticket is an HttpOnly cookie"
 
 
 def test_without_the_launch_api_the_ohif_button_is_hidden(sign_in, api_supports, study_folder):
