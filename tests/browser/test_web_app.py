@@ -198,6 +198,7 @@ def test_personal_token_secret_is_copied_once_and_the_token_revoked(sign_in, api
     shoot(alice, "09b-personal-token-secret")
     alice.get_by_role("button", name="Done").click()
     expect(alice.locator("#token-secret")).to_have_count(0)  # shown once, never listed
+    expect(alice.get_by_label("Read")).to_be_checked()  # the form is back to its defaults
     row = alice.get_by_role("table", name="Tokens").locator("tbody tr", has_text="Script")
     alice.on("dialog", lambda d: d.accept())
     row.get_by_role("button", name="Revoke Script").click()

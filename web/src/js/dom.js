@@ -61,7 +61,8 @@ export function field(label, input) {
 }
 
 export function checkbox(label, name, checked) {
-  return h('label', { class: 'check' }, h('input', { type: 'checkbox', name, checked: !!checked }), label);
+  // defaultChecked (the attribute) so that form.reset() returns to it
+  return h('label', { class: 'check' }, h('input', { type: 'checkbox', name, defaultChecked: !!checked }), label);
 }
 
 export function dialog(title, ...content) {
