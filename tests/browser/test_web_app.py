@@ -361,3 +361,32 @@ def test_zip_download_holds_every_instance(sign_in, api_supports, study_folder, 
     with zipfile.ZipFile(saved) as archive:
         dicom = [name for name in archive.namelist() if archive.read(name)[128:132] == b"DICM"]
     assert len(dicom) == 3
+
+
+def test_comment_on_a_study_is_listed_and_counted(sign_in, api_supports, study_folder, shoot):
+    if not api_supports("POST", "/studies/1.2/comments"):
+        pytest.skip("POST /studies/{s}/comments is not in the API yet (issue 4)")
+    folder, study_uid, patient = study_folder
+    page = sign_in("alice")
+    page.locator("#upload-folder").set_input_files(folder)
+    page.locator(f'tr[data-study="{study_uid}"]').get_by_role("link", name=patient).click(timeout=30_000)
+    page.get_by_label("Comment").fill("Please compare with the 2023 scan")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.get_by_role("list", name="Comments")).to_contain_text("Please compare with the 2023 scan")
+    shoot(page, "03c-study-comments")
+    page.get_by_role("link", name="Back to the inbox").click()
+    expect(page.locator(f'tr[data-study="{study_uid}"] td').nth(8)).to_have_text("1")
+
+
+def test_favorite_star_marks_the_study_and_filters_the_list(sign_in, api_supports, study_folder):
+    if not api_supports("PUT", "/studies/1.2/favorites"):
+        pytest.skip("PUT /studies/{s}/favorites is not in the API yet (issue 4)")
+    folder, study_uid, patient = study_folder
+    page = sign_in("alice")
+    page.locator("#upload-folder").set_input_files(folder)
+    row = page.locator(f'tr[data-study="{study_uid}"]')
+    row.get_by_role("button", name=re.compile("Mark .* as favorite")).click(timeout=30_000)
+    expect(row.get_by_role("button", name=re.compile("Remove .* from favorites"))).to_have_attribute("aria-pressed", "true")
+    page.get_by_label("Favorites only").check()
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page.get_by_role("table", name="Studies").locator("tbody tr")).to_have_count(1)
