@@ -82,4 +82,6 @@ export const put = (path, options) => call('PUT', path, options);
 export const patch = (path, options) => call('PATCH', path, options);
 export const del = (path, options) => call('DELETE', path, options);
 
-export const enc = encodeURIComponent;
+// A path segment: '@' stays as is (RFC 3986 allows it in segments), because user references are
+// e-mail addresses and `chalice local` hands path parameters over without percent-decoding.
+export const enc = (value) => encodeURIComponent(value).replace(/%40/g, '@');
