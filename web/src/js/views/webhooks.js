@@ -60,6 +60,7 @@ export async function webhooks(panel, album) {
   };
   const create = webhookForm('New webhook', null, async (values) => {
     await post(`/albums/${id}/webhooks`, { form: values });
+    create.reset();
     say(`Webhook ${values.name} created`);
     await load();
   });
