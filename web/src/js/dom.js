@@ -44,6 +44,13 @@ export function newPage() {
   alertError(null);
 }
 
+// A view that awaits before drawing calls this first; the returned check says whether the page
+// is still the one shown (a quicker click may have moved on), so a late answer draws nothing.
+export function pageTicket() {
+  const mine = generation;
+  return () => mine === generation;
+}
+
 // Runs an action from a button or form, showing its error in the alert region.
 export async function attempt(action) {
   const started = generation;

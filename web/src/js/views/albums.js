@@ -1,6 +1,6 @@
 // Albums: the list (with creation) and one album's page with its tabs.
 import { get, post, patch, put, del, enc } from '../api.js';
-import { h, replace, attempt, say, field, checkbox, formValues } from '../dom.js';
+import { h, replace, attempt, say, field, checkbox, formValues, pageTicket } from '../dom.js';
 import { currentUser } from '../auth.js';
 import { go, queryOf } from '../router.js';
 import { studyList } from './studies.js';
@@ -70,7 +70,9 @@ const TABS = [['studies', 'Studies'], ['settings', 'Settings'], ['members', 'Mem
   ['tokens', 'Tokens'], ['providers', 'Report providers'], ['webhooks', 'Webhooks']];
 
 export async function albumPage(id) {
+  const current = pageTicket();
   const album = (await get(`/albums/${enc(id)}`)).data;
+  if (!current()) return;
   const tab = queryOf().tab || 'studies';
   document.title = `${album.name} · Obelisk`;
   const panel = h('div', { role: 'tabpanel', id: 'album-panel', 'aria-labelledby': `tab-${tab}` });

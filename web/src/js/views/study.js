@@ -1,6 +1,6 @@
 // One study: its series with thumbnails, per-series sharing and removal, and its comments.
 import { get, post, call, enc } from '../api.js';
-import { h, replace, attempt, say, field } from '../dom.js';
+import { h, replace, attempt, say, field, pageTicket } from '../dom.js';
 import { personName, date, text, number, values } from '../dicom.js';
 import { queryOf, go } from '../router.js';
 import { sourceQuery, openShareDialog, removeFrom, downloadZip } from '../sharing.js';
@@ -10,8 +10,11 @@ export async function studyPage(uid) {
   const query = queryOf();
   const source = query.album ? { album: query.album } : { inbox: true };
   const main = document.getElementById('main');
+  const current = pageTicket();
   const found = await get('/studies', { query: { ...sourceQuery(source), StudyInstanceUID: uid, includefield: 'StudyDescription' },
                                        accept: 'application/dicom+json' });
+  const showOhif = await ohifAvailable();
+  if (!current()) return;
   const study = (found.data || [])[0];
   if (!study) {
     replace(main, h('h1', {}, 'Study not found'), h('p', {}, 'It does not exist or it is not shared with you here.'));
@@ -30,7 +33,7 @@ export async function studyPage(uid) {
     h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: () => attempt(() => openShareDialog(source, uid, null, `the study of ${patient}`)) }, 'Share study'),
       h('button', { type: 'button', onclick: () => downloadZip(source, uid) }, 'Download'),
-      (await ohifAvailable()) && h('button', { type: 'button', onclick: () => attempt(() => launchOhif(uid, source)) }, 'Open in OHIF'),
+      showOhif && h('button', { type: 'button', onclick: () => attempt(() => launchOhif(uid, source)) }, 'Open in OHIF'),
       h('button', { type: 'button', class: 'danger', onclick: () => attempt(async () => {
         if (await removeFrom(source, uid, null, `the study of ${patient}`)) go(source.album ? `/albums/${source.album}` : '/');
       }) }, 'Remove study')),
