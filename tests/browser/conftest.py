@@ -15,6 +15,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from playwright.sync_api import expect
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
@@ -28,6 +29,7 @@ STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNu
                     "ReferringPhysicianName": "WHO^KNOWS"}
 OHIF_URL = "http://127.0.0.1:3001"  # shown only when the API offers the launch; the API redirects there
 SHOTS = ROOT / "test-artifacts" / "browser"
+expect.set_options(timeout=15_000)  # the machine is shared: API answers can take seconds under load
 
 
 def _serve(stack, folder: Path, name: str):
