@@ -371,7 +371,7 @@ def test_comment_on_a_study_is_listed_and_counted(sign_in, api_supports, study_f
     page = sign_in("alice")
     page.locator("#upload-folder").set_input_files(folder)
     page.locator(f'tr[data-study="{study_uid}"]').get_by_role("link", name=patient).click(timeout=30_000)
-    page.get_by_label("Comment").fill("Please compare with the 2023 scan")
+    page.get_by_label("Comment", exact=True).fill("Please compare with the 2023 scan")
     page.get_by_role("button", name="Add comment").click()
     expect(page.get_by_role("list", name="Comments")).to_contain_text("Please compare with the 2023 scan")
     shoot(page, "03c-study-comments")
