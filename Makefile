@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps ohif deploy package teardown
+.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 ## run: the whole platform on this machine (emulator, API, pollers, web app, OHIF, demo data)
-run: install ohif
+run: install ohif web
 	$(PY) -m devstack run
 
 ## token: an access token for a demo user, e.g. `make token USER=alice`
@@ -23,7 +23,7 @@ token: install
 	@$(PY) -m devstack token $(USER)
 
 ## test: every test (unit, integration against a real emulator and API, browser)
-test: install browser-deps
+test: install browser-deps web
 	$(PY) -m pytest
 
 unit: install
@@ -36,6 +36,11 @@ lint: install
 ## wipe: forget all local data (.obelisk/)
 wipe: install
 	$(PY) -m devstack wipe
+
+## web: the web app's static site in web/dist (plain ES modules and CSS, no bundler; `make run`
+## writes the local config.json with the emulator's sign-in details when it starts)
+web: install
+	$(PY) -m web.build --out web/dist
 
 ## browser-deps: Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium)
 browser-deps:

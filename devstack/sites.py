@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from devstack.stack import ROOT, LocalStack, wait_for
+from web.build import password_auth, write_config
 
+WEB_PORT, OHIF_PORT = 3000, 3001
 SITES = {
-    "web app": (ROOT / "web" / "dist", 3000, False),
-    "OHIF viewer": (ROOT / "ohif" / "dist", 3001, True),
+    "web app": (ROOT / "web" / "dist", WEB_PORT, False),
+    "OHIF viewer": (ROOT / "ohif" / "dist", OHIF_PORT, True),
 }
+
+
+def configure_web_app(stack: LocalStack) -> None:
+    """The local config.json: this stack's API and the emulator's user pool for the sign-in form."""
+    write_config(SITES["web app"][0], stack.api_url,
+                 password_auth(stack.emulator_url, stack.identity["client_id"]), f"http://127.0.0.1:{OHIF_PORT}")
 
 
 def start_sites(stack: LocalStack) -> dict[str, str]:
@@ -15,6 +23,8 @@ def start_sites(stack: LocalStack) -> dict[str, str]:
         if not (directory / "index.html").exists():
             started[name] = f"(not built: {directory.relative_to(ROOT)} is missing)"
             continue
+        if name == "web app":
+            configure_web_app(stack)
         args = ["devstack.static_site", "--directory", str(directory), "--port", str(port)]
         if isolated:
             args.append("--cross-origin-isolated")

@@ -13,8 +13,11 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
-        if not path.exists() and "." not in path.name:
-            self.path = "/index.html"  # SPA fallback, as the CloudFront distribution does
+        navigation = "text/html" in self.headers.get("Accept", "")
+        if not path.exists() and ("." not in path.name or navigation):
+            # SPA fallback, as the CloudFront distribution does; a page address may hold dots
+            # (/studies/1.2.840...), so a browser navigation (Accept: text/html) always falls back.
+            self.path = "/index.html"
         return super().send_head()
 
     def end_headers(self):
