@@ -5,6 +5,9 @@ from chalice import Blueprint
 
 from chalicelib.api import responses
 from chalicelib.api.routing import form, principal, query_lists, query_value, route
+from chalicelib.auth import policy
+from chalicelib.errors import Forbidden
+from chalicelib.events import audit
 from chalicelib.services import album_events, album_members, albums
 from chalicelib.services.search import parse_page
 
@@ -108,3 +111,17 @@ def comment_album(album):
 def album_event_list(album):
     request = bp.current_request
     return _page(album_events.list_events(principal(request), album, query_lists(request)))
+
+
+@route(bp, "/albums/{album}/reads", methods=["GET"])
+def album_reads(album):
+    """The read audit trail of the album's series, for its admins."""
+    request = bp.current_request
+    caller = principal(request)
+    policy.require_user_access(caller)
+    access = policy.album_access(caller, album)
+    if not access.is_admin or access.album.is_inbox:
+        raise Forbidden("only album admins read the audit trail")
+    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    items, total = audit.reads_of(album, page.limit, page.offset)
+    return responses.json_body(items, headers={"X-Total-Count": str(total)})

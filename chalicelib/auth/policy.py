@@ -104,13 +104,17 @@ def authorize_study_read(principal: Principal, study_uid: str, source: Source = 
     return visible
 
 
-def authorize_series_read(principal: Principal, study_uid: str, series_uid: str, source: Source = ANYWHERE) -> None:
-    """Budget: at most 3 DynamoDB requests, token verification included (kheops-api.md 4.1)."""
+def authorize_series_read(principal: Principal, study_uid: str, series_uid: str,
+                          source: Source = ANYWHERE) -> list[str]:
+    """The albums that grant the read. Budget: at most 3 DynamoDB requests, token verification
+    included (kheops-api.md 4.1)."""
     if _study_pinned_out(principal, study_uid):
         raise SeriesNotFound("Series does not exist or you don't have access")
     albums = readable_albums(principal, source)
-    if not any(s.album_id in albums for s in shares.shares_of_study(study_uid, series_uid)):
+    granting = [s.album_id for s in shares.shares_of_study(study_uid, series_uid) if s.album_id in albums]
+    if not granting:
         raise SeriesNotFound("Series does not exist or you don't have access")
+    return granting
 
 
 def authorize_download(principal: Principal, source: Source = ANYWHERE) -> None:

@@ -14,6 +14,7 @@ from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom import negotiation, render
 from chalicelib.errors import NotAcceptable, NotFound
+from chalicelib.events import audit
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store
 from chalicelib.store.models import InstanceRecord
@@ -35,9 +36,21 @@ class Answer:
     not_modified: bool = False
 
 
+def _read_series(principal: Principal, study: str, series: str, source: policy.Source) -> None:
+    """Authorizes a series read and records it in the granting albums' audit trail."""
+    audit.record_read(principal, study, series, policy.authorize_series_read(principal, study, series, source))
+
+
+def _read_study(principal: Principal, study: str, source: policy.Source) -> dict:
+    visible = policy.authorize_study_read(principal, study, source)
+    for series, held in visible.items():
+        audit.record_read(principal, study, series, sorted({s.album_id for s in held}))
+    return visible
+
+
 def instance_record(principal: Principal, study: str, series: str, sop: str,
                     source: policy.Source = EVERYWHERE) -> InstanceRecord:
-    policy.authorize_series_read(principal, study, series, source)
+    _read_series(principal, study, series, source)
     try:
         return InstanceRecord.get(*InstanceRecord.key(study, series, sop))
     except InstanceRecord.DoesNotExist as error:
@@ -53,7 +66,7 @@ def instance_location(principal: Principal, study: str, series: str, sop: str,
 
 
 def series_location(principal: Principal, study: str, series: str, source: policy.Source, accepted) -> str:
-    policy.authorize_series_read(principal, study, series, source)
+    _read_series(principal, study, series, source)
     syntaxes = {r.transfer_syntax_uid for r in renditions.series_instances(study, series)}
     negotiation.dicom_retrieval(accepted, syntaxes)
     return dicom_store.presigned_get(renditions.series_object(study, series, "instances"))
@@ -61,7 +74,7 @@ def series_location(principal: Principal, study: str, series: str, source: polic
 
 def study_location(principal: Principal, study: str, source: policy.Source, accepted) -> str:
     """The study's visible series as one multipart/related object, or as a zip."""
-    visible = sorted(policy.authorize_study_read(principal, study, source))
+    visible = sorted(_read_study(principal, study, source))
     syntaxes = {r.transfer_syntax_uid for s in visible for r in renditions.series_instances(study, s)}
     if negotiation.dicom_retrieval(accepted, syntaxes, allow_zip=True) == "zip":
         policy.authorize_download(principal, source)
@@ -103,14 +116,14 @@ def instance_metadata(principal: Principal, study: str, series: str, sop: str, s
 
 def series_metadata(principal: Principal, study: str, series: str, source: policy.Source,
                     base_url: str, if_none_match: str | None) -> Answer:
-    policy.authorize_series_read(principal, study, series, source)
+    _read_series(principal, study, series, source)
     return _stored_json(renditions.series_object(study, series, "metadata"), base_url, if_none_match)
 
 
 def study_metadata(principal: Principal, study: str, source: policy.Source, base_url: str,
                    if_none_match: str | None) -> Answer:
     """The visible series' metadata arrays joined into one array; the ETag names the selection."""
-    visible = sorted(policy.authorize_study_read(principal, study, source))
+    visible = sorted(_read_study(principal, study, source))
     etag = '"' + renditions.selection_name(study, visible, "") + '"'
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Answer(etag=etag, not_modified=True)
@@ -202,10 +215,10 @@ def _representative(principal: Principal, study: str, series: str | None, sop: s
     if sop is not None and series is not None:
         return instance_record(principal, study, series, sop, source)
     if series is not None:
-        policy.authorize_series_read(principal, study, series, source)
+        _read_series(principal, study, series, source)
         candidates = [series]
     else:
-        candidates = sorted(policy.authorize_study_read(principal, study, source))
+        candidates = sorted(_read_study(principal, study, source))
     for candidate in candidates:
         records = renditions.series_instances(study, candidate)
         if records:

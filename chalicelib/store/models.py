@@ -139,6 +139,25 @@ class AlbumEvent(_Item):
         return f"ALBUM#{album_id}", f"EVENT#{post_date}#{event_id}"
 
 
+class SeriesRead(_Item):
+    """`ALBUM#{id}` / `READ#{time}#{id}`: a series of the album was read, by whom and through
+    which token (the read audit trail; expires with the TTL)."""
+
+    Meta = _meta(settings().albums_table)
+    reader_sub = UnicodeAttribute()
+    token_kind = UnicodeAttribute()
+    capability_id = UnicodeAttribute(null=True)
+    client_id = UnicodeAttribute(null=True)
+    study_uid = UnicodeAttribute()
+    series_uid = UnicodeAttribute()
+    read_time = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+    @staticmethod
+    def key(album_id: str, read_time: str, read_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"READ#{read_time}#{read_id}"
+
+
 class StudyComment(_Item):
     """`STUDY#{uid}` / `COMMENT#{post_date}#{id}` in the albums table: a comment on a study,
     public or private to its author and `target_sub` (kheops-api.md 3.5)."""

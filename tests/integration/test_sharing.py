@@ -8,6 +8,8 @@ from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
+from tests.integration.dicom_samples import load, renewed
+
 
 class Api:
     """A demo user's view of the API."""
@@ -157,3 +159,20 @@ def test_favorites_in_the_inbox(people, mr):
     assert study not in alice.study_uids(inbox="true", favorite="true")
     assert alice.put(f"/studies/{study}/favorites").status_code == 400
     assert people["carol"].put(f"/studies/{study}/favorites", params={"inbox": "true"}).status_code == 404
+
+
+def test_album_admins_see_who_read_which_series(people, stack, tokens):
+    alice, bob = people["alice"], people["bob"]
+    ct = renewed(load("CT_small.dcm"))
+    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"}).store_instances([ct])
+    album = alice.post("/albums", data={"name": "audited"}).json()["album_id"]
+    alice.put(f"/albums/{album}/users/bob@example.org")
+    alice.put(f"/studies/{ct.StudyInstanceUID}/albums/{album}", params={"inbox": "true"})
+    path = f"/studies/{ct.StudyInstanceUID}/series/{ct.SeriesInstanceUID}/instances/{ct.SOPInstanceUID}"
+    for _ in range(3):  # one viewer session: recorded once
+        assert bob.get(path, params={"album": album}, allow_redirects=False).status_code == 303
+    reads = alice.get(f"/albums/{album}/reads").json()
+    bobs = [r for r in reads if r["sub"] == bob.get("/users", params={"reference": "bob@example.org"}).json()["sub"]]
+    assert len(bobs) == 1 and bobs[0]["series_uid"] == str(ct.SeriesInstanceUID) and bobs[0]["token_kind"] == "user"
+    assert bob.get(f"/albums/{album}/reads").status_code == 403
+    assert people["carol"].get(f"/albums/{album}/reads").status_code == 404
