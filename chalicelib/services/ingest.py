@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
@@ -24,7 +24,7 @@ from chalicelib.dicom.uids import is_valid_uid
 from chalicelib.errors import BadRequest
 from chalicelib.events import mutations
 from chalicelib.services import renditions
-from chalicelib.store import dicom_store
+from chalicelib.store import dicom_store, shares
 from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
 
 # PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
@@ -261,17 +261,7 @@ class Ingest:
 
     def _share(self, study: str, series: str) -> bool:
         """Puts an already-stored series into the target album; True when it was not there."""
-        share = SeriesShare(
-            *SeriesShare.key(self.album_id, study, series), album_id=self.album_id, study_uid=study,
-            series_uid=series, series_album=f"{series}#{self.album_id}", added_at=clock.local_iso(),
-        )
-        try:
-            share.save(condition=SeriesShare.pk.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return shares.add_series(self.album_id, study, series)
 
 
 def store_body(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,

@@ -4,33 +4,17 @@ Fix of KHEOPS quirk 5: sending a single series to a user checks the sender's `se
 right in an album holding it (or the series being in the sender's inbox)."""
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
-
-from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import VIEWER, Principal
 from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import shares
-from chalicelib.store.models import SeriesRecord, SeriesShare
-
-
-def _put_share(album_id: str, study_uid: str, series_uid: str) -> bool:
-    """Adds a series to an album; False when it was there already."""
-    share = SeriesShare(*SeriesShare.key(album_id, study_uid, series_uid), album_id=album_id, study_uid=study_uid,
-                        series_uid=series_uid, series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
-    try:
-        share.save(condition=SeriesShare.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+from chalicelib.store.models import SeriesRecord
 
 
 def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_album: str, is_inbox: bool) -> int:
-    added = {s for s in series_uids if _put_share(target_album, study_uid, s)}
+    added = {s for s in series_uids if shares.add_series(target_album, study_uid, s)}
     if added and not is_inbox:
         counts = {r.series_uid: int(r.instance_count)
                   for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in added])}

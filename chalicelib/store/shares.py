@@ -1,6 +1,9 @@
 """Queries over album memberships and series shares: the facts the policy decides from."""
 from __future__ import annotations
 
+from pynamodb.exceptions import PutError
+
+from chalicelib import clock
 from chalicelib.store.models import AlbumMember, SeriesShare
 
 
@@ -28,3 +31,16 @@ def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesS
     """The series an album holds, all or of one study."""
     condition = SeriesShare.sk.startswith(f"SERIES#{study_uid}#" if study_uid else "SERIES#")
     return list(SeriesShare.query(f"ALBUM#{album_id}", condition))
+
+
+def add_series(album_id: str, study_uid: str, series_uid: str) -> bool:
+    """Puts a series into an album with a conditional put; False when it was there already."""
+    share = SeriesShare(*SeriesShare.key(album_id, study_uid, series_uid), album_id=album_id, study_uid=study_uid,
+                        series_uid=series_uid, series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
+    try:
+        share.save(condition=SeriesShare.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
