@@ -3,13 +3,12 @@ counted at the emulator. The album's index rows are written straight into the em
 (setting up 1,000 studies over STOW would take minutes); the request under test is real HTTP."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import requests
 from pydicom.uid import generate_uid
 
 from devstack.stack import LocalStack
+from tests.support.in_process import service_layer
 
 STUDIES = 1000
 
@@ -38,11 +37,7 @@ def tokens(stack):
 def big_album(stack, tokens):
     api, alice = stack.api_url, {"Authorization": f"Bearer {tokens('alice')}"}
     album = requests.post(f"{api}/albums", headers=alice, data={"name": "thousand"}, timeout=10).json()["album_id"]
-    environment = {"AWS_ENDPOINT_URL": stack.emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
-                   "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-    saved = {k: os.environ.get(k) for k in environment}
-    os.environ.update(environment)
-    try:
+    with service_layer(stack):
         from chalicelib.store.models import SeriesRecord, SeriesShare, StudyRecord
         with StudyRecord.batch_write() as studies, SeriesRecord.batch_write() as series, \
                 SeriesShare.batch_write() as album_rows:
@@ -55,9 +50,6 @@ def big_album(stack, tokens):
                                          instance_count=1, attributes={"00080060": {"vr": "CS", "Value": ["CT"]}}))
                 album_rows.save(SeriesShare(*SeriesShare.key(album, study, serie), album_id=album, study_uid=study,
                                             series_uid=serie, series_album=f"{serie}#{album}", added_at="2026-01-01"))
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
     return album
 
 

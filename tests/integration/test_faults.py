@@ -2,13 +2,12 @@
 transaction leaves no visible half instance, and a retry completes it."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import requests
 
 from devstack.demo import multipart_body
 from tests.integration.dicom_samples import load, part10
+from tests.support.in_process import service_layer
 
 
 def inject(stack, operation: str, count: int) -> None:
@@ -37,18 +36,9 @@ def test_throttled_s3_writes_during_stow_are_retried(stack, tokens):
 
 
 @pytest.fixture
-def in_process(stack, monkeypatch):
-    """The service layer in this process, talking to the test stack's emulator."""
-    for key, value in stack.api_environment().items():
-        monkeypatch.setenv(key, value)
-    from chalicelib.config import settings
-    from chalicelib.store.aws import client
-    settings.cache_clear()
-    client.cache_clear()
-    yield
-    settings.cache_clear()
-    client.cache_clear()
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+def in_process(stack):
+    with service_layer(stack):
+        yield
 
 
 def test_ingest_stopped_before_its_index_write_leaves_nothing_visible(stack, tokens, in_process, monkeypatch):

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
+from tests.support.in_process import service_layer
+
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -197,26 +199,15 @@ def test_forged_tokens_get_401_and_no_detail(stack, tokens, study, attack):
     assert response.content == b""
 
 
-def test_our_own_expired_and_future_tokens_are_refused(stack, tokens, study, monkeypatch):
+def test_our_own_expired_and_future_tokens_are_refused(stack, tokens, study):
     """Tokens signed with Obelisk's real key but outside their validity window."""
     claims = _issued_claims(stack, tokens, study)
     now = int(time.time())
-    env = {"AWS_ENDPOINT_URL": stack.emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "OBELISK_STAGE": stack.stage,
-           "OBELISK_PUBLIC_URL": stack.public_url}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    from chalicelib.auth import signing
-    from chalicelib.config import settings
-    settings.cache_clear()
-    signing._cache.update(at=0.0, ring=None)
-    from chalicelib.store.aws import client
-    client.cache_clear()
-    expired = signing.sign({**claims, "exp": now - 120, "iat": now - 300})
-    future = signing.sign({**claims, "nbf": now + 600, "iat": now})
-    foreign_issuer = signing.sign({**claims, "iss": "https://evil.example/api"})
-    settings.cache_clear()
-    client.cache_clear()
+    with service_layer(stack):
+        from chalicelib.auth import signing
+        expired = signing.sign({**claims, "exp": now - 120, "iat": now - 300})
+        future = signing.sign({**claims, "nbf": now + 600, "iat": now})
+        foreign_issuer = signing.sign({**claims, "iss": "https://evil.example/api"})
     for token in (expired, future, foreign_issuer):
         response = requests.get(f"{stack.api_url}/studies", headers=bearer(token), timeout=10)
         assert response.status_code == 401 and response.content == b""

@@ -10,7 +10,6 @@ import copy
 import hashlib
 import hmac
 import json
-import os
 import re
 import time
 from io import BytesIO
@@ -23,6 +22,7 @@ from pydicom.uid import generate_uid
 
 from tests.conftest import TEST_STACK_ENV
 from tests.integration.webhook_receiver import Receiver, SilentReceiver, wait_until
+from tests.support.in_process import service_layer
 
 SECRET = "s3cr3t-for-signing"
 
@@ -30,23 +30,10 @@ SECRET = "s3cr3t-for-signing"
 @pytest.fixture(scope="module")
 def backend(stack):
     """This test process talks to the stack's emulator (for setup the API cannot do yet)."""
-    from chalicelib.config import settings
     from chalicelib.store import aws
 
-    changes = {"AWS_ENDPOINT_URL": stack.emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "OBELISK_PUBLIC_URL": stack.public_url}
-    saved = {name: os.environ.get(name) for name in changes}
-    os.environ.update(changes)
-    for cache in (settings, aws.client, aws.queue_url):
-        cache.cache_clear()
-    yield aws
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    for cache in (settings, aws.client, aws.queue_url):
-        cache.cache_clear()
+    with service_layer(stack):
+        yield aws
 
 
 @pytest.fixture(scope="module")
