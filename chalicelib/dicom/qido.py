@@ -131,11 +131,21 @@ def with_parents(item: dict, *parents: dict) -> dict:
     return dict(sorted(merged.items()))
 
 
+DEFAULT_STUDY_SORT = "-StudyDate"
+
+
+def listing_key(study_attributes: dict) -> str:
+    """The study list's order as one string (StudyDate padded to 8, then StudyTime), kept on each
+    share row so a page of the default listing is chosen before any study row is read."""
+    return (json_model.text_value(study_attributes, "StudyDate").ljust(8)
+            + json_model.text_value(study_attributes, "StudyTime"))
+
+
 def sort_studies(items: list[dict], sort: str | None) -> list[dict]:
-    name = (sort or "-StudyDate").lstrip("-")
+    name = (sort or DEFAULT_STUDY_SORT).lstrip("-")
     if name not in STUDY_SORT_KEYS:
         raise BadQueryParameter(f"cannot sort by {name}")
-    descending = (sort or "-StudyDate").startswith("-")
+    descending = (sort or DEFAULT_STUDY_SORT).startswith("-")
     return sorted(items, key=lambda a: (json_model.text_value(a, name), json_model.text_value(a, "StudyTime")),
                   reverse=descending)
 

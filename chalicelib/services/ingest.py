@@ -11,7 +11,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import pydicom
-from pydicom.errors import InvalidDicomError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -19,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import json_model, stow
+from chalicelib.dicom import json_model, qido, stow
 from chalicelib.dicom.uids import is_valid_uid
 from chalicelib.errors import BadRequest
 from chalicelib.events import mutations
@@ -68,7 +67,9 @@ class IngestResult:
 
 
 def read_part10(data: bytes) -> pydicom.Dataset:
-    """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs."""
+    """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs.
+    Parsing has no side effects, so whatever pydicom raises on a malformed object (ValueError,
+    NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400."""
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message="End of file reached")
@@ -80,7 +81,9 @@ def read_part10(data: bytes) -> pydicom.Dataset:
         for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
             if not is_valid_uid(str(dataset.get(keyword, ""))):
                 raise BadRequest(f"{keyword} missing or not a valid UID")
-    except (InvalidDicomError, EOFError, ValueError, KeyError, OSError, AttributeError, UserWarning) as error:
+    except BadRequest:
+        raise
+    except Exception as error:  # noqa: BLE001 - see the docstring
         raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
     return dataset
 
@@ -221,7 +224,7 @@ class Ingest:
             )
             transaction.update(
                 SeriesShare(*share_key),
-                actions=self._share_actions(study, series, moment),
+                actions=self._share_actions(study, series, moment, attributes),
             )
 
     def _remember_album_state(self, study: str, series: str) -> None:
@@ -250,18 +253,20 @@ class Ingest:
                 mutations.import_series(self.album_id, self.principal, study, counts, new_series, "upload")
         return self.result
 
-    def _share_actions(self, study: str, series: str, moment: str):
+    def _share_actions(self, study: str, series: str, moment: str, attributes: dict):
+        listed_at = qido.listing_key(self._study_attributes(study) or attributes)
         return [
             SeriesShare.album_id.set(self.album_id),
             SeriesShare.study_uid.set(study),
             SeriesShare.series_uid.set(series),
             SeriesShare.series_album.set(f"{series}#{self.album_id}"),
             SeriesShare.added_at.set(SeriesShare.added_at | moment),
+            SeriesShare.study_listed_at.set(SeriesShare.study_listed_at | listed_at),
         ]
 
     def _share(self, study: str, series: str) -> bool:
         """Puts an already-stored series into the target album; True when it was not there."""
-        return shares.add_series(self.album_id, study, series)
+        return shares.add_series(self.album_id, study, series, qido.listing_key(self._study_attributes(study) or {}))
 
 
 def store_body(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,

@@ -40,6 +40,9 @@ def _needs_source(source: policy.Source, what: str) -> None:
 
 def search_studies(principal: Principal, source: policy.Source, params: dict[str, list[str]],
                    page: Page, base_url: str) -> SearchResult:
+    """The default study list (no matching keys, newest first) reads the study and series rows of
+    the page only: its order comes from the share rows. Matching keys or another order read every
+    visible study, as no index holds them."""
     visible = visible_series(principal, source)
     fields = qido.parse_includefields(params)
     favorite = qido.flag(params, "favorite")
@@ -47,22 +50,45 @@ def search_studies(principal: Principal, source: policy.Source, params: dict[str
         _needs_source(source, "favorite and comments")
     if favorite is not None:
         visible = {st: se for st, se in visible.items() if _favorites(se) > 0} if favorite else visible
-    studies = _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible])
+    criteria = matching.parse_criteria(params)
+    sort = (params.get("sort") or [qido.DEFAULT_STUDY_SORT])[0]
+    if not criteria and sort == qido.DEFAULT_STUDY_SORT:
+        chosen = _newest_first(visible)[page.offset: page.offset + page.limit]
+        items = _study_items(principal, {study: visible[study] for study in chosen}, fields, base_url)
+        return SearchResult(items, len(visible), page.offset)
+    fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
+    items = [a for a in _study_items(principal, visible, fields, base_url) if matching.matches_all(a, criteria, fuzzy)]
+    return qido.page_of(qido.sort_studies(items, sort), page)
+
+
+def _newest_first(visible: Visible) -> list[str]:
+    """Visible studies in the default list order, from the `study_listed_at` of their share rows
+    (study rows are read only for shares written before that attribute existed)."""
+    keys = {study: next((share.study_listed_at for shares_of in series.values() for share in shares_of
+                         if share.study_listed_at is not None), None) for study, series in visible.items()}
+    unkeyed = [study for study, key in keys.items() if key is None]
+    for record in _batch_get(StudyRecord, [StudyRecord.key(study) for study in unkeyed]):
+        keys[record.study_uid] = qido.listing_key(record.attributes)
+    return sorted(visible, key=lambda study: (keys[study] or "", study), reverse=True)
+
+
+def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFields, base_url: str) -> list[dict]:
+    """QIDO study items of `visible`, in its order, with counts over the visible series only."""
+    studies = {r.study_uid: r for r in _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible])}
     series = _series_items(_batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items()
                                                      for se in ses]), base_url)
+    children: dict[str, list[dict]] = {}
+    for (study_uid, _), item in series.items():
+        children.setdefault(study_uid, []).append(item)
     items = []
-    for study in studies:
-        children = [item for (st, _), item in series.items() if st == study.study_uid]
-        item = qido.study_item(study.attributes, children, base_url)
+    for study_uid in (s for s in visible if s in studies):
+        item = qido.study_item(studies[study_uid].attributes, children.get(study_uid, []), base_url)
         if qido.FAVORITE_TAG in fields.custom:
-            item[qido.FAVORITE_TAG] = element("IS", _favorites(visible[study.study_uid]))
+            item[qido.FAVORITE_TAG] = element("IS", _favorites(visible[study_uid]))
         if qido.COMMENTS_TAG in fields.custom:
-            item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, study.study_uid))
+            item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, study_uid))
         items.append(item)
-    criteria = matching.parse_criteria(params)
-    fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
-    items = [a for a in items if matching.matches_all(a, criteria, fuzzy)]
-    return qido.page_of(qido.sort_studies(items, (params.get("sort") or [None])[0]), page)
+    return items
 
 
 def _favorites(series: dict[str, list[SeriesShare]]) -> int:

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from chalicelib.auth import policy
 from chalicelib.auth.principals import VIEWER, Principal
+from chalicelib.dicom import qido
 from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import shares
-from chalicelib.store.models import SeriesRecord
+from chalicelib.store.models import SeriesRecord, StudyRecord
 
 
 def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_album: str, is_inbox: bool) -> int:
-    added = {s for s in series_uids if shares.add_series(target_album, study_uid, s)}
+    listed_at = qido.listing_key(StudyRecord.get(*StudyRecord.key(study_uid)).attributes)
+    added = {s for s in series_uids if shares.add_series(target_album, study_uid, s, listed_at)}
     if added and not is_inbox:
         counts = {r.series_uid: int(r.instance_count)
                   for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in added])}

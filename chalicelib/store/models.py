@@ -301,7 +301,8 @@ class SharesByStudy(GlobalSecondaryIndex):
 
 class SeriesShare(_Item):
     """`ALBUM#{id}` / `SERIES#{study}#{series}`: a series is in an album (the inbox included).
-    The `by-study` index (`study_uid`, `{series}#{album}`) answers which albums hold a series."""
+    The `by-study` index (`study_uid`, `{series}#{album}`) answers which albums hold a series.
+    `study_listed_at` is the study's place in the study list (`qido.listing_key`)."""
 
     Meta = _meta(settings().shares_table)
     album_id = UnicodeAttribute()
@@ -310,6 +311,7 @@ class SeriesShare(_Item):
     series_album = UnicodeAttribute()
     favorite = BooleanAttribute(default=False)
     added_at = UnicodeAttribute()
+    study_listed_at = UnicodeAttribute(null=True)
     by_study = SharesByStudy()
 
     @staticmethod

@@ -33,10 +33,12 @@ def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesS
     return list(SeriesShare.query(f"ALBUM#{album_id}", condition))
 
 
-def add_series(album_id: str, study_uid: str, series_uid: str) -> bool:
-    """Puts a series into an album with a conditional put; False when it was there already."""
+def add_series(album_id: str, study_uid: str, series_uid: str, listed_at: str) -> bool:
+    """Puts a series into an album with a conditional put; False when it was there already.
+    `listed_at` is the study's `qido.listing_key`."""
     share = SeriesShare(*SeriesShare.key(album_id, study_uid, series_uid), album_id=album_id, study_uid=study_uid,
-                        series_uid=series_uid, series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
+                        series_uid=series_uid, series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso(),
+                        study_listed_at=listed_at)
     try:
         share.save(condition=SeriesShare.pk.does_not_exist())
     except PutError as error:

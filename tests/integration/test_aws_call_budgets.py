@@ -1,0 +1,74 @@
+"""AWS-call budgets, counted at the emulator: authorizing a series read (token verification
+included) costs at most 3 DynamoDB requests for every kind of token that may read, and no request
+path scans a table. Authorization runs in this process against the test stack (the service layer
+the API runs), warm, as in a Lambda that has served once; the cost of whole requests is in bench/."""
+from __future__ import annotations
+
+import pydicom
+import pytest
+import requests
+from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
+
+from tests.support.in_process import service_layer
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+@pytest.fixture(scope="module")
+def series(stack, tokens):
+    """A CT of alice's shared into an album of hers; the study and series UIDs and the album."""
+    alice = {"Authorization": f"Bearer {tokens('alice')}"}
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID = (generate_uid() for _ in range(3))
+    from dicomweb_client.api import DICOMwebClient
+    DICOMwebClient(stack.api_url, headers=alice).store_instances([dataset])
+    album = requests.post(f"{stack.api_url}/albums", headers=alice, data={"name": "budget"}, timeout=10).json()["album_id"]
+    shared = requests.put(f"{stack.api_url}/studies/{dataset.StudyInstanceUID}/albums/{album}",
+                          params={"inbox": "true"}, headers=alice, timeout=10)
+    assert shared.status_code in (200, 201, 204), shared.text
+    return str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), album
+
+
+def _capability(stack, tokens, **fields) -> str:
+    response = requests.post(f"{stack.api_url}/capabilities", timeout=10, headers={
+        "Authorization": f"Bearer {tokens('alice')}"}, data={"title": "budget", "read_permission": "true", **fields})
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+def _viewer(stack, tokens, study: str) -> str:
+    response = requests.post(f"{stack.api_url}/token", timeout=10, data={
+        "grant_type": TOKEN_EXCHANGE, "subject_token": tokens("alice"), "scope": "viewer read",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token", "studyUID": study})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def _dynamodb_requests(stack, action) -> dict[str, int]:
+    calls = f"{stack.emulator_url}/_emulator/calls"
+    requests.delete(calls, timeout=5)
+    action()
+    counted = requests.get(calls, timeout=5).json()
+    return {op: n for op, n in counted.items() if op.startswith("dynamodb:")}
+
+
+@pytest.mark.parametrize("kind", ["user", "user capability", "album capability", "viewer"])
+def test_authorizing_a_series_read_costs_at_most_three_dynamodb_requests(stack, tokens, series, kind):
+    study, series_uid, album = series
+    token = {"user": lambda: tokens("alice"),
+             "user capability": lambda: _capability(stack, tokens, scope_type="user"),
+             "album capability": lambda: _capability(stack, tokens, scope_type="album", album=album),
+             "viewer": lambda: _viewer(stack, tokens, study)}[kind]()
+    with service_layer(stack):
+        from chalicelib.auth import policy
+        from chalicelib.auth.authenticate import authenticate
+
+        def authorize() -> None:
+            granting = policy.authorize_series_read(authenticate({"Authorization": f"Bearer {token}"}), study, series_uid)
+            assert granting, "the read must be granted"
+
+        authorize()  # warm: signing keys and the identity provider's keys are cached per process
+        counted = _dynamodb_requests(stack, authorize)
+    assert sum(counted.values()) <= 3, counted
+    assert not any(op.endswith(":Scan") for op in counted), counted
