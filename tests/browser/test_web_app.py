@@ -253,17 +253,6 @@ def test_study_opens_in_ohif_through_the_secure_launch(sign_in, api_supports, st
     assert "HttpOnly" in (answer.header_value("set-cookie") or ""), "the launch ticket is an HttpOnly cookie"
 
 
-def test_without_the_launch_api_the_ohif_button_is_hidden(sign_in, api_supports, study_folder):
-    if api_supports("GET", "/.well-known/openid-configuration"):
-        pytest.skip("the launch API exists: the button is shown (see the launch test)")
-    folder, study_uid, _ = study_folder
-    alice = sign_in("alice")
-    alice.locator("#upload-folder").set_input_files(folder)
-    study = alice.locator(f'tr[data-study="{study_uid}"]')
-    expect(study).to_be_visible(timeout=30_000)
-    expect(study.get_by_role("button", name="Open in OHIF")).to_have_count(0)
-
-
 def test_upload_shows_why_the_api_refused_a_file(sign_in, tmp_path):
     broken = tmp_path / "broken.dcm"
     broken.write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\x40\x00truncated")
