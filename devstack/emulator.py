@@ -61,13 +61,18 @@ def operation_of(environ: dict) -> tuple[str, str]:
 class CountingApp:
     """WSGI middleware: counts requests, marks the state dirty on anything but a read, and injects
     faults on request (`POST /_emulator/faults` `{"operation": "dynamodb:Query", "count": 2}` answers
-    the next two matching requests with the throttling error AWS sends)."""
+    the next two matching requests with the throttling error AWS sends).
+
+    DynamoDB requests are served one at a time: moto checks a condition and writes without a lock,
+    so two concurrent conditional puts (or transactions) could both succeed, which DynamoDB never
+    allows. Serializing them gives the emulator DynamoDB's atomicity."""
 
     def __init__(self, app):
         self.app = app
         self.calls: Counter = Counter()
         self.faults: Counter = Counter()
         self.lock = threading.Lock()
+        self.dynamodb = threading.Lock()
         self.dirty = threading.Event()
 
     def __call__(self, environ, start_response):
@@ -86,6 +91,9 @@ class CountingApp:
             return self._throttle(service, start_response)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or service in ("dynamodb", "sqs"):
             self.dirty.set()
+        if service == "dynamodb":
+            with self.dynamodb:
+                return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
     def _calls_endpoint(self, environ, start_response):
