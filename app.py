@@ -24,6 +24,7 @@ from chalicelib.api import (
 from chalicelib.config import settings
 from chalicelib.events import webhooks as webhook_fan_out
 from chalicelib.events import webhooks_delivery
+from chalicelib.reporting import delivery as report_delivery
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -44,7 +45,13 @@ def on_album_event(event):
         webhook_fan_out.fan_out(json.loads(record.body))
 
 
+# Every retried POST (webhooks, reports returned to their site) shares the deliveries queue; a
+# message's `kind` names its handler (`chalicelib.events.deliveries`).
+DELIVERIES = {webhooks_delivery.KIND: webhooks_delivery.deliver, report_delivery.KIND: report_delivery.deliver}
+
+
 @app.on_sqs_message(queue=settings().deliveries_queue, batch_size=1, name="webhook_delivery")
-def on_webhook_delivery(event):
+def on_delivery(event):
     for record in event:
-        webhooks_delivery.deliver(json.loads(record.body))
+        message = json.loads(record.body)
+        DELIVERIES[message.get("kind", webhooks_delivery.KIND)](message)

@@ -112,9 +112,16 @@ def sign_report():
     return responses.json_body(reports.report_json(report), headers=_site_headers(report))
 
 
+@route(bp, "/reports/{report_id}", methods=["GET"], linkable=False)
+def get_report(report_id):
+    """The report as its page sees it, with its return delivery, for one of its site's admins."""
+    report = reports.report_for_site_admin(principal(bp.current_request), report_id)
+    return responses.json_body(reports.report_json(report), headers={"Cache-Control": "no-store"})
+
+
 @route(bp, "/reports/{report_id}/hl7", methods=["GET"], linkable=False)
 def get_report_hl7(report_id):
-    report = reports.outputs_for_admin(principal(bp.current_request), report_id)
+    report = reports.report_for_site_admin(principal(bp.current_request), report_id)
     if not report.outputs:
         raise BadRequest("the report is not signed yet")
     return Response(body=report.outputs["hl7"], status_code=200,
@@ -123,7 +130,7 @@ def get_report_hl7(report_id):
 
 @route(bp, "/reports/{report_id}/fhir", methods=["GET"], linkable=False)
 def get_report_fhir(report_id):
-    report = reports.outputs_for_admin(principal(bp.current_request), report_id)
+    report = reports.report_for_site_admin(principal(bp.current_request), report_id)
     if not report.outputs:
         raise BadRequest("the report is not signed yet")
     return responses.json_body(report.outputs["fhir"], headers={"Content-Type": "application/fhir+json",

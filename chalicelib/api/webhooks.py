@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 from chalicelib.api import responses
 from chalicelib.api.routing import form, paging, principal, query_value, route
 from chalicelib.errors import BadFormParameter
+from chalicelib.events import deliveries
 from chalicelib.services import webhooks
 from chalicelib.store.models import Webhook, WebhookTrigger
 
@@ -25,12 +26,13 @@ def _one(values: dict[str, list[str]], name: str) -> str | None:
 def trigger_response(trigger: WebhookTrigger) -> dict:
     body = {"id": trigger.trigger_id, "is_manual_trigger": trigger.is_manual_trigger, "event": trigger.event,
             "status": trigger.state,  # pass | fail | pending (retries remain)
-            "attempts": [{"status": int(a.status), "time": a.time, "attempt": int(a.attempt)}
-                         for a in trigger.attempts or []]}
+            "attempts": deliveries.attempts_json(trigger)}
     if trigger.study:
         body["study"] = trigger.study
     if trigger.user:
         body["user"] = trigger.user
+    if trigger.report:
+        body["report"] = trigger.report
     return body
 
 

@@ -12,6 +12,9 @@ Events-queue messages read here (`chalicelib.events.mutations.message_of` and fr
   `details.actor_is_admin`. -> `delete_album` (no trigger id, not stored in history).
 - `TRIGGER_WEBHOOK` (manual trigger): `details = {"webhook_id", "event"}` plus `study_uid` and
   `series_uids` (new_series) or `target_sub` (new_user).
+- `REPORT_STATUS` (queue-only, `chalicelib.reporting.status_events`): `study_uid` and `details =
+  {"report_id", "site_id", "accession", "status", "version", "time", "sr_series_uid",
+  "sr_instance_uid"}` -> `report_status`.
 Triggers have ids derived from the message that caused them, so a redelivered message finds
 its triggers already made and only re-queues their first attempt (deduplicated at delivery)."""
 from __future__ import annotations
@@ -29,7 +32,7 @@ from chalicelib.events import webhooks_payloads as payloads
 from chalicelib.events.webhooks_delivery import enqueue
 from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger
 
-EVENTS = ("new_series", "new_user", "remove_series", "delete_album")
+EVENTS = ("new_series", "new_user", "remove_series", "delete_album", "report_status")
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -70,6 +73,8 @@ def fan_out(message: dict) -> None:
         _send_delete_album(message)
     elif kind == "TRIGGER_WEBHOOK":
         _send_manual(message)
+    elif kind == "REPORT_STATUS":
+        _send_report_status(message)
 
 
 def _send_new_series(dispatch: NewSeriesDispatch) -> None:
@@ -108,6 +113,20 @@ def _send_remove_series(message: dict) -> None:
     summary = {"study": payloads.study_summary(study_uid, series_uids)}
     for hook in hooks:
         make_trigger(hook, "remove_series", message["event_id"], message["post_date"], body, summary)
+
+
+def _send_report_status(message: dict) -> None:
+    hooks = subscribed(message["album_id"], "report_status")
+    if not hooks:
+        return
+    album_id, details = message["album_id"], message.get("details") or {}
+    source = payloads.source_response(album_id, debounce.origin_of(message))
+    body = payloads.report_status(album_id, source, message["study_uid"], details)
+    series = [details["sr_series_uid"]] if details.get("sr_series_uid") else []
+    summary = {"study": payloads.study_summary(message["study_uid"], series),
+               "report": {k: details.get(k) for k in ("report_id", "status", "version")}}
+    for hook in hooks:
+        make_trigger(hook, "report_status", message["event_id"], message["post_date"], body, summary)
 
 
 def _send_delete_album(message: dict) -> None:
@@ -151,7 +170,8 @@ def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body
     trigger = WebhookTrigger(
         *WebhookTrigger.key(hook.album_id, hook.webhook_id, created_time, trigger_id), trigger_id=trigger_id,
         webhook_id=hook.webhook_id, album_id=hook.album_id, event=event, is_manual_trigger=manual,
-        created_time=created_time, study=summary.get("study"), user=summary.get("user"), attempts=[],
+        created_time=created_time, study=summary.get("study"), user=summary.get("user"),
+        report=summary.get("report"), attempts=[],
         state="pending",
     )
     try:

@@ -117,6 +117,17 @@ def remove_series(album_id: str, source: dict, study_uid: str, series_uids: list
     return {**common(album_id, source), "remove_all_series": remove_all_series, "removed_study": removed}
 
 
+def report_status(album_id: str, source: dict, study_uid: str, details: dict) -> dict:
+    """A report's new status: identifiers and times only, never the report's text."""
+    report_id = details["report_id"]
+    report = {"report_id": report_id, "site_id": details.get("site_id"), "accession": details.get("accession"),
+              "status": details.get("status"), "version": details.get("version"),
+              "status_time": details.get("time"), "study_uid": study_uid,
+              "sr_series_uid": details.get("sr_series_uid"), "sr_instance_uid": details.get("sr_instance_uid"),
+              "study_retrieve_url": study_url(study_uid), "report_url": f"{settings().api_url}/reports/{report_id}"}
+    return {**common(album_id, source), "report": report}
+
+
 def delete_album(album_id: str, source: dict) -> dict:
     return common(album_id, source)
 

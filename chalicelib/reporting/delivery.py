@@ -1,23 +1,73 @@
-"""Delivery of a signed report to its site's return endpoint, through `chalicelib.outbound`
-(public addresses, or the allow-list, only; short timeouts; no redirects)."""
+"""Return of a signed report to its site's endpoint (HL7 ORU or FHIR DiagnosticReport): queued at
+signing, then POSTed by the deliveries function with the webhooks' retries and dead-letter
+parking (`chalicelib.events.deliveries`), every attempt recorded on `REPORT#id / DELIVERY#n`.
+
+Deliveries-queue message: `{"kind": "report_return", "report_id", "version", "attempt"}`. It
+carries no report content: each attempt reads the signed version's output, so a message parked
+in the dead-letter queue holds no patient data."""
 from __future__ import annotations
 
-import requests
+import json
 
-from chalicelib import outbound
+from chalicelib import clock
+from chalicelib.events import deliveries
+from chalicelib.store.models import ReportDelivery, ReportVersion
 
+KIND = "report_return"
 CONTENT_TYPES = {"HL7": "x-application/hl7-v2+er7", "FHIR": "application/fhir+json"}
+NO_ENDPOINT = "the site has no return endpoint"
 
 
-def deliver(endpoint: str, return_format: str, payload: str) -> dict:
-    """POSTs the payload; returns what happened (recorded on the report, never raised)."""
+def planned(report_id: str, version: int, endpoint: str, return_format: str) -> ReportDelivery | None:
+    """The attempt log of a version's return (unsaved; the signing transaction saves it), or None
+    when the site has no endpoint."""
     if not endpoint:
-        return {"delivered": False, "detail": "the site has no return endpoint"}
+        return None
+    return ReportDelivery(*ReportDelivery.key(report_id, version), report_id=report_id, version=version,
+                          return_format=return_format, endpoint=endpoint, created_time=clock.utc_iso())
+
+
+def enqueue(delivery: ReportDelivery) -> None:
+    """Queues the first attempt; signing returns without waiting for the site."""
+    deliveries.enqueue({"kind": KIND, "report_id": delivery.report_id, "version": int(delivery.version),
+                        "attempt": 1})
+
+
+def payload(return_format: str, outputs: dict) -> bytes:
+    text = outputs["hl7"] if return_format == "HL7" else json.dumps(outputs["fhir"])
+    return text.encode("utf-8")
+
+
+def deliver(message: dict) -> None:
+    """Handles one report-return message of the deliveries queue."""
+    delivery = _delivery(message["report_id"], int(message["version"]))
+
+    def send() -> int:
+        version = ReportVersion.get(*ReportVersion.key(delivery.report_id, int(delivery.version)))
+        headers = {"Content-Type": CONTENT_TYPES[delivery.return_format],
+                   "X-Obelisk-Delivery": f"{delivery.report_id}-{int(delivery.version)}",
+                   "X-Obelisk-Attempt": f"{message['attempt']}/{deliveries.max_attempts()}"}
+        label = f"report {delivery.report_id} v{int(delivery.version)} attempt {message['attempt']}"
+        return deliveries.post(delivery.endpoint, payload(delivery.return_format, version.outputs), headers, label)
+
+    deliveries.attempt(message, delivery, send)
+
+
+def _delivery(report_id: str, version: int) -> ReportDelivery | None:
     try:
-        response = outbound.post(endpoint, data=payload.encode(),
-                                 headers={"Content-Type": CONTENT_TYPES.get(return_format, "text/plain")})
-    except outbound.OutboundRefused as refusal:
-        return {"delivered": False, "detail": f"return endpoint refused by outbound policy: {refusal}"}
-    except requests.RequestException as error:
-        return {"delivered": False, "detail": f"delivery failed: {type(error).__name__}"}
-    return {"delivered": 200 <= response.status_code < 300, "status": response.status_code}
+        return ReportDelivery.get(*ReportDelivery.key(report_id, version), consistent_read=True)
+    except ReportDelivery.DoesNotExist:
+        return None
+
+
+def delivery_json(report_id: str, version: int, return_format: str | None) -> dict | None:
+    """What became of signed version n's return: `status` pending | pass | fail with the attempts,
+    or `none` when the site had no endpoint; None before the first signing."""
+    if version < 1:
+        return None
+    delivery = _delivery(report_id, version)
+    if delivery is None:
+        return {"version": version, "format": return_format, "status": "none", "detail": NO_ENDPOINT,
+                "attempts": []}
+    return {"version": version, "format": delivery.return_format, "status": delivery.state,
+            "attempts": deliveries.attempts_json(delivery)}

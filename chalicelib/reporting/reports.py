@@ -1,8 +1,6 @@
 """Reports: launch by a site admin, a session per opened link, drafts, signing and its outputs."""
 from __future__ import annotations
 
-import json
-
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynamodb.connection import Connection
@@ -14,11 +12,10 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
-from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr
+from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr, status_events
 from chalicelib.services import users
 from chalicelib.services.ingest import Ingest
-from chalicelib.store.aws import client, queue_url
-from chalicelib.store.models import AccessionClaim, Report, ReportVersion, StudyRecord
+from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, StudyRecord
 
 REQUIRED_TAGS = ("SiteID", "Accession", "UserName", "UserEmail")
 MAX_TEXT = 20000
@@ -75,6 +72,7 @@ def _create(principal: Principal, site_id: str, tags: dict[str, str]) -> Report:
         if existing is None:
             raise
         return existing
+    status_events.announce(report, status_events.sr_album(principal, tags["StudyInstanceUID"]))
     return report
 
 
@@ -117,7 +115,8 @@ def save_draft(report: Report, body: dict) -> Report:
 
 def sign(report: Report, body: dict) -> Report:
     """Signs the current text: Final the first time, Amended after. Stores the SR, builds the HL7
-    and FHIR outputs, delivers the site's format, and keeps the version."""
+    and FHIR outputs, keeps the version, queues the site's format for its return endpoint (never
+    waiting on it) and announces the new status."""
     report.findings, report.impression = _text(body, "findings"), _text(body, "impression")
     if not (report.findings.strip() or report.impression.strip()):
         raise BadRequest("a report needs findings or an impression before it is signed")
@@ -126,29 +125,22 @@ def sign(report: Report, body: dict) -> Report:
     outputs = {"sr": _store_sr(report, version), "hl7": hl7_oru.build_oru(report, f"{report.report_id}-{version}"),
                "fhir": fhir_report.build_diagnostic_report(report)}
     site = sites.get_site(report.site_id)
-    return_format = report.tags.get("ReturnFormat") or site.return_format
-    payload = outputs["hl7"] if return_format.upper() == "HL7" else json.dumps(outputs["fhir"])
-    outputs["delivery"] = delivery.deliver(site.return_endpoint, return_format.upper(), payload)
-    _record(report, version, outputs)
-    _announce(report, outputs["sr"])
+    outputs["return_format"] = (report.tags.get("ReturnFormat") or site.return_format).upper()
+    returned = delivery.planned(report.report_id, version, site.return_endpoint, outputs["return_format"])
+    _record(report, version, outputs, returned)
+    if returned is not None:
+        delivery.enqueue(returned)
+    # the SR's own IMPORT_SERIES event came from `Ingest.finish`
+    status_events.announce(report, outputs["sr"]["album"], outputs["sr"])
     return report
 
 
-def _announce(report: Report, stored_sr: dict) -> None:
-    """The status change goes to the events queue (queue-only, as `INSTANCES_ADDED` is), where a
-    webhook fan-out may pick it up; the SR's own import event came from `Ingest.finish`."""
-    message = {"event_id": clock.random_id(16), "album_id": stored_sr["album"], "mutation_type": "REPORT_STATUS",
-               "post_date": clock.local_iso(), "actor_sub": report.launcher_sub,
-               "study_uid": stored_sr["studyInstanceUID"],
-               "details": {"report_id": report.report_id, "site_id": report.site_id,
-                           "accession": report.accession, "status": report.status, "version": report.version}}
-    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
-
-
-def _record(report: Report, version: int, outputs: dict) -> None:
+def _record(report: Report, version: int, outputs: dict, returned: ReportDelivery | None) -> None:
     moment = clock.utc_iso()
     try:
         with TransactWrite(connection=Connection(region=Report.Meta.region)) as transaction:
+            if returned is not None:
+                transaction.save(returned, condition=ReportDelivery.pk.does_not_exist())
             transaction.save(ReportVersion(*ReportVersion.key(report.report_id, version), report_id=report.report_id,
                                            status=report.status, findings=report.findings,
                                            impression=report.impression, signed_at=moment, outputs=outputs),
@@ -213,12 +205,14 @@ def report_json(report: Report) -> dict:
             "PatientName", "PatientMRN", "PatientBirthDate", "PatientAge", "PatientSex", "Modality",
             "BodyPartExamined", "StudyDescription", "StudyDate", "StudyTime", "StudyInstanceUID",
             "ReasonForExam")},
-        "sr": (report.outputs or {}).get("sr"), "delivery": (report.outputs or {}).get("delivery"),
+        "sr": (report.outputs or {}).get("sr"),
+        "delivery": delivery.delivery_json(report.report_id, int(report.version),
+                                           (report.outputs or {}).get("return_format")),
     }
 
 
-def outputs_for_admin(principal: Principal, report_id: str) -> Report:
-    """The report's outputs (HL7, FHIR) for one of its site's admins."""
+def report_for_site_admin(principal: Principal, report_id: str) -> Report:
+    """The report, for one of its site's admins (its JSON, its HL7 and FHIR outputs)."""
     report = get_report(report_id)
     policy.require_site_admin(principal, sites.get_site(report.site_id))
     return report

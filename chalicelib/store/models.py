@@ -242,6 +242,7 @@ class WebhookTrigger(_Item):
     created_time = UnicodeAttribute()
     study = JSONAttribute(null=True)  # {"study_uid", "series": [{"series_uid"}], "retrieve_url"}
     user = JSONAttribute(null=True)  # {"email", "name", "sub"}
+    report = JSONAttribute(null=True)  # {"report_id", "status", "version"} (report_status)
     attempts = ListAttribute(of=DeliveryAttempt, default=list)
     state = UnicodeAttribute(default="pending")
 
@@ -498,6 +499,24 @@ class ReportVersion(_Item):
     @staticmethod
     def key(report_id: str, version: int) -> tuple[str, str]:
         return f"REPORT#{report_id}", f"VERSION#{version:04d}"
+
+
+class ReportDelivery(_Item):
+    """`REPORT#{id}` / `DELIVERY#{n:04}`: the return of signed version n to its site's endpoint and
+    every attempt made (the attempt log of `chalicelib.events.deliveries`)."""
+
+    Meta = _meta(settings().reports_table)
+    report_id = UnicodeAttribute()
+    version = NumberAttribute()
+    return_format = UnicodeAttribute()  # HL7 | FHIR
+    endpoint = UnicodeAttribute()
+    created_time = UnicodeAttribute()
+    attempts = ListAttribute(of=DeliveryAttempt, default=list)
+    state = UnicodeAttribute(default="pending")
+
+    @staticmethod
+    def key(report_id: str, version: int) -> tuple[str, str]:
+        return f"REPORT#{report_id}", f"DELIVERY#{version:04d}"
 
 
 class ReportSecret(_Item):

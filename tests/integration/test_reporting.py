@@ -18,8 +18,8 @@ from hl7apy.parser import parse_message
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-HOST_ORIGIN = "http://127.0.0.1:3002"
-CAROL_EMAIL = "carol@example.org"
+from tests.integration.webhook_receiver import wait_until
+from tests.support.reporting import HOST_ORIGIN, configure_site, launch, launch_tags
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
@@ -72,14 +72,6 @@ def host_page():
     server.shutdown()
 
 
-def _site(stack, tokens, site_id: str, endpoint: str = "", **extra) -> None:
-    response = requests.put(f"{stack.api_url}/report/sites/{site_id}", timeout=30, headers={
-        "Authorization": f"Bearer {tokens('alice')}"}, json={
-        "admins": [CAROL_EMAIL], "origins": [HOST_ORIGIN], "returnFormat": "HL7",
-        "returnEndpoint": endpoint, **extra})
-    assert response.status_code == 200, response.text
-
-
 @pytest.fixture(scope="module")
 def carol_study(stack, tokens):
     """A CT with fresh UIDs in carol's inbox (the study the radiologist reports on)."""
@@ -90,30 +82,12 @@ def carol_study(stack, tokens):
     return ds
 
 
-def _tags(site: str, accession: str, study_uid: str = "", **override) -> dict:
-    tags = {
-        "SiteID": site, "PatientMRN": "test-mrn", "Accession": accession, "ReturnFormat": "HL7",
-        "PatientName": "John Doe", "PatientBirthDate": "01021975", "PatientAge": "50", "PatientSex": "M",
-        "Modality": "CT", "BodyPartExamined": "Abdomen", "StudyDescription": "CT abdomen w/wo contrast",
-        "StudyDate": "05022024", "StudyTime": "122009", "StudyInstanceUID": study_uid,
-        "ReasonForExam": "History of colon cancer and new onset abdominal pain.",
-        "UserName": "testphysician", "UserEmail": "physician@example.org",
-    }
-    tags.update(override)
-    return {"tags": {k: v for k, v in tags.items() if v is not None}, "result": "link"}
-
-
-def _launch(stack, token: str | None, body: dict) -> requests.Response:
-    headers = {"x-access-token": token} if token else {}
-    return requests.post(f"{stack.api_url}/report/launch/clinical", json=body, headers=headers, timeout=30)
-
-
 def test_demo_site_launches_for_carol_and_relaunch_returns_the_same_report(stack, tokens):
-    first = _launch(stack, tokens("carol"), _tags("demo", "demo-acc-1"))
+    first = launch(stack, tokens("carol"), launch_tags("demo", "demo-acc-1"))
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "Draft"
     assert first.json()["owner"] == {"name": "testphysician", "email": "physician@example.org"}
-    again = _launch(stack, tokens("carol"), _tags("demo", "demo-acc-1"))
+    again = launch(stack, tokens("carol"), launch_tags("demo", "demo-acc-1"))
     assert again.json()["reportId"] == first.json()["reportId"]
     assert again.json()["reportLink"] != first.json()["reportLink"]  # a fresh one-time code
     page = requests.get(first.json()["reportLink"], timeout=30)
@@ -125,14 +99,14 @@ def test_demo_site_launches_for_carol_and_relaunch_returns_the_same_report(stack
 
 
 def test_launch_refusals_name_the_problem(stack, tokens):
-    missing_auth = _launch(stack, None, _tags("demo", "demo-acc-2"))
+    missing_auth = launch(stack, None, launch_tags("demo", "demo-acc-2"))
     assert missing_auth.status_code == 401 and missing_auth.json()["message"] == "Missing Auth"
-    missing_user = _launch(stack, tokens("carol"), _tags("demo", "demo-acc-2", UserName=None, UserEmail=""))
+    missing_user = launch(stack, tokens("carol"), launch_tags("demo", "demo-acc-2", UserName=None, UserEmail=""))
     assert missing_user.status_code == 400
     assert "UserName" in missing_user.json()["detail"] and "UserEmail" in missing_user.json()["detail"]
-    not_admin = _launch(stack, tokens("bob"), _tags("demo", "demo-acc-2"))
+    not_admin = launch(stack, tokens("bob"), launch_tags("demo", "demo-acc-2"))
     assert not_admin.status_code == 403 and "site admin" in not_admin.json()["detail"]
-    unknown = _launch(stack, tokens("carol"), _tags("nowhere", "demo-acc-2"))
+    unknown = launch(stack, tokens("carol"), launch_tags("nowhere", "demo-acc-2"))
     assert unknown.status_code == 404 and unknown.json()["message"] == "Site Not Found"
 
 
@@ -143,8 +117,8 @@ def test_only_obelisk_admins_configure_sites(stack, tokens):
 
 
 def test_link_past_its_lifetime_is_refused(stack, tokens):
-    _site(stack, tokens, "short-links", linkSeconds=1)
-    link = _launch(stack, tokens("carol"), _tags("short-links", "exp-1")).json()["reportLink"]
+    configure_site(stack, tokens, "short-links", linkSeconds=1)
+    link = launch(stack, tokens("carol"), launch_tags("short-links", "exp-1")).json()["reportLink"]
     time.sleep(2.5)
     assert requests.get(link, timeout=30).status_code == 410
     code = link.split("code=")[1]
@@ -154,9 +128,9 @@ def test_link_past_its_lifetime_is_refused(stack, tokens):
 def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browser, screenshot_dir,
                                                            receiver, host_page, carol_study):
     endpoint, received = receiver
-    _site(stack, tokens, "it-site", endpoint)
+    configure_site(stack, tokens, "it-site", endpoint)
     study_uid = str(carol_study.StudyInstanceUID)
-    launched = _launch(stack, tokens("carol"), _tags("it-site", carol_study.AccessionNumber, study_uid))
+    launched = launch(stack, tokens("carol"), launch_tags("it-site", carol_study.AccessionNumber, study_uid))
     assert launched.status_code == 200, launched.text
     link, report_id = launched.json()["reportLink"], launched.json()["reportId"]
     host_page.link = link
@@ -194,6 +168,7 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
 
     carol = {"Authorization": f"Bearer {tokens('carol')}"}
     oru_text = requests.get(f"{stack.api_url}/reports/{report_id}/hl7", headers=carol, timeout=30).text
+    wait_until(lambda: received)  # the return is queued at signing and POSTed by the deliveries function
     assert [body for _, body in received] == [oru_text.encode()]
     message = hl7.parse(oru_text)
     assert str(message.segment("MSH")[9]) == "ORU^R01^ORU_R01"
@@ -213,7 +188,7 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
 
 
 def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, carol_study):
-    launched = _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()
+    launched = launch(stack, tokens("carol"), launch_tags("demo", "amend-1")).json()
     code = launched["reportLink"].split("code=")[1]
     opened = requests.post(f"{stack.api_url}/report/session", json={"code": code}, timeout=30)
     assert opened.status_code == 200
@@ -222,7 +197,7 @@ def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, c
     draft = {"findings": "No acute findings.", "impression": ""}
     assert requests.put(f"{stack.api_url}/report/current/draft", json=draft, headers=session,
                         timeout=30).json()["status"] == "Draft"
-    again = _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()
+    again = launch(stack, tokens("carol"), launch_tags("demo", "amend-1")).json()
     assert (again["status"], again["reportId"]) == ("Draft", launched["reportId"])
     current = requests.get(f"{stack.api_url}/report/current", headers=session, timeout=30).json()
     assert current["findings"] == "No acute findings."
@@ -232,9 +207,10 @@ def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, c
                            json={**draft, "impression": "Normal study. Addendum: no change."}).json()
     assert (first["status"], first["version"]) == ("Final", 1)
     assert (second["status"], second["version"]) == ("Amended", 2)
-    assert _launch(stack, tokens("carol"), _tags("demo", "amend-1")).json()["status"] == "Amended"
+    assert launch(stack, tokens("carol"), launch_tags("demo", "amend-1")).json()["status"] == "Amended"
     # the demo site has no return endpoint: the SR of a study Obelisk does not hold starts a new one
-    assert first["delivery"] == {"delivered": False, "detail": "the site has no return endpoint"}
+    assert first["delivery"] == {"version": 1, "format": "HL7", "status": "none",
+                                 "detail": "the site has no return endpoint", "attempts": []}
     client = DICOMwebClient(url=stack.api_url, headers={"Authorization": f"Bearer {tokens('carol')}"})
     series = client.search_for_series(first["study"]["StudyInstanceUID"])
     assert sorted(s["00080060"]["Value"][0] for s in series) == ["SR", "SR"]
@@ -251,7 +227,7 @@ def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, c
 
 def test_an_origin_outside_the_site_cannot_frame_the_page(stack, tokens, browser):
     class _Elsewhere(_HostPage):
-        link = _launch(stack, tokens("carol"), _tags("demo", "frame-1")).json()["reportLink"]
+        link = launch(stack, tokens("carol"), launch_tags("demo", "frame-1")).json()["reportLink"]
 
     server = _serve(_Elsewhere, 0)
     page = browser.new_page()

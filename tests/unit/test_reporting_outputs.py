@@ -1,6 +1,7 @@
 """Pure logic of the reporting outputs: HL7 escaping and names, outbound policy."""
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import hl7
@@ -8,6 +9,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
 from chalicelib.config import settings
+from chalicelib.events import deliveries
 from chalicelib.reporting import delivery
 from chalicelib.reporting.hl7_oru import build_oru, to_dicom_date
 from chalicelib.reporting.sr import person_name
@@ -42,14 +44,20 @@ def test_person_names_are_family_caret_given():
     assert person_name("Doe^Jane") == "Doe^Jane"
 
 
-def test_loopback_return_endpoints_need_the_allowlist(monkeypatch):
+def test_a_refused_return_endpoint_is_a_failed_attempt(monkeypatch):
     monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", "")
     settings.cache_clear()
     try:
-        assert "outbound policy" in delivery.deliver("http://127.0.0.1:9/oru", "HL7", "x")["detail"]
-        assert "outbound policy" in delivery.deliver("http://10.0.0.1/oru", "HL7", "x")["detail"]
-        monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", "127.0.0.0/8")
-        settings.cache_clear()
-        assert "outbound policy" not in delivery.deliver("http://127.0.0.1:9/oru", "HL7", "x")["detail"]
+        for endpoint in ("http://127.0.0.1:9/oru", "http://10.0.0.1/oru"):
+            assert deliveries.post(endpoint, b"x", {}, "report") == deliveries.CONNECTION_ERROR
     finally:
         settings.cache_clear()
+
+
+def test_the_return_sends_the_site_format_and_needs_an_endpoint():
+    outputs = {"hl7": "MSH|^~\\&|", "fhir": {"resourceType": "DiagnosticReport"}}
+    assert delivery.payload("HL7", outputs) == b"MSH|^~\\&|"
+    assert json.loads(delivery.payload("FHIR", outputs)) == {"resourceType": "DiagnosticReport"}
+    assert delivery.planned("r1", 1, "", "HL7") is None
+    planned = delivery.planned("r1", 2, "https://ris.example/oru", "FHIR")
+    assert (planned.sk, planned.state, planned.attempts) == ("DELIVERY#0002", "pending", [])

@@ -3,7 +3,7 @@ import { get, post, patch, del, enc } from '../api.js';
 import { h, replace, attempt, say, field, checkbox } from '../dom.js';
 import { text, personName } from '../dicom.js';
 
-const EVENTS = [['new_series', 'New series'], ['new_user', 'New member'], ['remove_series', 'Series removed'], ['delete_album', 'Album deleted']];
+const EVENTS = [['new_series', 'New series'], ['new_user', 'New member'], ['remove_series', 'Series removed'], ['delete_album', 'Album deleted'], ['report_status', 'Report status']];
 
 function webhookForm(label, hook, save) {
   const form = h('form', { class: 'stack', 'aria-label': label },
@@ -113,6 +113,6 @@ function history(hook) {
     h('thead', {}, h('tr', {}, ['Event', 'Status', 'Manual', 'Subject', 'Attempts'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, triggers.map((t) => h('tr', {},
       h('td', {}, t.event), h('td', {}, t.status ? deliveryMark(t.status) : ''), h('td', {}, t.is_manual_trigger ? 'yes' : 'no'),
-      h('td', {}, t.user ? t.user.email : t.study ? t.study.study_uid : ''),
+      h('td', {}, t.user ? t.user.email : t.report ? `report ${t.report.report_id} ${t.report.status} v${t.report.version}` : t.study ? t.study.study_uid : ''),
       h('td', {}, (t.attempts || []).map((a) => `#${a.attempt} ${a.status === -1 ? 'connection error' : a.status} at ${(a.time || '').replace('T', ' ').slice(0, 19)}`).join('; '))))));
 }
