@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import json_model, qido, stow
+from chalicelib.dicom import frames, json_model, qido, stow
 from chalicelib.dicom.uids import is_valid_uid
 from chalicelib.errors import BadRequest
 from chalicelib.events import mutations
@@ -78,6 +78,9 @@ def read_part10(data: bytes) -> pydicom.Dataset:
             raise BadRequest("the object is truncated: an element is shorter than its declared length")
         for _element in dataset.iterall():
             pass  # converts every raw element: sequences cut short fail here
+        json_model.to_json(dataset)  # values DICOM JSON cannot carry (a DS of '\x0080.0') fail here
+        for _frame in frames.frames(dataset):
+            pass  # a pixel module frames cannot be cut from (no Rows, no transfer syntax) fails here
         for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
             if not is_valid_uid(str(dataset.get(keyword, ""))):
                 raise BadRequest(f"{keyword} missing or not a valid UID")

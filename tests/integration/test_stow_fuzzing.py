@@ -15,6 +15,8 @@ from tests.integration.dicom_samples import load, part10
 VALID = part10(load("CT_small.dcm"))
 _MODALITY = VALID.find(b"\x08\x00\x60\x00CS")
 UNKNOWN_VR = VALID[:_MODALITY + 4] + b"\x46\x00" + VALID[_MODALITY + 6:]  # pydicom: NotImplementedError
+_DS = VALID.find(b"DS", 132) + 4  # the first DS value (explicit VR: tag, VR, 2-byte length)
+NOT_A_NUMBER = VALID[:_DS] + b"\x00" + VALID[_DS + 1:]  # pydicom: ValueError in to_json_dict
 
 
 def s3_keys(stack) -> set[str]:
@@ -41,6 +43,7 @@ mutations = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=mutations)
 @example(body=UNKNOWN_VR)
+@example(body=NOT_A_NUMBER)
 def test_mutated_part10_never_breaks_ingest(stack, tokens, body):
     token = tokens("carol")
     before = s3_keys(stack)
