@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pydicom
@@ -241,14 +242,17 @@ class Ingest:
                 self._already_in_album[key] = False
 
     def finish(self) -> IngestResult:
-        """After the last instance: series objects for every series that grew, then one
-        import event per study touched (not for the inbox)."""
+        """After the last instance: series objects for the series this request brought most of
+        (`renditions.worth_prebuilding`), then one import event per study touched (not for
+        the inbox)."""
         grown: dict[tuple[str, str], int] = {}
         for stored in self.result.stored:
             if stored.new_in_album:
                 grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
-        for study, series in sorted({(s.study_uid, s.series_uid) for s in self.result.stored if s.created}):
-            renditions.build_series_objects(study, series)
+        created = Counter((s.study_uid, s.series_uid) for s in self.result.stored if s.created)
+        for (study, series), count in sorted(created.items()):
+            if renditions.worth_prebuilding(count, renditions.series_count(study, series)):
+                renditions.build_series_objects(study, series)
         if grown and not _is_inbox(self.album_id):
             for study in sorted({study for study, _ in grown}):
                 counts = {series: n for (st, series), n in grown.items() if st == study}

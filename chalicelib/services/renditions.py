@@ -1,9 +1,12 @@
 """Derived objects: written at ingest (per instance) or assembled from stored objects (per series,
 study or zip), so that each read is one GET of an S3 object with a conformant Content-Type.
 
-Series objects are keyed by the series' instance count: whoever commits the Nth instance lists
-the series after its commit and writes object N, so object N is always complete even under
-concurrent STOW; a reader that finds object N missing builds it (docs/dicomweb.md)."""
+Series objects are keyed by the series' instance count, so object N is always complete even
+under concurrent STOW. A STOW writes them only when it brought at least half of the series
+(`worth_prebuilding`): building costs O(series), so a series uploaded one instance per request
+would otherwise cost O(n^2); the total stays under twice the instances stored. A reader that
+finds object N missing builds it, the metadata from the instances' documents read in parallel
+(docs/dicomweb.md)."""
 from __future__ import annotations
 
 import hashlib
@@ -24,6 +27,7 @@ log = logging.getLogger("obelisk")
 SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
 WRITERS = 8
+READERS = 16
 
 
 def canonical_instance_url(study: str, series: str, sop: str) -> str:
@@ -75,16 +79,29 @@ def _instance_order(record: InstanceRecord):
         return 1 << 30, record.sop_uid
 
 
+def worth_prebuilding(stored_now: int, series_size: int) -> bool:
+    """Whether a STOW that stored `stored_now` of a series' `series_size` instances should build
+    its series objects now (amortized O(1) per instance; see the module docstring)."""
+    return 2 * stored_now >= series_size
+
+
 def build_series_objects(study: str, series: str) -> int:
     """Writes the series metadata and multipart objects for the instances stored now."""
     records = series_instances(study, series)
-    count = len(records)
-    documents = [json.loads(dicom_store.read(dicom_store.instance_metadata_key(study, series, r.sop_uid)))[0]
-                 for r in records]
-    dicom_store.put(dicom_store.series_metadata_key(study, series, count), json.dumps(documents).encode(),
-                    DICOM_JSON)
-    write_instances_multipart(dicom_store.series_multipart_key(study, series, count), records)
-    return count
+    _build_metadata(study, series, records)
+    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records)), records)
+    return len(records)
+
+
+def _build_metadata(study: str, series: str, records: list[InstanceRecord]) -> str:
+    def document(record: InstanceRecord) -> dict:
+        return json.loads(dicom_store.read(dicom_store.instance_metadata_key(study, series, record.sop_uid)))[0]
+
+    with ThreadPoolExecutor(READERS) as pool:
+        documents = list(pool.map(document, records))
+    key = dicom_store.series_metadata_key(study, series, len(records))
+    dicom_store.put(key, json.dumps(documents).encode(), DICOM_JSON)
+    return key
 
 
 def write_instances_multipart(key: str, records: list[InstanceRecord]) -> None:
@@ -102,8 +119,12 @@ def series_object(study: str, series: str, kind: str) -> str:
     """Key of the series `metadata` or `instances` object for the current count, built if missing."""
     key_of = dicom_store.series_metadata_key if kind == "metadata" else dicom_store.series_multipart_key
     key = key_of(study, series, series_count(study, series))
-    if dicom_store.head(key) is None:  # a STOW is still finishing, or the series grew meanwhile
-        key = key_of(study, series, build_series_objects(study, series))
+    if dicom_store.head(key) is None:  # not prebuilt, a STOW is still finishing, or the series grew
+        records = series_instances(study, series)
+        if kind == "metadata":
+            return _build_metadata(study, series, records)
+        key = key_of(study, series, len(records))
+        write_instances_multipart(key, records)
     return key
 
 

@@ -72,3 +72,30 @@ def test_authorizing_a_series_read_costs_at_most_three_dynamodb_requests(stack, 
         counted = _dynamodb_requests(stack, authorize)
     assert sum(counted.values()) <= 3, counted
     assert not any(op.endswith(":Scan") for op in counted), counted
+
+
+def test_storing_one_instance_costs_the_same_in_a_series_of_2_or_of_16(stack, tokens):
+    """One STOW per instance (as PACS and storescu-like clients send): the S3 requests of each
+    must not grow with the series (rebuilding the series objects after each made it O(n^2));
+    the series objects are then built by the first read, and hold every instance."""
+    from devstack.demo import multipart_body
+    from tests.integration.dicom_samples import part10
+
+    alice = {"Authorization": f"Bearer {tokens('alice')}"}
+    study, series = generate_uid(), generate_uid()
+    calls = f"{stack.emulator_url}/_emulator/calls"
+    s3_requests = []
+    for number in range(1, 17):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID = study, series, generate_uid()
+        dataset.InstanceNumber = number
+        body, content_type = multipart_body([part10(dataset)])
+        requests.delete(calls, timeout=5)
+        stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=60,
+                               headers={**alice, "Content-Type": content_type})
+        assert stored.status_code == 200, stored.text
+        s3_requests.append(sum(n for op, n in requests.get(calls, timeout=5).json().items() if op.startswith("s3:")))
+    assert s3_requests[-1] <= s3_requests[2], s3_requests  # the 16th costs no more than the 3rd
+    metadata = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/metadata", headers=alice, timeout=60)
+    assert metadata.status_code == 200
+    assert sorted(item["00200013"]["Value"][0] for item in metadata.json()) == list(range(1, 17))
