@@ -116,6 +116,7 @@ class Bench:
         r["coldstart"] = coldstart.measure(obelisk.stack.api_environment(), s.coldstart_runs)
         r["machine"]["load_at_end"] = machine.load()
         r["machine"]["busy_at_end"] = machine.busy_processes()
+        r["stow_failures"] = {name: t.server.stow_failures for name, t in self.both()}
         r["scans"] = sorted({f"{where}: {k}" for where, calls in self.all_calls() for k in measure.scans(calls)})
         return r
 

@@ -20,6 +20,7 @@ class Server:
     base: str                      # DICOMweb root: .../api for Obelisk, .../dicom-web for Orthanc
     headers: dict = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
+    stow_failures: list = field(default_factory=list)  # (status, failed SOP count) of 202 answers
 
     def session(self) -> requests.Session:
         """One keep-alive session per thread, as a real client would hold."""
@@ -40,6 +41,10 @@ class Server:
                                        headers={"Content-Type": content_type, "Accept": "application/dicom+json"})
         if response.status_code not in (200, 202):
             raise RuntimeError(f"{self.name} STOW: {response.status_code} {response.text[:300]}")
+        if response.status_code == 202:  # some instances refused: FailedSOPSequence (0008,1198)
+            failed = response.json().get("00081198", {}).get("Value", [])
+            reasons = sorted({str(item.get("00081197", {}).get("Value", ["?"])[0]) for item in failed})
+            self.stow_failures.append({"failed": len(failed), "reasons": reasons})
         return response
 
 

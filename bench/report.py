@@ -99,6 +99,10 @@ def markdown(r: dict) -> str:
         f"per phase: {json.dumps(r['load'])}",
         f"- busiest processes at start: {'; '.join(m['busy_at_start'])}",
         f"- QIDO populations actually run: {sizes} studies visible to alice",
+        "- STOW answers 202 (some instances refused): " + "; ".join(
+            f"{name} {len(v)} answers, {sum(x['failed'] for x in v)} instances, reasons {sorted({y for x in v for y in x['reasons']})}"
+            for name, v in r["stow_failures"].items()) if "stow_failures" in r else
+        "- STOW answers 202 (some instances refused): not recorded by the bench version of this run",
         "- same Python client (requests, one keep-alive session per thread) for both; Obelisk with alice's bearer "
         "token behind `chalice local` over the moto emulator; Orthanc on loopback without authentication",
         "", "## Side by side", "", *headline(r), "",
