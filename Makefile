@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown
+.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ token: install
 ## test: every test (unit, integration against a real emulator and API, browser)
 test: install browser-deps web
 	$(PY) -m pytest
+
+## bench: Obelisk side by side with Orthanc on this machine (installs Debian's orthanc and
+## orthanc-dicomweb; BENCH_QUICK=1 for a smoke run; settings in docs/benchmarks.md); not part of `make test`
+bench: install
+	$(PY) -m bench
 
 unit: install
 	$(PY) -m pytest tests/unit

@@ -1,0 +1,175 @@
+"""bench/results/: results.json (raw), results.md (tables with ratios Obelisk/Orthanc), PNG plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Typical published per-call latencies inside one AWS region (DynamoDB single-digit ms; S3 first
+# byte tens of ms). Estimates assume the calls of one operation run one after the other.
+LATENCY_MS = {"dynamodb:GetItem": 5, "dynamodb:Query": 5, "dynamodb:BatchGetItem": 8, "dynamodb:PutItem": 8,
+              "dynamodb:UpdateItem": 8, "dynamodb:DeleteItem": 8, "dynamodb:BatchWriteItem": 15,
+              "dynamodb:TransactWriteItems": 15, "dynamodb:TransactGetItems": 10,
+              "s3:PUT": 30, "s3:GET": 20, "s3:HEAD": 15, "s3:POST": 30, "s3:DELETE": 20,
+              "sqs:SendMessage": 10, "sqs:SendMessageBatch": 12}
+DEFAULT_MS = {"dynamodb": 5, "s3": 25, "sqs": 10}
+REDIRECT_GET_MS = 20  # the client's presigned S3 GET after a 303 (first byte)
+
+
+def aws_ms(calls: dict) -> float:
+    return sum(n * LATENCY_MS.get(k, DEFAULT_MS.get(k.split(":")[0], 10)) for k, n in calls.items())
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def fmt(v: float) -> str:
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 1 else f"{v:.2f}"
+
+
+def calls_text(calls: dict) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in calls.items() if k.split(":")[0] in ("dynamodb", "s3", "sqs")) or "none"
+
+
+def headline(r: dict) -> list[str]:
+    rows = ["| measure | Obelisk | Orthanc | Obelisk/Orthanc | better |", "|---|---:|---:|---:|---|"]
+    for ob, orth in zip(r["stow"]["obelisk"], r["stow"]["orthanc"], strict=True):
+        rows.append(f"| STOW ingest, {ob['concurrency']} client(s), {ob['instances']} instances, "
+                    f"{ob['batch']} per request, instances/s "
+                    f"| {fmt(ob['instances_per_second'])} | {fmt(orth['instances_per_second'])} "
+                    f"| {ratio(ob['instances_per_second'], orth['instances_per_second'])} | higher |")
+    for row in r["qido"]:
+        ob, orth, vis = row["obelisk"], row["orthanc"], row["visible"]
+        for q in ("p50", "p95"):
+            rows.append(f"| QIDO OHIF study list, {vis['obelisk']:,} studies visible ({vis['orthanc']:,} in Orthanc), "
+                        f"{q} ms | {fmt(ob[q + '_ms'])} | {fmt(orth[q + '_ms'])} "
+                        f"| {ratio(ob[q + '_ms'], orth[q + '_ms'])} | lower |")
+    ob, orth = r["metadata"]["obelisk"], r["metadata"]["orthanc"]
+    for key, label in (("first_ms", "first request"), ("repeat_median_ms", "repeated (median)")):
+        rows.append(f"| series metadata, {ob['instances']} instances, {label}, ms | {fmt(ob[key])} | {fmt(orth[key])} "
+                    f"| {ratio(ob[key], orth[key])} | lower |")
+    ob, orth = r["frames"]["obelisk"], r["frames"]["orthanc"]
+    rows.append(f"| frames/s, {ob['concurrency']} in flight, {ob['requests']} requests | {fmt(ob['frames_per_second'])} "
+                f"| {fmt(orth['frames_per_second'])} | {ratio(ob['frames_per_second'], orth['frames_per_second'])} "
+                f"| higher |")
+    return rows
+
+
+def operations(r: dict) -> list[str]:
+    rows = ["| operation | Obelisk p50 ms (local) | Orthanc p50 ms | Obelisk CPU ms | Orthanc CPU ms "
+            "| CPU Obelisk/Orthanc | Obelisk AWS calls per operation | est. Obelisk on AWS, ms |",
+            "|---|---:|---:|---:|---:|---:|---|---:|"]
+    orthanc = {op["op"].split(" (function")[0]: op for op in r["ops"]["orthanc"]}
+    for op in r["ops"]["obelisk"]:
+        other = orthanc.get(op["op"].split(" (function")[0])
+        redirect = REDIRECT_GET_MS if "redirect" in op["op"] else 0
+        estimate = aws_ms(op["calls"]) + op["cpu_ms"] + redirect
+        rows.append(f"| {op['op']} | {fmt(op['p50_ms'])} | {fmt(other['p50_ms']) if other else 'n/a'} "
+                    f"| {fmt(op['cpu_ms'])} | {fmt(other['cpu_ms']) if other else 'n/a'} "
+                    f"| {ratio(op['cpu_ms'], other['cpu_ms']) if other else 'n/a'} | {calls_text(op['calls'])} "
+                    f"| {fmt(estimate)}{' (+ S3 GET)' if redirect else ''} |")
+    return rows
+
+
+def qido_scaling(r: dict) -> list[str]:
+    rows = ["| studies visible | Obelisk p50 / p95 ms | Orthanc p50 / p95 ms | Obelisk CPU ms | Orthanc CPU ms "
+            "| Obelisk AWS calls per request | est. Obelisk on AWS, ms |", "|---:|---|---|---:|---:|---|---:|"]
+    for row in r["qido"]:
+        ob, orth = row["obelisk"], row["orthanc"]
+        rows.append(f"| {row['visible']['obelisk']:,} | {fmt(ob['p50_ms'])} / {fmt(ob['p95_ms'])} "
+                    f"| {fmt(orth['p50_ms'])} / {fmt(orth['p95_ms'])} | {fmt(ob['cpu_ms'])} | {fmt(orth['cpu_ms'])} "
+                    f"| {calls_text(ob['calls'])} | {fmt(aws_ms(ob['calls']) + ob['cpu_ms'])} |")
+    return rows
+
+
+def markdown(r: dict) -> str:
+    m, c = r["machine"], r["coldstart"]
+    sizes = ", ".join(f"{row['visible']['obelisk']:,}" for row in r["qido"])
+    lines = [
+        "# Obelisk vs Orthanc: bench results", "",
+        f"- date: {r['date']}; mode: {'QUICK (smoke run, small counts)' if r['quick'] else 'full'}; "
+        f"Obelisk commit {r['obelisk_commit']}; {r['orthanc_version']} with the DICOMweb plugin (Debian packages)",
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, kernel {m['kernel']}, Python {m['python']}",
+        f"- load average (1/5/15 min) at start {m['load_at_start']}, at end {m['load_at_end']}; "
+        f"per phase: {json.dumps(r['load'])}",
+        f"- busiest processes at start: {'; '.join(m['busy_at_start'])}",
+        f"- QIDO populations actually run: {sizes} studies visible to alice",
+        "- STOW answers 202 (some instances refused): " + "; ".join(
+            f"{name} {len(v)} answers, {sum(x['failed'] for x in v)} instances, reasons {sorted({y for x in v for y in x['reasons']})}"
+            for name, v in r["stow_failures"].items()) if "stow_failures" in r else
+        "- STOW answers 202 (some instances refused): not recorded by the bench version of this run",
+        "- same Python client (requests, one keep-alive session per thread) for both; Obelisk with alice's bearer "
+        "token behind `chalice local` over the moto emulator; Orthanc on loopback without authentication",
+        "", "## Side by side", "", *headline(r), "",
+        "## Per operation: latency, server CPU, AWS calls", "",
+        f"Sequential batches of {r['settings']['cpu_ops']} operations. CPU is utime+stime of the server process "
+        "(Obelisk: the `chalice local` API process, i.e. what runs inside the Lambda; the emulator's own CPU is "
+        "excluded as it stands in for AWS) divided by the batch size. AWS calls come from the emulator's counters. "
+        "The estimate is calls x the assumed latencies below, sequential, plus the measured CPU.", "",
+        *operations(r), "",
+        "## QIDO study list as the population grows", "", *qido_scaling(r), "",
+        "## Cold start (Obelisk)", "",
+        f"| fresh interpreter, median of {c['runs']} | ms |", "|---|---:|",
+        f"| `python -c pass` | {fmt(c['python_ms'])} |", f"| `import chalice, boto3` | {fmt(c['chalice_boto3_ms'])} |",
+        f"| `import app` | {fmt(c['app_ms'])} |", "",
+        "Self import time per package (`-X importtime`, ms): "
+        + ", ".join(f"{k} {v}" for k, v in c["slowest_imports_ms"]), "",
+        "## What the servers answer for a frame", "", "```", json.dumps(r["frame_answer"], indent=2), "```", "",
+        "## AWS calls per bench phase (Obelisk, whole phase)", "", "```", json.dumps(r["phase_calls"], indent=2),
+        "```", "", "## Assumed AWS latencies (ms per call)", "",
+        ", ".join(f"{k} {v}" for k, v in LATENCY_MS.items()) + f"; a client's presigned S3 GET {REDIRECT_GET_MS}.",
+        "", f"DynamoDB Scan on a request path: {', '.join(r['scans']) or 'none'}.", "",
+    ]
+    return "\n".join(lines)
+
+
+def plots(r: dict, out: Path) -> None:
+    colors = {"obelisk": "tab:blue", "orthanc": "tab:orange"}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in colors:
+        xs = [row["visible"][name] for row in r["qido"]]
+        ax.plot(xs, [row[name]["p50_ms"] for row in r["qido"]], "o-", color=colors[name], label=f"{name} p50")
+        ax.plot(xs, [row[name]["p95_ms"] for row in r["qido"]], "x--", color=colors[name], label=f"{name} p95")
+    ax.set(xscale="log", yscale="log", xlabel="studies visible", ylabel="ms", title="QIDO OHIF study list")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "qido.png", dpi=100)
+    plt.close(fig)
+
+    labels = [f"STOW {s['concurrency']}x{s['batch']}\ninstances/s" for s in r["stow"]["obelisk"]] + ["frames/s\n25 in flight"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, name in enumerate(colors):
+        values = [s["instances_per_second"] for s in r["stow"][name]] + [r["frames"][name]["frames_per_second"]]
+        ax.bar([i + k * 0.4 for i in range(len(values))], values, 0.4, color=colors[name], label=name)
+    ax.set_xticks([i + 0.2 for i in range(len(labels))], labels)
+    ax.set(yscale="log", title="Throughput (log scale)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "throughput.png", dpi=100)
+    plt.close(fig)
+
+    ops = r["ops"]["obelisk"]
+    orthanc = {op["op"].split(" (function")[0]: op["cpu_ms"] for op in r["ops"]["orthanc"]}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ys = range(len(ops))
+    ax.barh([y - 0.2 for y in ys], [op["cpu_ms"] for op in ops], 0.4, color=colors["obelisk"], label="obelisk")
+    ax.barh([y + 0.2 for y in ys], [orthanc.get(op["op"].split(" (function")[0], 0) for op in ops], 0.4,
+            color=colors["orthanc"], label="orthanc")
+    ax.set_yticks(list(ys), [op["op"].split(" (function")[0] for op in ops])
+    ax.set(xscale="log", xlabel="server CPU ms per operation", title="Server CPU per operation")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "cpu_per_op.png", dpi=100)
+    plt.close(fig)
+
+
+def write(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / "results.md").write_text(markdown(results))
+    plots(results, out)
