@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
+    from devstack import moto_transactions
+
+    moto_transactions.install()
     load_state(args.state)
     app = CountingApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
