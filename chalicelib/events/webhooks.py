@@ -23,14 +23,12 @@ import hashlib
 import json
 import string
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.events import webhooks_debounce as debounce
 from chalicelib.events import webhooks_payloads as payloads
 from chalicelib.events.webhooks_delivery import enqueue
-from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger
+from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger, transact
 
 EVENTS = ("new_series", "new_user", "remove_series", "delete_album", "report_status")
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -175,7 +173,7 @@ def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body
         state="pending",
     )
     try:
-        with TransactWrite(connection=Connection(region=Webhook.Meta.region)) as transaction:
+        with transact() as transaction:
             transaction.save(trigger, condition=WebhookTrigger.pk.does_not_exist())
             transaction.update(hook, actions=[Webhook.number_of_triggers.add(1)], condition=Webhook.pk.exists())
     except TransactWriteError:

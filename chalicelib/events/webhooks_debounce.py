@@ -13,14 +13,12 @@ import json
 import math
 import time
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.store.aws import client, queue_url
-from chalicelib.store.models import NewSeriesDispatch, PendingNewSeries
+from chalicelib.store.models import NewSeriesDispatch, PendingNewSeries, transact
 
 CHECK = "NEW_SERIES_DUE"  # events-queue message type of the delayed check
 COLLECTED = ("IMPORT_SERIES", "IMPORT_STUDY", "INSTANCES_ADDED")
@@ -121,7 +119,7 @@ def _claim(pending: PendingNewSeries, dispatch_key: tuple[str, str]) -> NewSerie
         created_time=clock.local_iso(),
     )
     try:
-        with TransactWrite(connection=Connection(region=PendingNewSeries.Meta.region)) as transaction:
+        with transact() as transaction:
             transaction.delete(pending, condition=PendingNewSeries.version == pending.version)
             transaction.save(dispatch, condition=NewSeriesDispatch.pk.does_not_exist())
     except TransactWriteError:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.auth import policy
@@ -15,7 +13,7 @@ from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
 from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr, status_events
 from chalicelib.services import users
 from chalicelib.services.ingest import Ingest
-from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, StudyRecord
+from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, StudyRecord, transact
 
 REQUIRED_TAGS = ("SiteID", "Accession", "UserName", "UserEmail")
 MAX_TEXT = 20000
@@ -64,7 +62,7 @@ def _create(principal: Principal, site_id: str, tags: dict[str, str]) -> Report:
                     updated_at=clock.utc_iso())
     claim = AccessionClaim(*AccessionClaim.key(site_id, tags["Accession"]), report_id=report_id)
     try:
-        with TransactWrite(connection=Connection(region=Report.Meta.region)) as transaction:
+        with transact() as transaction:
             transaction.save(claim, condition=AccessionClaim.pk.does_not_exist())
             transaction.save(report, condition=Report.pk.does_not_exist())
     except TransactWriteError:
@@ -138,7 +136,7 @@ def sign(report: Report, body: dict) -> Report:
 def _record(report: Report, version: int, outputs: dict, returned: ReportDelivery | None) -> None:
     moment = clock.utc_iso()
     try:
-        with TransactWrite(connection=Connection(region=Report.Meta.region)) as transaction:
+        with transact() as transaction:
             if returned is not None:
                 transaction.save(returned, condition=ReportDelivery.pk.does_not_exist())
             transaction.save(ReportVersion(*ReportVersion.key(report.report_id, version), report_id=report.report_id,

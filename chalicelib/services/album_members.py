@@ -1,9 +1,7 @@
 """Album membership: add, remove, leave, promote, demote, favorites (kheops-api.md 3.2)."""
 from __future__ import annotations
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.auth import policy
@@ -12,7 +10,7 @@ from chalicelib.errors import Forbidden, UserNotFound
 from chalicelib.events import mutations
 from chalicelib.services import albums, capabilities, users
 from chalicelib.store import shares
-from chalicelib.store.models import AlbumMember
+from chalicelib.store.models import AlbumMember, transact
 
 
 def _members(album_id: str) -> list[AlbumMember]:
@@ -31,7 +29,7 @@ def list_users(principal: Principal, album_id: str) -> list[dict]:
 def _save(member: AlbumMember, event, condition=None) -> bool:
     """Writes a membership change and its event together; False when the condition failed."""
     try:
-        with TransactWrite(connection=Connection(region=AlbumMember.Meta.region)) as transaction:
+        with transact() as transaction:
             transaction.save(member, condition=condition)
             transaction.save(event)
     except TransactWriteError:
@@ -87,7 +85,7 @@ def remove_user(principal: Principal, album_id: str, reference: str) -> None:
         raise UserNotFound("the user is not a member of this album")
     event = mutations.mutation_event(album_id, "LEAVE_ALBUM" if leaving else "REMOVE_USER", principal,
                                      target_sub=target.sub)
-    with TransactWrite(connection=Connection(region=AlbumMember.Meta.region)) as transaction:
+    with transact() as transaction:
         transaction.delete(member, condition=AlbumMember.pk.exists())
         transaction.save(event)
     mutations.publish(event)

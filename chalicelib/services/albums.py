@@ -5,9 +5,6 @@ from __future__ import annotations
 import fnmatch
 import json
 
-from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
@@ -17,15 +14,11 @@ from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import shares
 from chalicelib.store.aws import client, queue_url
-from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare
+from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare, transact
 
 FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
                "deleteSeries": "delete_series", "addSeries": "add_series", "writeComments": "write_comments"}
 SORT_KEYS = ("created_time", "last_event_time", "name", "number_of_users", "number_of_studies", "number_of_comments")
-
-
-def _connection() -> Connection:
-    return Connection(region=Album.Meta.region)
 
 
 def _bool(value: str, name: str) -> bool:
@@ -66,7 +59,7 @@ def create(principal: Principal, form: dict[str, str]) -> Album:
     member = AlbumMember(*AlbumMember.key(album_id, principal.sub), member_sub=principal.sub, is_admin=True,
                          joined_at=moment)
     event = mutations.mutation_event(album_id, "CREATE_ALBUM", principal)
-    with TransactWrite(connection=_connection()) as transaction:
+    with transact() as transaction:
         transaction.save(album, condition=Album.pk.does_not_exist())
         transaction.save(member)
         transaction.save(event)
@@ -158,7 +151,7 @@ def edit(principal: Principal, album_id: str, form: dict[str, str]) -> dict:
                         ("notificationNewComment", "notification_new_comment")):
         if field in form:
             member_actions.append(getattr(AlbumMember, attr).set(_bool(form[field], field)))
-    with TransactWrite(connection=_connection()) as transaction:
+    with transact() as transaction:
         if actions:
             actions.append(Album.last_event_time.set(clock.local_iso()))
             transaction.update(album, actions=actions, condition=Album.pk.exists())
@@ -186,7 +179,7 @@ def remove_album(album: Album, principal: Principal) -> None:
     capabilities.revoke_created_by(None, album_id, principal)
     members = [AlbumMember(pk, sk) for pk, sk in items if sk.startswith("MEMBER#")]
     for chunk in range(0, len(members), 90):
-        with TransactWrite(connection=_connection()) as transaction:
+        with transact() as transaction:
             if chunk == 0:
                 transaction.delete(Album(*Album.key(album_id)))
             for member in members[chunk:chunk + 90]:

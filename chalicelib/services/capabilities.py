@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import clock
 from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
 from chalicelib.services import users
-from chalicelib.store.models import AlbumCapability, Capability, CapabilityPointer
+from chalicelib.store.models import AlbumCapability, Capability, CapabilityPointer, transact
 
 DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
 
@@ -81,7 +78,7 @@ def create(principal: Principal, form: dict[str, str]) -> tuple[Capability, str]
         issued_at_time=clock.utc_iso(now), not_before_time=clock.utc_iso(not_before),
         expiration_time=clock.utc_iso(expires), **flags,
     )
-    with TransactWrite(connection=Connection(region=Capability.Meta.region)) as transaction:
+    with transact() as transaction:
         transaction.save(capability, condition=Capability.pk.does_not_exist())
         transaction.save(CapabilityPointer(*CapabilityPointer.key(capability.capability_id), secret_hash=digest),
                          condition=CapabilityPointer.pk.does_not_exist())

@@ -12,9 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pydicom
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.auth import policy
@@ -25,7 +23,7 @@ from chalicelib.errors import BadRequest
 from chalicelib.events import mutations
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store, shares
-from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord
+from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord, transact
 
 # PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
 PROCESSING_FAILURE = 0x0110
@@ -198,7 +196,7 @@ class Ingest:
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
         sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
         share_key = SeriesShare.key(self.album_id, study, series)
-        with TransactWrite(connection=Connection(region=InstanceRecord.Meta.region)) as transaction:
+        with transact() as transaction:
             transaction.save(
                 InstanceRecord(
                     *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,

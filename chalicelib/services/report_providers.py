@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, NotFound
 from chalicelib.events import mutations
 from chalicelib.services import provider_config
-from chalicelib.store.models import ReportProvider, ReportProviderClient
+from chalicelib.store.models import ReportProvider, ReportProviderClient, transact
 
 CLIENT_ID_LENGTH = 22
 
@@ -41,7 +38,7 @@ def _name(name: str | None) -> str:
 
 
 def _save_with_event(items, event) -> None:
-    with TransactWrite(connection=Connection(region=ReportProvider.Meta.region)) as transaction:
+    with transact() as transaction:
         for item in items:
             transaction.save(item)
         transaction.save(event)

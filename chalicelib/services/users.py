@@ -1,13 +1,11 @@
 """Users: registration (explicit or on first call), lookup by sub or e-mail."""
 from __future__ import annotations
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.errors import UserNotFound
-from chalicelib.store.models import Album, AlbumFlags, AlbumMember, UserProfile
+from chalicelib.store.models import Album, AlbumFlags, AlbumMember, UserProfile, transact
 
 INBOX_FLAGS = dict(
     add_user=False, download_series=True, send_series=True,
@@ -60,7 +58,7 @@ def register(sub: str, email: str, name: str) -> UserProfile:
                              notification_new_series=False, notification_new_comment=False,
                              joined_at=moment)
     try:
-        with TransactWrite(connection=Connection(region=UserProfile.Meta.region)) as transaction:
+        with transact() as transaction:
             transaction.save(user, condition=UserProfile.pk.does_not_exist())
             transaction.save(inbox, condition=Album.pk.does_not_exist())
             transaction.save(membership)

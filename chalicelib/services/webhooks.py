@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import clock, outbound
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
@@ -16,7 +13,7 @@ from chalicelib.events import mutations
 from chalicelib.events.webhooks import EVENTS, album_webhooks
 from chalicelib.services.users import find_user
 from chalicelib.store import shares
-from chalicelib.store.models import AlbumEvent, Webhook, WebhookTrigger
+from chalicelib.store.models import AlbumEvent, Webhook, WebhookTrigger, transact
 
 MANUAL_EVENTS = ("new_series", "new_user")
 LAST_TRIGGERS = 5
@@ -153,7 +150,7 @@ def edit(principal: Principal, album_id: str, webhook_id: str, changes: WebhookC
     events = [e for e in (webhook.events or [] if replaced is None else replaced) if e not in removed]
     actions.append(Webhook.events.set(events + [e for e in added if e not in events]))
     event = _event(album_id, "EDIT_WEBHOOK", principal, webhook)
-    with TransactWrite(connection=Connection(region=Webhook.Meta.region)) as transaction:
+    with transact() as transaction:
         transaction.update(webhook, actions=actions, condition=Webhook.pk.exists())
         transaction.save(event)
     mutations.publish(event)
@@ -165,7 +162,7 @@ def delete(principal: Principal, album_id: str, webhook_id: str) -> None:
     authorize(principal, album_id)
     webhook = _webhook(album_id, webhook_id)
     event = _event(album_id, "DELETE_WEBHOOK", principal, webhook)
-    with TransactWrite(connection=Connection(region=Webhook.Meta.region)) as transaction:
+    with transact() as transaction:
         transaction.delete(webhook, condition=Webhook.pk.exists())
         transaction.save(event)
     mutations.publish(event)
@@ -210,7 +207,7 @@ def _event(album_id: str, mutation_type: str, principal: Principal, webhook: Web
 
 
 def _save_with_event(webhook: Webhook, event: AlbumEvent) -> None:
-    with TransactWrite(connection=Connection(region=Webhook.Meta.region)) as transaction:
+    with transact() as transaction:
         transaction.save(webhook, condition=Webhook.pk.does_not_exist())
         transaction.save(event)
     mutations.publish(event)

@@ -2,6 +2,7 @@
 `docs/data-model.md` lists which item answers which question."""
 from __future__ import annotations
 
+import functools
 import os
 
 from pynamodb.attributes import (
@@ -13,8 +14,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import settings
 
@@ -23,6 +26,19 @@ _REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") o
 
 def _meta(table: str):
     return type("Meta", (), {"table_name": table, "region": _REGION})
+
+
+@functools.cache
+def _transaction_connection() -> Connection:
+    """One PynamoDB connection for every transaction of the process: a new one per transaction
+    loaded botocore's DynamoDB service model again, ~170 ms of JSON parsing per STOW instance
+    (`python -m bench.profile_stow`)."""
+    return Connection(region=_REGION)
+
+
+def transact() -> TransactWrite:
+    """A DynamoDB transaction (`with transact() as t: t.save(...)`)."""
+    return TransactWrite(connection=_transaction_connection())
 
 
 class _Item(Model):

@@ -1,6 +1,6 @@
 """The service layer in this test process, pointed at a test stack's emulator: for setup the API
 cannot do, and for crashes injected between two writes. Every cached AWS handle (settings, boto3
-clients, queue URLs, PynamoDB connections, the signing key ring) is dropped on the way in and out,
+clients, queue URLs, PynamoDB connections and the transactions' one, the signing key ring) is dropped on the way in and out,
 so a module that talked to another stack never reaches a stack that is gone."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ def _forget_aws_handles() -> None:
 
     from chalicelib.auth import signing
     from chalicelib.config import settings
-    from chalicelib.store import aws
+    from chalicelib.store import aws, models
 
-    for cache in (settings, aws.client, aws.queue_url):
+    for cache in (settings, aws.client, aws.queue_url, models._transaction_connection):
         cache.cache_clear()
     signing._cache.update(at=0.0, ring=None)
     pending = list(Model.__subclasses__())
