@@ -75,6 +75,10 @@ class Conflict(ObeliskError):
     message = "Conflict"
 
 
+class ConcurrentChange(Conflict):
+    """Other requests kept changing the same rows through every attempt; retrying may succeed."""
+
+
 class PayloadTooLarge(ObeliskError):
     status = 413
     message = "Payload Too Large"

@@ -14,7 +14,7 @@ from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import shares
 from chalicelib.store.aws import client, queue_url
-from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare, transact
+from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, transact
 
 FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
                "deleteSeries": "delete_series", "addSeries": "add_series", "writeComments": "write_comments"}
@@ -193,6 +193,4 @@ def remove_album(album: Album, principal: Principal) -> None:
         for pk, sk in items:
             if not sk.startswith("MEMBER#") and sk != "META":
                 batch.delete(AlbumEvent(pk, sk))
-    with SeriesShare.batch_write() as batch:
-        for share in shares.shares_in_album(album_id):
-            batch.delete(share)
+    shares.forget_album(album_id)

@@ -22,7 +22,7 @@ from chalicelib.dicom.uids import is_valid_uid
 from chalicelib.errors import BadRequest
 from chalicelib.events import mutations
 from chalicelib.services import renditions
-from chalicelib.store import dicom_store, shares
+from chalicelib.store import dicom_store, listing, shares
 from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord, transact
 
 # PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
@@ -112,6 +112,7 @@ class Ingest:
         self._series_allowed: dict[tuple[str, str], bool] = {}
         self._studies: dict[str, dict | None] = {}
         self._already_in_album: dict[tuple[str, str], bool] = {}
+        self._new_in_album: dict[str, bool] = {}
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
         dataset = dataset if dataset is not None else read_part10(data)
@@ -182,12 +183,17 @@ class Ingest:
             except TransactWriteError as error:
                 if _instance_exists(study, series, sop):
                     return stored  # a concurrent request stored the same instance first
+                guessed_new = self._study_is_new(study)
+                self._new_in_album[study] = listing.row(self.album_id, study) is None
+                if attempt + 1 < COMMIT_ATTEMPTS and self._new_in_album[study] != guessed_new:
+                    continue  # another request listed the study in the album first, or removed it
                 if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
                     time.sleep(0.05 * 2 ** attempt)  # another STOW updated the same series or study
                     continue
                 dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
                 raise
         self._studies.setdefault(study, json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS))
+        self._new_in_album[study] = False
         stored.new_in_album = stored.created = True
         return stored
 
@@ -226,8 +232,23 @@ class Ingest:
             )
             transaction.update(
                 SeriesShare(*share_key),
-                actions=self._share_actions(study, series, moment, attributes),
+                actions=[
+                    SeriesShare.album_id.set(self.album_id),
+                    SeriesShare.study_uid.set(study),
+                    SeriesShare.series_uid.set(series),
+                    SeriesShare.series_album.set(f"{series}#{self.album_id}"),
+                    SeriesShare.added_at.set(SeriesShare.added_at | moment),
+                ],
             )
+            listing.add(transaction, self.album_id, study, series,
+                                 qido.listing_key(self._study_attributes(study) or attributes),
+                                 self._study_is_new(study))
+
+    def _study_is_new(self, study: str) -> bool:
+        """Whether the target album holds nothing of the study yet (read once per request)."""
+        if study not in self._new_in_album:
+            self._new_in_album[study] = listing.row(self.album_id, study) is None
+        return self._new_in_album[study]
 
     def _remember_album_state(self, study: str, series: str) -> None:
         """Notes, once per request, whether the target album held the series before it."""
@@ -258,20 +279,11 @@ class Ingest:
                 mutations.import_series(self.album_id, self.principal, study, counts, new_series, "upload")
         return self.result
 
-    def _share_actions(self, study: str, series: str, moment: str, attributes: dict):
-        listed_at = qido.listing_key(self._study_attributes(study) or attributes)
-        return [
-            SeriesShare.album_id.set(self.album_id),
-            SeriesShare.study_uid.set(study),
-            SeriesShare.series_uid.set(series),
-            SeriesShare.series_album.set(f"{series}#{self.album_id}"),
-            SeriesShare.added_at.set(SeriesShare.added_at | moment),
-            SeriesShare.study_listed_at.set(SeriesShare.study_listed_at | listed_at),
-        ]
-
     def _share(self, study: str, series: str) -> bool:
         """Puts an already-stored series into the target album; True when it was not there."""
-        return shares.add_series(self.album_id, study, series, qido.listing_key(self._study_attributes(study) or {}))
+        added = shares.add_series(self.album_id, study, series, qido.listing_key(self._study_attributes(study) or {}))
+        self._new_in_album[study] = False
+        return added
 
 
 def store_body(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,

@@ -8,7 +8,7 @@ from chalicelib.dicom import matching, qido
 from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
-from chalicelib.store import shares
+from chalicelib.store import listing, shares
 from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
@@ -40,36 +40,43 @@ def _needs_source(source: policy.Source, what: str) -> None:
 
 def search_studies(principal: Principal, source: policy.Source, params: dict[str, list[str]],
                    page: Page, base_url: str) -> SearchResult:
-    """The default study list (no matching keys, newest first) reads the study and series rows of
-    the page only: its order comes from the share rows. Matching keys or another order read every
-    visible study, as no index holds them."""
-    visible = visible_series(principal, source)
+    """The default study list (no matching keys, newest first) reads the albums' study lists down
+    to the page's end only (`store.listing`). Matching keys, another order or the favorite filter
+    read every visible study, as no index holds them."""
     fields = qido.parse_includefields(params)
     favorite = qido.flag(params, "favorite")
     if favorite is not None or fields.custom:
         _needs_source(source, "favorite and comments")
-    if favorite is not None:
-        visible = {st: se for st, se in visible.items() if _favorites(se) > 0} if favorite else visible
     criteria = matching.parse_criteria(params)
     sort = (params.get("sort") or [qido.DEFAULT_STUDY_SORT])[0]
-    if not criteria and sort == qido.DEFAULT_STUDY_SORT:
-        chosen = _newest_first(visible)[page.offset: page.offset + page.limit]
-        items = _study_items(principal, {study: visible[study] for study in chosen}, fields, base_url)
-        return SearchResult(items, len(visible), page.offset)
+    if not criteria and sort == qido.DEFAULT_STUDY_SORT and not favorite and principal.study_uids is None:
+        return _newest_first(principal, source, fields, page, base_url)
+    visible = visible_series(principal, source)
+    if favorite is not None:
+        visible = {st: se for st, se in visible.items() if _favorites(se) > 0} if favorite else visible
     fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
     items = [a for a in _study_items(principal, visible, fields, base_url) if matching.matches_all(a, criteria, fuzzy)]
     return qido.page_of(qido.sort_studies(items, sort), page)
 
 
-def _newest_first(visible: Visible) -> list[str]:
-    """Visible studies in the default list order, from the `study_listed_at` of their share rows
-    (study rows are read only for shares written before that attribute existed)."""
-    keys = {study: next((share.study_listed_at for shares_of in series.values() for share in shares_of
-                         if share.study_listed_at is not None), None) for study, series in visible.items()}
-    unkeyed = [study for study, key in keys.items() if key is None]
-    for record in _batch_get(StudyRecord, [StudyRecord.key(study) for study in unkeyed]):
-        keys[record.study_uid] = qido.listing_key(record.attributes)
-    return sorted(visible, key=lambda study: (keys[study] or "", study), reverse=True)
+def _newest_first(principal: Principal, source: policy.Source, fields: qido.IncludeFields, page: Page,
+                  base_url: str) -> SearchResult:
+    holding = listing.counts(sorted(policy.readable_albums(principal, source)))
+    chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
+    if qido.FAVORITE_TAG in fields.custom:  # one album at most here (`_needs_source`)
+        visible: Visible = {study: _shares_by_series(shares.shares_in_album(album_id, study))
+                            for study, _ in chosen for album_id in holding}
+    else:
+        visible = {study: {series: [] for series in series_uids} for study, series_uids in chosen}
+    items = _study_items(principal, visible, fields, base_url)
+    return SearchResult(items, listing.count_visible(principal.sub, holding), page.offset)
+
+
+def _shares_by_series(rows: list[SeriesShare]) -> dict[str, list[SeriesShare]]:
+    out: dict[str, list[SeriesShare]] = {}
+    for share in rows:
+        out.setdefault(share.series_uid, []).append(share)
+    return out
 
 
 def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFields, base_url: str) -> list[dict]:

@@ -100,7 +100,7 @@ def remove_from_album(principal: Principal, study_uid: str, series_uid: str | No
     if not held:
         raise (SeriesNotFound if series_uid else StudyNotFound)("not in this album")
     for share in held:
-        share.delete()
+        shares.remove_series(share)
     if not access.album.is_inbox:
         kind = "REMOVE_SERIES" if series_uid else "REMOVE_STUDY"
         remaining = bool(shares.shares_in_album(album_id, study_uid))
@@ -125,4 +125,4 @@ def remove(principal: Principal, study_uid: str, series_uid: str | None) -> None
     if not held:
         raise (SeriesNotFound if series_uid else StudyNotFound)("Study does not exist in your inbox")
     for share in held:
-        share.delete()
+        shares.remove_series(share)

@@ -318,8 +318,7 @@ class SharesByStudy(GlobalSecondaryIndex):
 
 class SeriesShare(_Item):
     """`ALBUM#{id}` / `SERIES#{study}#{series}`: a series is in an album (the inbox included).
-    The `by-study` index (`study_uid`, `{series}#{album}`) answers which albums hold a series.
-    `study_listed_at` is the study's place in the study list (`qido.listing_key`)."""
+    The `by-study` index (`study_uid`, `{series}#{album}`) answers which albums hold a series."""
 
     Meta = _meta(settings().shares_table)
     album_id = UnicodeAttribute()
@@ -328,12 +327,65 @@ class SeriesShare(_Item):
     series_album = UnicodeAttribute()
     favorite = BooleanAttribute(default=False)
     added_at = UnicodeAttribute()
-    study_listed_at = UnicodeAttribute(null=True)
     by_study = SharesByStudy()
 
     @staticmethod
     def key(album_id: str, study_uid: str, series_uid: str) -> tuple[str, str]:
         return f"ALBUM#{album_id}", f"SERIES#{study_uid}#{series_uid}"
+
+
+class StudiesByListing(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-listing"
+        projection = AllProjection()
+
+    album_id = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(range_key=True)
+
+
+class AlbumStudy(_Item):
+    """`ALBUM#{id}` / `STUDY#{study}`: a study has at least one series in an album, and which.
+    `listing` is `{qido.listing_key}#{study}`: the sparse `by-listing` index (`album_id`,
+    `listing`) holds only these rows, so a page of an album's study list, newest first, is one
+    Query with a Limit. Written in the same transaction as the album's `SeriesShare` rows
+    (`store.shares`)."""
+
+    Meta = _meta(settings().shares_table)
+    album_id = UnicodeAttribute()
+    study_uid = UnicodeAttribute()
+    listing = UnicodeAttribute()
+    series_uids = UnicodeSetAttribute()
+    by_listing = StudiesByListing()
+
+    @staticmethod
+    def key(album_id: str, study_uid: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"STUDY#{study_uid}"
+
+
+class AlbumStudyCount(_Item):
+    """`ALBUM#{id}` / `STUDYCOUNT`: how many studies an album holds (X-Total-Count of its study
+    list); `changes` counts every study that came or went."""
+
+    Meta = _meta(settings().shares_table)
+    studies = NumberAttribute(default=0)
+    changes = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(album_id: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", "STUDYCOUNT"
+
+
+class VisibleStudyCount(_Item):
+    """`USER#{sub}` / `STUDYCOUNT`: the distinct studies of a user's albums together, remembered
+    with the `changes` of each album it was counted from (`signature`)."""
+
+    Meta = _meta(settings().shares_table)
+    signature = UnicodeAttribute()
+    studies = NumberAttribute()
+
+    @staticmethod
+    def key(sub: str) -> tuple[str, str]:
+        return f"USER#{sub}", "STUDYCOUNT"
 
 
 # ---- dicom table -------------------------------------------------------------------------

@@ -1,10 +1,22 @@
 """Queries over album memberships and series shares: the facts the policy decides from."""
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
+import random
+import time
+
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
-from chalicelib.store.models import AlbumMember, SeriesShare
+from chalicelib.errors import ConcurrentChange
+from chalicelib.store import listing
+from chalicelib.store.models import AlbumMember, AlbumStudy, AlbumStudyCount, SeriesShare, transact
+
+WRITE_ATTEMPTS = 10
+
+
+def _back_off(attempt: int) -> None:
+    """Jittered exponential wait before another attempt at rows other requests are changing."""
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
 
 
 def memberships(sub: str) -> dict[str, AlbumMember]:
@@ -34,15 +46,58 @@ def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesS
 
 
 def add_series(album_id: str, study_uid: str, series_uid: str, listed_at: str) -> bool:
-    """Puts a series into an album with a conditional put; False when it was there already.
-    `listed_at` is the study's `qido.listing_key`."""
-    share = SeriesShare(*SeriesShare.key(album_id, study_uid, series_uid), album_id=album_id, study_uid=study_uid,
-                        series_uid=series_uid, series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso(),
-                        study_listed_at=listed_at)
+    """Puts a series into an album; False when it was there already. `listed_at` is the study's
+    `qido.listing_key`."""
+    key = SeriesShare.key(album_id, study_uid, series_uid)
+    share = SeriesShare(*key, album_id=album_id, study_uid=study_uid, series_uid=series_uid,
+                        series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
+    for attempt in range(WRITE_ATTEMPTS):
+        study_is_new = listing.row(album_id, study_uid) is None
+        try:
+            with transact() as transaction:
+                transaction.save(share, condition=SeriesShare.pk.does_not_exist())
+                listing.add(transaction, album_id, study_uid, series_uid, listed_at, study_is_new)
+            return True
+        except TransactWriteError:
+            if _share_exists(key):
+                return False
+            _back_off(attempt)
+    raise ConcurrentChange(f"series {series_uid} could not be put into album {album_id}")
+
+
+def remove_series(share: SeriesShare) -> bool:
+    """Takes a series out of its album; the album's study row loses it, and goes (one study
+    fewer) with its last series. False when the series was no longer there."""
+    key = (share.pk, share.sk)
+    for attempt in range(WRITE_ATTEMPTS):
+        row = listing.row(share.album_id, share.study_uid)
+        try:
+            with transact() as transaction:
+                transaction.delete(SeriesShare(*key), condition=SeriesShare.pk.exists())
+                if row is not None and share.series_uid in row.series_uids:  # else never listed: goes alone
+                    listing.remove(transaction, row, share.series_uid)
+            return True
+        except TransactWriteError:
+            if not _share_exists(key):
+                return False
+            _back_off(attempt)
+    raise ConcurrentChange(f"series {share.series_uid} could not be taken out of album {share.album_id}")
+
+
+def _share_exists(key: tuple[str, str]) -> bool:
     try:
-        share.save(condition=SeriesShare.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+        SeriesShare.get(*key, consistent_read=True)
+        return True
+    except SeriesShare.DoesNotExist:
+        return False
+
+
+def forget_album(album_id: str) -> None:
+    """Every share, study row and the study count of a deleted album."""
+    with SeriesShare.batch_write() as batch:
+        for share in shares_in_album(album_id):
+            batch.delete(share)
+    with AlbumStudy.batch_write() as batch:
+        for row in AlbumStudy.query(f"ALBUM#{album_id}", AlbumStudy.sk.startswith("STUDY#")):
+            batch.delete(row)
+    AlbumStudyCount(*AlbumStudyCount.key(album_id)).delete()
