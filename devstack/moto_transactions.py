@@ -15,6 +15,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
+from devstack import moto_indexes
+
 
 def _slot(table: Table, key: dict) -> tuple[DynamoType, DynamoType | None]:
     range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
@@ -22,6 +24,7 @@ def _slot(table: Table, key: dict) -> tuple[DynamoType, DynamoType | None]:
 
 
 def _put_back(table: Table, hash_value: DynamoType, range_value: DynamoType | None, item) -> None:
+    moto_indexes.mark(table, hash_value, range_value)
     if range_value is None:
         if item is None:
             table.items.pop(hash_value, None)

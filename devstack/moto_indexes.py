@@ -1,0 +1,131 @@
+"""Global secondary index queries in moto that read only the items of the queried hash key.
+
+moto answers a Query on a GSI by testing every item of the table: O(table) per call. Obelisk's
+request paths query GSIs often (the albums holding a study, an album's study list), so the local
+stack slowed down as data grew (`make bench` loaded ~3 studies/s past 4,000). This keeps, per
+table and GSI, the keys of the items under each hash value, and hands moto just those. Writes mark
+their item; the buckets catch up before the next GSI query. Exact because the emulator serves
+DynamoDB requests one at a time (`CountingApp`); `tests/integration/test_emulator.py` compares
+answers with moto's own."""
+from __future__ import annotations
+
+import inspect
+
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+
+ItemKey = tuple[DynamoType, DynamoType | None]
+
+
+class _Buckets:
+    """Item keys by GSI hash value, for one table; `dirty` items are re-filed before a query."""
+
+    def __init__(self, table: Table):
+        self.table = table
+        self.dirty: set[ItemKey] = set()
+        self.by_index: dict[str, dict[DynamoType, set[ItemKey]]] = {}
+        self.filed: dict[ItemKey, dict[str, DynamoType]] = {}
+        for item in table.all_items():
+            self._file((item.hash_key, item.range_key), item)
+
+    def _hash_attribute(self, index) -> str | None:
+        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        return hashes[0] if len(hashes) == 1 else None
+
+    def _file(self, key: ItemKey, item) -> None:
+        for index_name, value in self.filed.pop(key, {}).items():
+            self.by_index.get(index_name, {}).get(value, set()).discard(key)
+        if item is None:
+            return
+        for index in self.table.global_indexes:
+            attribute = self._hash_attribute(index)
+            value = item.attrs.get(attribute) if attribute else None
+            if value is not None:
+                self.by_index.setdefault(index.name, {}).setdefault(value, set()).add(key)
+                self.filed.setdefault(key, {})[index.name] = value
+
+    def catch_up(self) -> None:
+        for key in self.dirty:
+            self._file(key, self.table.get_item(*key))
+        self.dirty.clear()
+
+    def items(self, index_name: str, value: DynamoType) -> list:
+        self.catch_up()
+        found = (self.table.get_item(*key) for key in self.by_index.get(index_name, {}).get(value, ()))
+        return [item for item in found if item is not None]
+
+
+_tables: dict[int, _Buckets] = {}
+
+
+def _buckets(table: Table, build: bool) -> _Buckets | None:
+    entry = _tables.get(id(table))
+    if entry is not None and entry.table is table:
+        return entry
+    if not build:
+        return None
+    _tables[id(table)] = entry = _Buckets(table)
+    return entry
+
+
+def mark(table: Table, hash_value: DynamoType, range_value: DynamoType | None) -> None:
+    """An item of `table` may have changed (written, updated, deleted or put back)."""
+    entry = _buckets(table, build=False)
+    if entry is not None:
+        entry.dirty.add((hash_value, range_value))
+
+
+def install() -> None:
+    if getattr(Table.query, "obelisk_patched", False):
+        return
+    query, all_items = Table.query, Table.all_items
+    put_item, delete_item, update_item = Table.put_item, Table.delete_item, DynamoDBBackend.update_item
+
+    def patched_all_items(self):
+        candidates = getattr(self, "_obelisk_candidates", None)
+        return list(candidates) if candidates is not None else all_items(self)
+
+    signature = inspect.signature(query)
+
+    def patched_query(self, *args, **kwargs):
+        asked = signature.bind(self, *args, **kwargs).arguments
+        index_name = asked.get("index_name")
+        index = next((i for i in self.global_indexes if i.name == index_name), None) if index_name else None
+        conditions = dict(asked.get("hash_key_conditions") or [])
+        if index is not None:
+            entry = _buckets(self, build=True)
+            attribute = entry._hash_attribute(index)
+            if attribute in conditions:
+                self._obelisk_candidates = entry.items(index_name, conditions[attribute])
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            self.__dict__.pop("_obelisk_candidates", None)
+
+    def patched_put_item(self, item_attrs, *args, **kwargs):
+        try:
+            return put_item(self, item_attrs, *args, **kwargs)
+        finally:
+            mark(self, DynamoType(item_attrs[self.hash_key_attr]),
+                 DynamoType(item_attrs[self.range_key_attr]) if self.range_key_attr else None)
+
+    def patched_delete_item(self, hash_key, range_key):
+        try:
+            return delete_item(self, hash_key, range_key)
+        finally:
+            mark(self, hash_key, range_key)
+
+    def patched_update_item(self, table_name, key, *args, **kwargs):
+        try:
+            return update_item(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None and table.hash_key_attr in key:
+                mark(table, DynamoType(key[table.hash_key_attr]),
+                     DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None)
+
+    patched_query.obelisk_patched = True
+    Table.query, Table.all_items = patched_query, patched_all_items
+    Table.put_item, Table.delete_item, DynamoDBBackend.update_item = (patched_put_item, patched_delete_item,
+                                                                       patched_update_item)
