@@ -80,6 +80,8 @@ def deploy_stack(endpoint: str, stage: str) -> None:
     dynamodb = aws_client("dynamodb", endpoint)
     for resource in template["Resources"].values():
         props = resolve(resource.get("Properties", {}), parameters)
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            add_missing_indexes(dynamodb, props)
         ttl = props.get("TimeToLiveSpecification")
         if resource["Type"] == "AWS::DynamoDB::Table" and ttl:
             current = dynamodb.describe_time_to_live(TableName=props["TableName"])
@@ -88,6 +90,21 @@ def deploy_stack(endpoint: str, stage: str) -> None:
                     TableName=props["TableName"],
                     TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
                 )
+
+
+def add_missing_indexes(dynamodb, table: dict) -> None:
+    """The template's global secondary indexes that a table kept from an earlier run lacks (moto's
+    CloudFormation does not update a stack); data of an earlier layout is then brought up to date
+    by `chalicelib.store.migrations`."""
+    present = {i["IndexName"] for i in dynamodb.describe_table(TableName=table["TableName"])["Table"]
+               .get("GlobalSecondaryIndexes", [])}
+    for index in table.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in present:
+            names = {k["AttributeName"] for k in index["KeySchema"]}
+            dynamodb.update_table(
+                TableName=table["TableName"],
+                AttributeDefinitions=[a for a in table["AttributeDefinitions"] if a["AttributeName"] in names],
+                GlobalSecondaryIndexUpdates=[{"Create": index}])
 
 
 def ensure_bucket_notifications(endpoint: str, stage: str) -> None:
