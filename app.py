@@ -25,6 +25,7 @@ from chalicelib.config import settings
 from chalicelib.events import webhooks as webhook_fan_out
 from chalicelib.events import webhooks_delivery
 from chalicelib.reporting import delivery as report_delivery
+from chalicelib.services import renditions
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -55,3 +56,10 @@ def on_delivery(event):
     for record in event:
         message = json.loads(record.body)
         DELIVERIES[message.get("kind", webhooks_delivery.KIND)](message)
+
+
+# Series objects (metadata, multipart) of series grown by small STOWs, built once the series is quiet.
+@app.on_sqs_message(queue=settings().renditions_queue, batch_size=1, name="series_renditions")
+def on_series_grown(event):
+    for record in event:
+        renditions.build_if_settled(json.loads(record.body))

@@ -77,6 +77,9 @@ class Bench:
             r["stow"][k].append(v)
 
         series = next(iter(big.series))
+        log(f"waiting {s.settle_seconds} s after the last STOW, as a viewer opening the series later would")
+        time.sleep(s.settle_seconds)
+        r["settle_seconds"] = s.settle_seconds
         r["metadata"] = self.phase("series metadata",
                                    lambda t: measure.metadata(t, big.uid, series, s.metadata_repeats))
         sops = sop_uids(big.series[series])

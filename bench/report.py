@@ -50,7 +50,8 @@ def headline(r: dict) -> list[str]:
                         f"{q} ms | {fmt(ob[q + '_ms'])} | {fmt(orth[q + '_ms'])} "
                         f"| {ratio(ob[q + '_ms'], orth[q + '_ms'])} | lower |")
     ob, orth = r["metadata"]["obelisk"], r["metadata"]["orthanc"]
-    for key, label in (("first_ms", "first request"), ("repeat_median_ms", "repeated (median)")):
+    first = f"first request ({r['settle_seconds']} s after the last STOW)" if "settle_seconds" in r else "first request"
+    for key, label in (("first_ms", first), ("repeat_median_ms", "repeated (median)")):
         rows.append(f"| series metadata, {ob['instances']} instances, {label}, ms | {fmt(ob[key])} | {fmt(orth[key])} "
                     f"| {ratio(ob[key], orth[key])} | lower |")
     ob, orth = r["frames"]["obelisk"], r["frames"]["orthanc"]

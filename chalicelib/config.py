@@ -28,6 +28,7 @@ class Settings:
     events_queue: str
     deliveries_queue: str
     uploads_queue: str
+    renditions_queue: str
     signing_key_parameter: str
     oidc_issuer: str
     oidc_discovery_url: str
@@ -43,6 +44,7 @@ class Settings:
     obelisk_admins: tuple[str, ...] = field(default_factory=tuple)
     report_link_seconds: int = 300
     report_session_seconds: int = 3600
+    renditions_delay_seconds: int = 2
 
     @property
     def api_url(self) -> str:
@@ -68,6 +70,8 @@ def settings() -> Settings:
         events_queue=_env("OBELISK_EVENTS_QUEUE", f"{prefix}-events"),
         deliveries_queue=_env("OBELISK_DELIVERIES_QUEUE", f"{prefix}-deliveries"),
         uploads_queue=_env("OBELISK_UPLOADS_QUEUE", f"{prefix}-uploads"),
+        renditions_queue=_env("OBELISK_RENDITIONS_QUEUE", f"{prefix}-renditions"),
+        renditions_delay_seconds=int(_env("OBELISK_RENDITIONS_DELAY_SECONDS", "2")),
         signing_key_parameter=_env("OBELISK_SIGNING_KEY_PARAMETER", f"/obelisk/{stage}/signing-keys"),
         oidc_issuer=issuer,
         oidc_discovery_url=_env(

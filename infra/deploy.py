@@ -29,7 +29,7 @@ SITE = INFRA / "site.yaml"
 CHALICE = [sys.executable, "-c", "from chalice.cli import main; main()"]
 # The Chalice functions; the one-template path makes them wait for the queues they read.
 FUNCTION_QUEUES = {"WebhookFanOut": "EventsQueue", "WebhookDelivery": "DeliveriesQueue",
-                   "IngestUpload": "UploadsQueue"}
+                   "IngestUpload": "UploadsQueue", "SeriesRenditions": "RenditionsQueue"}
 # Stack output -> the API's environment variable (chalicelib/config.py).
 OUTPUT_ENVIRONMENT = {
     "UsersTable": "OBELISK_USERS_TABLE",
@@ -43,6 +43,7 @@ OUTPUT_ENVIRONMENT = {
     "DeliveriesQueue": "OBELISK_DELIVERIES_QUEUE",
     "DeliveriesDeadLetterQueue": "OBELISK_DELIVERIES_DLQ",
     "UploadsQueue": "OBELISK_UPLOADS_QUEUE",
+    "RenditionsQueue": "OBELISK_RENDITIONS_QUEUE",
     "SigningKeyParameter": "OBELISK_SIGNING_KEY_PARAMETER",
     "OidcIssuer": "OIDC_ISSUER",
 }

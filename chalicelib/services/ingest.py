@@ -262,16 +262,19 @@ class Ingest:
 
     def finish(self) -> IngestResult:
         """After the last instance: series objects for the series this request brought most of
-        (`renditions.worth_prebuilding`), then one import event per study touched (not for
-        the inbox)."""
+        (`renditions.worth_prebuilding`), the others queued for the renditions function; then
+        one import event per study touched (not for the inbox)."""
         grown: dict[tuple[str, str], int] = {}
         for stored in self.result.stored:
             if stored.new_in_album:
                 grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
         created = Counter((s.study_uid, s.series_uid) for s in self.result.stored if s.created)
         for (study, series), count in sorted(created.items()):
-            if renditions.worth_prebuilding(count, renditions.series_count(study, series)):
+            size = renditions.series_count(study, series)
+            if renditions.worth_prebuilding(count, size):
                 renditions.build_series_objects(study, series)
+            else:
+                renditions.schedule_build(study, series, size)
         if grown and not _is_inbox(self.album_id):
             for study in sorted({study for study, _ in grown}):
                 counts = {series: n for (st, series), n in grown.items() if st == study}

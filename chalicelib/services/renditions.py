@@ -4,9 +4,11 @@ study or zip), so that each read is one GET of an S3 object with a conformant Co
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW. A STOW writes them only when it brought at least half of the series
 (`worth_prebuilding`): building costs O(series), so a series uploaded one instance per request
-would otherwise cost O(n^2); the total stays under twice the instances stored. A reader that
-finds object N missing builds it, the metadata from the instances' documents read in parallel
-(docs/dicomweb.md)."""
+would otherwise cost O(n^2); the total stays under twice the instances stored. Otherwise the
+STOW queues the series (`schedule_build`) and the renditions function builds its objects once
+the series has been quiet for a moment (`build_if_settled`), off the request path. A reader that
+still finds object N missing builds it, the metadata from the instances' documents read in
+parallel (docs/dicomweb.md)."""
 from __future__ import annotations
 
 import hashlib
@@ -21,6 +23,7 @@ from pydicom.dataset import Dataset
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model, render
 from chalicelib.store import dicom_store
+from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import InstanceRecord, SeriesRecord
 
 log = logging.getLogger("obelisk")
@@ -91,6 +94,33 @@ def build_series_objects(study: str, series: str) -> int:
     _build_metadata(study, series, records)
     write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records)), records)
     return len(records)
+
+
+def schedule_build(study: str, series: str, count: int) -> None:
+    """Queues the series' objects for `count` instances, delayed: STOWs still arriving for the
+    series make this message stale, and only the last one builds. A failure to queue only
+    leaves the build to the first reader: the instances are stored and indexed already."""
+    try:
+        client("sqs").send_message(QueueUrl=queue_url(settings().renditions_queue),
+                                   MessageBody=json.dumps({"study": study, "series": series, "count": count}),
+                                   DelaySeconds=settings().renditions_delay_seconds)
+    except Exception:  # noqa: BLE001 - an optimisation must not fail a completed STOW
+        log.exception("could not queue the series objects of %s", series)
+
+
+def build_if_settled(message: dict) -> bool:
+    """Handles a `schedule_build` message: builds the series objects unless the series has grown
+    since (a later message will) or they exist already. True when it built."""
+    study, series, count = message["study"], message["series"], int(message["count"])
+    try:
+        if series_count(study, series) != count:
+            return False
+    except SeriesRecord.DoesNotExist:
+        return False  # deleted since
+    if dicom_store.head(dicom_store.series_metadata_key(study, series, count)) is not None \
+            and dicom_store.head(dicom_store.series_multipart_key(study, series, count)) is not None:
+        return False
+    return build_series_objects(study, series) == count
 
 
 def _build_metadata(study: str, series: str, records: list[InstanceRecord]) -> str:

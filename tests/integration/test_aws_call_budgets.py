@@ -4,6 +4,8 @@ path scans a table. Authorization runs in this process against the test stack (t
 the API runs), warm, as in a Lambda that has served once; the cost of whole requests is in bench/."""
 from __future__ import annotations
 
+import time
+
 import pydicom
 import pytest
 import requests
@@ -99,3 +101,44 @@ def test_storing_one_instance_costs_the_same_in_a_series_of_2_or_of_16(stack, to
     metadata = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/metadata", headers=alice, timeout=60)
     assert metadata.status_code == 200
     assert sorted(item["00200013"]["Value"][0] for item in metadata.json()) == list(range(1, 17))
+
+
+def test_a_series_grown_by_small_stows_is_built_off_the_request_path(stack, tokens):
+    """After a series' last small STOW, the renditions function builds its objects once the series
+    is quiet: the first metadata read is then one object (no instance document read), and a
+    message for an older count builds nothing."""
+    from devstack.demo import multipart_body
+    from tests.integration.dicom_samples import part10
+
+    alice = {"Authorization": f"Bearer {tokens('alice')}"}
+    study, series = generate_uid(), generate_uid()
+    for number in range(1, 9):
+        dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID = study, series, generate_uid()
+        dataset.InstanceNumber = number
+        body, content_type = multipart_body([part10(dataset)])
+        stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=60,
+                               headers={**alice, "Content-Type": content_type})
+        assert stored.status_code == 200, stored.text
+    with service_layer(stack):
+        from chalicelib.services import renditions
+        from chalicelib.store import dicom_store
+        deadline = time.monotonic() + 60
+        while dicom_store.head(dicom_store.series_metadata_key(study, series, 8)) is None:
+            assert time.monotonic() < deadline, "the renditions function did not build the series"
+            time.sleep(0.5)
+        assert renditions.build_if_settled({"study": study, "series": series, "count": 5}) is False
+    assert dicom_store_keys_for_count(stack, study, series, 5) == []
+    calls = f"{stack.emulator_url}/_emulator/calls"
+    requests.delete(calls, timeout=5)
+    metadata = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/metadata", headers=alice, timeout=60)
+    counted = requests.get(calls, timeout=5).json()
+    assert sorted(item["00200013"]["Value"][0] for item in metadata.json()) == list(range(1, 9))
+    assert counted.get("s3:GetObject", 0) <= 1, counted
+
+
+def dicom_store_keys_for_count(stack, study: str, series: str, count: int) -> list[str]:
+    with service_layer(stack):
+        from chalicelib.store import dicom_store
+        return [k for k in (dicom_store.series_metadata_key(study, series, count),
+                            dicom_store.series_multipart_key(study, series, count)) if dicom_store.head(k) is not None]
