@@ -3,9 +3,10 @@ their compressed bytes (no transcoding)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from pydicom.dataset import Dataset
-from pydicom.encaps import generate_frames
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 
 def number_of_frames(dataset: Dataset) -> int:
@@ -22,6 +23,8 @@ def frames(dataset: Dataset) -> Iterator[bytes]:
     count = number_of_frames(dataset)
     data = dataset.PixelData
     if dataset.file_meta.TransferSyntaxUID.is_encapsulated:
+        from pydicom.encaps import generate_frames
+
         yield from generate_frames(data, number_of_frames=count)
         return
     bits = int(dataset.BitsAllocated)

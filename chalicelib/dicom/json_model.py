@@ -3,10 +3,11 @@ QIDO level returns."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+if TYPE_CHECKING:  # pydicom is imported where it is used: a cold start of routes without DICOM skips it
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 BULK_DATA_THRESHOLD = 1024
 
@@ -31,11 +32,15 @@ def tag_hex(keyword_or_tag: str) -> str | None:
     value = keyword_or_tag.strip()
     if len(value) == 8 and all(c in "0123456789abcdefABCDEF" for c in value):
         return value.upper()
+    from pydicom.datadict import tag_for_keyword
+
     tag = tag_for_keyword(value)
     return f"{tag:08X}" if tag is not None else None
 
 
 def keyword_of(tag: str) -> str:
+    from pydicom.datadict import keyword_for_tag
+
     return keyword_for_tag(int(tag, 16)) or tag
 
 

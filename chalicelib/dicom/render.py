@@ -3,9 +3,11 @@ and VOI LUTs (or an explicit window) to 8-bit JPEG or PNG with Pillow."""
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import numpy as np
-from pydicom.dataset import Dataset
+if TYPE_CHECKING:
+    import numpy as np
+    from pydicom.dataset import Dataset
 
 MEDIA_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"}
 THUMBNAIL_SIZE = 128
@@ -16,6 +18,7 @@ class NotRenderable(Exception):
 
 
 def _to_8bit(dataset: Dataset, frame: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    import numpy as np
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
     if frame.ndim == 3 and frame.shape[-1] == 3:
@@ -30,6 +33,8 @@ def _to_8bit(dataset: Dataset, frame: np.ndarray, window: tuple[float, float] | 
 
 
 def _scale(values: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    import numpy as np
+
     if window is not None:
         center, width = window
         low, high = center - width / 2, center + width / 2

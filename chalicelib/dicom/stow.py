@@ -5,10 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
-
 from chalicelib.dicom import multipart
 from chalicelib.dicom.json_model import element
 from chalicelib.errors import BadRequest, UnsupportedMediaType
@@ -61,6 +57,10 @@ def _part10_of(document: dict, bulk: dict[str, multipart.Part]) -> bytes:
         if syntax:
             syntaxes.append(syntax)
         return bulk[uri].body
+
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
 
     try:
         dataset = Dataset.from_json(document, bulk_data_uri_handler=resolve)

@@ -1,8 +1,8 @@
 """Reports: launch by a site admin, a session per opened link, drafts, signing and its outputs."""
 from __future__ import annotations
 
-from pydicom import Dataset
-from pydicom.uid import generate_uid
+from typing import TYPE_CHECKING
+
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
@@ -14,6 +14,9 @@ from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites,
 from chalicelib.services import users
 from chalicelib.services.ingest import Ingest
 from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, StudyRecord, transact
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 REQUIRED_TAGS = ("SiteID", "Accession", "UserName", "UserEmail")
 MAX_TEXT = 20000
@@ -55,6 +58,8 @@ def _create(principal: Principal, site_id: str, tags: dict[str, str]) -> Report:
     report_id = clock.random_id(22)
     tags.setdefault("StudyInstanceUID", "")
     if not tags["StudyInstanceUID"]:
+        from pydicom.uid import generate_uid
+
         tags["StudyInstanceUID"] = generate_uid()  # the SR then starts a study of its own
     report = Report(*Report.key(report_id), report_id=report_id, site_id=site_id,
                     accession=tags["Accession"], owner_name=tags["UserName"],
@@ -155,6 +160,8 @@ def _record(report: Report, version: int, outputs: dict, returned: ReportDeliver
 
 def _study_context(tags: dict[str, str]) -> Dataset:
     """Patient/study identity for the SR: the stored study's when Obelisk holds it, else the tags'."""
+    from pydicom import Dataset
+
     study_uid = tags["StudyInstanceUID"]
     try:
         return Dataset.from_json(StudyRecord.get(*StudyRecord.key(study_uid)).attributes)

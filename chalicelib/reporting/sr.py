@@ -3,9 +3,10 @@ built with highdicom from the study's patient/study attributes."""
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from pydicom import Dataset
-from pydicom.uid import generate_uid
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 LOINC = "LN"
 DCM = "DCM"
@@ -13,6 +14,9 @@ DCM = "DCM"
 
 def _context(attributes: Dataset) -> Dataset:
     """A stand-in evidence dataset carrying only the patient/study module values to inherit."""
+    from pydicom import Dataset
+    from pydicom.uid import generate_uid
+
     context = Dataset()
     for keyword in ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
                     "StudyDate", "StudyTime", "AccessionNumber", "StudyID", "ReferringPhysicianName",
@@ -38,6 +42,7 @@ def build_sr(attributes: Dataset, findings: str, impression: str, observer: str,
              series_number: int = 9901) -> bytes:
     """Part-10 bytes of the SR; `attributes` carries the patient/study identity of the study."""
     import highdicom as hd
+    from pydicom.uid import generate_uid
 
     code = hd.sr.CodedConcept
     items = [

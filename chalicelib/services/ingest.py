@@ -10,8 +10,8 @@ import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pydicom
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
@@ -24,6 +24,9 @@ from chalicelib.events import mutations
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store, listing, shares
 from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord, transact
+
+if TYPE_CHECKING:
+    import pydicom
 
 # PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
 PROCESSING_FAILURE = 0x0110
@@ -69,6 +72,8 @@ def read_part10(data: bytes) -> pydicom.Dataset:
     """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs.
     Parsing has no side effects, so whatever pydicom raises on a malformed object (ValueError,
     NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400."""
+    import pydicom
+
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message="End of file reached")

@@ -17,14 +17,16 @@ import logging
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model, render
 from chalicelib.store import dicom_store
 from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import InstanceRecord, SeriesRecord
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger("obelisk")
 SERIES_BOUNDARY = "obelisk-series-boundary"

@@ -7,7 +7,6 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-import pydicom
 
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
@@ -196,6 +195,8 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
     if media_type == "image/jpeg" and window is None and frame in (None, 1) and dicom_store.head(stored):
         return Answer(location=dicom_store.presigned_get(stored))
     data = dicom_store.read(dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid))
+    import pydicom
+
     dataset = pydicom.dcmread(io.BytesIO(data))
     try:
         image = render.render(dataset, frame or 1, media_type, window,
