@@ -7,7 +7,6 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings

@@ -23,20 +23,20 @@ def row(album_id: str, study_uid: str) -> AlbumStudy | None:
 
 
 def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, listed_at: str,
-                  study_is_new: bool) -> None:
+        study_is_new: bool) -> None:
     """The listing part of putting a series into an album, inside the caller's transaction: the
     album's study row gains the series; a new study row also counts one more study. Each guess
     is a condition, so a wrong one cancels the transaction (see `row`) and nothing is
     miscounted."""
-    row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
+    study_row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
     actions = [AlbumStudy.album_id.set(album_id), AlbumStudy.study_uid.set(study_uid),
                AlbumStudy.listing.set(AlbumStudy.listing | f"{listed_at}#{study_uid}"),
                AlbumStudy.series_uids.add({series_uid})]
     if study_is_new:
-        transaction.update(row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
+        transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
         count(transaction, album_id, +1)
     else:
-        transaction.update(row, actions=actions, condition=AlbumStudy.pk.exists())
+        transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.exists())
 
 
 def count(transaction: TransactWrite, album_id: str, delta: int) -> None:
@@ -44,15 +44,16 @@ def count(transaction: TransactWrite, album_id: str, delta: int) -> None:
                        actions=[AlbumStudyCount.studies.add(delta), AlbumStudyCount.changes.add(1)])
 
 
-def remove(transaction: TransactWrite, row: AlbumStudy, series_uid: str) -> None:
-    """The listing part of taking a series out of an album: the study row `row` (as read) loses
-    the series, or goes with its last one. The condition holds only while the row is as read."""
-    unchanged = (size(AlbumStudy.series_uids) == len(row.series_uids)) & AlbumStudy.series_uids.contains(series_uid)
-    if row.series_uids == {series_uid}:
-        transaction.delete(row, condition=unchanged)
-        count(transaction, row.album_id, -1)
+def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -> None:
+    """The listing part of taking a series out of an album: `study_row` (as read) loses the
+    series, or goes with its last one. The condition holds only while the row is as read."""
+    series_uids = study_row.series_uids
+    unchanged = (size(AlbumStudy.series_uids) == len(series_uids)) & AlbumStudy.series_uids.contains(series_uid)
+    if series_uids == {series_uid}:
+        transaction.delete(study_row, condition=unchanged)
+        count(transaction, study_row.album_id, -1)
     else:
-        transaction.update(row, actions=[AlbumStudy.series_uids.delete({series_uid})], condition=unchanged)
+        transaction.update(study_row, actions=[AlbumStudy.series_uids.delete({series_uid})], condition=unchanged)
 
 
 def newest_first(album_ids: list[str], wanted: int) -> dict[str, set[str]]:
@@ -72,7 +73,7 @@ def newest_first(album_ids: list[str], wanted: int) -> dict[str, set[str]]:
 def counts(album_ids: list[str]) -> dict[str, AlbumStudyCount]:
     """The study counts of albums that hold any study (one BatchGetItem per 100 albums)."""
     rows = AlbumStudyCount.batch_get([AlbumStudyCount.key(a) for a in album_ids]) if album_ids else []
-    return {row.pk.removeprefix("ALBUM#"): row for row in rows if int(row.studies) > 0}
+    return {c.pk.removeprefix("ALBUM#"): c for c in rows if int(c.studies) > 0}
 
 
 def count_visible(sub: str, holding: dict[str, AlbumStudyCount]) -> int:
@@ -88,7 +89,7 @@ def count_visible(sub: str, holding: dict[str, AlbumStudyCount]) -> int:
             return int(remembered.studies)
     except VisibleStudyCount.DoesNotExist:
         pass
-    studies = {row.study_uid for album_id in sorted(holding)
-               for row in AlbumStudy.by_listing.query(album_id, attributes_to_get=["study_uid"])}
+    studies = {listed.study_uid for album_id in sorted(holding)
+               for listed in AlbumStudy.by_listing.query(album_id, attributes_to_get=["study_uid"])}
     VisibleStudyCount(*VisibleStudyCount.key(sub), signature=signature, studies=len(studies)).save()
     return len(studies)

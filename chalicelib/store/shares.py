@@ -1,4 +1,5 @@
-"""Queries over album memberships and series shares: the facts the policy decides from."""
+"""Album memberships and series shares: the facts the policy decides from, and the writes that
+keep each album's study list (`store.listing`) in step with its shares."""
 from __future__ import annotations
 
 import random
@@ -70,12 +71,12 @@ def remove_series(share: SeriesShare) -> bool:
     fewer) with its last series. False when the series was no longer there."""
     key = (share.pk, share.sk)
     for attempt in range(WRITE_ATTEMPTS):
-        row = listing.row(share.album_id, share.study_uid)
+        study_row = listing.row(share.album_id, share.study_uid)
         try:
             with transact() as transaction:
                 transaction.delete(SeriesShare(*key), condition=SeriesShare.pk.exists())
-                if row is not None and share.series_uid in row.series_uids:  # else never listed: goes alone
-                    listing.remove(transaction, row, share.series_uid)
+                if study_row is not None and share.series_uid in study_row.series_uids:  # else never listed
+                    listing.remove(transaction, study_row, share.series_uid)
             return True
         except TransactWriteError:
             if not _share_exists(key):

@@ -144,7 +144,7 @@ def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_o
     assert response.headers["X-Total-Count"] == str(distinct)
     _, small_all = dynamodb_requests_for(stack, tokens, small, limit=500)
     _, big_top = dynamodb_requests_for(stack, tokens, big, limit=25)
-    dates = {uid: date for page in (small_all, big_top) for uid, date in zip(_study_uids(page), _dates(page))}
+    dates = {uid: date for page in (small_all, big_top) for uid, date in zip(_study_uids(page), _dates(page), strict=True)}
     assert _study_uids(response) == sorted(dates, key=lambda uid: (dates[uid], uid), reverse=True)[:25]
     assert set(_study_uids(big_page)) <= set(_study_uids(response))
 
