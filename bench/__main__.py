@@ -59,7 +59,7 @@ class Bench:
         alice = {"Authorization": f"Bearer {obelisk.token}"}
         self.targets = {
             "obelisk": Target(Server("obelisk", obelisk.dicomweb, alice), obelisk.api_pid,
-                              obelisk.reset_calls, obelisk.calls),
+                              obelisk.reset_calls, obelisk.calls, obelisk.emulator_pid),
             "orthanc": Target(Server("orthanc", orthanc.dicomweb), orthanc.pid),
         }
         log("generating CT studies")
@@ -77,8 +77,11 @@ class Bench:
             r["stow"][k].append(v)
 
         series = next(iter(big.series))
-        log(f"waiting {s.settle_seconds} s after the last STOW, as a viewer opening the series later would")
-        time.sleep(s.settle_seconds)
+        log(f"waiting {s.settle_seconds} s after the last STOW, as a viewer opening the series later would;"
+            " Obelisk's event functions run meanwhile")
+        obelisk.reset_calls()
+        obelisk.run_functions(s.settle_seconds)
+        r["phase_calls"]["event functions after the metadata series (renditions)"] = obelisk.calls()
         r["settle_seconds"] = s.settle_seconds
         r["metadata"] = self.phase("series metadata",
                                    lambda t: measure.metadata(t, big.uid, series, s.metadata_repeats))

@@ -22,6 +22,7 @@ class Target:
     pid: int
     reset_calls: Callable[[], None] | None = None   # Obelisk only: the emulator counters
     calls: Callable[[], dict] | None = None
+    emulator_pid: int | None = None                   # Obelisk only: where AWS's own work happens here
 
 
 def cpu_seconds(pid: int) -> float:
@@ -52,6 +53,7 @@ def operation(target: Target, name: str, fn: Callable[[int], object], n: int) ->
         target.reset_calls()
     latencies = []
     cpu0 = cpu_seconds(target.pid)
+    emulator0 = cpu_seconds(target.emulator_pid) if target.emulator_pid else 0.0
     for i in range(n):
         start = time.perf_counter()
         fn(i)
@@ -59,6 +61,8 @@ def operation(target: Target, name: str, fn: Callable[[int], object], n: int) ->
     cpu = (cpu_seconds(target.pid) - cpu0) / n
     result = {"op": name, "n": n, "p50_ms": pct(latencies, 50) * 1e3, "p95_ms": pct(latencies, 95) * 1e3,
               "cpu_ms": cpu * 1e3}
+    if target.emulator_pid:
+        result["emulator_cpu_ms"] = (cpu_seconds(target.emulator_pid) - emulator0) / n * 1e3
     if target.calls:
         result["calls"] = {k: v / n for k, v in sorted(target.calls().items())}
     return result

@@ -3,6 +3,7 @@ emulator's AWS-call counters."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import requests
@@ -32,6 +33,17 @@ class Obelisk:
     def api_pid(self) -> int:
         (api,) = [p for p in self.stack.processes if "devstack.api_server" in p.args]
         return api.pid
+
+    @property
+    def emulator_pid(self) -> int:
+        (emulator,) = [p for p in self.stack.processes if "devstack.emulator" in p.args]
+        return emulator.pid
+
+    def run_functions(self, seconds: float) -> None:
+        """Lets the SQS event functions (the renditions function among them) work for a while."""
+        self.stack.start_pollers()
+        time.sleep(seconds)
+        self.stack.kill_pollers()
 
     def reset_calls(self) -> None:
         requests.delete(self.stack.emulator_url + "/_emulator/calls", timeout=10).raise_for_status()
