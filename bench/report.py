@@ -133,13 +133,23 @@ def markdown(r: dict) -> str:
 
 def plots(r: dict, out: Path) -> None:
     colors = {"obelisk": "tab:blue", "orthanc": "tab:orange"}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax, cpu) = plt.subplots(1, 2, figsize=(11, 4))
     for name in colors:
         xs = [row["visible"][name] for row in r["qido"]]
         ax.plot(xs, [row[name]["p50_ms"] for row in r["qido"]], "o-", color=colors[name], label=f"{name} p50")
         ax.plot(xs, [row[name]["p95_ms"] for row in r["qido"]], "x--", color=colors[name], label=f"{name} p95")
-    ax.set(xscale="log", yscale="log", xlabel="studies visible", ylabel="ms", title="QIDO OHIF study list")
+        cpu.plot(xs, [row[name]["cpu_ms"] for row in r["qido"]], "o-", color=colors[name], label=f"{name} server CPU")
+    xs = [row["visible"]["obelisk"] for row in r["qido"]]
+    cpu.plot(xs, [aws_ms(row["obelisk"]["calls"]) + row["obelisk"]["cpu_ms"] for row in r["qido"]], "s:",
+             color=colors["obelisk"], label="obelisk est. on AWS")
+    if all("emulator_cpu_ms" in row["obelisk"] for row in r["qido"]):
+        cpu.plot(xs, [row["obelisk"]["emulator_cpu_ms"] for row in r["qido"]], "^--", color="tab:gray",
+                 label="emulator CPU (stands in for AWS)")
+    ax.set(xscale="log", yscale="log", xlabel="studies visible", ylabel="ms", title="QIDO OHIF study list, latency here")
+    cpu.set(xscale="log", yscale="log", xlabel="studies visible", ylabel="ms per request",
+            title="server CPU, emulator CPU, estimate on AWS")
     ax.legend()
+    cpu.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(out / "qido.png", dpi=100)
     plt.close(fig)

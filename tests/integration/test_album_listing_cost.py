@@ -71,10 +71,11 @@ def albums(stack, tokens):
     return {size: _album_of(stack, tokens, f"{size} studies", size) for size in SIZES}
 
 
-def dynamodb_requests_for(stack, tokens, album: str, **params) -> tuple[int, requests.Response]:
+def dynamodb_requests_for(stack, tokens, album: str | None, **params) -> tuple[int, requests.Response]:
+    """alice's study list of one album (None: of all her albums), and its DynamoDB requests."""
     calls = f"{stack.emulator_url}/_emulator/calls"
     requests.delete(calls, timeout=5)
-    response = requests.get(f"{stack.api_url}/studies", params={"album": album, **params},
+    response = requests.get(f"{stack.api_url}/studies", params={"album": album, **params} if album else params,
                             headers={"Authorization": f"Bearer {tokens('alice')}"}, timeout=120)
     counted = requests.get(calls, timeout=5).json()
     assert not any(op.endswith(":Scan") for op in counted), counted
@@ -115,16 +116,6 @@ def test_matching_keys_still_search_every_visible_study(stack, tokens, albums):
     assert names == sorted(f"Patient^{n}" for n in range(min(SIZES)) if str(n).startswith("7"))
 
 
-def _everything(stack, tokens, **params) -> tuple[int, requests.Response]:
-    calls = f"{stack.emulator_url}/_emulator/calls"
-    requests.delete(calls, timeout=5)
-    response = requests.get(f"{stack.api_url}/studies", params=params,
-                            headers={"Authorization": f"Bearer {tokens('alice')}"}, timeout=120)
-    counted = requests.get(calls, timeout=5).json()
-    assert not any(op.endswith(":Scan") for op in counted), counted
-    return sum(n for op, n in counted.items() if op.startswith("dynamodb:")), response
-
-
 def _study_uids(response) -> list[str]:
     return [item["0020000D"]["Value"][0] for item in response.json()]
 
@@ -140,7 +131,7 @@ def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_o
                                 headers=alice, timeout=30)
         assert response.status_code == 201
     distinct = sum(SIZES)
-    first_cost, response = _everything(stack, tokens, limit=25, offset=0)
+    first_cost, response = dynamodb_requests_for(stack, tokens, None, limit=25, offset=0)
     assert response.headers["X-Total-Count"] == str(distinct)
     _, small_all = dynamodb_requests_for(stack, tokens, small, limit=500)
     _, big_top = dynamodb_requests_for(stack, tokens, big, limit=25)
@@ -148,7 +139,7 @@ def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_o
     assert _study_uids(response) == sorted(dates, key=lambda uid: (dates[uid], uid), reverse=True)[:25]
     assert set(_study_uids(big_page)) <= set(_study_uids(response))
 
-    again, response = _everything(stack, tokens, limit=25, offset=0)
+    again, response = dynamodb_requests_for(stack, tokens, None, limit=25, offset=0)
     assert response.headers["X-Total-Count"] == str(distinct)
     # Counted again only when an album changed: the repeat reads the two albums' pages and counts.
     single, _ = dynamodb_requests_for(stack, tokens, small, limit=25)
@@ -159,7 +150,7 @@ def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_o
 def test_the_count_follows_studies_leaving_an_album(stack, tokens, albums):
     alice = {"Authorization": f"Bearer {tokens('alice')}"}
     small, _ = albums[min(SIZES)]
-    _, before = _everything(stack, tokens, limit=1)
+    _, before = dynamodb_requests_for(stack, tokens, None, limit=1)
     total = int(before.headers["X-Total-Count"])
     _, small_page = dynamodb_requests_for(stack, tokens, small, limit=200)
     held_by_small_only = [s for s in _study_uids(small_page)]
@@ -170,7 +161,7 @@ def test_the_count_follows_studies_leaving_an_album(stack, tokens, albums):
     for study in (only_small, shared):
         assert requests.delete(f"{stack.api_url}/studies/{study}/albums/{small}", headers=alice,
                                timeout=30).status_code == 204
-    _, after = _everything(stack, tokens, limit=1)
+    _, after = dynamodb_requests_for(stack, tokens, None, limit=1)
     assert int(after.headers["X-Total-Count"]) == total - 1, "the study still in the big album stays counted"
     _, small_after = dynamodb_requests_for(stack, tokens, small, limit=1)
     assert int(small_after.headers["X-Total-Count"]) == int(small_page.headers["X-Total-Count"]) - 2

@@ -13,17 +13,21 @@ import pytest
 from botocore.exceptions import ClientError
 
 
-@pytest.fixture(scope="module")
-def table(stack):
+def _scratch_table(stack, attributes: tuple[str, ...] = ("pk", "sk"), **options):
+    """A table of its own on the emulator (`pk`, `sk` keys), deleted after the module."""
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
     name = f"scratch-{uuid.uuid4().hex[:8]}"
     dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                {"AttributeName": "sk", "AttributeType": "S"}])
+                          AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes], **options)
     yield dynamodb, name
     dynamodb.delete_table(TableName=name)
+
+
+@pytest.fixture(scope="module")
+def table(stack):
+    yield from _scratch_table(stack)
 
 
 def _item(dynamodb, name: str, pk: str):
@@ -64,17 +68,9 @@ def test_of_concurrent_conditional_puts_exactly_one_succeeds(table):
 
 @pytest.fixture(scope="module")
 def indexed(stack):
-    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
-    name = f"scratch-gsi-{uuid.uuid4().hex[:8]}"
-    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                          AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "r")],
-                          GlobalSecondaryIndexes=[{"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"},
-                                                   "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
-                                                                 {"AttributeName": "r", "KeyType": "RANGE"}]}])
-    yield dynamodb, name
-    dynamodb.delete_table(TableName=name)
+    yield from _scratch_table(stack, ("pk", "sk", "g", "r"), GlobalSecondaryIndexes=[
+        {"IndexName": "by-g", "Projection": {"ProjectionType": "ALL"},
+         "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}]}])
 
 
 def test_index_queries_find_what_a_scan_finds_after_every_kind_of_write(indexed):
