@@ -11,8 +11,8 @@ import time
 
 import pydicom
 
-from bench import coldstart, data, machine, measure, report
-from bench.client import FRAME_ACCEPT, OHIF_STUDY_LIST, Server
+from bench import coldstart, data, machine, measure, profile, report
+from bench.client import FRAME_ACCEPT, OHIF_STUDY_LIST, PATIENT_SEARCH, Server
 from bench.config import RESULTS, ROOT, SCRATCH, Settings
 from bench.measure import JSON, Target
 from bench.obelisk import Obelisk
@@ -99,6 +99,7 @@ class Bench:
         share_uids = [pydicom.dcmread(io.BytesIO(f), stop_before_pixels=True).StudyInstanceUID for f in share_files]
         r["ops"] = {name: self.operations(name, t, small, big, op_files, share_uids, frame_paths[0])
                     for name, t in self.both()}
+        first_series = next(iter(small.series))
 
         r["qido"] = []
         loaded = 0
@@ -115,8 +116,16 @@ class Bench:
             for name, target in self.both():
                 log(f"QIDO at {row['visible'][name]} studies: {name}")
                 row[name] = measure.qido_studies(target, s.qido_repeats)
+                row[name]["search"] = measure.qido_studies(target, s.search_repeats, PATIENT_SEARCH,
+                                                           "QIDO studies, patient-name search")
             r["qido"].append(row)
             r["load"][f"QIDO {size}"] = machine.load()
+
+        log("profiles of the API function's CPU")
+        first_sop = sop_uids(small.series[first_series][:1])[0]
+        subject = profile.Subject(obelisk.token, small.uid, first_series, first_sop,
+                                  data.ct_study([2 * s.cpu_ops + 1], seed=6).instances())
+        r["profiles"] = profile.run(obelisk.stack, subject, s.cpu_ops)
 
         log("cold start")
         r["coldstart"] = coldstart.measure(obelisk.stack.api_environment(), s.coldstart_runs)
@@ -173,6 +182,7 @@ class Bench:
             yield op["op"], op.get("calls", {})
         for row in self.results["qido"]:
             yield f"QIDO {row['target']}", row["obelisk"].get("calls", {})
+            yield f"QIDO search {row['target']}", row["obelisk"].get("search", {}).get("calls", {})
 
 
 def main() -> int:

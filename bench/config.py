@@ -31,6 +31,7 @@ class Settings:
     big_batch: int = _int("BENCH_BIG_BATCH", 8, 8)               # instances per STOW request, metadata series
     qido_sizes: tuple[int, ...] = tuple(_sizes("100,1000,10000", "100,300"))
     qido_repeats: int = _int("BENCH_QIDO_REPEATS", 30, 10)
+    search_repeats: int = _int("BENCH_SEARCH_REPEATS", 5, 3)       # patient-name searches per population
     load_concurrency: int = _int("BENCH_LOAD_CONCURRENCY", 6, 6)
     load_batch: int = _int("BENCH_LOAD_BATCH", 25, 25)           # tiny studies per STOW request
     metadata_repeats: int = _int("BENCH_METADATA_REPEATS", 10, 5)

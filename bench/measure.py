@@ -68,12 +68,14 @@ def operation(target: Target, name: str, fn: Callable[[int], object], n: int) ->
     return result
 
 
-def qido_studies(target: Target, repeats: int) -> dict:
+def qido_studies(target: Target, repeats: int, params: dict | str = OHIF_STUDY_LIST,
+                 label: str = "QIDO studies (OHIF list)") -> dict:
     def one(_):
-        return target.server.get("/studies", params=OHIF_STUDY_LIST, headers=JSON)
+        return target.server.get("/studies", params=params, headers=JSON)
 
-    returned = len(one(0).json())
-    result = operation(target, "QIDO studies (OHIF list)", one, repeats)
+    first = one(0)
+    returned = len(first.json()) if first.status_code == 200 else 0  # QIDO answers 204 when nothing matches
+    result = operation(target, label, one, repeats)
     result["returned"] = returned
     return result
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import matplotlib
 
+from bench.client import PATIENT_SEARCH
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -90,6 +92,47 @@ def qido_scaling(r: dict) -> list[str]:
     return rows
 
 
+def profiles(r: dict) -> list[str]:
+    """The profiles (bench/profile.py): CPU per request, its causes and the busiest functions."""
+    if not r.get("profiles"):
+        return ["Not recorded by the bench version of this run."]
+    served = {op["op"].split(" (")[0]: op["cpu_ms"] for op in r["ops"]["obelisk"]}
+    if r["qido"]:  # the study list was profiled at the largest population
+        served["QIDO studies"] = r["qido"][-1]["obelisk"]["cpu_ms"]
+    n = r["profiles"][0]["n"]
+    rows = [f"Each operation through Chalice's Lambda handler path in the bench process (the event a Lambda "
+            f"gets; no HTTP server), after the QIDO population was loaded: {n} requests unprofiled for the CPU "
+            f"figure, then {n} more under yappi (CPU clock, every thread) for the shares. \"Served\" is the API "
+            "process's CPU for the same operation in the tables above; the difference is `chalice local`'s "
+            "HTTP server, which API Gateway replaces on AWS. The profiler slows call-heavy code (botocore) "
+            "more than the rest: the shares are indicative.", "",
+            "| operation | CPU ms in the handler | CPU ms served | share of the handler's CPU by cause |",
+            "|---|---:|---:|---|"]
+    for p in r["profiles"]:
+        causes = "; ".join(f"{name} {share:.0%}" for name, share in p["causes"].items() if share >= 0.01)
+        rows.append(f"| {p['op']} | {fmt(p['cpu_ms'])} | {fmt(served.get(p['op'].split(' (')[0], float('nan')))} "
+                    f"| {causes} |")
+    rows += ["", "Functions with the most CPU of their own (share of the profiled CPU):", ""]
+    for p in r["profiles"]:
+        rows.append(f"- {p['op']}: " + "; ".join(f"`{name}` {share:.1%}" for name, share in p["top"][:6]))
+    return rows
+
+
+def search_scaling(r: dict) -> list[str]:
+    if not all("search" in row["obelisk"] for row in r["qido"]):
+        return ["Not recorded by the bench version of this run."]
+    rows = ["| studies visible | studies returned | Obelisk p50 ms | Orthanc p50 ms | Obelisk/Orthanc "
+            "| Obelisk CPU ms | Orthanc CPU ms | Obelisk AWS calls per request | est. Obelisk on AWS, ms |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for row in r["qido"]:
+        ob, orth = row["obelisk"]["search"], row["orthanc"]["search"]
+        rows.append(f"| {row['visible']['obelisk']:,} | {ob['returned']} ({orth['returned']} in Orthanc) "
+                    f"| {fmt(ob['p50_ms'])} | {fmt(orth['p50_ms'])} | {ratio(ob['p50_ms'], orth['p50_ms'])} "
+                    f"| {fmt(ob['cpu_ms'])} | {fmt(orth['cpu_ms'])} | {calls_text(ob['calls'])} "
+                    f"| {fmt(aws_ms(ob['calls']) + ob['cpu_ms'])} |")
+    return rows
+
+
 def markdown(r: dict) -> str:
     m, c = r["machine"], r["coldstart"]
     sizes = ", ".join(f"{row['visible']['obelisk']:,}" for row in r["qido"])
@@ -116,6 +159,11 @@ def markdown(r: dict) -> str:
         "The estimate is calls x the assumed latencies below, sequential, plus the measured CPU.", "",
         *operations(r), "",
         "## QIDO study list as the population grows", "", *qido_scaling(r), "",
+        "## QIDO patient-name search as the population grows", "",
+        f"OHIF's study list filtered by `{PATIENT_SEARCH.rsplit('&', 1)[1]}` (a prefix; about 1 study "
+        f"in 10 matches), sequential batches of {r['settings'].get('search_repeats', '?')} after one warm-up.", "",
+        *search_scaling(r), "",
+        "## Where the API function's CPU goes (profiles)", "", *profiles(r), "",
         "## Cold start (Obelisk)", "",
         f"| fresh interpreter, median of {c['runs']} | ms |", "|---|---:|",
         f"| `python -c pass` | {fmt(c['python_ms'])} |", f"| `import chalice, boto3` | {fmt(c['chalice_boto3_ms'])} |",

@@ -32,7 +32,7 @@ def _meta(table: str):
 def _transaction_connection() -> Connection:
     """One PynamoDB connection for every transaction of the process: a new one per transaction
     loaded botocore's DynamoDB service model again, ~170 ms of JSON parsing per STOW instance
-    (`python -m bench.profile_stow`)."""
+    (`python -m bench.profile`)."""
     return Connection(region=_REGION)
 
 

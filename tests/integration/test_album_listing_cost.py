@@ -10,8 +10,8 @@ import pytest
 import requests
 from pydicom.uid import generate_uid
 
+from devstack.in_process import service_layer
 from devstack.stack import LocalStack
-from tests.support.in_process import service_layer
 
 SIZES = (100, 3000)
 

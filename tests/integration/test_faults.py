@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from devstack.demo import multipart_body
+from devstack.in_process import service_layer
 from tests.integration.dicom_samples import load, part10
-from tests.support.in_process import service_layer
 
 
 def inject(stack, operation: str, count: int) -> None:

@@ -12,9 +12,9 @@ import time
 import pytest
 import requests
 
+from devstack.in_process import service_layer
 from tests.integration.dicom_samples import load, part10
 from tests.integration.webhook_receiver import Receiver, SilentReceiver, wait_until
-from tests.support.in_process import service_layer
 from tests.support.reporting import configure_site, open_session, sign
 
 SECRET = "report-status-secret"

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
-from tests.support.in_process import service_layer
+from devstack.in_process import service_layer
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"

@@ -20,9 +20,9 @@ import requests
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
+from devstack.in_process import service_layer
 from tests.conftest import TEST_STACK_ENV
 from tests.integration.webhook_receiver import Receiver, SilentReceiver, wait_until
-from tests.support.in_process import service_layer
 
 SECRET = "s3cr3t-for-signing"
 

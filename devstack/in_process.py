@@ -1,5 +1,5 @@
-"""The service layer in this test process, pointed at a test stack's emulator: for setup the API
-cannot do, and for crashes injected between two writes. Every cached AWS handle (settings, boto3
+"""The service layer in this process, pointed at a local stack's emulator: for tests' setup the API
+cannot do, crashes injected between two writes, and the bench's profiles. Every cached AWS handle (settings, boto3
 clients, queue URLs, PynamoDB connections and the transactions' one, the signing key ring) is dropped on the way in and out,
 so a module that talked to another stack never reaches a stack that is gone."""
 from __future__ import annotations
