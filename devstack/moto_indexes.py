@@ -5,8 +5,8 @@ call, on the table's own key as on a GSI. Every Obelisk request queries (the alb
 study, an album's study list, a study's instances), so the local stack slowed down as data grew
 (`make bench` loaded ~3 studies/s past 4,000, the emulator at 93% CPU in `Table.all_items`). A
 table Query is handed the items under its hash key. For GSIs this keeps, per table and index, the
-keys of the items under each hash value: writes mark their item, and the buckets catch up before
-the next GSI query. A GSI query with a `Limit` (a page of a list) is handed only the first `Limit`
+items under each hash value with their place in the index: writes mark their item, and the
+buckets catch up before the next GSI query. A GSI query with a `Limit` (a page of a list) is handed only the first `Limit`
 + 1 items in the index's order (the one more tells moto a next page exists): moto sorts what it is
 handed, and sorting a 10,000-study album for a page of 101 made the local study list grow with
 the album where DynamoDB reads the index in order. Exact because the emulator serves
@@ -24,31 +24,49 @@ from moto.dynamodb.models.table import Table
 ItemKey = tuple[DynamoType, DynamoType | None]
 
 
+def _hash_attribute(index) -> str | None:
+    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    return hashes[0] if len(hashes) == 1 else None
+
+
+def _order(table: Table, index) -> list[str]:
+    """The attributes that order an index, as moto sorts it: its range key, then the table's keys."""
+    return ([k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+            + [a for a in (table.hash_key_attr, table.range_key_attr) if a])
+
+
+def _position(names: list[str], attrs: dict) -> tuple | None:
+    """Where an item (DynamoType values) or a start key (JSON values) stands in that order; None
+    for an item the index's range key leaves out."""
+    if names[0] not in attrs:
+        return None
+    return tuple((DynamoType(attrs[n]) if isinstance(attrs[n], dict) else attrs[n]).cast_value
+                 for n in names if n in attrs)
+
+
 class _Buckets:
-    """Item keys by GSI hash value, for one table; `dirty` items are re-filed before a query."""
+    """Per GSI of one table: hash value -> {item key: (position in the index, item)}; `dirty`
+    items are re-filed before the next query."""
 
     def __init__(self, table: Table):
         self.table = table
         self.dirty: set[ItemKey] = set()
-        self.by_index: dict[str, dict[DynamoType, set[ItemKey]]] = {}
+        self.by_index: dict[str, dict[DynamoType, dict[ItemKey, tuple]]] = {}
         self.filed: dict[ItemKey, dict[str, DynamoType]] = {}
         for item in table.all_items():
             self._file((item.hash_key, item.range_key), item)
 
-    def _hash_attribute(self, index) -> str | None:
-        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
-        return hashes[0] if len(hashes) == 1 else None
-
     def _file(self, key: ItemKey, item) -> None:
         for index_name, value in self.filed.pop(key, {}).items():
-            self.by_index.get(index_name, {}).get(value, set()).discard(key)
+            self.by_index.get(index_name, {}).get(value, {}).pop(key, None)
         if item is None:
             return
         for index in self.table.global_indexes:
-            attribute = self._hash_attribute(index)
+            attribute = _hash_attribute(index)
             value = item.attrs.get(attribute) if attribute else None
             if value is not None:
-                self.by_index.setdefault(index.name, {}).setdefault(value, set()).add(key)
+                position = _position(_order(self.table, index), item.attrs)
+                self.by_index.setdefault(index.name, {}).setdefault(value, {})[key] = (position, item)
                 self.filed.setdefault(key, {})[index.name] = value
 
     def catch_up(self) -> None:
@@ -56,28 +74,21 @@ class _Buckets:
             self._file(key, self.table.get_item(*key))
         self.dirty.clear()
 
-    def items(self, index_name: str, value: DynamoType) -> list:
+    def entries(self, index_name: str, value: DynamoType) -> list[tuple]:
+        """(position, item) of the items under a hash value of an index."""
         self.catch_up()
-        found = (self.table.get_item(*key) for key in self.by_index.get(index_name, {}).get(value, ()))
-        return [item for item in found if item is not None]
+        return list(self.by_index.get(index_name, {}).get(value, {}).values())
 
 
-def _first_of_page(table: Table, index, items: list, limit: int, forward: bool, start: dict | None) -> list:
-    """The first `limit` + 1 of `items` in the order of `index` (its range key, then the table's
-    keys, as moto sorts), after the exclusive start key `start`."""
-    names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
-    names += [a for a in (table.hash_key_attr, table.range_key_attr) if a]
-
-    def position(attrs) -> tuple:
-        return tuple(DynamoType(attrs[n]).cast_value if isinstance(attrs[n], dict) else attrs[n].cast_value
-                     for n in names)
-
-    keyed = [(position(item.attrs), item) for item in items if names[0] in item.attrs]
+def _first_of_page(table: Table, index, entries: list[tuple], limit: int, forward: bool, start: dict | None) -> list:
+    """The first `limit` + 1 items of `entries` in the order of `index`, after the exclusive start
+    key `start` (positions are distinct: they end with the table's keys)."""
+    ordered = [entry for entry in entries if entry[0] is not None]
     if start:
-        after = position(start)
-        keyed = [(p, item) for p, item in keyed if (p > after if forward else p < after)]
+        after = _position(_order(table, index), start)
+        ordered = [entry for entry in ordered if (entry[0] > after if forward else entry[0] < after)]
     pick = heapq.nsmallest if forward else heapq.nlargest
-    return [item for _, item in pick(limit + 1, keyed, key=lambda pair: pair[0])]
+    return [item for _, item in pick(limit + 1, ordered, key=lambda entry: entry[0])]
 
 
 _tables: dict[int, _Buckets] = {}
@@ -118,16 +129,17 @@ def install() -> None:
         index = next((i for i in self.global_indexes if i.name == index_name), None) if index_name else None
         conditions = dict(asked.get("hash_key_conditions") or [])
         if index is not None:
-            entry = _buckets(self, build=True)
-            attribute = entry._hash_attribute(index)
+            attribute = _hash_attribute(index)
             if attribute in conditions:
-                items = entry.items(index_name, conditions[attribute])
+                entries = _buckets(self, build=True).entries(index_name, conditions[attribute])
                 ranged = any(k["KeyType"] == "RANGE" for k in index.schema)
                 if ranged and asked.get("limit") and not (asked.get("range_comparison") or asked.get("filter_kwargs")
                                                           or asked.get("range_key_conditions")):
-                    items = _first_of_page(self, index, items, int(asked["limit"]),
-                                           asked.get("scan_index_forward") is not False, asked.get("exclusive_start_key"))
-                self._obelisk_candidates = items
+                    self._obelisk_candidates = _first_of_page(self, index, entries, int(asked["limit"]),
+                                                              asked.get("scan_index_forward") is not False,
+                                                              asked.get("exclusive_start_key"))
+                else:
+                    self._obelisk_candidates = [item for _, item in entries]
         elif not index_name and asked.get("hash_key") is not None:
             held = self.items.get(asked["hash_key"])
             self._obelisk_candidates = [] if held is None else list(held.values()) if self.range_key_attr else [held]
