@@ -77,12 +77,12 @@ class Bench:
             r["stow"][k].append(v)
 
         series = next(iter(big.series))
-        log(f"waiting {s.settle_seconds} s after the last STOW, as a viewer opening the series later would;"
-            " Obelisk's event functions run meanwhile")
+        log(f"waiting at least {s.settle_seconds} s after the last STOW, as a viewer opening the series later"
+            " would; Obelisk's event functions run until the renditions queue is empty")
         obelisk.reset_calls()
-        obelisk.run_functions(s.settle_seconds)
+        settled = obelisk.run_functions(s.settle_seconds, s.settle_limit_seconds)
         r["phase_calls"]["event functions after the metadata series (renditions)"] = obelisk.calls()
-        r["settle_seconds"] = s.settle_seconds
+        r["settle_seconds"], r["renditions_done"] = round(settled, 1), settled < s.settle_limit_seconds
         r["metadata"] = self.phase("series metadata",
                                    lambda t: measure.metadata(t, big.uid, series, s.metadata_repeats))
         sops = sop_uids(big.series[series])

@@ -36,6 +36,7 @@ class Settings:
     load_batch: int = _int("BENCH_LOAD_BATCH", 25, 25)           # tiny studies per STOW request
     metadata_repeats: int = _int("BENCH_METADATA_REPEATS", 10, 5)
     settle_seconds: int = _int("BENCH_SETTLE_SECONDS", 15, 10)    # wait after the metadata series' last STOW
+    settle_limit_seconds: int = _int("BENCH_SETTLE_LIMIT_SECONDS", 180, 60)  # and on until the series is built
     frame_requests: int = _int("BENCH_FRAME_REQUESTS", 400, 100)
     frame_concurrency: int = _int("BENCH_FRAME_CONCURRENCY", 25, 25)
     cpu_ops: int = _int("BENCH_CPU_OPS", 30, 10)                 # operations per CPU-time batch

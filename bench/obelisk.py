@@ -39,11 +39,29 @@ class Obelisk:
         (emulator,) = [p for p in self.stack.processes if "devstack.emulator" in p.args]
         return emulator.pid
 
-    def run_functions(self, seconds: float) -> None:
-        """Lets the SQS event functions (the renditions function among them) work for a while."""
+    def run_functions(self, seconds: float, limit: float) -> float:
+        """Lets the SQS event functions (the renditions function among them) work for `seconds`,
+        and on until the renditions queue is empty (nothing waiting, delayed or in flight), at
+        most `limit` seconds in all. Returns when the queue was first seen empty after `seconds`."""
+        import boto3
+
+        sqs = boto3.client("sqs", endpoint_url=self.stack.emulator_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        queue = sqs.get_queue_url(QueueName=f"obelisk-{self.stack.stage}-renditions")["QueueUrl"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+        start = time.monotonic()
         self.stack.start_pollers()
-        time.sleep(seconds)
-        self.stack.kill_pollers()
+        try:
+            time.sleep(seconds)
+            while time.monotonic() - start < limit:
+                counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
+                if not any(int(counts[n]) for n in names):
+                    break
+                time.sleep(0.5)
+            return time.monotonic() - start
+        finally:
+            self.stack.kill_pollers()
 
     def reset_calls(self) -> None:
         requests.delete(self.stack.emulator_url + "/_emulator/calls", timeout=10).raise_for_status()

@@ -53,6 +53,9 @@ def headline(r: dict) -> list[str]:
                         f"| {ratio(ob[q + '_ms'], orth[q + '_ms'])} | lower |")
     ob, orth = r["metadata"]["obelisk"], r["metadata"]["orthanc"]
     first = f"first request ({r['settle_seconds']} s after the last STOW)" if "settle_seconds" in r else "first request"
+    if "renditions_done" in r:
+        first = first[:-1] + (", the renditions function done)" if r["renditions_done"] else
+                              ", the renditions function NOT done: the read built the series)")
     for key, label in (("first_ms", first), ("repeat_median_ms", "repeated (median)")):
         rows.append(f"| series metadata, {ob['instances']} instances, {label}, ms | {fmt(ob[key])} | {fmt(orth[key])} "
                     f"| {ratio(ob[key], orth[key])} | lower |")

@@ -17,7 +17,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import frames, json_model, qido, stow
+from chalicelib.dicom import frames, json_model, stow
 from chalicelib.dicom.uids import is_valid_uid
 from chalicelib.errors import BadRequest
 from chalicelib.events import mutations
@@ -169,7 +169,7 @@ class Ingest:
         stored = Stored(study, series, sop, sop_class)
         if _instance_exists(study, series, sop):
             self._remember_album_state(study, series)
-            stored.new_in_album = self._share(study, series)
+            stored.new_in_album = self._share(study, series, str(dataset.get("Modality", "")))
             return stored  # idempotent: already stored
         transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
         self._remember_album_state(study, series)
@@ -245,9 +245,8 @@ class Ingest:
                     SeriesShare.added_at.set(SeriesShare.added_at | moment),
                 ],
             )
-            listing.add(transaction, self.album_id, study, series,
-                                 qido.listing_key(self._study_attributes(study) or attributes),
-                                 self._study_is_new(study))
+            listing.add(transaction, self.album_id, study, series, self._study_attributes(study) or attributes,
+                        json_model.text_value(attributes, "Modality"), self._study_is_new(study))
 
     def _study_is_new(self, study: str) -> bool:
         """Whether the target album holds nothing of the study yet (read once per request)."""
@@ -287,9 +286,9 @@ class Ingest:
                 mutations.import_series(self.album_id, self.principal, study, counts, new_series, "upload")
         return self.result
 
-    def _share(self, study: str, series: str) -> bool:
+    def _share(self, study: str, series: str, modality: str) -> bool:
         """Puts an already-stored series into the target album; True when it was not there."""
-        added = shares.add_series(self.album_id, study, series, qido.listing_key(self._study_attributes(study) or {}))
+        added = shares.add_series(self.album_id, study, series, self._study_attributes(study) or {}, modality)
         self._new_in_album[study] = False
         return added
 

@@ -2,9 +2,11 @@
 Counts and custom fields cover only what the caller may see in the chosen source."""
 from __future__ import annotations
 
+import functools
+
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import matching, qido
+from chalicelib.dicom import json_model, matching, qido
 from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
@@ -12,6 +14,15 @@ from chalicelib.store import listing, shares
 from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
+MODALITIES_IN_STUDY = "00080061"
+
+
+@functools.cache
+def _study_row_tags() -> frozenset[str]:
+    """What the album study rows hold (`AlbumStudy.study_attributes`, `series_modalities`):
+    criteria on these alone are matched on the albums' study lists. (pydicom's dictionary: not
+    at import, see tests/unit/test_cold_start.py.)"""
+    return frozenset(json_model.tag_hex(k) for k in json_model.PATIENT_STUDY_KEYWORDS) | {MODALITIES_IN_STUDY}
 
 
 def visible_series(principal: Principal, source: policy.Source) -> Visible:
@@ -40,36 +51,69 @@ def _needs_source(source: policy.Source, what: str) -> None:
 
 def search_studies(principal: Principal, source: policy.Source, params: dict[str, list[str]],
                    page: Page, base_url: str) -> SearchResult:
-    """The default study list (no matching keys, newest first) reads the albums' study lists down
-    to the page's end only (`store.listing`). Matching keys, another order or the favorite filter
-    read every visible study, as no index holds them."""
+    """Newest first with no criteria, or criteria on study attributes and ModalitiesInStudy only,
+    comes from the albums' study lists (`_from_study_lists`). Criteria on counts, another order
+    or the favorite filter read every visible study and its series."""
     fields = qido.parse_includefields(params)
     favorite = qido.flag(params, "favorite")
     if favorite is not None or fields.custom:
         _needs_source(source, "favorite and comments")
     criteria = matching.parse_criteria(params)
     sort = (params.get("sort") or [qido.DEFAULT_STUDY_SORT])[0]
-    if not criteria and sort == qido.DEFAULT_STUDY_SORT and not favorite and principal.study_uids is None:
-        return _newest_first(principal, source, fields, page, base_url)
+    fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
+    if (sort == qido.DEFAULT_STUDY_SORT and not favorite and principal.study_uids is None
+            and all(c.tag in _study_row_tags() for c in criteria)):
+        return _from_study_lists(principal, source, fields, criteria, fuzzy, page, base_url)
     visible = visible_series(principal, source)
     if favorite is not None:
         visible = {st: se for st, se in visible.items() if _favorites(se) > 0} if favorite else visible
-    fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
     items = [a for a in _study_items(principal, visible, fields, base_url) if matching.matches_all(a, criteria, fuzzy)]
     return qido.page_of(qido.sort_studies(items, sort), page)
 
 
-def _newest_first(principal: Principal, source: policy.Source, fields: qido.IncludeFields, page: Page,
-                  base_url: str) -> SearchResult:
+def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.IncludeFields,
+                      criteria: list[matching.Criterion], fuzzy: bool, page: Page, base_url: str) -> SearchResult:
+    """Without criteria, the lists are read down to the page's end only and the total is the
+    albums' count. With criteria, every row of the lists is matched on its copies of the study's
+    attributes and series' modalities: no study or series row is read but the page's (and those
+    rows written before the copies lack)."""
     holding = listing.counts(sorted(policy.readable_albums(principal, source)))
-    chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
+    if criteria:
+        listed = listing.newest_first(sorted(holding))
+        _read_what_rows_lack(listed, modalities=any(c.tag == MODALITIES_IN_STUDY for c in criteria))
+        matched = [(uid, study) for uid, study in listed.items()
+                   if matching.matches_all(_matchable(study), criteria, fuzzy)]
+        total, chosen = len(matched), matched[page.offset:page.offset + page.limit]
+    else:
+        chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
+        total = listing.count_visible(principal.sub, holding)
     if qido.FAVORITE_TAG in fields.custom:  # one album at most here (`_needs_source`)
         visible: Visible = {study: _shares_by_series(shares.shares_in_album(album_id, study))
                             for study, _ in chosen for album_id in holding}
     else:
-        visible = {study: {series: [] for series in series_uids} for study, series_uids in chosen}
-    items = _study_items(principal, visible, fields, base_url)
-    return SearchResult(items, listing.count_visible(principal.sub, holding), page.offset)
+        visible = {study: {series: [] for series in listed_study.series_uids} for study, listed_study in chosen}
+    known = {study: listed_study.attributes for study, listed_study in chosen if listed_study.attributes}
+    return SearchResult(_study_items(principal, visible, fields, base_url, known), total, page.offset)
+
+
+def _read_what_rows_lack(listed: dict[str, listing.Listed], modalities: bool) -> None:
+    """The attributes (and, when asked, the series' modalities) that rows written before the
+    copies lack, from the study (and series) records."""
+    missing = [uid for uid, study in listed.items() if study.attributes is None]
+    for record in _batch_get(StudyRecord, [StudyRecord.key(uid) for uid in missing]):
+        listed[record.study_uid].attributes = record.attributes
+    if modalities:
+        keys = [SeriesRecord.key(uid, series) for uid, study in listed.items() if not study.modalities_known
+                for series in study.series_uids - study.modalities.keys()]
+        for record in _batch_get(SeriesRecord, keys):
+            listed[record.study_uid].modalities[record.series_uid] = json_model.text_value(record.attributes, "Modality")
+
+
+def _matchable(study: listing.Listed) -> dict:
+    """What a study's criteria are matched on: its attributes and the modalities of its series in
+    the albums, as `qido.study_item` answers them."""
+    modalities = sorted({m for series, m in study.modalities.items() if series in study.series_uids} - {""})
+    return {**(study.attributes or {}), MODALITIES_IN_STUDY: element("CS", *modalities)}
 
 
 def _shares_by_series(rows: list[SeriesShare]) -> dict[str, list[SeriesShare]]:
@@ -79,9 +123,14 @@ def _shares_by_series(rows: list[SeriesShare]) -> dict[str, list[SeriesShare]]:
     return out
 
 
-def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFields, base_url: str) -> list[dict]:
-    """QIDO study items of `visible`, in its order, with counts over the visible series only."""
-    studies = {r.study_uid: r for r in _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible])}
+def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFields, base_url: str,
+                 known: dict[str, dict] | None = None) -> list[dict]:
+    """QIDO study items of `visible`, in its order, with counts over the visible series only;
+    `known` study attributes (copies from the study lists) spare reading those study rows."""
+    known = known or {}
+    studies = {uid: attributes for uid, attributes in known.items() if uid in visible}
+    studies.update((r.study_uid, r.attributes) for r in _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible
+                                                                                if s not in studies]))
     series = _series_items(_batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items()
                                                      for se in ses]), base_url)
     children: dict[str, list[dict]] = {}
@@ -89,7 +138,7 @@ def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFie
         children.setdefault(study_uid, []).append(item)
     items = []
     for study_uid in (s for s in visible if s in studies):
-        item = qido.study_item(studies[study_uid].attributes, children.get(study_uid, []), base_url)
+        item = qido.study_item(studies[study_uid], children.get(study_uid, []), base_url)
         if qido.FAVORITE_TAG in fields.custom:
             item[qido.FAVORITE_TAG] = element("IS", _favorites(visible[study_uid]))
         if qido.COMMENTS_TAG in fields.custom:

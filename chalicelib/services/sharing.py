@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chalicelib.auth import policy
 from chalicelib.auth.principals import VIEWER, Principal
-from chalicelib.dicom import qido
+from chalicelib.dicom import json_model
 from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
@@ -15,11 +15,12 @@ from chalicelib.store.models import SeriesRecord, StudyRecord
 
 
 def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_album: str, is_inbox: bool) -> int:
-    listed_at = qido.listing_key(StudyRecord.get(*StudyRecord.key(study_uid)).attributes)
-    added = {s for s in series_uids if shares.add_series(target_album, study_uid, s, listed_at)}
+    study_attributes = StudyRecord.get(*StudyRecord.key(study_uid)).attributes
+    records = {r.series_uid: r for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in series_uids])}
+    added = {s for s in series_uids if s in records and shares.add_series(
+        target_album, study_uid, s, study_attributes, json_model.text_value(records[s].attributes, "Modality"))}
     if added and not is_inbox:
-        counts = {r.series_uid: int(r.instance_count)
-                  for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in added])}
+        counts = {s: int(records[s].instance_count) for s in added}
         mutations.import_series(target_album, principal, study_uid, counts, added, import_source="send")
     return len(added)
 

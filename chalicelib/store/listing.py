@@ -1,14 +1,17 @@
 """The study list of albums: one `AlbumStudy` row per study an album holds, kept in step with
 its `SeriesShare` rows by `store.shares`, and the album's `AlbumStudyCount`. A page of the list,
-newest first, and its total cost DynamoDB requests in proportion to the page, not to the album."""
+newest first, and its total cost DynamoDB requests in proportion to the page, not to the album;
+a search on study attributes reads the albums' rows, not one study row per study."""
 from __future__ import annotations
 
 import hashlib
 import heapq
+from dataclasses import dataclass
 
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.dicom import json_model, qido
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
@@ -22,16 +25,19 @@ def row(album_id: str, study_uid: str) -> AlbumStudy | None:
         return None
 
 
-def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, listed_at: str,
-        study_is_new: bool) -> None:
+def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, study_attributes: dict,
+        modality: str, study_is_new: bool) -> None:
     """The listing part of putting a series into an album, inside the caller's transaction: the
-    album's study row gains the series; a new study row also counts one more study. Each guess
-    is a condition, so a wrong one cancels the transaction (see `row`) and nothing is
-    miscounted."""
+    album's study row gains the series and its modality (and, once, the study's attributes as
+    stored); a new study row also counts one more study. Each guess is a condition, so a wrong
+    one cancels the transaction (see `row`) and nothing is miscounted."""
     study_row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
+    copy = json_model.subset(study_attributes, json_model.PATIENT_STUDY_KEYWORDS)
     actions = [AlbumStudy.album_id.set(album_id), AlbumStudy.study_uid.set(study_uid),
-               AlbumStudy.listing.set(AlbumStudy.listing | f"{listed_at}#{study_uid}"),
-               AlbumStudy.series_uids.add({series_uid})]
+               AlbumStudy.listing.set(AlbumStudy.listing | f"{qido.listing_key(copy)}#{study_uid}"),
+               AlbumStudy.study_attributes.set(AlbumStudy.study_attributes | copy),
+               AlbumStudy.series_uids.add({series_uid}),
+               AlbumStudy.series_modalities.add({f"{series_uid}={modality}"})]
     if study_is_new:
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
         count(transaction, album_id, +1)
@@ -53,20 +59,44 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
         transaction.delete(study_row, condition=unchanged)
         count(transaction, study_row.album_id, -1)
     else:
-        transaction.update(study_row, actions=[AlbumStudy.series_uids.delete({series_uid})], condition=unchanged)
+        actions = [AlbumStudy.series_uids.delete({series_uid})]
+        entries = {e for e in study_row.series_modalities or () if e.partition("=")[0] == series_uid}
+        if entries:
+            actions.append(AlbumStudy.series_modalities.delete(entries))
+        transaction.update(study_row, actions=actions, condition=unchanged)
 
 
-def newest_first(album_ids: list[str], wanted: int) -> dict[str, set[str]]:
-    """The first `wanted` distinct studies of the albums' lists together, newest first, each with
-    its series in those albums. One Query per album, each with a Limit of `wanted` + 1: a study's
-    `listing` is the same in every album, so its rows meet in the merge."""
-    streams = [AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=min(wanted + 1, MAX_PAGE))
+@dataclass
+class Listed:
+    """A study of the albums' lists: its series in those albums, the modality of those its rows
+    hold (`modalities_known` when all) and, unless every row holding it was written before the
+    copy, its attributes."""
+    series_uids: set[str]
+    attributes: dict | None
+    modalities: dict[str, str]
+
+    @property
+    def modalities_known(self) -> bool:
+        return self.series_uids <= self.modalities.keys()
+
+
+def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, Listed]:
+    """The first `wanted` (None: all) distinct studies of the albums' lists together, newest
+    first. One Query per album, each with a Limit of `wanted` + 1 (all: pages of 1 MB): a
+    study's `listing` is the same in every album, so its rows meet in the merge."""
+    page_size = None if wanted is None else min(wanted + 1, MAX_PAGE)
+    streams = [AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size)
                for album_id in album_ids]
-    studies: dict[str, set[str]] = {}
-    for study in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
-        if study.study_uid not in studies and len(studies) == wanted:
-            break
-        studies.setdefault(study.study_uid, set()).update(study.series_uids)
+    studies: dict[str, Listed] = {}
+    for row in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
+        listed = studies.get(row.study_uid)
+        if listed is None:
+            if wanted is not None and len(studies) == wanted:
+                break
+            listed = studies[row.study_uid] = Listed(set(), None, {})
+        listed.series_uids.update(row.series_uids)
+        listed.attributes = listed.attributes or row.study_attributes
+        listed.modalities.update(entry.split("=", 1) for entry in row.series_modalities or ())
     return studies
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sys
 
-from chalicelib.dicom import qido
-from chalicelib.store.models import AlbumStudy, AlbumStudyCount, SeriesShare, StudyRecord
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.dicom import json_model, qido
+from chalicelib.store.models import AlbumStudy, AlbumStudyCount, SeriesRecord, SeriesShare, StudyRecord
 
 
 def build_study_lists() -> int:
@@ -19,20 +21,60 @@ def build_study_lists() -> int:
                AlbumStudyCount.batch_get([AlbumStudyCount.key(a) for a in held])} if held else set()
     missing = {album: studies for album, studies in held.items() if album not in counted}
     uids = sorted({study for studies in missing.values() for study in studies})
-    listed_at = {r.study_uid: qido.listing_key(r.attributes) for r in StudyRecord.batch_get([StudyRecord.key(s) for s in uids])} \
-        if uids else {}
+    stored = _study_attributes(uids)
+    modalities = _modalities(sorted({(study, s) for studies in missing.values() for study, series in studies.items()
+                                     for s in series}))
     for album, studies in missing.items():
         with AlbumStudy.batch_write() as batch:
             for study, series in studies.items():
+                copy = stored.get(study, {})
+                entries = {f"{s}={modalities[(study, s)]}" for s in series if (study, s) in modalities}
                 batch.save(AlbumStudy(*AlbumStudy.key(album, study), album_id=album, study_uid=study,
-                                      listing=f"{listed_at.get(study, '')}#{study}", series_uids=series))
+                                      listing=f"{qido.listing_key(copy)}#{study}", series_uids=series,
+                                      study_attributes=copy or None, series_modalities=entries or None))
         AlbumStudyCount(*AlbumStudyCount.key(album), studies=len(studies), changes=len(studies)).save()
     return len(missing)
+
+
+def complete_study_rows() -> int:
+    """The study's attributes and the series' modalities into the `AlbumStudy` rows written before
+    they held them (the list still answers without them, reading the study and series rows).
+    Returns how many rows it completed."""
+    rows = [r for r in AlbumStudy.scan(AlbumStudy.sk.startswith("STUDY#"))
+            if r.study_attributes is None or len(r.series_modalities or ()) < len(r.series_uids)]
+    studies = _study_attributes(sorted({r.study_uid for r in rows}))
+    modalities = _modalities(sorted({(r.study_uid, s) for r in rows for s in r.series_uids}))
+    completed = 0
+    for row in (r for r in rows if r.study_uid in studies):
+        held = {entry.partition("=")[0] for entry in row.series_modalities or ()}
+        entries = {f"{s}={modalities[(row.study_uid, s)]}" for s in row.series_uids - held
+                   if (row.study_uid, s) in modalities}
+        actions = [AlbumStudy.study_attributes.set(AlbumStudy.study_attributes | studies[row.study_uid])]
+        if entries:
+            actions.append(AlbumStudy.series_modalities.add(entries))
+        try:
+            row.update(actions=actions, condition=AlbumStudy.pk.exists())
+            completed += 1
+        except UpdateError:
+            pass  # the study left the album meanwhile
+    return completed
+
+
+def _study_attributes(study_uids: list[str]) -> dict[str, dict]:
+    """What `AlbumStudy.study_attributes` copies of each stored study."""
+    records = StudyRecord.batch_get([StudyRecord.key(u) for u in study_uids]) if study_uids else []
+    return {r.study_uid: json_model.subset(r.attributes, json_model.PATIENT_STUDY_KEYWORDS) for r in records}
+
+
+def _modalities(series: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    records = SeriesRecord.batch_get([SeriesRecord.key(*s) for s in series]) if series else []
+    return {(r.study_uid, r.series_uid): json_model.text_value(r.attributes, "Modality") for r in records}
 
 
 def main() -> int:
     built = build_study_lists()
     print(f"study lists built for {built} album(s)")
+    print(f"study attributes and modalities copied into {complete_study_rows()} album study row(s)")
     return 0
 
 

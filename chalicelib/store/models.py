@@ -347,7 +347,10 @@ class AlbumStudy(_Item):
     """`ALBUM#{id}` / `STUDY#{study}`: a study has at least one series in an album, and which.
     `listing` is `{qido.listing_key}#{study}`: the sparse `by-listing` index (`album_id`,
     `listing`) holds only these rows, so a page of an album's study list, newest first, is one
-    Query with a Limit. Written in the same transaction as the album's `SeriesShare` rows
+    Query with a Limit. `study_attributes` copies the `StudyRecord`'s (they never change once
+    stored) and `series_modalities` holds `{series}={Modality}` for each series: the list and its
+    searches on study attributes and modalities read no study or series row (None in rows written
+    before the copies). Written in the same transaction as the album's `SeriesShare` rows
     (`store.shares`)."""
 
     Meta = _meta(settings().shares_table)
@@ -355,6 +358,8 @@ class AlbumStudy(_Item):
     study_uid = UnicodeAttribute()
     listing = UnicodeAttribute()
     series_uids = UnicodeSetAttribute()
+    study_attributes = JSONAttribute(null=True)
+    series_modalities = UnicodeSetAttribute(null=True)
     by_listing = StudiesByListing()
 
     @staticmethod

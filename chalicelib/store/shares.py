@@ -46,9 +46,9 @@ def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesS
     return list(SeriesShare.query(f"ALBUM#{album_id}", condition))
 
 
-def add_series(album_id: str, study_uid: str, series_uid: str, listed_at: str) -> bool:
-    """Puts a series into an album; False when it was there already. `listed_at` is the study's
-    `qido.listing_key`."""
+def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes: dict, modality: str) -> bool:
+    """Puts a series into an album; False when it was there already. `study_attributes` (the
+    study's as stored: its `StudyRecord`) and the series' `modality` go to the album's study list."""
     key = SeriesShare.key(album_id, study_uid, series_uid)
     share = SeriesShare(*key, album_id=album_id, study_uid=study_uid, series_uid=series_uid,
                         series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
@@ -57,7 +57,7 @@ def add_series(album_id: str, study_uid: str, series_uid: str, listed_at: str) -
         try:
             with transact() as transaction:
                 transaction.save(share, condition=SeriesShare.pk.does_not_exist())
-                listing.add(transaction, album_id, study_uid, series_uid, listed_at, study_is_new)
+                listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_is_new)
             return True
         except TransactWriteError:
             if _share_exists(key):

@@ -14,6 +14,11 @@ from devstack.in_process import service_layer
 from devstack.stack import LocalStack
 
 SIZES = (100, 3000)
+OLD_LAYOUT = 20  # studies of an album whose rows are written as before they held copies
+
+
+def _modality(n: int) -> str:
+    return "MR" if n % 10 == 3 else "CT"
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +41,10 @@ def tokens(stack):
     return token
 
 
-def _album_of(stack, tokens, name: str, count: int) -> tuple[str, list[str]]:
-    """An album of `count` one-series studies with distinct dates; their StudyDates, newest first."""
+def _album_of(stack, tokens, name: str, count: int, old_layout: bool = False) -> tuple[str, list[str]]:
+    """An album of `count` one-series studies with distinct dates, CT or MR (`_modality`), its rows
+    written as before they held copies of the study's attributes and modalities when
+    `old_layout`; their StudyDates, newest first."""
     api, alice = stack.api_url, {"Authorization": f"Bearer {tokens('alice')}"}
     album = requests.post(f"{api}/albums", headers=alice, data={"name": name}, timeout=10).json()["album_id"]
     dates = []
@@ -57,11 +64,13 @@ def _album_of(stack, tokens, name: str, count: int) -> tuple[str, list[str]]:
                 studies.save(StudyRecord(*StudyRecord.key(study), study_uid=study, created_at="2026-01-01",
                                          attributes=attributes))
                 series.save(SeriesRecord(*SeriesRecord.key(study, serie), study_uid=study, series_uid=serie,
-                                         instance_count=1, attributes={"00080060": {"vr": "CS", "Value": ["CT"]}}))
+                                         instance_count=1, attributes={"00080060": {"vr": "CS", "Value": [_modality(n)]}}))
                 album_rows.save(SeriesShare(*SeriesShare.key(album, study, serie), album_id=album, study_uid=study,
                                             series_uid=serie, series_album=f"{serie}#{album}", added_at="2026-01-01"))
                 listed.save(AlbumStudy(*AlbumStudy.key(album, study), album_id=album, study_uid=study,
-                                       listing=f"{qido.listing_key(attributes)}#{study}", series_uids={serie}))
+                                       listing=f"{qido.listing_key(attributes)}#{study}", series_uids={serie},
+                                       study_attributes=None if old_layout else attributes,
+                                       series_modalities=None if old_layout else {f"{serie}={_modality(n)}"}))
         AlbumStudyCount(*AlbumStudyCount.key(album), studies=count, changes=count).save()
     return album, sorted(dates, reverse=True)
 
@@ -69,6 +78,11 @@ def _album_of(stack, tokens, name: str, count: int) -> tuple[str, list[str]]:
 @pytest.fixture(scope="module")
 def albums(stack, tokens):
     return {size: _album_of(stack, tokens, f"{size} studies", size) for size in SIZES}
+
+
+@pytest.fixture(scope="module")
+def old_album(stack, tokens):
+    return _album_of(stack, tokens, "old layout", OLD_LAYOUT, old_layout=True)[0]
 
 
 def dynamodb_requests_for(stack, tokens, album: str | None, **params) -> tuple[int, requests.Response]:
@@ -109,20 +123,84 @@ def test_the_page_size_sets_the_cost(stack, tokens, albums):
     assert small < large <= small + 10, (small, large)
 
 
-def test_matching_keys_still_search_every_visible_study(stack, tokens, albums):
-    album, _ = albums[min(SIZES)]
-    _, response = dynamodb_requests_for(stack, tokens, album, PatientName="Patient^7*")
-    names = sorted(item["00100010"]["Value"][0]["Alphabetic"] for item in response.json())
-    assert names == sorted(f"Patient^{n}" for n in range(min(SIZES)) if str(n).startswith("7"))
+def test_a_search_on_study_attributes_reads_the_album_list_not_each_study(stack, tokens, albums):
+    """`PatientName=Patient^7*` in the album of 100 and of 3,000 studies: the right studies, newest
+    first, the right total, for the DynamoDB requests of the list's rows (1 MB a page) and the
+    answer's own rows, not one study and series row per study (that cost 3,000 / 100 x 2
+    BatchGetItems)."""
+    costs = {}
+    for size, (album, _) in albums.items():
+        expected = sorted(f"Patient^{n}" for n in range(size) if str(n).startswith("7"))
+        costs[size], response = dynamodb_requests_for(stack, tokens, album, PatientName="Patient^7*", limit=500)
+        assert response.status_code == 200
+        assert _names(response) == expected
+        assert response.headers["X-Total-Count"] == str(len(expected))
+        assert _dates(response) == sorted(_dates(response), reverse=True)
+        _, second = dynamodb_requests_for(stack, tokens, album, PatientName="Patient^7*", limit=5, offset=5)
+        assert _study_uids(second) == _study_uids(response)[5:10]
+        assert second.headers["X-Total-Count"] == str(len(expected))
+    print(f"DynamoDB requests for a patient-name search, by album size: {costs}")
+    assert costs[max(SIZES)] <= 12, costs
+    assert costs[max(SIZES)] <= costs[min(SIZES)] + 3, costs
+
+
+def test_a_modality_search_matches_the_series_modalities_held_by_the_album_rows(stack, tokens, albums):
+    """`ModalitiesInStudy=MR` (what OHIF's modality filter sends): one study in ten, for no more
+    requests than the default list's page of as many studies."""
+    album, _ = albums[max(SIZES)]
+    expected = sorted(f"Patient^{n}" for n in range(max(SIZES)) if _modality(n) == "MR")
+    cost, response = dynamodb_requests_for(stack, tokens, album, ModalitiesInStudy="MR", limit=500)
+    assert _names(response) == expected
+    assert all(item["00080061"]["Value"] == ["MR"] for item in response.json())
+    assert response.headers["X-Total-Count"] == str(len(expected))
+    page_cost, _ = dynamodb_requests_for(stack, tokens, album, limit=len(expected))
+    print(f"DynamoDB requests for a modality search at {max(SIZES)} studies: {cost}; a page as long: {page_cost}")
+    assert cost <= page_cost + 2, (cost, page_cost)
+    _, nothing = dynamodb_requests_for(stack, tokens, album, ModalitiesInStudy="PT")
+    assert nothing.status_code == 204
+
+
+def _names(response) -> list[str]:
+    return sorted(item["00100010"]["Value"][0]["Alphabetic"] for item in response.json())
+
+
+def _assert_searches_answer_right(stack, tokens, album: str) -> None:
+    _, by_name = dynamodb_requests_for(stack, tokens, album, PatientName="Patient^1*")
+    assert _names(by_name) == sorted(f"Patient^{n}" for n in range(OLD_LAYOUT) if str(n).startswith("1"))
+    _, by_modality = dynamodb_requests_for(stack, tokens, album, ModalitiesInStudy="MR")
+    assert _names(by_modality) == sorted(f"Patient^{n}" for n in range(OLD_LAYOUT) if _modality(n) == "MR")
+    _, page = dynamodb_requests_for(stack, tokens, album, limit=3)
+    assert len(page.json()) == 3 and all("00100010" in item for item in page.json())
+
+
+def test_rows_of_the_old_layout_are_searched_on_the_study_and_series_rows(stack, tokens, old_album):
+    """Rows written before they held copies: the same answers, from the study and series records."""
+    _assert_searches_answer_right(stack, tokens, old_album)
+
+
+def test_the_migration_completes_rows_of_the_old_layout(stack, tokens, old_album):
+    with service_layer(stack):
+        from chalicelib.store.migrations import complete_study_rows
+        from chalicelib.store.models import AlbumStudy
+
+        assert complete_study_rows() == OLD_LAYOUT
+        assert complete_study_rows() == 0
+        rows = list(AlbumStudy.by_listing.query(old_album))
+    assert len(rows) == OLD_LAYOUT
+    for row in rows:
+        assert row.study_attributes["0020000D"]["Value"] == [row.study_uid]
+        n = int(row.study_attributes["00100010"]["Value"][0]["Alphabetic"].split("^")[1])
+        assert row.series_modalities == {f"{next(iter(row.series_uids))}={_modality(n)}"}
+    _assert_searches_answer_right(stack, tokens, old_album)
 
 
 def _study_uids(response) -> list[str]:
     return [item["0020000D"]["Value"][0] for item in response.json()]
 
 
-def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_once(stack, tokens, albums):
-    """alice's list without `album`: both albums together. Three studies of the big album are also
-    put into the small one: they are listed once, with their series, and counted once."""
+def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_once(stack, tokens, albums, old_album):
+    """alice's list without `album`: her three albums together. Three studies of the big album are
+    also put into the small one: they are listed once, with their series, and counted once."""
     alice = {"Authorization": f"Bearer {tokens('alice')}"}
     (small, _), (big, _) = albums[min(SIZES)], albums[max(SIZES)]
     _, big_page = dynamodb_requests_for(stack, tokens, big, limit=3)
@@ -130,20 +208,22 @@ def test_the_list_of_all_albums_merges_them_newest_first_and_counts_each_study_o
         response = requests.put(f"{stack.api_url}/studies/{study}/albums/{small}", params={"album": big},
                                 headers=alice, timeout=30)
         assert response.status_code == 201
-    distinct = sum(SIZES)
+    distinct = sum(SIZES) + OLD_LAYOUT
     first_cost, response = dynamodb_requests_for(stack, tokens, None, limit=25, offset=0)
     assert response.headers["X-Total-Count"] == str(distinct)
     _, small_all = dynamodb_requests_for(stack, tokens, small, limit=500)
     _, big_top = dynamodb_requests_for(stack, tokens, big, limit=25)
-    dates = {uid: date for page in (small_all, big_top) for uid, date in zip(_study_uids(page), _dates(page), strict=True)}
+    _, old_all = dynamodb_requests_for(stack, tokens, old_album, limit=500)
+    dates = {uid: date for page in (small_all, big_top, old_all)
+             for uid, date in zip(_study_uids(page), _dates(page), strict=True)}
     assert _study_uids(response) == sorted(dates, key=lambda uid: (dates[uid], uid), reverse=True)[:25]
     assert set(_study_uids(big_page)) <= set(_study_uids(response))
 
     again, response = dynamodb_requests_for(stack, tokens, None, limit=25, offset=0)
     assert response.headers["X-Total-Count"] == str(distinct)
-    # Counted again only when an album changed: the repeat reads the two albums' pages and counts.
+    # Counted again only when an album changed: the repeat reads the albums' pages and counts.
     single, _ = dynamodb_requests_for(stack, tokens, small, limit=25)
-    print(f"DynamoDB requests, both albums: {first_cost} when counted, {again} after; one album: {single}")
+    print(f"DynamoDB requests, three albums: {first_cost} when counted, {again} after; one album: {single}")
     assert again <= single + 3, (again, single, first_cost)
 
 

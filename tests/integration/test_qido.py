@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
 import pytest
 import requests
 from pydicom.uid import generate_uid
@@ -123,30 +122,21 @@ def test_includefield(stack, tokens, corpus):
     assert listed["00081030"]["Value"] == ["study 0"]
 
 
-def _inbox_of(stack, user: str) -> tuple[str, str]:
-    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
-    item = dynamodb.query(TableName=f"obelisk-{stack.stage}-users", IndexName="by-email",
-                          KeyConditionExpression="email_lower = :e",
-                          ExpressionAttributeValues={":e": {"S": f"{user}@example.org"}})["Items"][0]
-    return item["sub"]["S"], item["inbox_id"]["S"]
-
-
-def _share(stack, album_id: str, study: str, series: str, favorite: bool) -> None:
-    """Writes a share row as the sharing and favorites APIs (other issues) will."""
-    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
-    dynamodb.put_item(TableName=f"obelisk-{stack.stage}-shares", Item={
-        "pk": {"S": f"ALBUM#{album_id}"}, "sk": {"S": f"SERIES#{study}#{series}"}, "album_id": {"S": album_id},
-        "study_uid": {"S": study}, "series_uid": {"S": series}, "series_album": {"S": f"{series}#{album_id}"},
-        "favorite": {"BOOL": favorite}, "added_at": {"S": "2026-01-01T00:00:00.000"}})
+def _share_series_with(stack, tokens, user: str, study: str, series: str) -> None:
+    """alice sends one series to `user`, who marks it a favorite in their inbox (the sharing and
+    favorites APIs)."""
+    sent = requests.put(f"{stack.api_url}/studies/{study}/series/{series}/users/{user}@example.org", timeout=30,
+                        headers={"Authorization": f"Bearer {tokens('alice')}"})
+    assert sent.status_code == 201, sent.text
+    marked = requests.put(f"{stack.api_url}/studies/{study}/series/{series}/favorites", params={"inbox": "true"},
+                          headers={"Authorization": f"Bearer {tokens(user)}"}, timeout=30)
+    assert marked.status_code == 204, marked.text
 
 
 def test_counts_cover_only_what_the_caller_sees_and_favorites(stack, tokens, corpus):
     requests.get(stack.api_url + "/studies", headers={"Authorization": f"Bearer {tokens('bob')}"}, timeout=30)
-    _, bob_inbox = _inbox_of(stack, "bob")
     study, series = corpus[2]
-    _share(stack, bob_inbox, study, series[1], favorite=True)  # bob sees only the SR series
+    _share_series_with(stack, tokens, "bob", study, series[1])  # bob sees only the SR series
     bob = tokens("bob")
     seen = get(stack, bob, "/studies", PatientID=f"{RUN}-*", inbox="true", includefield="favorite").json()
     assert [s["0020000D"]["Value"][0] for s in seen] == [study]
