@@ -88,15 +88,15 @@ def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, L
     streams = [AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size)
                for album_id in album_ids]
     studies: dict[str, Listed] = {}
-    for row in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
-        listed = studies.get(row.study_uid)
+    for album_row in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
+        listed = studies.get(album_row.study_uid)
         if listed is None:
             if wanted is not None and len(studies) == wanted:
                 break
-            listed = studies[row.study_uid] = Listed(set(), None, {})
-        listed.series_uids.update(row.series_uids)
-        listed.attributes = listed.attributes or row.study_attributes
-        listed.modalities.update(entry.split("=", 1) for entry in row.series_modalities or ())
+            listed = studies[album_row.study_uid] = Listed(set(), None, {})
+        listed.series_uids.update(album_row.series_uids)
+        listed.attributes = listed.attributes or album_row.study_attributes
+        listed.modalities.update(entry.split("=", 1) for entry in album_row.series_modalities or ())
     return studies
 
 
