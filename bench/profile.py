@@ -12,10 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pydicom
+import requests
 import yappi
 
+from bench.client import FRAME_ACCEPT, OHIF_STUDY_LIST
 from devstack.demo import multipart_body
 from devstack.in_process import service_layer
 
@@ -35,8 +38,6 @@ CAUSES = {
 }
 OTHER = "everything else"
 JSON = "application/dicom+json"
-FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
-OHIF_STUDY_LIST = "limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060"
 
 
 @dataclass
@@ -83,7 +84,7 @@ def profile(send: Callable[[Request], dict], label: str, request: Callable[[int]
             "top": top}
 
 
-def gateway(stack) -> Callable[[Request], dict]:
+def gateway() -> Callable[[Request], dict]:
     """A function sending a Request to the app as API Gateway's Lambda event (call it inside
     `service_layer(stack)`)."""
     from chalice.config import Config
@@ -123,7 +124,8 @@ def operations(subject: Subject) -> dict[str, Callable[[int], Request]]:
 
     return {
         "STOW 1 instance (512x512 CT)": stow,
-        "QIDO studies (OHIF list)": lambda i: Request("GET", f"/studies?{OHIF_STUDY_LIST}", {**auth, "Accept": JSON}),
+        "QIDO studies (OHIF list)": lambda i: Request("GET", f"/studies?{urlencode(OHIF_STUDY_LIST)}",
+                                                      {**auth, "Accept": JSON}),
         "QIDO series of a study": lambda i: Request("GET", f"/studies/{subject.study}/series", {**auth, "Accept": JSON}),
         "series metadata": lambda i: Request("GET", f"{series_path}/metadata", {**auth, "Accept": JSON}),
         "frame (function answer)": lambda i: Request("GET", f"{series_path}/instances/{subject.sop}/frames/1",
@@ -134,7 +136,7 @@ def operations(subject: Subject) -> dict[str, Callable[[int], Request]]:
 def run(stack, subject: Subject, n: int) -> list[dict]:
     """Every operation of `operations`, n times each, profiled in this process against `stack`."""
     with service_layer(stack):
-        send = gateway(stack)
+        send = gateway()
         return [profile(send, label, request, n) for label, request in operations(subject).items()]
 
 
@@ -158,7 +160,6 @@ def main(n: int = 12) -> int:
         token = stack.token("alice")
         study = ct_study([2 * n + 2], seed=1)
         files = study.instances()
-        import requests
         body, content_type = multipart_body(files[:1])
         requests.post(f"{stack.api_url}/studies", data=body, timeout=60, headers={
             "Authorization": f"Bearer {token}", "Content-Type": content_type}).raise_for_status()
