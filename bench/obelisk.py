@@ -8,6 +8,7 @@ from pathlib import Path
 
 import requests
 
+from devstack.bootstrap import aws_client
 from devstack.stack import LocalStack
 
 
@@ -43,10 +44,7 @@ class Obelisk:
         """Lets the SQS event functions (the renditions function among them) work for `seconds`,
         and on until the renditions queue is empty (nothing waiting, delayed or in flight), at
         most `limit` seconds in all. Returns when the queue was first seen empty after `seconds`."""
-        import boto3
-
-        sqs = boto3.client("sqs", endpoint_url=self.stack.emulator_url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
+        sqs = aws_client("sqs", self.stack.emulator_url)
         queue = sqs.get_queue_url(QueueName=f"obelisk-{self.stack.stage}-renditions")["QueueUrl"]
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                  "ApproximateNumberOfMessagesDelayed"]

@@ -19,6 +19,7 @@ import requests
 import yappi
 
 from bench.client import FRAME_ACCEPT, OHIF_STUDY_LIST
+from bench.measure import JSON
 from devstack.demo import multipart_body
 from devstack.in_process import service_layer
 
@@ -37,7 +38,6 @@ CAUSES = {
     "threads and queues (stdlib)": ("/threading.py", "/concurrent/", "/queue.py"),
 }
 OTHER = "everything else"
-JSON = "application/dicom+json"
 
 
 @dataclass
@@ -120,14 +120,14 @@ def operations(subject: Subject) -> dict[str, Callable[[int], Request]]:
 
     def stow(i: int) -> Request:
         body, content_type = multipart_body([subject.stow_files[i + 1]])
-        return Request("POST", "/studies", {**auth, "Content-Type": content_type, "Accept": JSON}, body)
+        return Request("POST", "/studies", {**auth, **JSON, "Content-Type": content_type}, body)
 
     return {
         "STOW 1 instance (512x512 CT)": stow,
         "QIDO studies (OHIF list)": lambda i: Request("GET", f"/studies?{urlencode(OHIF_STUDY_LIST)}",
-                                                      {**auth, "Accept": JSON}),
-        "QIDO series of a study": lambda i: Request("GET", f"/studies/{subject.study}/series", {**auth, "Accept": JSON}),
-        "series metadata": lambda i: Request("GET", f"{series_path}/metadata", {**auth, "Accept": JSON}),
+                                                      {**auth, **JSON}),
+        "QIDO series of a study": lambda i: Request("GET", f"/studies/{subject.study}/series", {**auth, **JSON}),
+        "series metadata": lambda i: Request("GET", f"{series_path}/metadata", {**auth, **JSON}),
         "frame (function answer)": lambda i: Request("GET", f"{series_path}/instances/{subject.sop}/frames/1",
                                                      {**auth, "Accept": FRAME_ACCEPT}),
     }

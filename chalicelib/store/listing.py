@@ -37,12 +37,21 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
                AlbumStudy.listing.set(AlbumStudy.listing | f"{qido.listing_key(copy)}#{study_uid}"),
                AlbumStudy.study_attributes.set(AlbumStudy.study_attributes | copy),
                AlbumStudy.series_uids.add({series_uid}),
-               AlbumStudy.series_modalities.add({f"{series_uid}={modality}"})]
+               AlbumStudy.series_modalities.add({modality_entry(series_uid, modality)})]
     if study_is_new:
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
         count(transaction, album_id, +1)
     else:
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.exists())
+
+
+def modality_entry(series_uid: str, modality: str) -> str:
+    """A series' entry in `AlbumStudy.series_modalities`."""
+    return f"{series_uid}={modality}"
+
+
+def series_of_entry(entry: str) -> str:
+    return entry.partition("=")[0]
 
 
 def count(transaction: TransactWrite, album_id: str, delta: int) -> None:
@@ -60,7 +69,7 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
         count(transaction, study_row.album_id, -1)
     else:
         actions = [AlbumStudy.series_uids.delete({series_uid})]
-        entries = {e for e in study_row.series_modalities or () if e.partition("=")[0] == series_uid}
+        entries = {e for e in study_row.series_modalities or () if series_of_entry(e) == series_uid}
         if entries:
             actions.append(AlbumStudy.series_modalities.delete(entries))
         transaction.update(study_row, actions=actions, condition=unchanged)
@@ -96,7 +105,7 @@ def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, L
             listed = studies[album_row.study_uid] = Listed(set(), None, {})
         listed.series_uids.update(album_row.series_uids)
         listed.attributes = listed.attributes or album_row.study_attributes
-        listed.modalities.update(entry.split("=", 1) for entry in album_row.series_modalities or ())
+        listed.modalities.update(entry.split("=", 1) for entry in album_row.series_modalities or ())  # series=modality
     return studies
 
 

@@ -8,6 +8,7 @@ import sys
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.dicom import json_model, qido
+from chalicelib.store import listing
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, SeriesRecord, SeriesShare, StudyRecord
 
 
@@ -28,7 +29,7 @@ def build_study_lists() -> int:
         with AlbumStudy.batch_write() as batch:
             for study, series in studies.items():
                 copy = stored.get(study, {})
-                entries = {f"{s}={modalities[(study, s)]}" for s in series if (study, s) in modalities}
+                entries = {listing.modality_entry(s, modalities[(study, s)]) for s in series if (study, s) in modalities}
                 batch.save(AlbumStudy(*AlbumStudy.key(album, study), album_id=album, study_uid=study,
                                       listing=f"{qido.listing_key(copy)}#{study}", series_uids=series,
                                       study_attributes=copy or None, series_modalities=entries or None))
@@ -46,8 +47,8 @@ def complete_study_rows() -> int:
     modalities = _modalities(sorted({(r.study_uid, s) for r in rows for s in r.series_uids}))
     completed = 0
     for row in (r for r in rows if r.study_uid in studies):
-        held = {entry.partition("=")[0] for entry in row.series_modalities or ()}
-        entries = {f"{s}={modalities[(row.study_uid, s)]}" for s in row.series_uids - held
+        held = {listing.series_of_entry(entry) for entry in row.series_modalities or ()}
+        entries = {listing.modality_entry(s, modalities[(row.study_uid, s)]) for s in row.series_uids - held
                    if (row.study_uid, s) in modalities}
         actions = [AlbumStudy.study_attributes.set(AlbumStudy.study_attributes | studies[row.study_uid])]
         if entries:
