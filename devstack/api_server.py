@@ -25,9 +25,15 @@ def make_server(host: str, port: int, stage: str):
         os.environ.setdefault(key, value)  # values the launcher passes explicitly win
     sys.path.insert(0, str(ROOT))
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer
+    from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 
     from app import app
+
+    # What `chalice local` does (chalice.local.create_local_server): the app's current_request
+    # becomes thread-local. The server handles requests on parallel threads; without this, a
+    # handler reads whichever request another thread stored last, body and headers included.
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
 
     class StagePrefixedHandler(ChaliceRequestHandler):
         def _generic_handle(self) -> None:
