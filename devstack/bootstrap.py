@@ -22,6 +22,19 @@ DEMO_USERS = {
 }
 
 
+# What the identity rules (docs/identity.md) need from the pool and its web client. The template
+# (infra/resources.yaml) declares them for AWS; a template value wins, these fill what it lacks.
+POOL_IDENTITY_RULES = {
+    # a changed e-mail stays pending, the verified one in effect, until the code sent to it is entered
+    "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
+}
+CLIENT_IDENTITY_RULES = {
+    # users may change their name and (verified as above) e-mail, never `email_verified`
+    "ReadAttributes": ["email", "email_verified", "name"],
+    "WriteAttributes": ["email", "name"],
+}
+
+
 def demo_password(user: str) -> str:
     return f"Obelisk-{user}-2026"
 
@@ -131,8 +144,8 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
     """The Cognito user pool and web client of the template; returns their ids and OIDC URLs."""
     template = load_template()["Resources"]
     parameters = template_parameters(stage)
-    pool_props = resolve(template["UserPool"]["Properties"], parameters)
-    client_props = resolve(template["UserPoolClient"]["Properties"], parameters)
+    pool_props = {**POOL_IDENTITY_RULES, **resolve(template["UserPool"]["Properties"], parameters)}
+    client_props = {**CLIENT_IDENTITY_RULES, **resolve(template["UserPoolClient"]["Properties"], parameters)}
     idp = aws_client("cognito-idp", endpoint)
     pools = {p["Name"]: p["Id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"]}
     pool_id = pools.get(pool_props["UserPoolName"])
@@ -141,6 +154,7 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
             PoolName=pool_props["UserPoolName"],
             Policies=pool_props["Policies"],
             AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
+            UserAttributeUpdateSettings=pool_props["UserAttributeUpdateSettings"],
         )["UserPool"]["Id"]
     clients = {
         c["ClientName"]: c["ClientId"]
@@ -156,6 +170,8 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
             AllowedOAuthFlows=client_props["AllowedOAuthFlows"],
             AllowedOAuthScopes=client_props["AllowedOAuthScopes"],
             CallbackURLs=client_props["CallbackURLs"],
+            ReadAttributes=client_props["ReadAttributes"],
+            WriteAttributes=client_props["WriteAttributes"],
         )["UserPoolClient"]["ClientId"]
     return {
         "user_pool_id": pool_id,
