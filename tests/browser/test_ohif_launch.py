@@ -6,6 +6,8 @@ import html
 import io
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pydicom
@@ -13,6 +15,7 @@ import pytest
 from dicomweb_client.api import DICOMwebClient
 from PIL import Image, ImageStat
 from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
 
 from devstack import ohif
 from devstack.stack import ROOT, wait_for
@@ -51,14 +54,53 @@ def launch_form(api_url: str, token: str, study_uid: str) -> str:
             '<script>document.getElementById("launch").submit()</script>')
 
 
-def test_ohif_opens_alices_study_with_no_secret_in_its_url(stack, tokens, ct_study, ohif_site, browser, screenshot_dir):
+SUBMIT_FROM_PAGE = """([action, fields]) => {
+  const form = document.createElement('form');
+  form.method = 'POST';
+  form.action = action;
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement('input');
+    input.type = 'hidden'; input.name = name; input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}"""
+
+
+def launch_from_web_app(page, web_app: str, api_url: str, token: str, study_uid: str) -> None:
+    """The launch as the web app's `launch.js` makes it: a form POSTed from the web app's origin."""
+    page.goto(web_app + "/")
+    page.evaluate(SUBMIT_FROM_PAGE, [f"{api_url}/viewer/launch",
+                                     {"access_token": token, "studyUID": study_uid, "source_type": "inbox"}])
+
+
+class _ForeignSite(BaseHTTPRequestHandler):
+    """Another site's page that auto-submits its own (bob's) token to the viewer launch."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = self.server.page.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
+
+
+def test_ohif_opens_alices_study_with_no_secret_in_its_url(stack, tokens, ct_study, ohif_site, web_app, browser,
+                                                           screenshot_dir):
     token = tokens("alice")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.goto(f"{stack.api_url}/liveness")
-    page.set_content(launch_form(stack.api_url, token, str(ct_study.StudyInstanceUID)))
+    launch_from_web_app(page, web_app, stack.api_url, token, str(ct_study.StudyInstanceUID))
     page.wait_for_url(f"{ohif_site}/viewer**", timeout=60_000)
     page.wait_for_selector("canvas", timeout=60_000)
+    badge = page.locator("#obelisk-signed-in")
+    badge.wait_for(timeout=15_000)
+    assert badge.inner_text() == "Signed in as alice@example.org", "OHIF shows who is signed in"
     page.wait_for_timeout(8_000)  # let the frames arrive and render
     shot = page.screenshot(path=str(screenshot_dir / "ohif-viewer.png"))
     final_url = page.url
@@ -68,6 +110,32 @@ def test_ohif_opens_alices_study_with_no_secret_in_its_url(stack, tokens, ct_stu
     assert str(ct_study.StudyInstanceUID) in final_url
     viewport = Image.open(io.BytesIO(shot)).convert("L").crop((400, 150, 1200, 750))
     assert ImageStat.Stat(viewport).stddev[0] > 10, "the viewport looks blank"
+
+
+def test_a_launch_submitted_by_another_site_is_refused(stack, tokens, ct_study, ohif_site, web_app, browser):
+    """Login CSRF: a foreign page auto-submits bob's token for bob's study; alice's browser must not
+    open OHIF signed in as bob."""
+    bobs = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    bobs.StudyInstanceUID, bobs.SeriesInstanceUID, bobs.SOPInstanceUID = generate_uid(), generate_uid(), generate_uid()
+    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('bob')}"}).store_instances([bobs])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ForeignSite)
+    server.page = launch_form(stack.api_url, tokens("bob"), str(bobs.StudyInstanceUID))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        with page.expect_response(lambda r: r.url.endswith("/viewer/launch")) as launched:
+            page.goto(f"http://127.0.0.1:{server.server_port}/")
+        assert launched.value.status == 403
+        assert launched.value.json()["detail"] == "launches are accepted only from the Obelisk web app"
+        assert "set-cookie" not in launched.value.headers, "no launch ticket"
+        assert not page.url.startswith(ohif_site)
+        # the same form from the web app's own origin still launches
+        launch_from_web_app(page, web_app, stack.api_url, tokens("alice"), str(ct_study.StudyInstanceUID))
+        page.wait_for_url(f"{ohif_site}/**", timeout=60_000)
+    finally:
+        context.close()
+        server.shutdown()
 
 
 def test_authorize_without_a_launch_sends_the_viewer_back_with_an_error(stack, ohif_site, browser):
