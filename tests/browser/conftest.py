@@ -36,7 +36,8 @@ def _serve(stack, folder: Path, name: str, port: int | None = None):
     port = port or free_port()
     log = open(stack.data_dir / f"{name}.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.static_site", "--directory", str(folder), "--port", str(port)],
+        [sys.executable, "-m", "devstack.static_site", "--directory", str(folder), "--port", str(port),
+         "--storage-url", stack.emulator_url],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(f"http://127.0.0.1:{port}/", process=process)
@@ -90,13 +91,17 @@ def shoot():
 
 @pytest.fixture
 def sign_in(browser, web_app):
-    """`sign_in(user)` opens a fresh browser context and signs that demo user in with the form."""
+    """`sign_in(user)` opens a fresh browser context and signs that demo user in with the form.
+    Whatever the site's Content-Security-Policy refuses on these pages fails the test."""
     contexts = []
+    refused: list[str] = []
 
     def open_page(user: str):
         context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
+        page.on("console", lambda m: refused.append(m.text)
+                if "Content Security Policy" in m.text and "frame-ancestors" not in m.text else None)
         page.goto(web_app + "/")
         page.get_by_label("User name").fill(user)
         page.get_by_label("Password").fill(bootstrap.demo_password(user))
@@ -107,6 +112,7 @@ def sign_in(browser, web_app):
     yield open_page
     for context in contexts:
         context.close()
+    assert refused == [], "the web app ran into its Content-Security-Policy"
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pydicom
 import pytest
+import requests
 from dicomweb_client.api import DICOMwebClient
 from PIL import Image, ImageStat
 from pydicom.data import get_testdata_file
@@ -28,7 +29,8 @@ def ohif_site(stack, tmp_path_factory):
     dist = ohif.build(stack.api_url, tmp_path_factory.mktemp("ohif") / "dist")
     port = urlsplit(stack.ohif_url).port
     process = subprocess.Popen([sys.executable, "-m", "devstack.static_site", "--directory", str(dist), "--port",
-                                str(port), "--cross-origin-isolated"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                str(port), "--cross-origin-isolated",
+                                "--storage-url", stack.emulator_url], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         wait_for(stack.ohif_url + "/", process=process)
@@ -95,6 +97,8 @@ def test_ohif_opens_alices_study_with_no_secret_in_its_url(stack, tokens, ct_stu
     token = tokens("alice")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    refused = []  # what the sites' Content-Security-Policy blocked (devstack/site_headers.py)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     launch_from_web_app(page, web_app, stack.api_url, token, str(ct_study.StudyInstanceUID))
     page.wait_for_url(f"{ohif_site}/viewer**", timeout=60_000)
     page.wait_for_selector("canvas", timeout=60_000)
@@ -106,6 +110,7 @@ def test_ohif_opens_alices_study_with_no_secret_in_its_url(stack, tokens, ct_stu
     final_url = page.url
     context.close()
 
+    assert refused == [], "OHIF runs under its policy without a refusal"
     assert "code=" not in final_url and "access_token" not in final_url and token not in final_url
     assert str(ct_study.StudyInstanceUID) in final_url
     viewport = Image.open(io.BytesIO(shot)).convert("L").crop((400, 150, 1200, 750))
@@ -153,3 +158,16 @@ def test_authorize_without_a_launch_sends_the_viewer_back_with_an_error(stack, o
         f"&code_challenge={challenge}&code_challenge_method=S256", max_redirects=0)
     assert evil.status == 400
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/viewer?StudyInstanceUIDs=1.2", "/app-config.js", "/callback"])
+def test_every_ohif_response_forbids_framing_and_carries_its_policy(stack, ohif_site, path):
+    """The policy under which the viewer above rendered: no framing, scripts only from the site
+    (inline start-up scripts by hash), data only from the site and the API."""
+    headers = requests.get(ohif_site + path, headers={"Accept": "text/html"}, timeout=10).headers
+    assert headers["X-Frame-Options"] == "DENY"
+    policy = {d.strip().split(" ")[0]: d.strip() for d in headers["Content-Security-Policy"].split(";")}
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert "'unsafe-inline'" not in policy["script-src"] and "'sha256-" in policy["script-src"]
+    assert policy["connect-src"].split()[1:3] == ["'self'", stack.public_url]
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
