@@ -142,3 +142,30 @@ def test_comments_and_events_show_the_email_with_the_name(stack, tokens):
     assert joined["target"]["email"] == bob.email
     members = owner.call("GET", f"/albums/{album}/users").json()
     assert {m["email"] for m in members} == {owner.email, bob.email}
+
+
+def test_an_address_two_legacy_profiles_show_finds_nobody(stack):
+    """Profiles written before e-mails were unique (bob stored alice's address): the migration
+    claims only addresses one profile holds, and `find_user` never picks among the others."""
+    from devstack.in_process import service_layer
+
+    alice = Person(stack, "Alice Legacy")
+    bob = Person(stack, "Bob Legacy")
+    carol = Person(stack, "Carol Legacy")
+    subs = {p: p.register().json()["sub"] for p in (alice, bob, carol)}
+    with service_layer(stack):
+        from chalicelib.services import users
+        from chalicelib.store import migrations
+        from chalicelib.store.models import EmailClaim, UserProfile
+
+        for person in (alice, bob, carol):  # as before claims existed
+            EmailClaim(*EmailClaim.key(person.email)).delete()
+        UserProfile(*UserProfile.key(subs[bob])).update(actions=[
+            UserProfile.email.set(alice.email), UserProfile.email_lower.set(alice.email.lower())])
+        claimed, ambiguous = migrations.claim_emails()
+        assert alice.email.lower() in ambiguous and claimed >= 1
+        assert users.find_user(carol.email).sub == subs[carol]
+        with pytest.raises(users.UserNotFound):
+            users.find_user(alice.email)
+    assert lookup(carol, alice.email).status_code == 204
+    assert lookup(alice, carol.email).json()["sub"] == subs[carol]
