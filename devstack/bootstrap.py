@@ -173,12 +173,27 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
             ReadAttributes=client_props["ReadAttributes"],
             WriteAttributes=client_props["WriteAttributes"],
         )["UserPoolClient"]["ClientId"]
+    _apply_identity_rules(idp, pool_id, client_id, pool_props, client_props)
     return {
         "user_pool_id": pool_id,
         "client_id": client_id,
         "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
         "discovery_url": f"{endpoint}/{pool_id}/.well-known/openid-configuration",
     }
+
+
+def _apply_identity_rules(idp, pool_id: str, client_id: str, pool_props: dict, client_props: dict) -> None:
+    """A pool and client persisted in `.obelisk/` before the identity rules get them (local only:
+    moto's update calls keep what they are not given)."""
+    pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    if "UserAttributeUpdateSettings" not in pool:
+        idp.update_user_pool(UserPoolId=pool_id, Policies=pool_props["Policies"],
+                             AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
+                             UserAttributeUpdateSettings=pool_props["UserAttributeUpdateSettings"])
+    client = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    if "WriteAttributes" not in client:
+        idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client_id, ReadAttributes=client_props["ReadAttributes"],
+                                    WriteAttributes=client_props["WriteAttributes"])
 
 
 def ensure_demo_users(endpoint: str, pool_id: str) -> None:
