@@ -40,6 +40,10 @@ class Forbidden(ObeliskError):
     message = "Authorization error"
 
 
+class EmailNotVerified(Forbidden):
+    """The identity provider does not vouch for the user's e-mail address (`email_verified`)."""
+
+
 class NotFound(ObeliskError):
     status = 404
     message = "Not Found"
@@ -73,6 +77,10 @@ class NotAcceptable(ObeliskError):
 class Conflict(ObeliskError):
     status = 409
     message = "Conflict"
+
+
+class EmailTaken(Conflict):
+    """Another user already holds this e-mail address: addresses are unique in Obelisk."""
 
 
 class ConcurrentChange(Conflict):

@@ -22,6 +22,19 @@ DEMO_USERS = {
 }
 
 
+# What the identity rules (docs/identity.md) need from the pool and its web client. The template
+# (infra/resources.yaml) declares them for AWS; a template value wins, these fill what it lacks.
+POOL_IDENTITY_RULES = {
+    # a changed e-mail stays pending, the verified one in effect, until the code sent to it is entered
+    "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
+}
+CLIENT_IDENTITY_RULES = {
+    # users may change their name and (verified as above) e-mail, never `email_verified`
+    "ReadAttributes": ["email", "email_verified", "name"],
+    "WriteAttributes": ["email", "name"],
+}
+
+
 def demo_password(user: str) -> str:
     return f"Obelisk-{user}-2026"
 
@@ -131,8 +144,8 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
     """The Cognito user pool and web client of the template; returns their ids and OIDC URLs."""
     template = load_template()["Resources"]
     parameters = template_parameters(stage)
-    pool_props = resolve(template["UserPool"]["Properties"], parameters)
-    client_props = resolve(template["UserPoolClient"]["Properties"], parameters)
+    pool_props = {**POOL_IDENTITY_RULES, **resolve(template["UserPool"]["Properties"], parameters)}
+    client_props = {**CLIENT_IDENTITY_RULES, **resolve(template["UserPoolClient"]["Properties"], parameters)}
     idp = aws_client("cognito-idp", endpoint)
     pools = {p["Name"]: p["Id"] for p in idp.list_user_pools(MaxResults=60)["UserPools"]}
     pool_id = pools.get(pool_props["UserPoolName"])
@@ -141,6 +154,7 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
             PoolName=pool_props["UserPoolName"],
             Policies=pool_props["Policies"],
             AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
+            UserAttributeUpdateSettings=pool_props["UserAttributeUpdateSettings"],
         )["UserPool"]["Id"]
     clients = {
         c["ClientName"]: c["ClientId"]
@@ -156,13 +170,30 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
             AllowedOAuthFlows=client_props["AllowedOAuthFlows"],
             AllowedOAuthScopes=client_props["AllowedOAuthScopes"],
             CallbackURLs=client_props["CallbackURLs"],
+            ReadAttributes=client_props["ReadAttributes"],
+            WriteAttributes=client_props["WriteAttributes"],
         )["UserPoolClient"]["ClientId"]
+    _apply_identity_rules(idp, pool_id, client_id, pool_props, client_props)
     return {
         "user_pool_id": pool_id,
         "client_id": client_id,
         "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
         "discovery_url": f"{endpoint}/{pool_id}/.well-known/openid-configuration",
     }
+
+
+def _apply_identity_rules(idp, pool_id: str, client_id: str, pool_props: dict, client_props: dict) -> None:
+    """A pool and client persisted in `.obelisk/` before the identity rules get them (local only:
+    moto's update calls keep what they are not given)."""
+    pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    if "UserAttributeUpdateSettings" not in pool:
+        idp.update_user_pool(UserPoolId=pool_id, Policies=pool_props["Policies"],
+                             AutoVerifiedAttributes=pool_props["AutoVerifiedAttributes"],
+                             UserAttributeUpdateSettings=pool_props["UserAttributeUpdateSettings"])
+    client = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    if "WriteAttributes" not in client:
+        idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client_id, ReadAttributes=client_props["ReadAttributes"],
+                                    WriteAttributes=client_props["WriteAttributes"])
 
 
 def ensure_demo_users(endpoint: str, pool_id: str) -> None:

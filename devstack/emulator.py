@@ -187,9 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from devstack import moto_indexes, moto_transactions
+    from devstack import moto_cognito, moto_indexes, moto_transactions
 
     moto_transactions.install()
+    moto_cognito.install()
     moto_indexes.install()
     load_state(args.state)
     app = CountingApp(DomainDispatcherApplication(create_backend_app))

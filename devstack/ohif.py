@@ -52,6 +52,8 @@ def build(api_url: str, dist: Path = DIST) -> Path:
         stamp.write_text(lock["version"])
     template = (OHIF / "app-config.template.js").read_text()
     (dist / "app-config.js").write_text(template.replace("__API_URL__", api_url.rstrip("/")))
+    # what the static server (and CloudFront, through devstack/site_headers.py) build the CSP from
+    (dist / "obelisk-site.json").write_text(json.dumps({"api_url": api_url.rstrip("/")}) + "\n")
     return dist
 
 

@@ -25,7 +25,8 @@ def start_sites(stack: LocalStack) -> dict[str, str]:
             continue
         if name == "web app":
             configure_web_app(stack)
-        args = ["devstack.static_site", "--directory", str(directory), "--port", str(port)]
+        args = ["devstack.static_site", "--directory", str(directory), "--port", str(port),
+                "--storage-url", stack.emulator_url]
         if isolated:
             args.append("--cross-origin-isolated")
         process = stack._spawn(name.replace(" ", "-"), args)

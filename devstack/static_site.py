@@ -1,4 +1,5 @@
-"""A static site on loopback with single-page-app fallback: what S3 + CloudFront do in AWS."""
+"""A static site on loopback with single-page-app fallback: what S3 + CloudFront do in AWS. Every
+response carries the site's security headers (`devstack/site_headers.py`, shared with CloudFront)."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +7,8 @@ import functools
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from devstack import site_headers
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -36,10 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cross-origin-isolated", action="store_true",
                         help="send the COOP/COEP headers OHIF needs for SharedArrayBuffer")
+    parser.add_argument("--storage-url", default="",
+                        help="where presigned DICOM URLs point (the emulator), for the Content-Security-Policy")
     args = parser.parse_args(argv)
-    headers = {}
+    headers = site_headers.for_site(Path(args.directory), args.storage_url)
     if args.cross_origin_isolated:
-        headers = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "credentialless"}
+        headers.update(site_headers.OHIF_ISOLATION)
     handler = type("Handler", (SiteHandler,), {"extra_headers": headers})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), functools.partial(handler, directory=args.directory))
     print(f"site {args.directory} on http://127.0.0.1:{args.port}", flush=True)

@@ -57,3 +57,38 @@ window.config = {
     },
   ],
 };
+
+/* Who is signed in, always on screen: a viewer opened in someone else's session (a launch a
+ * foreign page submitted) shows the wrong e-mail at once. OHIF's OpenID client keeps the signed-in
+ * user (the ID token's claims, with the e-mail Obelisk verified) in sessionStorage. */
+(function showSignedInUser() {
+  function signedInEmail() {
+    for (let i = 0; i < sessionStorage.length; i += 1) {
+      const key = sessionStorage.key(i);
+      if (!/^oidc\.user:/.test(key)) continue;
+      try {
+        const profile = JSON.parse(sessionStorage.getItem(key)).profile || {};
+        if (profile.email) return profile.email;
+      } catch (error) { /* not a user entry */ }
+    }
+    return '';
+  }
+  function render() {
+    const email = signedInEmail();
+    let badge = document.getElementById('obelisk-signed-in');
+    if (!email) { if (badge) badge.remove(); return; }
+    if (!badge) {
+      badge = document.createElement('div');
+      badge.id = 'obelisk-signed-in';
+      badge.setAttribute('role', 'status');
+      Object.assign(badge.style, { position: 'fixed', bottom: '4px', right: '8px', zIndex: '10000',
+        padding: '2px 8px', borderRadius: '4px', background: '#0b1a42', color: '#fff',
+        font: '13px sans-serif', pointerEvents: 'none' });
+      document.body.appendChild(badge);
+    }
+    const text = 'Signed in as ' + email;
+    if (badge.textContent !== text) badge.textContent = text;
+    if (!document.title.includes(email)) document.title = email + ' \u2013 OHIF (Obelisk)';
+  }
+  setInterval(function () { if (document.body) render(); }, 1000);
+})();

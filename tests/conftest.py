@@ -26,9 +26,11 @@ TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "1"]
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     ohif_url = f"http://127.0.0.1:{free_port()}"  # where a browser test may serve OHIF
+    web_url = f"http://127.0.0.1:{free_port()}"  # and the web app, the one origin launches are accepted from
     local = LocalStack(tmp_path_factory.mktemp("stack"), emulator_port=0, api_port=0, persist=False,
-                       extra_env={**TEST_STACK_ENV, "OBELISK_OHIF_URL": ohif_url}, poller_args=TEST_POLLER_ARGS)
-    local.ohif_url = ohif_url
+                       extra_env={**TEST_STACK_ENV, "OBELISK_OHIF_URL": ohif_url, "OBELISK_WEB_URL": web_url},
+                       poller_args=TEST_POLLER_ARGS)
+    local.ohif_url, local.web_url = ohif_url, web_url
     try:
         local.start()
         yield local

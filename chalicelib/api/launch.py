@@ -1,7 +1,15 @@
-"""Launching OHIF securely: `POST /viewer/launch` and the OpenID Connect `GET /authorize`."""
+"""Launching OHIF securely: `POST /viewer/launch` and the OpenID Connect `GET /authorize`; and the
+report-provider launch `POST /report`.
+
+Both launches are form POSTs that sign the browser in with the token in the form: a page of any
+other site could post its own token and open the viewer in the victim's browser signed in as the
+attacker (login CSRF). They are accepted only from the web app's origin (`OBELISK_WEB_URL`): the
+`Origin` header, or when a browser sent none, `Sec-Fetch-Site: same-origin`. A request with
+neither header is not a browser's, so it cannot carry a foreign token into anyone's session."""
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
@@ -9,7 +17,7 @@ from chalicelib.api.routing import form, route
 from chalicelib.auth import issued
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
-from chalicelib.errors import BadFormParameter
+from chalicelib.errors import BadFormParameter, Forbidden
 from chalicelib.services import report_launch, viewer_launch
 
 bp = Blueprint(__name__)
@@ -21,6 +29,23 @@ def _cookie(value: str, max_age: int) -> str:
     return f"{viewer_launch.COOKIE}={value}; Path=/api/authorize; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def require_web_app_origin(request) -> None:
+    """Refuses (403) a launch a page of another origin submitted."""
+    headers = request.headers
+    sent = headers.get("origin")
+    if sent is not None:
+        allowed = sent.lower() == _origin(settings().web_url)
+    else:
+        allowed = headers.get("sec-fetch-site", "same-origin") == "same-origin"
+    if not allowed:
+        raise Forbidden("launches are accepted only from the Obelisk web app")
+
+
 def _one(values: dict[str, list[str]], name: str) -> str | None:
     found = values.get(name) or []
     if len(found) > 1:
@@ -30,6 +55,7 @@ def _one(values: dict[str, list[str]], name: str) -> str | None:
 
 @route(bp, "/viewer/launch", methods=["POST"], linkable=False, content_types=FORM)
 def launch_viewer():
+    require_web_app_origin(bp.current_request)
     values = form(bp.current_request)
     token = _one(values, "access_token")
     if not token:
@@ -61,6 +87,7 @@ def authorize():
 
 @route(bp, "/report", methods=["POST"], linkable=False, content_types=FORM)
 def launch_report_provider():
+    require_web_app_origin(bp.current_request)
     values = form(bp.current_request)
     token = _one(values, "access_token")
     if not token:

@@ -23,7 +23,8 @@ def register():
     except Unauthenticated as error:
         raise BadFormParameter("access_token is not a valid token") from error
     profile = oidc.fetch_profile(identity)
-    user = users.register(identity.sub, profile["email"], profile["name"])
+    user = users.register(identity.sub, profile["email"], profile["name"],
+                          email_verified=profile["email_verified"])
     return responses.json_body(users.user_response(user))
 
 

@@ -56,7 +56,8 @@ def _user_from_oidc(token: str) -> Principal:
     user = users.get_user(identity.sub)
     if user is None:
         profile = oidc.fetch_profile(identity)
-        user = users.register(identity.sub, profile["email"], profile["name"])
+        user = users.register(identity.sub, profile["email"], profile["name"],
+                              email_verified=profile["email_verified"])
     return Principal(kind=USER, user=user, token=token)
 
 

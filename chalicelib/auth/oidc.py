@@ -122,9 +122,15 @@ def verify_access_token(token: str) -> Identity:
     return Identity(sub=claims["sub"], issuer=claims["iss"], claims=claims, raw=token)
 
 
-def fetch_profile(identity: Identity) -> dict[str, str]:
-    """`{"email", "name"}` of the token's user: from the provider's userinfo endpoint, or, for
-    Cognito pools without a hosted domain, from Cognito's GetUser (which takes the access token)."""
+def _verified(value) -> bool:
+    """OIDC's `email_verified` is a boolean; Cognito's userinfo and GetUser give the string "true"."""
+    return value is True or str(value).lower() == "true"
+
+
+def fetch_profile(identity: Identity) -> dict:
+    """`{"email", "email_verified", "name"}` of the token's user: from the provider's userinfo
+    endpoint, or, for Cognito pools without a hosted domain, from Cognito's GetUser (which takes
+    the access token). A missing `email_verified` counts as unverified."""
     userinfo_url = discovery().get("userinfo_endpoint")
     if userinfo_url:
         try:
@@ -138,13 +144,16 @@ def fetch_profile(identity: Identity) -> dict[str, str]:
         if response.status_code != 200:
             raise UpstreamFailure("userinfo endpoint failed")
         info = response.json()
-        return {"email": info.get("email", ""), "name": info.get("name", "")}
+        return {"email": info.get("email", ""), "email_verified": _verified(info.get("email_verified")),
+                "name": info.get("name", "")}
     if urlparse(identity.issuer).hostname.startswith("cognito-idp."):
         try:
             user = client("cognito-idp").get_user(AccessToken=identity.raw)
         except client("cognito-idp").exceptions.NotAuthorizedException as error:
             raise Unauthenticated("identity provider refused the token") from error
         attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
-        return {"email": attributes.get("email", ""), "name": attributes.get("name", user["Username"])}
+        return {"email": attributes.get("email", ""), "email_verified": _verified(attributes.get("email_verified")),
+                "name": attributes.get("name", user["Username"])}
     claims = identity.claims
-    return {"email": claims.get("email", ""), "name": claims.get("name", claims.get("preferred_username", ""))}
+    return {"email": claims.get("email", ""), "email_verified": _verified(claims.get("email_verified")),
+            "name": claims.get("name", claims.get("preferred_username", ""))}

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import sys
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.dicom import json_model, qido
 from chalicelib.store import listing
-from chalicelib.store.models import AlbumStudy, AlbumStudyCount, SeriesRecord, SeriesShare, StudyRecord
+from chalicelib.store.models import (
+    AlbumStudy,
+    AlbumStudyCount,
+    EmailClaim,
+    SeriesRecord,
+    SeriesShare,
+    StudyRecord,
+    UserProfile,
+)
 
 
 def build_study_lists() -> int:
@@ -72,10 +80,33 @@ def _modalities(series: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     return {(r.study_uid, r.series_uid): json_model.text_value(r.attributes, "Modality") for r in records}
 
 
+def claim_emails() -> tuple[int, list[str]]:
+    """An `EmailClaim` for each e-mail held by exactly one profile written before claims existed.
+    An address several profiles show gets no claim: `find_user` then finds nobody by it until
+    its rightful owner signs in again with it verified (the others are refused with 409).
+    Returns (claims written, addresses left ambiguous)."""
+    holders: dict[str, set[str]] = {}
+    for user in UserProfile.scan(UserProfile.sk == "PROFILE"):
+        if user.email_lower:
+            holders.setdefault(user.email_lower, set()).add(user.sub)
+    written = 0
+    for email, subs in holders.items():
+        if len(subs) == 1:
+            try:
+                EmailClaim(*EmailClaim.key(email), owner_sub=next(iter(subs))).save(
+                    condition=EmailClaim.pk.does_not_exist())
+                written += 1
+            except PutError:
+                pass  # already claimed
+    return written, sorted(e for e, subs in holders.items() if len(subs) > 1)
+
+
 def main() -> int:
     built = build_study_lists()
     print(f"study lists built for {built} album(s)")
     print(f"study attributes and modalities copied into {complete_study_rows()} album study row(s)")
+    claimed, ambiguous = claim_emails()
+    print(f"e-mail claims written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
     return 0
 
 

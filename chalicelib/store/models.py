@@ -74,6 +74,19 @@ class UserProfile(_Item):
         return f"USER#{sub}", "PROFILE"
 
 
+class EmailClaim(_Item):
+    """`EMAIL#{lower-cased e-mail}` / `OWNER`: the one user holding a verified e-mail address.
+    Written in the same transaction as the profile's e-mail, on the condition that nobody else
+    holds it: e-mail addresses are unique in Obelisk, and `find_user` resolves them here."""
+
+    Meta = _meta(settings().users_table)
+    owner_sub = UnicodeAttribute()
+
+    @staticmethod
+    def key(email: str) -> tuple[str, str]:
+        return f"EMAIL#{email.strip().lower()}", "OWNER"
+
+
 # ---- albums table ------------------------------------------------------------------------
 
 

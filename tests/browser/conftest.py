@@ -9,6 +9,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pydicom
 import pytest
@@ -27,16 +28,16 @@ from web.build import build_site, oidc_auth, password_auth
 STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNumber": "ACC-WEB",
                     "PatientBirthDate": "19700101", "PatientSex": "O", "StudyID": "1",
                     "ReferringPhysicianName": "WHO^KNOWS"}
-OHIF_URL = "http://127.0.0.1:3001"  # shown only when the API offers the launch; the API redirects there
 SHOTS = ROOT / "test-artifacts" / "browser"
 expect.set_options(timeout=15_000)  # the machine is shared: API answers can take seconds under load
 
 
-def _serve(stack, folder: Path, name: str):
-    port = free_port()
+def _serve(stack, folder: Path, name: str, port: int | None = None):
+    port = port or free_port()
     log = open(stack.data_dir / f"{name}.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.static_site", "--directory", str(folder), "--port", str(port)],
+        [sys.executable, "-m", "devstack.static_site", "--directory", str(folder), "--port", str(port),
+         "--storage-url", stack.emulator_url],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(f"http://127.0.0.1:{port}/", process=process)
@@ -48,11 +49,12 @@ def _serve(stack, folder: Path, name: str):
 
 @pytest.fixture(scope="session")
 def web_app(stack, tmp_path_factory):
-    """The web app, built into a temporary folder with this stack's config.json, on a free port."""
+    """The web app, built into a temporary folder with this stack's config.json, on the port the
+    stack accepts launches from (`OBELISK_WEB_URL`)."""
     site = build_site(tmp_path_factory.mktemp("web") / "dist", stack.api_url,
                       password_auth(stack.emulator_url, stack.identity["client_id"]),
-                      ohif_url=OHIF_URL)
-    yield from _serve(stack, site, "web-app")
+                      ohif_url=stack.ohif_url)
+    yield from _serve(stack, site, "web-app", urlsplit(stack.web_url).port)
 
 
 @pytest.fixture(scope="session")
@@ -89,13 +91,17 @@ def shoot():
 
 @pytest.fixture
 def sign_in(browser, web_app):
-    """`sign_in(user)` opens a fresh browser context and signs that demo user in with the form."""
+    """`sign_in(user)` opens a fresh browser context and signs that demo user in with the form.
+    Whatever the site's Content-Security-Policy refuses on these pages fails the test."""
     contexts = []
+    refused: list[str] = []
 
     def open_page(user: str):
         context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
+        page.on("console", lambda m: refused.append(m.text)
+                if "Content Security Policy" in m.text and "frame-ancestors" not in m.text else None)
         page.goto(web_app + "/")
         page.get_by_label("User name").fill(user)
         page.get_by_label("Password").fill(bootstrap.demo_password(user))
@@ -106,6 +112,7 @@ def sign_in(browser, web_app):
     yield open_page
     for context in contexts:
         context.close()
+    assert refused == [], "the web app ran into its Content-Security-Policy"
 
 
 @pytest.fixture(scope="session")

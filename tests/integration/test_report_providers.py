@@ -209,3 +209,22 @@ def test_launch_refusals(stack, tokens, provider, album_with_study):
     assert launch(stack, tokens("bob"), provider.client_id, study).status_code == 403
     assert launch(stack, tokens("alice"), provider.client_id,
                   str(album_with_study["other"].StudyInstanceUID)).status_code == 404
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://127.0.0.1:1"},  # another site on this machine (same-site, other origin)
+    {"Origin": "null"},  # a sandboxed or data: page
+    {"Sec-Fetch-Site": "same-site"},  # a browser that sent no Origin, from another origin
+    {"Sec-Fetch-Site": "cross-site"},
+])
+def test_a_launch_from_another_origin_is_refused(stack, tokens, provider, album_with_study, headers):
+    """Login CSRF: a foreign page must not launch a report provider (or OHIF) with its token."""
+    data = {"access_token": tokens("alice"), "client_id": provider.client_id,
+            "studyUID": str(album_with_study["study"].StudyInstanceUID)}
+    for path in ("/report", "/viewer/launch"):
+        answer = requests.post(f"{stack.api_url}{path}", data=data, headers=headers, timeout=10, allow_redirects=False)
+        assert answer.status_code == 403, path
+        assert answer.json()["detail"] == "launches are accepted only from the Obelisk web app"
+    from_the_app = requests.post(f"{stack.api_url}/report", data=data, timeout=10,
+                                 headers={"Origin": stack.web_url, "Sec-Fetch-Site": "same-site"})
+    assert from_the_app.status_code == 200

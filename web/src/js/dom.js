@@ -12,6 +12,19 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A user as others see them: the name with the e-mail, which the identity provider verified and
+// which belongs to one user only (anyone may pick any name). docs/identity.md.
+export function person(user, fallback = 'someone') {
+  if (!user) return fallback;
+  if (!user.email) return user.name || user.capability_token?.title || fallback;
+  return h('span', { class: 'person' }, user.name ? [user.name, ' ', h('span', { class: 'email' }, `<${user.email}>`)] : user.email);
+}
+
+export function personText(user) {
+  if (!user) return '';
+  return user.email ? (user.name ? `${user.name} <${user.email}>` : user.email) : (user.name || '');
+}
+
 export function append(node, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;

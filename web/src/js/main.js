@@ -30,7 +30,7 @@ function header() {
   const user = currentUser();
   replace(document.getElementById('nav'), user ? navigation() : []);
   replace(document.getElementById('who'), user
-    ? [h('span', { id: 'user-name' }, user.name || user.email), h('button', { type: 'button', onclick: () => signOut() }, 'Sign out')]
+    ? [h('span', { id: 'user-name' }, user.name || user.email), user.name && user.email ? h('span', { id: 'user-email', class: 'email' }, user.email) : '', h('button', { type: 'button', onclick: () => signOut() }, 'Sign out')]
     : []);
 }
 

@@ -1,6 +1,6 @@
 // Albums: the list (with creation) and one album's page with its tabs.
 import { get, post, patch, put, del, enc } from '../api.js';
-import { h, replace, attempt, say, field, checkbox, formValues, pageTicket } from '../dom.js';
+import { h, replace, attempt, say, field, checkbox, formValues, pageTicket, person, personText } from '../dom.js';
 import { currentUser } from '../auth.js';
 import { go, queryOf } from '../router.js';
 import { studyList } from './studies.js';
@@ -178,7 +178,7 @@ async function albumMembers(panel, album) {
 function describeEvent(event) {
   if (event.event_type === 'Comment') return event.comment;
   const what = (event.mutation_type || '').toLowerCase().replaceAll('_', ' ');
-  const target = event.target ? ` ${event.target.email || event.target.name}` : '';
+  const target = event.target ? ` ${personText(event.target)}` : '';
   const study = event.study ? ` (study ${event.study.description || event.study.UID})` : '';
   const provider = event.report_provider ? ` ${event.report_provider.name}` : '';
   return `${what}${target}${provider}${study}`;
@@ -192,7 +192,7 @@ async function albumEvents(panel, album) {
   const load = async () => {
     const answer = await get(`/albums/${id}/events`, { query: { types: filter.value || undefined, limit: 100 } });
     replace(list, (answer.data || []).map((event) => h('li', {},
-      h('strong', {}, event.source?.name || event.source?.email || event.source?.capability_token?.title || 'someone'), ' ',
+      h('strong', {}, person(event.source)), ' ',
       h('span', { class: 'muted' }, (event.post_date || '').replace('T', ' ').slice(0, 16)), ' ',
       h('span', {}, describeEvent(event)))));
     if (!list.children.length) list.append(h('li', { class: 'muted' }, 'Nothing yet.'));

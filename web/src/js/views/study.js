@@ -1,6 +1,6 @@
 // One study: its series with thumbnails, per-series sharing and removal, and its comments.
 import { get, post, call, enc } from '../api.js';
-import { h, replace, attempt, say, field, pageTicket } from '../dom.js';
+import { h, replace, attempt, say, field, pageTicket, person } from '../dom.js';
 import { personName, date, text, number, values } from '../dicom.js';
 import { queryOf, go } from '../router.js';
 import { sourceQuery, openShareDialog, removeFrom, downloadZip } from '../sharing.js';
@@ -85,7 +85,8 @@ async function showComments(section, uid) {
   const load = async () => {
     const answer = await get(`/studies/${enc(uid)}/comments`, { query: { limit: 100 } });
     replace(list, (answer.data || []).map((event) => h('li', {},
-      h('strong', {}, event.source?.name || event.source?.email || 'someone'), ' ',
+      h('strong', {}, person(event.source)), ' ',
+      event.target ? ['to ', h('strong', {}, person(event.target)), ' '] : '',
       h('span', { class: 'muted' }, (event.post_date || '').replace('T', ' ').slice(0, 16)),
       event.is_private ? h('span', { class: 'badge' }, 'private') : '', h('div', {}, event.comment))));
     if (!list.children.length) list.append(h('li', { class: 'muted' }, 'No comment yet.'));
