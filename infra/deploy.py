@@ -46,6 +46,7 @@ OUTPUT_ENVIRONMENT = {
     "RenditionsQueue": "OBELISK_RENDITIONS_QUEUE",
     "SigningKeyParameter": "OBELISK_SIGNING_KEY_PARAMETER",
     "OidcIssuer": "OIDC_ISSUER",
+    "OidcClientIds": "OIDC_CLIENT_IDS",
 }
 NO_CACHE = {"index.html", "app-config.js", "config.json"}
 
@@ -196,7 +197,8 @@ def merged_template(stage: str) -> dict[str, Any]:
     for section in ("Parameters", "Conditions", "Mappings", "Resources", "Outputs"):
         merged[section] = {k: v for part in parts for k, v in part.get(section, {}).items()}
     merged["Parameters"]["Stage"] = {**merged["Parameters"]["Stage"], "Default": stage}
-    issuer = {"OIDC_ISSUER": merged["Outputs"]["OidcIssuer"]["Value"]}
+    issuer = {"OIDC_ISSUER": merged["Outputs"]["OidcIssuer"]["Value"],
+              "OIDC_CLIENT_IDS": merged["Outputs"]["OidcClientIds"]["Value"]}
     for function in ("APIHandler", *FUNCTION_QUEUES):
         merged["Resources"][function] = {"Properties": {"Environment": {"Variables": issuer}}}
     for function, queue in FUNCTION_QUEUES.items():
