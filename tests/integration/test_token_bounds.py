@@ -251,6 +251,16 @@ def test_viewer_and_album_tokens_read_no_comments(stack, tokens, world):
     assert "alice to bob only" in [c["comment"] for c in mine.json()]  # the addressee's own token reads it
 
 
+def test_viewer_token_counts_no_comments(stack, tokens, world):
+    query = {"StudyInstanceUID": world["study"], "includefield": "comments", "album": world["album"]}
+    counted = {}
+    for who, token in (("bob", tokens("bob")), ("bob's viewer", viewer(stack, tokens("bob"), world["study"],
+                                                                      source_type="album", source_id=world["album"]))):
+        found = requests.get(f"{stack.api_url}/studies", params=query, headers=bearer(token), timeout=10).json()
+        counted[who] = found[0].get("00012346", {}).get("Value", [0])[0]
+    assert counted == {"bob": 2, "bob's viewer": 0}
+
+
 # 7 ---------------------------------------------------------------------------------------------
 
 def _cognito(stack):
