@@ -14,6 +14,11 @@ def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name, default).split(",") if part.strip())
 
 
+# The scope of Cognito access tokens from USER_PASSWORD_AUTH and of hosted-UI sign-ins that ask
+# for it (the web app does): the one scope every user access token of the pool carries.
+COGNITO_USER_SCOPE = "aws.cognito.signin.user.admin"
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -34,6 +39,7 @@ class Settings:
     oidc_discovery_url: str
     oidc_required_scope: str
     presign_seconds: int
+    oidc_client_ids: tuple[str, ...] = field(default_factory=tuple)
     ohif_url: str = ""
     web_url: str = ""
     outbound_allowlist: tuple[str, ...] = field(default_factory=tuple)
@@ -78,7 +84,9 @@ def settings() -> Settings:
             "OIDC_DISCOVERY_URL",
             issuer.rstrip("/") + "/.well-known/openid-configuration" if issuer else "",
         ),
-        oidc_required_scope=_env("OIDC_REQUIRED_SCOPE"),
+        # Never off: an empty value means the default, the scope every Cognito access token carries.
+        oidc_required_scope=_env("OIDC_REQUIRED_SCOPE") or COGNITO_USER_SCOPE,
+        oidc_client_ids=_csv("OIDC_CLIENT_IDS"),
         presign_seconds=int(_env("OBELISK_PRESIGN_SECONDS", "300")),
         ohif_url=_env("OBELISK_OHIF_URL", "http://127.0.0.1:3001"),
         web_url=_env("OBELISK_WEB_URL", "http://127.0.0.1:3000"),

@@ -33,15 +33,48 @@ def _allowlist(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddres
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: IPv4 in the last 32 bits
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215 local-use translation: never public
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (and :: and ::1)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through: IPv4-mapped and -compatible, NAT64,
+    6to4 and Teredo (server and client). `is_global` is true for several of these forms whatever
+    IPv4 address they carry, so the IPv4 rule must be applied to what they carry."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if ip in NAT64 or ip in IPV4_COMPATIBLE:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
+def _allowlisted(ip: IPAddress) -> bool:
+    return any(ip in network for network in _allowlist(settings().outbound_allowlist))
+
+
+def _public(ip: IPAddress) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
 def is_admitted(address: str | IPAddress) -> bool:
     """Public unicast addresses are admitted; private, loopback, link-local, multicast and
-    reserved ones only when a CIDR of the allow-list contains them."""
+    reserved ones only when a CIDR of the allow-list contains them. An IPv6 address that carries
+    IPv4 addresses is judged by them (every one must be admitted); local-use NAT64 never is."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if any(ip in network for network in _allowlist(settings().outbound_allowlist)):
+    if _allowlisted(ip):
         return True
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL:
+            return False
+        carried = embedded_ipv4(ip)
+        if carried:
+            return all(_allowlisted(v4) or _public(v4) for v4 in carried)
+    return _public(ip)
 
 
 def admitted_addresses(host: str, port: int) -> list[tuple]:

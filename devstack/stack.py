@@ -87,6 +87,7 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "local",
             "OIDC_ISSUER": self.identity["issuer"],
             "OIDC_DISCOVERY_URL": self.identity["discovery_url"],
+            "OIDC_CLIENT_IDS": self.identity["client_id"],
             "OBELISK_OUTBOUND_ALLOWLIST": "127.0.0.0/8",
             "OBELISK_ADMINS": bootstrap.demo_email(reporting.OBELISK_ADMIN),
             "PYTHONDONTWRITEBYTECODE": "",

@@ -46,6 +46,7 @@ OUTPUT_ENVIRONMENT = {
     "RenditionsQueue": "OBELISK_RENDITIONS_QUEUE",
     "SigningKeyParameter": "OBELISK_SIGNING_KEY_PARAMETER",
     "OidcIssuer": "OIDC_ISSUER",
+    "OidcClientIds": "OIDC_CLIENT_IDS",
 }
 NO_CACHE = {"index.html", "app-config.js", "config.json"}
 
@@ -89,7 +90,7 @@ def stack_outputs(name: str) -> dict[str, str]:
 
 
 def deploy_stacks(stage: str, oidc_issuer: str = "", viewer_origin: str = "",
-                  callback_url: str = "", sites: bool = True) -> dict[str, str]:
+                  callback_url: str = "", sites: bool = True, oidc_client_ids: str = "") -> dict[str, str]:
     """The site stack, then the data plane (its CORS and sign-in callback point at the sites).
     Returns every output of both."""
     names = stack_names(stage)
@@ -97,6 +98,7 @@ def deploy_stacks(stage: str, oidc_issuer: str = "", viewer_origin: str = "",
     parameters = {
         "Stage": stage,
         "OidcIssuer": oidc_issuer,
+        "OidcClientIds": oidc_client_ids,
         "ViewerOrigin": viewer_origin or site.get("OhifUrl", "*"),
         "CallbackUrl": callback_url or site.get("WebUrl", "http://127.0.0.1:3000") + "/callback",
     }
@@ -171,8 +173,9 @@ def upload_sites(outputs: dict[str, str], api_url: str) -> None:
             "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": f"obelisk-{time.time_ns()}"})
 
 
-def deploy(stage: str, oidc_issuer: str = "", sites: bool = True, app: bool = True) -> None:
-    outputs = deploy_stacks(stage, oidc_issuer=oidc_issuer, sites=sites)
+def deploy(stage: str, oidc_issuer: str = "", sites: bool = True, app: bool = True,
+           oidc_client_ids: str = "") -> None:
+    outputs = deploy_stacks(stage, oidc_issuer=oidc_issuer, sites=sites, oidc_client_ids=oidc_client_ids)
     if not app:
         print(json.dumps(outputs, indent=2))
         return
@@ -196,7 +199,8 @@ def merged_template(stage: str) -> dict[str, Any]:
     for section in ("Parameters", "Conditions", "Mappings", "Resources", "Outputs"):
         merged[section] = {k: v for part in parts for k, v in part.get(section, {}).items()}
     merged["Parameters"]["Stage"] = {**merged["Parameters"]["Stage"], "Default": stage}
-    issuer = {"OIDC_ISSUER": merged["Outputs"]["OidcIssuer"]["Value"]}
+    issuer = {"OIDC_ISSUER": merged["Outputs"]["OidcIssuer"]["Value"],
+              "OIDC_CLIENT_IDS": merged["Outputs"]["OidcClientIds"]["Value"]}
     for function in ("APIHandler", *FUNCTION_QUEUES):
         merged["Resources"][function] = {"Properties": {"Environment": {"Variables": issuer}}}
     for function, queue in FUNCTION_QUEUES.items():
@@ -231,12 +235,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--oidc-issuer", default=os.environ.get("OIDC_ISSUER", ""),
                         help="bring your own OIDC issuer instead of the stack's Cognito user pool")
+    parser.add_argument("--oidc-client-ids", default=os.environ.get("OIDC_CLIENT_IDS", ""),
+                        help="with --oidc-issuer: the app clients whose access tokens the API accepts")
     parser.add_argument("--out", default="build/package", help="package: output folder")
     parser.add_argument("--skip-sites", action="store_true", help="deploy: no CloudFront sites (LocalStack Community)")
     parser.add_argument("--skip-app", action="store_true", help="deploy: the data-plane stack only, no chalice deploy")
     args = parser.parse_args(argv)
     if args.command == "deploy":
-        deploy(args.stage, args.oidc_issuer, sites=not args.skip_sites, app=not args.skip_app)
+        deploy(args.stage, args.oidc_issuer, sites=not args.skip_sites, app=not args.skip_app,
+               oidc_client_ids=args.oidc_client_ids)
     elif args.command == "package":
         print(package(args.stage, ROOT / args.out))
     else:

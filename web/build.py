@@ -18,7 +18,8 @@ def password_auth(emulator_url: str, client_id: str) -> dict:
 
 
 def oidc_auth(authorization_endpoint: str, token_endpoint: str, client_id: str,
-              logout_endpoint: str = "", scope: str = "openid email profile") -> dict:
+              logout_endpoint: str = "",
+              scope: str = "openid email profile aws.cognito.signin.user.admin") -> dict:
     """Deployed sign-in: authorization code with PKCE at the provider's hosted pages (Cognito)."""
     return {"mode": "oidc", "authorization_endpoint": authorization_endpoint, "token_endpoint": token_endpoint,
             "client_id": client_id, "logout_endpoint": logout_endpoint, "scope": scope}

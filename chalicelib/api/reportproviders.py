@@ -5,6 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api import responses
 from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.auth import policy
 from chalicelib.services import report_providers
 from chalicelib.services.search import parse_page
 
@@ -58,5 +59,5 @@ def delete_report_provider(album, client_id):
 @route(bp, "/reportproviders/metadata", methods=["POST"], content_types=FORM)
 def test_report_provider_configuration():
     request = bp.current_request
-    principal(request)  # any authenticated principal
+    policy.require_provider_testing(principal(request))
     return responses.json_body(report_providers.test_configuration(_field(form(request), "url")))

@@ -13,6 +13,25 @@ from chalicelib.errors import ObeliskError, Unauthenticated
 log = logging.getLogger("obelisk")
 
 DICOM_JSON = "application/dicom+json"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Keys under which an answer hands out a secret (capability secrets, tokens, report sessions):
+# such an answer is never stored by a cache (RFC 6749 5.1 for the token endpoint).
+SECRET_KEYS = frozenset({"secret", "access_token", "id_token", "refresh_token", "session"})
+
+
+def carries_secret(body) -> bool:
+    if isinstance(body, dict):
+        return any(k in SECRET_KEYS and v for k, v in body.items()) or any(carries_secret(v) for v in body.values())
+    if isinstance(body, list):
+        return any(carries_secret(item) for item in body)
+    return False
+
+
+def finish(result) -> Response:
+    """Every API answer passes here: `X-Content-Type-Options: nosniff` on all of them."""
+    response = result if isinstance(result, Response) else Response(body=result, status_code=200)
+    response.headers = {**(response.headers or {}), "X-Content-Type-Options": "nosniff"}
+    return response
 
 
 def error(exc: ObeliskError) -> Response:
@@ -34,8 +53,10 @@ def internal_error() -> Response:
 
 
 def json_body(body, status: int = 200, headers: dict | None = None) -> Response:
+    """A JSON answer; one that carries a secret is marked `no-store`."""
+    secret = NO_STORE if carries_secret(body) else {}
     return Response(body=json.dumps(body), status_code=status,
-                    headers={"Content-Type": "application/json", **(headers or {})})
+                    headers={"Content-Type": "application/json", **(headers or {}), **secret})
 
 
 def dicom_json(items: list[dict], status: int = 200, headers: dict | None = None) -> Response:

@@ -13,7 +13,7 @@ from chalicelib.api import responses
 from chalicelib.auth.authenticate import authenticate
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
-from chalicelib.errors import BadQueryParameter, ObeliskError
+from chalicelib.errors import BadFormParameter, BadQueryParameter, ObeliskError
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -31,11 +31,11 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
         def handler(**params):
             params.pop("link_token", None)
             try:
-                return view(**params)
+                return responses.finish(view(**params))
             except ObeliskError as exc:
-                return responses.error(exc)
+                return responses.finish(responses.error(exc))
             except Exception:  # noqa: BLE001 - the one place unhandled errors become a 500 body
-                return responses.internal_error()
+                return responses.finish(responses.internal_error())
 
         blueprint.route(path, methods=methods, cors=CORS, name=view.__name__, **kwargs)(handler)
         if linkable:
@@ -76,9 +76,16 @@ def query_value(request, name: str) -> str | None:
     return params.get(name)
 
 
+class MalformedForm(BadFormParameter):
+    """A form body that is not UTF-8 (raw or percent-encoded): 400, never a 500."""
+
+
 def form(request) -> dict[str, list[str]]:
     body = request.raw_body or b""
-    return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as error:
+        raise MalformedForm("the form body is not UTF-8 (application/x-www-form-urlencoded)") from error
 
 
 def paging(request) -> tuple[int | None, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, principal, route
+from chalicelib.api.routing import MalformedForm, form, principal, route
 from chalicelib.auth import signing
 from chalicelib.auth.principals import REPORT_PROVIDER
 from chalicelib.config import settings
@@ -13,7 +13,7 @@ from chalicelib.services import introspection, token_grants, users
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NO_STORE = responses.NO_STORE
 
 
 def _oauth_error(error: OAuthError) -> Response:
@@ -24,15 +24,26 @@ def _oauth_error(error: OAuthError) -> Response:
 def token():
     request = bp.current_request
     try:
-        body = token_grants.exchange(form(request), request.headers.get("authorization", ""))
+        body = token_grants.exchange(_oauth_form(request), request.headers.get("authorization", ""))
     except OAuthError as error:
         return _oauth_error(error)
     return responses.json_body(body, headers=NO_STORE)
 
 
+def _oauth_form(request) -> dict[str, list[str]]:
+    """The form of an OAuth endpoint; a malformed one is an RFC 6749 `invalid_request`."""
+    try:
+        return form(request)
+    except MalformedForm as error:
+        raise OAuthError("invalid_request", error.detail) from error
+
+
 @route(bp, "/token/introspect", methods=["POST"], linkable=False, content_types=FORM)
 def introspect():
-    values = form(bp.current_request).get("token") or [None]
+    try:
+        values = _oauth_form(bp.current_request).get("token") or [None]
+    except OAuthError as error:
+        return _oauth_error(error)
     return responses.json_body(introspection.introspect(values[0]), headers=NO_STORE)
 
 

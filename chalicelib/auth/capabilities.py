@@ -51,18 +51,30 @@ def _touch(capability: Capability, moment: datetime) -> None:
         pass
 
 
-def verify(token: str) -> Principal:
+def valid_capability(digest: str, moment: datetime | None = None) -> Capability:
+    """The capability stored under `digest` (the SHA-256 of its secret) while it is valid: one
+    GetItem. 401 when unknown, revoked, expired or not yet valid."""
     try:
-        capability = Capability.get(*Capability.key(secret_hash(token)))
+        capability = Capability.get(*Capability.key(digest))
     except Capability.DoesNotExist as error:
         raise Unauthenticated("unknown capability") from error
-    moment = clock.now()
     if not is_valid(capability, moment):
         raise Unauthenticated("capability revoked or outside its validity window")
-    _touch(capability, moment)
+    return capability
+
+
+def owner_of(capability: Capability) -> UserProfile:
+    """The creator's profile as the capability recorded it (no further read)."""
     owner = capability.owner
-    user = UserProfile(*UserProfile.key(owner["sub"]), sub=owner["sub"], email=owner.get("email", ""),
+    return UserProfile(*UserProfile.key(owner["sub"]), sub=owner["sub"], email=owner.get("email", ""),
                        name=owner.get("name", ""), inbox_id=owner["inbox_id"], created_at="")
+
+
+def verify(token: str) -> Principal:
+    moment = clock.now()
+    capability = valid_capability(secret_hash(token), moment)
+    _touch(capability, moment)
+    user = owner_of(capability)
     kind = ALBUM_CAPABILITY if capability.scope_type == "album" else USER_CAPABILITY
     return Principal(kind=kind, user=user, scope=scope_of(capability), album_id=capability.album_id,
                      capability_id=capability.capability_id, capability_title=capability.title, token=token)

@@ -6,7 +6,7 @@ import time
 
 import jwt
 
-from chalicelib.auth import signing
+from chalicelib.auth import capabilities, signing
 from chalicelib.auth.principals import REPORT_PROVIDER, VIEWER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import Unauthenticated
@@ -25,9 +25,13 @@ def _claims(sub: str, token_type: str, lifetime: int, **extra) -> dict:
 
 
 def mint_viewer(sub: str, study_uid: str, scope: str, source_type: str | None = None,
-                source_id: str | None = None, capability_id: str | None = None) -> tuple[str, int]:
+                source_id: str | None = None, capability_id: str | None = None,
+                capability_key: str | None = None) -> tuple[str, int]:
+    """A viewer token; minted from a capability it names it (`cap_token`) and its storage key
+    (`cap_key`, the SHA-256 of the secret, not the secret) so that every use checks it."""
     claims = _claims(sub, VIEWER_TYPE, VIEWER_SECONDS, studyUID=study_uid, scope=scope,
-                     source_type=source_type, source_id=source_id, cap_token=capability_id)
+                     source_type=source_type, source_id=source_id, cap_token=capability_id,
+                     cap_key=capability_key)
     return signing.sign(claims), VIEWER_SECONDS
 
 
@@ -52,17 +56,37 @@ def decode(token: str) -> dict:
         raise Unauthenticated("token rejected") from error
 
 
+def _source_capability(claims: dict):
+    """The still-valid capability a viewer token was minted from (one GetItem, which also gives
+    the user's profile); 401 once it is revoked (an admin's demotion or removal revokes the album
+    capabilities they created) or expired."""
+    capability = capabilities.valid_capability(claims["cap_key"])
+    if capability.capability_id != claims.get("cap_token") or capability.owner_sub != claims["sub"]:
+        raise Unauthenticated("token rejected")
+    return capability
+
+
+def _viewer(claims: dict, token: str) -> Principal:
+    """A viewer dies with its source: the capability it was minted from (checked here), or the
+    user's membership of its source album (checked by the policy on every read)."""
+    capability = _source_capability(claims) if claims.get("cap_key") else None
+    user = capabilities.owner_of(capability) if capability else users.get_user(claims["sub"])
+    if user is None:
+        raise Unauthenticated("unknown user")
+    return Principal(kind=VIEWER, user=user, scope=frozenset(str(claims.get("scope", "")).split()),
+                     album_id=claims.get("source_id"), inbox_only=claims.get("source_type") == "inbox",
+                     study_uids=frozenset([claims["studyUID"]]), capability_id=claims.get("cap_token"),
+                     needs_album_admin=bool(capability and capability.scope_type == "album"), token=token)
+
+
 def verify(token: str) -> Principal:
     claims = decode(token)
+    if claims.get("type") == VIEWER_TYPE:
+        return _viewer(claims, token)
     user = users.get_user(claims["sub"])
     if user is None:
         raise Unauthenticated("unknown user")
     scope = frozenset(str(claims.get("scope", "read")).split())
-    if claims.get("type") == VIEWER_TYPE:
-        return Principal(kind=VIEWER, user=user, scope=scope, album_id=claims.get("source_id"),
-                         inbox_only=claims.get("source_type") == "inbox",
-                         study_uids=frozenset([claims["studyUID"]]), capability_id=claims.get("cap_token"),
-                         token=token)
     if claims.get("type") == REPORT_PROVIDER_TYPE:
         return Principal(kind=REPORT_PROVIDER, user=user, scope=scope, album_id=claims["album_id"],
                          study_uids=frozenset(claims["studyUID"]), client_id=claims["azp"],

@@ -1,8 +1,10 @@
 """Verification of user access tokens from the OpenID Connect provider (Obelisk is the RP).
 
 Discovery and keys are cached (keys per `kid`, 10 minutes); RS256 only; `iss` must equal the
-discovered issuer; `exp`/`nbf` with 60 s leeway; the configured scope is *required* when set
-(KHEOPS inverted this check: quirk 1, fixed)."""
+configured and the discovered issuer; `exp`/`nbf` with 60 s leeway; `token_use` must be `access`
+(an ID token is not an access token); `client_id` must be one of the configured app clients
+(`OIDC_CLIENT_IDS`; none configured refuses every user token); the configured scope is always
+*required* (KHEOPS inverted this check: quirk 1, fixed)."""
 from __future__ import annotations
 
 import threading
@@ -90,6 +92,16 @@ def looks_like_oidc_token(token: str) -> bool:
     return header.get("alg") == "RS256" and claims.get("iss") == settings().oidc_issuer
 
 
+def _require_access_token(claims: dict, config) -> None:
+    """An access token of one of Obelisk's app clients, with the required scope."""
+    if claims.get("token_use") != "access":
+        raise Unauthenticated("not an access token")
+    if claims.get("client_id") not in config.oidc_client_ids:
+        raise Unauthenticated("token issued to another client")
+    if config.oidc_required_scope not in str(claims.get("scope", "")).split():
+        raise Unauthenticated("required scope missing")
+
+
 def verify_access_token(token: str) -> Identity:
     config = settings()
     if not config.oidc_issuer:
@@ -114,8 +126,7 @@ def verify_access_token(token: str) -> Identity:
         raise Unauthenticated("token rejected") from error
     if claims["iss"] != config.oidc_issuer:
         raise Unauthenticated("token rejected")
-    if config.oidc_required_scope and config.oidc_required_scope not in str(claims.get("scope", "")).split():
-        raise Unauthenticated("required scope missing")
+    _require_access_token(claims, config)
     act = claims.get("act")
     if act is not None and not (isinstance(act, dict) and act.get("sub")):
         raise Unauthenticated("malformed act claim")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER, USER_CAPABILITY, VIEWER, Principal
-from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
+from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, NotFound, SeriesNotFound, StudyNotFound
 from chalicelib.store import shares
 from chalicelib.store.models import Album, AlbumMember, SeriesShare
 
@@ -70,6 +70,8 @@ def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str
     if principal.kind == VIEWER:
         source = _viewer_source(principal, source)
     member_of = shares.memberships(principal.sub)
+    if principal.needs_album_admin and not getattr(member_of.get(principal.album_id), "is_admin", False):
+        return {}
     if source.inbox:
         if not principal.has_user_access and not principal.inbox_only:
             raise Forbidden("inbox access needs a user token")
@@ -213,6 +215,8 @@ class AlbumAccess:
             return False
         if self.principal.kind not in (USER, USER_CAPABILITY):
             return _token_allows(self.principal, permission)
+        if not _user_permission_scope(permission) <= self.principal.scope:
+            return False  # a user capability acts as its user only within its flags
         if self.is_admin:
             return True
         if permission in _ADMIN_ONLY:
@@ -221,6 +225,21 @@ class AlbumAccess:
             return True
         flag = _MEMBER_FLAG.get(permission)
         return bool(flag and getattr(self.album.flags, flag))
+
+
+_READING = {READ_SERIES, READ_COMMENT, LIST_USERS, GET_DICOM_SR}
+
+
+def _user_permission_scope(permission: str) -> frozenset[str]:
+    """The scope words a user-level token needs for an album permission: reads `read`, sending
+    what SEND needs, downloads `downloadbutton`, everything else (a change) `write`."""
+    if permission in _READING:
+        return _ACTION_SCOPE[READ][USER_CAPABILITY]
+    if permission == SEND_SERIES:
+        return _ACTION_SCOPE[SEND][USER_CAPABILITY]
+    if permission == DOWNLOAD_SERIES:
+        return frozenset({"read", "downloadbutton"})
+    return _ACTION_SCOPE[CHANGE][USER_CAPABILITY]
 
 
 _TOKEN_PERMISSIONS = {  # album permission -> scope words an album-scoped token needs
@@ -241,10 +260,12 @@ def _token_allows(principal: Principal, permission: str) -> bool:
 
 
 def album_access(principal: Principal, album_id: str) -> AlbumAccess:
-    """The caller's access to an album; 404 `Album Not Found` whether or not it exists."""
-    if principal.kind in ALBUM_SCOPED or principal.kind == VIEWER:
-        if album_id != principal.album_id:  # a viewer sees at most the album it was opened from
-            raise AlbumNotFound("Album does not exist or you don't have access")
+    """The caller's access to an album; 404 `Album Not Found` whether or not it exists. Viewer
+    tokens reach no album endpoint (they read series of their study only, `readable_albums`)."""
+    if principal.kind == VIEWER:
+        raise AlbumNotFound("Album does not exist or you don't have access")
+    if principal.kind in ALBUM_SCOPED and album_id != principal.album_id:
+        raise AlbumNotFound("Album does not exist or you don't have access")
     membership = shares.membership(album_id, principal.sub)
     if membership is None or (principal.kind == ALBUM_CAPABILITY and not membership.is_admin):
         raise AlbumNotFound("Album does not exist or you don't have access")
@@ -253,6 +274,54 @@ def album_access(principal: Principal, album_id: str) -> AlbumAccess:
     except Album.DoesNotExist as error:
         raise AlbumNotFound("Album does not exist or you don't have access") from error
     return AlbumAccess(principal, album, membership)
+
+
+# ---- what a token may do at all (semantics.md 6, 7) -----------------------------------------
+# One table: for each action, the kinds of token that may take it and the scope words (capability
+# flags) each kind needs. A kind absent from an action's row never takes it (403). Album
+# permissions of user-level tokens are bound by the same words (`_user_permission_scope`).
+
+READ = "read"  # series and study reads
+READ_COMMENTS = "read comments"  # study comments and album events
+CHANGE = "change"  # user-level state changes: albums, members, favorites, comments, webhooks, launches
+SEND = "send"  # sending series to a user or an album, appropriating
+
+_ACTION_SCOPE: dict[str, dict[str, frozenset[str]]] = {
+    READ: {USER: frozenset(), USER_CAPABILITY: frozenset({"read"}), ALBUM_CAPABILITY: frozenset({"read"}),
+           VIEWER: frozenset({"read"}), REPORT_PROVIDER: frozenset({"read"})},
+    READ_COMMENTS: {USER: frozenset(), USER_CAPABILITY: frozenset({"read"})},
+    CHANGE: {USER: frozenset(), USER_CAPABILITY: frozenset({"write"})},
+    SEND: {USER: frozenset(), USER_CAPABILITY: frozenset({"read", "write"}),
+           ALBUM_CAPABILITY: frozenset({"read", "send"})},
+}
+
+
+def may(principal: Principal, action: str) -> bool:
+    needed = _ACTION_SCOPE[action].get(principal.kind)
+    return needed is not None and needed <= principal.scope
+
+
+def require_action(principal: Principal, action: str) -> None:
+    """403 unless the token's kind and flags allow `action` (before any resource is looked at)."""
+    if not may(principal, action):
+        raise Forbidden("You don't have the permission to do this with this token")
+
+
+def comment_visible(principal: Principal, author_sub: str, target_sub: str | None, private: bool) -> bool:
+    """Comments are read only with user-level tokens; a private one only by its author and its
+    addressee."""
+    if not may(principal, READ_COMMENTS):
+        return False
+    return not private or principal.sub in (author_sub, target_sub)
+
+
+def require_provider_testing(principal: Principal) -> None:
+    """`POST /reportproviders/metadata` makes Obelisk fetch a URL: only for album admins (a
+    user-level token with write, admin of at least one album other than the inbox)."""
+    require_action(principal, CHANGE)
+    admin_of = [a for a, m in shares.memberships(principal.sub).items() if m.is_admin and a != principal.user.inbox_id]
+    if not admin_of:
+        raise Forbidden("only album admins test report-provider configurations")
 
 
 def require_user_access(principal: Principal) -> None:
@@ -289,6 +358,22 @@ def require_site_admin(principal: Principal, site) -> None:
     admins = {a.lower() for a in site.admins}
     if principal.kind != USER or not _identities(principal) & admins:
         raise Forbidden(f"the access token is not a site admin's token for site {site.site_id}")
+
+
+SITE_HIDDEN = "no such site, or the access token is not one of its admins'"
+
+
+def launchable_site(principal: Principal, site_id: str):
+    """The site a report may be launched for: unknown sites and sites the token does not
+    administer answer the same 404 (one status, one message), so site names cannot be listed."""
+    from chalicelib.reporting import sites
+
+    try:
+        site = sites.get_site(site_id)
+        require_site_admin(principal, site)
+    except (NotFound, Forbidden) as error:
+        raise NotFound(SITE_HIDDEN, message="Site Not Found") from error
+    return site
 
 
 def report_store_target(principal: Principal, study_uid: str) -> str | None:

@@ -29,6 +29,7 @@ class Principal:
     inbox_only: bool = False
     study_uids: frozenset[str] | None = None
     capability_id: str | None = None
+    needs_album_admin: bool = False  # a viewer minted from an album capability: its creator must stay admin
     capability_title: str | None = None
     client_id: str | None = None
     token: str = ""

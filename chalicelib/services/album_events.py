@@ -44,7 +44,8 @@ def _wanted(event: AlbumEvent, principal: Principal, params: dict[str, list[str]
         return False
     if types == {"mutations"} and event.event_type != "Mutation":
         return False
-    if event.event_type == "Comment" and event.is_private and principal.sub not in (event.actor_sub, event.target_sub):
+    if event.event_type == "Comment" and not policy.comment_visible(principal, event.actor_sub, event.target_sub,
+                                                                     bool(event.is_private)):
         return False
     if event.event_type == "Mutation":
         kinds = set(params.get("type") or [])

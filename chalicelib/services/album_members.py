@@ -96,6 +96,6 @@ def remove_user(principal: Principal, album_id: str, reference: str) -> None:
 
 
 def set_favorite(principal: Principal, album_id: str, favorite: bool) -> None:
-    policy.require_user_access(principal)
+    policy.require_action(principal, policy.CHANGE)
     access = policy.album_access(principal, album_id)
     access.membership.update(actions=[AlbumMember.is_favorite.set(favorite)], condition=AlbumMember.pk.exists())

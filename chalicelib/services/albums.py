@@ -49,7 +49,7 @@ def partition_keys(table: str, pk: str) -> list[tuple[str, str]]:
 
 
 def create(principal: Principal, form: dict[str, str]) -> Album:
-    policy.require_user_access(principal)
+    policy.require_action(principal, policy.CHANGE)
     moment = clock.local_iso()
     album_id = clock.random_id(10)
     flags = AlbumFlags(**{attr: _bool(form[field], field) for field, attr in FLAG_FIELDS.items() if field in form})
@@ -98,8 +98,11 @@ def album_response(access: policy.AlbumAccess, include_users: bool = False) -> d
 
 
 def get(principal: Principal, album_id: str, include_users: bool) -> dict:
-    access = policy.require_album_permission(principal, album_id, policy.READ_SERIES) \
-        if not principal.has_user_access else policy.album_access(principal, album_id)
+    if principal.has_user_access:
+        policy.require_action(principal, policy.READ)
+        access = policy.album_access(principal, album_id)
+    else:
+        access = policy.require_album_permission(principal, album_id, policy.READ_SERIES)
     if access.album.is_inbox:
         raise AlbumNotFound("Album does not exist or you don't have access")
     return album_response(access, include_users)

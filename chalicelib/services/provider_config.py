@@ -23,6 +23,12 @@ class InvalidConfiguration(ValueError):
     """The document cannot be used; the message is the KHEOPS `error_description`."""
 
 
+# Every failure to obtain a JSON document (address refused, no answer, refused connection, an
+# HTTP error status, a body that is not JSON) says the same, so that the answers do not map which
+# hosts and ports exist behind the API.
+UNREACHABLE = "the configuration URL did not answer a JSON document"
+
+
 @dataclass(frozen=True)
 class ProviderConfiguration:
     config_url: str
@@ -92,14 +98,9 @@ def fetch(config_url: str) -> ProviderConfiguration:
         raise InvalidConfiguration("config_uri syntax not valid")
     try:
         response = outbound.get(config_url, headers={"Accept": "application/json"})
-    except outbound.OutboundRefused as error:
-        raise InvalidConfiguration(f"configuration URL refused: {error}") from error
-    except requests.RequestException as error:
-        raise InvalidConfiguration("configuration URL unreachable") from error
-    if response.status_code != 200:
-        raise InvalidConfiguration(f"configuration URL answered {response.status_code}")
-    try:
+        if response.status_code != 200:
+            raise InvalidConfiguration(UNREACHABLE)
         document = response.json()
-    except ValueError as error:
-        raise InvalidConfiguration("configuration is not JSON") from error
+    except (outbound.OutboundRefused, requests.RequestException, ValueError) as error:
+        raise InvalidConfiguration(UNREACHABLE) from error
     return validate(config_url, document)

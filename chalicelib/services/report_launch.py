@@ -36,6 +36,7 @@ class ProviderGrant:
 def _grant(principal: Principal, client_id: str | None, study_uids: list[str]) -> tuple[ProviderGrant, provider_config.ProviderConfiguration]:
     if not principal.has_user_access:
         raise Forbidden("only a user token or a user capability token can launch a report provider")
+    policy.require_action(principal, policy.CHANGE)
     provider = report_providers.by_client_id(client_id or "")
     if provider is None:
         raise NotFound("Client ID not found", message="Report Provider Not Found")

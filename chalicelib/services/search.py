@@ -152,9 +152,13 @@ def _favorites(series: dict[str, list[SeriesShare]]) -> int:
 
 
 def _comment_count(principal: Principal, study_uid: str) -> int:
-    """Comments on the study the caller may read: public ones and private ones to or from them."""
+    """Comments on the study the caller may read (`policy.comment_visible`): none for tokens that
+    read no comments (viewers, album capabilities, report providers)."""
+    if not policy.may(principal, policy.READ_COMMENTS):
+        return 0
     comments = StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"))
-    return sum(1 for c in comments if c.visible_to(principal.sub))
+    return sum(1 for c in comments if policy.comment_visible(principal, c.author_sub, c.target_sub,
+                                                              c.target_sub is not None))
 
 
 def search_series(principal: Principal, study_uid: str, source: policy.Source,

@@ -5,9 +5,9 @@ right in an album holding it (or the series being in the sender's inbox)."""
 from __future__ import annotations
 
 from chalicelib.auth import policy
-from chalicelib.auth.principals import VIEWER, Principal
+from chalicelib.auth.principals import Principal
 from chalicelib.dicom import json_model
-from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
+from chalicelib.errors import BadQueryParameter, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import shares
@@ -49,13 +49,13 @@ def share_study_with_user(principal: Principal, study_uid: str, reference: str,
     """`PUT /studies/{s}/users/{user}`: the study's series from the source to the user's inbox."""
     source = _source(principal, album, inbox)
     series = _sendable_series(principal, study_uid, source)
+    policy.require_action(principal, policy.SEND)
     target = users.find_user(reference)
     _copy(principal, study_uid, series, target.inbox_id, is_inbox=True)
 
 
 def _series_send_right(principal: Principal, study_uid: str, series_uid: str) -> None:
-    if principal.kind == VIEWER:
-        raise Forbidden("a viewer token cannot share")
+    policy.require_action(principal, policy.SEND)
     albums = policy.readable_albums(principal)
     holders = [s.album_id for s in policy.readable_series(principal, study_uid).get(series_uid, [])]
     if not holders:
@@ -79,6 +79,7 @@ def share_series_with_user(principal: Principal, study_uid: str, series_uid: str
 
 def add_series_to_album(principal: Principal, study_uid: str, series_uid: str, album_id: str) -> None:
     policy.require_user_access(principal)
+    policy.require_action(principal, policy.SEND)
     policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
     policy.authorize_series_read(principal, study_uid, series_uid)
     _copy(principal, study_uid, [series_uid], album_id, is_inbox=False)
@@ -88,6 +89,7 @@ def add_study_to_album(principal: Principal, study_uid: str, album_id: str, albu
                        inbox: str | None) -> None:
     """`PUT /studies/{s}/albums/{album}`: album (or inbox) to album."""
     policy.require_user_access(principal)
+    policy.require_action(principal, policy.SEND)
     source = _source(principal, album, inbox)
     policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
     series = _sendable_series(principal, study_uid, source)
@@ -120,7 +122,7 @@ def remove(principal: Principal, study_uid: str, series_uid: str | None) -> None
         policy.require_album_permission(principal, principal.album_id, policy.DELETE_SERIES)
         remove_from_album(principal, study_uid, series_uid, principal.album_id)
         return
-    policy.require_user_access(principal)
+    policy.require_action(principal, policy.CHANGE)
     inbox = principal.user.inbox_id
     held = [s for s in shares.shares_in_album(inbox, study_uid) if series_uid in (None, s.series_uid)]
     if not held:

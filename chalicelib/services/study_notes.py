@@ -12,7 +12,7 @@ from chalicelib.store.models import SeriesShare, StudyComment
 
 def set_favorite(principal: Principal, study_uid: str, series_uid: str | None, album: str | None,
                  inbox: str | None, favorite: bool) -> None:
-    policy.require_user_access(principal)
+    policy.require_action(principal, policy.CHANGE)
     if (album is None) == (inbox is None):
         raise BadQueryParameter("give exactly one of album and inbox")
     source = policy.parse_source(album, inbox)
@@ -27,7 +27,7 @@ def set_favorite(principal: Principal, study_uid: str, series_uid: str | None, a
 
 
 def post_comment(principal: Principal, study_uid: str, comment: str | None, to_user: str | None) -> None:
-    policy.require_user_access(principal)
+    policy.require_action(principal, policy.CHANGE)
     policy.authorize_study_read(principal, study_uid)
     if not comment or len(comment) > 1024:
         raise BadFormParameter("comment must be 1 to 1024 characters")
@@ -43,9 +43,11 @@ def post_comment(principal: Principal, study_uid: str, comment: str | None, to_u
 
 
 def list_comments(principal: Principal, study_uid: str) -> list[dict]:
+    policy.require_action(principal, policy.READ_COMMENTS)
     policy.authorize_study_read(principal, study_uid)
     comments = [c for c in StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"),
-                                               scan_index_forward=False) if c.visible_to(principal.sub)]
+                                               scan_index_forward=False)
+                if policy.comment_visible(principal, c.author_sub, c.target_sub, c.target_sub is not None)]
     profiles = {u.sub: u for u in users.get_users([s for c in comments for s in (c.author_sub, c.target_sub) if s])}
 
     def person(sub):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.auth import issued
+from chalicelib.auth import capabilities, issued
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, USER_CAPABILITY, Principal
 from chalicelib.config import settings
@@ -52,15 +52,23 @@ class TokenExchangeGrant:
             raise OAuthError("invalid_grant", "this kind of token cannot be exchanged")
         return subject
 
-    def scope(self) -> str:
+    def requested(self) -> list[str]:
+        """The `read`/`write` words asked for (`viewer` is required)."""
         scope = _one(self.form, "scope")
         if not _SCOPE_CHARS.match(scope):
             raise OAuthError("invalid_scope", "scope has characters outside the allowed set")
         words = set(scope.split())
         if "viewer" not in words:
             raise OAuthError("invalid_scope", "scope must contain viewer")
-        granted = [w for w in ("read", "write") if w in words]
-        return " ".join(granted or ["read"])
+        return [w for w in ("read", "write") if w in words]
+
+    @staticmethod
+    def granted(subject: Principal, requested: list[str]) -> str:
+        """The requested words the subject holds; refused when none is left (never a fallback)."""
+        held = [w for w in requested if subject.can(w)]
+        if not held:
+            raise OAuthError("invalid_scope", "the subject token holds none of the requested read/write rights")
+        return " ".join(held)
 
     def source(self, subject: Principal) -> tuple[str | None, str | None]:
         source_type = _one(self.form, "source_type", required=False)
@@ -75,14 +83,15 @@ class TokenExchangeGrant:
 
     def execute(self) -> dict:
         subject = self.subject()
-        scope = self.scope()
+        requested = self.requested()
         study_uid = _one(self.form, "studyUID")
         if not is_valid_uid(study_uid):
             raise OAuthError("invalid_request", "studyUID is not a valid UID")
         source_type, source_id = self.source(subject)
-        narrowed = " ".join(w for w in scope.split() if subject.can(w)) or "read"
+        narrowed = self.granted(subject, requested)
+        capability_key = capabilities.secret_hash(subject.token) if subject.capability_id else None
         token, expires_in = issued.mint_viewer(subject.sub, study_uid, narrowed, source_type, source_id,
-                                               subject.capability_id)
+                                               subject.capability_id, capability_key)
         return _response(token, expires_in, scope=narrowed,
                          issued_token_type=ACCESS_TOKEN_TYPE)
 
@@ -123,7 +132,8 @@ class PublicClientCodeGrant:
         if claims is None:
             raise OAuthError("invalid_grant", "the code is invalid, expired, already used or the PKCE check failed")
         token, expires_in = issued.mint_viewer(claims["sub"], claims["study_uid"], claims["scope"],
-                                               claims["source_type"], claims["source_id"])
+                                               claims["source_type"], claims["source_id"],
+                                               claims.get("capability_id"), claims.get("capability_key"))
         id_token = issued.mint_id_token(claims["sub"], client_id, claims.get("nonce"))
         return _response(token, expires_in, scope=claims["scope"], id_token=id_token)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from chalicelib.auth import pkce, policy
+from chalicelib.auth import capabilities, pkce, policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
@@ -47,11 +47,15 @@ def launch(principal: Principal, study_uid: str | None, source_type: str | None,
     if (source_type == "album") != bool(source_id):
         raise BadRequest("source_id is required with source_type=album, and only then")
     source = policy.Source(album_id=source_id or None, inbox=source_type == "inbox")
+    policy.require_action(principal, policy.READ)
     policy.authorize_study_read(principal, study_uid, source)
-    writable = source.inbox or (source.album_id and policy.album_access(principal, source.album_id).allows(policy.ADD_SERIES))
+    writable = principal.can("write") and (
+        source.inbox or (source.album_id and policy.album_access(principal, source.album_id).allows(policy.ADD_SERIES)))
     ticket = one_time.issue(TICKET_KIND, {
         "sub": principal.sub, "study_uid": study_uid, "source_type": source_type or None,
         "source_id": source_id or None, "scope": "read write" if writable else "read",
+        "capability_id": principal.capability_id,
+        "capability_key": capabilities.secret_hash(principal.token) if principal.capability_id else None,
     }, TICKET_SECONDS)
     query = urlencode({"StudyInstanceUIDs": study_uid})
     return Launch(ticket, f"{settings().ohif_url.rstrip('/')}/viewer?{query}")

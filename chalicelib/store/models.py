@@ -202,9 +202,6 @@ class StudyComment(_Item):
     def key(study_uid: str, post_date: str, comment_id: str) -> tuple[str, str]:
         return f"STUDY#{study_uid}", f"COMMENT#{post_date}#{comment_id}"
 
-    def visible_to(self, sub: str) -> bool:
-        return self.target_sub is None or sub in (self.author_sub, self.target_sub)
-
 
 class ReportProvider(_Item):
     """`ALBUM#{id}` / `RP#{client_id}`: a report provider installed in an album (soft-deleted)."""

@@ -78,6 +78,7 @@ def api_url(emulator, deployed):
         "OBELISK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "OIDC_ISSUER": deployed["identity"]["issuer"],  # moto's CloudFormation skips the user pool
         "OIDC_DISCOVERY_URL": deployed["identity"]["discovery_url"],
+        "OIDC_CLIENT_IDS": deployed["identity"]["client_id"],
     }
     process = _spawn(["devstack.api_server", "--port", str(port), "--stage", API_STAGE], folder / "api.log", env)
     try:

@@ -39,9 +39,9 @@ def _capability(stack, tokens, **fields) -> str:
     return response.json()["access_token"]
 
 
-def _viewer(stack, tokens, study: str) -> str:
+def _viewer(stack, subject: str, study: str) -> str:
     response = requests.post(f"{stack.api_url}/token", timeout=10, data={
-        "grant_type": TOKEN_EXCHANGE, "subject_token": tokens("alice"), "scope": "viewer read",
+        "grant_type": TOKEN_EXCHANGE, "subject_token": subject, "scope": "viewer read",
         "subject_token_type": "urn:ietf:params:oauth:token-type:access_token", "studyUID": study})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
@@ -55,13 +55,19 @@ def _dynamodb_requests(stack, action) -> dict[str, int]:
     return {op: n for op, n in counted.items() if op.startswith("dynamodb:")}
 
 
-@pytest.mark.parametrize("kind", ["user", "user capability", "album capability", "viewer"])
+@pytest.mark.parametrize("kind", ["user", "user capability", "album capability", "viewer",
+                                  "viewer of an album capability", "viewer of a user capability"])
 def test_authorizing_a_series_read_costs_at_most_three_dynamodb_requests(stack, tokens, series, kind):
+    """Viewers minted from a capability check it on every use (they die with it) within the budget."""
     study, series_uid, album = series
     token = {"user": lambda: tokens("alice"),
              "user capability": lambda: _capability(stack, tokens, scope_type="user"),
              "album capability": lambda: _capability(stack, tokens, scope_type="album", album=album),
-             "viewer": lambda: _viewer(stack, tokens, study)}[kind]()
+             "viewer": lambda: _viewer(stack, tokens("alice"), study),
+             "viewer of an album capability": lambda: _viewer(
+                 stack, _capability(stack, tokens, scope_type="album", album=album), study),
+             "viewer of a user capability": lambda: _viewer(
+                 stack, _capability(stack, tokens, scope_type="user"), study)}[kind]()
     with service_layer(stack):
         from chalicelib.auth import policy
         from chalicelib.auth.authenticate import authenticate

@@ -104,10 +104,18 @@ def test_launch_refusals_name_the_problem(stack, tokens):
     missing_user = launch(stack, tokens("carol"), launch_tags("demo", "demo-acc-2", UserName=None, UserEmail=""))
     assert missing_user.status_code == 400
     assert "UserName" in missing_user.json()["detail"] and "UserEmail" in missing_user.json()["detail"]
-    not_admin = launch(stack, tokens("bob"), launch_tags("demo", "demo-acc-2"))
-    assert not_admin.status_code == 403 and "site admin" in not_admin.json()["detail"]
+
+
+def test_unknown_site_and_not_an_admin_answer_alike(stack, tokens):
+    """Site names cannot be enumerated: a site the token does not administer and a site that does
+    not exist get one status and one body."""
+    configure_site(stack, tokens, "alike")
+    not_admin = launch(stack, tokens("bob"), launch_tags("alike", "alike-acc"))
     unknown = launch(stack, tokens("carol"), launch_tags("nowhere", "demo-acc-2"))
-    assert unknown.status_code == 404 and unknown.json()["message"] == "Site Not Found"
+    unknown_to_bob = launch(stack, tokens("bob"), launch_tags("nowhere", "demo-acc-2"))
+    assert not_admin.status_code == unknown.status_code == unknown_to_bob.status_code == 404
+    assert not_admin.json() == unknown.json() == unknown_to_bob.json()
+    assert not_admin.json()["message"] == "Site Not Found"
 
 
 def test_only_obelisk_admins_configure_sites(stack, tokens):

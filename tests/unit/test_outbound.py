@@ -86,3 +86,28 @@ def test_a_receiver_that_never_answers_times_out(allowlist, monkeypatch):
             outbound.post(silent.url, data=b"{}")
     finally:
         silent.close()
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",  # NAT64 of 10.0.0.1, 127.0.0.1, metadata
+    "64:ff9b:1::a00:1", "64:ff9b:1:a00:1::",  # local-use NAT64 (RFC 8215), whatever it carries
+    "2002:a00:1::1", "2002:7f00:1::", "2002:a9fe:a9fe::1",  # 6to4 of 10.0.0.1, 127.0.0.1, metadata
+    "::10.0.0.1", "::127.0.0.1", "::169.254.169.254",  # IPv4-compatible
+    "::ffff:10.0.0.1", "::ffff:192.168.1.1",  # IPv4-mapped
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1
+])
+def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(allowlist, address):
+    allowlist("")
+    assert not outbound.is_admitted(address)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"])
+def test_ipv6_forms_of_public_ipv4_addresses_are_admitted(allowlist, address):
+    allowlist("")
+    assert outbound.is_admitted(address)
+
+
+def test_the_allowlist_admits_the_ipv6_forms_of_its_ipv4_cidrs(allowlist):
+    allowlist("127.0.0.0/8")
+    assert outbound.is_admitted("64:ff9b::7f00:1") and outbound.is_admitted("2002:7f00:1::")
+    assert not outbound.is_admitted("64:ff9b::a00:1")

@@ -88,7 +88,7 @@ export async function beginOidcSignIn(returnTo = '/') {
   sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, returnTo }));
   const target = new URL(auth.authorization_endpoint);
   Object.entries({
-    response_type: 'code', client_id: auth.client_id, redirect_uri: redirectUri(), scope: auth.scope || 'openid',
+    response_type: 'code', client_id: auth.client_id, redirect_uri: redirectUri(), scope: auth.scope || 'openid aws.cognito.signin.user.admin',
     state, code_challenge: challenge, code_challenge_method: 'S256',
   }).forEach(([k, v]) => target.searchParams.set(k, v));
   location.assign(target.toString());
