@@ -8,7 +8,7 @@ import sys
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import listing
+from chalicelib.store import listing, orphans
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, SeriesRecord, SeriesShare, StudyRecord
 
 
@@ -76,6 +76,7 @@ def main() -> int:
     built = build_study_lists()
     print(f"study lists built for {built} album(s)")
     print(f"study attributes and modalities copied into {complete_study_rows()} album study row(s)")
+    print(f"orphan series purged: {orphans.purge_unheld()}")
     return 0
 
 

@@ -397,7 +397,9 @@ class VisibleStudyCount(_Item):
 
 
 class StudyRecord(_Item):
-    """`STUDY#{uid}` / `META`: study-level attributes as DICOM JSON, as first stored."""
+    """`STUDY#{uid}` / `META`: when the study UID was first stored, and the study-level attributes
+    of its first instance. Never shown as such: each series carries its own identity
+    (`SeriesRecord.study_attributes`); these stand in for series rows written before it."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
@@ -410,12 +412,16 @@ class StudyRecord(_Item):
 
 
 class SeriesRecord(_Item):
-    """`STUDY#{uid}` / `SERIES#{uid}`: series-level attributes and the instance count."""
+    """`STUDY#{uid}` / `SERIES#{uid}`: series-level attributes, the instance count and
+    `study_attributes`, the patient/study identity the series was stored with (study identity is
+    per series: docs/data-model.md; None in rows written before it, whose identity is their
+    `StudyRecord`'s)."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
     series_uid = UnicodeAttribute()
     attributes = JSONAttribute()
+    study_attributes = JSONAttribute(null=True)
     instance_count = NumberAttribute(default=0)
 
     @staticmethod
