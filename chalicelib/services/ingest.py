@@ -18,8 +18,9 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.dicom import frames, json_model, stow
-from chalicelib.dicom.uids import is_valid_uid
-from chalicelib.errors import BadRequest
+from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
+from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, has_uid_form, is_keyable_uid
+from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.events import mutations
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store, identity, listing, shares
@@ -33,6 +34,8 @@ PROCESSING_FAILURE = 0x0110
 NOT_AUTHORIZED = 0x0124
 INVALID_ATTRIBUTE_VALUE = 0x0106
 CANNOT_UNDERSTAND = 0xC000
+OUT_OF_RESOURCES = 0xA700
+UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
 STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
 
 COMMIT_ATTEMPTS = 4
@@ -74,24 +77,27 @@ class IngestResult:
 def read_part10(data: bytes) -> pydicom.Dataset:
     """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs.
     Parsing has no side effects, so whatever pydicom raises on a malformed object (ValueError,
-    NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400."""
+    NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400. An object that
+    would inflate or decode beyond `limits.decoded_bound` is refused (413) before it is."""
     import pydicom
 
+    check_inflated_size(data)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message="End of file reached")
             dataset = pydicom.dcmread(io.BytesIO(data), force=False)
         if _truncated(dataset):
             raise BadRequest("the object is truncated: an element is shorter than its declared length")
+        check_pixel_geometry(dataset)
         for _element in dataset.iterall():
             pass  # converts every raw element: sequences cut short fail here
         json_model.to_json(dataset)  # values DICOM JSON cannot carry (a DS of '\x0080.0') fail here
         for _frame in frames.frames(dataset):
             pass  # a pixel module frames cannot be cut from (no Rows, no transfer syntax) fails here
-        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
-            if not is_valid_uid(str(dataset.get(keyword, ""))):
+        for keyword in UID_KEYWORDS:  # a UID too long to key is refused per instance (`Ingest`)
+            if not has_uid_form(str(dataset.get(keyword, ""))):
                 raise BadRequest(f"{keyword} missing or not a valid UID")
-    except BadRequest:
+    except (BadRequest, PayloadTooLarge):
         raise
     except Exception as error:  # noqa: BLE001 - see the docstring
         raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
@@ -144,6 +150,9 @@ class Ingest:
         self.result.stored.append(stored)
 
     def _refusal(self, dataset, study: str, series: str) -> tuple[int, str, list[str]] | None:
+        too_long = [k for k in UID_KEYWORDS if not is_keyable_uid(str(dataset.get(k, "")))]
+        if too_long:
+            return CANNOT_UNDERSTAND, f"{too_long[0]} longer than {MAX_KEYABLE_LENGTH} characters", []
         if self.expected_study and study != self.expected_study:
             return STUDY_UID_MISMATCH, "StudyInstanceUID differs from the study in the request URL", []
         key = (study, series)
@@ -337,13 +346,19 @@ def store_body(principal: Principal, album_id: str | None, study_uid: str | None
     parts = stow.instances(content_type, body)
     ingest = Ingest(principal, album_id, study_uid)
     readable: list[tuple[bytes, pydicom.Dataset]] = []
+    too_large: list[PayloadTooLarge] = []
     for data in parts:
         try:
             readable.append((data, read_part10(data)))
         except BadRequest as refusal:
             ingest.result.failed.append(Failed("", "", CANNOT_UNDERSTAND, refusal.detail))
+        except PayloadTooLarge as refusal:
+            too_large.append(refusal)
+            ingest.result.failed.append(Failed("", "", OUT_OF_RESOURCES, refusal.detail))
     if not readable:
         reason = ingest.result.failed[0].comment
+        if len(too_large) == len(parts):
+            raise PayloadTooLarge(reason if len(parts) == 1 else f"every part is too large to decode: {reason}")
         raise BadRequest(reason if len(parts) == 1 else f"no part is a readable DICOM object: {reason}")
     for data, dataset in readable:
         ingest.add(data, dataset)
