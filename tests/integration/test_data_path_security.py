@@ -13,6 +13,7 @@ import requests
 from pydicom.uid import generate_uid
 
 from tests.integration.dicom_samples import load, part10
+from tests.support.reporting import configure_site, launch, launch_tags, open_session, sign
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -278,3 +279,48 @@ def test_qido_with_includefield_all_leaves_a_read_in_the_audit_trail(people):
     assert answer.status_code == 200
     reads = alice.get(f"/albums/{album}/reads").json()
     assert any(r["series_uid"] == series and r["study_uid"] == study for r in reads), reads
+
+
+# ---- item 1: embeddable reporting reads only what the launching admin can read --------------
+
+
+def test_a_report_on_a_study_the_site_admin_cannot_read_carries_only_the_sites_data(stack, tokens, people):
+    alice, carol = people["alice"], people["carol"]
+    configure_site(stack, tokens, "sec-data-site")
+    ds = alice_ct()
+    study = str(ds.StudyInstanceUID)
+    assert alice.stow(ds).status_code == 200
+    _, session = open_session(stack, tokens, "sec-data-site", f"sec-{generate_uid()[-12:]}", study)
+    signed = sign(stack, session, "Findings.", "Impression.")
+    sr_series = signed["sr"]["seriesInstanceUID"]
+    row = carol.study_row(study)
+    assert value(row, "00100020") == "test-mrn" and not leaked(row)
+    metadata = carol.get(f"/studies/{study}/series/{sr_series}/metadata").json()
+    assert not leaked(metadata)
+    assert carol.get(f"/studies/{study}/series/{ds.SeriesInstanceUID}/metadata").status_code == 404
+    assert value(alice.study_row(study), "00201206") == 1  # alice's study is hers alone
+
+
+def test_signing_what_cannot_make_a_valid_report_is_refused_before_anything_is_stored(stack, tokens, people):
+    carol = people["carol"]
+    configure_site(stack, tokens, "sec-data-site")
+    study = generate_uid()
+    launched = launch(stack, tokens("carol"), launch_tags("sec-data-site", f"sec-{study[-12:]}", study, PatientMRN=None))
+    code = launched.json()["reportLink"].split("code=")[1]
+    session = {"x-report-session": requests.post(f"{stack.api_url}/report/session", json={"code": code},
+                                                  timeout=30).json()["session"]}
+    refused = requests.post(f"{stack.api_url}/report/current/sign", headers=session, timeout=60,
+                            json={"findings": "Findings.", "impression": "Impression."})
+    assert refused.status_code == 400, refused.text
+    assert set(refused.json()) >= {"message", "detail"}
+    assert carol.study_row(study) is None  # no SR stored
+    current = requests.get(f"{stack.api_url}/report/current", headers=session, timeout=30).json()
+    assert (current["status"], current["version"]) == ("Draft", 0)
+
+
+def test_an_unknown_site_and_a_site_one_does_not_administer_answer_alike(stack, tokens):
+    configure_site(stack, tokens, "sec-data-site")
+    not_admin = launch(stack, tokens("bob"), launch_tags("sec-data-site", "sec-x"))
+    unknown = launch(stack, tokens("bob"), launch_tags("sec-data-nowhere", "sec-x"))
+    assert not_admin.status_code == unknown.status_code == 404
+    assert not_admin.json() == unknown.json()
