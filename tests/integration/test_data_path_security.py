@@ -13,6 +13,7 @@ import requests
 from pydicom.uid import generate_uid
 
 from tests.integration.dicom_samples import load, part10
+from tests.support import bombs
 from tests.support.reporting import configure_site, launch, launch_tags, open_session, sign
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -324,3 +325,53 @@ def test_an_unknown_site_and_a_site_one_does_not_administer_answer_alike(stack, 
     unknown = launch(stack, tokens("bob"), launch_tags("sec-data-nowhere", "sec-x"))
     assert not_admin.status_code == unknown.status_code == 404
     assert not_admin.json() == unknown.json()
+
+
+# ---- item 7: decompression bombs -----------------------------------------------------------
+
+
+def test_decompression_bombs_are_refused_per_instance_with_nothing_stored(people):
+    alice = people["alice"]
+    deflated, rle = bombs.deflated(128 << 20), bombs.rle(8192)
+    boundary = "bomb-boundary"
+    headers = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+               "Accept": "application/dicom+json"}
+    alone = alice.post("/studies", data=deflated, headers={"Content-Type": "application/dicom"})
+    assert alone.status_code == 413 and "inflates beyond" in alone.json()["detail"]
+    good = alice_ct()
+    body = b"".join(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + part + b"\r\n"
+                    for part in (part10(good), deflated, rle)) + f"--{boundary}--\r\n".encode()
+    mixed = alice.post("/studies", data=body, headers=headers)
+    assert mixed.status_code == 202, mixed.text
+    failed = mixed.json()["00081198"]["Value"]
+    assert [f["00081197"]["Value"] for f in failed] == [[0xA700], [0xA700]]
+    for bomb in (deflated, rle):
+        study = pydicom.dcmread(io.BytesIO(bomb), stop_before_pixels=True).StudyInstanceUID
+        assert alice.study_row(str(study)) is None
+
+
+# ---- item 8 (issue 19): UIDs longer than 64 characters -------------------------------------
+
+
+def _long_uid(length: int) -> str:
+    return ("2.25." + "1" * length)[:length]
+
+
+def test_uids_longer_than_64_characters_are_stored_up_to_the_keyable_bound(people):
+    alice = people["alice"]
+    ds = alice_ct(SeriesInstanceUID=_long_uid(68))
+    study = str(ds.StudyInstanceUID)
+    answer = alice.stow(ds)
+    assert answer.status_code == 200, answer.text
+    assert [value(s, "0020000E") for s in alice.get(f"/studies/{study}/series").json()] == [_long_uid(68)]
+    assert alice.get(f"/studies/{study}/series/{_long_uid(68)}/metadata").status_code == 200
+
+    beyond = another_instance(ds, SOPInstanceUID=_long_uid(129))
+    fine = another_instance(ds)
+    mixed = alice.stow(beyond, fine)
+    assert mixed.status_code == 202, mixed.text  # never the whole request
+    failed = mixed.json()["00081198"]["Value"]
+    assert [f["00081197"]["Value"] for f in failed] == [[0xC000]]
+    assert "128" in failed[0]["00000902"]["Value"][0]
+    alone = alice.stow(another_instance(ds, SOPInstanceUID=_long_uid(129)))
+    assert alone.status_code == 409 and alone.json()["00081198"]["Value"][0]["00081197"]["Value"] == [0xC000]
