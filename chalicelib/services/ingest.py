@@ -43,8 +43,9 @@ COMMIT_ATTEMPTS = 4
 # Attributes an instance must agree on with the study it joins, when its sender reads the study.
 STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
                            "StudyDate", "AccessionNumber", "StudyID")
-# Study-level attributes an instance lacking them gets from the study it joins (coercion).
-COERCIBLE_KEYWORDS = tuple(k for k in json_model.PATIENT_STUDY_KEYWORDS if k != "StudyInstanceUID")
+# What an instance lacking them (or leaving them empty) gets from the study it joins, with warning
+# 0xB000: the attributes it must agree on. Other study-level attributes are stored as sent.
+COERCIBLE_KEYWORDS = STUDY_IDENTITY_KEYWORDS
 
 
 @dataclass
