@@ -215,12 +215,16 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, tar
 
 
 def comment_reader(principal: Principal, study_uid: str):
-    """Which comments on a study the principal may read (semantics: no comment from an album the
-    reader is not in): their own; others' only when addressed to everyone or to them, and when
-    the author is a member of an album through which the principal reads the study (so a STOW
-    into a known study UID opens no one's comments). A predicate over `StudyComment`s."""
-    albums = {s.album_id for held in readable_series(principal, study_uid).values() for s in held}
-    authors: dict[str, set[str]] = {}
+    """Which comments on a study the principal may read (semantics: no comment reaches a caller
+    through a series it does not share with the author): its own; others' only when addressed to
+    everyone or to it, and when the author reads at least one series of the study that the
+    principal reads too. A STOW of one's own series into a known study UID opens no one's
+    comments; sharing a series with someone shares its study's comments. A predicate over
+    `StudyComment`s."""
+    holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
+    albums = readable_albums(principal)
+    mine = {s.series_uid for s in holders if s.album_id in albums}
+    authors: dict[str, bool] = {}
 
     def readable(comment) -> bool:
         if comment.author_sub == principal.sub:
@@ -228,8 +232,9 @@ def comment_reader(principal: Principal, study_uid: str):
         if not comment.visible_to(principal.sub):
             return False
         if comment.author_sub not in authors:
-            authors[comment.author_sub] = set(shares.memberships(comment.author_sub))
-        return bool(authors[comment.author_sub] & albums)
+            theirs = shares.memberships(comment.author_sub)
+            authors[comment.author_sub] = any(s.series_uid in mine for s in holders if s.album_id in theirs)
+        return authors[comment.author_sub]
 
     return readable
 

@@ -347,8 +347,8 @@ class AlbumStudy(_Item):
     """`ALBUM#{id}` / `STUDY#{study}`: a study has at least one series in an album, and which.
     `listing` is `{qido.listing_key}#{study}`: the sparse `by-listing` index (`album_id`,
     `listing`) holds only these rows, so a page of an album's study list, newest first, is one
-    Query with a Limit. `study_attributes` copies the `StudyRecord`'s (they never change once
-    stored) and `series_modalities` holds `{series}={Modality}` for each series: the list and its
+    Query with a Limit. `study_attributes` copies the study identity of one series it holds,
+    `attributes_from` (replaced when that series leaves) and `series_modalities` holds `{series}={Modality}` for each series: the list and its
     searches on study attributes and modalities read no study or series row (None in rows written
     before the copies). Written in the same transaction as the album's `SeriesShare` rows
     (`store.shares`)."""
@@ -359,6 +359,7 @@ class AlbumStudy(_Item):
     listing = UnicodeAttribute()
     series_uids = UnicodeSetAttribute()
     study_attributes = JSONAttribute(null=True)
+    attributes_from = UnicodeAttribute(null=True)  # the series whose study identity is copied
     series_modalities = UnicodeSetAttribute(null=True)
     by_listing = StudiesByListing()
 

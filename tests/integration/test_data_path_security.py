@@ -157,6 +157,24 @@ def test_a_reader_of_the_study_still_gets_the_conflict_listing_only_what_it_read
     assert answer.json()["00081198"]["Value"][0]["00001005"]["Value"] == ["00100020"]
 
 
+def test_an_album_study_row_shows_no_identity_of_a_series_that_left_the_album(people):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    ds = alice_ct()
+    study, alices = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)
+    bobs = another_instance(ds, PatientID="BOB-ID", PatientName="Bob^B", PatientBirthDate="19800101",
+                            AccessionNumber="BOB-ACC", StudyDescription="Bob's")
+    assert bob.stow(bobs).status_code == 200
+    assert alice.stow(ds).status_code == 200
+    board = alice.album()
+    for email in ("bob@example.org", "carol@example.org"):
+        assert alice.put(f"/albums/{board}/users/{email}").status_code == 201
+    assert alice.put(f"/studies/{study}/albums/{board}", params={"inbox": "true"}).status_code == 201
+    assert bob.put(f"/studies/{study}/albums/{board}", params={"inbox": "true"}).status_code == 201
+    assert alice.delete(f"/studies/{study}/series/{alices}/albums/{board}").status_code == 204
+    listed = carol.get("/studies", params={"album": board}).json()
+    assert [value(r, "00100020") for r in listed] == ["BOB-ID"] and not leaked(listed)
+
+
 # ---- item 9: coercion of missing study attributes ------------------------------------------
 
 
@@ -250,7 +268,7 @@ def _zip_entries(api: Api, study: str, **params) -> tuple[int, int]:
 def test_a_zip_without_album_leaves_out_series_read_only_where_downloading_is_off(people):
     alice, bob = people["alice"], people["bob"]
     ds = alice_ct()
-    study, series = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)
+    study = str(ds.StudyInstanceUID)
     assert alice.stow(ds).status_code == 200
     no_download = alice.album(downloadSeries="false")
     assert alice.put(f"/albums/{no_download}/users/bob@example.org").status_code == 201
