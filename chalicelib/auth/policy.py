@@ -366,12 +366,15 @@ def require_obelisk_admin(principal: Principal) -> None:
 SITE_REFUSAL = "Site does not exist or you are not one of its admins"
 
 
-def require_site_admin(principal: Principal, site) -> None:
-    """Launching reports for a site: the token must belong to one of the site's admins. Refused
-    exactly as an unknown site is (`sites.get_site`): one status, one message."""
+def require_site_admin(principal: Principal, site, *, launching: bool = False) -> None:
+    """Reading a site's reports (403 otherwise) or launching one (`launching`): the token must
+    belong to one of the site's admins. A launch is refused exactly as for an unknown site
+    (`sites.get_site`): one status, one message, so a launch probes no site's existence."""
     admins = {a.lower() for a in site.admins}
     if principal.kind != USER or not _identities(principal) & admins:
-        raise NotFound(SITE_REFUSAL, message="Site Not Found")
+        if launching:
+            raise NotFound(SITE_REFUSAL, message="Site Not Found")
+        raise Forbidden(f"the access token is not a site admin's token for site {site.site_id}")
 
 
 def report_store_target(principal: Principal, study_uid: str) -> str | None:

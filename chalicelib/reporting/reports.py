@@ -41,7 +41,7 @@ def launch(principal: Principal, body: dict) -> tuple[Report, str]:
     """The site's report for the accession (created as Draft when new) and a fresh one-time code."""
     tags = _tags(body)
     site = sites.get_site(tags["SiteID"])
-    policy.require_site_admin(principal, site)
+    policy.require_site_admin(principal, site, launching=True)
     report = _existing(site.site_id, tags["Accession"]) or _create(principal, site.site_id, tags)
     return report, secrets.issue(secrets.CODE, report.report_id, sites.link_seconds(site))
 
