@@ -51,6 +51,7 @@ class Settings:
     report_link_seconds: int = 300
     report_session_seconds: int = 3600
     renditions_delay_seconds: int = 2
+    function_memory_mb: int = 1024  # the Lambda's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
 
     @property
     def api_url(self) -> str:
@@ -78,6 +79,7 @@ def settings() -> Settings:
         uploads_queue=_env("OBELISK_UPLOADS_QUEUE", f"{prefix}-uploads"),
         renditions_queue=_env("OBELISK_RENDITIONS_QUEUE", f"{prefix}-renditions"),
         renditions_delay_seconds=int(_env("OBELISK_RENDITIONS_DELAY_SECONDS", "2")),
+        function_memory_mb=int(_env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")),
         signing_key_parameter=_env("OBELISK_SIGNING_KEY_PARAMETER", f"/obelisk/{stage}/signing-keys"),
         oidc_issuer=issuer,
         oidc_discovery_url=_env(

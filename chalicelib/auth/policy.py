@@ -128,6 +128,57 @@ def authorize_download(principal: Principal, source: Source = ANYWHERE) -> None:
         require_album_permission(principal, source.album_id, DOWNLOAD_SERIES)
 
 
+def _grants(principal: Principal, album_ids: list[str], permission: str) -> bool:
+    """Whether one of the albums (holding a series the principal reads) grants `permission`:
+    the caller's own inbox always does; an album as its permission table says."""
+    if principal.kind in ALBUM_SCOPED:
+        return principal.album_id in album_ids and album_access(principal, principal.album_id).allows(permission)
+    if principal.kind == VIEWER and permission != READ_SERIES:
+        return False
+    if principal.user and principal.user.inbox_id in album_ids:
+        return True
+    for album_id in sorted(set(album_ids)):
+        try:
+            if album_access(principal, album_id).allows(permission):
+                return True
+        except AlbumNotFound:
+            continue
+    return False
+
+
+def downloadable_series(principal: Principal, study_uid: str, visible: dict[str, list[SeriesShare]],
+                        source: Source = ANYWHERE) -> list[str]:
+    """The series of `visible` a zip may carry (docs/tokens.md, downloads): the token needs
+    `downloadbutton`; from an album, its DOWNLOAD_SERIES; without one, only the series read
+    through an album granting DOWNLOAD_SERIES (the inbox always does). None left: 403."""
+    authorize_download(principal, source)
+    if source.album_id is not None:
+        return sorted(visible)
+    allowed = sorted(series for series, held in visible.items()
+                     if _grants(principal, [s.album_id for s in held], DOWNLOAD_SERIES))
+    if not allowed:
+        raise Forbidden("no series of this study may be downloaded from where you read it")
+    return allowed
+
+
+def may_send_series(principal: Principal, study_uid: str, series_uid: str) -> bool:
+    """Whether the series may leave where the principal reads it (to a user, an album, or the
+    caller's own inbox by STOW or claim): only through an album granting SEND_SERIES."""
+    albums = readable_albums(principal)
+    holders = [s.album_id for s in shares.shares_of_study(study_uid, series_uid) if s.album_id in albums]
+    return bool(holders) and _grants(principal, holders, SEND_SERIES)
+
+
+def authorize_series_send(principal: Principal, study_uid: str, series_uid: str) -> None:
+    """Sharing one series: readable (404 otherwise) and sendable; a series the caller reads
+    only where sending is off also answers 404, as KHEOPS does."""
+    if principal.kind == VIEWER:
+        raise Forbidden("a viewer token cannot share")
+    if _study_pinned_out(principal, study_uid) or not may_send_series(principal, study_uid, series_uid):
+        raise SeriesNotFound("Series does not exist or you don't have access")
+    require_action(principal, SEND)
+
+
 def series_add_target(principal: Principal, album_id: str | None) -> str:
     """The album new series go to when this principal stores them (STOW, claim)."""
     if principal.kind == VIEWER or not principal.can("write"):
@@ -145,10 +196,12 @@ def series_add_target(principal: Principal, album_id: str | None) -> str:
     return album_id
 
 
-def may_add_to_series(principal: Principal, study_uid: str, series_uid: str) -> bool:
-    """A series may receive instances from this principal when it is new or orphan (in no
-    album), or already visible to the principal. Album-scoped principals: new, orphan or in their
-    album; a report provider only inside its launched studies, which must be in its album."""
+def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, target_album: str) -> bool:
+    """A series may receive instances from this principal into `target_album` when it is new
+    (in no album: orphans are purged, docs/data-model.md), already in the target album and
+    readable there, or readable and sendable (semantics: a series read only through albums
+    without SEND_SERIES cannot leave them, by STOW or claim either). A report provider only
+    inside its launched studies, which must be in its album."""
     if _study_pinned_out(principal, study_uid):
         return False
     if principal.kind == REPORT_PROVIDER and not shares.shares_in_album(principal.album_id, study_uid):
@@ -158,8 +211,37 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str) -> 
         return True
     if principal.kind in ALBUM_SCOPED:
         return any(s.album_id == principal.album_id for s in holders)
-    mine = shares.memberships(principal.sub)
-    return any(s.album_id in mine for s in holders)
+    readable = set(readable_albums(principal)) & {s.album_id for s in holders}
+    if target_album in readable:
+        return True
+    return bool(readable) and _grants(principal, sorted(readable), SEND_SERIES)
+
+
+def comment_reader(principal: Principal, study_uid: str):
+    """Which comments on a study the principal may read (semantics: no comment reaches a caller
+    through a series it does not share with the author): its own; others' only when addressed to
+    everyone or to it, and when the author reads at least one series of the study that the
+    principal reads too. A STOW of one's own series into a known study UID opens no one's
+    comments; sharing a series with someone shares its study's comments. A predicate over
+    `StudyComment`s."""
+    if not may(principal, READ_COMMENTS):
+        return lambda comment: False
+    holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
+    albums = readable_albums(principal)
+    mine = {s.series_uid for s in holders if s.album_id in albums}
+    authors: dict[str, bool] = {}
+
+    def readable(comment) -> bool:
+        if comment.author_sub == principal.sub:
+            return True
+        if not comment_visible(principal, comment.author_sub, comment.target_sub, comment.target_sub is not None):
+            return False
+        if comment.author_sub not in authors:
+            theirs = shares.memberships(comment.author_sub)
+            authors[comment.author_sub] = any(s.series_uid in mine for s in holders if s.album_id in theirs)
+        return authors[comment.author_sub]
+
+    return readable
 
 
 # ---- album permissions (kheops-api.md section 3.0) -----------------------------------------
@@ -353,14 +435,15 @@ def require_obelisk_admin(principal: Principal) -> None:
         raise Forbidden("only Obelisk administrators may manage reporting sites")
 
 
+SITE_REFUSAL = "Site does not exist or you are not one of its admins"
+
+
 def require_site_admin(principal: Principal, site) -> None:
-    """Launching reports for a site: the token must belong to one of the site's admins."""
+    """Reading a site's reports: the token must belong to one of the site's admins (403). A launch
+    goes through `launchable_site`, which answers as for an unknown site."""
     admins = {a.lower() for a in site.admins}
     if principal.kind != USER or not _identities(principal) & admins:
         raise Forbidden(f"the access token is not a site admin's token for site {site.site_id}")
-
-
-SITE_HIDDEN = "no such site, or the access token is not one of its admins'"
 
 
 def launchable_site(principal: Principal, site_id: str):
@@ -372,7 +455,7 @@ def launchable_site(principal: Principal, site_id: str):
         site = sites.get_site(site_id)
         require_site_admin(principal, site)
     except (NotFound, Forbidden) as error:
-        raise NotFound(SITE_HIDDEN, message="Site Not Found") from error
+        raise NotFound(SITE_REFUSAL, message="Site Not Found") from error
     return site
 
 

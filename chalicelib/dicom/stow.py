@@ -88,17 +88,26 @@ def response_document(result, url: str) -> dict:
     if len(studies) == 1:
         body["00081190"] = element("UR", f"{url}/studies/{studies.pop()}")
     if result.stored:
-        body["00081199"] = element("SQ", *[
-            {
-                "00081150": element("UI", s.sop_class_uid),
-                "00081155": element("UI", s.sop_uid),
-                "00081190": element("UR", f"{url}/studies/{s.study_uid}/series/{s.series_uid}/instances/{s.sop_uid}"),
-            }
-            for s in result.stored
-        ])
+        body["00081199"] = element("SQ", *[_referenced_item(s, url) for s in result.stored])
     if result.failed:
         body["00081198"] = element("SQ", *[_failed_item(f) for f in result.failed])
     return body
+
+
+COERCION_OF_DATA_ELEMENTS = 0xB000
+
+
+def _referenced_item(stored, url: str) -> dict:
+    """A stored instance; Warning Reason 0xB000 when study-level attributes it lacked were set
+    to the stored study's (`stored.coerced`)."""
+    item = {
+        "00081150": element("UI", stored.sop_class_uid),
+        "00081155": element("UI", stored.sop_uid),
+        "00081190": element("UR", f"{url}/studies/{stored.study_uid}/series/{stored.series_uid}/instances/{stored.sop_uid}"),
+    }
+    if getattr(stored, "coerced", None):
+        item["00081196"] = element("US", COERCION_OF_DATA_ELEMENTS)
+    return dict(sorted(item.items()))
 
 
 def _failed_item(failure) -> dict:
@@ -112,5 +121,7 @@ def _failed_item(failure) -> dict:
 
 
 def status_of(result) -> int:
-    """200 all stored, 202 some, 409 none."""
-    return 200 if not result.failed else (202 if result.stored else 409)
+    """200 all stored as sent, 202 some or with warnings (coercion), 409 none."""
+    if result.failed:
+        return 202 if result.stored else 409
+    return 202 if any(getattr(s, "coerced", None) for s in result.stored) else 200

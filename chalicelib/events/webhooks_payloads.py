@@ -4,7 +4,8 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.dicom.json_model import first_value, text_value
-from chalicelib.store.models import AlbumMember, SeriesRecord, StudyRecord, UserProfile
+from chalicelib.store import identity
+from chalicelib.store.models import AlbumMember, SeriesRecord, UserProfile
 
 STUDY_FIELDS = {
     "patient_name": "PatientName", "patient_ID": "PatientID", "study_date": "StudyDate",
@@ -59,11 +60,10 @@ def study_url(study_uid: str) -> str:
     return f"{settings().api_url}/studies/{study_uid}"
 
 
-def study_fields(study_uid: str, *, with_url: bool = True) -> dict:
-    try:
-        attributes = StudyRecord.get(*StudyRecord.key(study_uid)).attributes
-    except StudyRecord.DoesNotExist:
-        attributes = {}
+def study_fields(study_uid: str, records: dict[str, SeriesRecord], *, with_url: bool = True) -> dict:
+    """The study's fields as the event's series carry them (study identity is per series: never
+    the identity of series the album does not hold)."""
+    attributes = identity.of_study(identity.of_series(list(records.values())), study_uid) or {}
     body = {"study_uid": study_uid}
     body.update({name: text_value(attributes, keyword) for name, keyword in STUDY_FIELDS.items()})
     if with_url:
@@ -100,7 +100,7 @@ def new_series(album_id: str, source: dict, study_uid: str, new_instances: dict[
     body = common(album_id, source, is_manual_trigger=is_manual_trigger)
     if import_source:
         body["import_source"] = import_source
-    body["updated_study"] = {**study_fields(study_uid), "series": series}
+    body["updated_study"] = {**study_fields(study_uid, records), "series": series}
     return body
 
 
@@ -113,7 +113,7 @@ def remove_series(album_id: str, source: dict, study_uid: str, series_uids: list
     """A partial removal shows the study's retrieve_url but no series URL; a full one neither."""
     records = series_records(study_uid, series_uids)
     series = [series_fields(study_uid, uid, records.get(uid), with_url=False) for uid in sorted(series_uids)]
-    removed = {**study_fields(study_uid, with_url=not remove_all_series), "series": series}
+    removed = {**study_fields(study_uid, records, with_url=not remove_all_series), "series": series}
     return {**common(album_id, source), "remove_all_series": remove_all_series, "removed_study": removed}
 
 

@@ -11,9 +11,9 @@ from chalicelib.auth.principals import USER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
 from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr, status_events
-from chalicelib.services import users
+from chalicelib.services import search, users
 from chalicelib.services.ingest import Ingest
-from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, StudyRecord, transact
+from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, transact
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -124,10 +124,10 @@ def sign(report: Report, body: dict) -> Report:
         raise BadRequest("a report needs findings or an impression before it is signed")
     version = report.version + 1
     report.status = "Final" if version == 1 else "Amended"
-    outputs = {"sr": _store_sr(report, version), "hl7": hl7_oru.build_oru(report, f"{report.report_id}-{version}"),
-               "fhir": fhir_report.build_diagnostic_report(report)}
     site = sites.get_site(report.site_id)
+    outputs = _messages(report, version)  # built and validated before anything is written
     outputs["return_format"] = (report.tags.get("ReturnFormat") or site.return_format).upper()
+    outputs["sr"] = _store_sr(report, version)
     returned = delivery.planned(report.report_id, version, site.return_endpoint, outputs["return_format"])
     _record(report, version, outputs, returned)
     if returned is not None:
@@ -135,6 +135,21 @@ def sign(report: Report, body: dict) -> Report:
     # the SR's own IMPORT_SERIES event came from `Ingest.finish`
     status_events.announce(report, outputs["sr"]["album"], outputs["sr"])
     return report
+
+
+def _messages(report: Report, version: int) -> dict:
+    """The ORU^R01 and the DiagnosticReport of this version; what the site's tags cannot make
+    valid (no PatientMRN for the FHIR subject, ...) is the caller's 400, before any write."""
+    try:
+        return {"hl7": hl7_oru.build_oru(report, f"{report.report_id}-{version}"),
+                "fhir": fhir_report.build_diagnostic_report(report)}
+    except (ValueError, TypeError) as error:  # pydantic's ValidationError is a ValueError
+        raise BadRequest(f"the report's study tags cannot make a valid report: {_first_line(error)}",
+                         message="Invalid Report") from error
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _record(report: Report, version: int, outputs: dict, returned: ReportDelivery | None) -> None:
@@ -157,15 +172,15 @@ def _record(report: Report, version: int, outputs: dict, returned: ReportDeliver
     report.version, report.outputs, report.updated_at = version, outputs, moment
 
 
-def _study_context(tags: dict[str, str]) -> Dataset:
-    """Patient/study identity for the SR: the stored study's when Obelisk holds it, else the tags'."""
+def _study_context(principal: Principal, tags: dict[str, str]) -> Dataset:
+    """Patient/study identity for the SR: the study's as the launching user reads it (the series
+    they can read, `search.readable_identity`), else only what the site sent (docs/reporting.md)."""
     from pydicom import Dataset
 
     study_uid = tags["StudyInstanceUID"]
-    try:
-        return Dataset.from_json(StudyRecord.get(*StudyRecord.key(study_uid)).attributes)
-    except StudyRecord.DoesNotExist:
-        pass
+    readable = search.readable_identity(principal, study_uid)
+    if readable:
+        return Dataset.from_json(readable)
     context = Dataset()
     context.StudyInstanceUID = study_uid
     context.PatientID = tags.get("PatientMRN", "")
@@ -186,7 +201,7 @@ def _store_sr(report: Report, version: int) -> dict:
         raise UpstreamFailure("the site admin who launched this report no longer exists")
     principal = Principal(kind=USER, user=launcher)
     study_uid = report.tags["StudyInstanceUID"]
-    data = sr.build_sr(_study_context(report.tags), report.findings, report.impression, report.owner_name,
+    data = sr.build_sr(_study_context(principal, report.tags), report.findings, report.impression, report.owner_name,
                        final=True, series_number=9900 + version)
     ingest = Ingest(principal, policy.report_store_target(principal, study_uid), study_uid)
     ingest.add(data)

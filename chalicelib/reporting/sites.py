@@ -15,7 +15,7 @@ def get_site(site_id: str) -> ReportSite:
     try:
         return ReportSite.get(*ReportSite.key(site_id))
     except ReportSite.DoesNotExist as error:
-        raise NotFound(f"unknown site {site_id!r}", message="Site Not Found") from error
+        raise NotFound(policy.SITE_REFUSAL, message="Site Not Found") from error
 
 
 def _origin(value: str) -> str:

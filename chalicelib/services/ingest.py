@@ -18,11 +18,12 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.dicom import frames, json_model, stow
-from chalicelib.dicom.uids import is_valid_uid
-from chalicelib.errors import BadRequest
+from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
+from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, has_uid_form, is_keyable_uid
+from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.events import mutations
 from chalicelib.services import renditions
-from chalicelib.store import dicom_store, listing, shares
+from chalicelib.store import dicom_store, identity, listing, shares
 from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord, transact
 
 if TYPE_CHECKING:
@@ -33,13 +34,18 @@ PROCESSING_FAILURE = 0x0110
 NOT_AUTHORIZED = 0x0124
 INVALID_ATTRIBUTE_VALUE = 0x0106
 CANNOT_UNDERSTAND = 0xC000
+OUT_OF_RESOURCES = 0xA700
+UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
 STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
 
 COMMIT_ATTEMPTS = 4
 
-# Attributes an instance must agree on with the study it joins.
+# Attributes an instance must agree on with the study it joins, when its sender reads the study.
 STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
                            "StudyDate", "AccessionNumber", "StudyID")
+# What an instance lacking them (or leaving them empty) gets from the study it joins, with warning
+# 0xB000: the attributes it must agree on. Other study-level attributes are stored as sent.
+COERCIBLE_KEYWORDS = STUDY_IDENTITY_KEYWORDS
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Stored:
     sop_class_uid: str
     new_in_album: bool = False
     created: bool = False
+    coerced: list[str] = field(default_factory=list)  # tags given the stored study's values
 
 
 @dataclass
@@ -71,24 +78,27 @@ class IngestResult:
 def read_part10(data: bytes) -> pydicom.Dataset:
     """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs.
     Parsing has no side effects, so whatever pydicom raises on a malformed object (ValueError,
-    NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400."""
+    NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400. An object that
+    would inflate or decode beyond `limits.decoded_bound` is refused (413) before it is."""
     import pydicom
 
+    check_inflated_size(data)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message="End of file reached")
             dataset = pydicom.dcmread(io.BytesIO(data), force=False)
         if _truncated(dataset):
             raise BadRequest("the object is truncated: an element is shorter than its declared length")
+        check_pixel_geometry(dataset)
         for _element in dataset.iterall():
             pass  # converts every raw element: sequences cut short fail here
         json_model.to_json(dataset)  # values DICOM JSON cannot carry (a DS of '\x0080.0') fail here
         for _frame in frames.frames(dataset):
             pass  # a pixel module frames cannot be cut from (no Rows, no transfer syntax) fails here
-        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
-            if not is_valid_uid(str(dataset.get(keyword, ""))):
+        for keyword in UID_KEYWORDS:  # a UID too long to key is refused per instance (`Ingest`)
+            if not has_uid_form(str(dataset.get(keyword, ""))):
                 raise BadRequest(f"{keyword} missing or not a valid UID")
-    except BadRequest:
+    except (BadRequest, PayloadTooLarge):
         raise
     except Exception as error:  # noqa: BLE001 - see the docstring
         raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
@@ -115,7 +125,8 @@ class Ingest:
         self.expected_study = study_uid
         self.result = IngestResult(album_id=self.album_id)
         self._series_allowed: dict[tuple[str, str], bool] = {}
-        self._studies: dict[str, dict | None] = {}
+        self._references: dict[str, dict | None] = {}  # study -> the identity its sender reads
+        self._identities: dict[tuple[str, str], dict] = {}  # (study, series) -> stored identity
         self._already_in_album: dict[tuple[str, str], bool] = {}
         self._new_in_album: dict[str, bool] = {}
 
@@ -128,40 +139,68 @@ class Ingest:
             reason, comment, tags = failure
             self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
             return
+        coerced = self._coerce(dataset, self._reference(study, series))
+        if coerced:
+            data = _encoded(dataset)
         try:
             stored = self._write(dataset, data)
         except TransactWriteError as error:
             self.result.failed.append(Failed(sop, sop_class, PROCESSING_FAILURE, f"index write failed: {error}"))
             return
+        stored.coerced = coerced if stored.created else []
         self.result.stored.append(stored)
 
     def _refusal(self, dataset, study: str, series: str) -> tuple[int, str, list[str]] | None:
+        too_long = [k for k in UID_KEYWORDS if not is_keyable_uid(str(dataset.get(k, "")))]
+        if too_long:
+            return CANNOT_UNDERSTAND, f"{too_long[0]} longer than {MAX_KEYABLE_LENGTH} characters", []
         if self.expected_study and study != self.expected_study:
             return STUDY_UID_MISMATCH, "StudyInstanceUID differs from the study in the request URL", []
         key = (study, series)
         if key not in self._series_allowed:
-            self._series_allowed[key] = policy.may_add_to_series(self.principal, study, series)
+            self._series_allowed[key] = policy.may_add_to_series(self.principal, study, series, self.album_id)
         if not self._series_allowed[key]:
             return NOT_AUTHORIZED, "the series exists and you have no access to it", []
-        existing = self._study_attributes(study)
-        if existing is not None:
-            incoming = json_model.to_json(dataset)
-            conflicts = [
-                json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
-                if json_model.text_value(existing, k) != json_model.text_value(incoming, k)
-            ]
-            if conflicts:
-                names = ", ".join(json_model.keyword_of(t) for t in conflicts)
-                return INVALID_ATTRIBUTE_VALUE, f"conflicts with the stored study: {names}", conflicts
+        reference = self._reference(study, series)
+        if reference is None:
+            return None  # the sender reads nothing of the study: it is a new study to them
+        incoming = json_model.to_json(dataset)
+        conflicts = [
+            json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
+            if json_model.text_value(incoming, k) and json_model.text_value(incoming, k) != json_model.text_value(reference, k)
+        ]
+        if conflicts:
+            names = ", ".join(json_model.keyword_of(t) for t in conflicts)
+            return INVALID_ATTRIBUTE_VALUE, f"conflicts with the stored study: {names}", conflicts
         return None
 
-    def _study_attributes(self, study: str) -> dict | None:
-        if study not in self._studies:
-            try:
-                self._studies[study] = StudyRecord.get(*StudyRecord.key(study)).attributes
-            except StudyRecord.DoesNotExist:
-                self._studies[study] = None
-        return self._studies[study]
+    def _reference(self, study: str, series: str) -> dict | None:
+        """The identity an instance is checked against: its series' when the sender reads it,
+        else the study's as the sender reads it (`identity.of_study`); None when the sender reads
+        no series of the study (semantics: a STOW then behaves as into a new study)."""
+        if study not in self._references:
+            readable = policy.readable_series(self.principal, study)
+            self._identities.update(identity.read(study, readable) if readable else {})
+            self._references[study] = identity.of_study(self._identities, study)
+        return self._identities.get((study, series)) or self._references[study]
+
+    @staticmethod
+    def _coerce(dataset, reference: dict | None) -> list[str]:
+        """Study-level attributes the instance lacks (or leaves empty) set to the stored study's,
+        as PS3.18 coercion; the tags changed."""
+        if not reference:
+            return []
+        incoming = json_model.to_json(dataset)
+        missing = {tag: reference[tag] for tag in (json_model.tag_hex(k) for k in COERCIBLE_KEYWORDS)
+                   if tag in reference and json_model.first_value(reference, tag) is not None
+                   and json_model.first_value(incoming, tag) in (None, "")}
+        if not missing:
+            return []
+        from pydicom import Dataset
+
+        for coerced in Dataset.from_json(missing):
+            dataset[coerced.tag] = coerced
+        return sorted(missing)
 
     def _write(self, dataset, data: bytes) -> Stored:
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
@@ -197,7 +236,10 @@ class Ingest:
                     continue
                 dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
                 raise
-        self._studies.setdefault(study, json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS))
+        stored_identity = json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)
+        self._identities.setdefault((study, series), stored_identity)
+        if self._references.get(study) is None:
+            self._references[study] = self._identities[(study, series)]
         self._new_in_album[study] = False
         stored.new_in_album = stored.created = True
         return stored
@@ -207,6 +249,8 @@ class Ingest:
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
         sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
         share_key = SeriesShare.key(self.album_id, study, series)
+        series_identity = self._identities.get((study, series)) or json_model.subset(
+            attributes, json_model.PATIENT_STUDY_KEYWORDS)
         with transact() as transaction:
             transaction.save(
                 InstanceRecord(
@@ -224,6 +268,7 @@ class Ingest:
                     SeriesRecord.study_uid.set(study),
                     SeriesRecord.series_uid.set(series),
                     SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
+                    SeriesRecord.study_attributes.set(SeriesRecord.study_attributes | series_identity),
                     SeriesRecord.instance_count.add(1),
                 ],
             )
@@ -245,7 +290,7 @@ class Ingest:
                     SeriesShare.added_at.set(SeriesShare.added_at | moment),
                 ],
             )
-            listing.add(transaction, self.album_id, study, series, self._study_attributes(study) or attributes,
+            listing.add(transaction, self.album_id, study, series, series_identity,
                         json_model.text_value(attributes, "Modality"), self._study_is_new(study))
 
     def _study_is_new(self, study: str) -> bool:
@@ -288,7 +333,9 @@ class Ingest:
 
     def _share(self, study: str, series: str, modality: str) -> bool:
         """Puts an already-stored series into the target album; True when it was not there."""
-        added = shares.add_series(self.album_id, study, series, self._study_attributes(study) or {}, modality)
+        if (study, series) not in self._identities:
+            self._identities.update(identity.read(study, [series]))
+        added = shares.add_series(self.album_id, study, series, self._identities.get((study, series), {}), modality)
         self._new_in_album[study] = False
         return added
 
@@ -300,17 +347,30 @@ def store_body(principal: Principal, album_id: str | None, study_uid: str | None
     parts = stow.instances(content_type, body)
     ingest = Ingest(principal, album_id, study_uid)
     readable: list[tuple[bytes, pydicom.Dataset]] = []
+    too_large: list[PayloadTooLarge] = []
     for data in parts:
         try:
             readable.append((data, read_part10(data)))
         except BadRequest as refusal:
             ingest.result.failed.append(Failed("", "", CANNOT_UNDERSTAND, refusal.detail))
+        except PayloadTooLarge as refusal:
+            too_large.append(refusal)
+            ingest.result.failed.append(Failed("", "", OUT_OF_RESOURCES, refusal.detail))
     if not readable:
         reason = ingest.result.failed[0].comment
+        if len(too_large) == len(parts):
+            raise PayloadTooLarge(reason if len(parts) == 1 else f"every part is too large to decode: {reason}")
         raise BadRequest(reason if len(parts) == 1 else f"no part is a readable DICOM object: {reason}")
     for data, dataset in readable:
         ingest.add(data, dataset)
     return ingest.finish()
+
+
+def _encoded(dataset: pydicom.Dataset) -> bytes:
+    """The Part-10 bytes of a dataset changed by coercion, in its own transfer syntax."""
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
 
 def _is_inbox(album_id: str) -> bool:

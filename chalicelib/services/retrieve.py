@@ -41,9 +41,13 @@ def _read_series(principal: Principal, study: str, series: str, source: policy.S
 
 def _read_study(principal: Principal, study: str, source: policy.Source) -> dict:
     visible = policy.authorize_study_read(principal, study, source)
+    _audit_reads(principal, study, visible)
+    return visible
+
+
+def _audit_reads(principal: Principal, study: str, visible: dict) -> None:
     for series, held in visible.items():
         audit.record_read(principal, study, series, sorted({s.album_id for s in held}))
-    return visible
 
 
 def instance_record(principal: Principal, study: str, series: str, sop: str,
@@ -72,14 +76,17 @@ def series_location(principal: Principal, study: str, series: str, source: polic
 
 def study_location(principal: Principal, study: str, source: policy.Source, accepted) -> str:
     """The study's visible series as one multipart/related object, or as a zip."""
-    visible = sorted(_read_study(principal, study, source))
+    shares_of = policy.authorize_study_read(principal, study, source)
+    visible = sorted(shares_of)
     syntaxes = {r.transfer_syntax_uid for s in visible for r in renditions.series_instances(study, s)}
     if negotiation.dicom_retrieval(accepted, syntaxes, allow_zip=True) == "zip":
-        policy.authorize_download(principal, source)
+        included = policy.downloadable_series(principal, study, shares_of, source)
+        _audit_reads(principal, study, {s: shares_of[s] for s in included})
         return dicom_store.presigned_get(
-            renditions.zip_object(study, visible),
+            renditions.zip_object(study, included),
             ResponseContentDisposition='attachment; filename="DICOM.ZIP"',
         )
+    _audit_reads(principal, study, shares_of)
     return dicom_store.presigned_get(renditions.study_multipart_object(study, visible))
 
 

@@ -10,7 +10,8 @@ from chalicelib.dicom import json_model, matching, qido
 from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
-from chalicelib.store import listing, shares
+from chalicelib.events import audit
+from chalicelib.store import identity, listing, shares
 from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
@@ -33,6 +34,13 @@ def visible_series(principal: Principal, source: policy.Source) -> Visible:
     if principal.study_uids is not None:
         visible = {s: v for s, v in visible.items() if s in principal.study_uids}
     return visible
+
+
+def readable_identity(principal: Principal, study_uid: str) -> dict | None:
+    """The study's patient/study attributes as the principal reads them (from the series it can
+    read: `identity.of_study`); None when it reads none of the study."""
+    readable = policy.readable_series(principal, study_uid)
+    return identity.of_study(identity.read(study_uid, readable), study_uid) if readable else None
 
 
 def _batch_get(model, keys: list[tuple[str, str]]):
@@ -128,11 +136,12 @@ def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFie
     """QIDO study items of `visible`, in its order, with counts over the visible series only;
     `known` study attributes (copies from the study lists) spare reading those study rows."""
     known = known or {}
+    records = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses])
     studies = {uid: attributes for uid, attributes in known.items() if uid in visible}
-    studies.update((r.study_uid, r.attributes) for r in _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible
-                                                                                if s not in studies]))
-    series = _series_items(_batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items()
-                                                     for se in ses]), base_url)
+    identities = identity.of_series([r for r in records if r.study_uid not in studies])
+    studies.update((uid, found) for uid in visible if uid not in studies
+                   and (found := identity.of_study(identities, uid)) is not None)
+    series = _series_items(records, base_url)
     children: dict[str, list[dict]] = {}
     for (study_uid, _), item in series.items():
         children.setdefault(study_uid, []).append(item)
@@ -152,13 +161,11 @@ def _favorites(series: dict[str, list[SeriesShare]]) -> int:
 
 
 def _comment_count(principal: Principal, study_uid: str) -> int:
-    """Comments on the study the caller may read (`policy.comment_visible`): none for tokens that
+    """Comments on the study the caller may read (`policy.comment_reader`): none for tokens that
     read no comments (viewers, album capabilities, report providers)."""
-    if not policy.may(principal, policy.READ_COMMENTS):
-        return 0
     comments = StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"))
-    return sum(1 for c in comments if policy.comment_visible(principal, c.author_sub, c.target_sub,
-                                                              c.target_sub is not None))
+    readable = policy.comment_reader(principal, study_uid)
+    return sum(1 for c in comments if readable(c))
 
 
 def search_series(principal: Principal, study_uid: str, source: policy.Source,
@@ -185,11 +192,16 @@ def search_all_series(principal: Principal, source: policy.Source, params: dict[
                       page: Page, base_url: str) -> SearchResult:
     """`GET /series`: every visible series, with its study's attributes."""
     visible = visible_series(principal, source)
-    studies = {s.study_uid: s.attributes for s in _batch_get(StudyRecord, [StudyRecord.key(s) for s in visible])}
     records = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses])
-    items = [qido.with_parents(item, studies.get(st, {})) for (st, _), item in _series_items(records, base_url).items()]
+    identities = identity.of_series(records)
+    items = [qido.with_parents(item, identities.get(key, {})) for key, item in _series_items(records, base_url).items()]
     items = [a for a in items if matching.matches_all(a, matching.parse_criteria(params))]
     return qido.page_of(qido.sort_series(items, (params.get("sort") or [None])[0]), page)
+
+
+def _albums_of(visible: dict[str, list[SeriesShare]]) -> dict[str, list[str]]:
+    """series -> the albums granting its read."""
+    return {series: sorted({s.album_id for s in held}) for series, held in visible.items()}
 
 
 def search_instances(principal: Principal, study_uid: str | None, series_uid: str | None,
@@ -197,21 +209,25 @@ def search_instances(principal: Principal, study_uid: str | None, series_uid: st
                      base_url: str) -> SearchResult:
     """`/instances`, `/studies/{s}/instances`, `/studies/{s}/series/{se}/instances`."""
     if series_uid is not None:
-        policy.authorize_series_read(principal, study_uid, series_uid, source)
-        targets = {study_uid: [series_uid]}
+        granting = {series_uid: policy.authorize_series_read(principal, study_uid, series_uid, source)}
+        targets = {study_uid: granting}
     elif study_uid is not None:
-        targets = {study_uid: sorted(policy.authorize_study_read(principal, study_uid, source))}
+        targets = {study_uid: _albums_of(policy.authorize_study_read(principal, study_uid, source))}
     else:
-        targets = {st: sorted(ses) for st, ses in visible_series(principal, source).items()}
+        targets = {st: _albums_of(ses) for st, ses in visible_series(principal, source).items()}
     fields = qido.parse_includefields(params)
-    studies = {s.study_uid: s.attributes for s in _batch_get(StudyRecord, [StudyRecord.key(s) for s in targets])}
-    series = {(r.study_uid, r.series_uid): r.attributes
-              for r in _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in targets.items() for se in ses])}
+    if fields.everything or fields.tags:  # instance attributes beyond the listing: a read of each series
+        for study, series_albums in targets.items():
+            for one_series, albums in series_albums.items():
+                audit.record_read(principal, study, one_series, albums)
+    records = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in targets.items() for se in ses])
+    series = {(r.study_uid, r.series_uid): r.attributes for r in records}
+    identities = identity.of_series(records)  # each series with its own study identity
     criteria = matching.parse_criteria(params)
     items = []
-    for study, series_list in targets.items():
-        for one_series in series_list:
-            parents = (studies.get(study, {}), series.get((study, one_series), {}))
+    for study, series_albums in targets.items():
+        for one_series in sorted(series_albums):
+            parents = (identities.get((study, one_series), {}), series.get((study, one_series), {}))
             for record in InstanceRecord.query(f"STUDY#{study}", InstanceRecord.sk.startswith(f"INSTANCE#{one_series}#")):
                 if not matching.matches_all(qido.with_parents(record.attributes, *parents), criteria):
                     continue

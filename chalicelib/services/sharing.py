@@ -1,7 +1,8 @@
 """Sharing studies and series between inboxes and albums (kheops-api.md 3.3).
 
-Fix of KHEOPS quirk 5: sending a single series to a user checks the sender's `sendSeries`
-right in an album holding it (or the series being in the sender's inbox)."""
+A series leaves where the caller reads it (to a user, to an album) only through an album granting
+SEND_SERIES (`policy.may_send_series`; the caller's inbox always does): a series seen only in
+albums with `sendSeries` off cannot be copied out of them (KHEOPS quirk 5, fixed for every path)."""
 from __future__ import annotations
 
 from chalicelib.auth import policy
@@ -10,15 +11,15 @@ from chalicelib.dicom import json_model
 from chalicelib.errors import BadQueryParameter, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
-from chalicelib.store import shares
-from chalicelib.store.models import SeriesRecord, StudyRecord
+from chalicelib.store import identity, shares
+from chalicelib.store.models import SeriesRecord
 
 
 def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_album: str, is_inbox: bool) -> int:
-    study_attributes = StudyRecord.get(*StudyRecord.key(study_uid)).attributes
     records = {r.series_uid: r for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in series_uids])}
+    identities = identity.of_series(list(records.values()))  # each series keeps its own identity
     added = {s for s in series_uids if s in records and shares.add_series(
-        target_album, study_uid, s, study_attributes, json_model.text_value(records[s].attributes, "Modality"))}
+        target_album, study_uid, s, identities[(study_uid, s)], json_model.text_value(records[s].attributes, "Modality"))}
     if added and not is_inbox:
         counts = {s: int(records[s].instance_count) for s in added}
         mutations.import_series(target_album, principal, study_uid, counts, added, import_source="send")
@@ -54,25 +55,8 @@ def share_study_with_user(principal: Principal, study_uid: str, reference: str,
     _copy(principal, study_uid, series, target.inbox_id, is_inbox=True)
 
 
-def _series_send_right(principal: Principal, study_uid: str, series_uid: str) -> None:
-    policy.require_action(principal, policy.SEND)
-    albums = policy.readable_albums(principal)
-    holders = [s.album_id for s in policy.readable_series(principal, study_uid).get(series_uid, [])]
-    if not holders:
-        raise SeriesNotFound("Series does not exist or you don't have access")
-    if principal.kind in policy.ALBUM_SCOPED:
-        if not policy.album_access(principal, principal.album_id).allows(policy.SEND_SERIES):
-            raise SeriesNotFound("Series does not exist or you don't have access")
-        return
-    if principal.user.inbox_id in holders:
-        return
-    if not any(policy.AlbumAccess(principal, policy.album_access(principal, a).album, albums[a]).allows(policy.SEND_SERIES)
-               for a in holders):
-        raise SeriesNotFound("Series does not exist or you don't have access")
-
-
 def share_series_with_user(principal: Principal, study_uid: str, series_uid: str, reference: str) -> None:
-    _series_send_right(principal, study_uid, series_uid)
+    policy.authorize_series_send(principal, study_uid, series_uid)
     target = users.find_user(reference)
     _copy(principal, study_uid, [series_uid], target.inbox_id, is_inbox=True)
 
@@ -81,7 +65,7 @@ def add_series_to_album(principal: Principal, study_uid: str, series_uid: str, a
     policy.require_user_access(principal)
     policy.require_action(principal, policy.SEND)
     policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
-    policy.authorize_series_read(principal, study_uid, series_uid)
+    policy.authorize_series_send(principal, study_uid, series_uid)
     _copy(principal, study_uid, [series_uid], album_id, is_inbox=False)
 
 

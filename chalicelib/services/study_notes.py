@@ -45,9 +45,9 @@ def post_comment(principal: Principal, study_uid: str, comment: str | None, to_u
 def list_comments(principal: Principal, study_uid: str) -> list[dict]:
     policy.require_action(principal, policy.READ_COMMENTS)
     policy.authorize_study_read(principal, study_uid)
+    readable = policy.comment_reader(principal, study_uid)
     comments = [c for c in StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"),
-                                               scan_index_forward=False)
-                if policy.comment_visible(principal, c.author_sub, c.target_sub, c.target_sub is not None)]
+                                               scan_index_forward=False) if readable(c)]
     profiles = {u.sub: u for u in users.get_users([s for c in comments for s in (c.author_sub, c.target_sub) if s])}
 
     def person(sub):

@@ -8,7 +8,7 @@ from chalicelib.auth import capabilities, issued
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, USER_CAPABILITY, Principal
 from chalicelib.config import settings
-from chalicelib.dicom.uids import is_valid_uid
+from chalicelib.dicom.uids import is_keyable_uid
 from chalicelib.errors import OAuthError, ObeliskError
 from chalicelib.services import client_assertions, report_launch, viewer_launch
 
@@ -85,7 +85,7 @@ class TokenExchangeGrant:
         subject = self.subject()
         requested = self.requested()
         study_uid = _one(self.form, "studyUID")
-        if not is_valid_uid(study_uid):
+        if not is_keyable_uid(study_uid):
             raise OAuthError("invalid_request", "studyUID is not a valid UID")
         source_type, source_id = self.source(subject)
         narrowed = self.granted(subject, requested)

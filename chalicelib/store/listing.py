@@ -12,6 +12,7 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dicom import json_model, qido
+from chalicelib.store import identity
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
@@ -36,6 +37,7 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
     actions = [AlbumStudy.album_id.set(album_id), AlbumStudy.study_uid.set(study_uid),
                AlbumStudy.listing.set(AlbumStudy.listing | f"{qido.listing_key(copy)}#{study_uid}"),
                AlbumStudy.study_attributes.set(AlbumStudy.study_attributes | copy),
+               AlbumStudy.attributes_from.set(AlbumStudy.attributes_from | series_uid),
                AlbumStudy.series_uids.add({series_uid}),
                AlbumStudy.series_modalities.add({modality_entry(series_uid, modality)})]
     if study_is_new:
@@ -68,11 +70,24 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
         transaction.delete(study_row, condition=unchanged)
         count(transaction, study_row.album_id, -1)
     else:
-        actions = [AlbumStudy.series_uids.delete({series_uid})]
+        actions = [AlbumStudy.series_uids.delete({series_uid}), *_copy_from_another(study_row, series_uid)]
         entries = {e for e in study_row.series_modalities or () if series_of_entry(e) == series_uid}
         if entries:
             actions.append(AlbumStudy.series_modalities.delete(entries))
         transaction.update(study_row, actions=actions, condition=unchanged)
+
+
+def _copy_from_another(study_row: AlbumStudy, leaving: str) -> list:
+    """When the series whose identity the row copies leaves (or the row does not say which it
+    copies), the copy comes from a remaining series: members must see no identity of a series the
+    album no longer holds."""
+    if study_row.attributes_from not in (None, leaving):
+        return []
+    remaining = sorted(study_row.series_uids - {leaving})
+    copy = json_model.subset(identity.read(study_row.study_uid, remaining[:1]).get(
+        (study_row.study_uid, remaining[0]), {}), json_model.PATIENT_STUDY_KEYWORDS)
+    return [AlbumStudy.study_attributes.set(copy), AlbumStudy.attributes_from.set(remaining[0]),
+            AlbumStudy.listing.set(f"{qido.listing_key(copy)}#{study_row.study_uid}")]
 
 
 @dataclass

@@ -8,7 +8,7 @@ import sys
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import listing
+from chalicelib.store import listing, orphans
 from chalicelib.store.models import (
     AlbumStudy,
     AlbumStudyCount,
@@ -107,6 +107,7 @@ def main() -> int:
     print(f"study attributes and modalities copied into {complete_study_rows()} album study row(s)")
     claimed, ambiguous = claim_emails()
     print(f"e-mail claims written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
+    print(f"orphan series purged: {orphans.purge_unheld()}")
     return 0
 
 

@@ -357,8 +357,8 @@ class AlbumStudy(_Item):
     """`ALBUM#{id}` / `STUDY#{study}`: a study has at least one series in an album, and which.
     `listing` is `{qido.listing_key}#{study}`: the sparse `by-listing` index (`album_id`,
     `listing`) holds only these rows, so a page of an album's study list, newest first, is one
-    Query with a Limit. `study_attributes` copies the `StudyRecord`'s (they never change once
-    stored) and `series_modalities` holds `{series}={Modality}` for each series: the list and its
+    Query with a Limit. `study_attributes` copies the study identity of one series it holds,
+    `attributes_from` (replaced when that series leaves) and `series_modalities` holds `{series}={Modality}` for each series: the list and its
     searches on study attributes and modalities read no study or series row (None in rows written
     before the copies). Written in the same transaction as the album's `SeriesShare` rows
     (`store.shares`)."""
@@ -369,6 +369,7 @@ class AlbumStudy(_Item):
     listing = UnicodeAttribute()
     series_uids = UnicodeSetAttribute()
     study_attributes = JSONAttribute(null=True)
+    attributes_from = UnicodeAttribute(null=True)  # the series whose study identity is copied
     series_modalities = UnicodeSetAttribute(null=True)
     by_listing = StudiesByListing()
 
@@ -407,7 +408,9 @@ class VisibleStudyCount(_Item):
 
 
 class StudyRecord(_Item):
-    """`STUDY#{uid}` / `META`: study-level attributes as DICOM JSON, as first stored."""
+    """`STUDY#{uid}` / `META`: when the study UID was first stored, and the study-level attributes
+    of its first instance. Never shown as such: each series carries its own identity
+    (`SeriesRecord.study_attributes`); these stand in for series rows written before it."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
@@ -420,12 +423,16 @@ class StudyRecord(_Item):
 
 
 class SeriesRecord(_Item):
-    """`STUDY#{uid}` / `SERIES#{uid}`: series-level attributes and the instance count."""
+    """`STUDY#{uid}` / `SERIES#{uid}`: series-level attributes, the instance count and
+    `study_attributes`, the patient/study identity the series was stored with (study identity is
+    per series: docs/data-model.md; None in rows written before it, whose identity is their
+    `StudyRecord`'s)."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
     series_uid = UnicodeAttribute()
     attributes = JSONAttribute()
+    study_attributes = JSONAttribute(null=True)
     instance_count = NumberAttribute(default=0)
 
     @staticmethod

@@ -9,7 +9,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.errors import ConcurrentChange
-from chalicelib.store import listing
+from chalicelib.store import listing, orphans
 from chalicelib.store.models import AlbumMember, AlbumStudy, AlbumStudyCount, SeriesShare, transact
 
 WRITE_ATTEMPTS = 10
@@ -68,7 +68,8 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
 
 def remove_series(share: SeriesShare) -> bool:
     """Takes a series out of its album; the album's study row loses it, and goes (one study
-    fewer) with its last series. False when the series was no longer there."""
+    fewer) with its last series; the series is purged when no album holds it any more
+    (`orphans`). False when the series was no longer there."""
     key = (share.pk, share.sk)
     for attempt in range(WRITE_ATTEMPTS):
         study_row = listing.row(share.album_id, share.study_uid)
@@ -77,6 +78,7 @@ def remove_series(share: SeriesShare) -> bool:
                 transaction.delete(SeriesShare(*key), condition=SeriesShare.pk.exists())
                 if study_row is not None and share.series_uid in study_row.series_uids:  # else never listed
                     listing.remove(transaction, study_row, share.series_uid)
+            orphans.purge_if_orphan(share.study_uid, share.series_uid, left=share.album_id)
             return True
         except TransactWriteError:
             if not _share_exists(key):
@@ -94,10 +96,14 @@ def _share_exists(key: tuple[str, str]) -> bool:
 
 
 def forget_album(album_id: str) -> None:
-    """Every share, study row and the study count of a deleted album."""
+    """Every share, study row and the study count of a deleted album; series it alone held are
+    purged (`orphans`)."""
+    held = shares_in_album(album_id)
     with SeriesShare.batch_write() as batch:
-        for share in shares_in_album(album_id):
+        for share in held:
             batch.delete(share)
+    for share in held:
+        orphans.purge_if_orphan(share.study_uid, share.series_uid, left=album_id)
     with AlbumStudy.batch_write() as batch:
         for row in AlbumStudy.query(f"ALBUM#{album_id}", AlbumStudy.sk.startswith("STUDY#")):
             batch.delete(row)

@@ -132,6 +132,25 @@ def test_round_trip(stack, tokens, provider, album_with_study):
     assert imported and imported[0]["source"]["report_provider"]["client_id"] == provider.client_id
 
 
+def test_a_minimal_report_into_the_launched_study_is_coerced_with_a_warning(stack, tokens, provider, album_with_study):
+    """A provider's PDF carrying the study and patient UIDs but no StudyDate, StudyID or
+    PatientSex is stored with the study's values and Warning Reason 0xB000 (PS3.18 STOW-RS)."""
+    study = album_with_study["study"]
+    launch_query = launched_code(stack, tokens, provider, album_with_study)
+    conf = requests.get(launch_query["conf_uri"][0], timeout=10).json()
+    token = provider.exchange(conf["token_endpoint"], launch_query["code"][0], provider.client_id).json()["access_token"]
+    report = encapsulated_pdf(study)
+    for keyword in ("StudyDate", "StudyID", "PatientSex"):
+        delattr(report, keyword)
+    stored = stow_json_with_pdf(stack, token, report)
+    assert stored.status_code == 202, stored.text
+    assert stored.json()["00081199"]["Value"][0]["00081196"]["Value"] == [0xB000]
+    metadata = requests.get(f"{stack.api_url}/studies/{study.StudyInstanceUID}/series/{report.SeriesInstanceUID}/metadata",
+                            headers=bearer(tokens("alice")), timeout=10).json()[0]
+    assert metadata.get("00080020", {}).get("Value") == ([study.StudyDate] if study.get("StudyDate") else None)
+    assert metadata.get("00100040", {}).get("Value") == ([study.PatientSex] if study.get("PatientSex") else None)
+
+
 def _fresh_code(stack, tokens, provider, album_with_study) -> str:
     return launched_code(stack, tokens, provider, album_with_study)["code"][0]
 

@@ -1,0 +1,46 @@
+"""Orphan series (docs/data-model.md): a series no album holds (inboxes included) is purged. Its
+index rows go first, so nothing of it can be read, shared or appended to once its last share is
+gone; then its S3 objects and the study's assembled answers (they name series by UID and count).
+A later STOW or claim of the same UIDs, by anyone, starts an empty series: nobody reads
+instances they neither stored nor were shared."""
+from __future__ import annotations
+
+from chalicelib.store import dicom_store
+from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare
+
+
+def is_held(study_uid: str, series_uid: str, left: str | None = None) -> bool:
+    """Whether any album (but `left`, the album it just left) holds the series: one Query on
+    `by-study`, whose lag cannot show the share just deleted as holding it."""
+    condition = SeriesShare.series_album.startswith(f"{series_uid}#")
+    return any(s.album_id != left for s in SeriesShare.by_study.query(study_uid, condition))
+
+
+def purge_if_orphan(study_uid: str, series_uid: str, left: str | None = None) -> bool:
+    """Purges the series when no album holds it; True when it did."""
+    if is_held(study_uid, series_uid, left):
+        return False
+    purge(study_uid, series_uid)
+    return True
+
+
+def purge(study_uid: str, series_uid: str) -> None:
+    instances = list(InstanceRecord.query(f"STUDY#{study_uid}", InstanceRecord.sk.startswith(f"INSTANCE#{series_uid}#")))
+    with InstanceRecord.batch_write() as batch:
+        for record in instances:
+            batch.delete(record)
+    SeriesRecord(*SeriesRecord.key(study_uid, series_uid)).delete()
+    dicom_store.delete_objects([
+        *dicom_store.keys_under(f"dicom/{study_uid}/{series_uid}/"),
+        *dicom_store.keys_under(f"wado/{study_uid}/{series_uid}/"),
+        *dicom_store.keys_under(dicom_store.assembled_key(study_uid, "")),
+    ])
+
+
+def purge_unheld() -> int:
+    """Purges every stored series no album holds (those orphaned before purging existed): a scan
+    of the series rows, run by the migrations. The number purged."""
+    purged = 0
+    for record in SeriesRecord.scan(SeriesRecord.sk.startswith("SERIES#")):
+        purged += purge_if_orphan(record.study_uid, record.series_uid)
+    return purged
