@@ -337,14 +337,6 @@ def test_signing_what_cannot_make_a_valid_report_is_refused_before_anything_is_s
     assert (current["status"], current["version"]) == ("Draft", 0)
 
 
-def test_an_unknown_site_and_a_site_one_does_not_administer_answer_alike(stack, tokens):
-    configure_site(stack, tokens, "sec-data-site")
-    not_admin = launch(stack, tokens("bob"), launch_tags("sec-data-site", "sec-x"))
-    unknown = launch(stack, tokens("bob"), launch_tags("sec-data-nowhere", "sec-x"))
-    assert not_admin.status_code == unknown.status_code == 404
-    assert not_admin.json() == unknown.json()
-
-
 # ---- item 7: decompression bombs -----------------------------------------------------------
 
 
