@@ -70,6 +70,11 @@ def register(sub: str, email: str, name: str) -> UserProfile:
     return user
 
 
+def listing_order(user: UserProfile) -> tuple[str, str, str]:
+    """How KHEOPS lists people (album members): by e-mail, then sub, then name."""
+    return user.email or "", user.sub, user.name or ""
+
+
 def user_response(user: UserProfile) -> dict[str, str]:
     return {"email": user.email, "name": user.name, "sub": user.sub}
 
