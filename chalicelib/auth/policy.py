@@ -143,6 +143,41 @@ def series_add_target(principal: Principal, album_id: str | None) -> str:
     return album_id
 
 
+def sendable_series(principal: Principal, study_uid: str, series_uid: str | None = None,
+                    source: Source = ANYWHERE) -> list[str]:
+    """Series of a study (or the one series) the principal may send, share or appropriate
+    (semantics rule 4): it reads them through at least one album granting it SEND_SERIES. A
+    user's inbox always does; an album does for admins, and for members when sendSeries is on;
+    an album token needs `read` and `send`. Viewer tokens never send."""
+    if principal.kind == VIEWER:
+        return []
+    visible = readable_series(principal, study_uid, source)
+    if series_uid is not None:
+        visible = {series_uid: visible[series_uid]} if series_uid in visible else {}
+    grants: dict[str, bool] = {}
+
+    def grants_send(album_id: str) -> bool:
+        if album_id not in grants:
+            if principal.has_user_access and album_id == principal.user.inbox_id:
+                grants[album_id] = True
+            else:
+                try:
+                    grants[album_id] = album_access(principal, album_id).allows(SEND_SERIES)
+                except AlbumNotFound:
+                    grants[album_id] = False
+        return grants[album_id]
+
+    return sorted(series for series, held in visible.items() if any(grants_send(s.album_id) for s in held))
+
+
+def share_destination(principal: Principal) -> str:
+    """Where an appropriated study or series goes (`PUT /studies/{s}[/series/{se}]`): a user's
+    inbox, or an album token's album (it needs `write` and a creator still admin there)."""
+    if principal.kind not in (USER, USER_CAPABILITY, ALBUM_CAPABILITY):
+        raise Forbidden("You don't have the permission to do this with this type of token")
+    return series_add_target(principal, None)
+
+
 def may_add_to_series(principal: Principal, study_uid: str, series_uid: str) -> bool:
     """A series may receive instances from this principal when it is new or orphan (in no
     album), or already visible to the principal. Album-scoped principals: new, orphan or in their
