@@ -141,7 +141,7 @@ def bulk_elements(dataset: Dataset) -> list[tuple[str, bytes]]:
         found.append((paths[id(elem)], bytes(elem.value)))
         return "x"
 
-    dataset.to_json_dict(bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=collect)
+    encode(dataset, collect)
     return found
 
 
