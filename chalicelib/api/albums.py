@@ -1,4 +1,4 @@
-"""Albums, members, favorites, comments and events (kheops-api.md 3.2, 3.5)."""
+"""Albums, members, favorites, comments and events (docs/kheops-compatibility.md §5, §7)."""
 from __future__ import annotations
 
 from chalice import Blueprint

@@ -1,4 +1,4 @@
-"""Capability tokens (kheops-api.md 2.3)."""
+"""Capability tokens (docs/kheops-compatibility.md §2.2)."""
 from __future__ import annotations
 
 from chalice import Blueprint

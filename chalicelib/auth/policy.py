@@ -1,7 +1,7 @@
 """The permission policy: the one place that answers "may principal P do A on R".
 
 Routes and services call these functions and never hand-roll checks. What a caller may not see
-raises a *NotFound (existence hidden, `kheops-api.md` section 7)."""
+raises a *NotFound (existence hidden, docs/kheops-compatibility.md §1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -107,7 +107,7 @@ def authorize_study_read(principal: Principal, study_uid: str, source: Source = 
 def authorize_series_read(principal: Principal, study_uid: str, series_uid: str,
                           source: Source = ANYWHERE) -> list[str]:
     """The albums that grant the read. Budget: at most 3 DynamoDB requests, token verification
-    included (kheops-api.md 4.1)."""
+    included (docs/kheops-compatibility.md §9)."""
     if _study_pinned_out(principal, study_uid):
         raise SeriesNotFound("Series does not exist or you don't have access")
     albums = readable_albums(principal, source)
@@ -195,7 +195,7 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str) -> 
     return any(s.album_id in mine for s in holders)
 
 
-# ---- album permissions (kheops-api.md section 3.0) -----------------------------------------
+# ---- album permissions (docs/kheops-compatibility.md §3) -----------------------------------------
 
 ADD_USER = "ADD_USER"
 REMOVE_USER = "REMOVE_USER"
@@ -243,7 +243,7 @@ class AlbumAccess:
         return bool(self.membership and self.membership.is_admin)
 
     def allows(self, permission: str) -> bool:
-        """The permission table of kheops-api.md 3.0; false on the inbox."""
+        """The permission table of docs/kheops-compatibility.md §3; false on the inbox."""
         if self.album.is_inbox:
             return False
         if self.principal.kind not in (USER, USER_CAPABILITY):

@@ -1,4 +1,4 @@
-"""An album's history: comments and mutations, newest first (kheops-api.md 3.5)."""
+"""An album's history: comments and mutations, newest first (docs/kheops-compatibility.md §7)."""
 from __future__ import annotations
 
 from chalicelib import clock

@@ -1,4 +1,4 @@
-"""Album membership: add, remove, leave, promote, demote, favorites (kheops-api.md 3.2)."""
+"""Album membership: add, remove, leave, promote, demote, favorites (docs/kheops-compatibility.md §5)."""
 from __future__ import annotations
 
 from pynamodb.exceptions import TransactWriteError

@@ -1,4 +1,4 @@
-"""Albums and their members (kheops-api.md 3.2). The inbox is an album that is never listed,
+"""Albums and their members (docs/kheops-compatibility.md §5). The inbox is an album that is never listed,
 edited or deleted here."""
 from __future__ import annotations
 

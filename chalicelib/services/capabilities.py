@@ -1,4 +1,4 @@
-"""Capability tokens: create, list, get, revoke (kheops-api.md 2.3). Only OIDC user tokens
+"""Capability tokens: create, list, get, revoke (docs/kheops-compatibility.md §2.2). Only OIDC user tokens
 manage them; the secret is shown once and stored only as a hash."""
 from __future__ import annotations
 

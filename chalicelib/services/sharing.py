@@ -1,4 +1,4 @@
-"""Sharing studies and series between inboxes and albums (kheops-api.md 3.3).
+"""Sharing studies and series between inboxes and albums (docs/kheops-compatibility.md §6).
 
 Fix of KHEOPS quirk 5: sending a single series to a user checks the sender's `sendSeries`
 right in an album holding it (or the series being in the sender's inbox)."""

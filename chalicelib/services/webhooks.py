@@ -1,4 +1,4 @@
-"""Album webhooks (kheops-api.md 6.1): create, list, read with trigger history, edit, delete,
+"""Album webhooks (docs/kheops-compatibility.md §12): create, list, read with trigger history, edit, delete,
 trigger by hand. Album admins only; every change is recorded as a mutation."""
 from __future__ import annotations
 
