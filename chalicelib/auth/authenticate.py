@@ -95,9 +95,10 @@ def source_principal(headers) -> Principal | None:
     if not value:
         return None
     try:
-        source = principal_for_token(presented_token({"Authorization": value}, None))
+        token = presented_token({"Authorization": value}, None)
+        source = capabilities.verify(token) if capabilities.looks_like_capability(token) else None
     except Unauthenticated as error:
         raise Forbidden(f"the {SOURCE_HEADER} token is not valid") from error
-    if source.kind != ALBUM_CAPABILITY:
+    if source is None or source.kind != ALBUM_CAPABILITY:
         raise Forbidden(f"{SOURCE_HEADER} must carry an album capability token")
     return source
