@@ -95,7 +95,7 @@ def settings() -> Settings:
         outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
         outbound_timeout_seconds=float(_env("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "10")),
         deliveries_dlq=_env("OBELISK_DELIVERIES_DLQ", f"{prefix}-deliveries-dlq"),
-        # Delays before attempts 2..n of a webhook delivery (kheops-api.md 6.3: 20, 15, 10, 5 s).
+        # Delays before attempts 2..n of a webhook delivery (docs/kheops-compatibility.md §12: 20, 15, 10, 5 s).
         webhook_retry_delays=tuple(int(d) for d in _csv("OBELISK_WEBHOOK_RETRY_DELAYS", "20,15,10,5")),
         webhook_debounce_seconds=int(_env("OBELISK_WEBHOOK_DEBOUNCE_SECONDS", "30")),
         obelisk_admins=tuple(a.lower() for a in _csv("OBELISK_ADMINS")),

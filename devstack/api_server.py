@@ -25,9 +25,10 @@ def make_server(host: str, port: int, stage: str):
         os.environ.setdefault(key, value)  # values the launcher passes explicitly win
     sys.path.insert(0, str(ROOT))
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+    from chalice.local import ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, LocalChalice, LocalDevServer
 
     from app import app
+    from infra.gateway_responses import NOT_FOUND_BODY
 
     # What `chalice local` does (chalice.local.create_local_server): the app's current_request
     # becomes thread-local. The server handles requests on parallel threads; without this, a
@@ -47,6 +48,17 @@ def make_server(host: str, port: int, stage: str):
                 return
             self.path = self.path[len(STAGE_PREFIX):] or "/"
             super()._generic_handle()
+
+        def _send_error_response(self, error) -> None:
+            """A request matching no route: chalice local answers API Gateway's 403 "Missing
+            Authentication Token"; Obelisk answers 404 in its error shape, as the gateway response
+            declared in infra/gateway_responses.py makes API Gateway answer."""
+            if isinstance(error, ForbiddenError):
+                body = json.dumps(NOT_FOUND_BODY).encode()
+                self._send_http_response(404, {"Content-Type": "application/json",
+                                               "Access-Control-Allow-Origin": "*"}, body)
+                return
+            super()._send_error_response(error)
 
         def _send_http_response(self, code, headers, body) -> None:
             """Also logs `bytes-out {code} {n} {method} {path}`: the response body bytes the

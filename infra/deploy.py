@@ -21,6 +21,8 @@ import boto3
 import yaml
 from botocore.exceptions import ClientError, WaiterError
 
+from infra import gateway_responses
+
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -129,9 +131,16 @@ def chalice_deploy(stage: str) -> str:
     """Deploys the functions; returns the public URL (the API is `{public}/api`)."""
     env = chalice_environment(stage)
     subprocess.run([*CHALICE, "deploy", "--stage", stage], cwd=ROOT, env=env, check=True)
+    gateway_responses.put(rest_api_id(stage))
     url = subprocess.run([*CHALICE, "url", "--stage", stage], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout.strip()
     return url.rstrip("/").removesuffix("/api")
+
+
+def rest_api_id(stage: str) -> str:
+    """The id of the API `chalice deploy` created (its record in `.chalice/deployed/`)."""
+    deployed = json.loads((ROOT / ".chalice" / "deployed" / f"{stage}.json").read_text())
+    return next(r["rest_api_id"] for r in deployed["resources"] if r.get("resource_type") == "rest_api")
 
 
 def upload_tree(bucket: str, prefix: str, folder: Path) -> int:
@@ -205,6 +214,7 @@ def merged_template(stage: str) -> dict[str, Any]:
         merged["Resources"][function] = {"Properties": {"Environment": {"Variables": issuer}}}
     for function, queue in FUNCTION_QUEUES.items():
         merged["Resources"][function]["DependsOn"] = [queue]
+    merged["Resources"]["RestAPI"] = {"Properties": {"GatewayResponses": gateway_responses.sam_gateway_responses()}}
     return merged
 
 

@@ -1,8 +1,9 @@
-"""Albums, members, favorites, comments and events (kheops-api.md 3.2, 3.5)."""
+"""Albums, members, favorites, comments and events (docs/kheops-compatibility.md §5, §7)."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib import booleans
 from chalicelib.api import responses
 from chalicelib.api.routing import form, principal, query_lists, query_value, route
 from chalicelib.auth import policy
@@ -44,7 +45,7 @@ def list_albums():
 @route(bp, "/albums/{album}", methods=["GET"])
 def get_album(album):
     request = bp.current_request
-    include = (query_value(request, "includeUsers") or "false").lower() == "true"
+    include = booleans.parse(query_value(request, "includeUsers"), "includeUsers", False)
     return responses.json_body(albums.get(principal(request), album, include))
 
 

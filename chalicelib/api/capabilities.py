@@ -1,11 +1,11 @@
-"""Capability tokens (kheops-api.md 2.3)."""
+"""Capability tokens (docs/kheops-compatibility.md §2.2)."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib import booleans
 from chalicelib.api import responses
 from chalicelib.api.routing import form, principal, query_value, route
-from chalicelib.errors import BadQueryParameter
 from chalicelib.services import capabilities
 from chalicelib.services.search import parse_page
 
@@ -27,14 +27,13 @@ def create_capability():
 @route(bp, "/capabilities", methods=["GET"])
 def list_capabilities():
     request = bp.current_request
-    valid = (query_value(request, "valid") or "false").lower()
-    if valid not in ("true", "false"):
-        raise BadQueryParameter("valid must be true or false")
+    valid = booleans.parse(query_value(request, "valid"), "valid", False)
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    found = capabilities.list_capabilities(principal(request), valid == "true", query_value(request, "album"),
+    found = capabilities.list_capabilities(principal(request), valid, query_value(request, "album"),
                                            query_value(request, "user"))
     shown = found[page.offset: page.offset + page.limit]
-    return responses.json_body([capabilities.capability_response(c) for c in shown],
+    names = capabilities.album_names(shown)
+    return responses.json_body([capabilities.capability_response(c, names=names) for c in shown],
                                headers={"X-Total-Count": str(len(found))})
 
 

@@ -55,7 +55,8 @@ def build_document(app) -> dict:
         for method, entry in sorted(methods.items()):
             if method == "OPTIONS":
                 continue
-            operation = _operation(entry.view_name, method, path, entry.content_types)
+            declared = getattr(entry.view_function, "content_types", entry.content_types)
+            operation = _operation(entry.view_name, method, path, declared)
             if LINK_PREFIX + path in app.routes:
                 operation["description"] = "Also served under `/link/{token}` with the token in the path."
             paths.setdefault(path, {})[method.lower()] = operation

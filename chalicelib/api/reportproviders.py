@@ -1,4 +1,4 @@
-"""Report-provider registry per album, and the configuration test (kheops-api.md 5.4)."""
+"""Report-provider registry per album, and the configuration test (docs/kheops-compatibility.md §11)."""
 from __future__ import annotations
 
 from chalice import Blueprint

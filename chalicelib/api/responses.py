@@ -1,4 +1,4 @@
-"""Response shapes: the error body of `kheops-api.md` section 3.0, JSON and DICOM JSON answers,
+"""Response shapes: the error body of docs/kheops-compatibility.md §1, JSON and DICOM JSON answers,
 paging headers. The one place that maps domain exceptions to HTTP."""
 from __future__ import annotations
 

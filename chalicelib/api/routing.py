@@ -11,9 +11,10 @@ from chalice import Blueprint, CORSConfig
 
 from chalicelib.api import responses
 from chalicelib.auth.authenticate import authenticate
+from chalicelib.auth.authenticate import source_principal as authenticate_source
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
-from chalicelib.errors import BadFormParameter, BadQueryParameter, ObeliskError
+from chalicelib.errors import BadFormParameter, BadQueryParameter, ObeliskError, UnsupportedMediaType
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -25,22 +26,43 @@ CORS = CORSConfig(
 LINK_PREFIX = "/link/{link_token}"
 
 
-def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool = True, **kwargs):
+def _media_type(value: str | None) -> str:
+    return (value or "application/json").split(";")[0].strip().lower()
+
+
+def require_body_type(request, accepted: list[str]) -> None:
+    """A body must be of a type the route reads; an empty body passes whatever its declared type
+    (KHEOPS clients send `Content-Type: application/x-www-form-urlencoded` on body-less PUTs)."""
+    if request.raw_body and _media_type(request.headers.get("content-type")) not in accepted:
+        raise UnsupportedMediaType(f"Unsupported media type: {request.headers.get('content-type')}")
+
+
+def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool = True,
+          content_types: list[str] | None = None, **kwargs):
+    """Registers `view`. Chalice lets any content type through (`*/*` after the route's own types,
+    which stay first in the route table); the route's `content_types` (default JSON) are checked
+    on non-empty bodies only (`require_body_type`), answering 415 in the documented error shape."""
+    accepted = [t.lower() for t in content_types or ["application/json"]]
+
     def register(view):
         @functools.wraps(view)
         def handler(**params):
             params.pop("link_token", None)
             try:
+                require_body_type(blueprint.current_request, accepted)
                 return responses.finish(view(**params))
             except ObeliskError as exc:
                 return responses.finish(responses.error(exc))
             except Exception:  # noqa: BLE001 - the one place unhandled errors become a 500 body
                 return responses.finish(responses.internal_error())
 
-        blueprint.route(path, methods=methods, cors=CORS, name=view.__name__, **kwargs)(handler)
+        handler.content_types = accepted  # what the route reads (the OpenAPI description lists it)
+        chalice_types = [*accepted, "*/*"]
+        blueprint.route(path, methods=methods, cors=CORS, name=view.__name__, content_types=chalice_types,
+                        **kwargs)(handler)
         if linkable:
-            blueprint.route(LINK_PREFIX + path, methods=methods, cors=CORS,
-                            name=view.__name__ + "_link", **kwargs)(handler)
+            blueprint.route(LINK_PREFIX + path, methods=methods, cors=CORS, name=view.__name__ + "_link",
+                            content_types=chalice_types, **kwargs)(handler)
         return view
 
     return register
@@ -57,6 +79,11 @@ def principal(request) -> Principal:
         cached = authenticate(request.headers, link_token(request))
         request._obelisk_principal = cached
     return cached
+
+
+def source_principal(request) -> Principal | None:
+    """The principal of the request's `X-Authorization-Source` header, if any (a copy's source)."""
+    return authenticate_source(request.headers)
 
 
 def base_url(request) -> str:

@@ -1,10 +1,10 @@
-"""Sharing studies and series (kheops-api.md 3.3)."""
+"""Sharing studies and series (docs/kheops-compatibility.md, "Sharing")."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.api.routing import form, principal, query_value, route, source_principal
 from chalicelib.dicom.uids import require_uid
 from chalicelib.services import sharing, study_notes
 from chalicelib.services.search import parse_page
@@ -36,15 +36,32 @@ def share_series_with_user(study, series, user):
 
 @route(bp, "/studies/{study}/series/{series}/albums/{album}", methods=["PUT"])
 def add_series_to_album(study, series, album):
-    _, caller = _context((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"))
-    sharing.add_series_to_album(caller, study, series, album)
+    request, caller = _context((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"))
+    sharing.add_series_to_album(caller, study, series, album, source_principal(request))
     return responses.created()
 
 
 @route(bp, "/studies/{study}/albums/{album}", methods=["PUT"])
 def add_study_to_album(study, album):
     request, caller = _context((study, "StudyInstanceUID"))
-    sharing.add_study_to_album(caller, study, album, query_value(request, "album"), query_value(request, "inbox"))
+    sharing.add_study_to_album(caller, study, album, query_value(request, "album"), query_value(request, "inbox"),
+                               source_principal(request))
+    return responses.created()
+
+
+@route(bp, "/studies/{study}", methods=["PUT"])
+def appropriate_study(study):
+    """Into the caller's inbox (or an album token's album), from `album` or `X-Authorization-Source`."""
+    request, caller = _context((study, "StudyInstanceUID"))
+    sharing.appropriate_study(caller, study, query_value(request, "album"), source_principal(request))
+    return responses.created()
+
+
+@route(bp, "/studies/{study}/series/{series}", methods=["PUT"])
+def appropriate_series(study, series):
+    """Into the caller's inbox (or an album token's album); a claim of a series not stored here."""
+    request, caller = _context((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"))
+    sharing.appropriate_series(caller, study, series, source_principal(request))
     return responses.created()
 
 

@@ -159,6 +159,9 @@ def wado_uri():
     uids = []
     for name, keyword in (("studyUID", UID_NAMES[0]), ("seriesUID", UID_NAMES[1]), ("objectUID", UID_NAMES[2])):
         values = params.get(name, [])
+        if name == "objectUID" and not values:  # a series image: KHEOPS's series thumbnails
+            uids.append(None)
+            continue
         if len(values) != 1:
             raise BadQueryParameter(f"exactly one {name} is required")
         require_uid(values[0], keyword)

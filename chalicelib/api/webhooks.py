@@ -1,4 +1,4 @@
-"""Album webhooks: `/albums/{album}/webhooks[/{id}[/trigger]]` (kheops-api.md 6.1)."""
+"""Album webhooks: `/albums/{album}/webhooks[/{id}[/trigger]]` (docs/kheops-compatibility.md §12)."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response

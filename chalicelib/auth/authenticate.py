@@ -9,8 +9,8 @@ import binascii
 from collections.abc import Callable
 
 from chalicelib.auth import capabilities, issued, oidc
-from chalicelib.auth.principals import USER, Principal
-from chalicelib.errors import Unauthenticated
+from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, Principal
+from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.reporting import session_tokens
 from chalicelib.services import users
 
@@ -79,3 +79,27 @@ def principal_for_token(token: str) -> Principal:
 
 def authenticate(headers, link_token: str | None = None) -> Principal:
     return principal_for_token(presented_token(headers, link_token))
+
+
+SOURCE_HEADER = "X-Authorization-Source"
+
+
+def source_principal(headers) -> Principal | None:
+    """The principal of `X-Authorization-Source` (KHEOPS's import from a share link: the header
+    carries the link's album token, `Authorization` the user's own token), or None without one.
+
+    It is only ever the *source* of a copy: the routes that honour it ask the policy which series
+    it may send (read through its album, with `send`), and take every destination right from the
+    `Authorization` principal. Only album capability tokens qualify; anything else, or a token that
+    does not verify, is refused with 403 (the caller's own credentials are fine)."""
+    value = _header(headers, SOURCE_HEADER)
+    if not value:
+        return None
+    try:
+        token = presented_token({"Authorization": value}, None)
+        source = capabilities.verify(token) if capabilities.looks_like_capability(token) else None
+    except Unauthenticated as error:
+        raise Forbidden(f"the {SOURCE_HEADER} token is not valid") from error
+    if source is None or source.kind != ALBUM_CAPABILITY:
+        raise Forbidden(f"{SOURCE_HEADER} must carry an album capability token")
+    return source

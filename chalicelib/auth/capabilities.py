@@ -1,4 +1,4 @@
-"""Capability tokens (kheops-api.md 2.3): 22-character secrets, stored only as SHA-256 hashes,
+"""Capability tokens (docs/kheops-compatibility.md §2.2): 22-character secrets, stored only as SHA-256 hashes,
 verified with one DynamoDB read."""
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The permission policy: the one place that answers "may principal P do A on R".
 
 Routes and services call these functions and never hand-roll checks. What a caller may not see
-raises a *NotFound (existence hidden, `kheops-api.md` section 7)."""
+raises a *NotFound (existence hidden, docs/kheops-compatibility.md §1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -109,7 +109,7 @@ def authorize_study_read(principal: Principal, study_uid: str, source: Source = 
 def authorize_series_read(principal: Principal, study_uid: str, series_uid: str,
                           source: Source = ANYWHERE) -> list[str]:
     """The albums that grant the read. Budget: at most 3 DynamoDB requests, token verification
-    included (kheops-api.md 4.1)."""
+    included (docs/kheops-compatibility.md §9)."""
     if _study_pinned_out(principal, study_uid):
         raise SeriesNotFound("Series does not exist or you don't have access")
     albums = readable_albums(principal, source)
@@ -164,9 +164,7 @@ def downloadable_series(principal: Principal, study_uid: str, visible: dict[str,
 def may_send_series(principal: Principal, study_uid: str, series_uid: str) -> bool:
     """Whether the series may leave where the principal reads it (to a user, an album, or the
     caller's own inbox by STOW or claim): only through an album granting SEND_SERIES."""
-    albums = readable_albums(principal)
-    holders = [s.album_id for s in shares.shares_of_study(study_uid, series_uid) if s.album_id in albums]
-    return bool(holders) and _grants(principal, holders, SEND_SERIES)
+    return bool(sendable_series(principal, study_uid, series_uid))
 
 
 def authorize_series_send(principal: Principal, study_uid: str, series_uid: str) -> None:
@@ -194,6 +192,41 @@ def series_add_target(principal: Principal, album_id: str | None) -> str:
         raise AlbumNotFound("Album does not exist or you don't have access")
     require_album_permission(principal, album_id, ADD_SERIES)
     return album_id
+
+
+def sendable_series(principal: Principal, study_uid: str, series_uid: str | None = None,
+                    source: Source = ANYWHERE) -> list[str]:
+    """Series of a study (or the one series) the principal may send, share or appropriate
+    (semantics rule 4): it reads them through at least one album granting it SEND_SERIES. A
+    user's inbox always does; an album does for admins, and for members when sendSeries is on;
+    an album token needs `read` and `send`. Viewer tokens never send."""
+    if principal.kind == VIEWER:
+        return []
+    visible = readable_series(principal, study_uid, source)
+    if series_uid is not None:
+        visible = {series_uid: visible[series_uid]} if series_uid in visible else {}
+    grants: dict[str, bool] = {}
+
+    def grants_send(album_id: str) -> bool:
+        if album_id not in grants:
+            if principal.has_user_access and album_id == principal.user.inbox_id:
+                grants[album_id] = True
+            else:
+                try:
+                    grants[album_id] = album_access(principal, album_id).allows(SEND_SERIES)
+                except AlbumNotFound:
+                    grants[album_id] = False
+        return grants[album_id]
+
+    return sorted(series for series, held in visible.items() if any(grants_send(s.album_id) for s in held))
+
+
+def share_destination(principal: Principal) -> str:
+    """Where an appropriated study or series goes (`PUT /studies/{s}[/series/{se}]`): a user's
+    inbox, or an album token's album (it needs `write` and a creator still admin there)."""
+    if principal.kind not in (USER, USER_CAPABILITY, ALBUM_CAPABILITY):
+        raise Forbidden("You don't have the permission to do this with this type of token")
+    return series_add_target(principal, None)
 
 
 def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, target_album: str) -> bool:
@@ -244,7 +277,7 @@ def comment_reader(principal: Principal, study_uid: str):
     return readable
 
 
-# ---- album permissions (kheops-api.md section 3.0) -----------------------------------------
+# ---- album permissions (docs/kheops-compatibility.md §3) -----------------------------------------
 
 ADD_USER = "ADD_USER"
 REMOVE_USER = "REMOVE_USER"
@@ -292,7 +325,7 @@ class AlbumAccess:
         return bool(self.membership and self.membership.is_admin)
 
     def allows(self, permission: str) -> bool:
-        """The permission table of kheops-api.md 3.0; false on the inbox."""
+        """The permission table of docs/kheops-compatibility.md §3; false on the inbox."""
         if self.album.is_inbox:
             return False
         if self.principal.kind not in (USER, USER_CAPABILITY):

@@ -44,15 +44,46 @@ def keyword_of(tag: str) -> str:
     return keyword_for_tag(int(tag, 16)) or tag
 
 
+def _has_empty_value(elem: DataElement) -> bool:
+    return elem.VR not in _BINARY_VRS and elem.VM > 1 and any(str(v) == "" for v in elem.value)
+
+
+_BINARY_VRS = ("SQ", "OB", "OD", "OF", "OL", "OV", "OW", "UN", "AT")
+
+
+def _with_nulls(elem: DataElement) -> dict:
+    """A multi-valued element with empty values: `null` for each (PS3.18 F.2.5), the others as
+    pydicom encodes them (pydicom writes "" or fails on numbers and person names)."""
+    from pydicom.dataelem import DataElement
+
+    def one(value):
+        return None if str(value) == "" else DataElement(elem.tag, elem.VR, value).to_json_dict(None, 0)["Value"][0]
+
+    return {"vr": elem.VR, "Value": [one(v) for v in elem.value]}
+
+
+def encode(dataset: Dataset, bulk_data_uri: Callable[[DataElement], str]) -> dict:
+    """pydicom's DICOM JSON of the dataset, with empty values of multi-valued attributes written as
+    `null`, sequences included."""
+    encoded = {}
+    for elem in dataset:
+        tag = f"{elem.tag:08X}"
+        if elem.VR == "SQ":
+            encoded[tag] = {"vr": "SQ", "Value": [encode(item, bulk_data_uri) for item in elem.value]}
+        elif _has_empty_value(elem):
+            encoded[tag] = _with_nulls(elem)
+        else:
+            encoded[tag] = elem.to_json_dict(bulk_data_uri, BULK_DATA_THRESHOLD)
+    return encoded
+
+
 def to_json(dataset: Dataset, bulk_data_uri: Callable[[DataElement], str] | None = None) -> dict:
     """The dataset as DICOM JSON. With `bulk_data_uri`, values over the threshold and pixel data
     become BulkDataURIs; without it they are left out."""
     if bulk_data_uri is None:
         def bulk_data_uri(_element: DataElement) -> str:
             return ""
-    encoded = dataset.to_json_dict(
-        bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=bulk_data_uri
-    )
+    encoded = encode(dataset, bulk_data_uri)
     return {tag: value for tag, value in encoded.items() if value.get("BulkDataURI", None) != ""}
 
 
@@ -110,7 +141,7 @@ def bulk_elements(dataset: Dataset) -> list[tuple[str, bytes]]:
         found.append((paths[id(elem)], bytes(elem.value)))
         return "x"
 
-    dataset.to_json_dict(bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=collect)
+    encode(dataset, collect)
     return found
 
 
@@ -118,10 +149,7 @@ def metadata(dataset: Dataset, instance_url: str) -> dict:
     """WADO-RS metadata of one instance: pydicom's DICOM JSON with each bulk value replaced by
     `{instance_url}/bulkdata/{tag path}`."""
     paths = bulk_paths(dataset)
-    return dataset.to_json_dict(
-        bulk_data_threshold=BULK_DATA_THRESHOLD,
-        bulk_data_element_handler=lambda elem: f"{instance_url}/bulkdata/{paths[id(elem)]}",
-    )
+    return encode(dataset, lambda elem: f"{instance_url}/bulkdata/{paths[id(elem)]}")
 
 
 INDEXED_VALUE_LIMIT = 1024

@@ -37,6 +37,22 @@ def parse_criteria(params: dict[str, list[str]]) -> list[Criterion]:
     return criteria
 
 
+def study_criteria(params: dict[str, list[str]]) -> list[Criterion]:
+    """Criteria of a study-level search (docs/kheops-compatibility.md): `Modality` is read as
+    `ModalitiesInStudy`, as KHEOPS clients send it (`kheops-client list series --search-filter
+    Modality CT`); other series- and instance-level keys are ignored (PS3.18 lets an origin
+    server ignore keys it does not support), instead of matching nothing."""
+    modality, modalities = json_model.tag_hex("Modality"), json_model.tag_hex("ModalitiesInStudy")
+    lower_levels = {json_model.tag_hex(k) for k in json_model.SERIES_KEYWORDS + json_model.INSTANCE_KEYWORDS}
+    criteria = []
+    for criterion in parse_criteria(params):
+        if criterion.tag == modality:
+            criteria.append(Criterion(modalities, criterion.value))
+        elif criterion.tag not in lower_levels:
+            criteria.append(criterion)
+    return criteria
+
+
 def _values(attributes: dict, tag: str) -> list[str]:
     element = attributes.get(tag, {})
     out = []

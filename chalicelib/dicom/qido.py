@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib import booleans
 from chalicelib.dicom import json_model
 from chalicelib.dicom.json_model import element
 from chalicelib.errors import BadQueryParameter
@@ -76,12 +77,7 @@ def parse_includefields(params: dict[str, list[str]]) -> IncludeFields:
 
 def flag(params: dict[str, list[str]], name: str) -> bool | None:
     values = params.get(name)
-    if not values:
-        return None
-    value = values[0].lower()
-    if value not in ("true", "false"):
-        raise BadQueryParameter(f"{name} takes true or false")
-    return value == "true"
+    return booleans.parse(values[0], name) if values else None
 
 
 def study_item(attributes: dict, series: list[dict], base_url: str) -> dict:

@@ -1,4 +1,4 @@
-"""The JSON bodies of webhook deliveries (kheops-api.md 6.4), built from the stored index."""
+"""The JSON bodies of webhook deliveries (docs/kheops-compatibility.md §12), built from the stored index."""
 from __future__ import annotations
 
 from chalicelib import clock

@@ -1,4 +1,4 @@
-"""An album's history: comments and mutations, newest first (kheops-api.md 3.5)."""
+"""An album's history: comments and mutations, newest first (docs/kheops-compatibility.md §7)."""
 from __future__ import annotations
 
 from chalicelib import clock
@@ -7,7 +7,7 @@ from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, UserNotFound
 from chalicelib.services import users
 from chalicelib.store import shares
-from chalicelib.store.models import Album, AlbumEvent
+from chalicelib.store.models import Album, AlbumEvent, AlbumMember
 
 FAMILIES = {
     "webhooks": {"CREATE_WEBHOOK", "DELETE_WEBHOOK", "EDIT_WEBHOOK", "TRIGGER_WEBHOOK"},
@@ -66,12 +66,15 @@ def list_events(principal: Principal, album_id: str, params: dict[str, list[str]
     found = [e for e in AlbumEvent.query(f"ALBUM#{album_id}", AlbumEvent.sk.startswith("EVENT#"), scan_index_forward=False)
              if _wanted(e, principal, params)]
     profiles = {u.sub: u for u in users.get_users([s for e in found for s in (e.actor_sub, e.target_sub) if s])}
-    return [event_response(e, profiles) for e in found]
+    members = {m.member_sub for m in AlbumMember.query(f"ALBUM#{album_id}", AlbumMember.sk.startswith("MEMBER#"))}
+    return [event_response(e, profiles, members) for e in found]
 
 
-def event_response(event: AlbumEvent, profiles: dict) -> dict:
+def event_response(event: AlbumEvent, profiles: dict, members: set[str]) -> dict:
+    """KHEOPS's EventResponse; each person carries `can_access`: still a member of the album."""
     def person(sub):
-        return users.user_response(profiles[sub]) if sub in profiles else {"sub": sub}
+        body = users.user_response(profiles[sub]) if sub in profiles else {"sub": sub}
+        return {**body, "can_access": sub in members}
 
     body = {"event_type": event.event_type, "post_date": event.post_date}
     if event.actor_sub:

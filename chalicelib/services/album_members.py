@@ -1,4 +1,4 @@
-"""Album membership: add, remove, leave, promote, demote, favorites (kheops-api.md 3.2)."""
+"""Album membership: add, remove, leave, promote, demote, favorites (docs/kheops-compatibility.md §5)."""
 from __future__ import annotations
 
 from pynamodb.exceptions import TransactWriteError
@@ -21,9 +21,7 @@ def list_users(principal: Principal, album_id: str) -> list[dict]:
     policy.require_user_access(principal)
     policy.require_album_permission(principal, album_id, policy.LIST_USERS)
     members = _members(album_id)
-    profiles = {u.sub: u for u in users.get_users([m.member_sub for m in members])}
-    return [{**users.user_response(profiles[m.member_sub]), "is_admin": m.is_admin}
-            for m in sorted(members, key=lambda m: m.joined_at) if m.member_sub in profiles]
+    return albums.member_responses(members)
 
 
 def _save(member: AlbumMember, event, condition=None) -> bool:

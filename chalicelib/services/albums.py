@@ -1,11 +1,11 @@
-"""Albums and their members (kheops-api.md 3.2). The inbox is an album that is never listed,
+"""Albums and their members (docs/kheops-compatibility.md §5). The inbox is an album that is never listed,
 edited or deleted here."""
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
 
-from chalicelib import clock
+from chalicelib import booleans, clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
@@ -22,9 +22,7 @@ SORT_KEYS = ("created_time", "last_event_time", "name", "number_of_users", "numb
 
 
 def _bool(value: str, name: str) -> bool:
-    if value.lower() not in ("true", "false"):
-        raise BadFormParameter(f"{name} must be true or false")
-    return value.lower() == "true"
+    return booleans.parse(value, name, error=BadFormParameter)
 
 
 def _name(value: str | None) -> str:
@@ -91,10 +89,15 @@ def album_response(access: policy.AlbumAccess, include_users: bool = False) -> d
     if include_users:
         if access.principal.kind not in ("user", "user_capability"):
             raise Forbidden("listing users needs a user token")
-        profiles = {u.sub: u for u in users.get_users([m.member_sub for m in members])}
-        body["users"] = [{**users.user_response(profiles[m.member_sub]), "is_admin": m.is_admin}
-                         for m in members if m.member_sub in profiles]
+        body["users"] = member_responses(members)
     return body
+
+
+def member_responses(members: list[AlbumMember]) -> list[dict]:
+    """Members as KHEOPS lists them (`users.listing_order`), each with `is_admin`."""
+    admin = {m.member_sub: m.is_admin for m in members}
+    profiles = sorted(users.get_users(list(admin)), key=users.listing_order)
+    return [{**users.user_response(p), "is_admin": admin[p.sub]} for p in profiles if p.sub in admin]
 
 
 def get(principal: Principal, album_id: str, include_users: bool) -> dict:
@@ -108,22 +111,58 @@ def get(principal: Principal, album_id: str, include_users: bool) -> dict:
     return album_response(access, include_users)
 
 
+_SOUNDEX_CODES = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "01230120022455012623010202", strict=True))
+
+
+def _soundex_code(character: str) -> str:
+    return _SOUNDEX_CODES.get(character.upper(), character)
+
+
+def soundex(text: str) -> str:
+    """The four-character SOUNDEX code as PostgreSQL's fuzzystrmatch computes it (what KHEOPS's
+    `fuzzymatching` compares): the first letter, then the codes of the following letters that
+    differ from the character before them, zeros dropped, padded with zeros."""
+    start = next((i for i, c in enumerate(text) if c.isascii() and c.isalpha()), None)
+    if start is None:
+        return ""
+    letters = text[start:]
+    code = letters[0].upper()
+    for previous, character in zip(letters, letters[1:], strict=False):
+        if len(code) == 4:
+            break
+        if character.isascii() and character.isalpha() and _soundex_code(character) != _soundex_code(previous):
+            if _soundex_code(character) != "0":
+                code += _soundex_code(character)
+    return code.ljust(4, "0")
+
+
+def name_matches(pattern: str, name: str, fuzzy: bool = False) -> bool:
+    """KHEOPS's album `name` filter: the whole name, case-insensitively, `*` standing for any
+    characters; with `fuzzymatching`, an equal SOUNDEX code also matches."""
+    regex = ".*".join(re.escape(part) for part in pattern.lower().split("*"))
+    if re.fullmatch(regex, name.lower(), flags=re.DOTALL):
+        return True
+    return fuzzy and soundex(pattern) != "" and soundex(pattern) == soundex(name)
+
+
 def list_albums(principal: Principal, params: dict[str, str]) -> list[dict]:
     policy.require_user_access(principal)
+    wanted = {name: booleans.parse(params.get(name), name, False)
+              for name in ("favorite", "canAddSeries", "canCreateCapabilityToken")}
+    fuzzy = booleans.parse(params.get("fuzzymatching"), "fuzzymatching", False)
     rows = []
     for album_id, membership in shares.memberships(principal.sub).items():
         if album_id == principal.user.inbox_id:
             continue
         album = Album.get(*Album.key(album_id))
         access = policy.AlbumAccess(principal, album, membership)
-        if params.get("favorite") == "true" and not membership.is_favorite:
+        if wanted["favorite"] and not membership.is_favorite:
             continue
-        if params.get("canAddSeries") == "true" and not access.allows(policy.ADD_SERIES):
+        if wanted["canAddSeries"] and not access.allows(policy.ADD_SERIES):
             continue
-        if params.get("canCreateCapabilityToken") == "true" and not access.is_admin:
+        if wanted["canCreateCapabilityToken"] and not access.is_admin:
             continue
-        pattern = params.get("name")
-        if pattern and not fnmatch.fnmatch(album.name.lower(), pattern.lower() if "*" in pattern else f"*{pattern.lower()}*"):
+        if params.get("name") and not name_matches(params["name"], album.name, fuzzy):
             continue
         rows.append(album_response(access))
     if params.get("modality"):

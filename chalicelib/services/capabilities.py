@@ -1,15 +1,15 @@
-"""Capability tokens: create, list, get, revoke (kheops-api.md 2.3). Only OIDC user tokens
+"""Capability tokens: create, list, get, revoke (docs/kheops-compatibility.md §2.2). Only OIDC user tokens
 manage them; the secret is shown once and stored only as a hash."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import clock
+from chalicelib import booleans, clock
 from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
 from chalicelib.services import users
-from chalicelib.store.models import AlbumCapability, Capability, CapabilityPointer, transact
+from chalicelib.store.models import Album, AlbumCapability, Capability, CapabilityPointer, transact
 
 DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
 
@@ -36,10 +36,7 @@ def _parse_time(value: str | None, name: str, default: datetime) -> datetime:
 
 
 def _flag(form: dict[str, str], name: str) -> bool:
-    value = (form.get(name) or "false").lower()
-    if value not in ("true", "false"):
-        raise BadFormParameter(f"{name} must be true or false")
-    return value == "true"
+    return booleans.parse(form.get(name) or None, name, False, BadFormParameter)
 
 
 def create(principal: Principal, form: dict[str, str]) -> tuple[Capability, str]:
@@ -165,7 +162,16 @@ def list_capabilities(principal: Principal, valid_only: bool, album_id: str | No
     return sorted(found, key=lambda c: c.issued_at_time, reverse=True)
 
 
-def capability_response(capability: Capability, secret: str | None = None, album_name: str | None = None) -> dict:
+def album_names(found: list[Capability]) -> dict[str, str]:
+    """The names of the albums of album capabilities, in one BatchGetItem per hundred."""
+    keys = {Album.key(c.album_id) for c in found if c.album_id}
+    return {a.album_id: a.name for a in Album.batch_get(list(keys))} if keys else {}
+
+
+def capability_response(capability: Capability, secret: str | None = None,
+                        names: dict[str, str] | None = None) -> dict:
+    """KHEOPS's CapabilitiesResponse; an album token's `album` has its `album_id` and `name`."""
+    names = album_names([capability]) if names is None else names
     body = {
         "id": capability.capability_id, "token_type": "Bearer", "title": capability.title,
         "issued_at_time": capability.issued_at_time, "not_before_time": capability.not_before_time,
@@ -180,7 +186,8 @@ def capability_response(capability: Capability, secret: str | None = None, album
     if capability.revoked_by:
         body["revoked_by"] = capability.revoked_by
     if capability.scope_type == "album":
-        body["album"] = {"album_id": capability.album_id, **({"name": album_name} if album_name else {})}
+        body["album"] = {"album_id": capability.album_id,
+                         **({"name": names[capability.album_id]} if capability.album_id in names else {})}
         body["created_by"] = {k: capability.owner[k] for k in ("email", "name", "sub")}
         for flag in ("read_permission", "write_permission", "download_permission", "appropriate_permission"):
             body[flag] = bool(getattr(capability, flag))

@@ -1,4 +1,4 @@
-"""`POST /token/introspect` (kheops-api.md 2.5): what a token is, for whom it may be told."""
+"""`POST /token/introspect` (docs/kheops-compatibility.md §2.4): what a token is, for whom it may be told."""
 from __future__ import annotations
 
 from chalicelib.auth import capabilities, issued

@@ -1,4 +1,4 @@
-"""A report provider's configuration document (kheops-api.md 5.2): fetch and validate.
+"""A report provider's configuration document (docs/kheops-compatibility.md §11): fetch and validate.
 
 Validation answers the KHEOPS error strings. Fixes: the two root-mismatch errors say what they
 mean (KHEOPS swapped them), and ES256 is accepted beside RS256 for client assertions."""

@@ -1,4 +1,4 @@
-"""Launching a report provider for studies (kheops-api.md 5.5), both flows.
+"""Launching a report provider for studies (docs/kheops-compatibility.md §11), both flows.
 
 Checks, in the documented order: the token is valid and a user's; the client exists; the user is
 a member of the provider's album; every study is in that album; the configuration validates.

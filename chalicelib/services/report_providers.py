@@ -1,4 +1,4 @@
-"""The report-provider registry of each album (kheops-api.md 5.4)."""
+"""The report-provider registry of each album (docs/kheops-compatibility.md §11)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

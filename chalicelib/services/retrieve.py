@@ -11,7 +11,7 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom import negotiation, render
-from chalicelib.errors import NotAcceptable, NotFound
+from chalicelib.errors import BadQueryParameter, NotAcceptable, NotFound
 from chalicelib.events import audit
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store
@@ -233,10 +233,13 @@ def _representative(principal: Principal, study: str, series: str | None, sop: s
     raise NotFound("nothing to render", message="Instance Not Found")
 
 
-def wado_uri(principal: Principal, study: str, series: str, sop: str, content_type: str | None,
+def wado_uri(principal: Principal, study: str, series: str, sop: str | None, content_type: str | None,
              source: policy.Source) -> Answer:
-    """WADO-URI (PS3.18 9): `application/dicom` gives the Part-10 file, images are rendered."""
+    """WADO-URI (PS3.18 9): `application/dicom` gives the Part-10 file, images are rendered.
+    Without `objectUID`, an image of the series' middle instance (as dcm4chee answers it)."""
     wanted = (content_type or "image/jpeg").split(";")[0].strip().lower()
+    if sop is None and wanted not in ("image/jpeg", "image/png", "image/gif"):
+        raise BadQueryParameter("objectUID is required unless an image of the series is asked for")
     if wanted in ("application/dicom", "*/*"):
         instance_record(principal, study, series, sop, source)
         return Answer(location=dicom_store.presigned_get(dicom_store.part10_key(study, series, sop)))

@@ -66,9 +66,9 @@ def search_studies(principal: Principal, source: policy.Source, params: dict[str
     favorite = qido.flag(params, "favorite")
     if favorite is not None or fields.custom:
         _needs_source(source, "favorite and comments")
-    criteria = matching.parse_criteria(params)
+    criteria = matching.study_criteria(params)
     sort = (params.get("sort") or [qido.DEFAULT_STUDY_SORT])[0]
-    fuzzy = (params.get("fuzzymatching") or ["false"])[0].lower() == "true"
+    fuzzy = bool(qido.flag(params, "fuzzymatching"))
     if (sort == qido.DEFAULT_STUDY_SORT and not favorite and principal.study_uids is None
             and all(c.tag in _study_row_tags() for c in criteria)):
         return _from_study_lists(principal, source, fields, criteria, fuzzy, page, base_url)

@@ -1,4 +1,4 @@
-"""Sharing studies and series between inboxes and albums (kheops-api.md 3.3).
+"""Sharing studies and series between inboxes and albums (docs/kheops-compatibility.md §6).
 
 A series leaves where the caller reads it (to a user, to an album) only through an album granting
 SEND_SERIES (`policy.may_send_series`; the caller's inbox always does): a series seen only in
@@ -61,23 +61,75 @@ def share_series_with_user(principal: Principal, study_uid: str, series_uid: str
     _copy(principal, study_uid, [series_uid], target.inbox_id, is_inbox=True)
 
 
-def add_series_to_album(principal: Principal, study_uid: str, series_uid: str, album_id: str) -> None:
+def _claim_or_send_series(principal: Principal, sender: Principal | None, study_uid: str, series_uid: str,
+                          target: str) -> None:
+    """One series into `target` (the destination rights are checked already). The sender (the
+    `X-Authorization-Source` principal, else the caller) must be able to send it (rule 4), else
+    404. Without a source header, a series not stored here is a claim: KHEOPS answers 201, and so
+    does Obelisk, storing nothing (the series joins the target when the caller stores its
+    instances there). A stored series the caller may not send is 404, as in KHEOPS."""
+    source = sender or principal
+    if policy.sendable_series(source, study_uid, series_uid):
+        _copy(principal, study_uid, [series_uid], target, is_inbox=target == principal.user.inbox_id)
+        return
+    if sender is not None or shares.shares_of_study(study_uid, series_uid):
+        raise SeriesNotFound("Series does not exist or you don't have access")
+
+
+def _send_study(principal: Principal, sender: Principal, study_uid: str, source: policy.Source, target: str) -> None:
+    """Every series of the study the sender may send from `source` into `target`: 404 when it
+    reads none, 403 when it reads some but may send none (KHEOPS's study-level answers)."""
+    series = policy.sendable_series(sender, study_uid, None, source)
+    if not series:
+        if policy.readable_series(sender, study_uid, source):
+            raise Forbidden("you may not send this study from where you read it")
+        raise StudyNotFound("Study does not exist or you don't have access")
+    _copy(principal, study_uid, series, target, is_inbox=target == principal.user.inbox_id)
+
+
+def add_series_to_album(principal: Principal, study_uid: str, series_uid: str, album_id: str,
+                        sender: Principal | None = None) -> None:
+    """`PUT /studies/{s}/series/{se}/albums/{album}`, optionally from an `X-Authorization-Source`."""
     policy.require_user_access(principal)
     policy.require_action(principal, policy.SEND)
     policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
-    policy.authorize_series_send(principal, study_uid, series_uid)
-    _copy(principal, study_uid, [series_uid], album_id, is_inbox=False)
+    _claim_or_send_series(principal, sender, study_uid, series_uid, album_id)
 
 
 def add_study_to_album(principal: Principal, study_uid: str, album_id: str, album: str | None,
-                       inbox: str | None) -> None:
-    """`PUT /studies/{s}/albums/{album}`: album (or inbox) to album."""
+                       inbox: str | None, sender: Principal | None = None) -> None:
+    """`PUT /studies/{s}/albums/{album}`: album (or inbox) to album, or from the album of the
+    `X-Authorization-Source` token (then neither album nor inbox is given)."""
     policy.require_user_access(principal)
     policy.require_action(principal, policy.SEND)
+    if sender is not None:
+        if album is not None or inbox is not None:
+            raise BadQueryParameter("album and inbox cannot be combined with X-Authorization-Source")
+        policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
+        _send_study(principal, sender, study_uid, policy.ANYWHERE, album_id)
+        return
     source = _source(principal, album, inbox)
     policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
     series = _sendable_series(principal, study_uid, source)
     _copy(principal, study_uid, series, album_id, is_inbox=False)
+
+
+def appropriate_study(principal: Principal, study_uid: str, album: str | None, sender: Principal | None) -> None:
+    """`PUT /studies/{s}`: the study's series the sender may send (from `album`, or from the
+    `X-Authorization-Source` token's album) into the caller's inbox, or an album token's album."""
+    if sender is not None and album is not None:
+        raise BadQueryParameter("album cannot be combined with X-Authorization-Source")
+    target = policy.share_destination(principal)
+    if sender is None and album is not None:
+        policy.require_album_permission(principal, album, policy.SEND_SERIES)
+    _send_study(principal, sender or principal, study_uid, policy.Source(album_id=album), target)
+
+
+def appropriate_series(principal: Principal, study_uid: str, series_uid: str, sender: Principal | None) -> None:
+    """`PUT /studies/{s}/series/{se}`: the series into the caller's inbox (or an album token's
+    album), from wherever the sender may send it; a claim when nobody here lets the caller read it."""
+    target = policy.share_destination(principal)
+    _claim_or_send_series(principal, sender, study_uid, series_uid, target)
 
 
 def remove_from_album(principal: Principal, study_uid: str, series_uid: str | None, album_id: str) -> None:

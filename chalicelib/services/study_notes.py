@@ -1,4 +1,4 @@
-"""Per-study favorites and comments (kheops-api.md 3.4, 3.5). Studies the caller cannot see
+"""Per-study favorites and comments (docs/kheops-compatibility.md §7). Studies the caller cannot see
 answer 404 here too (KHEOPS answered 403: quirk 8, fixed)."""
 from __future__ import annotations
 

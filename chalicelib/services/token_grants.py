@@ -36,7 +36,7 @@ def _response(token: str, expires_in: int, **extra) -> dict:
 
 class TokenExchangeGrant:
     """RFC 8693: a user, user-capability or album-capability token down-scoped to a viewer token
-    for one study (kheops-api.md 2.4.1)."""
+    for one study (docs/kheops-compatibility.md §2.3)."""
 
     def __init__(self, form: dict[str, list[str]]):
         self.form = form
@@ -98,7 +98,7 @@ class TokenExchangeGrant:
 
 class ReportProviderCodeGrant:
     """`authorization_code` for report providers: `private_key_jwt` client authentication, then
-    the code, bound to the client and its redirect URI, used once (kheops-api.md 5.6)."""
+    the code, bound to the client and its redirect URI, used once (docs/kheops-compatibility.md §11)."""
 
     def __init__(self, form: dict[str, list[str]]):
         self.form = form

@@ -127,6 +127,11 @@ def _refuse_if_taken(email: str, sub: str) -> None:
         raise EmailTaken(f"the e-mail address {email} belongs to another Obelisk user")
 
 
+def listing_order(user: UserProfile) -> tuple[str, str, str]:
+    """How KHEOPS lists people (album members): by e-mail, then sub, then name."""
+    return user.email or "", user.sub, user.name or ""
+
+
 def user_response(user: UserProfile) -> dict[str, str]:
     return {"email": user.email, "name": user.name, "sub": user.sub}
 

@@ -1,4 +1,4 @@
-"""OHIF launched securely (kheops-api.md 5.8, done the way KHEOPS planned it): Obelisk is the
+"""OHIF launched securely (docs/kheops-compatibility.md §11, done the way KHEOPS planned it): Obelisk is the
 OpenID Connect provider of the OHIF site, a public client using PKCE.
 
 1. The web app POSTs the user's token and the study to `launch`: Obelisk checks the study is

@@ -1,11 +1,11 @@
-"""Album webhooks (kheops-api.md 6.1): create, list, read with trigger history, edit, delete,
+"""Album webhooks (docs/kheops-compatibility.md §12): create, list, read with trigger history, edit, delete,
 trigger by hand. Album admins only; every change is recorded as a mutation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from chalicelib import clock, outbound
+from chalicelib import booleans, clock, outbound
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, SeriesNotFound, UserNotFound, WebhookNotFound
@@ -51,11 +51,7 @@ def parse_events(values: list[str]) -> list[str]:
 
 
 def parse_enabled(value: str | None, default: bool = True) -> bool:
-    if value is None:
-        return default
-    if value.strip().lower() not in ("true", "false"):
-        raise BadFormParameter("enabled must be true or false")
-    return value.strip().lower() == "true"
+    return booleans.parse(value, "enabled", default, BadFormParameter)
 
 
 def _valid_url(url: str | None) -> str:

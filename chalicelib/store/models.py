@@ -189,7 +189,7 @@ class SeriesRead(_Item):
 
 class StudyComment(_Item):
     """`STUDY#{uid}` / `COMMENT#{post_date}#{id}` in the albums table: a comment on a study,
-    public or private to its author and `target_sub` (kheops-api.md 3.5)."""
+    public or private to its author and `target_sub` (docs/kheops-compatibility.md §7)."""
 
     Meta = _meta(settings().albums_table)
     study_uid = UnicodeAttribute()
@@ -231,7 +231,7 @@ class ReportProviderClient(_Item):
 
 
 class Webhook(_Item):
-    """`ALBUM#{id}` / `WEBHOOK#{webhook_id}`: a webhook of the album (kheops-api.md 6.1)."""
+    """`ALBUM#{id}` / `WEBHOOK#{webhook_id}`: a webhook of the album (docs/kheops-compatibility.md §12)."""
 
     Meta = _meta(settings().albums_table)
     webhook_id = UnicodeAttribute()

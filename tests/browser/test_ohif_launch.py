@@ -1,5 +1,5 @@
 """OHIF launched securely from Obelisk renders alice's images, and no code or token stays in the
-viewer's URL (kheops-api.md 5.8, done with OpenID Connect and PKCE)."""
+viewer's URL (docs/kheops-compatibility.md §11, done with OpenID Connect and PKCE)."""
 from __future__ import annotations
 
 import html

@@ -1,5 +1,5 @@
 """Each kind of principal against representative routes of every family, expected statuses
-asserted (kheops-api.md sections 2, 3.0, 4.1, 7)."""
+asserted (docs/kheops-compatibility.md §1-§3, §9)."""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,4 @@
-"""A report provider written from kheops-api.md section 5 does the whole round trip, and every
+"""A report provider written from docs/kheops-compatibility.md §11 does the whole round trip, and every
 misuse of codes, assertions and tokens is refused."""
 from __future__ import annotations
 

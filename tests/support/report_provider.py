@@ -1,4 +1,4 @@
-"""A report provider written from kheops-api.md section 5, for tests: its own key pair, its
+"""A report provider written from docs/kheops-compatibility.md §11, for tests: its own key pair, its
 configuration document and JWKS served on loopback, and the server-side code exchange."""
 from __future__ import annotations
 

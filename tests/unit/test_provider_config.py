@@ -1,4 +1,4 @@
-"""Report-provider configuration documents (kheops-api.md 5.2)."""
+"""Report-provider configuration documents (docs/kheops-compatibility.md §11)."""
 import pytest
 
 from chalicelib.services.provider_config import InvalidConfiguration, validate
