@@ -8,7 +8,7 @@ from __future__ import annotations
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.dicom import json_model
-from chalicelib.errors import BadQueryParameter, SeriesNotFound, StudyNotFound
+from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import users
 from chalicelib.store import identity, shares
