@@ -21,6 +21,8 @@ import boto3
 import yaml
 from botocore.exceptions import ClientError, WaiterError
 
+from infra import package as package_build
+
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -198,21 +200,26 @@ def merged_template(stage: str) -> dict[str, Any]:
     merged["Parameters"]["Stage"] = {**merged["Parameters"]["Stage"], "Default": stage}
     issuer = {"OIDC_ISSUER": merged["Outputs"]["OidcIssuer"]["Value"]}
     for function in ("APIHandler", *FUNCTION_QUEUES):
-        merged["Resources"][function] = {"Properties": {"Environment": {"Variables": issuer}}}
+        merged["Resources"][function] = {"Properties": {"Runtime": package_build.RUNTIME,
+                                                        "Environment": {"Variables": issuer}}}
     for function, queue in FUNCTION_QUEUES.items():
         merged["Resources"][function]["DependsOn"] = [queue]
+    # Reporting's SR and FHIR libraries: only the API function builds report outputs.
+    merged["Resources"]["ReportingLayer"] = {
+        "Type": "AWS::Serverless::LayerVersion",
+        "Properties": {"LayerName": {"Fn::Sub": "obelisk-${Stage}-reporting"}, "ContentUri": "./reporting-layer.zip",
+                       "CompatibleRuntimes": [package_build.RUNTIME], "RetentionPolicy": "Delete"}}
+    merged["Resources"]["APIHandler"]["Properties"]["Layers"] = [{"Ref": "ReportingLayer"}]
     return merged
 
 
-def package(stage: str, out: Path) -> Path:
-    """`chalice package --merge-template`: one SAM template with functions, API and resources."""
-    out.mkdir(parents=True, exist_ok=True)
+def package(stage: str, out: Path) -> package_build.Package:
+    """One SAM template with functions, API and resources, the function package and the reporting
+    layer (infra/package.py: wheels for the runtime chosen there, hashes from the locks)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     merge = out.parent / f"{out.name}-merge.yaml"
     merge.write_text(yaml.safe_dump(merged_template(stage), sort_keys=False))
-    subprocess.run([*CHALICE, "package", "--stage", stage, "--template-format", "yaml",
-                    "--merge-template", str(merge), str(out)],
-                   cwd=ROOT, env=chalice_environment(stage), check=True, stdout=subprocess.DEVNULL)
-    return out / "sam.yaml"
+    return package_build.build(stage, out, merge, chalice_environment(stage))
 
 
 def teardown(stage: str) -> None:
@@ -238,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deploy":
         deploy(args.stage, args.oidc_issuer, sites=not args.skip_sites, app=not args.skip_app)
     elif args.command == "package":
-        print(package(args.stage, ROOT / args.out))
+        print(package(args.stage, ROOT / args.out).template)
     else:
         teardown(args.stage)
     return 0

@@ -31,8 +31,8 @@ _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> Path:
-    return deploy.package("dev", tmp_path_factory.mktemp("package") / "dev")
+def packaged(built_package) -> Path:
+    return built_package.template
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[t.name for t in TEMPLATES])
