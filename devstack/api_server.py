@@ -115,7 +115,7 @@ def make_server(host: str, port: int, stage: str, app=None):
                 self._send_gateway_answer(limits.internal_server_error())
             else:
                 response = outcome["response"]
-                refusal = limits.response_too_large(response)
+                refusal = limits.response_refused(response)
                 if refusal:
                     self._send_gateway_answer(refusal)
                     return

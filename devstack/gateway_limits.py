@@ -8,7 +8,8 @@ from AWS. The evidence for each answer is in docs/deploy.md ("Limits a client me
   the API's binary types (4/3 of its size), plus headers and the request context. API Gateway
   answers 413 from its REQUEST_TOO_LARGE gateway response (`{"message": "Request Too Long"}` by
   default; infra/ configures a detail naming the large-upload path, served here too).
-- A function answer over 6 MiB (as JSON, base64 bodies included): 502 `Internal server error`.
+- A function answer over 6 MiB (as JSON, base64 bodies included), or one the runtime cannot
+  marshal as JSON (a bytes body of a type that is not binary): 502 `Internal server error`.
 - A function still running after 29 s: 504 `Endpoint request timed out`.
 - A chunked request body (`Transfer-Encoding: chunked`, no Content-Length): API Gateway reads it
   whole and hands the function the decoded body (the header stays in the event), so it is subject
@@ -90,9 +91,12 @@ def request_too_large_for_lambda(headers: dict[str, str], body: bytes, binary_ty
     return request_too_long() if event_size(headers, body, binary_types) > LAMBDA_PAYLOAD_LIMIT else None
 
 
-def response_too_large(response: dict[str, Any]) -> GatewayAnswer | None:
-    """Lambda refuses to return a payload over 6 MiB; API Gateway then answers 502."""
+def response_refused(response: dict[str, Any]) -> GatewayAnswer | None:
+    """What Lambda cannot return, and API Gateway then answers 502 for: a body left as bytes (the
+    runtime marshals the answer as JSON: Runtime.MarshalError) or a payload over 6 MiB."""
     body = response.get("body")
+    if isinstance(body, bytes) and not response.get("isBase64Encoded"):
+        return internal_server_error()
     size = len(json.dumps({k: v for k, v in response.items() if k != "body"}, default=str))
     if isinstance(body, bytes):
         size += len(base64.b64encode(body))
