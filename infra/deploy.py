@@ -244,7 +244,11 @@ def deploy(stage: str, oidc_issuer: str = "", alarm_email: str = "") -> None:
     built = package(stage, ROOT / "build" / "package")
     bucket = artifacts_bucket(stage)
     template_url = uploaded_template(built, bucket)
-    parameters = {"Stage": stage, "OidcIssuer": oidc_issuer, "AlarmEmail": alarm_email}
+    try:  # an update keeps the URL the stack already knows (one update, no moment without it)
+        known_url = stack_outputs(stack_names(stage)["resources"]).get("PublicUrl", "")
+    except ClientError:
+        known_url = ""
+    parameters = {"Stage": stage, "OidcIssuer": oidc_issuer, "AlarmEmail": alarm_email, "PublicUrl": known_url}
     outputs = deploy_package(stage, template_url, parameters)
     public_url = outputs["EndpointURL"].rstrip("/").removesuffix("/api")
     if outputs.get("PublicUrl") != public_url:
