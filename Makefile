@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown bench
+.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown bench add-user lock
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,8 @@ unit: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/cfn-lint infra/*.yaml
+	$(VENV)/bin/cfn-lint infra/resources.yaml infra/site.yaml
+	$(PY) -m infra.deploy package --stage $(STAGE) --out build/package >/dev/null && $(VENV)/bin/cfn-lint build/package/sam.yaml
 
 ## wipe: forget all local data (.obelisk/)
 wipe: install
@@ -60,6 +61,14 @@ ohif: install
 STAGE ?= dev
 deploy: install
 	$(PY) -m infra.deploy deploy --stage $(STAGE)
+
+## add-user: sign-up is admin-only; e.g. `make add-user STAGE=dev EMAIL=a@b.org NAME="A B"`
+add-user: install
+	$(PY) -m infra.deploy add-user --stage $(STAGE) --email $(EMAIL) --name "$(NAME)"
+
+## lock: regenerate requirements.lock and requirements-reporting.lock (uv, for the Lambda runtime)
+lock: install
+	$(PY) -m infra.package lock
 
 ## package: one SAM template (chalice package --merge-template) in build/package/
 package: install

@@ -5,6 +5,7 @@ import json
 from chalice import Chalice
 
 from chalicelib.api import (
+    access_log,
     albums,
     capabilities,
     health,
@@ -13,6 +14,7 @@ from chalicelib.api import (
     qido,
     reporting,
     reportproviders,
+    responses,
     sharing,
     stow,
     tokens,
@@ -32,6 +34,8 @@ app.api.binary_types.extend([
     "multipart/related", "application/dicom", "application/octet-stream", "application/zip",
     "image/jpeg", "image/png", "image/gif",
 ])
+app.register_middleware(responses.text_bodies_as_text(app.api.binary_types), "http")
+app.register_middleware(access_log.middleware, "http")
 
 for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, capabilities.bp, tokens.bp,
                   launch.bp, reportproviders.bp, albums.bp, sharing.bp, webhooks.bp, openapi.bp,

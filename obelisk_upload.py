@@ -18,7 +18,9 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
-DIRECT_LIMIT = 5 * 1024 * 1024  # API Gateway + Lambda take at most 6 MB per request
+# Lambda takes events of at most 6 MiB, and a STOW body is base64-encoded in it (4/3 of its size):
+# past ~4.5 MiB the body goes through the large-upload path (docs/dicomweb.md, "Large uploads").
+DIRECT_LIMIT = 4 * 1024 * 1024
 CHUNK = 256 * 1024
 
 

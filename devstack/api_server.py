@@ -1,5 +1,7 @@
 """`chalice local` for the dev stack, with the API under `/api` as API Gateway's stage `api`
-serves it in AWS, so every URL a client uses is the same locally and deployed."""
+serves it in AWS, so every URL a client uses is the same locally and deployed; with API Gateway's
+and Lambda's limits (devstack/gateway_limits.py): request size, answer size, the 29 s timeout, and
+chunked request bodies read whole as API Gateway does."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +9,10 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
+
+from devstack import gateway_limits as limits
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE_PREFIX = "/api"
@@ -20,15 +25,28 @@ def stage_environment(stage: str) -> dict[str, str]:
     return env
 
 
-def make_server(host: str, port: int, stage: str):
+def timeout_seconds() -> float:
+    return float(os.environ.get("OBELISK_GATEWAY_TIMEOUT_SECONDS", limits.INTEGRATION_TIMEOUT_SECONDS))
+
+
+def make_server(host: str, port: int, stage: str, app=None):
     for key, value in stage_environment(stage).items():
         os.environ.setdefault(key, value)  # values the launcher passes explicitly win
     sys.path.insert(0, str(ROOT))
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, LocalChalice, LocalDevServer
+    from chalice.local import (
+        ChaliceRequestHandler,
+        CustomLocalChalice,
+        ForbiddenError,
+        LocalChalice,
+        LocalDevServer,
+        LocalGatewayException,
+    )
 
-    from app import app
     from infra.gateway_responses import NOT_FOUND_BODY
+
+    if app is None:
+        from app import app
 
     # What `chalice local` does (chalice.local.create_local_server): the app's current_request
     # becomes thread-local. The server handles requests on parallel threads; without this, a
@@ -47,7 +65,70 @@ def make_server(host: str, port: int, stage: str):
                 self.wfile.write(body)
                 return
             self.path = self.path[len(STAGE_PREFIX):] or "/"
-            super()._generic_handle()
+            try:
+                headers, body = self._parse_payload()
+            except limits.BodyTooLarge as error:
+                self._send_gateway_answer(limits.body_too_large(error.length))
+                return
+            if isinstance(body, limits.GatewayAnswer):
+                self._send_gateway_answer(body)
+                return
+            refusal = limits.request_too_large_for_lambda(
+                {k.lower(): v for k, v in headers.items()}, body or b"", app.api.binary_types)
+            if refusal:
+                self._send_gateway_answer(refusal)
+                return
+            self._invoke(headers, body)
+
+        def _parse_payload(self):
+            """The body as API Gateway reads it: by Content-Length, or whole when chunked. A body
+            over the gateway limit is read and dropped; its answer is returned in place of it."""
+            headers = dict(self.headers)
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                return headers, limits.read_chunked(self.rfile)  # raises BodyTooLarge
+            length = int(self.headers.get("content-length", "0") or 0)
+            refusal = limits.body_too_large(length)
+            if refusal:
+                limits.drain(self.rfile, length)
+                return headers, refusal
+            return headers, self.rfile.read(length) if length > 0 else None
+
+        def _invoke(self, headers, body) -> None:
+            """Runs the function with the gateway's timeout and answer-size limit."""
+            outcome: dict = {}
+
+            def run() -> None:
+                try:
+                    outcome["response"] = self.local_gateway.handle_request(
+                        method=self.command, path=self.path, headers=headers, body=body)
+                except LocalGatewayException as error:
+                    outcome["error"] = error
+                except Exception as error:  # noqa: BLE001 - the function failed: API Gateway answers 502
+                    logging.getLogger(__name__).exception("function error")
+                    outcome["failed"] = error
+
+            worker = threading.Thread(target=run, daemon=True, name=f"invoke {self.command} {self.path}")
+            worker.start()
+            worker.join(timeout_seconds())
+            if worker.is_alive():
+                self._send_gateway_answer(limits.timed_out())  # the function runs on, as Lambda does
+            elif "error" in outcome:
+                self._send_error_response(outcome["error"])
+            elif "failed" in outcome:
+                self._send_gateway_answer(limits.internal_server_error())
+            else:
+                response = outcome["response"]
+                refusal = limits.response_refused(response)
+                if refusal:
+                    self._send_gateway_answer(refusal)
+                    return
+                response_headers = response["headers"].copy()
+                response_headers.update(response["multiValueHeaders"])
+                response = self._handle_binary(response)
+                self._send_http_response(response["statusCode"], response_headers, response["body"])
+
+        def _send_gateway_answer(self, answer: limits.GatewayAnswer) -> None:
+            self._send_http_response(answer.status, answer.headers, answer.body)
 
         def _send_error_response(self, error) -> None:
             """A request matching no route: chalice local answers API Gateway's 403 "Missing

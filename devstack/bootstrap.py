@@ -166,7 +166,8 @@ def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
             UserPoolId=pool_id,
             ClientName=client_props["ClientName"],
             GenerateSecret=False,
-            ExplicitAuthFlows=client_props["ExplicitAuthFlows"],
+            # The deployed client allows SRP only; the local one adds password sign-in for scripts and tests.
+            ExplicitAuthFlows=[*client_props["ExplicitAuthFlows"], "ALLOW_USER_PASSWORD_AUTH"],
             AllowedOAuthFlows=client_props["AllowedOAuthFlows"],
             AllowedOAuthScopes=client_props["AllowedOAuthScopes"],
             CallbackURLs=client_props["CallbackURLs"],

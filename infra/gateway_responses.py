@@ -2,15 +2,12 @@
 
 A request matching no route gets API Gateway's MISSING_AUTHENTICATION_TOKEN answer (403 "Missing
 Authentication Token"); Obelisk answers it 404 in the documented error shape, as the local API
-does (devstack/api_server.py). The one-template path puts it on the SAM API (`GatewayResponses`,
-written into the API definition, so it is deployed with it); `chalice deploy` gets it through the
-API Gateway API, followed by a new deployment of the stage."""
+does (devstack/api_server.py). `infra/deploy.py` puts it on the SAM API (`GatewayResponses`,
+written into the API definition, so it is deployed with it)."""
 from __future__ import annotations
 
 import json
 from typing import Any
-
-import boto3
 
 NOT_FOUND_BODY = {"message": "Not Found", "detail": "no route matches this method and path"}
 RESPONSES = {
@@ -27,14 +24,3 @@ def sam_gateway_responses() -> dict[str, Any]:
     return {kind: {"StatusCode": r["StatusCode"], "ResponseParameters": {"Headers": r["Headers"]},
                    "ResponseTemplates": {"application/json": json.dumps(r["Body"])}}
             for kind, r in RESPONSES.items()}
-
-
-def put(rest_api_id: str, stage: str = "api") -> None:
-    """Sets the responses on a deployed API and redeploys its stage (they apply from then on)."""
-    apigateway = boto3.client("apigateway")
-    for kind, r in RESPONSES.items():
-        apigateway.put_gateway_response(
-            restApiId=rest_api_id, responseType=kind, statusCode=r["StatusCode"],
-            responseParameters={f"gatewayresponse.header.{k}": v for k, v in r["Headers"].items()},
-            responseTemplates={"application/json": json.dumps(r["Body"])})
-    apigateway.create_deployment(restApiId=rest_api_id, stageName=stage)

@@ -86,3 +86,29 @@ def created() -> Response:
 
 def no_content(headers: dict | None = None) -> Response:
     return Response(body="", status_code=204, headers=headers or {})
+
+
+def is_binary_type(content_type: str, binary_types: list[str]) -> bool:
+    """As API Gateway and Chalice match a Content-Type against the API's binary media types."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return any(kind == b or b == "*/*" or (b.endswith("/*") and kind.startswith(b[:-1])) for b in binary_types)
+
+
+def text_bodies_as_text(binary_types: list[str]):
+    """HTTP middleware: Lambda's runtime sends the function's answer as JSON, so a bytes body of a
+    type API Gateway does not treat as binary (DICOM JSON, XML) cannot leave the function in AWS
+    (Runtime.MarshalError, a 502), though `chalice local` sends it. Such bodies are UTF-8 text:
+    decoded here, once for every route (found by the deployment rehearsal, tests/infra)."""
+
+    def middleware(event, get_response):
+        response = get_response(event)
+        if isinstance(response.body, bytes) and not is_binary_type(
+                response.headers.get("Content-Type", response.headers.get("content-type", "")), binary_types):
+            try:
+                response.body = response.body.decode("utf-8")
+            except UnicodeDecodeError:
+                log.error("a %s body that is not UTF-8 cannot leave the function",
+                          response.headers.get("Content-Type"))
+        return response
+
+    return middleware

@@ -14,7 +14,8 @@ import yaml
 from infra import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = sorted((ROOT / "infra").glob("*.yaml"))
+# operations.yaml names the Chalice functions: it is linted inside the package only.
+TEMPLATES = sorted(p for p in (ROOT / "infra").glob("*.yaml") if p.name != "operations.yaml")
 CFN_LINT_ERROR = 2  # cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational
 
 
@@ -31,8 +32,8 @@ _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> Path:
-    return deploy.package("dev", tmp_path_factory.mktemp("package") / "dev")
+def packaged(built_package) -> Path:
+    return built_package.template
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[t.name for t in TEMPLATES])

@@ -1,0 +1,108 @@
+"""The local API refuses what API Gateway and Lambda refuse, with the answers AWS gives
+(devstack/gateway_limits.py, evidence in docs/deploy.md): a body over 10 MiB, a Lambda event over
+6 MiB (binary bodies are base64-encoded in it), and it reads chunked bodies whole as API Gateway
+does, so dicomweb-client (which chunks any body over 1 MB) stores through it."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import uuid
+from urllib.parse import urlencode
+
+import pydicom
+import pytest
+import requests
+from dicomweb_client.api import DICOMwebClient
+
+from tests.conftest import ROOT
+from tests.integration import dicom_samples as samples
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+MB = 1000 * 1000
+STOW_TYPE = 'multipart/related; type="application/dicom"; boundary={}'
+
+
+def instance_of(pixel_bytes: int) -> bytes:
+    """One Part-10 CT instance with `pixel_bytes` of 16-bit pixel data."""
+    return samples.big_series(1, rows=pixel_bytes // 2000, columns=1000)[0]
+
+
+def stow_body(*instances: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = b"".join(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + i + b"\r\n"
+                     for i in instances)
+    return parts + f"--{boundary}--\r\n".encode(), STOW_TYPE.format(boundary)
+
+
+def study_of(instance: bytes) -> str:
+    return str(pydicom.dcmread(io.BytesIO(instance), stop_before_pixels=True).StudyInstanceUID)
+
+
+def chunks(body: bytes, size: int = 1024 * 1024):
+    for offset in range(0, len(body), size):
+        yield body[offset:offset + size]
+
+
+def test_a_7_mb_stow_body_gets_413_request_too_long_naming_the_large_upload_path(stack, api):
+    instance = instance_of(7 * MB)
+    body, content_type = stow_body(instance)
+    answer = api("alice").post(f"{stack.api_url}/studies", data=body, headers={"Content-Type": content_type})
+    assert answer.status_code == 413
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["message"] == "Request Too Long"
+    assert "/api/uploads" in answer.json()["detail"]
+    assert api("alice").get(f"{stack.api_url}/studies", params={"StudyInstanceUID": study_of(instance)}).status_code == 204
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_an_11_mb_body_gets_api_gateways_413_text(stack, api, chunked):
+    body, content_type = stow_body(instance_of(11 * MB))
+    answer = api("alice").post(f"{stack.api_url}/studies", data=chunks(body) if chunked else body,
+                               headers={"Content-Type": content_type})
+    assert answer.status_code == 413
+    assert answer.text == "HTTP content length exceeded 10485760 bytes."
+
+
+def test_a_chunked_form_body_reaches_the_function_whole(stack, api):
+    """API Gateway reads a chunked body whole; the local API used to see an empty body."""
+    name = f"chunked {uuid.uuid4().hex[:6]}"
+    form = urlencode({"name": name, "description": "x" * 2000}).encode()
+    answer = api("alice").post(f"{stack.api_url}/albums", data=chunks(form, 300),
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["name"] == name
+
+
+def test_dicomweb_client_with_default_settings_stores_a_4_mb_instance_and_reads_it_back(stack, tokens):
+    client = DICOMwebClient(url=stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"})
+    instance = instance_of(4 * MB)
+    dataset = pydicom.dcmread(io.BytesIO(instance))
+    assert len(instance) > client._chunk_size  # the client sends it chunked
+    stored = client.store_instances([dataset])
+    assert "FailedSOPSequence" not in stored
+    back = client.retrieve_instance(dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID)
+    assert back.PixelData == dataset.PixelData
+    assert back.SOPInstanceUID == dataset.SOPInstanceUID
+
+
+def test_dicomweb_client_storing_a_9_mb_instance_is_told_of_the_large_upload_path(stack, tokens):
+    client = DICOMwebClient(url=stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"})
+    dataset = pydicom.dcmread(io.BytesIO(instance_of(9 * MB)))
+    with pytest.raises(requests.HTTPError) as refused:
+        client.store_instances([dataset])
+    assert refused.value.response.status_code == 413
+    assert "/api/uploads" in refused.value.response.json()["detail"]
+
+
+def test_the_uploader_sends_a_5_mb_instance_through_the_large_upload_path(stack, tokens, tmp_path):
+    """5 MB is under the 6 MB event limit as bytes but not once base64-encoded."""
+    instance = instance_of(5 * MB)
+    (tmp_path / "one.dcm").write_bytes(instance)
+    run = subprocess.run([sys.executable, str(ROOT / "obelisk_upload.py"), "--api", stack.api_url, "--token",
+                          tokens("alice"), "--quiet", str(tmp_path)],
+                         capture_output=True, timeout=300, cwd=ROOT, check=False)
+    answer = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    assert answer["status"] == 200, (answer, run.stderr.decode()[-2000:])
+    assert len(answer["response"]["00081199"]["Value"]) == 1
