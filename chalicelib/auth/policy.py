@@ -128,13 +128,15 @@ def authorize_download(principal: Principal, source: Source = ANYWHERE) -> None:
 
 def series_add_target(principal: Principal, album_id: str | None) -> str:
     """The album new series go to when this principal stores them (STOW, claim)."""
-    if principal.kind == VIEWER or not principal.can("write"):
+    if not principal.can("write"):
         raise Forbidden("the token does not allow writing")
     if principal.kind in ALBUM_SCOPED:
         target = _pinned_album(principal, Source(album_id=album_id))
         if _still_entitled(principal) is None:
             raise Forbidden("the token's album no longer entitles it")
         return target
+    if principal.kind == VIEWER:  # a viewer scoped `write` (OHIF saving a report) stores into its source
+        album_id = _viewer_source(principal, Source(album_id=album_id)).album_id
     if album_id is None:
         return principal.user.inbox_id
     if album_id == principal.user.inbox_id:
@@ -212,7 +214,10 @@ class AlbumAccess:
         if self.album.is_inbox:
             return False
         if self.principal.kind not in (USER, USER_CAPABILITY):
-            return _token_allows(self.principal, permission)
+            allowed = _token_allows(self.principal, permission)
+            if not allowed or self.principal.kind != VIEWER:
+                return allowed
+            # a viewer's `write` is bounded by its user's own permission in the album, read now
         if self.is_admin:
             return True
         if permission in _ADMIN_ONLY:
@@ -231,10 +236,8 @@ _TOKEN_PERMISSIONS = {  # album permission -> scope words an album-scoped token 
 
 def _token_allows(principal: Principal, permission: str) -> bool:
     """Album capabilities: their flags; providers: READ_SERIES and ADD_SERIES only; viewers:
-    READ_SERIES only."""
-    if principal.kind == REPORT_PROVIDER and permission not in (READ_SERIES, ADD_SERIES):
-        return False
-    if principal.kind == VIEWER and permission != READ_SERIES:
+    READ_SERIES, and ADD_SERIES when scoped `write` (then also bounded by their user's membership)."""
+    if principal.kind in (REPORT_PROVIDER, VIEWER) and permission not in (READ_SERIES, ADD_SERIES):
         return False
     needed = _TOKEN_PERMISSIONS.get(permission)
     return needed is not None and needed <= principal.scope
