@@ -55,7 +55,7 @@ browser-deps:
 
 ## ohif: the OHIF viewer site (prebuilt @ohif/app from the npm registry, pinned in ohif/ohif.lock.json)
 ohif: install
-	$(PY) -m devstack.ohif --api-url http://127.0.0.1:8000/api
+	$(PY) -m devstack.ohif --api-url http://127.0.0.1:3000/api
 
 ## deploy: the CloudFormation stacks, the Chalice app, the web app and OHIF, e.g. `make deploy STAGE=dev`
 STAGE ?= dev

@@ -62,11 +62,15 @@ class Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     stage = _env("OBELISK_STAGE", "local")
+    # One public origin, as a deployment presents it (CloudFront: `/api/*` to API Gateway, the rest to
+    # the web app's bucket; locally the web app's server forwards `/api/*`): the API is `{root}/api`
+    # and the web app is served at the root unless OBELISK_WEB_URL says otherwise.
+    public_url = _env("OBELISK_PUBLIC_URL", "http://127.0.0.1:3000")
     prefix = f"obelisk-{stage}"
     issuer = _env("OIDC_ISSUER")
     return Settings(
         stage=stage,
-        public_url=_env("OBELISK_PUBLIC_URL", "http://127.0.0.1:8000"),
+        public_url=public_url,
         users_table=_env("OBELISK_USERS_TABLE", f"{prefix}-users"),
         albums_table=_env("OBELISK_ALBUMS_TABLE", f"{prefix}-albums"),
         shares_table=_env("OBELISK_SHARES_TABLE", f"{prefix}-shares"),
@@ -91,7 +95,7 @@ def settings() -> Settings:
         oidc_client_ids=_csv("OIDC_CLIENT_IDS"),
         presign_seconds=int(_env("OBELISK_PRESIGN_SECONDS", "300")),
         ohif_url=_env("OBELISK_OHIF_URL", "http://127.0.0.1:3001"),
-        web_url=_env("OBELISK_WEB_URL", "http://127.0.0.1:3000"),
+        web_url=_env("OBELISK_WEB_URL", public_url),
         outbound_allowlist=_csv("OBELISK_OUTBOUND_ALLOWLIST"),
         outbound_timeout_seconds=float(_env("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "10")),
         deliveries_dlq=_env("OBELISK_DELIVERIES_DLQ", f"{prefix}-deliveries-dlq"),

@@ -17,7 +17,9 @@ DATA_DIR = Path(os.environ.get("OBELISK_DATA_DIR") or ROOT / ".obelisk")
 
 
 def run(_args) -> int:
-    stack = LocalStack(DATA_DIR)
+    from devstack.sites import WEB_PORT
+
+    stack = LocalStack(DATA_DIR, web_port=WEB_PORT)
     stopping = False
 
     def stop(*_):
@@ -51,7 +53,7 @@ def banner(stack: LocalStack, sites: dict[str, str]) -> str:
     lines = [
         "",
         "Obelisk is running (Ctrl-C stops everything):",
-        f"  API             {stack.api_url}",
+        f"  API             {stack.api_url}   (also {stack.direct_api_url})",
         f"  AWS emulator    {stack.emulator_url}   (moto; state in {DATA_DIR}/emulator.pickle)",
     ]
     lines += [f"  {name:<15} {url}" for name, url in sites.items()]

@@ -59,7 +59,7 @@ def build(api_url: str, dist: Path = DIST) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--api-url", default="http://127.0.0.1:8000/api")
+    parser.add_argument("--api-url", default="http://127.0.0.1:3000/api")
     args = parser.parse_args(argv)
     print(build(args.api_url))
     return 0

@@ -39,11 +39,19 @@ def wait_for(url: str, timeout: float = 60.0, process: subprocess.Popen | None =
 
 @dataclass
 class LocalStack:
-    """One local platform: emulator, resources, API. Ports of 0 pick free ones."""
+    """One local platform: emulator, resources, API. Ports of 0 pick free ones.
+
+    With a `web_port`, the platform has one public origin as a deployment does (CloudFront routes
+    `/api/*` to API Gateway and the rest to the site bucket): the web app's server on that port also
+    forwards `/api/*` to the API (`devstack/static_site.py`), and every URL Obelisk writes (QIDO
+    retrieve URLs, report providers' `conf_uri` and `return_uri`, OHIF's redirect) is on it. The
+    API still answers on its own port."""
 
     data_dir: Path
     emulator_port: int = 4566
     api_port: int = 8000
+    web_port: int | None = None
+    web_root: Path = ROOT / "web" / "dist"
     stage: str = "local"
     persist: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -58,11 +66,17 @@ class LocalStack:
 
     @property
     def public_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        """The origin clients use: the web app's (single origin) when there is one, else the API's."""
+        return f"http://127.0.0.1:{self.web_port or self.api_port}"
 
     @property
     def api_url(self) -> str:
         return self.public_url + "/api"
+
+    @property
+    def direct_api_url(self) -> str:
+        """The API on its own port (what the single origin forwards `/api/*` to)."""
+        return f"http://127.0.0.1:{self.api_port}/api"
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +95,7 @@ class LocalStack:
         return {
             "OBELISK_STAGE": self.stage,
             "OBELISK_PUBLIC_URL": self.public_url,
+            "OBELISK_WEB_URL": self.public_url,
             "AWS_ENDPOINT_URL": self.emulator_url,
             "AWS_DEFAULT_REGION": bootstrap.REGION,
             "AWS_ACCESS_KEY_ID": "local",
@@ -97,6 +112,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.emulator_port = self.emulator_port or free_port()
         self.api_port = self.api_port or free_port()
+        if self.web_port == 0:
+            self.web_port = free_port()
         state = str(self.data_dir / "emulator.pickle") if self.persist else ""
         emulator = self._spawn(
             "emulator", ["devstack.emulator", "--port", str(self.emulator_port), "--state", state]
@@ -111,10 +128,20 @@ class LocalStack:
             ["devstack.api_server", "--port", str(self.api_port), "--stage", self.stage],
             self.api_environment(),
         )
-        wait_for(self.api_url + "/liveness", process=api)
+        wait_for(self.direct_api_url + "/liveness", process=api)
+        if self.web_port:
+            self.start_front_door()
         self.start_pollers()
         self.write_description()
         return self
+
+    def start_front_door(self) -> subprocess.Popen:
+        """The web app's server on the public origin, forwarding `/api/*` to the API."""
+        self.web_root.mkdir(parents=True, exist_ok=True)
+        site = self._spawn("web-app", ["devstack.static_site", "--directory", str(self.web_root),
+                                       "--port", str(self.web_port), "--api-proxy", self.direct_api_url])
+        wait_for(self.api_url + "/liveness", process=site)
+        return site
 
     def start_pollers(self) -> subprocess.Popen:
         """The app's SQS event functions (webhook fan-out and delivery, ...), in one process."""

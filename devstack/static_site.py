@@ -1,18 +1,34 @@
 """A static site on loopback with single-page-app fallback: what S3 + CloudFront do in AWS. Every
-response carries the site's security headers (`devstack/site_headers.py`, shared with CloudFront)."""
+response carries the site's security headers (`devstack/site_headers.py`, shared with CloudFront).
+
+With `--api-proxy URL`, `/api` and `/api/*` are forwarded to the API at URL, as a deployment's
+CloudFront routes `/api/*` to API Gateway: one origin for the web app and the API. The request
+(method, path and query, headers, body) and the answer (status, headers, body) pass through
+unchanged and streamed; redirects are handed to the client, never followed."""
 from __future__ import annotations
 
 import argparse
 import functools
+import http.client
+import shutil
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from devstack import site_headers
+
+API_PREFIX = "/api"
+CHUNK = 64 * 1024
+# RFC 9110 section 7.6.1: connection-specific fields are not forwarded by an intermediary.
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+              "proxy-authenticate", "proxy-authorization"}
+
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
     extra_headers: dict[str, str] = {}
+    api_proxy: str = ""
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
@@ -24,10 +40,98 @@ class SiteHandler(SimpleHTTPRequestHandler):
         return super().send_head()
 
     def end_headers(self):
-        for name, value in self.extra_headers.items():
-            self.send_header(name, value)
-        self.send_header("Cache-Control", "no-cache")
+        if not getattr(self, "_proxying", False):
+            for name, value in self.extra_headers.items():
+                self.send_header(name, value)
+            self.send_header("Cache-Control", "no-cache")
         super().end_headers()
+
+    def _for_api(self) -> bool:
+        path = self.path.split("?", 1)[0]
+        return bool(self.api_proxy) and (path == API_PREFIX or path.startswith(API_PREFIX + "/"))
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self._proxy() if self._for_api() else super().do_GET()
+
+    def do_HEAD(self):  # noqa: N802
+        self._proxy() if self._for_api() else super().do_HEAD()
+
+    def _other_method(self):
+        if self._for_api():
+            self._proxy()
+        else:
+            self.send_error(405, "a static site answers GET and HEAD")
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _other_method
+
+    def _request_body(self):
+        """The request body as it arrives: a Content-Length's bytes, or chunked decoded piecewise."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunks()
+        remaining = int(self.headers.get("Content-Length") or 0)
+        if not remaining:
+            return None
+
+        def pieces():
+            nonlocal remaining
+            while remaining:
+                piece = self.rfile.read(min(CHUNK, remaining))
+                if not piece:
+                    return
+                remaining -= len(piece)
+                yield piece
+
+        return pieces()
+
+    def _chunks(self):
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return
+            yield self.rfile.read(size)
+            self.rfile.readline()
+
+    def _proxy(self) -> None:
+        self._proxying = True
+        target = urlsplit(self.api_proxy)
+        path = target.path.rstrip("/") + self.path[len(API_PREFIX):]
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
+        headers["Host"] = target.netloc
+        headers["X-Forwarded-Host"] = self.headers.get("Host", "")
+        headers["X-Forwarded-For"] = self.client_address[0]
+        body = self._request_body()
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
+        try:
+            connection.request(self.command, path, body=body, headers=headers,
+                               encode_chunked=body is not None and "Content-Length" not in headers)
+            answer = connection.getresponse()
+        except OSError as error:
+            connection.close()
+            self._bad_gateway(error)
+            return
+        try:
+            self.send_response(answer.status, answer.reason)
+            for name, value in answer.getheaders():
+                if name.lower() not in HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Connection", "close")  # the body ends where the connection does
+            self.end_headers()
+            if self.command != "HEAD":
+                shutil.copyfileobj(answer, self.wfile, CHUNK)
+        finally:
+            connection.close()
+            self.close_connection = True
+
+    def _bad_gateway(self, error: OSError) -> None:
+        body = b'{"message":"Bad Gateway","detail":"the API did not answer"}'
+        sys.stdout.write(f"api proxy: {error}\n")
+        self.send_response(502)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, fmt, *args):
         sys.stdout.write(f"{self.address_string()} {fmt % args}\n")
@@ -41,13 +145,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="send the COOP/COEP headers OHIF needs for SharedArrayBuffer")
     parser.add_argument("--storage-url", default="",
                         help="where presigned DICOM URLs point (the emulator), for the Content-Security-Policy")
+    parser.add_argument("--api-proxy", default="", metavar="URL",
+                        help="forward /api and /api/* to the API at URL (e.g. http://127.0.0.1:8000/api)")
     args = parser.parse_args(argv)
     headers = site_headers.for_site(Path(args.directory), args.storage_url)
     if args.cross_origin_isolated:
         headers.update(site_headers.OHIF_ISOLATION)
-    handler = type("Handler", (SiteHandler,), {"extra_headers": headers})
+    handler = type("Handler", (SiteHandler,), {"extra_headers": headers, "api_proxy": args.api_proxy})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), functools.partial(handler, directory=args.directory))
-    print(f"site {args.directory} on http://127.0.0.1:{args.port}", flush=True)
+    server.daemon_threads = True
+    print(f"site {args.directory} on http://127.0.0.1:{args.port}"
+          + (f", /api forwarded to {args.api_proxy}" if args.api_proxy else ""), flush=True)
     server.serve_forever()
     return 0
 

@@ -18,6 +18,11 @@ window.config = {
   strictZSpacingForVolumeViewport: true,
   maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 25 },
   showErrorDetails: 'production',
+  // Annotations are saved back (docs/report-providers.md): measurements drawn are tracked without a
+  // prompt ('simplified', @ohif/app 3.13's modes: 'standard' asks "track this series?" first), and
+  // the measurement panel's save stores a DICOM SR through STOW into the launched study with the
+  // viewer token; an SR already in the study is offered again (hydrated) when the study is reopened.
+  measurementTrackingMode: 'simplified',
   oidc: [
     {
       authority: '__API_URL__',

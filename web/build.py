@@ -42,7 +42,7 @@ def write_config(destination: Path, api_url: str, auth: dict | None, ohif_url: s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DIST)
-    parser.add_argument("--api-url", default="http://127.0.0.1:8000/api")
+    parser.add_argument("--api-url", default="http://127.0.0.1:3000/api")
     parser.add_argument("--ohif-url", default="http://127.0.0.1:3001")
     parser.add_argument("--client-id", default="")
     parser.add_argument("--cognito-endpoint", default="", help="password mode: the Cognito (emulator) endpoint")

@@ -179,19 +179,33 @@ def authorize_series_send(principal: Principal, study_uid: str, series_uid: str)
 
 def series_add_target(principal: Principal, album_id: str | None) -> str:
     """The album new series go to when this principal stores them (STOW, claim)."""
-    if principal.kind == VIEWER or not principal.can("write"):
+    if not principal.can("write"):
         raise Forbidden("the token does not allow writing")
     if principal.kind in ALBUM_SCOPED:
         target = _pinned_album(principal, Source(album_id=album_id))
         if _still_entitled(principal) is None:
             raise Forbidden("the token's album no longer entitles it")
         return target
+    if principal.kind == VIEWER:
+        return _viewer_store_target(principal, album_id)
     if album_id is None:
         return principal.user.inbox_id
     if album_id == principal.user.inbox_id:
         raise AlbumNotFound("Album does not exist or you don't have access")
     require_album_permission(principal, album_id, ADD_SERIES)
     return album_id
+
+
+def _viewer_store_target(principal: Principal, album_id: str | None) -> str:
+    """A viewer scoped `write` (OHIF saving a report) stores into its source only: its inbox, or
+    its album while its user still holds ADD_SERIES there (viewers reach no album endpoint, so the
+    standing is read here rather than through `album_access`)."""
+    source = _viewer_source(principal, Source(album_id=album_id))
+    if source.album_id is None:
+        return principal.user.inbox_id
+    if not _standing(principal, source.album_id).allows(ADD_SERIES):
+        raise Forbidden(f"you lack the {ADD_SERIES} permission in this album")
+    return source.album_id
 
 
 def sendable_series(principal: Principal, study_uid: str, series_uid: str | None = None,
@@ -329,7 +343,10 @@ class AlbumAccess:
         if self.album.is_inbox:
             return False
         if self.principal.kind not in (USER, USER_CAPABILITY):
-            return _token_allows(self.principal, permission)
+            allowed = _token_allows(self.principal, permission)
+            if not allowed or self.principal.kind != VIEWER:
+                return allowed
+            # a viewer's `write` is bounded by its user's own permission in the album, read now
         if not _user_permission_scope(permission) <= self.principal.scope:
             return False  # a user capability acts as its user only within its flags
         if self.is_admin:
@@ -365,10 +382,8 @@ _TOKEN_PERMISSIONS = {  # album permission -> scope words an album-scoped token 
 
 def _token_allows(principal: Principal, permission: str) -> bool:
     """Album capabilities: their flags; providers: READ_SERIES and ADD_SERIES only; viewers:
-    READ_SERIES only."""
-    if principal.kind == REPORT_PROVIDER and permission not in (READ_SERIES, ADD_SERIES):
-        return False
-    if principal.kind == VIEWER and permission != READ_SERIES:
+    READ_SERIES, and ADD_SERIES when scoped `write` (then also bounded by their user's membership)."""
+    if principal.kind in (REPORT_PROVIDER, VIEWER) and permission not in (READ_SERIES, ADD_SERIES):
         return False
     needed = _TOKEN_PERMISSIONS.get(permission)
     return needed is not None and needed <= principal.scope
@@ -381,6 +396,11 @@ def album_access(principal: Principal, album_id: str) -> AlbumAccess:
         raise AlbumNotFound("Album does not exist or you don't have access")
     if principal.kind in ALBUM_SCOPED and album_id != principal.album_id:
         raise AlbumNotFound("Album does not exist or you don't have access")
+    return _standing(principal, album_id)
+
+
+def _standing(principal: Principal, album_id: str) -> AlbumAccess:
+    """The album item and the principal's membership (an album token's creator must be admin)."""
     membership = shares.membership(album_id, principal.sub)
     if membership is None or (principal.kind == ALBUM_CAPABILITY and not membership.is_admin):
         raise AlbumNotFound("Album does not exist or you don't have access")

@@ -2,7 +2,8 @@
 
 The assertion must be signed (RS256 or ES256) by a key of the provider's `jwks_uri` chosen by
 `kid`; `iss` = `sub` = client_id; `aud` the token endpoint; `exp` at most 10 minutes ahead; `jti`
-used once (KHEOPS quirk 4, fixed)."""
+used once (KHEOPS quirk 4, fixed): a replayed `jti` is `invalid_client` (RFC 7523 section 3.2) with a
+description that names it, since providers written for KHEOPS reuse a constant `jti`."""
 from __future__ import annotations
 
 import hashlib
@@ -85,5 +86,6 @@ def authenticate(client_id: str, assertion_type: str | None, assertion: str | No
         raise OAuthError("invalid_request", "client_assertion expires more than 10 minutes ahead")
     jti = hashlib.sha256(f"{client_id}#{claims['jti']}".encode()).hexdigest()
     if not one_time.remember("JTI", jti, int(claims["exp"] - now) + LEEWAY):
-        raise OAuthError("invalid_request", "client_assertion jti was already used")
+        raise OAuthError("invalid_client", "client_assertion jti was already used: sign every assertion with "
+                                           "a new, unique jti (RFC 7523 section 3)")
     return provider, config

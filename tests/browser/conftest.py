@@ -1,6 +1,7 @@
 """Browser-test fixtures: the built web app served on a free port against the test stack's API,
-a signed-in page per demo user, screenshots kept under `test-artifacts/browser/`, and a probe of
-which API routes exist (screens whose API has not landed yet are skipped, not faked)."""
+a signed-in page per demo user, OHIF served for the secure launch, screenshots kept under
+`test-artifacts/browser/`, and a probe of which API routes exist (screens whose API has not landed
+yet are skipped, not faked)."""
 from __future__ import annotations
 
 import json
@@ -15,12 +16,13 @@ import pydicom
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
+from dicomweb_client.api import DICOMwebClient
 from jwt.algorithms import RSAAlgorithm
 from playwright.sync_api import expect
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from devstack import bootstrap
+from devstack import bootstrap, ohif
 from devstack.stack import ROOT, free_port, wait_for
 from tests.browser.hosted_ui import HostedUI
 from web.build import build_site, oidc_auth, password_auth
@@ -199,3 +201,28 @@ def report_provider():
         yield f"http://127.0.0.1:{server.server_port}/.well-known/kheops-report-configuration"
     finally:
         server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ohif_site(stack, tmp_path_factory):
+    """OHIF built against the test stack's API, served where the stack sends launched viewers."""
+    dist = ohif.build(stack.api_url, tmp_path_factory.mktemp("ohif") / "dist")
+    port = urlsplit(stack.ohif_url).port
+    process = subprocess.Popen([sys.executable, "-m", "devstack.static_site", "--directory", str(dist), "--port",
+                                str(port), "--cross-origin-isolated", "--storage-url", stack.emulator_url],
+                               cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_for(stack.ohif_url + "/", process=process)
+        yield stack.ohif_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ct_study(stack, tokens):
+    """pydicom's CT sample in alice's inbox."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"}).store_instances([dataset])
+    return dataset

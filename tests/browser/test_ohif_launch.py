@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import html
 import io
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pydicom
 import pytest
@@ -18,33 +15,7 @@ from PIL import Image, ImageStat
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from devstack import ohif
-from devstack.stack import ROOT, wait_for
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def ohif_site(stack, tmp_path_factory):
-    dist = ohif.build(stack.api_url, tmp_path_factory.mktemp("ohif") / "dist")
-    port = urlsplit(stack.ohif_url).port
-    process = subprocess.Popen([sys.executable, "-m", "devstack.static_site", "--directory", str(dist), "--port",
-                                str(port), "--cross-origin-isolated",
-                                "--storage-url", stack.emulator_url], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        wait_for(stack.ohif_url + "/", process=process)
-        yield stack.ohif_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def ct_study(stack, tokens):
-    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"}).store_instances([dataset])
-    return dataset
 
 
 def launch_form(api_url: str, token: str, study_uid: str) -> str:

@@ -155,6 +155,14 @@ def _fresh_code(stack, tokens, provider, album_with_study) -> str:
     return launched_code(stack, tokens, provider, album_with_study)["code"][0]
 
 
+def test_conf_uri_and_return_uri_share_the_public_origin(stack, tokens, provider, album_with_study):
+    """KHEOPS's sample provider refuses a launch whose conf_uri and return_uri differ in origin."""
+    launched = launched_code(stack, tokens, provider, album_with_study)
+    conf, back = urlsplit(launched["conf_uri"][0]), urlsplit(launched["return_uri"][0])
+    assert (conf.scheme, conf.netloc) == (back.scheme, back.netloc) == tuple(urlsplit(stack.public_url)[:2])
+    assert back.path == f"/albums/{album_with_study['album']}"
+
+
 def test_a_code_works_once(stack, tokens, provider, album_with_study):
     code = _fresh_code(stack, tokens, provider, album_with_study)
     endpoint = f"{stack.api_url}/token"
@@ -170,7 +178,9 @@ def test_an_assertion_works_once(stack, tokens, provider, album_with_study):
                              jti=jti).status_code == 200
     replay = provider.exchange(endpoint, _fresh_code(stack, tokens, provider, album_with_study), provider.client_id,
                                jti=jti)
-    assert replay.status_code == 400 and replay.json()["error"] == "invalid_request"
+    # RFC 7523 section 3.2: a client assertion that does not verify is invalid_client.
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_client"
+    assert "jti" in replay.json()["error_description"] and "already used" in replay.json()["error_description"]
 
 
 @pytest.mark.parametrize("misuse", ["another key", "wrong aud", "too long", "unknown kid"])
