@@ -1,0 +1,142 @@
+"""`obelisk upload` on the local stack: a folder with a zip, a DICOMDIR, other files and one
+instance past the batch limit, interrupted at about half and run again. Every instance ends up
+stored exactly once (QIDO and S3), nothing stored is sent twice, the other files are skipped and
+listed, and the exit codes say what happened (0 done, 130 interrupted, 1 failures listed)."""
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+import requests
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from devstack.bootstrap import aws_client
+from tests.conftest import ROOT
+from tests.integration import dicom_samples as samples
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+BATCH_BYTES = 200_000  # about 5 small instances per request, so that the upload can be cut in the middle
+SMALL_PER_STUDY = 30
+
+
+def obelisk(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "obelisk_cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kwargs)
+
+
+def dicomdir(path: Path) -> None:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.1.3.10"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    directory = pydicom.Dataset()
+    directory.file_meta = meta
+    directory.FileSetID = "OBELISK"
+    directory.preamble = b"\0" * 128
+    directory.save_as(path, enforce_file_format=True)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> dict:
+    """Two studies of small CTs (ten of them inside a zip), one 20 MB CT, a DICOMDIR, text files."""
+    root = tmp_path_factory.mktemp("upload")
+    studies = [generate_uid(), generate_uid()]
+    sops: dict[str, str] = {}
+    members = []
+    for study in studies:
+        series = generate_uid()
+        for number in range(SMALL_PER_STUDY):
+            dataset = samples.renewed(pydicom.dcmread(samples.sample_path("CT_small.dcm")), study, series)
+            name = f"{study[-6:]}-{number:03}.dcm"
+            data = samples.part10(dataset)
+            if number < 5:
+                members.append((name, data))
+            else:
+                (root / "nested" / study[-6:]).mkdir(parents=True, exist_ok=True)
+                (root / "nested" / study[-6:] / name).write_bytes(data)
+            sops[str(dataset.SOPInstanceUID)] = study
+    with zipfile.ZipFile(root / "more.zip", "w") as archive:
+        for name, data in members:
+            archive.writestr(f"inside/{name}", data)
+        archive.writestr("inside/notes.txt", "not DICOM")
+    big = pydicom.dcmread(io.BytesIO(samples.big_series(1, rows=4096, columns=2560)[0]))
+    big.StudyInstanceUID = studies[0]
+    (root / "big.dcm").write_bytes(samples.part10(big))
+    sops[str(big.SOPInstanceUID)] = studies[0]
+    dicomdir(root / "DICOMDIR")
+    (root / "README.txt").write_text("a study folder as a CD would have it")
+    (root / "nested" / "viewer.exe").write_bytes(b"MZ" + b"\0" * 300)
+    return {"root": root, "studies": studies, "sops": sops, "big_size": (root / "big.dcm").stat().st_size,
+            "big_sop": str(big.SOPInstanceUID)}
+
+
+def stored_uids(stack, token: str, study: str) -> list[str]:
+    answer = requests.get(f"{stack.api_url}/studies/{study}/instances", params={"includefield": "00080018"},
+                          headers={"Authorization": f"Bearer {token}", "Accept": "application/dicom+json"}, timeout=30)
+    if answer.status_code in (204, 404):  # 404: no instance of the study yet
+        return []
+    answer.raise_for_status()
+    return [item["00080018"]["Value"][0] for item in answer.json()]
+
+
+def part10_objects(stack, study: str) -> list[str]:
+    pages = aws_client("s3", stack.emulator_url).get_paginator("list_objects_v2").paginate(
+        Bucket=f"obelisk-{stack.stage}-dicom", Prefix=f"dicom/{study}/")
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def summary_of(stdout: bytes) -> dict:
+    return json.loads(stdout.decode().strip().splitlines()[-1])
+
+
+def test_interrupted_upload_resumes_and_stores_every_instance_once(stack, tokens, folder):
+    token = tokens("alice")
+    command = ["upload", "--url", stack.api_url, "--bearer-token", token, "--jobs", "1",
+               "--batch-bytes", str(BATCH_BYTES), "--json", str(folder["root"])]
+    total = len(folder["sops"])
+    first = obelisk(*command)
+    while sum(len(stored_uids(stack, token, st)) for st in folder["studies"]) < total // 2:
+        assert first.poll() is None, first.communicate()  # still running: we interrupt it in the middle
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err.decode()[-2000:]
+    assert b"run the same command again to resume" in err
+    interrupted = summary_of(out)
+    assert interrupted["interrupted"] and 0 < interrupted["stored"] < total
+
+    before = {st: set(stored_uids(stack, token, st)) for st in folder["studies"]}
+    second = obelisk(*command)
+    out, err = second.communicate(timeout=600)
+    assert second.returncode == 0, err.decode()[-2000:]
+    resumed = summary_of(out)
+    already = sum(len(uids) for uids in before.values())
+    assert resumed["found"] == total
+    assert resumed["already_stored"] == already and resumed["stored"] == total - already
+    assert resumed["failed"] == []
+    assert folder["big_sop"] not in before[folder["studies"][0]]  # sent last, with one request in flight
+    assert resumed["large_uploads"] == 1 and resumed["bytes_sent"] > folder["big_size"]
+    skipped = {Path(item["name"].split("!")[-1]).name: item["reason"] for item in resumed["skipped"]}
+    assert set(skipped) == {"DICOMDIR", "README.txt", "viewer.exe", "notes.txt"}
+    assert "DICOMDIR" in skipped["DICOMDIR"]
+    assert "ETA" not in out.decode()  # the bar is on stderr, the summary on stdout
+    assert "B/s" in err.decode()  # tqdm's rate
+
+    for study in folder["studies"]:
+        uids = stored_uids(stack, token, study)
+        expected = sorted(sop for sop, st in folder["sops"].items() if st == study)
+        assert sorted(uids) == expected  # each once, none missing
+        assert sorted(key.rsplit("/", 1)[1] for key in part10_objects(stack, study)) == [f"{sop}.dcm" for sop in expected]
+
+    third = obelisk(*command)
+    out, _ = third.communicate(timeout=120)
+    assert third.returncode == 0 and summary_of(out)["stored"] == 0 and summary_of(out)["bytes_sent"] == 0
