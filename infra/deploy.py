@@ -98,6 +98,7 @@ def deploy_stacks(stage: str, oidc_issuer: str = "", viewer_origin: str = "",
         "Stage": stage,
         "OidcIssuer": oidc_issuer,
         "ViewerOrigin": viewer_origin or site.get("OhifUrl", "*"),
+        "WebOrigin": site.get("WebUrl", "*"),
         "CallbackUrl": callback_url or site.get("WebUrl", "http://127.0.0.1:3000") + "/callback",
     }
     resources = deploy_template(names["resources"], RESOURCES, parameters)

@@ -140,3 +140,35 @@ def test_interrupted_upload_resumes_and_stores_every_instance_once(stack, tokens
     third = obelisk(*command)
     out, _ = third.communicate(timeout=120)
     assert third.returncode == 0 and summary_of(out)["stored"] == 0 and summary_of(out)["bytes_sent"] == 0
+
+
+def test_refused_instances_are_listed_and_the_exit_code_is_1(stack, tokens, tmp_path):
+    good = samples.load("CT_small.dcm")
+    (tmp_path / "good.dcm").write_bytes(samples.part10(good))
+    (tmp_path / "cut.dcm").write_bytes(samples.part10(samples.load("MR_small.dcm"))[:3000])  # DICM, then truncated
+    run = obelisk("upload", "--url", stack.api_url, "--bearer-token", tokens("alice"), "--quiet", str(tmp_path))
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 1, err.decode()
+    lines = out.decode().splitlines()
+    assert any(line.startswith("FAILED") and "cut.dcm" in line for line in lines), lines
+    assert "1 stored, 1 failed" in lines[-1]
+    assert stored_uids(stack, tokens("alice"), str(good.StudyInstanceUID)) == [str(good.SOPInstanceUID)]
+
+
+def test_multipart_upload_refuses_what_it_cannot_complete(stack, api):
+    alice, bob = api("alice"), api("bob")
+    for size in (0, -5, "12", True, 3 * 1024 ** 3):
+        answer = alice.post(f"{stack.api_url}/uploads", json={"content_type": "application/dicom", "size": size})
+        assert answer.status_code == 400 and answer.json()["message"] == "Bad Request", (size, answer.text)
+    multipart = alice.post(f"{stack.api_url}/uploads", json={
+        "content_type": "multipart/related; type=\"application/dicom\"; boundary=x", "size": 100})
+    assert multipart.status_code == 400
+    ticket = alice.post(f"{stack.api_url}/uploads", json={"content_type": "application/dicom", "size": 20 * 1024 ** 2})
+    assert ticket.status_code == 201
+    body = ticket.json()
+    assert body["part_size"] == 8 * 1024 ** 2 and [p["part_number"] for p in body["parts"]] == [1, 2, 3]
+    assert requests.put(body["parts"][0]["url"], data=b"\0" * body["part_size"], timeout=60).status_code == 200
+    early = alice.post(body["complete_url"], json={})
+    assert early.status_code == 400 and "8388608 of 20971520 bytes" in early.json()["detail"]
+    assert bob.post(body["complete_url"], json={}).status_code == 404  # someone else's upload
+    assert bob.get(body["status_url"]).status_code == 404
