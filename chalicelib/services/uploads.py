@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
+from chalicelib.config import settings
 from chalicelib.dicom import stow
 from chalicelib.dicom.multipart import media_type
-from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadRequest, NotFound, ObeliskError
 from chalicelib.services.ingest import store_body
 from chalicelib.store import dicom_store
 from chalicelib.store.models import UserProfile
-
 
 MIN_PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000  # S3's limit per multipart upload
