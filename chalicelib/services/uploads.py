@@ -13,11 +13,11 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
-from chalicelib.dicom import stow
+from chalicelib.dicom import multipart, stow
 from chalicelib.dicom.multipart import media_type
 from chalicelib.dicom.uids import require_uid
-from chalicelib.errors import BadRequest, NotFound, ObeliskError
-from chalicelib.services.ingest import store_body
+from chalicelib.errors import BadRequest, NotFound, ObeliskError, UnsupportedMediaType
+from chalicelib.services.ingest import CANNOT_UNDERSTAND, Failed, Ingest, IngestResult, read_part10, store_body
 from chalicelib.store import dicom_store
 from chalicelib.store.models import UserProfile
 
@@ -133,16 +133,48 @@ def ingest_uploaded(upload_id: str, base_url: str) -> dict:
     request = _request(upload_id)
     if dicom_store.head(dicom_store.upload_result_key(upload_id)) is not None:
         return json.loads(dicom_store.read(dicom_store.upload_result_key(upload_id)))
-    body = dicom_store.read(dicom_store.upload_key(upload_id))
     try:
-        result = store_body(_principal_of(request), request["album_id"], request["study_uid"],
-                            request["content_type"], body)
+        result = _ingest(_principal_of(request), request, dicom_store.upload_key(upload_id))
         answer = {"status": stow.status_of(result), "body": stow.response_document(result, base_url)}
     except ObeliskError as error:
         answer = {"status": error.status, "body": {"message": error.message, "detail": error.detail}}
     dicom_store.put(dicom_store.upload_result_key(upload_id), json.dumps(answer).encode(), "application/json")
     dicom_store.delete_objects([dicom_store.upload_key(upload_id)])
     return answer
+
+
+def _ingest(principal: Principal, request: dict, key: str) -> IngestResult:
+    """A multipart body of Part-10 parts is streamed (`_ingest_streamed`); a single instance, or
+    DICOM JSON with bulk parts (which refer to each other), is read whole."""
+    kind, params = media_type(request["content_type"])
+    if kind == "multipart/related" and params.get("type", "application/dicom") == "application/dicom":
+        return _ingest_streamed(principal, request, key)
+    return store_body(principal, request["album_id"], request["study_uid"], request["content_type"],
+                      dicom_store.read(key))
+
+
+def _ingest_streamed(principal: Principal, request: dict, key: str) -> IngestResult:
+    """STOW of a stored multipart body with one part in memory at a time, in two passes: the first
+    reads the multipart structure only, so a malformed body is refused (400) before anything is
+    written, as `store_body` does; the second reads and ingests each part. Parts that are not
+    readable DICOM are refused one by one; if none is readable, nothing was written and it is a 400."""
+    content_type = request["content_type"]
+    for index, part in enumerate(multipart.iter_parts(dicom_store.read_chunks(key), content_type), start=1):
+        if part.content_type not in ("application/dicom", ""):
+            raise UnsupportedMediaType(f"part {index} is {part.content_type}; expected application/dicom")
+    ingest = Ingest(principal, request["album_id"], request["study_uid"])
+    readable = 0
+    for part in multipart.iter_parts(dicom_store.read_chunks(key), content_type):
+        try:
+            dataset = read_part10(part.body)
+        except BadRequest as refusal:
+            ingest.result.failed.append(Failed("", "", CANNOT_UNDERSTAND, refusal.detail))
+            continue
+        readable += 1
+        ingest.add(part.body, dataset)
+    if not readable:
+        raise BadRequest(f"no part is a readable DICOM object: {ingest.result.failed[0].comment}")
+    return ingest.finish()
 
 
 def result(principal: Principal, upload_id: str) -> dict | None:

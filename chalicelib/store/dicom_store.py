@@ -161,6 +161,11 @@ def read(key: str) -> bytes:
     return client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].read()
 
 
+def read_chunks(key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """An object's bytes as a stream of chunks (nothing more than a chunk held here)."""
+    yield from client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].iter_chunks(size)
+
+
 def head(key: str) -> dict | None:
     """The object's headers (ETag, ContentLength, ContentType, Metadata), or None when absent."""
     try:

@@ -172,3 +172,34 @@ def test_multipart_upload_refuses_what_it_cannot_complete(stack, api):
     assert early.status_code == 400 and "8388608 of 20971520 bytes" in early.json()["detail"]
     assert bob.post(body["complete_url"], json={}).status_code == 404  # someone else's upload
     assert bob.get(body["status_url"]).status_code == 404
+
+
+def _put_whole_body(stack, token: str, body: bytes, content_type: str) -> tuple[int, dict]:
+    from obelisk_cli.http import Server
+    from obelisk_cli.upload import wait_for_ingest
+
+    auth = {"Authorization": f"Bearer {token}"}
+    ticket = requests.post(f"{stack.api_url}/uploads", json={"content_type": content_type}, headers=auth,
+                           timeout=30).json()
+    assert requests.put(ticket["upload_url"], data=body, headers={"Content-Type": content_type},
+                        timeout=60).status_code == 200
+    return wait_for_ingest(Server(stack.api_url, bearer_token=token), ticket["status_url"], 120)
+
+
+def test_a_stow_body_put_whole_is_ingested_part_by_part(stack, tokens):
+    from obelisk_cli.upload import multipart_body
+
+    good = [samples.load("CT_small.dcm"), samples.load("MR_small.dcm")]
+    body, content_type = multipart_body([samples.part10(good[0]), b"\0" * 128 + b"DICM garbage",
+                                         samples.part10(good[1])])
+    status, answer = _put_whole_body(stack, tokens("alice"), body, content_type)
+    assert status == 202, answer
+    assert sorted(i["00081155"]["Value"][0] for i in answer["00081199"]["Value"]) == sorted(
+        str(d.SOPInstanceUID) for d in good)
+    assert [i["00081197"]["Value"][0] for i in answer["00081198"]["Value"]] == [0xC000]
+
+    cut = samples.load("CT_small.dcm")
+    body, content_type = multipart_body([samples.part10(cut)])
+    status, answer = _put_whole_body(stack, tokens("alice"), body[:-20], content_type)  # no closing boundary
+    assert status == 400 and answer["detail"] == "multipart body has no closing boundary"
+    assert stored_uids(stack, tokens("alice"), str(cut.StudyInstanceUID)) == []  # nothing half-written
