@@ -203,3 +203,39 @@ def test_a_stow_body_put_whole_is_ingested_part_by_part(stack, tokens):
     status, answer = _put_whole_body(stack, tokens("alice"), body[:-20], content_type)  # no closing boundary
     assert status == 400 and answer["detail"] == "multipart body has no closing boundary"
     assert stored_uids(stack, tokens("alice"), str(cut.StudyInstanceUID)) == []  # nothing half-written
+
+
+def test_a_40_mb_instance_goes_through_the_command_within_aws_limits(stack, tokens, tmp_path):
+    from tests.support.gateway_limits import GatewayLimits
+
+    body = samples.big_series(1, rows=4480, columns=4480)[0]
+    (tmp_path / "mammo.dcm").write_bytes(body)
+    small = samples.load("CT_small.dcm")
+    (tmp_path / "small.dcm").write_bytes(samples.part10(small))
+    limits = GatewayLimits(stack.api_url)
+    with limits as api_url:
+        run = obelisk("upload", "--url", api_url, "--bearer-token", tokens("alice"), "--json", str(tmp_path))
+        out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err.decode()[-2000:]
+    summary = summary_of(out)
+    assert (summary["stored"], summary["large_uploads"], summary["batches"]) == (2, 1, 1)
+    assert limits.refused == [] and 0 < limits.largest < 4_600_000
+    dataset = pydicom.dcmread(io.BytesIO(body), stop_before_pixels=True)
+    assert stored_uids(stack, tokens("alice"), str(dataset.StudyInstanceUID)) == [str(dataset.SOPInstanceUID)]
+    retrieved = requests.get(
+        f"{stack.api_url}/studies/{dataset.StudyInstanceUID}/series/{dataset.SeriesInstanceUID}"
+        f"/instances/{dataset.SOPInstanceUID}", headers={"Authorization": f"Bearer {tokens('alice')}",
+                                                         "Accept": 'multipart/related; type="application/dicom"'},
+        timeout=120)
+    assert body in retrieved.content
+
+
+def test_the_gateway_limits_refuse_a_5_mb_stow(stack, tokens):
+    from obelisk_cli.upload import multipart_body
+    from tests.support.gateway_limits import GatewayLimits
+
+    body, content_type = multipart_body([samples.big_series(1, rows=1600, columns=1600)[0]])  # 5 MB
+    with GatewayLimits(stack.api_url) as api_url:
+        answer = requests.post(f"{api_url}/studies", data=body, timeout=60, headers={
+            "Authorization": f"Bearer {tokens('alice')}", "Content-Type": content_type})
+    assert answer.status_code == 413
