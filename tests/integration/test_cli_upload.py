@@ -239,3 +239,24 @@ def test_the_gateway_limits_refuse_a_5_mb_stow(stack, tokens):
         answer = requests.post(f"{api_url}/studies", data=body, timeout=60, headers={
             "Authorization": f"Bearer {tokens('alice')}", "Content-Type": content_type})
     assert answer.status_code == 413
+
+
+def test_download_writes_each_instance_as_stored_and_resumes(stack, tokens, tmp_path):
+    datasets = [samples.load("CT_small.dcm"), samples.load("emri_small_jpeg_2k_lossless.dcm")]
+    datasets[1].StudyInstanceUID = datasets[0].StudyInstanceUID
+    for number, dataset in enumerate(datasets):
+        (tmp_path / f"{number}.dcm").write_bytes(samples.part10(dataset))
+    token = tokens("bob")
+    upload = obelisk("upload", "--url", stack.api_url, "--bearer-token", token, "--quiet", str(tmp_path))
+    assert upload.wait(timeout=120) == 0
+    out_dir = tmp_path / "out"
+    study = str(datasets[0].StudyInstanceUID)
+    for expected in ("2 instance(s) retrieved, 0 already there", "0 instance(s) retrieved, 2 already there"):
+        run = obelisk("download", "--url", stack.api_url, "--bearer-token", token, "--study", study,
+                      "--out", str(out_dir), "--quiet")
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, out + err
+        assert expected in out.decode()
+    for number, dataset in enumerate(datasets):
+        written = out_dir / study / str(dataset.SeriesInstanceUID) / f"{dataset.SOPInstanceUID}.dcm"
+        assert written.read_bytes() == (tmp_path / f"{number}.dcm").read_bytes()
