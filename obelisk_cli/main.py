@@ -11,7 +11,7 @@ import sys
 
 from obelisk_cli import files
 from obelisk_cli.http import Server
-from obelisk_cli.upload import DEFAULT_BATCH_BYTES, Options, Report, upload
+from obelisk_cli.upload import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_INSTANCES, Options, Report, upload
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -63,13 +63,18 @@ def _upload_parser(parser: argparse.ArgumentParser) -> None:
                         default=int(os.environ.get("OBELISK_BATCH_BYTES", DEFAULT_BATCH_BYTES)),
                         help="largest synchronous STOW body; bigger instances use the large-upload path "
                              f"(OBELISK_BATCH_BYTES, default {DEFAULT_BATCH_BYTES})")
+    parser.add_argument("--batch-instances", type=int,
+                        default=int(os.environ.get("OBELISK_BATCH_INSTANCES", DEFAULT_BATCH_INSTANCES)),
+                        help="most instances in one synchronous STOW (it must finish within API Gateway's 29 s; "
+                             f"OBELISK_BATCH_INSTANCES, default {DEFAULT_BATCH_INSTANCES})")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files, folders, zip archives")
     parser.set_defaults(run=run_upload)
 
 
 def run_upload(args) -> int:
     found = files.collect(args.paths)
-    options = Options(album=args.album, batch_bytes=args.batch_bytes, jobs=max(1, args.jobs),
+    options = Options(album=args.album, batch_bytes=args.batch_bytes, batch_instances=max(1, args.batch_instances),
+                      jobs=max(1, args.jobs),
                       progress=not args.quiet)
     report = upload(server_of(args), found.instances, options) if found.instances else Report()
     print_summary(report, found.skipped, args.json)

@@ -20,6 +20,9 @@ from obelisk_cli.stored import stored_instances
 # API Gateway takes 10 MB and Lambda 6 MB of payload, which API Gateway base64-encodes: about
 # 4.5 MB of DICOM per synchronous request.
 DEFAULT_BATCH_BYTES = 4_500_000
+# API Gateway gives a request 29 s: the function parses each instance and writes its renditions, so a
+# batch of many small instances is cut by count too.
+DEFAULT_BATCH_INSTANCES = 20
 PART_OVERHEAD = 200  # boundary and part headers of one multipart/related part
 REFERENCED_SOP_SEQUENCE, FAILED_SOP_SEQUENCE = "00081199", "00081198"
 REFERENCED_SOP_INSTANCE_UID, FAILURE_REASON = "00081155", "00081197"
@@ -51,6 +54,7 @@ class Report:
 class Options:
     album: str | None = None
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    batch_instances: int = DEFAULT_BATCH_INSTANCES
     jobs: int = 4
     progress: bool = True
     poll_seconds: float = 900.0
@@ -67,7 +71,7 @@ def upload(server: Server, instances: list[Instance], options: Options) -> Repor
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=options.jobs)
     try:
-        jobs = [pool.submit(_send_batch, server, group, options) for group in batches(small, options.batch_bytes)]
+        jobs = [pool.submit(_send_batch, server, group, options) for group in batches(small, options.batch_bytes, options.batch_instances)]
         report.batches, report.large = len(jobs), len(large)
         jobs += [pool.submit(_send_large, server, item, options) for item in large]
         for job in as_completed(jobs):
@@ -100,13 +104,13 @@ def _not_yet_stored(server: Server, instances: list[Instance], album: str | None
     return pending
 
 
-def batches(instances: Iterable[Instance], limit: int) -> list[list[Instance]]:
-    """Consecutive groups whose multipart body stays within `limit` bytes."""
+def batches(instances: Iterable[Instance], limit: int, count: int = DEFAULT_BATCH_INSTANCES) -> list[list[Instance]]:
+    """Consecutive groups of at most `count` instances whose multipart body stays within `limit` bytes."""
     groups: list[list[Instance]] = []
     current: list[Instance] = []
     size = 0
     for item in instances:
-        if current and size + item.size + PART_OVERHEAD > limit:
+        if current and (size + item.size + PART_OVERHEAD > limit or len(current) >= count):
             groups.append(current)
             current, size = [], 0
         current.append(item)

@@ -52,6 +52,7 @@ def test_batches_stay_under_the_limit():
     groups = batches(items, 3 * (1000 + PART_OVERHEAD))
     assert [len(g) for g in groups] == [3, 3, 3, 1]
     assert sum(groups, []) == items
+    assert [len(g) for g in batches(items, 10 ** 9, count=4)] == [4, 4, 2]  # many small ones: cut by count
 
 
 def test_a_202_stow_answer_lists_the_refused_instances():

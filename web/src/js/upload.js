@@ -11,6 +11,7 @@ import { isPart10 } from './dicom.js';
 import { part10Uids } from './part10.js';
 
 const BATCH_BYTES = 4_500_000; // ~6 MB of Lambda payload once API Gateway base64-encodes it
+const BATCH_INSTANCES = 20; // a STOW must finish within API Gateway's 29 s
 const PART_OVERHEAD = 200;
 const IN_FLIGHT = 3;
 const ATTEMPTS = 5;
@@ -47,7 +48,11 @@ function batches(files, limit) {
   let current = [];
   let size = 0;
   for (const file of files) {
-    if (current.length && size + file.size + PART_OVERHEAD > limit) { groups.push(current); current = []; size = 0; }
+    if (current.length && (size + file.size + PART_OVERHEAD > limit || current.length >= BATCH_INSTANCES)) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
     current.push(file);
     size += file.size + PART_OVERHEAD;
   }
