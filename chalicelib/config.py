@@ -52,6 +52,7 @@ class Settings:
     report_session_seconds: int = 3600
     renditions_delay_seconds: int = 2
     function_memory_mb: int = 1024  # the Lambda's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+    upload_max_bytes: int = 2 * 1024 ** 3
 
     @property
     def api_url(self) -> str:
@@ -105,4 +106,6 @@ def settings() -> Settings:
         obelisk_admins=tuple(a.lower() for a in _csv("OBELISK_ADMINS")),
         report_link_seconds=int(_env("OBELISK_REPORT_LINK_SECONDS", "300")),
         report_session_seconds=int(_env("OBELISK_REPORT_SESSION_SECONDS", "3600")),
+        # One instance sent through the multipart upload is ingested in the function's memory.
+        upload_max_bytes=int(_env("OBELISK_UPLOAD_MAX_BYTES", str(2 * 1024 ** 3))),
     )

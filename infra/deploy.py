@@ -127,6 +127,7 @@ def deploy_stacks(stage: str, oidc_issuer: str = "", viewer_origin: str = "",
         "OidcIssuer": oidc_issuer,
         "OidcClientIds": oidc_client_ids,
         "ViewerOrigin": viewer_origin or site.get("OhifUrl", "*"),
+        "WebOrigin": site.get("WebUrl", "*"),
         "CallbackUrl": callback_url or site.get("WebUrl", "http://127.0.0.1:3000") + "/callback",
     }
     resources = deploy_template(names["resources"], RESOURCES, parameters)

@@ -1,5 +1,6 @@
-"""Large uploads: `POST /uploads` (presigned PUT of a STOW body), `GET /uploads/{id}` (the STOW
-answer once ingested), and the uploads-queue handler that runs the ingest on the S3 event."""
+"""Large uploads: `POST /uploads` (presigned PUT of a STOW body, or presigned parts of a multipart
+upload of one instance), `POST /uploads/{id}/complete`, `GET /uploads/{id}` (the STOW answer once
+ingested), and the uploads-queue handler that runs the ingest on the S3 event."""
 from __future__ import annotations
 
 import json
@@ -26,12 +27,28 @@ def start_upload():
         document = json.loads(request.raw_body or b"{}")
     except ValueError as error:
         raise BadRequest("the body must be a JSON object") from error
+    if not isinstance(document, dict):
+        raise BadRequest("the body must be a JSON object")
     upload = uploads.start(caller, query_value(request, "album"), document.get("study"),
-                           str(document.get("content_type", "")))
+                           str(document.get("content_type", "")), document.get("size"))
     status_url = f"{base_url(request)}/uploads/{upload.upload_id}"
-    return responses.json_body({"upload_id": upload.upload_id, "upload_url": upload.upload_url,
-                                "content_type": upload.content_type, "status_url": status_url},
-                               status=201, headers={"Location": status_url})
+    answer = {"upload_id": upload.upload_id, "content_type": upload.content_type, "status_url": status_url}
+    if upload.part_size is None:
+        answer["upload_url"] = upload.upload_url
+    else:
+        answer.update(part_size=upload.part_size, complete_url=f"{status_url}/complete",
+                      parts=[{"part_number": n, "url": url} for n, url in enumerate(upload.part_urls, 1)])
+    return responses.json_body(answer, status=201, headers={"Location": status_url})
+
+
+@route(bp, "/uploads/{upload_id}/complete", methods=["POST"])
+def complete_upload(upload_id):
+    """Every part is in S3: the instance is assembled and ingested; poll the status URL."""
+    request = bp.current_request
+    uploads.complete(principal(request), upload_id)
+    status_url = f"{base_url(request)}/uploads/{upload_id}"
+    return Response(body={"status": "pending"}, status_code=202,
+                    headers={"Content-Type": "application/json", "Location": status_url, "Retry-After": "1"})
 
 
 @route(bp, "/uploads/{upload_id}", methods=["GET"])

@@ -128,8 +128,42 @@ def presigned_put(key: str, content_type: str) -> str:
     )
 
 
+def start_multipart(key: str, content_type: str) -> str:
+    """An S3 multipart upload at `key`; returns its UploadId."""
+    return client("s3").create_multipart_upload(Bucket=settings().dicom_bucket, Key=key,
+                                                ContentType=content_type)["UploadId"]
+
+
+def presigned_part(key: str, multipart_id: str, number: int) -> str:
+    """A presigned PUT of part `number` of a multipart upload (lives as long as presigned_put's)."""
+    return client("s3").generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": settings().dicom_bucket, "Key": key, "UploadId": multipart_id, "PartNumber": number},
+        ExpiresIn=settings().presign_seconds * 12,
+    )
+
+
+def uploaded_parts(key: str, multipart_id: str) -> list[dict]:
+    """The parts S3 holds of a multipart upload, as CompleteMultipartUpload wants them."""
+    pages = client("s3").get_paginator("list_parts").paginate(Bucket=settings().dicom_bucket, Key=key,
+                                                               UploadId=multipart_id)
+    return [{"PartNumber": p["PartNumber"], "ETag": p["ETag"], "Size": p["Size"]}
+            for page in pages for p in page.get("Parts", [])]
+
+
+def complete_multipart(key: str, multipart_id: str, parts: list[dict]) -> None:
+    client("s3").complete_multipart_upload(
+        Bucket=settings().dicom_bucket, Key=key, UploadId=multipart_id,
+        MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]})
+
+
 def read(key: str) -> bytes:
     return client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].read()
+
+
+def read_chunks(key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """An object's bytes as a stream of chunks (nothing more than a chunk held here)."""
+    yield from client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].iter_chunks(size)
 
 
 def head(key: str) -> dict | None:

@@ -152,6 +152,7 @@ function uploader(source, done) {
       progress.value = sent;
     } });
     const parts = [`${summary.stored} instance(s) stored`];
+    if (summary.already) parts.push(`${summary.already} already stored`);
     if (summary.skipped) parts.push(`${summary.skipped} non-DICOM file(s) skipped`);
     if (summary.failures.length) parts.push(`${summary.failures.length} refused: ${[...new Set(summary.failures)].join('; ')}`);
     note.textContent = `Upload finished: ${parts.join(', ')}.`;
