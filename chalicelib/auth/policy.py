@@ -265,28 +265,35 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, tar
 
 
 def comment_reader(principal: Principal, study_uid: str):
-    """Which comments on a study the principal may read (semantics: no comment reaches a caller
-    through a series it does not share with the author): its own; others' only when addressed to
-    everyone or to it, and when the author reads at least one series of the study that the
-    principal reads too. A STOW of one's own series into a known study UID opens no one's
-    comments; sharing a series with someone shares its study's comments. A predicate over
-    `StudyComment`s."""
+    """Which comments on a study the principal may read: its own; others' only when addressed to
+    everyone or to it, and when it reads every series the author read when posting
+    (`StudyComment.series_uids`), since a comment may speak of any of them. Nothing a caller does
+    alone opens a comment: storing one's own series under a known study UID, or pushing one into
+    the author's inbox, adds nothing to what was read when the comment was written. Comments
+    written before the snapshot was kept compare with what their author reads now (none: hidden).
+    A predicate over `StudyComment`s."""
     if not may(principal, READ_COMMENTS):
         return lambda comment: False
     holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
     albums = readable_albums(principal)
     mine = {s.series_uid for s in holders if s.album_id in albums}
-    authors: dict[str, bool] = {}
+    authors_now: dict[str, set[str]] = {}
+
+    def seen_when_posted(comment) -> set[str]:
+        if comment.series_uids:
+            return set(comment.series_uids)
+        if comment.author_sub not in authors_now:
+            theirs = shares.memberships(comment.author_sub)
+            authors_now[comment.author_sub] = {s.series_uid for s in holders if s.album_id in theirs}
+        return authors_now[comment.author_sub]
 
     def readable(comment) -> bool:
         if comment.author_sub == principal.sub:
             return True
         if not comment_visible(principal, comment.author_sub, comment.target_sub, comment.target_sub is not None):
             return False
-        if comment.author_sub not in authors:
-            theirs = shares.memberships(comment.author_sub)
-            authors[comment.author_sub] = any(s.series_uid in mine for s in holders if s.album_id in theirs)
-        return authors[comment.author_sub]
+        seen = seen_when_posted(comment)
+        return bool(seen) and seen <= mine
 
     return readable
 

@@ -27,19 +27,24 @@ def set_favorite(principal: Principal, study_uid: str, series_uid: str | None, a
 
 
 def post_comment(principal: Principal, study_uid: str, comment: str | None, to_user: str | None) -> None:
+    """A comment keeps the series its author reads now: its readers must read all of them
+    (`policy.comment_reader`). A private comment goes only to a user who reads them all (404
+    otherwise): the answer depends only on series the author reads, so it tells nothing of what
+    else the user holds."""
     policy.require_action(principal, policy.CHANGE)
-    policy.authorize_study_read(principal, study_uid)
+    read_now = policy.authorize_study_read(principal, study_uid)
     if not comment or len(comment) > 1024:
         raise BadFormParameter("comment must be 1 to 1024 characters")
     target_sub = None
     if to_user:
         target = users.find_user(to_user)
-        if not policy.readable_series(Principal(kind=USER, user=target), study_uid):
+        if not set(read_now) <= set(policy.readable_series(Principal(kind=USER, user=target), study_uid)):
             raise UserNotFound("the user cannot see this study")
         target_sub = target.sub
     moment = clock.local_iso()
     StudyComment(*StudyComment.key(study_uid, moment, clock.random_id(12)), study_uid=study_uid,
-                 author_sub=principal.sub, comment=comment, post_date=moment, target_sub=target_sub).save()
+                 author_sub=principal.sub, comment=comment, post_date=moment, target_sub=target_sub,
+                 series_uids=set(read_now)).save()
 
 
 def list_comments(principal: Principal, study_uid: str) -> list[dict]:

@@ -189,7 +189,8 @@ class SeriesRead(_Item):
 
 class StudyComment(_Item):
     """`STUDY#{uid}` / `COMMENT#{post_date}#{id}` in the albums table: a comment on a study,
-    public or private to its author and `target_sub` (docs/kheops-compatibility.md §7)."""
+    public or private to its author and `target_sub` (docs/kheops-compatibility.md §7), with the
+    series its author read when posting (`series_uids`: a reader must read all of them)."""
 
     Meta = _meta(settings().albums_table)
     study_uid = UnicodeAttribute()
@@ -197,6 +198,7 @@ class StudyComment(_Item):
     comment = UnicodeAttribute()
     post_date = UnicodeAttribute()
     target_sub = UnicodeAttribute(null=True)
+    series_uids = UnicodeSetAttribute(null=True)
 
     @staticmethod
     def key(study_uid: str, post_date: str, comment_id: str) -> tuple[str, str]:
