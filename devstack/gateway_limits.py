@@ -29,8 +29,9 @@ INTEGRATION_TIMEOUT_SECONDS = 29.0
 # domain, ids, times; multiValueHeaders repeating every header); measured from a sample REST event.
 EVENT_ENVELOPE_BYTES = 2048
 LARGE_UPLOAD_DETAIL = ("bodies over about 4.5 MB (6 MB once base64-encoded for the function) go through the "
-                       "large-upload path: POST /api/uploads, PUT the body to the returned URL, then poll "
-                       "GET /api/uploads/{id} (docs/dicomweb.md, obelisk_upload.py)")
+                       "large-upload path: POST /api/uploads with the size, PUT the parts to the returned URLs, "
+                       "then POST /api/uploads/{id}/complete; the `obelisk upload` command does it "
+                       "(docs/upload.md)")
 
 
 @dataclass
