@@ -53,8 +53,13 @@ def test_a_self_service_email_change_does_not_reach_obelisk(stack):
     bob = Person(stack, "Bob Identity")
     assert bob.register().json()["email"] == bob.email
 
-    # bob changes his own e-mail to alice's through Cognito's self-service call
-    bob.idp.update_user_attributes(AccessToken=bob.token, UserAttributes=[{"Name": "email", "Value": alice.email}])
+    # bob changes his own e-mail to alice's through Cognito's self-service call; the deployed app
+    # client may not write e-mail at all (infra/resources.yaml), and where a pool lets it, the
+    # change stays unverified: either way it must not reach Obelisk
+    try:
+        bob.idp.update_user_attributes(AccessToken=bob.token, UserAttributes=[{"Name": "email", "Value": alice.email}])
+    except bob.idp.exceptions.NotAuthorizedException:
+        pass
     assert bob.register().json()["email"] == bob.email, "an e-mail not yet verified never replaces the stored one"
 
     assert alice.register().json()["email"] == alice.email
