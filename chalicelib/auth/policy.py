@@ -291,6 +291,35 @@ def comment_reader(principal: Principal, study_uid: str):
     return readable
 
 
+
+def event_reader(principal: Principal, access: AlbumAccess):
+    """Which events of an album the principal may read (docs/kheops-compatibility.md §7): a
+    comment as `comment_visible` says; an event naming a study or series only when the principal
+    reads every series it names now (anywhere), or was a member when it happened (`joined_at`;
+    a membership without one counts as joined now). Other events: all. A predicate over
+    `AlbumEvent`s; KHEOPS showed series events to everyone in the album."""
+    joined = getattr(access.membership, "joined_at", None)
+    albums: list[dict] = []  # the principal's readable albums, looked up once, when first needed
+    readable: dict[str, set[str]] = {}
+
+    def reads(study_uid: str) -> set[str]:
+        if study_uid not in readable:
+            if not albums:
+                albums.append(readable_albums(principal))
+            holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
+            readable[study_uid] = {s.series_uid for s in holders if s.album_id in albums[0]}
+        return readable[study_uid]
+
+    def visible(event) -> bool:
+        if event.event_type == "Comment":
+            return comment_visible(principal, event.actor_sub, event.target_sub, bool(event.is_private))
+        if not event.study_uid or (joined is not None and event.post_date >= joined):
+            return True
+        mine = reads(event.study_uid)
+        return bool(mine) and set(event.series_uids or []) <= mine
+
+    return visible
+
 # ---- album permissions (docs/kheops-compatibility.md §3) -----------------------------------------
 
 ADD_USER = "ADD_USER"
