@@ -9,6 +9,7 @@ from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
 from tests.integration.dicom_samples import renewed
+from tests.integration.webhook_receiver import Receiver, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,30 @@ def test_a_new_member_sees_earlier_events_of_series_they_read(stack, tokens, peo
 
     # bob reads the series in his inbox: events naming it teach him nothing he cannot read
     assert _series_events(_events(stack, bob, album).json(), study) == ["IMPORT_SERIES", "REMOVE_SERIES"]
+
+
+def test_an_admin_added_later_sees_no_study_in_earlier_webhook_triggers(stack, tokens, people):
+    alice, bob = people["alice"], people["bob"]
+    url = stack.api_url
+    study, series = _store(stack, tokens, "alice")
+    album = alice.post(f"{url}/albums", data={"name": "F4 hooks"}, timeout=20).json()["album_id"]
+    receiver = Receiver()
+    try:
+        hook = alice.post(f"{url}/albums/{album}/webhooks", timeout=20,
+                          data={"url": receiver.url, "name": "board", "event": "remove_series"}).json()["id"]
+        assert alice.put(f"{url}/studies/{study}/series/{series}/albums/{album}", params={"inbox": "true"},
+                         timeout=20).status_code == 201
+        assert alice.delete(f"{url}/studies/{study}/series/{series}/albums/{album}", timeout=20).status_code == 204
+        history = f"{url}/albums/{album}/webhooks/{hook}"
+        [made] = wait_until(lambda: alice.get(history, timeout=20).json()["triggers"])
+        assert made["study"]["study_uid"] == study
+    finally:
+        receiver.close()
+    assert alice.put(f"{url}/albums/{album}/users/bob@example.org", timeout=20).status_code == 201
+    assert alice.put(f"{url}/albums/{album}/users/bob@example.org/admin", timeout=20).status_code == 204
+
+    seen = bob.get(history, timeout=20)
+    assert seen.status_code == 200 and study not in seen.text and series not in seen.text
+    [trigger] = seen.json()["triggers"]  # the delivery's history stays, without the study it named
+    assert trigger["id"] == made["id"] and trigger["event"] == "remove_series"
+    assert seen.headers["X-Total-Count"] == "1"
