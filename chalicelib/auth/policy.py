@@ -291,7 +291,6 @@ def comment_reader(principal: Principal, study_uid: str):
     return readable
 
 
-
 def history_reader(principal: Principal, access: AlbumAccess):
     """Whether an album's history item naming a study (and series) may be shown to the principal
     (docs/kheops-compatibility.md §7): when it reads every named series now, anywhere, or was a

@@ -95,11 +95,6 @@ def create(principal: Principal, album_id: str, *, url: str | None, name: str | 
     return webhook
 
 
-def get(principal: Principal, album_id: str, webhook_id: str) -> Webhook:
-    authorize(principal, album_id)
-    return _webhook(album_id, webhook_id)
-
-
 def history(principal: Principal, album_id: str, webhook_id: str, *, limit: int | None,
             offset: int) -> tuple[Webhook, list[tuple[WebhookTrigger, bool]]]:
     """The webhook and a page of its triggers, each with whether the caller may see the study it
