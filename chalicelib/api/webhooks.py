@@ -23,11 +23,12 @@ def _one(values: dict[str, list[str]], name: str) -> str | None:
     return found[0]
 
 
-def trigger_response(trigger: WebhookTrigger) -> dict:
+def trigger_response(trigger: WebhookTrigger, with_study: bool = True) -> dict:
+    """`with_study` false: the caller may not see the study the trigger names (docs/webhooks.md)."""
     body = {"id": trigger.trigger_id, "is_manual_trigger": trigger.is_manual_trigger, "event": trigger.event,
             "status": trigger.state,  # pass | fail | pending (retries remain)
             "attempts": deliveries.attempts_json(trigger)}
-    if trigger.study:
+    if trigger.study and with_study:
         body["study"] = trigger.study
     if trigger.user:
         body["user"] = trigger.user
@@ -37,14 +38,14 @@ def trigger_response(trigger: WebhookTrigger) -> dict:
 
 
 def webhook_response(webhook: Webhook, *, last: list[WebhookTrigger] | None = None,
-                     history: list[WebhookTrigger] | None = None) -> dict:
+                     history: list[tuple[WebhookTrigger, bool]] | None = None) -> dict:
     body = {"id": webhook.webhook_id, "url": webhook.url, "name": webhook.name, "use_secret": bool(webhook.secret),
             "events": list(webhook.events or []), "enabled": webhook.enabled,
             "number_of_triggers": int(webhook.number_of_triggers or 0)}
     if last is not None:
         body["last_triggers"] = [{"id": t.trigger_id, "status": t.state} for t in last]
     if history is not None:
-        body["triggers"] = [trigger_response(t) for t in history]
+        body["triggers"] = [trigger_response(t, with_study) for t, with_study in history]
     return body
 
 
@@ -72,8 +73,7 @@ def list_webhooks(album):
 def get_webhook(album, webhook_id):
     request = bp.current_request
     limit, offset = paging(request)
-    webhook = webhooks.get(principal(request), album, webhook_id)
-    history = webhooks.triggers(webhook, limit=limit, offset=offset)
+    webhook, history = webhooks.history(principal(request), album, webhook_id, limit=limit, offset=offset)
     return responses.json_body(webhook_response(webhook, history=history),
                                headers={"X-Total-Count": str(int(webhook.number_of_triggers or 0))})
 

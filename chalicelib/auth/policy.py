@@ -298,6 +298,45 @@ def comment_reader(principal: Principal, study_uid: str):
     return readable
 
 
+def history_reader(principal: Principal, access: AlbumAccess):
+    """Whether an album's history item naming a study (and series) may be shown to the principal
+    (docs/kheops-compatibility.md §7): when it reads every named series now, anywhere, or was a
+    member of the album at `moment` (`AlbumMember.joined_at`; a membership without one counts as
+    joined now). A predicate `(moment, study_uid, series_uids) -> bool`; KHEOPS showed all."""
+    joined = getattr(access.membership, "joined_at", None)
+    albums: list[dict] = []  # the principal's readable albums, looked up once, when first needed
+    readable: dict[str, set[str]] = {}
+
+    def reads(study_uid: str) -> set[str]:
+        if study_uid not in readable:
+            if not albums:
+                albums.append(readable_albums(principal))
+            holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
+            readable[study_uid] = {s.series_uid for s in holders if s.album_id in albums[0]}
+        return readable[study_uid]
+
+    def shown(moment: str, study_uid: str, series_uids: list[str]) -> bool:
+        if joined is not None and moment >= joined:
+            return True
+        mine = reads(study_uid)
+        return bool(mine) and set(series_uids) <= mine
+
+    return shown
+
+
+def event_reader(principal: Principal, access: AlbumAccess):
+    """Which events of an album the principal may read: a comment as `comment_visible` says; an
+    event naming a study as `history_reader` says; any other event. A predicate over `AlbumEvent`s."""
+    names = history_reader(principal, access)
+
+    def visible(event) -> bool:
+        if event.event_type == "Comment":
+            return comment_visible(principal, event.actor_sub, event.target_sub, bool(event.is_private))
+        return not event.study_uid or names(event.post_date, event.study_uid, event.series_uids or [])
+
+    return visible
+
+
 # ---- album permissions (docs/kheops-compatibility.md §3) -----------------------------------------
 
 ADD_USER = "ADD_USER"

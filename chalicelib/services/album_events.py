@@ -36,16 +36,13 @@ def post_comment(principal: Principal, album_id: str, comment: str | None, to_us
         Album(*Album.key(album_id)).update(actions=[Album.last_event_time.set(moment)], condition=Album.pk.exists())
 
 
-def _wanted(event: AlbumEvent, principal: Principal, params: dict[str, list[str]]) -> bool:
+def _wanted(event: AlbumEvent, params: dict[str, list[str]]) -> bool:
     types = set(params.get("types") or [])
     if types - {"comments", "mutations"}:
         raise BadQueryParameter("types is comments or mutations")
     if types == {"comments"} and event.event_type != "Comment":
         return False
     if types == {"mutations"} and event.event_type != "Mutation":
-        return False
-    if event.event_type == "Comment" and not policy.comment_visible(principal, event.actor_sub, event.target_sub,
-                                                                     bool(event.is_private)):
         return False
     if event.event_type == "Mutation":
         kinds = set(params.get("type") or [])
@@ -62,9 +59,10 @@ def _wanted(event: AlbumEvent, principal: Principal, params: dict[str, list[str]
 
 def list_events(principal: Principal, album_id: str, params: dict[str, list[str]]) -> list[dict]:
     policy.require_user_access(principal)
-    policy.require_album_permission(principal, album_id, policy.READ_COMMENT)
+    access = policy.require_album_permission(principal, album_id, policy.READ_COMMENT)
+    visible = policy.event_reader(principal, access)
     found = [e for e in AlbumEvent.query(f"ALBUM#{album_id}", AlbumEvent.sk.startswith("EVENT#"), scan_index_forward=False)
-             if _wanted(e, principal, params)]
+             if _wanted(e, params) and visible(e)]
     profiles = {u.sub: u for u in users.get_users([s for e in found for s in (e.actor_sub, e.target_sub) if s])}
     members = {m.member_sub for m in AlbumMember.query(f"ALBUM#{album_id}", AlbumMember.sk.startswith("MEMBER#"))}
     return [event_response(e, profiles, members) for e in found]

@@ -32,9 +32,9 @@ class WebhookChanges:
     remove_events: list[str] | None = None
 
 
-def authorize(principal: Principal, album_id: str) -> None:
+def authorize(principal: Principal, album_id: str) -> policy.AlbumAccess:
     policy.require_user_access(principal)
-    policy.require_album_permission(principal, album_id, policy.MANAGE_WEBHOOK)
+    return policy.require_album_permission(principal, album_id, policy.MANAGE_WEBHOOK)
 
 
 def parse_events(values: list[str]) -> list[str]:
@@ -95,9 +95,19 @@ def create(principal: Principal, album_id: str, *, url: str | None, name: str | 
     return webhook
 
 
-def get(principal: Principal, album_id: str, webhook_id: str) -> Webhook:
-    authorize(principal, album_id)
-    return _webhook(album_id, webhook_id)
+def history(principal: Principal, album_id: str, webhook_id: str, *, limit: int | None,
+            offset: int) -> tuple[Webhook, list[tuple[WebhookTrigger, bool]]]:
+    """The webhook and a page of its triggers, each with whether the caller may see the study it
+    names (`policy.history_reader`: an admin added later sees no series it cannot read)."""
+    shown = policy.history_reader(principal, authorize(principal, album_id))
+    webhook = _webhook(album_id, webhook_id)
+
+    def names_readable(trigger: WebhookTrigger) -> bool:
+        study = trigger.study or {}
+        return not study or shown(trigger.created_time, study["study_uid"],
+                                  [s["series_uid"] for s in study.get("series") or []])
+
+    return webhook, [(t, names_readable(t)) for t in triggers(webhook, limit=limit, offset=offset)]
 
 
 def _webhook(album_id: str, webhook_id: str) -> Webhook:
