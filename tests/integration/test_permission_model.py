@@ -15,6 +15,7 @@ import copy
 import io
 import json
 import os
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,6 +43,9 @@ PROFILE = settings.get_profile(os.environ.get("MODEL_PROFILE", "default"))
 if os.environ.get("MODEL_NO_SHRINK"):  # a quick look at which divergences exist
     PROFILE = settings(PROFILE, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
+# Rules whose refusals by the stack (where the model allows) are noted and the model rolled back,
+# so that a run can look past a known divergence, e.g. MODEL_TOLERATE=upload.
+TOLERATE = set(filter(None, os.environ.get("MODEL_TOLERATE", "").split(",")))
 IDENTITY_MARK = "MODEL"  # every identity value a user sends contains NAME + MODEL
 
 
@@ -53,6 +57,20 @@ def identity_values(name: str) -> dict[str, str]:
     mark = name.upper() + IDENTITY_MARK
     return {"PatientName": f"{mark}^P", "PatientID": f"{mark}ID", "StudyDescription": f"{mark} study",
             "AccessionNumber": f"{mark[:10]}A"}
+
+
+class Divergence(AssertionError):
+    """The stack and the model disagree; one subclass per rule or read, so that Hypothesis
+    reports (and shrinks) each kind of divergence separately."""
+
+
+def divergence_in(where: str) -> type[Divergence]:
+    if where not in _KINDS:
+        _KINDS[where] = type(f"Divergence_{where}", (Divergence,), {})
+    return _KINDS[where]
+
+
+_KINDS: dict[str, type[Divergence]] = {}
 
 
 class Http:
@@ -139,14 +157,21 @@ class PermissionMachine(RuleBasedStateMachine):
         self.log.append(f"{text} -> {response.status_code} (model: {'allowed' if allowed else 'refused'})")
         if study is not None:
             self.touched = study
-        assert ok(response) == allowed, self.divergence(
-            f"{text}: the stack answered {response.status_code} {response.text[:200]!r}; "
-            f"the model {'allows' if allowed else 'refuses'} it")
+        rule_name = sys._getframe(1).f_code.co_name
+        if allowed and not ok(response) and rule_name in TOLERATE:
+            self.world = self.before  # the stack did nothing: so does the model
+            return
+        self.check(ok(response) == allowed, rule_name,
+                   f"{text}: the stack answered {response.status_code} {response.text[:200]!r}; "
+                   f"the model {'allows' if allowed else 'refuses'} it")
 
-    def divergence(self, what: str) -> str:
-        return "\n  ".join(["DIVERGENCE: " + what, "steps:", *self.log])
+    def check(self, holds: bool, where: str, what: str) -> None:
+        if not holds:
+            raise divergence_in(where)("\n  ".join(["DIVERGENCE: " + what, "steps:", *self.log]))
 
     def call(self, p: Principal, method: str, path: str, **kwargs) -> requests.Response:
+        if method != "GET":
+            self.before = copy.deepcopy(self.world)
         return self.http.call(self.tokens[p], method, path, **kwargs)
 
     def live_albums(self) -> list[str]:
@@ -177,9 +202,9 @@ class PermissionMachine(RuleBasedStateMachine):
         self.step(f"{self.name(p)} STOWs an instance into {self.series_name(key)} as {identity}", response,
                   allowed, study_uid)
 
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), target=st.sampled_from(USERS),
+    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), to=st.sampled_from(USERS),
           source=st.integers(0, MAX_ALBUMS))
-    def share_study(self, who, study, target, source):
+    def share_study(self, who, study, to, source):
         p = self.pick(who)
         study_uid = self.studies[study]
         if p.kind == "album_capability":
@@ -189,19 +214,19 @@ class PermissionMachine(RuleBasedStateMachine):
         else:
             source_id = self.album_ids[source % len(self.album_ids)]
             params = {"album": source_id}
-        response = self.call(p, "PUT", f"/studies/{study_uid}/users/{email(target)}", params=params)
-        allowed = self.world.share_study(p, study_uid, target, source_id)
+        response = self.call(p, "PUT", f"/studies/{study_uid}/users/{email(to)}", params=params)
+        allowed = self.world.share_study(p, study_uid, to, source_id)
         self.step(f"{self.name(p)} shares study {self.study_name(study_uid)} from {self.source_name(source_id)} "
-                  f"with {target}", response, allowed, study_uid)
+                  f"with {to}", response, allowed, study_uid)
 
     @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), series=st.integers(0, SERIES_PER_STUDY - 1),
-          target=st.sampled_from(USERS))
-    def share_series(self, who, study, series, target):
+          to=st.sampled_from(USERS))
+    def share_series(self, who, study, series, to):
         p = self.pick(who)
         key = (self.studies[study], self.series[self.studies[study]][series])
-        response = self.call(p, "PUT", f"/studies/{key[0]}/series/{key[1]}/users/{email(target)}")
-        allowed = self.world.share_series(p, key, target)
-        self.step(f"{self.name(p)} shares series {self.series_name(key)} with {target}", response, allowed, key[0])
+        response = self.call(p, "PUT", f"/studies/{key[0]}/series/{key[1]}/users/{email(to)}")
+        allowed = self.world.share_series(p, key, to)
+        self.step(f"{self.name(p)} shares series {self.series_name(key)} with {to}", response, allowed, key[0])
 
     @precondition(lambda self: self.live_albums())
     @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), series=st.integers(0, SERIES_PER_STUDY - 1),
@@ -273,9 +298,10 @@ class PermissionMachine(RuleBasedStateMachine):
         self.step(f"{self.name(p)} sets {flag}={on} on album {self.album_name(album_id)}", response, allowed)
 
     @precondition(lambda self: self.live_albums())
-    @rule(who=st.integers(0, 20), album=st.integers(0, MAX_ALBUMS - 1), target=st.sampled_from(USERS),
+    @rule(who=st.integers(0, 20), album=st.integers(0, MAX_ALBUMS - 1), to=st.sampled_from(USERS),
           action=st.sampled_from(("add", "remove", "promote", "demote")))
-    def membership(self, who, album, target, action):
+    def membership(self, who, album, to, action):
+        target = to
         p = self.pick(who, ("user", "user_capability"))
         album_id = self.live_albums()[album % len(self.live_albums())]
         actor = self.world.acting_user(p)
@@ -374,7 +400,7 @@ class PermissionMachine(RuleBasedStateMachine):
         response = self.call(p, "GET", f"/studies/{key[0]}/series/{key[1]}/metadata", allow_redirects=True)
         got = {value(i, "00080018") for i in body_json(response)} if ok(response) else set()
         expected = set(self.world.instances.get(key, {})) if key in self.world.readable(p) else set()
-        assert got == expected, self.divergence(
+        self.check(got == expected, sys._getframe().f_code.co_name,
             f"{self.name(p)} reads metadata of {self.series_name(key)}: instances {sorted(got)}, model {sorted(expected)}")
 
     def _instance_read(self, p, study_uid, pick, suffix: str):
@@ -385,7 +411,7 @@ class PermissionMachine(RuleBasedStateMachine):
         series_uid = self.sop_series[sop]
         readable = sop in self.world.readable_instances(p, study_uid)
         response = self.call(p, "GET", f"/studies/{study_uid}/series/{series_uid}/instances/{sop}{suffix}")
-        assert ok(response) == readable, self.divergence(
+        self.check(ok(response) == readable, sys._getframe().f_code.co_name,
             f"{self.name(p)} GETs instance ..{sop[-6:]} of {self.series_name((study_uid, series_uid))}{suffix}: "
             f"{response.status_code}; the model {'allows' if readable else 'refuses'} it")
 
@@ -405,7 +431,7 @@ class PermissionMachine(RuleBasedStateMachine):
                     if name != "DICOMDIR":
                         got.add(str(pydicom.dcmread(io.BytesIO(archive.read(name)), stop_before_pixels=True).SOPInstanceUID))
         expected = {sop for s in self.world.downloadable(p, study_uid) for sop in self.world.instances[s]}
-        assert got == expected, self.divergence(
+        self.check(got == expected, sys._getframe().f_code.co_name,
             f"{self.name(p)} downloads {self.study_name(study_uid)} as zip: {response.status_code}, instances "
             f"{sorted(x[-6:] for x in got)}; the model allows {sorted(x[-6:] for x in expected)}")
 
@@ -413,14 +439,14 @@ class PermissionMachine(RuleBasedStateMachine):
         response = self.call(p, "GET", f"/studies/{study_uid}/comments")
         got = {c.get("comment") for c in body_json(response)} if ok(response) else set()
         expected = self.world.comments_seen(p, study_uid)
-        assert got == expected, self.divergence(
+        self.check(got == expected, sys._getframe().f_code.co_name,
             f"{self.name(p)} reads comments of {self.study_name(study_uid)}: {sorted(got)}; model {sorted(expected)}")
 
     def check_albums(self, p, study_uid, pick):
         response = self.call(p, "GET", "/albums")
         got = {a["album_id"] for a in body_json(response)} & set(self.album_ids) if ok(response) else set()
         expected = self.world.visible_albums(p)
-        assert got == expected, self.divergence(
+        self.check(got == expected, sys._getframe().f_code.co_name,
             f"{self.name(p)} lists albums: {sorted(map(self.album_name, got))}; model "
             f"{sorted(map(self.album_name, expected))}")
 
@@ -430,7 +456,7 @@ class PermissionMachine(RuleBasedStateMachine):
         album_id = self.live_albums()[pick % len(self.live_albums())]
         response = self.call(p, "GET", f"/albums/{album_id}/events")
         allowed = self.world.may_read_events(p, album_id)
-        assert ok(response) == allowed, self.divergence(
+        self.check(ok(response) == allowed, sys._getframe().f_code.co_name,
             f"{self.name(p)} reads events of album {self.album_name(album_id)}: {response.status_code}; "
             f"the model {'allows' if allowed else 'refuses'} it")
 
@@ -445,8 +471,10 @@ class PermissionMachine(RuleBasedStateMachine):
         touched = list(self.http.pool.map(lambda p: self.study_instances(p, self.touched), principals)) \
             if self.touched else []
         self.touched = None
-        for problem in [*lists, *touched]:
-            assert problem is None, self.divergence(problem)
+        for problem in lists:
+            self.check(problem is None, "study_list", problem)
+        for problem in touched:
+            self.check(problem is None, "study_instances", problem)
 
     def study_list(self, p: Principal) -> str | None:
         response = self.call(p, "GET", "/studies", params={
