@@ -35,7 +35,7 @@ ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 STUDIES, SERIES_PER_STUDY = 3, 2
 MAX_CAPABILITIES, MAX_VIEWERS, MAX_ALBUMS = 4, 4, 3
 
-settings.register_profile("default", max_examples=10, stateful_step_count=30, derandomize=True, deadline=None,
+settings.register_profile("default", max_examples=12, stateful_step_count=35, derandomize=True, deadline=None,
                           suppress_health_check=list(HealthCheck), print_blob=False)
 settings.register_profile("long", max_examples=170, stateful_step_count=30, derandomize=False, deadline=None,
                           suppress_health_check=list(HealthCheck), print_blob=True)
@@ -45,6 +45,11 @@ if os.environ.get("MODEL_NO_SHRINK"):  # a quick look at which divergences exist
 
 # Rules whose refusals by the stack (where the model allows) are noted and the model rolled back,
 # so that a run can look past a known divergence, e.g. MODEL_TOLERATE=upload.
+# MODEL_SURVEY=1: note every kind of divergence (its first occurrence) and go on, then fail
+# listing them all: a map of what differs, unshrunk; without it the first divergence fails, shrunk.
+SURVEY = os.environ.get("MODEL_SURVEY") == "1"
+SURVEYED: dict[str, str] = {}
+STEPS = [0]
 TOLERATE = set(filter(None, os.environ.get("MODEL_TOLERATE", "").split(",")))
 IDENTITY_MARK = "MODEL"  # every identity value a user sends contains NAME + MODEL
 
@@ -125,9 +130,13 @@ class PermissionMachine(RuleBasedStateMachine):
     def principals(self) -> list[Principal]:
         return list(self.tokens)
 
-    def pick(self, index: int, kinds: tuple[str, ...] | None = None) -> Principal:
-        chosen = [p for p in self.principals() if kinds is None or p.kind in kinds]
-        return chosen[index % len(chosen)]
+    def pick(self, index: int, kinds: tuple[str, ...] = ("user", "user_capability", "album_capability", "viewer")
+             ) -> Principal:
+        """A kind first, then one of that kind: tokens are picked as often as users."""
+        present = [k for k in kinds if any(p.kind == k for p in self.principals())]
+        kind = present[index % len(present)]
+        chosen = [p for p in self.principals() if p.kind == kind]
+        return chosen[(index // len(present)) % len(chosen)]
 
     def name(self, p: Principal) -> str:
         if p.kind == "user":
@@ -155,6 +164,7 @@ class PermissionMachine(RuleBasedStateMachine):
     def step(self, text: str, response: requests.Response, allowed: bool, study: str | None = None) -> None:
         """Record the step; the stack must succeed exactly when the model allows."""
         self.log.append(f"{text} -> {response.status_code} (model: {'allowed' if allowed else 'refused'})")
+        STEPS[0] += 1
         if study is not None:
             self.touched = study
         rule_name = sys._getframe(1).f_code.co_name
@@ -166,7 +176,9 @@ class PermissionMachine(RuleBasedStateMachine):
                    f"the model {'allows' if allowed else 'refuses'} it")
 
     def check(self, holds: bool, where: str, what: str) -> None:
-        if not holds:
+        if not holds and SURVEY:
+            SURVEYED.setdefault(where, "\n  ".join(["DIVERGENCE: " + what, "steps:", *self.log]))
+        elif not holds:
             raise divergence_in(where)("\n  ".join(["DIVERGENCE: " + what, "steps:", *self.log]))
 
     def call(self, p: Principal, method: str, path: str, **kwargs) -> requests.Response:
@@ -176,6 +188,22 @@ class PermissionMachine(RuleBasedStateMachine):
 
     def live_albums(self) -> list[str]:
         return [a for a in self.album_ids if a in self.world.albums]
+
+    def choose_series(self, p: Principal, index: int) -> tuple[str, str]:
+        """Mostly a series p reads (odd indices), else any: steps that may succeed, and some that may not."""
+        everything = [(study, series) for study in self.studies for series in self.series[study]]
+        readable = sorted(self.world.readable(p))
+        pool = readable if readable and index % 2 else everything
+        return pool[(index // 2) % len(pool)]
+
+    def choose_study(self, p: Principal, index: int) -> str:
+        return self.choose_series(p, index)[0]
+
+    def choose_album(self, p: Principal, index: int) -> str:
+        """Mostly an album of the acting user (odd indices), else any live one."""
+        mine = [a for a in self.live_albums() if self.world.acting_user(p) in self.world.albums[a].members]
+        pool = mine if mine and index % 2 else self.live_albums()
+        return pool[(index // 2) % len(pool)]
 
     # ---- uploads and sharing ---------------------------------------------------------------
 
@@ -202,11 +230,11 @@ class PermissionMachine(RuleBasedStateMachine):
         self.step(f"{self.name(p)} STOWs an instance into {self.series_name(key)} as {identity}", response,
                   allowed, study_uid)
 
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), to=st.sampled_from(USERS),
+    @rule(who=st.integers(0, 20), study=st.integers(0, 20), to=st.sampled_from(USERS),
           source=st.integers(0, MAX_ALBUMS))
     def share_study(self, who, study, to, source):
         p = self.pick(who)
-        study_uid = self.studies[study]
+        study_uid = self.choose_study(p, study)
         if p.kind == "album_capability":
             source_id, params = self.world.capabilities[p.id].album, {}
         elif source == MAX_ALBUMS or not self.album_ids:
@@ -219,51 +247,51 @@ class PermissionMachine(RuleBasedStateMachine):
         self.step(f"{self.name(p)} shares study {self.study_name(study_uid)} from {self.source_name(source_id)} "
                   f"with {to}", response, allowed, study_uid)
 
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), series=st.integers(0, SERIES_PER_STUDY - 1),
+    @rule(who=st.integers(0, 20), series=st.integers(0, 20),
           to=st.sampled_from(USERS))
-    def share_series(self, who, study, series, to):
+    def share_series(self, who, series, to):
         p = self.pick(who)
-        key = (self.studies[study], self.series[self.studies[study]][series])
+        key = self.choose_series(p, series)
         response = self.call(p, "PUT", f"/studies/{key[0]}/series/{key[1]}/users/{email(to)}")
         allowed = self.world.share_series(p, key, to)
         self.step(f"{self.name(p)} shares series {self.series_name(key)} with {to}", response, allowed, key[0])
 
     @precondition(lambda self: self.live_albums())
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), series=st.integers(0, SERIES_PER_STUDY - 1),
-          album=st.integers(0, MAX_ALBUMS - 1))
-    def add_series_to_album(self, who, study, series, album):
+    @rule(who=st.integers(0, 20), series=st.integers(0, 20),
+          album=st.integers(0, 2 * MAX_ALBUMS))
+    def add_series_to_album(self, who, series, album):
         p = self.pick(who)
-        key = (self.studies[study], self.series[self.studies[study]][series])
-        album_id = self.live_albums()[album % len(self.live_albums())]
+        key = self.choose_series(p, series)
+        album_id = self.choose_album(p, album)
         response = self.call(p, "PUT", f"/studies/{key[0]}/series/{key[1]}/albums/{album_id}")
         allowed = self.world.add_series_to_album(p, key, album_id)
         self.step(f"{self.name(p)} puts series {self.series_name(key)} into album {self.album_name(album_id)}",
                   response, allowed, key[0])
 
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), series=st.integers(0, SERIES_PER_STUDY - 1))
-    def remove_from_inbox(self, who, study, series):
+    @rule(who=st.integers(0, 20), series=st.integers(0, 20))
+    def remove_from_inbox(self, who, series):
         p = self.pick(who, ("user", "user_capability"))
-        key = (self.studies[study], self.series[self.studies[study]][series])
+        key = self.choose_series(p, series)
         response = self.call(p, "DELETE", f"/studies/{key[0]}/series/{key[1]}")
         allowed = self.world.remove_from_inbox(p, key)
         self.step(f"{self.name(p)} removes series {self.series_name(key)} from the inbox", response, allowed, key[0])
 
     @precondition(lambda self: self.live_albums())
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), series=st.integers(0, SERIES_PER_STUDY - 1),
-          album=st.integers(0, MAX_ALBUMS - 1))
-    def remove_from_album(self, who, study, series, album):
+    @rule(who=st.integers(0, 20), series=st.integers(0, 20),
+          album=st.integers(0, 2 * MAX_ALBUMS))
+    def remove_from_album(self, who, series, album):
         p = self.pick(who, ("user", "user_capability"))
-        key = (self.studies[study], self.series[self.studies[study]][series])
-        album_id = self.live_albums()[album % len(self.live_albums())]
+        key = self.choose_series(p, series)
+        album_id = self.choose_album(p, album)
         response = self.call(p, "DELETE", f"/studies/{key[0]}/series/{key[1]}/albums/{album_id}")
         allowed = self.world.remove_from_album(p, key, album_id)
         self.step(f"{self.name(p)} removes series {self.series_name(key)} from album {self.album_name(album_id)}",
                   response, allowed, key[0])
 
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), private_to=st.sampled_from((None, *USERS)))
+    @rule(who=st.integers(0, 20), study=st.integers(0, 20), private_to=st.sampled_from((None, *USERS)))
     def comment(self, who, study, private_to):
         p = self.pick(who)
-        study_uid = self.studies[study]
+        study_uid = self.choose_study(p, study)
         self.comment_count += 1
         text = f"comment {self.comment_count}"
         form = {"comment": text, **({"to_user": email(private_to)} if private_to else {})}
@@ -289,21 +317,21 @@ class PermissionMachine(RuleBasedStateMachine):
                   f"downloadSeries={download} addUser={add_user}", response, allowed)
 
     @precondition(lambda self: self.live_albums())
-    @rule(who=st.integers(0, 20), album=st.integers(0, MAX_ALBUMS - 1), flag=st.sampled_from(FLAGS), on=st.booleans())
+    @rule(who=st.integers(0, 20), album=st.integers(0, 2 * MAX_ALBUMS), flag=st.sampled_from(FLAGS), on=st.booleans())
     def edit_flag(self, who, album, flag, on):
         p = self.pick(who, ("user", "user_capability"))
-        album_id = self.live_albums()[album % len(self.live_albums())]
+        album_id = self.choose_album(p, album)
         response = self.call(p, "PATCH", f"/albums/{album_id}", data={flag: str(on).lower()})
         allowed = self.world.edit_flags(p, album_id, {flag: on})
         self.step(f"{self.name(p)} sets {flag}={on} on album {self.album_name(album_id)}", response, allowed)
 
     @precondition(lambda self: self.live_albums())
-    @rule(who=st.integers(0, 20), album=st.integers(0, MAX_ALBUMS - 1), to=st.sampled_from(USERS),
+    @rule(who=st.integers(0, 20), album=st.integers(0, 2 * MAX_ALBUMS), to=st.sampled_from(USERS),
           action=st.sampled_from(("add", "remove", "promote", "demote")))
     def membership(self, who, album, to, action):
         target = to
         p = self.pick(who, ("user", "user_capability"))
-        album_id = self.live_albums()[album % len(self.live_albums())]
+        album_id = self.choose_album(p, album)
         actor = self.world.acting_user(p)
         members = self.world.albums[album_id].members
         if (action in ("add", "promote") and target == actor) or (action == "add" and target in members):
@@ -319,10 +347,10 @@ class PermissionMachine(RuleBasedStateMachine):
         self.step(f"{self.name(p)} {verb} album {self.album_name(album_id)}", response, allowed)
 
     @precondition(lambda self: self.live_albums())
-    @rule(who=st.integers(0, 20), album=st.integers(0, MAX_ALBUMS - 1))
+    @rule(who=st.integers(0, 20), album=st.integers(0, 2 * MAX_ALBUMS))
     def delete_album(self, who, album):
         p = self.pick(who, ("user", "user_capability"))
-        album_id = self.live_albums()[album % len(self.live_albums())]
+        album_id = self.choose_album(p, album)
         response = self.call(p, "DELETE", f"/albums/{album_id}")
         allowed = self.world.delete_album(p, album_id)
         self.step(f"{self.name(p)} deletes album {self.album_name(album_id)}", response, allowed)
@@ -362,11 +390,11 @@ class PermissionMachine(RuleBasedStateMachine):
         self.step(f"{creator} revokes {label}", response, allowed)
 
     @precondition(lambda self: self.viewer_count < MAX_VIEWERS)
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1), source=st.integers(0, MAX_ALBUMS + 1),
+    @rule(who=st.integers(0, 20), study=st.integers(0, 20), source=st.integers(0, MAX_ALBUMS + 1),
           words=st.sampled_from([("read",), ("read", "write"), ("write",)]))
     def exchange(self, who, study, source, words):
         subject = self.pick(who, ("user", "user_capability", "album_capability"))
-        study_uid = self.studies[study]
+        study_uid = self.choose_study(subject, study)
         if source == MAX_ALBUMS + 1 or subject.kind == "album_capability":
             source_id, form = None, {}
         elif source == MAX_ALBUMS or not self.album_ids:
@@ -387,12 +415,12 @@ class PermissionMachine(RuleBasedStateMachine):
 
     # ---- reads ---------------------------------------------------------------------------------
 
-    @rule(who=st.integers(0, 20), study=st.integers(0, STUDIES - 1),
+    @rule(who=st.integers(0, 20), study=st.integers(0, 20),
           kind=st.sampled_from(("metadata", "wado", "rendered", "zip", "comments", "albums", "events")),
           pick=st.integers(0, 20))
     def read(self, who, study, kind, pick):
         p = self.pick(who)
-        study_uid = self.studies[study]
+        study_uid = self.choose_study(p, study)
         getattr(self, f"check_{kind}")(p, study_uid, pick)
 
     def check_metadata(self, p, study_uid, pick):
@@ -470,11 +498,25 @@ class PermissionMachine(RuleBasedStateMachine):
         lists = list(self.http.pool.map(self.study_list, principals))
         touched = list(self.http.pool.map(lambda p: self.study_instances(p, self.touched), principals)) \
             if self.touched else []
-        self.touched = None
         for problem in lists:
             self.check(problem is None, "study_list", problem)
         for problem in touched:
             self.check(problem is None, "study_instances", problem)
+        if self.touched:
+            self.deep_reads(self.touched)
+        self.touched = None
+
+    def deep_reads(self, study_uid: str) -> None:
+        """Comments of the touched study for everyone; for one principal in turn, its zip, the
+        metadata of its series and every instance ever stored in it."""
+        for p in self.principals():
+            self.check_comments(p, study_uid, 0)
+        p = self.principals()[STEPS[0] % len(self.principals())]
+        self.check_zip(p, study_uid, 0)
+        for index in range(SERIES_PER_STUDY):
+            self.check_metadata(p, study_uid, index)
+        for index in range(len(self.sops[study_uid])):
+            self.check_wado(p, study_uid, index)
 
     def study_list(self, p: Principal) -> str | None:
         response = self.call(p, "GET", "/studies", params={
@@ -524,3 +566,5 @@ def machine(stack, tokens):
 def test_the_stack_answers_what_the_model_allows(machine):
     machine.TestCase.settings = PROFILE
     machine.TestCase().runTest()
+    print(f"{STEPS[0]} steps")
+    assert not SURVEYED, "\n\n".join(f"[{k}] {v}" for k, v in SURVEYED.items())
