@@ -135,6 +135,8 @@ class PermissionMachine(RuleBasedStateMachine):
         self.comment_count = 0
         self.touched: str | None = None
         self.log: list[str] = []
+        for index, name in enumerate(USERS):  # material to share from the first step: Sn/X0 is n's
+            self.upload(USERS.index(name), index, 0)
 
     # ---- helpers -------------------------------------------------------------------------
 
