@@ -53,7 +53,7 @@ class Comment:
     study: str
     author: str
     text: str
-    albums: frozenset[str]  # public: the author's albums holding the study when posted
+    series: frozenset[Series]  # what the author read of the study when posting
     to_user: str | None = None  # private: seen by author and target only
 
 
@@ -203,14 +203,14 @@ class World:
         return {s for s in self.readable_in(p, study) if self.holders[s] & granting}
 
     def comments_seen(self, p: Principal, study: str) -> set[str]:
-        """Comments: user-level tokens with read of a reader of the study; public ones from albums
-        the reader is in, private ones by their author and target."""
-        if not self.user_level(p) or not self.readable_in(p, study):
+        """Comments, for user-level tokens with read of a reader of the study: a public one when
+        the reader reads a series its author read when posting; a private one by author and target."""
+        reading = self.readable_in(p, study)
+        if not self.user_level(p) or not reading:
             return set()
         name = self.acting_user(p)
-        mine = self.member_albums(name)
         return {c.text for c in self.comments if c.study == study and (
-            name in (c.author, c.to_user) if c.to_user else bool(c.albums & mine))}
+            name in (c.author, c.to_user) if c.to_user else bool(c.series & reading))}
 
     def may_read_events(self, p: Principal, album_id: str) -> bool:
         return self.user_level(p) and "read" in self.scope(p) and self.acting_user(p) in self.albums[album_id].members
@@ -369,7 +369,5 @@ class World:
             return False
         if to_user is not None and not self.readable_in(user(to_user), study):
             return False
-        author = self.acting_user(p)
-        albums = frozenset(a for a in self.member_albums(author) if any(a in self.holders[s] for s in self.readable_in(p, study)))
-        self.comments.append(Comment(study, author, text, albums, to_user))
+        self.comments.append(Comment(study, self.acting_user(p), text, frozenset(self.readable_in(p, study)), to_user))
         return True
