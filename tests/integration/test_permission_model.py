@@ -137,6 +137,10 @@ class PermissionMachine(RuleBasedStateMachine):
         self.log: list[str] = []
         for index, name in enumerate(USERS):  # material to share from the first step: Sn/X0 is n's
             self.upload(USERS.index(name), index, 0)
+        # alice's album A0 that lets nothing out: bob reads S0/X0 there, may neither send nor zip it
+        self.create_album(0, send=False, download=False, add_user=False)
+        self.membership(0, 0, "bob", "add")
+        self.add_series_to_album(0, 0, 0)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -215,6 +219,12 @@ class PermissionMachine(RuleBasedStateMachine):
     def choose_study(self, p: Principal, index: int) -> str:
         return self.choose_series(p, index)[0]
 
+    def choose_admin_album(self, name: str, index: int) -> str:
+        """An album `name` administers (even indices), else any live one."""
+        mine = [a for a in self.live_albums() if name in self.world.albums[a].admins]
+        pool = mine if mine and not index % 2 else self.live_albums()
+        return pool[(index // 2) % len(pool)]
+
     def choose_album(self, p: Principal, index: int) -> str:
         """An album of the acting user (even indices), else any live one."""
         mine = [a for a in self.live_albums() if self.world.acting_user(p) in self.world.albums[a].members]
@@ -253,6 +263,9 @@ class PermissionMachine(RuleBasedStateMachine):
         study_uid = self.choose_study(p, study)
         if p.kind == "album_capability":
             source_id, params = self.world.capabilities[p.id].album, {}
+        elif p.kind == "viewer":  # a viewer names its own source, as a viewer's client would
+            source_id = self.world.viewers[p.id].source or inbox(self.world.acting_user(p))
+            params = {"inbox": "true"} if source_id.startswith("inbox:") else {"album": source_id}
         elif source == MAX_ALBUMS or not self.album_ids:
             source_id, params = inbox(self.world.acting_user(p)), {"inbox": "true"}
         else:
@@ -378,8 +391,7 @@ class PermissionMachine(RuleBasedStateMachine):
           flags=st.sampled_from([("read",), ("write",), ("read", "write"), ("read", "send"),
                                  ("read", "download"), ("read", "write", "send", "download")]))
     def create_capability(self, creator, album, flags):
-        album_id = None if album == MAX_ALBUMS or not self.live_albums() else \
-            self.live_albums()[album % len(self.live_albums())]
+        album_id = None if album == MAX_ALBUMS or not self.live_albums() else self.choose_admin_album(creator, album)
         names = {"read": "read_permission", "write": "write_permission", "send": "appropriate_permission",
                  "download": "download_permission"}
         form = {"title": "model", "scope_type": "album" if album_id else "user",
