@@ -260,7 +260,7 @@ class PermissionMachine(RuleBasedStateMachine):
           source=st.integers(0, MAX_ALBUMS))
     def share_study(self, who, study, to, source):
         p = self.pick(who)
-        study_uid = self.choose_study(p, study)
+        study_uid = self.world.viewers[p.id].study if p.kind == "viewer" else self.choose_study(p, study)
         if p.kind == "album_capability":
             source_id, params = self.world.capabilities[p.id].album, {}
         elif p.kind == "viewer":  # a viewer names its own source, as a viewer's client would
@@ -425,10 +425,10 @@ class PermissionMachine(RuleBasedStateMachine):
         study_uid = self.choose_study(subject, study)
         if source == MAX_ALBUMS + 1 or subject.kind == "album_capability":
             source_id, form = None, {}
-        elif source == MAX_ALBUMS or not self.album_ids:
+        elif source == 0 or not self.album_ids:
             source_id, form = inbox(self.world.acting_user(subject)), {"source_type": "inbox"}
         else:
-            source_id = self.album_ids[source % len(self.album_ids)]
+            source_id = self.album_ids[(source - 1) % len(self.album_ids)]
             form = {"source_type": "album", "source_id": source_id}
         response = self.http.call(None, "POST", "/token", data={
             "grant_type": TOKEN_EXCHANGE, "subject_token": self.tokens[subject], "subject_token_type": ACCESS_TOKEN,
