@@ -538,9 +538,10 @@ class PermissionMachine(RuleBasedStateMachine):
         """Comments of the touched study for everyone; for one principal in turn, one of its zip,
         the metadata of a series, or an instance ever stored in it."""
         list(self.http.pool.map(lambda p: self.check_comments(p, study_uid, 0), self.principals()))
-        p = self.principals()[STEPS[0] % len(self.principals())]
-        read = (self.check_zip, self.check_metadata, self.check_wado)[STEPS[0] % 3]
-        read(p, study_uid, STEPS[0] // 3)
+        turn = len(self.log)  # per example: a replay must read the same things
+        p = self.principals()[turn % len(self.principals())]
+        read = (self.check_zip, self.check_metadata, self.check_wado)[turn % 3]
+        read(p, study_uid, turn // 3)
 
     def study_list(self, p: Principal) -> str | None:
         response = self.call(p, "GET", "/studies", params={
