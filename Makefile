@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown bench add-user lock
+.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown bench add-user lock model-long
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: install browser-deps web
 ## orthanc-dicomweb; BENCH_QUICK=1 for a smoke run; settings in docs/benchmarks.md); not part of `make test`
 bench: install
 	$(PY) -m bench
+
+## model-long: the permission model against the stack for 5,000+ random steps (docs/security.md;
+## `make test` runs 300 with a fixed seed); MODEL_SURVEY=1 lists every kind of divergence unshrunk
+model-long: install
+	MODEL_PROFILE=long $(PY) -m pytest tests/integration/test_permission_model.py -s
 
 unit: install
 	$(PY) -m pytest tests/unit

@@ -1,0 +1,1 @@
+"""A reference model of Obelisk's intended permission semantics (docs/security.md)."""
