@@ -108,7 +108,11 @@ class World:
             return USER_SCOPE
         if p.kind == "viewer":
             return self.viewers[p.id].scope
-        return self.capabilities[p.id].flags
+        flags = self.capabilities[p.id].flags
+        if p.kind == "user_capability":  # KHEOPS's user capabilities hold read and write only;
+            flags = flags & {"read", "write"}  # sending takes both, downloading is never theirs
+            return flags | ({"send"} if {"read", "write"} <= flags else frozenset())
+        return flags
 
     def user_level(self, p: Principal) -> bool:
         """User tokens and user capabilities reach user-level endpoints (albums, sharing, inbox)."""
@@ -203,14 +207,15 @@ class World:
         return {s for s in self.readable_in(p, study) if self.holders[s] & granting}
 
     def comments_seen(self, p: Principal, study: str) -> set[str]:
-        """Comments, for user-level tokens with read of a reader of the study: a public one when
-        the reader reads a series its author read when posting; a private one by author and target."""
+        """Comments, for user-level tokens with read of a reader of the study: its own; others'
+        when the reader reads every series their author read when posting, a private one only
+        by its target."""
         reading = self.readable_in(p, study)
         if not self.user_level(p) or not reading:
             return set()
         name = self.acting_user(p)
         return {c.text for c in self.comments if c.study == study and (
-            name in (c.author, c.to_user) if c.to_user else bool(c.series & reading))}
+            c.author == name or (c.to_user in (None, name) and c.series <= reading))}
 
     def may_read_events(self, p: Principal, album_id: str) -> bool:
         return self.user_level(p) and "read" in self.scope(p) and self.acting_user(p) in self.albums[album_id].members
@@ -364,10 +369,10 @@ class World:
 
     def comment(self, p: Principal, study: str, text: str, to_user: str | None) -> bool:
         """Study comments: user-level tokens with write, by readers of the study; a private
-        comment's target must read the study too."""
+        comment's target must read every series its author reads."""
         if not (self.may_change(p) and self.readable_in(p, study)):
             return False
-        if to_user is not None and not self.readable_in(user(to_user), study):
+        if to_user is not None and not self.readable_in(p, study) <= self.readable_in(user(to_user), study):
             return False
         self.comments.append(Comment(study, self.acting_user(p), text, frozenset(self.readable_in(p, study)), to_user))
         return True
