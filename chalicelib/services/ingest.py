@@ -327,10 +327,9 @@ class Ingest:
                 grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
         created = Counter((s.study_uid, s.series_uid) for s in self.result.stored if s.created)
         for (study, series), count in sorted(created.items()):
-            record = renditions.series_record(study, series)
-            size = int(record.instance_count)
+            size = int(renditions.series_record(study, series).instance_count)
             if renditions.worth_prebuilding(count, size):
-                renditions.build_series_objects(record)
+                renditions.build_series_objects(study, series)
             else:
                 renditions.schedule_build(study, series, size)
         if grown and not _is_inbox(self.album_id):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model, render
+from chalicelib.errors import ConcurrentChange
 from chalicelib.store import dicom_store
 from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import InstanceRecord, SeriesRecord
@@ -34,6 +35,7 @@ SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
 WRITERS = 8
 READERS = 16
+READ_ATTEMPTS = 4  # reads of a series row and its instances before giving up on a moving series
 
 
 def canonical_instance_url(study: str, series: str, sop: str) -> str:
@@ -95,14 +97,25 @@ def worth_prebuilding(stored_now: int, series_size: int) -> bool:
     return 2 * stored_now >= series_size
 
 
-def build_series_objects(record: SeriesRecord) -> int:
+def build_series_objects(study: str, series: str) -> int:
     """Writes the series metadata and multipart objects for the instances stored now."""
-    study, series, generation = record.study_uid, record.series_uid, record.generation
-    records = series_instances(study, series)
-    _build_metadata(record, records)
-    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records), generation=generation),
+    row, records = generation_instances(study, series)
+    _build_metadata(row, records)
+    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records), generation=row.generation),
                               records)
     return len(records)
+
+
+def generation_instances(study: str, series: str) -> tuple[SeriesRecord, list[InstanceRecord]]:
+    """The series row and its instances, of one generation: the row is read again after the
+    instances, so that a series purged and stored again meanwhile never puts one owner's
+    instances under a name of the other's generation."""
+    for _ in range(READ_ATTEMPTS):
+        row = series_record(study, series)
+        records = series_instances(study, series)
+        if series_record(study, series).generation == row.generation:
+            return row, records
+    raise ConcurrentChange("the series was deleted and stored again while it was read; try again")
 
 
 def schedule_build(study: str, series: str, count: int) -> None:
@@ -131,7 +144,7 @@ def build_if_settled(message: dict) -> bool:
     if dicom_store.head(dicom_store.series_metadata_key(study, series, count, generation=generation)) is not None \
             and dicom_store.head(dicom_store.series_multipart_key(study, series, count, generation=generation)) is not None:
         return False
-    return build_series_objects(record) == count
+    return build_series_objects(study, series) == count
 
 
 def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
@@ -164,7 +177,9 @@ def write_instances_multipart(key: str, records: list[InstanceRecord]) -> None:
 
 
 def series_record(study: str, series: str) -> SeriesRecord:
-    return SeriesRecord.get(*SeriesRecord.key(study, series))
+    """The series row, read consistently: its generation names the objects, and a stale row just
+    purged could name objects still being deleted."""
+    return SeriesRecord.get(*SeriesRecord.key(study, series), consistent_read=True)
 
 
 def series_object(study: str, series: str, kind: str) -> str:
@@ -174,10 +189,10 @@ def series_object(study: str, series: str, kind: str) -> str:
     record = series_record(study, series)
     key = key_of(study, series, int(record.instance_count), generation=record.generation)
     if dicom_store.head(key) is None:  # not prebuilt, a STOW is still finishing, or the series grew
-        records = series_instances(study, series)
+        row, records = generation_instances(study, series)
         if kind == "metadata":
-            return _build_metadata(record, records)
-        key = key_of(study, series, len(records), generation=record.generation)
+            return _build_metadata(row, records)
+        key = key_of(study, series, len(records), generation=row.generation)
         write_instances_multipart(key, records)
     return key
 
@@ -185,19 +200,32 @@ def series_object(study: str, series: str, kind: str) -> str:
 def selection_name(study: str, series_uids: list[str], suffix: str) -> str:
     """A stable name for an answer assembled from these series at their current generations and
     counts (a series purged and stored again, even with the same count, names another answer)."""
-    def part(series: str) -> str:
-        record = series_record(study, series)
-        generation = f"{record.generation}:" if record.generation else ""
-        return f"{series}:{generation}{int(record.instance_count)}"
+    return _selection_hash([series_record(study, s) for s in sorted(series_uids)], suffix)
 
-    parts = [part(s) for s in sorted(series_uids)]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + suffix
+
+def _selection_hash(rows: list[SeriesRecord], suffix: str, counts: list[int] | None = None) -> str:
+    def part(row: SeriesRecord, count: int) -> str:
+        generation = f"{row.generation}:" if row.generation else ""
+        return f"{row.series_uid}:{generation}{count}"
+
+    counts = counts if counts is not None else [int(row.instance_count) for row in rows]
+    return hashlib.sha256("|".join(map(part, rows, counts)).encode()).hexdigest()[:32] + suffix
+
+
+def _assembled(study: str, series_uids: list[str], suffix: str) -> tuple[str, list[InstanceRecord] | None]:
+    """The key of the answer assembled from these series now, and, when it is not stored yet,
+    the instances to build it from (named by the generations and counts they were read at)."""
+    key = dicom_store.assembled_key(study, selection_name(study, series_uids, suffix))
+    if dicom_store.head(key) is not None:
+        return key, None
+    read = [generation_instances(study, s) for s in sorted(series_uids)]
+    name = _selection_hash([row for row, _ in read], suffix, [len(records) for _, records in read])
+    return dicom_store.assembled_key(study, name), [r for _, records in read for r in records]
 
 
 def study_multipart_object(study: str, series_uids: list[str]) -> str:
-    key = dicom_store.assembled_key(study, selection_name(study, series_uids, ".multipart"))
-    if dicom_store.head(key) is None:
-        records = [r for s in sorted(series_uids) for r in series_instances(study, s)]
+    key, records = _assembled(study, series_uids, ".multipart")
+    if records is not None:
         write_instances_multipart(key, records)
     return key
 
@@ -209,9 +237,8 @@ def study_metadata_documents(study: str, series_uids: list[str]) -> Iterator[byt
 
 def zip_object(study: str, series_uids: list[str]) -> str:
     """A stored (uncompressed) zip of the study's visible instances: `DICOM/{n//1000}/{n}`."""
-    key = dicom_store.assembled_key(study, selection_name(study, series_uids, ".zip"))
-    if dicom_store.head(key) is None:
-        records = [r for s in sorted(series_uids) for r in series_instances(study, s)]
+    key, records = _assembled(study, series_uids, ".zip")
+    if records is not None:
         dicom_store.put_streamed(key, _zip_stream(records), "application/zip")
     return key
 
