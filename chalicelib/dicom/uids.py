@@ -8,8 +8,8 @@ import re
 from chalicelib.errors import BadRequest
 
 _UID = re.compile(r"^(0|[1-9]\d*)(\.(0|[1-9]\d*))+$")
-# The longest key built from UIDs is an S3 object key (1024 bytes): `wado/{study}/{series}/{sop}/`
-# and a bulk-data path; three UIDs of 128 leave over 600 bytes for the rest. DynamoDB sort keys
+# The longest key built from UIDs is an S3 object key (1024 bytes): `wado/{study}/{series}/{sop}/{gen}/`
+# and a bulk-data path; three UIDs of 128 and a generation leave over 600 bytes for the rest. DynamoDB sort keys
 # (1024 bytes) hold at most two UIDs and a prefix.
 MAX_KEYABLE_LENGTH = 128
 

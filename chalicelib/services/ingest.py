@@ -2,7 +2,9 @@
 
 An instance becomes visible only once its bytes, renditions and index rows are all written: S3
 objects first, then one DynamoDB transaction (instance, series, study, share). A failed
-transaction removes the objects it wrote. Ingest is idempotent per SOP Instance UID."""
+transaction removes the objects it wrote. Ingest is idempotent per SOP Instance UID. Each stored
+instance's objects are named with a new generation (`dicom_store`), kept on its index row, and a
+new series row gets one too: a series purged and stored again never reuses an object name."""
 from __future__ import annotations
 
 import io
@@ -212,21 +214,24 @@ class Ingest:
             return stored  # idempotent: already stored
         transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
         self._remember_album_state(study, series)
+        generation = dicom_store.new_generation()
         try:
-            dicom_store.put_instance(study, series, sop, transfer_syntax, data)
-            renditions.write_instance_renditions(dataset, transfer_syntax)
+            dicom_store.put_instance(study, series, sop, transfer_syntax, data, generation=generation)
+            renditions.write_instance_renditions(dataset, transfer_syntax, generation)
         except Exception:
-            dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
+            dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))
             raise
         attributes = json_model.to_json(dataset)
         moment = clock.local_iso()
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                self._commit(dataset, data, transfer_syntax, attributes, moment)
+                self._commit(dataset, data, transfer_syntax, attributes, moment, generation)
                 break
             except TransactWriteError as error:
                 if _instance_exists(study, series, sop):
-                    return stored  # a concurrent request stored the same instance first
+                    # a concurrent request stored the same instance first, under its own generation
+                    dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))
+                    return stored
                 guessed_new = self._study_is_new(study)
                 self._new_in_album[study] = listing.row(self.album_id, study) is None
                 if attempt + 1 < COMMIT_ATTEMPTS and self._new_in_album[study] != guessed_new:
@@ -234,7 +239,7 @@ class Ingest:
                 if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
                     time.sleep(0.05 * 2 ** attempt)  # another STOW updated the same series or study
                     continue
-                dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop))
+                dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))
                 raise
         stored_identity = json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)
         self._identities.setdefault((study, series), stored_identity)
@@ -244,8 +249,10 @@ class Ingest:
         stored.new_in_album = stored.created = True
         return stored
 
-    def _commit(self, dataset, data: bytes, transfer_syntax: str, attributes: dict, moment: str) -> None:
-        """One transaction: the instance (if absent), series and study rows, the album share."""
+    def _commit(self, dataset, data: bytes, transfer_syntax: str, attributes: dict, moment: str,
+                generation: str) -> None:
+        """One transaction: the instance (if absent), series and study rows, the album share. The
+        series row keeps the generation it has (a new row takes a new one)."""
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
         sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
         share_key = SeriesShare.key(self.album_id, study, series)
@@ -258,7 +265,7 @@ class Ingest:
                     sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
                     attributes=json_model.indexable(attributes),
                     size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
-                    stored_at=moment,
+                    stored_at=moment, generation=generation,
                 ),
                 condition=InstanceRecord.pk.does_not_exist(),
             )
@@ -270,6 +277,7 @@ class Ingest:
                     SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
                     SeriesRecord.study_attributes.set(SeriesRecord.study_attributes | series_identity),
                     SeriesRecord.instance_count.add(1),
+                    SeriesRecord.generation.set(SeriesRecord.generation | dicom_store.new_generation()),
                 ],
             )
             transaction.update(
@@ -319,7 +327,7 @@ class Ingest:
                 grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
         created = Counter((s.study_uid, s.series_uid) for s in self.result.stored if s.created)
         for (study, series), count in sorted(created.items()):
-            size = renditions.series_count(study, series)
+            size = int(renditions.series_record(study, series).instance_count)
             if renditions.worth_prebuilding(count, size):
                 renditions.build_series_objects(study, series)
             else:

@@ -2,7 +2,8 @@
 study or zip), so that each read is one GET of an S3 object with a conformant Content-Type.
 
 Series objects are keyed by the series' instance count, so object N is always complete even
-under concurrent STOW. A STOW writes them only when it brought at least half of the series
+under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
+purged and stored again by someone else never answers under an old object's name. A STOW writes them only when it brought at least half of the series
 (`worth_prebuilding`): building costs O(series), so a series uploaded one instance per request
 would otherwise cost O(n^2); the total stays under twice the instances stored. Otherwise the
 STOW queues the series (`schedule_build`) and the renditions function builds its objects once
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model, render
+from chalicelib.errors import ConcurrentChange
 from chalicelib.store import dicom_store
 from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import InstanceRecord, SeriesRecord
@@ -33,33 +35,38 @@ SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
 WRITERS = 8
 READERS = 16
+READ_ATTEMPTS = 4  # reads of a series row and its instances before giving up on a moving series
 
 
 def canonical_instance_url(study: str, series: str, sop: str) -> str:
     return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
 
 
-def write_instance_renditions(dataset: Dataset, transfer_syntax: str) -> None:
-    """Metadata, frames, bulk data and images of one instance (its Part-10 is already stored);
-    the objects are independent, so they are written concurrently."""
+def write_instance_renditions(dataset: Dataset, transfer_syntax: str, generation: str) -> None:
+    """Metadata, frames, bulk data and images of one instance (its Part-10 is already stored),
+    named with the instance's `generation`; the objects are independent, so they are written
+    concurrently."""
     study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
     document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
-    objects = [(dicom_store.instance_metadata_key(study, series, sop), json.dumps([document]).encode(), DICOM_JSON)]
+    objects = [(dicom_store.instance_metadata_key(study, series, sop, generation=generation),
+                json.dumps([document]).encode(), DICOM_JSON)]
     for number, frame in enumerate(frames.frames(dataset), start=1):
-        objects.append((dicom_store.frame_key(study, series, sop, number),
+        objects.append((dicom_store.frame_key(study, series, sop, number, generation=generation),
                         *dicom_store.octet_multipart([frame], transfer_syntax)))
     for path, value in json_model.bulk_elements(dataset):
-        objects.append((dicom_store.bulk_key(study, series, sop, path), *dicom_store.octet_multipart([value])))
-    objects += _images(dataset, study, series, sop)
+        objects.append((dicom_store.bulk_key(study, series, sop, path, generation=generation),
+                        *dicom_store.octet_multipart([value])))
+    objects += _images(dataset, study, series, sop, generation)
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(lambda o: dicom_store.put(*o), objects))
 
 
-def _images(dataset: Dataset, study: str, series: str, sop: str) -> list[tuple[str, bytes, str]]:
+def _images(dataset: Dataset, study: str, series: str, sop: str, generation: str) -> list[tuple[str, bytes, str]]:
     images = []
     for kind, size in (("rendered", None), ("thumbnail", render.THUMBNAIL_SIZE)):
         try:
-            images.append((dicom_store.image_key(study, series, sop, kind), render.render(dataset, size=size),
+            images.append((dicom_store.image_key(study, series, sop, kind, generation=generation),
+                           render.render(dataset, size=size),
                            "image/jpeg"))
         except render.NotRenderable:
             break
@@ -92,10 +99,23 @@ def worth_prebuilding(stored_now: int, series_size: int) -> bool:
 
 def build_series_objects(study: str, series: str) -> int:
     """Writes the series metadata and multipart objects for the instances stored now."""
-    records = series_instances(study, series)
-    _build_metadata(study, series, records)
-    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records)), records)
+    row, records = generation_instances(study, series)
+    _build_metadata(row, records)
+    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records), generation=row.generation),
+                              records)
     return len(records)
+
+
+def generation_instances(study: str, series: str) -> tuple[SeriesRecord, list[InstanceRecord]]:
+    """The series row and its instances, of one generation: the row is read again after the
+    instances, so that a series purged and stored again meanwhile never puts one owner's
+    instances under a name of the other's generation."""
+    for _ in range(READ_ATTEMPTS):
+        row = series_record(study, series)
+        records = series_instances(study, series)
+        if series_record(study, series).generation == row.generation:
+            return row, records
+    raise ConcurrentChange("the series was deleted and stored again while it was read; try again")
 
 
 def schedule_build(study: str, series: str, count: int) -> None:
@@ -115,61 +135,97 @@ def build_if_settled(message: dict) -> bool:
     since (a later message will) or they exist already. True when it built."""
     study, series, count = message["study"], message["series"], int(message["count"])
     try:
-        if series_count(study, series) != count:
-            return False
+        record = series_record(study, series)
     except SeriesRecord.DoesNotExist:
         return False  # deleted since
-    if dicom_store.head(dicom_store.series_metadata_key(study, series, count)) is not None \
-            and dicom_store.head(dicom_store.series_multipart_key(study, series, count)) is not None:
+    if int(record.instance_count) != count:
+        return False
+    generation = record.generation
+    if dicom_store.head(dicom_store.series_metadata_key(study, series, count, generation=generation)) is not None \
+            and dicom_store.head(dicom_store.series_multipart_key(study, series, count, generation=generation)) is not None:
         return False
     return build_series_objects(study, series) == count
 
 
-def _build_metadata(study: str, series: str, records: list[InstanceRecord]) -> str:
+def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
     def document(record: InstanceRecord) -> dict:
-        return json.loads(dicom_store.read(dicom_store.instance_metadata_key(study, series, record.sop_uid)))[0]
+        return json.loads(dicom_store.read(metadata_of(record)))[0]
 
     with ThreadPoolExecutor(READERS) as pool:
         documents = list(pool.map(document, records))
-    key = dicom_store.series_metadata_key(study, series, len(records))
+    key = dicom_store.series_metadata_key(series_row.study_uid, series_row.series_uid, len(records),
+                                          generation=series_row.generation)
     dicom_store.put(key, json.dumps(documents).encode(), DICOM_JSON)
     return key
 
 
+def part10_of(record: InstanceRecord) -> str:
+    """The key of an instance's Part-10 object."""
+    return dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid, generation=record.generation)
+
+
+def metadata_of(record: InstanceRecord) -> str:
+    """The key of an instance's metadata document."""
+    return dicom_store.instance_metadata_key(record.study_uid, record.series_uid, record.sop_uid,
+                                             generation=record.generation)
+
+
 def write_instances_multipart(key: str, records: list[InstanceRecord]) -> None:
-    parts = [(dicom_store.part10_key(r.study_uid, r.series_uid, r.sop_uid),
-              dicom_store.dicom_part_type(r.transfer_syntax_uid)) for r in records]
+    parts = [(part10_of(r), dicom_store.dicom_part_type(r.transfer_syntax_uid)) for r in records]
     dicom_store.put_streamed(key, dicom_store.multipart_stream(parts, SERIES_BOUNDARY),
                              f'multipart/related; type="application/dicom"; boundary={SERIES_BOUNDARY}')
 
 
-def series_count(study: str, series: str) -> int:
-    return int(SeriesRecord.get(*SeriesRecord.key(study, series)).instance_count)
+def series_record(study: str, series: str) -> SeriesRecord:
+    """The series row, read consistently: its generation names the objects, and a stale row just
+    purged could name objects still being deleted."""
+    return SeriesRecord.get(*SeriesRecord.key(study, series), consistent_read=True)
 
 
 def series_object(study: str, series: str, kind: str) -> str:
-    """Key of the series `metadata` or `instances` object for the current count, built if missing."""
+    """Key of the series `metadata` or `instances` object for the current count and generation,
+    built if missing."""
     key_of = dicom_store.series_metadata_key if kind == "metadata" else dicom_store.series_multipart_key
-    key = key_of(study, series, series_count(study, series))
+    record = series_record(study, series)
+    key = key_of(study, series, int(record.instance_count), generation=record.generation)
     if dicom_store.head(key) is None:  # not prebuilt, a STOW is still finishing, or the series grew
-        records = series_instances(study, series)
+        row, records = generation_instances(study, series)
         if kind == "metadata":
-            return _build_metadata(study, series, records)
-        key = key_of(study, series, len(records))
+            return _build_metadata(row, records)
+        key = key_of(study, series, len(records), generation=row.generation)
         write_instances_multipart(key, records)
     return key
 
 
 def selection_name(study: str, series_uids: list[str], suffix: str) -> str:
-    """A stable name for an answer assembled from these series at their current counts."""
-    counts = [f"{s}:{series_count(study, s)}" for s in sorted(series_uids)]
-    return hashlib.sha256("|".join(counts).encode()).hexdigest()[:32] + suffix
+    """A stable name for an answer assembled from these series at their current generations and
+    counts (a series purged and stored again, even with the same count, names another answer)."""
+    return _selection_hash([series_record(study, s) for s in sorted(series_uids)], suffix)
+
+
+def _selection_hash(rows: list[SeriesRecord], suffix: str, counts: list[int] | None = None) -> str:
+    def part(row: SeriesRecord, count: int) -> str:
+        generation = f"{row.generation}:" if row.generation else ""
+        return f"{row.series_uid}:{generation}{count}"
+
+    counts = counts if counts is not None else [int(row.instance_count) for row in rows]
+    return hashlib.sha256("|".join(map(part, rows, counts)).encode()).hexdigest()[:32] + suffix
+
+
+def _assembled(study: str, series_uids: list[str], suffix: str) -> tuple[str, list[InstanceRecord] | None]:
+    """The key of the answer assembled from these series now, and, when it is not stored yet,
+    the instances to build it from (named by the generations and counts they were read at)."""
+    key = dicom_store.assembled_key(study, selection_name(study, series_uids, suffix))
+    if dicom_store.head(key) is not None:
+        return key, None
+    read = [generation_instances(study, s) for s in sorted(series_uids)]
+    name = _selection_hash([row for row, _ in read], suffix, [len(records) for _, records in read])
+    return dicom_store.assembled_key(study, name), [r for _, records in read for r in records]
 
 
 def study_multipart_object(study: str, series_uids: list[str]) -> str:
-    key = dicom_store.assembled_key(study, selection_name(study, series_uids, ".multipart"))
-    if dicom_store.head(key) is None:
-        records = [r for s in sorted(series_uids) for r in series_instances(study, s)]
+    key, records = _assembled(study, series_uids, ".multipart")
+    if records is not None:
         write_instances_multipart(key, records)
     return key
 
@@ -181,9 +237,8 @@ def study_metadata_documents(study: str, series_uids: list[str]) -> Iterator[byt
 
 def zip_object(study: str, series_uids: list[str]) -> str:
     """A stored (uncompressed) zip of the study's visible instances: `DICOM/{n//1000}/{n}`."""
-    key = dicom_store.assembled_key(study, selection_name(study, series_uids, ".zip"))
-    if dicom_store.head(key) is None:
-        records = [r for s in sorted(series_uids) for r in series_instances(study, s)]
+    key, records = _assembled(study, series_uids, ".zip")
+    if records is not None:
         dicom_store.put_streamed(key, _zip_stream(records), "application/zip")
     return key
 
@@ -212,7 +267,7 @@ def _zip_stream(records: list[InstanceRecord]) -> Iterator[bytes]:
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for number, record in enumerate(records, start=1):
             info = zipfile.ZipInfo(f"DICOM/{number // 1000}/{number}")
-            data = dicom_store.read(dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid))
+            data = dicom_store.read(part10_of(record))
             with archive.open(info, "w", force_zip64=len(data) > 0x7FFFFFFF) as entry:
                 entry.write(data)
             yield from sink.take()
@@ -222,5 +277,6 @@ def _zip_stream(records: list[InstanceRecord]) -> Iterator[bytes]:
 def forget_series(study: str, series: str) -> None:
     """For deletions: drops the series' count-keyed objects and every study answer assembled
     from it, since a smaller count may name an older, different set of instances."""
-    keys = [*dicom_store.keys_under(f"wado/{study}/{series}/series/"), *dicom_store.keys_under(f"wado/{study}/assembled/")]
+    keys = [*dicom_store.keys_under(dicom_store.series_prefix(study, series, generation=None)),
+            *dicom_store.keys_under(dicom_store.assembled_key(study, ""))]
     dicom_store.delete_objects(keys)

@@ -64,7 +64,8 @@ def instance_location(principal: Principal, study: str, series: str, sop: str,
     """A short-lived URL of the instance's multipart/related rendition."""
     record = instance_record(principal, study, series, sop, source)
     negotiation.dicom_retrieval(accepted or negotiation.ranges(None), {record.transfer_syntax_uid})
-    return dicom_store.presigned_get(dicom_store.instance_multipart_key(study, series, sop))
+    return dicom_store.presigned_get(dicom_store.instance_multipart_key(study, series, sop,
+                                                                        generation=record.generation))
 
 
 def series_location(principal: Principal, study: str, series: str, source: policy.Source, accepted) -> str:
@@ -115,8 +116,8 @@ def _stored_json(key: str, base_url: str, if_none_match: str | None) -> Answer:
 
 def instance_metadata(principal: Principal, study: str, series: str, sop: str, source: policy.Source,
                       base_url: str, if_none_match: str | None) -> Answer:
-    instance_record(principal, study, series, sop, source)
-    return _stored_json(dicom_store.instance_metadata_key(study, series, sop), base_url, if_none_match)
+    record = instance_record(principal, study, series, sop, source)
+    return _stored_json(renditions.metadata_of(record), base_url, if_none_match)
 
 
 def series_metadata(principal: Principal, study: str, series: str, source: policy.Source,
@@ -159,13 +160,17 @@ def frames(principal: Principal, study: str, series: str, sop: str, frame_list: 
     record = instance_record(principal, study, series, sop, source)
     negotiation.frames_or_bulk(accepted, record.transfer_syntax_uid)
     numbers = parse_frame_list(frame_list)
-    if max(numbers) > int(record.number_of_frames) or dicom_store.head(dicom_store.frame_key(study, series, sop, 1)) is None:
+    generation = record.generation
+    if max(numbers) > int(record.number_of_frames) \
+            or dicom_store.head(dicom_store.frame_key(study, series, sop, 1, generation=generation)) is None:
         raise NotFound("the instance has no such frame", message="Frame Not Found")
     if len(numbers) == 1:
-        return Answer(location=dicom_store.presigned_get(dicom_store.frame_key(study, series, sop, numbers[0])))
-    key = dicom_store.instance_prefix(study, series, sop) + "frames/" + ",".join(map(str, numbers))
+        return Answer(location=dicom_store.presigned_get(
+            dicom_store.frame_key(study, series, sop, numbers[0], generation=generation)))
+    key = dicom_store.instance_prefix(study, series, sop, generation=generation) + "frames/" + ",".join(map(str, numbers))
     if dicom_store.head(key) is None:
-        chunks = [_single_part(dicom_store.read(dicom_store.frame_key(study, series, sop, n))) for n in numbers]
+        chunks = [_single_part(dicom_store.read(dicom_store.frame_key(study, series, sop, n, generation=generation)))
+                  for n in numbers]
         body, content_type = dicom_store.octet_multipart(chunks, record.transfer_syntax_uid)
         dicom_store.put(key, body, content_type)
     return Answer(location=dicom_store.presigned_get(key))
@@ -180,9 +185,9 @@ def _single_part(body: bytes) -> bytes:
 
 def bulkdata(principal: Principal, study: str, series: str, sop: str, path: str, source: policy.Source,
              accepted) -> Answer:
-    instance_record(principal, study, series, sop, source)
+    record = instance_record(principal, study, series, sop, source)
     negotiation.frames_or_bulk(accepted, None)
-    key = dicom_store.bulk_key(study, series, sop, path.upper())
+    key = dicom_store.bulk_key(study, series, sop, path.upper(), generation=record.generation)
     if dicom_store.head(key) is None:
         raise NotFound("the instance has no bulk data at this path", message="Bulk Data Not Found")
     return Answer(location=dicom_store.presigned_get(key))
@@ -197,10 +202,11 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
     media_type = negotiation.rendered(accepted)
     record = _representative(principal, study, series, sop, source)
     kind = "thumbnail" if thumbnail else "rendered"
-    stored = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind)
+    stored = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind,
+                                   generation=record.generation)
     if media_type == "image/jpeg" and window is None and frame in (None, 1) and dicom_store.head(stored):
         return Answer(location=dicom_store.presigned_get(stored))
-    data = dicom_store.read(dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid))
+    data = dicom_store.read(renditions.part10_of(record))
     import pydicom
 
     dataset = pydicom.dcmread(io.BytesIO(data))
@@ -211,7 +217,8 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
         raise NotAcceptable(f"this object cannot be rendered: {error}") from error
     if len(image) > INLINE_BINARY_LIMIT:
         name = hashlib.sha256(f"{kind}|{frame}|{media_type}|{window}".encode()).hexdigest()[:24]
-        key = dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid) + f"images/{name}"
+        key = dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid,
+                                          generation=record.generation) + f"images/{name}"
         dicom_store.put(key, image, media_type)
         return Answer(location=dicom_store.presigned_get(key))
     return Answer(body=image, content_type=media_type)
@@ -241,8 +248,8 @@ def wado_uri(principal: Principal, study: str, series: str, sop: str | None, con
     if sop is None and wanted not in ("image/jpeg", "image/png", "image/gif"):
         raise BadQueryParameter("objectUID is required unless an image of the series is asked for")
     if wanted in ("application/dicom", "*/*"):
-        instance_record(principal, study, series, sop, source)
-        return Answer(location=dicom_store.presigned_get(dicom_store.part10_key(study, series, sop)))
+        record = instance_record(principal, study, series, sop, source)
+        return Answer(location=dicom_store.presigned_get(renditions.part10_of(record)))
     if wanted not in ("image/jpeg", "image/png", "image/gif"):
         raise NotAcceptable(f"WADO-URI cannot serve {wanted}")
     return rendered(principal, study, series, sop, None, source, negotiation.ranges(wanted))

@@ -1,12 +1,21 @@
 """The S3 DICOM store: Part-10 files as received and the renditions written at ingest so that
 every read is one GET of an object whose stored Content-Type makes S3's answer conformant.
 
-Layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}.dcm` (Part-10), `wado/{st}/{se}/{sop}/...`
-(instance multipart, metadata, frames, bulk data, rendered, thumbnail), `wado/{st}/{se}/series/..`
+Layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}/{gen}.dcm` (Part-10), `wado/{st}/{se}/{sop}/{gen}/...`
+(instance multipart, metadata, frames, bulk data, rendered, thumbnail), `wado/{st}/{se}/series/{gen}/..`
 (series multipart and metadata, keyed by instance count), `wado/{st}/assembled/...` (study and
-zip answers assembled on demand), `uploads/...` (large STOW bodies)."""
+zip answers assembled on demand, named by their series' generations and counts), `uploads/...`
+(large STOW bodies).
+
+Generations: a presigned URL names an object, not its content, and outlives a purge (docs/data-model.md:
+the same UIDs may then be stored again, by anyone). So every object that could be written again
+under the same name carries the generation of the record it derives from (`InstanceRecord.generation`,
+`SeriesRecord.generation`), random per record: a series or instance purged and stored again gets
+new names, and an old URL finds nothing. Records written before generations (`None`) keep the
+names without the segment."""
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator
 
 from chalicelib.config import settings
@@ -19,41 +28,57 @@ FRAME_BOUNDARY = "obelisk-frame-boundary"
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB except the last
 
 
-def part10_key(study: str, series: str, sop: str) -> str:
-    return f"dicom/{study}/{series}/{sop}.dcm"
+def new_generation() -> str:
+    """A random name segment for a new instance or series record (64 bits: unique per re-creation)."""
+    return secrets.token_hex(8)
 
 
-def instance_prefix(study: str, series: str, sop: str) -> str:
-    return f"wado/{study}/{series}/{sop}/"
+def _segment(generation: str | None) -> str:
+    return f"{generation}/" if generation else ""
 
 
-def instance_multipart_key(study: str, series: str, sop: str) -> str:
-    return instance_prefix(study, series, sop) + "instance"
+def part10_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    if not generation:
+        return f"dicom/{study}/{series}/{sop}.dcm"
+    return f"dicom/{study}/{series}/{sop}/{generation}.dcm"
 
 
-def instance_metadata_key(study: str, series: str, sop: str) -> str:
-    return instance_prefix(study, series, sop) + "metadata.json"
+def instance_prefix(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    """Every derived object of one instance (ingest's and those made on demand) is under it."""
+    return f"wado/{study}/{series}/{sop}/" + _segment(generation)
 
 
-def frame_key(study: str, series: str, sop: str, number: int) -> str:
-    return instance_prefix(study, series, sop) + f"frames/{number}"
+def instance_multipart_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    return instance_prefix(study, series, sop, generation=generation) + "instance"
 
 
-def bulk_key(study: str, series: str, sop: str, path: str) -> str:
-    return instance_prefix(study, series, sop) + f"bulk/{path}"
+def instance_metadata_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    return instance_prefix(study, series, sop, generation=generation) + "metadata.json"
 
 
-def image_key(study: str, series: str, sop: str, kind: str) -> str:
+def frame_key(study: str, series: str, sop: str, number: int, *, generation: str | None) -> str:
+    return instance_prefix(study, series, sop, generation=generation) + f"frames/{number}"
+
+
+def bulk_key(study: str, series: str, sop: str, path: str, *, generation: str | None) -> str:
+    return instance_prefix(study, series, sop, generation=generation) + f"bulk/{path}"
+
+
+def image_key(study: str, series: str, sop: str, kind: str, *, generation: str | None) -> str:
     """`rendered` or `thumbnail` JPEG of the first frame."""
-    return instance_prefix(study, series, sop) + f"{kind}.jpeg"
+    return instance_prefix(study, series, sop, generation=generation) + f"{kind}.jpeg"
 
 
-def series_metadata_key(study: str, series: str, count: int) -> str:
-    return f"wado/{study}/{series}/series/metadata-{count}.json"
+def series_prefix(study: str, series: str, *, generation: str | None) -> str:
+    return f"wado/{study}/{series}/series/" + _segment(generation)
 
 
-def series_multipart_key(study: str, series: str, count: int) -> str:
-    return f"wado/{study}/{series}/series/instances-{count}"
+def series_metadata_key(study: str, series: str, count: int, *, generation: str | None) -> str:
+    return series_prefix(study, series, generation=generation) + f"metadata-{count}.json"
+
+
+def series_multipart_key(study: str, series: str, count: int, *, generation: str | None) -> str:
+    return series_prefix(study, series, generation=generation) + f"instances-{count}"
 
 
 def assembled_key(study: str, name: str) -> str:
@@ -76,10 +101,11 @@ def put(key: str, body: bytes, content_type: str, **extra) -> None:
     client("s3").put_object(Bucket=settings().dicom_bucket, Key=key, Body=body, ContentType=content_type, **extra)
 
 
-def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: bytes) -> None:
+def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
+                 generation: str | None) -> None:
     """Writes the Part-10 file and its WADO-RS rendition (a one-part multipart/related)."""
-    put(part10_key(study, series, sop), data, "application/dicom")
-    put(instance_multipart_key(study, series, sop),
+    put(part10_key(study, series, sop, generation=generation), data, "application/dicom")
+    put(instance_multipart_key(study, series, sop, generation=generation),
         multipart.build([(dicom_part_type(transfer_syntax), data)], INSTANCE_BOUNDARY),
         f"{INSTANCE_MULTIPART_TYPE}; transfer-syntax={transfer_syntax}")
 
@@ -99,9 +125,31 @@ def keys_under(prefix: str) -> list[str]:
     return [o["Key"] for page in listed for o in page.get("Contents", [])]
 
 
-def instance_keys(study: str, series: str, sop: str) -> list[str]:
-    """Every object ingest may have written for one instance."""
-    return [part10_key(study, series, sop), *keys_under(instance_prefix(study, series, sop))]
+def instance_keys(study: str, series: str, sop: str, *, generation: str | None) -> list[str]:
+    """Every object ingest may have written for one instance of this generation."""
+    return [part10_key(study, series, sop, generation=generation),
+            *keys_under(instance_prefix(study, series, sop, generation=generation))]
+
+
+def _is_generation(segment: str) -> bool:
+    return len(segment) == 16 and all(c in "0123456789abcdef" for c in segment)
+
+
+def generation_of(key: str) -> str | None:
+    """The generation a `dicom/` or `wado/{st}/{se}/` key is named with; None for names without one."""
+    parts = key.split("/")
+    if parts[0] == "dicom" and len(parts) == 5:
+        return parts[4].removesuffix(".dcm")
+    if parts[0] == "wado" and len(parts) > 5 and _is_generation(parts[4]):
+        return parts[4]
+    return None
+
+
+def series_objects(study: str, series: str, generations: set[str]) -> list[str]:
+    """The objects of a series of these generations (its row's and its instances'), and those
+    named without one: a purge deletes them and leaves those of a series stored again meanwhile."""
+    listed = [*keys_under(f"dicom/{study}/{series}/"), *keys_under(f"wado/{study}/{series}/")]
+    return [k for k in listed if generation_of(k) in (generations | {None})]
 
 
 def delete_objects(keys: list[str]) -> None:

@@ -428,7 +428,9 @@ class SeriesRecord(_Item):
     """`STUDY#{uid}` / `SERIES#{uid}`: series-level attributes, the instance count and
     `study_attributes`, the patient/study identity the series was stored with (study identity is
     per series: docs/data-model.md; None in rows written before it, whose identity is their
-    `StudyRecord`'s)."""
+    `StudyRecord`'s). `generation` names the series' S3 objects (`dicom_store`): random, set when
+    the row is created (or at the first STOW into a row written before it), so a series purged
+    and stored again never reuses a name a presigned URL was issued for."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
@@ -436,6 +438,7 @@ class SeriesRecord(_Item):
     attributes = JSONAttribute()
     study_attributes = JSONAttribute(null=True)
     instance_count = NumberAttribute(default=0)
+    generation = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(study_uid: str, series_uid: str) -> tuple[str, str]:
@@ -443,7 +446,9 @@ class SeriesRecord(_Item):
 
 
 class InstanceRecord(_Item):
-    """`STUDY#{uid}` / `INSTANCE#{series}#{sop}`: one stored instance and where its bytes are."""
+    """`STUDY#{uid}` / `INSTANCE#{series}#{sop}`: one stored instance and where its bytes are:
+    `generation`, random per stored instance, names its S3 objects (`dicom_store`; None in rows
+    written before it, whose objects have names without it)."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
@@ -455,6 +460,7 @@ class InstanceRecord(_Item):
     size = NumberAttribute()
     number_of_frames = NumberAttribute(default=1)
     stored_at = UnicodeAttribute()
+    generation = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:

@@ -1,8 +1,9 @@
 """Orphan series (docs/data-model.md): a series no album holds (inboxes included) is purged. Its
 index rows go first, so nothing of it can be read, shared or appended to once its last share is
-gone; then its S3 objects and the study's assembled answers (they name series by UID and count).
-A later STOW or claim of the same UIDs, by anyone, starts an empty series: nobody reads
-instances they neither stored nor were shared."""
+gone; then its S3 objects (those of its generations: `dicom_store`) and the study's assembled
+answers. A later STOW or claim of the same UIDs, by anyone, starts an empty series with new
+generations: nobody reads instances they neither stored nor were shared, not even through a
+presigned URL issued before the purge."""
 from __future__ import annotations
 
 from chalicelib.store import dicom_store
@@ -25,14 +26,21 @@ def purge_if_orphan(study_uid: str, series_uid: str, left: str | None = None) ->
 
 
 def purge(study_uid: str, series_uid: str) -> None:
-    instances = list(InstanceRecord.query(f"STUDY#{study_uid}", InstanceRecord.sk.startswith(f"INSTANCE#{series_uid}#")))
+    """Deletes the series' rows, then the objects of its generations: a series stored again under
+    the same UIDs gets new generations, so no presigned URL issued before names its objects."""
+    instances = list(InstanceRecord.query(f"STUDY#{study_uid}", InstanceRecord.sk.startswith(f"INSTANCE#{series_uid}#"),
+                                          consistent_read=True))
+    try:
+        row = SeriesRecord.get(*SeriesRecord.key(study_uid, series_uid), consistent_read=True)
+    except SeriesRecord.DoesNotExist:
+        row = None
+    generations = {g for g in [row.generation if row else None, *(r.generation for r in instances)] if g}
     with InstanceRecord.batch_write() as batch:
         for record in instances:
             batch.delete(record)
     SeriesRecord(*SeriesRecord.key(study_uid, series_uid)).delete()
     dicom_store.delete_objects([
-        *dicom_store.keys_under(f"dicom/{study_uid}/{series_uid}/"),
-        *dicom_store.keys_under(f"wado/{study_uid}/{series_uid}/"),
+        *dicom_store.series_objects(study_uid, series_uid, generations),
         *dicom_store.keys_under(dicom_store.assembled_key(study_uid, "")),
     ])
 

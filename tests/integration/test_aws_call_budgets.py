@@ -129,8 +129,9 @@ def test_a_series_grown_by_small_stows_is_built_off_the_request_path(stack, toke
     with service_layer(stack):
         from chalicelib.services import renditions
         from chalicelib.store import dicom_store
+        generation = renditions.series_record(study, series).generation
         deadline = time.monotonic() + 60
-        while dicom_store.head(dicom_store.series_metadata_key(study, series, 8)) is None:
+        while dicom_store.head(dicom_store.series_metadata_key(study, series, 8, generation=generation)) is None:
             assert time.monotonic() < deadline, "the renditions function did not build the series"
             time.sleep(0.5)
         assert renditions.build_if_settled({"study": study, "series": series, "count": 5}) is False
@@ -145,6 +146,9 @@ def test_a_series_grown_by_small_stows_is_built_off_the_request_path(stack, toke
 
 def dicom_store_keys_for_count(stack, study: str, series: str, count: int) -> list[str]:
     with service_layer(stack):
+        from chalicelib.services import renditions
         from chalicelib.store import dicom_store
-        return [k for k in (dicom_store.series_metadata_key(study, series, count),
-                            dicom_store.series_multipart_key(study, series, count)) if dicom_store.head(k) is not None]
+        generation = renditions.series_record(study, series).generation
+        return [k for k in (dicom_store.series_metadata_key(study, series, count, generation=generation),
+                            dicom_store.series_multipart_key(study, series, count, generation=generation))
+                if dicom_store.head(k) is not None]

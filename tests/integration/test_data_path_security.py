@@ -214,6 +214,67 @@ def test_an_orphan_series_is_purged_and_its_uids_start_an_empty_series(people):
     assert [value(m, "00080018") for m in metadata] == [str(bobs.SOPInstanceUID)] and not leaked(metadata)
 
 
+DICOM_MULTIPART = 'multipart/related; type="application/dicom"'
+
+
+def _locations(api: Api, study: str, series: str, sops: list[str]) -> dict[str, str]:
+    """The presigned URLs a reader of the series is sent to (303): series, study, study zip, and
+    per instance the multipart rendition and the Part-10 file (WADO-URI)."""
+    reads = {"series": (f"/studies/{study}/series/{series}", {}, DICOM_MULTIPART),
+             "study": (f"/studies/{study}", {}, DICOM_MULTIPART),
+             "zip": (f"/studies/{study}", {"accept": "application/zip"}, "*/*")}
+    for sop in sops:
+        reads[f"instance {sop}"] = (f"/studies/{study}/series/{series}/instances/{sop}", {}, DICOM_MULTIPART)
+        reads[f"part10 {sop}"] = ("/wado", {"requestType": "WADO", "studyUID": study, "seriesUID": series,
+                                            "objectUID": sop, "contentType": "application/dicom"}, "*/*")
+    locations = {}
+    for name, (path, params, accept) in reads.items():
+        answer = api.get(path, params=params, headers={"Accept": accept}, allow_redirects=False)
+        assert answer.status_code == 303, (name, answer.status_code, answer.text)
+        locations[name] = answer.headers["Location"]
+    return locations
+
+
+def _series_of(study: str, series: str, sops: list[str], make) -> list[pydicom.Dataset]:
+    datasets = []
+    for sop in sops:
+        ds = make()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = sop
+        datasets.append(ds)
+    return datasets
+
+
+def _bobs_ct() -> pydicom.Dataset:
+    return alice_ct(PatientName="Bob^B", PatientID="BOB-ID", PatientBirthDate="19800101", AccessionNumber="BOB-ACC",
+                    StudyDescription="Bob's", StudyID="8")
+
+
+@pytest.mark.parametrize("same_sops", [False, True], ids=["new SOP UIDs", "same SOP UIDs"])
+@pytest.mark.parametrize("first", ["bob", "alice"])
+def test_urls_issued_before_a_purge_do_not_serve_the_series_stored_again_under_its_uids(people, first, same_sops):
+    """A presigned URL outlives the purge of its series (docs/data-model.md): the series stored
+    again under the same UIDs, by someone else, with as many instances, must have other object
+    names, so the first owner's old URLs answer S3's 403/404, never the new owner's bytes."""
+    owners = {"bob": (people["bob"], _bobs_ct, b"Bob^B"), "alice": (people["alice"], alice_ct, b"Alice^Secret")}
+    (former, former_ct, _), (later, later_ct, later_name) = owners[first], owners["alice" if first == "bob" else "bob"]
+    study, series = generate_uid(), generate_uid()
+    former_sops = [generate_uid() for _ in range(3)]
+    later_sops = former_sops if same_sops else [generate_uid() for _ in range(3)]
+    assert former.stow(*_series_of(study, series, former_sops, former_ct)).status_code == 200
+    old = _locations(former, study, series, former_sops)
+    assert former.delete(f"/studies/{study}/series/{series}").status_code == 204
+
+    assert later.stow(*_series_of(study, series, later_sops, later_ct)).status_code == 200
+    for name, url in _locations(later, study, series, later_sops).items():
+        own = requests.get(url, timeout=30)
+        assert own.status_code == 200 and later_name in own.content, name
+    stale = {name: requests.get(url, timeout=30) for name, url in old.items()}
+    served = {name: answer.status_code for name, answer in stale.items()
+              if answer.status_code not in (403, 404) or later_name in answer.content}
+    assert served == {}
+
+
 # ---- item 2: sendSeries=false keeps series in the album ------------------------------------
 
 
