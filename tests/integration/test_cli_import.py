@@ -99,7 +99,7 @@ def test_kheops_albums_come_with_their_settings_members_and_series(stack, tokens
         requests.get(f"{api_url}/albums", headers={"Authorization": f"Bearer {token}"}, timeout=30)  # bob signs in
     auth = {"Authorization": f"Bearer {source.token('alice')}"}
     album = requests.post(f"{source.api_url}/albums", headers=auth, timeout=30, data={
-        "name": "Tumour board", "description": "Thursday cases", "sendSeries": "false", "downloadSeries": "false",
+        "name": "Tumour board (import)", "description": "Thursday cases", "sendSeries": "false", "downloadSeries": "false",
         "addUser": "true", "writeComments": "false"}).json()
     assert requests.put(f"{source.api_url}/albums/{album['album_id']}/users/bob@example.org", headers=auth,
                         timeout=30).status_code == 201
@@ -116,7 +116,7 @@ def test_kheops_albums_come_with_their_settings_members_and_series(stack, tokens
     assert code == 0, out + err
     here = {"Authorization": f"Bearer {tokens('alice')}"}
     albums = [a for a in requests.get(f"{stack.api_url}/albums", headers=here, timeout=30).json()
-              if a["name"] == "Tumour board"]
+              if a["name"] == "Tumour board (import)"]
     assert len(albums) == 1
     copied = albums[0]
     assert copied["description"] == "Thursday cases"
@@ -135,4 +135,4 @@ def test_kheops_albums_come_with_their_settings_members_and_series(stack, tokens
                              "--work-dir", str(tmp_path / "work"), "--quiet")
     assert code == 0, out + err
     assert len([a for a in requests.get(f"{stack.api_url}/albums", headers=here, timeout=30).json()
-                if a["name"] == "Tumour board"]) == 1  # a second run completes, never duplicates
+                if a["name"] == "Tumour board (import)"]) == 1  # a second run completes, never duplicates

@@ -243,7 +243,7 @@ def test_the_gateway_limits_refuse_a_5_mb_stow(stack, tokens):
 
 
 def test_download_writes_each_instance_as_stored_and_resumes(stack, tokens, tmp_path):
-    datasets = [samples.load("CT_small.dcm"), samples.load("emri_small_jpeg_2k_lossless.dcm")]
+    datasets = [samples.renewed(samples.load("CT_small.dcm")), samples.renewed(samples.load("emri_small_jpeg_2k_lossless.dcm"))]
     for keyword in ("StudyInstanceUID", "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
                     "AccessionNumber", "StudyID"):  # one study, one identity (docs/dicomweb.md)
         setattr(datasets[1], keyword, getattr(datasets[0], keyword, ""))

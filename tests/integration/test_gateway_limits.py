@@ -5,7 +5,6 @@ does, so dicomweb-client (which chunks any body over 1 MB) stores through it."""
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 import uuid
@@ -100,9 +99,9 @@ def test_the_uploader_sends_a_5_mb_instance_through_the_large_upload_path(stack,
     """5 MB is under the 6 MB event limit as bytes but not once base64-encoded."""
     instance = instance_of(5 * MB)
     (tmp_path / "one.dcm").write_bytes(instance)
-    run = subprocess.run([sys.executable, str(ROOT / "obelisk_upload.py"), "--api", stack.api_url, "--token",
+    run = subprocess.run([sys.executable, "-m", "obelisk_cli", "upload", "--url", stack.api_url, "--bearer-token",
                           tokens("alice"), "--quiet", str(tmp_path)],
                          capture_output=True, timeout=300, cwd=ROOT, check=False)
-    answer = json.loads(run.stdout.decode().strip().splitlines()[-1])
-    assert answer["status"] == 200, (answer, run.stderr.decode()[-2000:])
-    assert len(answer["response"]["00081199"]["Value"]) == 1
+    summary = run.stdout.decode().strip().splitlines()[-1]
+    assert run.returncode == 0, (summary, run.stderr.decode()[-2000:])
+    assert "1 stored, 0 failed" in summary and "0 batch(es), 1 large upload(s)" in summary

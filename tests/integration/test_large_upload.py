@@ -90,14 +90,15 @@ def test_someone_elses_upload_is_not_found(stack, tokens):
     assert bob.status_code == 404
 
 
-def test_a_large_rendered_image_is_redirected_not_inlined(stack, tokens):
+def test_a_large_rendered_image_is_redirected_not_inlined(stack, tokens, tmp_path):
     """A PNG rendering of a 2048 x 2048 noise frame is over 4 MiB: it goes to S3 and the function
     answers a 303 with no body."""
-    body = samples.big_series(1, rows=2048, columns=2048)[0]
+    body = samples.big_series(1, rows=2048, columns=2048)[0]  # 8 MiB: past a synchronous STOW's limit
     auth = {"Authorization": f"Bearer {tokens('alice')}"}
-    stored = requests.post(f"{stack.api_url}/studies", data=body, headers={**auth, "Content-Type": "application/dicom"},
-                           timeout=120)
-    assert stored.status_code == 200
+    (tmp_path / "big.dcm").write_bytes(body)
+    stored = subprocess.run([sys.executable, "-m", "obelisk_cli", "upload", "--url", stack.api_url, "--bearer-token",
+                             tokens("alice"), "--quiet", str(tmp_path)], cwd=ROOT, capture_output=True, timeout=300)
+    assert stored.returncode == 0, stored.stdout.decode()[-500:] + stored.stderr.decode()[-1000:]
     ds = pydicom.dcmread(io.BytesIO(body))
     url = f"{stack.api_url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}/rendered"
     png = requests.get(url, headers={**auth, "Accept": "image/png"}, timeout=120)
