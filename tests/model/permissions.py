@@ -233,11 +233,14 @@ class World:
             self.instances.pop(series, None)
 
     def store(self, p: Principal, series: Series, sop: str, identity: str) -> bool:
-        """STOW of one instance into the caller's inbox: a series held elsewhere grows only for
-        its readers; a new or orphan series starts empty."""
+        """STOW of one instance into the caller's inbox: a new or orphan series starts empty; a
+        series held elsewhere grows only where the caller reads it already, or when the caller
+        may send it there (a STOW would otherwise copy it out of albums that keep it)."""
         if not self.may_change(p):
             return False
-        if series in self.holders and series not in self.readable(p):
+        target = inbox(self.acting_user(p))
+        if series in self.holders and not (
+                (target in self.holders[series] and series in self.readable(p)) or self.may_send(p, series)):
             return False
         self.instances.setdefault(series, {})[sop] = identity
         self._place(series, inbox(self.acting_user(p)))
@@ -259,6 +262,8 @@ class World:
         return bool(sent)
 
     def add_series_to_album(self, p: Principal, series: Series, album_id: str) -> bool:
+        if series not in self.holders:  # a claim of a series not stored here: 201, nothing stored
+            return self.user_level(p) and "send" in self.scope(p) and self.album_allows(p, album_id, "addSeries")
         if not (self.may_change(p) and self.may_send(p, series) and self.album_allows(p, album_id, "addSeries")):
             return False
         self._place(series, album_id)
