@@ -87,7 +87,10 @@ def complete(principal: Principal, upload_id: str) -> None:
             dicom_store.head(dicom_store.upload_result_key(upload_id)) is not None:
         return
     key = dicom_store.upload_key(upload_id)
-    parts = dicom_store.uploaded_parts(key, request["multipart_id"])
+    try:
+        parts = dicom_store.uploaded_parts(key, request["multipart_id"])
+    except dicom_store.NoSuchUpload as error:
+        raise NotFound("this upload was aborted; start a new one", message="Upload Not Found") from error
     received = sum(p["Size"] for p in parts)
     expected = math.ceil(request["size"] / _part_size(request["size"]))
     if received != request["size"] or [p["PartNumber"] for p in parts] != list(range(1, expected + 1)):

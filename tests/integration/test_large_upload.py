@@ -14,6 +14,7 @@ import pydicom
 import pytest
 import requests
 
+from devstack.bootstrap import aws_client
 from tests.conftest import ROOT
 from tests.integration import dicom_samples as samples
 
@@ -139,3 +140,19 @@ def test_an_interrupted_large_upload_lists_its_parts_to_its_owner_only(stack, to
     assert requests.post(held["complete_url"], headers=auth, json={}, timeout=30).status_code == 202
     done = requests.get(parts_url, headers=auth, timeout=30).json()
     assert (done["status"], done["parts"], done["received_bytes"]) == ("completed", [], len(body))
+
+
+def test_an_upload_s3_aborted_is_not_found_so_the_client_starts_again(stack, tokens):
+    """The bucket's lifecycle rule aborts an unfinished multipart upload after a day: asking for its
+    parts, or completing it, answers 404 (the web app then starts the file again), not a 500."""
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    ticket = requests.post(f"{stack.api_url}/uploads", headers=auth, timeout=30,
+                           json={"content_type": "application/dicom", "size": 9 * MB}).json()
+    s3, bucket = aws_client("s3", stack.emulator_url), f"obelisk-{stack.stage}-dicom"
+    request = json.loads(s3.get_object(Bucket=bucket, Key=f"uploads/{ticket['upload_id']}/request.json")["Body"].read())
+    s3.abort_multipart_upload(Bucket=bucket, Key=f"uploads/{ticket['upload_id']}/body",
+                              UploadId=request["multipart_id"])
+    held = requests.get(f"{ticket['status_url']}/parts", headers=auth, timeout=30)
+    assert held.status_code == 404 and held.json()["detail"] == "this upload was aborted; start a new one"
+    completed = requests.post(ticket["complete_url"], headers=auth, json={}, timeout=30)
+    assert completed.status_code == 404
