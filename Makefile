@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe browser-deps ohif web deploy package teardown bench add-user lock model-long
+.PHONY: install run token test unit lint wipe test-deps browser-deps orthanc-deps ohif web deploy package teardown bench add-user lock model-long
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ token: install
 	@$(PY) -m devstack token $(USER)
 
 ## test: every test (unit, integration against a real emulator and API, browser)
-test: install browser-deps web
+test: install test-deps web
 	$(PY) -m pytest
 
 ## bench: Obelisk side by side with Orthanc on this machine (installs Debian's orthanc and
@@ -54,10 +54,18 @@ wipe: install
 web: install
 	$(PY) -m web.build --out web/dist
 
+## test-deps: the Debian packages the tests run (Chromium; Orthanc for tests/integration/test_cli_import.py)
+test-deps: browser-deps orthanc-deps
+
 ## browser-deps: Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium)
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## orthanc-deps: Debian's Orthanc and its DICOMweb plugin, the import test's source (bench/orthanc.py starts it)
+orthanc-deps:
+	@dpkg -s orthanc orthanc-dicomweb >/dev/null 2>&1 || { \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null; }
 
 ## ohif: the OHIF viewer site (prebuilt @ohif/app from the npm registry, pinned in ohif/ohif.lock.json)
 ohif: install

@@ -1,6 +1,6 @@
 """Large uploads: `POST /uploads` (presigned PUT of a STOW body, or presigned parts of a multipart
-upload of one instance), `POST /uploads/{id}/complete`, `GET /uploads/{id}` (the STOW answer once
-ingested), and the uploads-queue handler that runs the ingest on the S3 event."""
+upload of one instance), `GET /uploads/{id}/parts` (what S3 holds: resuming), `POST /uploads/{id}/complete`,
+`GET /uploads/{id}` (the STOW answer once ingested), and the uploads-queue handler that runs the ingest on the S3 event."""
 from __future__ import annotations
 
 import json
@@ -49,6 +49,20 @@ def complete_upload(upload_id):
     status_url = f"{base_url(request)}/uploads/{upload_id}"
     return Response(body={"status": "pending"}, status_code=202,
                     headers={"Content-Type": "application/json", "Location": status_url, "Retry-After": "1"})
+
+
+@route(bp, "/uploads/{upload_id}/parts", methods=["GET"])
+def upload_parts(upload_id):
+    """The parts S3 holds (ListParts) and fresh URLs for the missing ones: a client resumes with them."""
+    request = bp.current_request
+    held = uploads.progress(principal(request), upload_id)
+    status_url = f"{base_url(request)}/uploads/{upload_id}"
+    return responses.json_body({
+        "upload_id": held.upload_id, "size": held.size, "part_size": held.part_size,
+        "status": "completed" if held.completed else "uploading",
+        "received": held.received, "received_bytes": sum(p["size"] for p in held.received),
+        "parts": [{"part_number": n, "url": url} for n, url in held.missing_urls],
+        "status_url": status_url, "complete_url": f"{status_url}/complete"})
 
 
 @route(bp, "/uploads/{upload_id}", methods=["GET"])

@@ -87,12 +87,56 @@ def complete(principal: Principal, upload_id: str) -> None:
             dicom_store.head(dicom_store.upload_result_key(upload_id)) is not None:
         return
     key = dicom_store.upload_key(upload_id)
-    parts = dicom_store.uploaded_parts(key, request["multipart_id"])
+    try:
+        parts = dicom_store.uploaded_parts(key, request["multipart_id"])
+    except dicom_store.NoSuchUpload as error:
+        raise NotFound("this upload was aborted; start a new one", message="Upload Not Found") from error
     received = sum(p["Size"] for p in parts)
     expected = math.ceil(request["size"] / _part_size(request["size"]))
     if received != request["size"] or [p["PartNumber"] for p in parts] != list(range(1, expected + 1)):
         raise BadRequest(f"{received} of {request['size']} bytes received in {len(parts)} of {expected} parts")
     dicom_store.complete_multipart(key, request["multipart_id"], parts)
+
+
+@dataclass
+class Progress:
+    """What S3 holds of a multipart upload: the parts received, and fresh URLs for the missing ones."""
+    upload_id: str
+    size: int
+    part_size: int
+    completed: bool
+    received: list[dict]
+    missing_urls: list[tuple[int, str]]
+
+
+def progress(principal: Principal, upload_id: str) -> Progress:
+    """The parts of the caller's multipart upload that S3 holds (ListParts), so that a client that
+    lost its state (a reloaded page) sends only the others; 404 for someone else's upload, for a
+    single-PUT upload, and for one S3 aborted (the lifecycle rule: start again)."""
+    request = _own_request(principal, upload_id)
+    if "multipart_id" not in request:
+        raise NotFound("this upload is a single PUT; it has no parts", message="Upload Not Found")
+    size, part_size = request["size"], _part_size(request["size"])
+    count = max(1, math.ceil(size / part_size))
+    if dicom_store.head(dicom_store.upload_key(upload_id)) is not None or \
+            dicom_store.head(dicom_store.upload_result_key(upload_id)) is not None:
+        received = [{"part_number": n, "size": _expected_part_size(size, part_size, n)} for n in range(1, count + 1)]
+        return Progress(upload_id, size, part_size, True, received, [])
+    key = dicom_store.upload_key(upload_id)
+    try:
+        held = dicom_store.uploaded_parts(key, request["multipart_id"])
+    except dicom_store.NoSuchUpload as error:
+        raise NotFound("this upload was aborted; start a new one", message="Upload Not Found") from error
+    received = [{"part_number": p["PartNumber"], "size": p["Size"]} for p in held
+                if p["PartNumber"] <= count and p["Size"] == _expected_part_size(size, part_size, p["PartNumber"])]
+    have = {p["part_number"] for p in received}
+    missing = [(n, dicom_store.presigned_part(key, request["multipart_id"], n))
+               for n in range(1, count + 1) if n not in have]
+    return Progress(upload_id, size, part_size, False, received, missing)
+
+
+def _expected_part_size(size: int, part_size: int, number: int) -> int:
+    return min(part_size, size - (number - 1) * part_size)
 
 
 def _part_size(size: int) -> int:

@@ -191,12 +191,19 @@ def presigned_part(key: str, multipart_id: str, number: int) -> str:
     )
 
 
+class NoSuchUpload(LookupError):
+    """The multipart upload is gone (completed, or aborted by the bucket's lifecycle rule)."""
+
+
 def uploaded_parts(key: str, multipart_id: str) -> list[dict]:
     """The parts S3 holds of a multipart upload, as CompleteMultipartUpload wants them."""
     pages = client("s3").get_paginator("list_parts").paginate(Bucket=settings().dicom_bucket, Key=key,
                                                                UploadId=multipart_id)
-    return [{"PartNumber": p["PartNumber"], "ETag": p["ETag"], "Size": p["Size"]}
-            for page in pages for p in page.get("Parts", [])]
+    try:
+        return [{"PartNumber": p["PartNumber"], "ETag": p["ETag"], "Size": p["Size"]}
+                for page in pages for p in page.get("Parts", [])]
+    except client("s3").exceptions.NoSuchUpload as error:
+        raise NoSuchUpload(multipart_id) from error
 
 
 def complete_multipart(key: str, multipart_id: str, parts: list[dict]) -> None:

@@ -38,9 +38,12 @@ def retrieve(api_url: str, token: str, study: str, series: str, sop: str) -> byt
 
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory):
-    if shutil.which("Orthanc") is None:
-        pytest.skip("Debian's orthanc and orthanc-dicomweb are not installed (make bench installs them)")
-    from bench.orthanc import Orthanc
+    from bench.orthanc import PACKAGES, Orthanc
+
+    missing = [p for p in PACKAGES if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
+    if missing or shutil.which("Orthanc") is None:  # a failure, not a skip: `make test` installs them
+        pytest.fail(f"Debian's {' and '.join(missing or PACKAGES)} not installed or Orthanc not on PATH: "
+                    "run `make test-deps` (as root), which `make test` does", pytrace=False)
 
     server = Orthanc(tmp_path_factory.mktemp("orthanc")).start()
     yield server

@@ -14,6 +14,7 @@ import pydicom
 import pytest
 import requests
 
+from devstack.bootstrap import aws_client
 from tests.conftest import ROOT
 from tests.integration import dicom_samples as samples
 
@@ -108,3 +109,51 @@ def test_a_large_rendered_image_is_redirected_not_inlined(stack, tokens, tmp_pat
     # one 303 with no body, then the bytes from the emulator's S3.
     assert [(r.status_code, len(r.content)) for r in png.history] == [(303, 0)]
     assert not png.url.startswith(stack.api_url)
+
+
+def test_an_interrupted_large_upload_lists_its_parts_to_its_owner_only(stack, tokens):
+    """`GET /uploads/{id}/parts`: what S3 holds (ListParts) and fresh URLs for the rest, so a client
+    that lost its state sends only the missing parts; another user learns nothing (404)."""
+    body = samples.big_series(1, rows=3000, columns=3000)[0]  # 18 MB: 3 parts of 8 MiB
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    ticket = requests.post(f"{stack.api_url}/uploads", headers=auth, timeout=30,
+                           json={"content_type": "application/dicom", "size": len(body)}).json()
+    size = ticket["part_size"]
+    assert len(ticket["parts"]) == 3
+    for part in (ticket["parts"][0], ticket["parts"][2]):  # part 2 never arrives: the page was reloaded
+        start = (part["part_number"] - 1) * size
+        assert requests.put(part["url"], data=body[start:start + size], timeout=60).status_code == 200
+    parts_url = f"{ticket['status_url']}/parts"
+
+    held = requests.get(parts_url, headers=auth, timeout=30)
+    assert held.status_code == 200, held.text
+    held = held.json()
+    assert [p["part_number"] for p in held["received"]] == [1, 3]
+    assert held["received_bytes"] == size + (len(body) - 2 * size)
+    assert (held["size"], held["part_size"], held["status"]) == (len(body), size, "uploading")
+    assert [p["part_number"] for p in held["parts"]] == [2]
+    for caller in ("bob", "carol"):
+        other = requests.get(parts_url, headers={"Authorization": f"Bearer {tokens(caller)}"}, timeout=30)
+        assert other.status_code == 404 and "received" not in other.text
+    assert requests.get(f"{stack.api_url}/uploads/nosuchupload/parts", headers=auth, timeout=30).status_code == 404
+
+    assert requests.put(held["parts"][0]["url"], data=body[size:2 * size], timeout=60).status_code == 200
+    assert requests.post(held["complete_url"], headers=auth, json={}, timeout=30).status_code == 202
+    done = requests.get(parts_url, headers=auth, timeout=30).json()
+    assert (done["status"], done["parts"], done["received_bytes"]) == ("completed", [], len(body))
+
+
+def test_an_upload_s3_aborted_is_not_found_so_the_client_starts_again(stack, tokens):
+    """The bucket's lifecycle rule aborts an unfinished multipart upload after a day: asking for its
+    parts, or completing it, answers 404 (the web app then starts the file again), not a 500."""
+    auth = {"Authorization": f"Bearer {tokens('alice')}"}
+    ticket = requests.post(f"{stack.api_url}/uploads", headers=auth, timeout=30,
+                           json={"content_type": "application/dicom", "size": 9 * MB}).json()
+    s3, bucket = aws_client("s3", stack.emulator_url), f"obelisk-{stack.stage}-dicom"
+    request = json.loads(s3.get_object(Bucket=bucket, Key=f"uploads/{ticket['upload_id']}/request.json")["Body"].read())
+    s3.abort_multipart_upload(Bucket=bucket, Key=f"uploads/{ticket['upload_id']}/body",
+                              UploadId=request["multipart_id"])
+    held = requests.get(f"{ticket['status_url']}/parts", headers=auth, timeout=30)
+    assert held.status_code == 404 and held.json()["detail"] == "this upload was aborted; start a new one"
+    completed = requests.post(ticket["complete_url"], headers=auth, json={}, timeout=30)
+    assert completed.status_code == 404

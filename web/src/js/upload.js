@@ -2,8 +2,9 @@
 // Part-10 files only; what the server already holds is skipped, so after a reload choosing the same
 // files again resumes; small files go in multipart/related batches under the API's request limit,
 // several requests in flight; a file above the limit goes through the large-upload path (an S3
-// multipart upload, parts in parallel, each PUT to a presigned URL); every request is retried with
-// backoff; progress is reported in bytes.
+// multipart upload, parts in parallel, each PUT to a presigned URL), remembered in localStorage so
+// that after a reload only its missing parts are sent; every request is retried with backoff;
+// progress is reported in bytes.
 import { accessToken } from './auth.js';
 import { ApiError, call, url } from './api.js';
 import { config } from './config.js';
@@ -154,14 +155,57 @@ async function sendBatch(group, album, progress) {
   return outcome(group, status, answer);
 }
 
-async function sendLarge(file, album, progress) {
+// The large uploads in progress, remembered across reloads: file (name, size, lastModified) and
+// album -> { upload_id, part_size }. Choosing the same file again asks the server which parts it
+// holds and sends only the others.
+const RESUMABLE = 'obelisk.uploads';
+
+function fileKey(file, album) {
+  return JSON.stringify([album || '', file.name, file.size, file.lastModified]);
+}
+
+function remembered() {
+  try { return JSON.parse(localStorage.getItem(RESUMABLE) || '{}') || {}; } catch { return {}; }
+}
+
+function remember(file, album, ticket) {
+  const all = remembered();
+  if (ticket) {
+    all[fileKey(file, album)] = { upload_id: ticket.upload_id, name: file.name, size: file.size,
+      lastModified: file.lastModified, part_size: ticket.part_size, album: album || null };
+  } else {
+    delete all[fileKey(file, album)];
+  }
+  try { localStorage.setItem(RESUMABLE, JSON.stringify(all)); } catch { /* private mode: no resuming */ }
+}
+
+// The ticket of this file's upload: the remembered one with only its missing parts (and the bytes
+// the server holds), or a new one. A remembered upload the server no longer knows is started again.
+async function largeTicket(file, album) {
+  const known = remembered()[fileKey(file, album)];
+  if (known) {
+    try {
+      const held = (await call('GET', `/uploads/${encodeURIComponent(known.upload_id)}/parts`)).data;
+      if (held.size === file.size) return { ...held, resumed: held.received_bytes };
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    }
+    remember(file, album, null);
+  }
   const ticket = (await call('POST', '/uploads', { query: { album }, json: { content_type: 'application/dicom', size: file.size } })).data;
+  remember(file, album, ticket);
+  return { ...ticket, resumed: 0 };
+}
+
+async function sendLarge(file, album, progress) {
+  const ticket = await largeTicket(file, album);
   const loaded = new Map();
+  progress(ticket.resumed);
   await pool(ticket.parts, IN_FLIGHT, async (part) => {
     const start = (part.part_number - 1) * ticket.part_size;
     const { status } = await retried(() => send('PUT', part.url, file.slice(start, start + ticket.part_size), {}, (n) => {
       loaded.set(part.part_number, n);
-      progress([...loaded.values()].reduce((a, b) => a + b, 0));
+      progress(ticket.resumed + [...loaded.values()].reduce((a, b) => a + b, 0));
     }));
     if (status !== 200) throw new Error(`part ${part.part_number} was refused (${status})`);
   });
@@ -169,7 +213,10 @@ async function sendLarge(file, album, progress) {
   for (;;) {
     const answer = await call('GET', `/uploads/${ticket.upload_id}`, { raw: true });
     const document = await answer.json();
-    if (answer.status !== 202 || document?.status !== 'pending') return outcome([file], answer.status, document);
+    if (answer.status !== 202 || document?.status !== 'pending') {
+      remember(file, album, null);
+      return outcome([file], answer.status, document);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
