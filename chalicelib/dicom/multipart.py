@@ -43,17 +43,22 @@ def _parse_headers(raw: bytes) -> dict[str, str]:
     return headers
 
 
-def parse(body: bytes, content_type: str) -> list[Part]:
-    """Splits a multipart body; raises `BadRequest` naming what is wrong with it."""
+def _delimiter(content_type: str) -> bytes:
+    """The part delimiter a multipart Content-Type names; `BadRequest` when it names none."""
     kind, params = media_type(content_type)
     if not kind.startswith("multipart/"):
         raise BadRequest(f"expected a multipart body, got {kind or 'no Content-Type'}")
     boundary = params.get("boundary")
     if not boundary:
         raise BadRequest("multipart Content-Type has no boundary parameter")
+    return b"--" + boundary.encode("latin-1")
+
+
+def parse(body: bytes, content_type: str) -> list[Part]:
+    """Splits a multipart body; raises `BadRequest` naming what is wrong with it."""
+    delimiter = _delimiter(content_type)
     if not body:
         raise BadRequest("empty request body")
-    delimiter = b"--" + boundary.encode("latin-1")
     if body.startswith(delimiter):
         position = 0
     else:
@@ -114,13 +119,7 @@ def build(parts: list[tuple[str, bytes]], boundary: str, extra_headers: list[dic
 def iter_parts(chunks: Iterable[bytes], content_type: str) -> Iterator[Part]:
     """`parse` over a stream: yields each part as soon as the next delimiter is read, holding one
     part (and one chunk) in memory; raises the same `BadRequest`s, when the stream reaches them."""
-    kind, params = media_type(content_type)
-    if not kind.startswith("multipart/"):
-        raise BadRequest(f"expected a multipart body, got {kind or 'no Content-Type'}")
-    boundary = params.get("boundary")
-    if not boundary:
-        raise BadRequest("multipart Content-Type has no boundary parameter")
-    delimiter = b"--" + boundary.encode("latin-1")
+    delimiter = _delimiter(content_type)
     stream = _Buffered(chunks)
     stream.fill(len(delimiter))
     if not stream.buffer:

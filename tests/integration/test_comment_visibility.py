@@ -6,16 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.test_data_path_security import Api, alice_ct, another_instance
+from tests.support.api import signed_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 @pytest.fixture(scope="module")
 def people(stack, tokens):
-    apis = {name: Api(stack, tokens(name)) for name in ("alice", "bob")}
-    for api in apis.values():
-        assert api.get("/inboxinfo").status_code == 200
-    return apis
+    return signed_in(stack, tokens, ("alice", "bob"), kind=Api)
 
 
 def comments(api, study: str) -> list[str] | None:

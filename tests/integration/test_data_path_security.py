@@ -13,24 +13,14 @@ import requests
 from pydicom.uid import generate_uid
 
 from tests.integration.dicom_samples import load, part10
-from tests.support import bombs
+from tests.support import api, bombs
 from tests.support.reporting import configure_site, launch, launch_tags, open_session, sign
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
-class Api:
-    """A demo user's view of the API."""
-
-    def __init__(self, stack, token: str):
-        self.base = stack.api_url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def __getattr__(self, method):
-        def call(path, **kwargs):
-            return self.session.request(method.upper(), f"{self.base}{path}", timeout=60, **kwargs)
-        return call
+class Api(api.Api):
+    """A demo user's view of the API, with the STOWs and albums these tests make."""
 
     def stow(self, *datasets: pydicom.Dataset, **params) -> requests.Response:
         boundary = "sec-data-boundary"
@@ -52,10 +42,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def people(stack, tokens):
-    apis = {name: Api(stack, tokens(name)) for name in ("alice", "bob", "carol")}
-    for api in apis.values():
-        assert api.get("/inboxinfo").status_code == 200
-    return apis
+    return api.signed_in(stack, tokens, kind=Api)
 
 
 def alice_ct(**identity) -> pydicom.Dataset:

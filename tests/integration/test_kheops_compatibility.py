@@ -14,27 +14,13 @@ from PIL import Image
 from pydicom.uid import generate_uid
 
 from tests.integration.dicom_samples import load, part10
+from tests.support import api
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what KHEOPS clients send, body or not
 
 
-class Api:
-    """One demo user's view of the API."""
-
-    def __init__(self, stack, token: str):
-        self.base = stack.api_url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def __getattr__(self, method):
-        def call(path, **kwargs):
-            return self.session.request(method.upper(), f"{self.base}{path}", timeout=30, **kwargs)
-        return call
-
-    def study_uids(self, **params) -> set[str]:
-        response = self.get("/studies", params=params)
-        assert response.status_code in (200, 204), response.text
-        return set() if response.status_code == 204 else {s["0020000D"]["Value"][0] for s in response.json()}
+class Api(api.Api):
+    """One demo user's view of the API, with the albums and STOWs these tests make."""
 
     def album(self, **form) -> str:
         created = self.post("/albums", data={"name": f"compat {uuid.uuid4().hex[:8]}", **form})
@@ -48,10 +34,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def people(stack, tokens):
-    apis = {name: Api(stack, tokens(name)) for name in ("alice", "bob", "carol")}
-    for api in apis.values():  # each has signed in once, so each is a registered user
-        assert api.get("/inboxinfo").status_code == 200
-    return apis
+    return api.signed_in(stack, tokens, kind=Api)
 
 
 def _capability(api: Api, album: str, **flags) -> str:

@@ -3,38 +3,17 @@ from __future__ import annotations
 
 import pydicom
 import pytest
-import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from tests.integration.dicom_samples import load, renewed
-
-
-class Api:
-    """A demo user's view of the API."""
-
-    def __init__(self, stack, token: str):
-        self.base = stack.api_url
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def __getattr__(self, method):
-        def call(path, **kwargs):
-            return self.session.request(method.upper(), f"{self.base}{path}", timeout=20, **kwargs)
-        return call
-
-    def study_uids(self, **params) -> set[str]:
-        response = self.get("/studies", params=params)
-        return set() if response.status_code == 204 else {s["0020000D"]["Value"][0] for s in response.json()}
+from tests.support.api import signed_in
 
 
 @pytest.fixture(scope="module")
 def people(stack, tokens):
-    apis = {name: Api(stack, tokens(name)) for name in ("alice", "bob", "carol")}
-    for api in apis.values():  # each has signed in once, so each is a registered user
-        assert api.get("/inboxinfo").status_code == 200
-    return apis
+    return signed_in(stack, tokens)
 
 
 @pytest.fixture(scope="module")
