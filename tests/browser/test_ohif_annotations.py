@@ -4,8 +4,6 @@ user finds it (QIDO), and OHIF shows it again when the study is reopened. A read
 refused the save (403) and OHIF says so (docs/report-providers.md)."""
 from __future__ import annotations
 
-import html
-
 import pytest
 import requests
 
@@ -13,23 +11,35 @@ pytestmark = pytest.mark.browser
 OHIF_TIMEOUT = 120_000  # software WebGL on a shared machine
 
 
-def launch_page(api_url: str, token: str, study_uid: str, album: str | None) -> str:
-    """The web app's launch: a top-level form POST (the token in the body), from the inbox or an album."""
-    source = (f'<input type="hidden" name="source_type" value="album"><input type="hidden" name="source_id" '
-              f'value="{album}">' if album else '<input type="hidden" name="source_type" value="inbox">')
-    return (f'<form id="launch" method="post" action="{api_url}/viewer/launch">'
-            f'<input type="hidden" name="access_token" value="{html.escape(token)}">'
-            f'<input type="hidden" name="studyUID" value="{study_uid}">{source}</form>'
-            '<script>document.getElementById("launch").submit()</script>')
+SUBMIT_FROM_PAGE = """([action, fields]) => {
+  const form = document.createElement('form');
+  form.method = 'POST';
+  form.action = action;
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement('input');
+    input.type = 'hidden'; input.name = name; input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}"""
 
 
-def open_viewer(browser, stack, token: str, study_uid: str, album: str | None = None):
+def launch_from_web_app(page, web_app: str, api_url: str, token: str, study_uid: str, album: str | None) -> None:
+    """The web app's launch (its `launch.js`): a top-level form POSTed from the web app's origin, the
+    only origin the API accepts launches from (docs/identity.md), the token in the body."""
+    source = {"source_type": "album", "source_id": album} if album else {"source_type": "inbox"}
+    page.goto(web_app + "/")
+    page.evaluate(SUBMIT_FROM_PAGE, [f"{api_url}/viewer/launch", {"access_token": token, "studyUID": study_uid,
+                                                                   **source}])
+
+
+def open_viewer(browser, stack, web_app: str, token: str, study_uid: str, album: str | None = None):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     # OHIF's first-visit tour covers the viewer with a modal overlay: this browser has seen it
     context.add_init_script("localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour']))")
     page = context.new_page()
-    page.goto(f"{stack.api_url}/liveness")
-    page.set_content(launch_page(stack.api_url, token, study_uid, album))
+    launch_from_web_app(page, web_app, stack.api_url, token, study_uid, album)
     page.wait_for_url(f"{stack.ohif_url}/viewer**", timeout=60_000)
     page.locator("[data-cy=viewport-pane] canvas").first.wait_for(timeout=OHIF_TIMEOUT)
     page.locator("[data-cy=study-browser-thumbnail]").first.wait_for(timeout=OHIF_TIMEOUT)
@@ -62,10 +72,10 @@ def series_modalities(stack, token: str, study_uid: str) -> dict[str, str]:
     return {s["0020000E"]["Value"][0]: s["00080060"]["Value"][0] for s in found.json()}
 
 
-def test_a_length_saved_in_ohif_lands_in_the_study_and_is_shown_again(stack, tokens, ct_study, ohif_site, browser,
-                                                                       screenshot_dir):
+def test_a_length_saved_in_ohif_lands_in_the_study_and_is_shown_again(stack, tokens, ct_study, ohif_site, web_app,
+                                                                       browser, screenshot_dir):
     study_uid = str(ct_study.StudyInstanceUID)
-    context, page = open_viewer(browser, stack, tokens("alice"), study_uid)
+    context, page = open_viewer(browser, stack, web_app, tokens("alice"), study_uid)
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/studies"),
                               timeout=60_000) as stored:
         draw_length_and_save(page)
@@ -76,14 +86,14 @@ def test_a_length_saved_in_ohif_lands_in_the_study_and_is_shown_again(stack, tok
     reports = [uid for uid, modality in series_modalities(stack, tokens("alice"), study_uid).items() if modality == "SR"]
     assert reports, "no SR series in the study after OHIF's save"
 
-    context, page = open_viewer(browser, stack, tokens("alice"), study_uid)
+    context, page = open_viewer(browser, stack, web_app, tokens("alice"), study_uid)
     page.get_by_text("Obelisk annotations").first.dblclick()  # the SR series in OHIF's study browser
     page.locator("[data-cy=viewport-pane] svg text", has_text="mm").first.wait_for(timeout=60_000)
     page.screenshot(path=str(screenshot_dir / "ohif-annotation-reopened.png"))
     context.close()
 
 
-def test_a_read_only_launch_cannot_save_and_ohif_says_so(stack, tokens, ct_study, ohif_site, browser,
+def test_a_read_only_launch_cannot_save_and_ohif_says_so(stack, tokens, ct_study, ohif_site, web_app, browser,
                                                          screenshot_dir):
     study_uid = str(ct_study.StudyInstanceUID)
     alice = {"Authorization": f"Bearer {tokens('alice')}"}
@@ -96,7 +106,7 @@ def test_a_read_only_launch_cannot_save_and_ohif_says_so(stack, tokens, ct_study
                         headers=alice, timeout=30).status_code == 201
     before = series_modalities(stack, tokens("alice"), study_uid)
 
-    context, page = open_viewer(browser, stack, tokens("bob"), study_uid, album)
+    context, page = open_viewer(browser, stack, web_app, tokens("bob"), study_uid, album)
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/studies"),
                               timeout=60_000) as refused:
         draw_length_and_save(page)
