@@ -32,6 +32,10 @@ BINARY_TYPES = ["multipart/related", "application/dicom", "application/octet-str
                 "image/jpeg", "image/png", "image/gif"]
 # The imaging paths: JPEG baseline (libjpeg), JPEG 2000 (openjpeg), RLE (rle).
 COMPRESSED = ["SC_rgb_jpeg_dcmtk.dcm", "US1_J2KR.dcm", "MR_small_RLE.dcm"]
+# The three samples come from different patients: in one study they must agree on the study's
+# identity, or their STOW is refused 0x0106 (docs/dicomweb.md, ingest.STUDY_IDENTITY_KEYWORDS).
+REHEARSAL_IDENTITY = {"PatientID": "REHEARSAL", "PatientName": "Rehearsal^Patient", "PatientBirthDate": "19700101",
+                      "PatientSex": "O", "StudyDate": "20240101", "AccessionNumber": "REHEARSAL", "StudyID": "1"}
 
 
 def runtime_python() -> str | None:
@@ -129,6 +133,9 @@ def test_api_events_store_render_search_retrieve_and_exchange_a_token(function, 
     auth = {"Authorization": f"Bearer {tokens('alice')}"}
     study = pydicom.uid.generate_uid()
     datasets = [samples.renewed(pydicom.dcmread(get_testdata_file(name)), study) for name in COMPRESSED]
+    for ds in datasets:
+        for keyword, value in REHEARSAL_IDENTITY.items():
+            setattr(ds, keyword, value)
     boundary = uuid.uuid4().hex
     body = b"".join(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + samples.part10(ds) + b"\r\n"
                     for ds in datasets) + f"--{boundary}--\r\n".encode()
