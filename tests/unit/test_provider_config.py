@@ -1,6 +1,9 @@
 """Report-provider configuration documents (docs/kheops-compatibility.md §11)."""
+from urllib.parse import urlsplit
+
 import pytest
 
+from chalicelib.config import settings
 from chalicelib.services.provider_config import InvalidConfiguration, validate
 
 URL = "https://rp.example/.well-known/kheops-report-configuration"
@@ -46,3 +49,15 @@ def test_each_flaw_is_named(change, error):
 def test_bad_config_url():
     with pytest.raises(InvalidConfiguration, match="config_uri syntax not valid"):
         validate("javascript:alert(1)", GOOD)
+
+
+def test_conf_uri_and_return_uri_bases_share_the_public_origin_by_default(monkeypatch):
+    """A launch's conf_uri is on `api_url`, its return_uri on `web_url`: with the web app at the public
+    origin (no OBELISK_WEB_URL, a deployment) they share it, as KHEOPS's sample provider requires."""
+    monkeypatch.setenv("OBELISK_PUBLIC_URL", "https://obelisk.example")
+    monkeypatch.delenv("OBELISK_WEB_URL", raising=False)
+    settings.cache_clear()
+    try:
+        assert urlsplit(settings().api_url)[:2] == urlsplit(settings().web_url)[:2] == ("https", "obelisk.example")
+    finally:
+        settings.cache_clear()
