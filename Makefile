@@ -34,8 +34,9 @@ bench: install
 
 ## model-long: the permission model against the stack for 5,000+ random steps (docs/security.md;
 ## `make test` runs 300 with a fixed seed); MODEL_SURVEY=1 lists every kind of divergence unshrunk
+MODEL_SEED ?= 20261206
 model-long: install
-	MODEL_PROFILE=long $(PY) -m pytest tests/integration/test_permission_model.py -s
+	MODEL_PROFILE=long $(PY) -m pytest tests/integration/test_permission_model.py -s -p no:cacheprovider --hypothesis-seed=$(MODEL_SEED)
 
 unit: install
 	$(PY) -m pytest tests/unit
