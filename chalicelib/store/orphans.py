@@ -6,8 +6,9 @@ generations: nobody reads instances they neither stored nor were shared, not eve
 presigned URL issued before the purge."""
 from __future__ import annotations
 
+from chalicelib import clock
 from chalicelib.store import dicom_store
-from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare
+from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment
 
 
 def is_held(study_uid: str, series_uid: str, left: str | None = None) -> bool:
@@ -39,10 +40,21 @@ def purge(study_uid: str, series_uid: str) -> None:
         for record in instances:
             batch.delete(record)
     SeriesRecord(*SeriesRecord.key(study_uid, series_uid)).delete()
+    seal_comments(study_uid, series_uid)
     dicom_store.delete_objects([
         *dicom_store.series_objects(study_uid, series_uid, generations),
         *dicom_store.keys_under(dicom_store.assembled_key(study_uid, "")),
     ])
+
+
+def seal_comments(study_uid: str, series_uid: str) -> None:
+    """Comments written while their author read the purged series keep, in its place, a name no
+    series will ever have: a series stored later under the same UIDs is another series and
+    opens none of them (a comment reaches readers of every series its author read)."""
+    tombstone = f"{series_uid}#purged-{clock.random_id(12)}"
+    for comment in StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#")):
+        if comment.series_uids and series_uid in comment.series_uids:
+            comment.update(actions=[StudyComment.series_uids.set((set(comment.series_uids) - {series_uid}) | {tombstone})])
 
 
 def purge_unheld() -> int:

@@ -69,3 +69,21 @@ def test_a_private_comment_answers_only_from_what_its_author_reads(people):
         answers.append((answer.status_code, answer.json()))
     assert answers[0] == answers[1] and answers[0][0] == 404
     assert comments(alice, str(held.StudyInstanceUID)) == []
+
+
+def test_a_series_stored_again_after_a_purge_opens_no_comment_written_on_the_purged_one(people):
+    """Outside attack, round 2: alice comments on S with series X, adds Y and deletes X (purged);
+    bob stores S/X again. His X is another series: the comment stays hers."""
+    alice, bob = people["alice"], people["bob"]
+    x = alice_ct()
+    study = str(x.StudyInstanceUID)
+    assert alice.stow(x).status_code == 200
+    assert alice.post(f"/studies/{study}/comments", data={"comment": "about X"}).status_code == 204
+    y = another_instance(x)
+    assert alice.stow(y).status_code == 200
+    assert alice.delete(f"/studies/{study}/series/{x.SeriesInstanceUID}").status_code == 204  # from her inbox
+    again = another_instance(x, series=str(x.SeriesInstanceUID), PatientName="Bob^Again", PatientID="BOB-ID")
+    assert bob.stow(again).status_code == 200
+    assert comments(bob, study) == []
+    assert comment_count(bob, study) == 0
+    assert comments(alice, study) == ["about X"]
