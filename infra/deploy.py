@@ -310,7 +310,7 @@ def merged_template(stage: str) -> dict[str, Any]:
         settings["Environment"]["Variables"]["OIDC_CLIENT_IDS"] = client_ids
         settings["LoggingConfig"] = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN",
                                      "LogGroup": {"Ref": log_group}}
-        resources[function] = {"Properties": settings, "DependsOn": [log_group, *queues_of(function)]}
+        resources[function] = {"Properties": settings, "DependsOn": list(queues_of(function))}  # the log group: by Ref
         resources[ROLES[function]] = {"Properties": {"ManagedPolicyArns": [
             {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}]}}
     # Reporting's SR and FHIR libraries: only the API function builds report outputs.
