@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+
+import requests
 
 from obelisk_cli import files
 from obelisk_cli.http import Server
-from obelisk_cli.upload import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_INSTANCES, Options, Report, upload
+from obelisk_cli.upload import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_INSTANCES, Options, Refused, Report, upload
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -21,11 +24,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("--url (or OBELISK_URL) is required")
+    if args.command == "upload":
+        missing = [path for path in args.paths if not os.path.exists(path)]
+        if missing:
+            parser.exit(EXIT_USAGE, f"obelisk: error: no such file or folder: {', '.join(missing)}\n")
     try:
         return args.run(args)
+    except Refused as error:
+        print(f"obelisk: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except requests.ConnectionError as error:
+        print(f"cannot reach {args.url}: {_cause(error)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume (what is stored is skipped)", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _cause(error: Exception) -> str:
+    """The useful end of a connection error (`[Errno 111] Connection refused`), not urllib3's chain."""
+    found = re.findall(r"\[Errno -?\d+\] [^'\")]+", str(error))
+    return found[-1] if found else type(error).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
