@@ -63,9 +63,9 @@ class Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     stage = _env("OBELISK_STAGE", "local")
-    # One public origin, as a deployment presents it (CloudFront: `/api/*` to API Gateway, the rest to
-    # the web app's bucket; locally the web app's server forwards `/api/*`): the API is `{root}/api`
-    # and the web app is served at the root unless OBELISK_WEB_URL says otherwise.
+    # One public origin, as KHEOPS presents it (locally the web app's server forwards `/api/*`; a
+    # deployment sets OBELISK_WEB_URL to its CloudFront site): the API is `{root}/api` and the web
+    # app is served at the root unless OBELISK_WEB_URL says otherwise.
     public_url = _env("OBELISK_PUBLIC_URL", "http://127.0.0.1:3000")
     prefix = f"obelisk-{stage}"
     issuer = _env("OIDC_ISSUER")
