@@ -28,6 +28,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.events import webhooks_debounce as debounce
 from chalicelib.events import webhooks_payloads as payloads
 from chalicelib.events.webhooks_delivery import enqueue
+from chalicelib.store import shares
 from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger, transact
 
 EVENTS = ("new_series", "new_user", "remove_series", "delete_album", "report_status")
@@ -79,12 +80,21 @@ def _send_new_series(dispatch: NewSeriesDispatch) -> None:
     hooks = subscribed(dispatch.album_id, "new_series")
     if not hooks:
         return
-    gained = debounce.new_instances(dispatch.contributions)
+    gained = _still_held(dispatch.album_id, dispatch.study_uid, debounce.new_instances(dispatch.contributions))
+    if not gained:
+        return  # every series left the album during the quiet period
     body = payloads.new_series(dispatch.album_id, payloads.source_response(dispatch.album_id, dispatch.source or {}),
                                dispatch.study_uid, gained, import_source=dispatch.import_source)
     summary = {"study": payloads.study_summary(dispatch.study_uid, list(gained))}
     for hook in hooks:
         make_trigger(hook, "new_series", dispatch.sk, dispatch.created_time, body, summary)
+
+
+def _still_held(album_id: str, study_uid: str, gained: dict[str, int]) -> dict[str, int]:
+    """The series of a quiet period that the album still holds now, when the trigger is made: a
+    series that came and went is announced to no one (not even to an admin who joined since)."""
+    held = {share.series_uid for share in shares.shares_in_album(album_id, study_uid)}
+    return {uid: count for uid, count in gained.items() if uid in held}
 
 
 def _send_new_user(message: dict) -> None:
@@ -169,8 +179,8 @@ def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body
         *WebhookTrigger.key(hook.album_id, hook.webhook_id, created_time, trigger_id), trigger_id=trigger_id,
         webhook_id=hook.webhook_id, album_id=hook.album_id, event=event, is_manual_trigger=manual,
         created_time=created_time, study=summary.get("study"), user=summary.get("user"),
-        report=summary.get("report"), attempts=[],
-        state="pending",
+        report=summary.get("report"), attempts=[], state="pending",
+        target_url=hook.url, target_secret=hook.secret,  # pinned: a later URL change moves no retry
     )
     try:
         with transact() as transaction:

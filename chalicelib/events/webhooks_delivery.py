@@ -3,9 +3,10 @@ records and dead-letter parking of `chalicelib.events.deliveries`.
 
 Deliveries-queue message: `{"album_id", "webhook_id", "trigger_id", "trigger_sk", "event",
 "attempt", "body"}` (kind `webhook`, the default); `delete_album` deliveries carry
-`"target": {"url", "secret"}` instead of a trigger (the webhook is gone by then). The body is
-fixed when the trigger is made, so every attempt sends the same bytes; the trigger is the
-attempt log."""
+`"target": {"url", "secret"}` instead of a trigger (the webhook is gone by then). The body, the
+URL and the secret are fixed when the trigger is made (the trigger keeps the URL and secret), so
+every attempt sends the same bytes to the same receiver: editing the webhook's URL moves no
+pending retry to the new one. The trigger is the attempt log."""
 from __future__ import annotations
 
 import hashlib
@@ -53,14 +54,24 @@ def deliver(message: dict) -> None:
         deliveries.after_attempt(message, post(target["url"], target.get("secret"), message))
         return
 
-    def send() -> int | None:
-        try:
-            webhook = Webhook.get(*Webhook.key(message["album_id"], message["webhook_id"]))
-        except Webhook.DoesNotExist:
-            return None  # deleted since: nothing more to send
-        return post(webhook.url, webhook.secret, message)
+    trigger = _trigger(message)
 
-    deliveries.attempt(message, _trigger(message), send)
+    def send() -> int | None:
+        if not _webhook_exists(message):
+            return None  # deleted since: nothing more to send
+        if not trigger.target_url:
+            return None  # made before targets were pinned: never sent to the webhook's current URL
+        return post(trigger.target_url, trigger.target_secret, message)
+
+    deliveries.attempt(message, trigger, send)
+
+
+def _webhook_exists(message: dict) -> bool:
+    try:
+        Webhook.get(*Webhook.key(message["album_id"], message["webhook_id"]))
+        return True
+    except Webhook.DoesNotExist:
+        return False
 
 
 def _trigger(message: dict) -> WebhookTrigger | None:

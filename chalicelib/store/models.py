@@ -259,7 +259,9 @@ class DeliveryAttempt(MapAttribute):
 
 class WebhookTrigger(_Item):
     """`ALBUM#{id}` / `TRIGGER#{webhook_id}#{time}#{trigger_id}`: one delivery of one event to one
-    webhook and every attempt made. `state` is `pending` while attempts remain, then `pass`/`fail`."""
+    webhook and every attempt made. `state` is `pending` while attempts remain, then `pass`/`fail`.
+    `target_url` and `target_secret` are the webhook's when the trigger was made: every attempt goes
+    there, whatever the webhook's URL and secret become (never shown in responses)."""
 
     Meta = _meta(settings().albums_table)
     trigger_id = UnicodeAttribute()
@@ -273,6 +275,8 @@ class WebhookTrigger(_Item):
     report = JSONAttribute(null=True)  # {"report_id", "status", "version"} (report_status)
     attempts = ListAttribute(of=DeliveryAttempt, default=list)
     state = UnicodeAttribute(default="pending")
+    target_url = UnicodeAttribute(null=True)  # null only for triggers made before targets were pinned
+    target_secret = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(album_id: str, webhook_id: str, created_time: str, trigger_id: str) -> tuple[str, str]:

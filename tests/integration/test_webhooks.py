@@ -114,8 +114,8 @@ def study_datasets(count: int, series_count: int = 1) -> list[pydicom.Dataset]:
     return datasets
 
 
-def stow(stack, token: str, album_id: str, datasets) -> None:
-    """One STOW-RS request into the album."""
+def stow(stack, token: str, album_id: str | None, datasets) -> None:
+    """One STOW-RS request into the album (None: into the caller's inbox)."""
     boundary = "obeliskboundary"
     parts = []
     for ds in datasets:
@@ -123,7 +123,7 @@ def stow(stack, token: str, album_id: str, datasets) -> None:
         ds.save_as(buffer, enforce_file_format=True)
         parts.append(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + buffer.getvalue() + b"\r\n")
     response = requests.post(
-        f"{stack.api_url}/studies", params={"album": album_id}, data=b"".join(parts) + f"--{boundary}--\r\n".encode(),
+        f"{stack.api_url}/studies", params={"album": album_id} if album_id else {}, data=b"".join(parts) + f"--{boundary}--\r\n".encode(),
         headers={"Authorization": f"Bearer {token}",
                  "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'},
         timeout=60,
@@ -444,3 +444,115 @@ def test_killing_the_delivery_worker_midway_loses_no_delivery(stack, api, album)
         assert api("alice").get(f"{hooks_url(stack, album)}/{hook['id']}", params={"limit": 0}).status_code == 400
     finally:
         slow.close()
+
+
+# ---- an admin added later (docs/webhooks.md, "Pinned when the trigger is made") -------------
+# alice adds a series to her album by mistake and removes it at once, then makes bob an admin:
+# nothing of that series may reach bob, through the trigger history or through a URL he sets.
+
+def shared_album(stack, api, tokens, series_count: int) -> tuple[str, str, list[str]]:
+    """A new album of alice's (via the API) and a new study of `series_count` series in her inbox:
+    (album, study, series)."""
+    datasets = study_datasets(series_count, series_count=series_count)
+    stow(stack, tokens("alice"), None, datasets)
+    album = api("alice").post(f"{stack.api_url}/albums", data={"name": "quiet"}).json()["album_id"]
+    return album, str(datasets[0].StudyInstanceUID), sorted({str(ds.SeriesInstanceUID) for ds in datasets})
+
+
+def put_series(stack, api, album: str, study: str, series: str) -> None:
+    answer = api("alice").put(f"{stack.api_url}/studies/{study}/series/{series}/albums/{album}",
+                              params={"inbox": "true"})
+    assert answer.status_code == 201, answer.text
+
+
+def remove_series(stack, api, album: str, study: str, series: str) -> None:
+    answer = api("alice").delete(f"{stack.api_url}/studies/{study}/series/{series}/albums/{album}")
+    assert answer.status_code == 204, answer.text
+
+
+def make_bob_admin(stack, api, album: str) -> None:
+    members = f"{stack.api_url}/albums/{album}/users/bob@example.org"
+    assert api("alice").put(members).status_code == 201
+    assert api("alice").put(f"{members}/admin").status_code == 204
+
+
+def quiet_period_items(album: str) -> int:
+    """The album's new_series quiet-period items (pending, or claimed and being sent)."""
+    from chalicelib.store.models import PendingNewSeries
+
+    found = PendingNewSeries._get_connection().query(f"ALBUM#{album}", PendingNewSeries.sk.startswith("NEWSERIES"))
+    return int(found["Count"])
+
+
+def quiet_period_over(album: str) -> None:
+    """Waits for the quiet period to begin (the import was collected), then to be over and sent."""
+    wait_until(lambda: quiet_period_items(album) > 0, timeout=30)
+    wait_until(lambda: quiet_period_items(album) == 0, timeout=90)
+
+
+def test_a_series_gone_before_the_quiet_period_ends_makes_no_new_series_trigger(stack, backend, api, tokens,
+                                                                                   receiver, people):
+    album, study, [series] = shared_album(stack, api, tokens, 1)
+    hook = create_hook(api, stack, album, receiver.url, events=("new_series",))
+    put_series(stack, api, album, study, series)
+    remove_series(stack, api, album, study, series)
+    make_bob_admin(stack, api, album)
+    quiet_period_over(album)
+
+    seen = api("bob").get(f"{hooks_url(stack, album)}/{hook['id']}")
+    assert seen.status_code == 200
+    assert seen.json()["triggers"] == [] and seen.headers["X-Total-Count"] == "0"
+    assert study not in seen.text and series not in seen.text
+    assert history(api, stack, album, hook["id"])["triggers"] == []  # for no one, alice included
+    assert receiver.of_event("new_series") == []
+
+
+def test_a_url_set_in_the_quiet_period_gets_only_the_series_still_in_the_album(stack, backend, api, tokens,
+                                                                                receiver, people):
+    album, study, [gone, kept] = shared_album(stack, api, tokens, 2)
+    hook = create_hook(api, stack, album, receiver.url, events=("new_series",))
+    for series in (gone, kept):
+        put_series(stack, api, album, study, series)
+    remove_series(stack, api, album, study, gone)
+    make_bob_admin(stack, api, album)
+    bobs = Receiver()
+    try:
+        answer = api("bob").patch(f"{hooks_url(stack, album)}/{hook['id']}", data={"url": bobs.url})
+        assert answer.status_code == 200, answer.text
+        [delivery] = wait_until(lambda: bobs.of_event("new_series"), timeout=90)
+        assert [s["series_uid"] for s in delivery.json["updated_study"]["series"]] == [kept]
+        assert gone.encode() not in delivery.body
+        [trigger] = settled(api, stack, album, hook["id"])["triggers"]
+        assert trigger["study"]["series"] == [{"series_uid": kept}]
+        assert gone not in api("bob").get(f"{hooks_url(stack, album)}/{hook['id']}").text
+        assert receiver.received == []  # made after the URL changed: it goes to the new one
+    finally:
+        bobs.close()
+
+
+def test_retries_of_a_trigger_go_to_the_url_and_secret_it_was_made_with(stack, api, tokens, people):
+    down = Receiver(answers=[503, 503, 503, 503])  # the fifth and last attempt succeeds
+    bobs = Receiver()
+    try:
+        album, study, [series] = shared_album(stack, api, tokens, 1)
+        hook = create_hook(api, stack, album, down.url, events=("remove_series",))
+        put_series(stack, api, album, study, series)
+        remove_series(stack, api, album, study, series)
+        assert down.arrived.wait(30)  # attempt 1 failed; retries are queued
+        make_bob_admin(stack, api, album)
+        answer = api("bob").patch(f"{hooks_url(stack, album)}/{hook['id']}",
+                                  data={"url": bobs.url, "secret": "bob's own"})
+        assert answer.status_code == 200, answer.text
+
+        [trigger] = settled(api, stack, album, hook["id"])["triggers"]
+        assert [(a["attempt"], a["status"]) for a in trigger["attempts"]] == [(1, 503), (2, 503), (3, 503),
+                                                                              (4, 503), (5, 204)]
+        assert bobs.received == []
+        got = down.received
+        assert [r.headers["X-Kheops-Attempt"] for r in got] == [f"{n}/5" for n in range(1, 6)]
+        assert {r.headers["X-Kheops-Delivery"] for r in got} == {trigger["id"]}
+        expected = hmac.new(SECRET.encode(), got[0].body, hashlib.sha256).hexdigest()
+        assert {r.headers["X-Kheops-Signature"] for r in got} == {expected}
+    finally:
+        down.close()
+        bobs.close()
