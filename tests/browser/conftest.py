@@ -226,3 +226,18 @@ def ct_study(stack, tokens):
     dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     DICOMwebClient(stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"}).store_instances([dataset])
     return dataset
+
+
+# A page's script submitting a form, as the web app's launch does (web/src/js/launch.js).
+SUBMIT_FROM_PAGE = """([action, fields]) => {
+  const form = document.createElement('form');
+  form.method = 'POST';
+  form.action = action;
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement('input');
+    input.type = 'hidden'; input.name = name; input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}"""

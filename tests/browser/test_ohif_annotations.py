@@ -7,22 +7,12 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.browser.conftest import SUBMIT_FROM_PAGE
+
 pytestmark = pytest.mark.browser
 OHIF_TIMEOUT = 120_000  # software WebGL on a shared machine
 
 
-SUBMIT_FROM_PAGE = """([action, fields]) => {
-  const form = document.createElement('form');
-  form.method = 'POST';
-  form.action = action;
-  for (const [name, value] of Object.entries(fields)) {
-    const input = document.createElement('input');
-    input.type = 'hidden'; input.name = name; input.value = value;
-    form.append(input);
-  }
-  document.body.append(form);
-  form.submit();
-}"""
 
 
 def launch_from_web_app(page, web_app: str, api_url: str, token: str, study_uid: str, album: str | None) -> None:

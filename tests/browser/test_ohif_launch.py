@@ -15,6 +15,8 @@ from PIL import Image, ImageStat
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
+from tests.browser.conftest import SUBMIT_FROM_PAGE
+
 pytestmark = pytest.mark.browser
 
 
@@ -27,18 +29,6 @@ def launch_form(api_url: str, token: str, study_uid: str) -> str:
             '<script>document.getElementById("launch").submit()</script>')
 
 
-SUBMIT_FROM_PAGE = """([action, fields]) => {
-  const form = document.createElement('form');
-  form.method = 'POST';
-  form.action = action;
-  for (const [name, value] of Object.entries(fields)) {
-    const input = document.createElement('input');
-    input.type = 'hidden'; input.name = name; input.value = value;
-    form.append(input);
-  }
-  document.body.append(form);
-  form.submit();
-}"""
 
 
 def launch_from_web_app(page, web_app: str, api_url: str, token: str, study_uid: str) -> None:
