@@ -4,10 +4,12 @@ from __future__ import annotations
 import boto3
 import pytest
 import requests
-from pydicom.data import get_testdata_file
 
-CT = open(get_testdata_file("CT_small.dcm"), "rb").read()
-CT_STUDY = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+from tests.integration.dicom_samples import load, part10, renewed
+
+# A study of its own: other tests store CT_small's own study, and anyone may store under a known UID
+_CT = renewed(load("CT_small.dcm"))
+CT, CT_STUDY = part10(_CT), str(_CT.StudyInstanceUID)
 
 
 def test_no_token_gets_401_with_both_challenges(stack):
