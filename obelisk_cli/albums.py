@@ -12,7 +12,7 @@ from pathlib import Path
 from obelisk_cli.download import SERIES_UID, STUDY_UID, qido, uid
 from obelisk_cli.http import Server
 
-# KHEOPS AlbumResponse keys -> POST /albums form fields (kheops-api.md 3.2, docs/ of this project).
+# KHEOPS AlbumResponse keys -> POST /albums form fields (docs/kheops-compatibility.md).
 SETTINGS = {"add_user": "addUser", "download_series": "downloadSeries", "send_series": "sendSeries",
             "delete_series": "deleteSeries", "add_series": "addSeries", "write_comments": "writeComments"}
 
