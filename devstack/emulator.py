@@ -1,43 +1,20 @@
 """The local AWS emulator: a moto server on loopback whose state survives restarts.
 
 State is pickled to a file after writes (at most every few seconds) and on shutdown, and loaded
-at start. The server also counts the AWS requests it answers, per service and operation, at
+at start, stamped with its format and moto's version (`devstack/moto_patches/state.py`). Every
+patch to moto's internals lives in `devstack/moto_patches/`. The server also counts the AWS requests it answers, per service and operation, at
 `/_emulator/calls` (tests and benchmarks use it to hold AWS-call budgets)."""
 from __future__ import annotations
 
 import argparse
-import copyreg
 import json
 import os
 import pickle
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-
-from cryptography.hazmat.bindings._rust import openssl
-from cryptography.hazmat.primitives import serialization
-
-PERSISTED_SERVICES = ("dynamodb", "s3", "sqs", "cognitoidp", "ssm", "secretsmanager", "cloudformation")
-
-
-def _load_rsa_key(pem: bytes):
-    return serialization.load_pem_private_key(pem, None)
-
-
-def _reduce_rsa_key(key):
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return _load_rsa_key, (pem,)
-
-
-copyreg.pickle(openssl.rsa.RSAPrivateKey, _reduce_rsa_key)
-# Backends hold locks; a restored backend gets fresh ones.
-copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
-copyreg.pickle(type(threading.Lock()), lambda _lock: (threading.Lock, ()))
 
 
 def operation_of(environ: dict) -> tuple[str, str]:
@@ -63,16 +40,17 @@ class CountingApp:
     faults on request (`POST /_emulator/faults` `{"operation": "dynamodb:Query", "count": 2}` answers
     the next two matching requests with the throttling error AWS sends).
 
-    DynamoDB requests are served one at a time: moto checks a condition and writes without a lock,
-    so two concurrent conditional puts (or transactions) could both succeed, which DynamoDB never
-    allows. Serializing them gives the emulator DynamoDB's atomicity."""
+    DynamoDB requests are served one at a time, inside `devstack.moto_patches.ONE_AT_A_TIME`: the
+    rule, and why DynamoDB's atomicity and the patches need it, is stated there."""
 
     def __init__(self, app):
+        from devstack.moto_patches import ONE_AT_A_TIME
+
         self.app = app
         self.calls: Counter = Counter()
         self.faults: Counter = Counter()
         self.lock = threading.Lock()
-        self.dynamodb = threading.Lock()
+        self.dynamodb = ONE_AT_A_TIME
         self.dirty = threading.Event()
 
     def __call__(self, environ, start_response):
@@ -130,42 +108,15 @@ class CountingApp:
         return [body]
 
 
-def load_state(path: str) -> None:
-    from moto.backends import get_backend
-
-    if not path or not os.path.exists(path):
-        return
-    with open(path, "rb") as handle:
-        saved = pickle.load(handle)
-    for name, backend_dict in saved.items():
-        live = get_backend(name)
-        for account in list(backend_dict.keys()):
-            live[account] = backend_dict[account]
-
-
-def save_state(path: str) -> None:
-    from moto.backends import get_backend
-
-    state = {name: get_backend(name) for name in PERSISTED_SERVICES}
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".emulator-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
+    from devstack.moto_patches import state
+
     while not stop.wait(2.0):
         if app.dirty.is_set():
             app.dirty.clear()
             for _ in range(3):
                 try:
-                    save_state(path)
+                    state.save(path)
                     break
                 except (RuntimeError, TypeError, pickle.PicklingError):
                     time.sleep(0.2)  # a dict changed size mid-pickle: try again
@@ -187,12 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from devstack import moto_cognito, moto_indexes, moto_transactions
+    from devstack import moto_patches
+    from devstack.moto_patches import state
 
-    moto_transactions.install()
-    moto_cognito.install()
-    moto_indexes.install()
-    load_state(args.state)
+    moto_patches.install()
+    state.load(args.state)
     app = CountingApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     stop = threading.Event()
@@ -208,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"emulator listening on http://{args.host}:{server.server_port}", flush=True)
     server.serve_forever()
     if args.state:
-        save_state(args.state)
+        state.save(args.state)
     return 0
 
 

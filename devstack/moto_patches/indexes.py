@@ -9,9 +9,9 @@ items under each hash value with their place in the index: writes mark their ite
 buckets catch up before the next GSI query. A GSI query with a `Limit` (a page of a list) is handed only the first `Limit`
 + 1 items in the index's order (the one more tells moto a next page exists): moto sorts what it is
 handed, and sorting a 10,000-study album for a page of 101 made the local study list grow with
-the album where DynamoDB reads the index in order. Exact because the emulator serves
-DynamoDB requests one at a time (`CountingApp`); `tests/integration/test_emulator.py` compares
-answers with moto's own."""
+the album where DynamoDB reads the index in order. Exact because DynamoDB requests are served one
+at a time (`ONE_AT_A_TIME`, see `devstack/moto_patches/__init__.py`); `tests/integration/test_emulator.py`
+compares answers with moto's own."""
 from __future__ import annotations
 
 import heapq
@@ -20,6 +20,8 @@ import inspect
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+
+from devstack.moto_patches import ONE_AT_A_TIME
 
 ItemKey = tuple[DynamoType, DynamoType | None]
 
@@ -124,6 +126,7 @@ def install() -> None:
     signature = inspect.signature(query)
 
     def patched_query(self, *args, **kwargs):
+        ONE_AT_A_TIME.require("DynamoDB Query")
         asked = signature.bind(self, *args, **kwargs).arguments
         index_name = asked.get("index_name")
         index = next((i for i in self.global_indexes if i.name == index_name), None) if index_name else None
@@ -149,6 +152,7 @@ def install() -> None:
             self.__dict__.pop("_obelisk_candidates", None)
 
     def patched_put_item(self, item_attrs, *args, **kwargs):
+        ONE_AT_A_TIME.require("DynamoDB PutItem")
         try:
             return put_item(self, item_attrs, *args, **kwargs)
         finally:
@@ -156,12 +160,14 @@ def install() -> None:
                  DynamoType(item_attrs[self.range_key_attr]) if self.range_key_attr else None)
 
     def patched_delete_item(self, hash_key, range_key):
+        ONE_AT_A_TIME.require("DynamoDB DeleteItem")
         try:
             return delete_item(self, hash_key, range_key)
         finally:
             mark(self, hash_key, range_key)
 
     def patched_update_item(self, table_name, key, *args, **kwargs):
+        ONE_AT_A_TIME.require("DynamoDB UpdateItem")
         try:
             return update_item(self, table_name, key, *args, **kwargs)
         finally:

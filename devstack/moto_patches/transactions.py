@@ -2,8 +2,8 @@
 
 moto deep-copies every table a transaction names, before running it, to roll back on failure:
 O(table size) per call. On a table of a few thousand items each STOW's transaction copied it
-several times; the emulator slowed down as data grew and reached 18 GB in `make bench`. The
-emulator serves DynamoDB requests one at a time (`CountingApp`), so saving the items the
+several times; the emulator slowed down as data grew and reached 18 GB in `make bench`. DynamoDB requests are served
+one at a time (`ONE_AT_A_TIME`, see `devstack/moto_patches/__init__.py`), so saving the items the
 transaction names, and putting them back on failure, is an exact rollback."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
-from devstack import moto_indexes
+from devstack.moto_patches import ONE_AT_A_TIME, indexes
 
 
 def _slot(table: Table, key: dict) -> tuple[DynamoType, DynamoType | None]:
@@ -24,7 +24,7 @@ def _slot(table: Table, key: dict) -> tuple[DynamoType, DynamoType | None]:
 
 
 def _put_back(table: Table, hash_value: DynamoType, range_value: DynamoType | None, item) -> None:
-    moto_indexes.mark(table, hash_value, range_value)
+    indexes.mark(table, hash_value, range_value)
     if range_value is None:
         if item is None:
             table.items.pop(hash_value, None)
@@ -61,6 +61,7 @@ def install() -> None:
     models.copy = types.SimpleNamespace(deepcopy=keep_tables, copy=copy.copy)
 
     def transact_write_items(self, transact_items):
+        ONE_AT_A_TIME.require("DynamoDB TransactWriteItems")
         saved = _saved_items(self, transact_items)
         try:
             return original(self, transact_items)

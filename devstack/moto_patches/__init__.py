@@ -1,0 +1,95 @@
+"""Obelisk's patches to moto, the local AWS emulator: every piece of code that reaches into moto's
+internals lives in this folder.
+
+- `indexes.py`: a Query reads only the items under its hash key (moto sorts the whole table).
+- `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
+- `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
+- `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
+  and moto's version, checked on load.
+
+They rely on the internals of one moto release (`Table.items`' layout, `Table.query`'s parameter
+names, the `copy` global of `moto.dynamodb.models`), so importing this package on any other moto
+than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
+
+**The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
+requests are served one at a time: the index buckets are caught up before a query and the saved
+items are put back after a failed transaction, with no other write in between. DynamoDB requests
+also need it for themselves: moto checks a condition and writes without a lock, so two concurrent
+conditional puts could both succeed, which DynamoDB never allows. The emulator's server
+(`devstack/emulator.py`, `CountingApp`) serves every DynamoDB request inside `ONE_AT_A_TIME`, and
+each patched operation refuses to run outside it (`SerializationError`)."""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import moto
+
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements-dev.txt"
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the release these patches were written against."""
+
+
+class SerializationError(RuntimeError):
+    """A patched DynamoDB operation ran outside `ONE_AT_A_TIME`."""
+
+
+def pinned_moto_version(requirements: Path = REQUIREMENTS) -> str:
+    """The moto release pinned in requirements-dev.txt (`moto[server]==X`)."""
+    found = re.search(r"^moto(?:\[[^\]]*\])?==(\S+)", requirements.read_text(), re.MULTILINE)
+    if not found:
+        raise MotoVersionError(f"no `moto==...` pin in {requirements}")
+    return found.group(1)
+
+
+def require_moto(installed: str, pinned: str) -> None:
+    """Refuses a moto release other than the pinned one, saying what to do."""
+    if installed != pinned:
+        raise MotoVersionError(
+            f"devstack/moto_patches was written for moto {pinned} (requirements-dev.txt) but moto "
+            f"{installed} is installed: reinstall the pinned version (`pip install 'moto[server]=={pinned}'`), "
+            f"or, to move to moto {installed}, re-check every patch in devstack/moto_patches against its "
+            "internals, run tests/integration/test_emulator.py, and update the pin")
+
+
+MOTO_VERSION = pinned_moto_version()
+require_moto(moto.__version__, MOTO_VERSION)
+
+
+class OneAtATime:
+    """The lock DynamoDB requests are served under, which knows the thread that holds it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def __enter__(self) -> OneAtATime:
+        self._lock.acquire()
+        self._holder = threading.get_ident()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._holder = None
+        self._lock.release()
+
+    def require(self, operation: str) -> None:
+        """Raises unless the calling thread serves its request inside this lock."""
+        if self._holder != threading.get_ident():
+            raise SerializationError(
+                f"{operation} ran outside devstack.moto_patches.ONE_AT_A_TIME: the emulator's patches "
+                "are exact only when DynamoDB requests are served one at a time (see this package's docstring)")
+
+
+ONE_AT_A_TIME = OneAtATime()
+
+
+def install() -> None:
+    """Applies every patch (idempotent)."""
+    from devstack.moto_patches import cognito, indexes, transactions
+
+    transactions.install()
+    cognito.install()
+    indexes.install()

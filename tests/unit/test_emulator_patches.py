@@ -1,0 +1,90 @@
+"""The emulator's patches to moto refuse a moto release they were not written for, refuse to run
+outside the one-request-at-a-time rule they rely on, and the emulator's saved state is read only
+by the moto release that wrote it (`devstack/moto_patches/`)."""
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import moto
+import pytest
+
+from devstack import moto_patches
+from devstack.moto_patches import state
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_the_patches_are_written_for_the_pinned_and_installed_moto():
+    assert moto_patches.pinned_moto_version() == moto.__version__ == moto_patches.MOTO_VERSION
+
+
+def test_another_moto_release_is_refused_with_what_to_do():
+    with pytest.raises(moto_patches.MotoVersionError) as refused:
+        moto_patches.require_moto("5.3.0", "5.2.5")
+    assert "5.3.0" in str(refused.value) and "moto[server]==5.2.5" in str(refused.value)
+
+
+def test_loading_the_patches_on_another_moto_release_fails_before_patching():
+    run = _python("import moto; moto.__version__ = '5.1.0'\n"
+                  "import devstack.moto_patches.indexes")
+    assert run.returncode != 0
+    assert "MotoVersionError" in run.stderr and "moto 5.1.0 is installed" in run.stderr
+
+
+def test_a_patched_operation_outside_the_serialization_rule_is_refused():
+    run = _python("""
+import boto3
+from moto import mock_aws
+from devstack import moto_patches
+moto_patches.install()
+with mock_aws():
+    db = boto3.client("dynamodb", region_name="us-east-1")
+    db.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    with moto_patches.ONE_AT_A_TIME:
+        db.put_item(TableName="t", Item={"pk": {"S": "inside"}})
+    try:
+        db.put_item(TableName="t", Item={"pk": {"S": "outside"}})
+    except moto_patches.SerializationError as error:
+        print("refused:", error)
+""")
+    assert run.returncode == 0, run.stderr
+    assert "refused: DynamoDB PutItem ran outside devstack.moto_patches.ONE_AT_A_TIME" in run.stdout
+
+
+def test_saved_state_carries_its_format_and_moto_version(tmp_path):
+    path = tmp_path / "emulator.pickle"
+    state.save(str(path))
+    saved = pickle.loads(path.read_bytes())
+    assert (saved["format"], saved["moto"]) == (state.STATE_FORMAT, moto.__version__)
+    assert set(saved["backends"]) == set(state.PERSISTED_SERVICES)
+
+
+def test_state_saved_by_another_moto_release_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "emulator.pickle"
+    path.write_bytes(pickle.dumps({"format": state.STATE_FORMAT, "moto": "5.1.0", "backends": {}}))
+    with pytest.raises(state.SavedStateError) as refused:
+        state.load(str(path))
+    assert "saved by moto 5.1.0" in str(refused.value) and "make wipe" in str(refused.value)
+
+
+def test_state_in_an_unknown_format_is_refused(tmp_path):
+    path = tmp_path / "emulator.pickle"
+    path.write_bytes(pickle.dumps({"format": 99, "moto": moto.__version__, "backends": {}}))
+    with pytest.raises(state.SavedStateError, match="state format 99"):
+        state.load(str(path))
+
+
+def test_unstamped_state_from_before_the_stamp_is_read_as_moto_5_2_5():
+    backends = {"dynamodb": {}}
+    assert state.backends_of(backends, moto_version="5.2.5") == backends
+    with pytest.raises(state.SavedStateError, match="saved by moto 5.2.5"):
+        state.backends_of(backends, moto_version="5.3.0")
