@@ -74,7 +74,6 @@ def build_document(app) -> dict:
 
 @route(bp, "/openapi.yaml", methods=["GET"], linkable=False)
 def openapi_document():
-    from app import app
-
-    return Response(body=json.dumps(build_document(app), indent=1), status_code=200,
+    """The app this blueprint is registered to, described (no import of `app`: no cycle)."""
+    return Response(body=json.dumps(build_document(bp.current_app), indent=1), status_code=200,
                     headers={"Content-Type": "application/yaml"})

@@ -8,11 +8,10 @@ import base64
 import binascii
 from collections.abc import Callable
 
-from chalicelib.auth import capabilities, issued, oidc
+from chalicelib.auth import capabilities, issued, oidc, report_sessions
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, Principal
 from chalicelib.errors import Forbidden, Unauthenticated
-from chalicelib.reporting import session_tokens
-from chalicelib.services import users
+from chalicelib.store import users
 
 TOKEN_CHARSET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+=_-~/")
 MAX_TOKEN_LENGTH = 8192
@@ -53,7 +52,7 @@ def presented_token(headers, link_token: str | None) -> str:
 
 def _user_from_oidc(token: str) -> Principal:
     identity = oidc.verify_access_token(token)
-    user = users.get_user(identity.sub)
+    user = users.get_or_none(identity.sub)
     if user is None:
         profile = oidc.fetch_profile(identity)
         user = users.register(identity.sub, profile["email"], profile["name"],
@@ -64,7 +63,7 @@ def _user_from_oidc(token: str) -> Principal:
 # Verifiers by token shape, tried in order; the first whose shape matches decides, and a token
 # of no known shape is tried as the identity provider's.
 VERIFIERS: list[tuple[Callable[[str], bool], Callable[[str], Principal]]] = [
-    (session_tokens.looks_like_report_session, session_tokens.verify),
+    (report_sessions.looks_like_report_session, report_sessions.verify),
     (capabilities.looks_like_capability, capabilities.verify),
     (issued.looks_issued, issued.verify),
 ]

@@ -10,7 +10,7 @@ from chalicelib.auth import capabilities, signing
 from chalicelib.auth.principals import REPORT_PROVIDER, VIEWER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import Unauthenticated
-from chalicelib.services import users
+from chalicelib.store import users
 
 VIEWER_TYPE = "viewer"
 REPORT_PROVIDER_TYPE = "report_generator"
@@ -70,7 +70,7 @@ def _viewer(claims: dict, token: str) -> Principal:
     """A viewer dies with its source: the capability it was minted from (checked here), or the
     user's membership of its source album (checked by the policy on every read)."""
     capability = _source_capability(claims) if claims.get("cap_key") else None
-    user = capabilities.owner_of(capability) if capability else users.get_user(claims["sub"])
+    user = capabilities.owner_of(capability) if capability else users.get_or_none(claims["sub"])
     if user is None:
         raise Unauthenticated("unknown user")
     return Principal(kind=VIEWER, user=user, scope=frozenset(str(claims.get("scope", "")).split()),
@@ -83,7 +83,7 @@ def verify(token: str) -> Principal:
     claims = decode(token)
     if claims.get("type") == VIEWER_TYPE:
         return _viewer(claims, token)
-    user = users.get_user(claims["sub"])
+    user = users.get_or_none(claims["sub"])
     if user is None:
         raise Unauthenticated("unknown user")
     scope = frozenset(str(claims.get("scope", "read")).split())
@@ -100,7 +100,7 @@ def mint_id_token(sub: str, client_id: str, nonce: str | None) -> str:
     claims = {"iss": settings().api_url, "aud": client_id, "sub": sub, "iat": now, "exp": now + 300}
     if nonce:
         claims["nonce"] = nonce
-    user = users.get_user(sub)
+    user = users.get_or_none(sub)
     if user is not None:
         claims.update(email=user.email, name=user.name)
     return signing.sign(claims)

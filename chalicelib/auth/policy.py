@@ -548,7 +548,7 @@ def require_site_admin(principal: Principal, site) -> None:
 def launchable_site(principal: Principal, site_id: str):
     """The site a report may be launched for: unknown sites and sites the token does not
     administer answer the same 404 (one status, one message), so site names cannot be listed."""
-    from chalicelib.reporting import sites
+    from chalicelib.store import report_sites as sites
 
     try:
         site = sites.get_site(site_id)

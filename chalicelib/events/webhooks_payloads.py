@@ -4,8 +4,8 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.dicom.json_model import first_value, text_value
-from chalicelib.store import identity
-from chalicelib.store.models import AlbumMember, SeriesRecord, UserProfile
+from chalicelib.store import identity, shares, users
+from chalicelib.store.models import SeriesRecord
 
 STUDY_FIELDS = {
     "patient_name": "PatientName", "patient_ID": "PatientID", "study_date": "StudyDate",
@@ -23,18 +23,13 @@ SERIES_FIELDS = {
 def user_response(sub: str | None, album_id: str | None = None, *, is_admin: bool | None = None) -> dict:
     """`{email, name, sub}` plus `is_admin` in the album (looked up unless given)."""
     body: dict = {"email": "", "name": "", "sub": sub or ""}
-    if sub:
-        try:
-            user = UserProfile.get(*UserProfile.key(sub))
-            body.update(email=user.email, name=user.name)
-        except UserProfile.DoesNotExist:
-            pass
+    user = users.get_or_none(sub) if sub else None
+    if user is not None:
+        body.update(email=user.email, name=user.name)
     if album_id is not None:
         if is_admin is None:
-            try:
-                is_admin = AlbumMember.get(*AlbumMember.key(album_id, sub or "")).is_admin
-            except AlbumMember.DoesNotExist:
-                is_admin = False
+            member = shares.membership(album_id, sub or "")
+            is_admin = member is not None and member.is_admin
         body["is_admin"] = bool(is_admin)
     return body
 

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
-from chalicelib.auth import policy
+from chalicelib.auth import policy, report_secrets
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
-from chalicelib.reporting import delivery, fhir_report, hl7_oru, secrets, sites, sr, status_events
+from chalicelib.reporting import delivery, fhir_report, hl7_oru, sites, sr, status_events
 from chalicelib.services import search, users
 from chalicelib.services.ingest import Ingest
 from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, transact
@@ -42,7 +42,7 @@ def launch(principal: Principal, body: dict) -> tuple[Report, str]:
     tags = _tags(body)
     site = policy.launchable_site(principal, tags["SiteID"])
     report = _existing(site.site_id, tags["Accession"]) or _create(principal, site.site_id, tags)
-    return report, secrets.issue(secrets.CODE, report.report_id, sites.link_seconds(site))
+    return report, report_secrets.issue(report_secrets.CODE, report.report_id, sites.link_seconds(site))
 
 
 def _existing(site_id: str, accession: str) -> Report | None:
@@ -87,18 +87,18 @@ def get_report(report_id: str) -> Report:
 
 def report_for_code(code: str) -> Report:
     """The report a live (unused, unexpired) code opens, without consuming it."""
-    return get_report(secrets.peek(secrets.CODE, code))
+    return get_report(report_secrets.peek(report_secrets.CODE, code))
 
 
 def open_session(code: str) -> tuple[str, Report]:
     """Consumes the one-time code and opens a session limited to its report."""
-    report = get_report(secrets.consume(secrets.CODE, code))
-    session = secrets.issue(secrets.SESSION, report.report_id, settings().report_session_seconds)
+    report = get_report(report_secrets.consume(report_secrets.CODE, code))
+    session = report_secrets.issue(report_secrets.SESSION, report.report_id, settings().report_session_seconds)
     return session, report
 
 
 def report_for_session(session: str) -> Report:
-    return get_report(secrets.peek(secrets.SESSION, session))
+    return get_report(report_secrets.peek(report_secrets.SESSION, session))
 
 
 def _text(body: dict, name: str) -> str:

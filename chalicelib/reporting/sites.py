@@ -6,16 +6,17 @@ from urllib.parse import urlsplit
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadRequest, NotFound
+from chalicelib.store import report_sites
 from chalicelib.store.models import ReportSite
 
 RETURN_FORMATS = ("HL7", "FHIR")
 
 
 def get_site(site_id: str) -> ReportSite:
-    try:
-        return ReportSite.get(*ReportSite.key(site_id))
-    except ReportSite.DoesNotExist as error:
-        raise NotFound(policy.SITE_REFUSAL, message="Site Not Found") from error
+    site = report_sites.get_or_none(site_id)
+    if site is None:
+        raise NotFound(policy.SITE_REFUSAL, message="Site Not Found")
+    return site
 
 
 def _origin(value: str) -> str:

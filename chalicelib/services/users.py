@@ -1,130 +1,18 @@
-"""Users: registration (explicit or on first call), lookup by sub or e-mail. E-mail addresses are
-verified by the identity provider and unique in Obelisk (`docs/identity.md`)."""
+"""Users as the API shows them: the KHEOPS user JSON, listing order, and `GET /users` (lookup and
+search among the people the caller shares an album with). The profiles themselves, registration
+and lookup by sub or e-mail live in `store/users.py` (re-exported here under their service names)."""
 from __future__ import annotations
 
-from pynamodb.exceptions import TransactWriteError
+from chalicelib.auth import policy
+from chalicelib.errors import BadQueryParameter, UserNotFound
+from chalicelib.store import albums, shares
+from chalicelib.store.models import UserProfile
+from chalicelib.store.users import by_reference as find_user
+from chalicelib.store.users import get_many as get_users
+from chalicelib.store.users import get_or_none as get_user
+from chalicelib.store.users import register
 
-from chalicelib import clock
-from chalicelib.errors import EmailNotVerified, EmailTaken, UserNotFound
-from chalicelib.store.models import Album, AlbumFlags, AlbumMember, EmailClaim, UserProfile, transact
-
-INBOX_FLAGS = dict(
-    add_user=False, download_series=True, send_series=True,
-    delete_series=True, add_series=True, write_comments=False,
-)
-
-
-def get_user(sub: str) -> UserProfile | None:
-    try:
-        return UserProfile.get(*UserProfile.key(sub))
-    except UserProfile.DoesNotExist:
-        return None
-
-
-def get_users(subs: list[str]) -> list[UserProfile]:
-    """Profiles of many users in one BatchGetItem per hundred."""
-    return list(UserProfile.batch_get([UserProfile.key(sub) for sub in set(subs)])) if subs else []
-
-
-def find_user(reference: str) -> UserProfile:
-    """A user by e-mail (when the reference holds `@`, case-insensitive) or by sub. An e-mail
-    resolves through its `EmailClaim`, the one holder of that address: never a pick among
-    profiles that happen to show the same address."""
-    if "@" in reference:
-        try:
-            claim = EmailClaim.get(*EmailClaim.key(reference), consistent_read=True)
-        except EmailClaim.DoesNotExist:
-            raise UserNotFound(f"no user {reference}") from None
-        user = get_user(claim.owner_sub)
-        if user is None or user.email_lower != reference.strip().lower():
-            raise UserNotFound(f"no user {reference}")
-        return user
-    user = get_user(reference)
-    if user is None:
-        raise UserNotFound(f"no user {reference}")
-    return user
-
-
-def register(sub: str, email: str, name: str, *, email_verified: bool) -> UserProfile:
-    """Creates the user with an inbox, or updates the profile. Only a verified e-mail is ever
-    stored, and only while no other user holds it (`EmailClaim`, in the same transaction):
-    - a new user without a verified e-mail is refused (`EmailNotVerified`, 403);
-    - a known user whose provider reports an unverified e-mail keeps the e-mail stored before
-      (verified then); only the name changes;
-    - an e-mail another user holds is refused (`EmailTaken`, 409) and nothing changes.
-    A user never exists without an inbox."""
-    email = email.strip() if email_verified else ""
-    existing = get_user(sub)
-    if existing is None:
-        if not email:
-            raise EmailNotVerified(
-                "the identity provider has not verified this user's e-mail address: verify it, then sign in again")
-        return _create(sub, email, name)
-    return _update(existing, email, name)
-
-
-def _create(sub: str, email: str, name: str) -> UserProfile:
-    moment = clock.local_iso()
-    inbox_id = clock.random_id(10)
-    user = UserProfile(*UserProfile.key(sub), sub=sub, email=email, email_lower=email.lower(),
-                       name=name, inbox_id=inbox_id, created_at=moment)
-    inbox = Album(*Album.key(inbox_id), album_id=inbox_id, name="inbox", is_inbox=True,
-                  flags=AlbumFlags(**INBOX_FLAGS), created_time=moment, last_event_time=moment)
-    membership = AlbumMember(*AlbumMember.key(inbox_id, sub), member_sub=sub, is_admin=True,
-                             notification_new_series=False, notification_new_comment=False,
-                             joined_at=moment)
-    try:
-        with transact() as transaction:
-            transaction.save(user, condition=UserProfile.pk.does_not_exist())
-            transaction.save(inbox, condition=Album.pk.does_not_exist())
-            transaction.save(membership)
-            _claim(transaction, email, sub)
-    except TransactWriteError:
-        concurrent = get_user(sub)  # registered concurrently by another request: keep theirs
-        if concurrent is not None:
-            return concurrent
-        _refuse_if_taken(email, sub)
-        raise
-    return user
-
-
-def _update(existing: UserProfile, email: str, name: str) -> UserProfile:
-    """The profile brought to the provider's verified e-mail and name (the claim is renewed
-    even when the e-mail is unchanged, so profiles written before claims existed get theirs)."""
-    actions = []
-    if email and email != existing.email:
-        actions += [UserProfile.email.set(email), UserProfile.email_lower.set(email.lower())]
-    if name and name != existing.name:
-        actions.append(UserProfile.name.set(name))
-    if not email and not actions:
-        return existing
-    try:
-        with transact() as transaction:
-            if email:
-                _claim(transaction, email, existing.sub)
-            if existing.email_lower and email and existing.email_lower != email.lower():
-                transaction.delete(EmailClaim(*EmailClaim.key(existing.email_lower)),
-                                   condition=EmailClaim.pk.does_not_exist() | (EmailClaim.owner_sub == existing.sub))
-            if actions:
-                transaction.update(existing, actions=actions, condition=UserProfile.pk.exists())
-    except TransactWriteError:
-        _refuse_if_taken(email, existing.sub)
-        raise
-    return get_user(existing.sub) if actions else existing
-
-
-def _claim(transaction, email: str, sub: str) -> None:
-    transaction.save(EmailClaim(*EmailClaim.key(email), owner_sub=sub),
-                     condition=EmailClaim.pk.does_not_exist() | (EmailClaim.owner_sub == sub))
-
-
-def _refuse_if_taken(email: str, sub: str) -> None:
-    try:
-        claim = EmailClaim.get(*EmailClaim.key(email), consistent_read=True)
-    except EmailClaim.DoesNotExist:
-        return
-    if claim.owner_sub != sub:
-        raise EmailTaken(f"the e-mail address {email} belongs to another Obelisk user")
+__all__ = ["find_user", "get_user", "get_users", "listing_order", "lookup", "register", "user_response"]
 
 
 def listing_order(user: UserProfile) -> tuple[str, str, str]:
@@ -140,11 +28,6 @@ def lookup(principal, reference: str | None, search: str | None, album_id: str |
     """`GET /users`: one user by reference, or a search (3+ characters, case-insensitive, on e-mail
     and name) among the members of `album_id` or, without it, among the people the caller shares
     an album with: Obelisk does not let anyone enumerate every registered user."""
-    from chalicelib.auth import policy
-    from chalicelib.errors import BadQueryParameter
-    from chalicelib.store import shares
-    from chalicelib.store.models import AlbumMember
-
     policy.require_user_access(principal)
     if (reference is None) == (search is None):
         raise BadQueryParameter("give exactly one of reference and search")
@@ -162,7 +45,7 @@ def lookup(principal, reference: str | None, search: str | None, album_id: str |
     if len(search.strip()) < 3:
         raise BadQueryParameter("search needs at least 3 characters")
     album_ids = [album_id] if album_id else [a for a in shares.memberships(principal.sub) if a != principal.user.inbox_id]
-    subs = {m.member_sub for a in album_ids for m in AlbumMember.query(f"ALBUM#{a}", AlbumMember.sk.startswith("MEMBER#"))}
+    subs = {sub for a in album_ids for sub in albums.member_subs(a)}
     subs.discard(principal.sub)
     needle = search.strip().lower()
     found = [u for u in get_users(sorted(subs)) if needle in u.email.lower() or needle in u.name.lower()]

@@ -1,5 +1,6 @@
-"""One-time launch codes and report sessions: random, short-lived, stored only as SHA-256 hashes.
-A code is consumed with a conditional delete, so it opens a session at most once."""
+"""The embeddable reporting's credentials (docs/reporting.md): one-time launch codes and report
+sessions, random, short-lived, stored only as SHA-256 hashes. A code is consumed with a
+conditional delete, so it opens a session at most once."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +10,7 @@ import time
 from pynamodb.exceptions import DeleteError
 
 from chalicelib.errors import Unauthenticated
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import ReportSecret
 
 CODE = "CODE"
@@ -32,10 +34,9 @@ def issue(kind: str, report_id: str, lifetime_seconds: int) -> str:
 
 def peek(kind: str, secret: str) -> str:
     """The report a live secret opens, without consuming it; 401 when unknown or expired."""
-    try:
-        item = ReportSecret.get(*ReportSecret.key(kind, _digest(secret or "")), consistent_read=True)
-    except ReportSecret.DoesNotExist as error:
-        raise Unauthenticated("unknown or used") from error
+    item = get_or_none(ReportSecret, ReportSecret.key(kind, _digest(secret or "")), consistent_read=True)
+    if item is None:
+        raise Unauthenticated("unknown or used")
     if item.expires_at <= time.time():
         raise Unauthenticated("expired")
     return item.report_id

@@ -1,24 +1,25 @@
 """A report session as a DICOMweb credential: read access to the report's study only, through
-the launching site admin's access (what KHEOPS viewer tokens do for a shared study)."""
+the launching site admin's access (what KHEOPS viewer tokens do for a shared study). The
+session secrets themselves are `auth/report_secrets.py`'s; the reports are `reporting/`'s."""
 from __future__ import annotations
 
+from chalicelib.auth import report_secrets
 from chalicelib.auth.principals import VIEWER, Principal
 from chalicelib.errors import Unauthenticated
-from chalicelib.reporting import secrets
-from chalicelib.services import users
+from chalicelib.store import users
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import Report
 
 
 def looks_like_report_session(token: str) -> bool:
-    return token.startswith(secrets.SESSION_PREFIX)
+    return token.startswith(report_secrets.SESSION_PREFIX)
 
 
 def verify(token: str) -> Principal:
-    try:
-        report = Report.get(*Report.key(secrets.peek(secrets.SESSION, token)))
-    except Report.DoesNotExist as error:
-        raise Unauthenticated("report gone") from error
-    launcher = users.get_user(report.launcher_sub)
+    report = get_or_none(Report, Report.key(report_secrets.peek(report_secrets.SESSION, token)))
+    if report is None:
+        raise Unauthenticated("report gone")
+    launcher = users.get_or_none(report.launcher_sub)
     if launcher is None:
         raise Unauthenticated("unknown user")
     return Principal(kind=VIEWER, user=launcher, scope=frozenset({"read"}),
