@@ -1,7 +1,5 @@
 """Obelisk's API function and event functions: a table of contents. Everything else lives in
 `chalicelib/`."""
-import json
-
 from chalice import Chalice
 
 from chalicelib.api import (
@@ -24,8 +22,8 @@ from chalicelib.api import (
     webhooks,
 )
 from chalicelib.config import settings
+from chalicelib.events import messages, webhooks_delivery
 from chalicelib.events import webhooks as webhook_fan_out
-from chalicelib.events import webhooks_delivery
 from chalicelib.reporting import delivery as report_delivery
 from chalicelib.services import renditions
 
@@ -47,23 +45,23 @@ for blueprint in (health.bp, users.bp, stow.bp, uploads.bp, qido.bp, wado.bp, ca
 @app.on_sqs_message(queue=settings().events_queue, batch_size=1, name="webhook_fan_out")
 def on_album_event(event):
     for record in event:
-        webhook_fan_out.fan_out(json.loads(record.body))
+        webhook_fan_out.fan_out(messages.parse(record.body, messages.EVENTS))
 
 
 # Every retried POST (webhooks, reports returned to their site) shares the deliveries queue; a
-# message's `kind` names its handler (`chalicelib.events.deliveries`).
-DELIVERIES = {webhooks_delivery.KIND: webhooks_delivery.deliver, report_delivery.KIND: report_delivery.deliver}
+# message's `kind` names its class (`chalicelib.events.messages`), its class the handler.
+DELIVERIES = {messages.WebhookDelivery: webhooks_delivery.deliver, messages.ReportReturn: report_delivery.deliver}
 
 
 @app.on_sqs_message(queue=settings().deliveries_queue, batch_size=1, name="webhook_delivery")
 def on_delivery(event):
     for record in event:
-        message = json.loads(record.body)
-        DELIVERIES[message.get("kind", webhooks_delivery.KIND)](message)
+        message = messages.parse(record.body, messages.DELIVERIES)
+        DELIVERIES[type(message)](message)
 
 
 # Series objects (metadata, multipart) of series grown by small STOWs, built once the series is quiet.
 @app.on_sqs_message(queue=settings().renditions_queue, batch_size=1, name="series_renditions")
 def on_series_grown(event):
     for record in event:
-        renditions.build_if_settled(json.loads(record.body))
+        renditions.build_if_settled(messages.parse(record.body, messages.RENDITIONS))

@@ -11,6 +11,7 @@ import time
 
 from chalicelib import clock
 from chalicelib.auth.principals import Principal
+from chalicelib.store import albums
 from chalicelib.store.models import SeriesRead
 
 WINDOW_SECONDS = 600
@@ -46,7 +47,7 @@ def record_read(principal: Principal, study_uid: str, series_uid: str, album_ids
 
 
 def reads_of(album_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
-    items = list(SeriesRead.query(f"ALBUM#{album_id}", SeriesRead.sk.startswith("READ#"), scan_index_forward=False))
+    items = albums.reads_newest_first(album_id)
     page = items[offset: offset + limit]
     return [{"time": r.read_time, "sub": r.reader_sub, "token_kind": r.token_kind,
              **({"capability_id": r.capability_id} if r.capability_id else {}),

@@ -3,15 +3,15 @@ re-queued with SQS message delay, and parked in the deliveries dead-letter queue
 attempt failed. Webhook triggers (`webhooks_delivery`) and report returns (`reporting.delivery`)
 both go through here.
 
-A message names its handler with `kind` (absent means `webhook`, as messages queued before kinds
-existed) and carries `attempt`. An attempt log is a PynamoDB item with `attempts` (a list of
+A message (`messages.WebhookDelivery` or `messages.ReportReturn`) names its handler with `kind`
+(absent means `webhook`, as messages queued before kinds existed) and carries `attempt`. An attempt log is a PynamoDB item with `attempts` (a list of
 `DeliveryAttempt`) and `state` (`pending` while attempts remain, then `pass` or `fail`). Delivery is
 at least once: attempt n is recorded with a condition on the number of attempts already recorded,
 so a message that comes twice (a worker killed mid-way, SQS redelivery) records once and schedules
 the next attempt once."""
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -22,7 +22,8 @@ from pynamodb.models import Model
 
 from chalicelib import clock, outbound
 from chalicelib.config import settings
-from chalicelib.store.aws import client, queue_url
+from chalicelib.events import messages
+from chalicelib.events.messages import Delivery, Parked
 from chalicelib.store.models import DeliveryAttempt
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,8 @@ def succeeded(status: int) -> bool:
     return 200 <= status < 300
 
 
-def enqueue(message: dict, delay_seconds: int = 0) -> None:
-    client("sqs").send_message(QueueUrl=queue_url(settings().deliveries_queue), MessageBody=json.dumps(message),
-                               DelaySeconds=max(0, min(int(delay_seconds), 900)))
+def enqueue(message: Delivery, delay_seconds: int = 0) -> None:
+    messages.send(message, delay_seconds=delay_seconds)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], label: str) -> int:
@@ -53,12 +53,12 @@ def post(url: str, body: bytes, headers: dict[str, str], label: str) -> int:
     return status
 
 
-def attempt(message: dict, attempt_log: Model | None, send: Callable[[], int | None]) -> None:
-    """Makes attempt `message["attempt"]` of a logged delivery once: `send` POSTs and returns the
+def attempt(message: Delivery, attempt_log: Model | None, send: Callable[[], int | None]) -> None:
+    """Makes attempt `message.attempt` of a logged delivery once: `send` POSTs and returns the
     status, or None when there is nothing to send any more (the target is gone)."""
     if attempt_log is None or attempt_log.state != "pending":
         return
-    number = int(message["attempt"])
+    number = int(message.attempt)
     recorded = len(attempt_log.attempts or [])
     if recorded > number:
         return  # a stale copy: later attempts were already made
@@ -85,18 +85,16 @@ def _record(attempt_log: Model, number: int, status: int) -> bool:
     return True
 
 
-def after_attempt(message: dict, status: int) -> None:
+def after_attempt(message: Delivery, status: int) -> None:
     """Schedules the next attempt after a failure, or parks the message when none remain."""
-    number = int(message["attempt"])
+    number = int(message.attempt)
     if succeeded(status):
         return
     if number < max_attempts():
-        enqueue({**message, "attempt": number + 1}, settings().webhook_retry_delays[number - 1])
+        enqueue(dataclasses.replace(message, attempt=number + 1), settings().webhook_retry_delays[number - 1])
         return
-    parked = {**message, "last_status": status, "failed_at": clock.utc_iso()}
-    client("sqs").send_message(QueueUrl=queue_url(settings().deliveries_dlq), MessageBody=json.dumps(parked))
-    log.warning("%s delivery failed %s times; parked in the dead-letter queue", message.get("kind", "webhook"),
-                number)
+    messages.send(Parked(message, last_status=status, failed_at=clock.utc_iso()))
+    log.warning("%s delivery failed %s times; parked in the dead-letter queue", message.WIRE_TAG["kind"], number)
 
 
 def attempts_json(attempt_log: Model) -> list[dict]:

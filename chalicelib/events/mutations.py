@@ -1,18 +1,15 @@
 """Recording album mutations and publishing them to the events queue.
 
-The contract with the webhook functions is the events-queue message (`message_of`):
-`{"event_id", "album_id", "mutation_type", "post_date", "actor_sub", "capability",
-"report_provider", "study_uid", "series_uids", "target_sub", "details"}`.
+The contract with the webhook functions is the events-queue message `messages.AlbumChange`
+(`message_of`).
 Callers that change several items put `event` into their own transaction, then call `publish`;
 an event saved but not yet published keeps `unpublished` set, so a sweep can send it later."""
 from __future__ import annotations
 
-import json
-
 from chalicelib import clock
 from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER_CAPABILITY, Principal
-from chalicelib.config import settings
-from chalicelib.store.aws import client, queue_url
+from chalicelib.events import messages
+from chalicelib.events.messages import AlbumChange
 from chalicelib.store.models import AlbumEvent
 
 MUTATION_TYPES = (
@@ -45,19 +42,18 @@ def mutation_event(album_id: str, mutation_type: str, principal: Principal | Non
     )
 
 
-def message_of(event: AlbumEvent) -> dict:
-    return {
-        "event_id": event.event_id, "album_id": event.album_id, "mutation_type": event.mutation_type,
-        "post_date": event.post_date, "actor_sub": event.actor_sub, "capability": event.capability,
-        "report_provider": event.report_provider, "study_uid": event.study_uid,
-        "series_uids": event.series_uids, "target_sub": event.target_sub, "details": event.details,
-    }
+def message_of(event: AlbumEvent) -> AlbumChange:
+    return AlbumChange(
+        event_id=event.event_id, album_id=event.album_id, mutation_type=event.mutation_type,
+        post_date=event.post_date, actor_sub=event.actor_sub, capability=event.capability,
+        report_provider=event.report_provider, study_uid=event.study_uid,
+        series_uids=event.series_uids, target_sub=event.target_sub, details=event.details,
+    )
 
 
 def publish(event: AlbumEvent) -> None:
     """Sends the event to the events queue, then clears `unpublished`."""
-    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue),
-                               MessageBody=json.dumps(message_of(event)))
+    messages.send(message_of(event))
     event.update(actions=[AlbumEvent.unpublished.remove()])
 
 
@@ -81,9 +77,8 @@ def import_series(album_id: str, principal: Principal, study_uid: str, new_insta
         ))
     grown = {s: n for s, n in new_instances.items() if s not in new_series and n}
     if grown:
-        message = {
-            "event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "INSTANCES_ADDED",
-            "post_date": clock.local_iso(), "actor_sub": principal.sub, "study_uid": study_uid,
-            "series_uids": sorted(grown), "details": {"import_source": import_source, "number_of_new_instances": grown},
-        }
-        client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
+        messages.send(AlbumChange(
+            event_id=clock.random_id(16), album_id=album_id, mutation_type="INSTANCES_ADDED",
+            post_date=clock.local_iso(), actor_sub=principal.sub, study_uid=study_uid,
+            series_uids=sorted(grown), details={"import_source": import_source, "number_of_new_instances": grown},
+        ))

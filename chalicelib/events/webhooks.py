@@ -1,7 +1,8 @@
 """Webhook fan-out: turns one events-queue message into one trigger (history item) and one
 deliveries-queue message per matching webhook of the album.
 
-Events-queue messages read here (`chalicelib.events.mutations.message_of` and friends):
+Events-queue messages read here (`chalicelib.events.messages.AlbumChange` and `NewSeriesDue`,
+dispatched on `mutation_type` by `HANDLERS`):
 - `IMPORT_SERIES`, `IMPORT_STUDY`, queue-only `INSTANCES_ADDED` -> `new_series`, debounced
   (`webhooks_debounce`); `details.import_source` ("upload" | "send"),
   `details.number_of_new_instances` (an int, or a map series -> int).
@@ -27,8 +28,9 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.events import webhooks_debounce as debounce
 from chalicelib.events import webhooks_payloads as payloads
+from chalicelib.events.messages import NEW_SERIES_DUE, AlbumChange, NewSeriesDue, WebhookDelivery
 from chalicelib.events.webhooks_delivery import enqueue
-from chalicelib.store import shares
+from chalicelib.store import albums, shares
 from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger, transact
 
 EVENTS = ("new_series", "new_user", "remove_series", "delete_album", "report_status")
@@ -46,34 +48,32 @@ def derived_id(*parts: str, length: int = 30) -> str:
 
 
 def album_webhooks(album_id: str) -> list[Webhook]:
-    return list(Webhook.query(f"ALBUM#{album_id}", Webhook.sk.startswith("WEBHOOK#")))
+    return albums.webhooks(album_id)
 
 
 def subscribed(album_id: str, event: str) -> list[Webhook]:
     return [w for w in album_webhooks(album_id) if w.enabled and event in (w.events or [])]
 
 
-def fan_out(message: dict) -> None:
-    """Handles one events-queue message (the body of the SQS record)."""
-    kind = message.get("mutation_type")
-    if kind in debounce.COLLECTED:
-        if subscribed(message["album_id"], "new_series"):  # most albums (inboxes) have none
-            debounce.collect(message)
-    elif kind == debounce.CHECK:
-        dispatch = debounce.due_notification(message)
-        if dispatch is not None:
-            _send_new_series(dispatch)
-            dispatch.delete()
-    elif kind in ("ADD_USER", "ADD_ADMIN"):
-        _send_new_user(message)
-    elif kind in ("REMOVE_SERIES", "REMOVE_STUDY"):
-        _send_remove_series(message)
-    elif kind == "DELETE_ALBUM":
-        _send_delete_album(message)
-    elif kind == "TRIGGER_WEBHOOK":
-        _send_manual(message)
-    elif kind == "REPORT_STATUS":
-        _send_report_status(message)
+def fan_out(message: AlbumChange | NewSeriesDue) -> None:
+    """Handles one events-queue message (`messages.parse` of the SQS record's body); a type
+    without a handler is no webhook's business."""
+    kind = NEW_SERIES_DUE if isinstance(message, NewSeriesDue) else message.mutation_type
+    handler = HANDLERS.get(kind)
+    if handler is not None:
+        handler(message)
+
+
+def _collect(message: AlbumChange) -> None:
+    if subscribed(message.album_id, "new_series"):  # most albums (inboxes) have none
+        debounce.collect(message)
+
+
+def _send_due(check: NewSeriesDue) -> None:
+    dispatch = debounce.due_notification(check)
+    if dispatch is not None:
+        _send_new_series(dispatch)
+        dispatch.delete()
 
 
 def _send_new_series(dispatch: NewSeriesDispatch) -> None:
@@ -97,78 +97,90 @@ def _still_held(album_id: str, study_uid: str, gained: dict[str, int]) -> dict[s
     return {uid: count for uid, count in gained.items() if uid in held}
 
 
-def _send_new_user(message: dict) -> None:
-    hooks = subscribed(message["album_id"], "new_user")
-    if not hooks or not message.get("target_sub"):
+def _send_new_user(message: AlbumChange) -> None:
+    hooks = subscribed(message.album_id, "new_user")
+    if not hooks or not message.target_sub:
         return
-    album_id = message["album_id"]
-    user = payloads.user_response(message["target_sub"], album_id,
-                                  is_admin=True if message["mutation_type"] == "ADD_ADMIN" else None)
-    body = payloads.new_user(album_id, payloads.source_response(album_id, debounce.origin_of(message)), user)
+    album_id = message.album_id
+    user = payloads.user_response(message.target_sub, album_id,
+                                  is_admin=True if message.mutation_type == "ADD_ADMIN" else None)
+    body = payloads.new_user(album_id, payloads.source_response(album_id, message.origin()), user)
     summary = {"user": {k: user[k] for k in ("email", "name", "sub")}}
     for hook in hooks:
-        make_trigger(hook, "new_user", message["event_id"], message["post_date"], body, summary)
+        make_trigger(hook, "new_user", message.event_id, message.post_date, body, summary)
 
 
-def _send_remove_series(message: dict) -> None:
-    hooks = subscribed(message["album_id"], "remove_series")
-    if not hooks or not message.get("study_uid"):
+def _send_remove_series(message: AlbumChange) -> None:
+    hooks = subscribed(message.album_id, "remove_series")
+    if not hooks or not message.study_uid:
         return
-    album_id, study_uid = message["album_id"], message["study_uid"]
-    series_uids = list(message.get("series_uids") or [])
-    body = payloads.remove_series(album_id, payloads.source_response(album_id, debounce.origin_of(message)),
-                                  study_uid, series_uids, remove_all_series=message["mutation_type"] == "REMOVE_STUDY")
+    album_id, study_uid = message.album_id, message.study_uid
+    series_uids = list(message.series_uids or [])
+    body = payloads.remove_series(album_id, payloads.source_response(album_id, message.origin()),
+                                  study_uid, series_uids, remove_all_series=message.mutation_type == "REMOVE_STUDY")
     summary = {"study": payloads.study_summary(study_uid, series_uids)}
     for hook in hooks:
-        make_trigger(hook, "remove_series", message["event_id"], message["post_date"], body, summary)
+        make_trigger(hook, "remove_series", message.event_id, message.post_date, body, summary)
 
 
-def _send_report_status(message: dict) -> None:
-    hooks = subscribed(message["album_id"], "report_status")
+def _send_report_status(message: AlbumChange) -> None:
+    hooks = subscribed(message.album_id, "report_status")
     if not hooks:
         return
-    album_id, details = message["album_id"], message.get("details") or {}
-    source = payloads.source_response(album_id, debounce.origin_of(message))
-    body = payloads.report_status(album_id, source, message["study_uid"], details)
+    album_id, details = message.album_id, message.details or {}
+    source = payloads.source_response(album_id, message.origin())
+    body = payloads.report_status(album_id, source, message.study_uid, details)
     series = [details["sr_series_uid"]] if details.get("sr_series_uid") else []
-    summary = {"study": payloads.study_summary(message["study_uid"], series),
+    summary = {"study": payloads.study_summary(message.study_uid, series),
                "report": {k: details.get(k) for k in ("report_id", "status", "version")}}
     for hook in hooks:
-        make_trigger(hook, "report_status", message["event_id"], message["post_date"], body, summary)
+        make_trigger(hook, "report_status", message.event_id, message.post_date, body, summary)
 
 
-def _send_delete_album(message: dict) -> None:
-    details = message.get("details") or {}
-    source = payloads.source_response(message["album_id"], debounce.origin_of(message),
+def _send_delete_album(message: AlbumChange) -> None:
+    details = message.details or {}
+    source = payloads.source_response(message.album_id, message.origin(),
                                       is_admin=details.get("actor_is_admin", True))
-    body = json.dumps(payloads.delete_album(message["album_id"], source))
+    body = json.dumps(payloads.delete_album(message.album_id, source))
     for hook in details.get("webhooks") or []:
         if hook.get("enabled", True) and "delete_album" in (hook.get("events") or []):
-            enqueue({"album_id": message["album_id"], "webhook_id": hook["id"], "trigger_id": None,
-                     "trigger_sk": None, "event": "delete_album", "attempt": 1, "body": body,
-                     "target": {"url": hook["url"], "secret": hook.get("secret")}})
+            enqueue(WebhookDelivery(album_id=message.album_id, webhook_id=hook["id"], trigger_id=None,
+                                    trigger_sk=None, event="delete_album", attempt=1, body=body,
+                                    target={"url": hook["url"], "secret": hook.get("secret")}))
 
 
-def _send_manual(message: dict) -> None:
+def _send_manual(message: AlbumChange) -> None:
     """A manual trigger goes to its one webhook, enabled or not, whatever its events."""
-    details = message.get("details") or {}
-    album_id = message["album_id"]
+    details = message.details or {}
+    album_id = message.album_id
     try:
         hook = Webhook.get(*Webhook.key(album_id, details["webhook_id"]))
     except Webhook.DoesNotExist:
         return
-    source = payloads.source_response(album_id, debounce.origin_of(message))
+    source = payloads.source_response(album_id, message.origin())
     if details.get("event") == "new_user":
-        user = payloads.user_response(message.get("target_sub"), album_id)
+        user = payloads.user_response(message.target_sub, album_id)
         body = payloads.new_user(album_id, source, user, is_manual_trigger=True)
         summary = {"user": {k: user[k] for k in ("email", "name", "sub")}}
     else:
-        series_uids = list(message.get("series_uids") or [])
-        body = payloads.new_series(album_id, source, message["study_uid"], {uid: -1 for uid in series_uids},
+        series_uids = list(message.series_uids or [])
+        body = payloads.new_series(album_id, source, message.study_uid, {uid: -1 for uid in series_uids},
                                    import_source=None, is_manual_trigger=True)
-        summary = {"study": payloads.study_summary(message["study_uid"], series_uids)}
-    make_trigger(hook, details.get("event", "new_series"), message["event_id"], message["post_date"], body,
+        summary = {"study": payloads.study_summary(message.study_uid, series_uids)}
+    make_trigger(hook, details.get("event", "new_series"), message.event_id, message.post_date, body,
                  summary, manual=True)
+
+
+# The events-queue message types that concern webhooks, and what each becomes.
+HANDLERS = {
+    **{kind: _collect for kind in debounce.COLLECTED},
+    NEW_SERIES_DUE: _send_due,
+    "ADD_USER": _send_new_user, "ADD_ADMIN": _send_new_user,
+    "REMOVE_SERIES": _send_remove_series, "REMOVE_STUDY": _send_remove_series,
+    "DELETE_ALBUM": _send_delete_album,
+    "TRIGGER_WEBHOOK": _send_manual,
+    "REPORT_STATUS": _send_report_status,
+}
 
 
 def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body: dict, summary: dict, *,
@@ -191,8 +203,8 @@ def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body
             if not _exists(hook):
                 return  # the webhook was deleted meanwhile
             raise  # throttled or failed: the message comes back and tries again
-    enqueue({"album_id": hook.album_id, "webhook_id": hook.webhook_id, "trigger_id": trigger_id,
-             "trigger_sk": trigger.sk, "event": event, "attempt": 1, "body": json.dumps(body)})
+    enqueue(WebhookDelivery(album_id=hook.album_id, webhook_id=hook.webhook_id, trigger_id=trigger_id,
+                            trigger_sk=trigger.sk, event=event, attempt=1, body=json.dumps(body)))
 
 
 def _exists(item: WebhookTrigger | Webhook) -> bool:

@@ -17,37 +17,33 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
 from chalicelib.config import settings
-from chalicelib.store.aws import client, queue_url
+from chalicelib.events import messages
+from chalicelib.events.messages import AlbumChange, NewSeriesDue
+from chalicelib.store import albums
 from chalicelib.store.models import NewSeriesDispatch, PendingNewSeries, transact
 
-CHECK = "NEW_SERIES_DUE"  # events-queue message type of the delayed check
 COLLECTED = ("IMPORT_SERIES", "IMPORT_STUDY", "INSTANCES_ADDED")
 
 
-def origin_of(message: dict) -> dict:
-    return {"actor_sub": message.get("actor_sub"), "capability": message.get("capability"),
-            "report_provider": message.get("report_provider")}
-
-
-def group_of(message: dict) -> tuple[str, str]:
+def group_of(message: AlbumChange) -> tuple[str, str]:
     """(import source, group key): one notification per album, study, import source and actor."""
-    import_source = (message.get("details") or {}).get("import_source") or "upload"
-    digest = hashlib.sha256(json.dumps([import_source, origin_of(message)], sort_keys=True).encode())
+    import_source = (message.details or {}).get("import_source") or "upload"
+    digest = hashlib.sha256(json.dumps([import_source, message.origin()], sort_keys=True).encode())
     return import_source, digest.hexdigest()[:20]
 
 
-def contributions_of(message: dict) -> set[str]:
+def contributions_of(message: AlbumChange) -> set[str]:
     """`{series} {event_id} {count}` per series; -1 counts every instance the series holds."""
-    gained = (message.get("details") or {}).get("number_of_new_instances")
+    gained = (message.details or {}).get("number_of_new_instances")
     entries = set()
-    for series_uid in message.get("series_uids") or []:
+    for series_uid in message.series_uids or []:
         if isinstance(gained, dict):
             count = int(gained.get(series_uid, 0))
         elif isinstance(gained, int):
             count = gained
         else:
             count = -1
-        entries.add(f"{series_uid} {message['event_id']} {count}")
+        entries.add(f"{series_uid} {message.event_id} {count}")
     return entries
 
 
@@ -63,19 +59,19 @@ def new_instances(contributions: set[str]) -> dict[str, int]:
     return totals
 
 
-def collect(message: dict) -> None:
+def collect(message: AlbumChange) -> None:
     """Adds one IMPORT_SERIES / INSTANCES_ADDED message to its pending notification."""
     entries = contributions_of(message)
-    if not entries or not message.get("study_uid"):
+    if not entries or not message.study_uid:
         return
     import_source, group = group_of(message)
     quiet = settings().webhook_debounce_seconds
-    pending = PendingNewSeries(*PendingNewSeries.key(message["album_id"], message["study_uid"], group))
+    pending = PendingNewSeries(*PendingNewSeries.key(message.album_id, message.study_uid, group))
     pending.update(actions=[
-        PendingNewSeries.album_id.set(message["album_id"]),
-        PendingNewSeries.study_uid.set(message["study_uid"]),
+        PendingNewSeries.album_id.set(message.album_id),
+        PendingNewSeries.study_uid.set(message.study_uid),
         PendingNewSeries.import_source.set(import_source),
-        PendingNewSeries.source.set(PendingNewSeries.source | origin_of(message)),
+        PendingNewSeries.source.set(PendingNewSeries.source | message.origin()),
         PendingNewSeries.generation.set(PendingNewSeries.generation | clock.random_id(12)),
         PendingNewSeries.contributions.add(entries),
         PendingNewSeries.version.add(1),
@@ -85,25 +81,23 @@ def collect(message: dict) -> None:
 
 
 def _queue_check(pending: PendingNewSeries, delay: float) -> None:
-    check = {"mutation_type": CHECK, "album_id": pending.album_id, "study_uid": pending.study_uid,
-             "sk": pending.sk, "generation": pending.generation, "version": int(pending.version)}
-    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(check),
-                               DelaySeconds=max(0, min(math.ceil(delay), 900)))
+    messages.send(NewSeriesDue(album_id=pending.album_id, study_uid=pending.study_uid, sk=pending.sk,
+                               generation=pending.generation, version=int(pending.version)),
+                  delay_seconds=math.ceil(delay))
 
 
-def due_notification(check: dict) -> NewSeriesDispatch | None:
+def due_notification(check: NewSeriesDue) -> NewSeriesDispatch | None:
     """For a delayed check: the claimed notification to send now, or None (a newer change came,
     or it was sent). The caller sends it, then deletes the returned dispatch item."""
-    dispatch_key = NewSeriesDispatch.key(check["album_id"], check["generation"], check["version"])
+    dispatch_key = NewSeriesDispatch.key(check.album_id, check.generation, check.version)
     try:
         return NewSeriesDispatch.get(*dispatch_key)  # claimed before a crash: finish it
     except NewSeriesDispatch.DoesNotExist:
         pass
-    try:
-        pending = PendingNewSeries.get(f"ALBUM#{check['album_id']}", check["sk"])
-    except PendingNewSeries.DoesNotExist:
+    pending = albums.pending_new_series_or_none(check.album_id, check.sk)
+    if pending is None:
         return None
-    if pending.generation != check["generation"] or int(pending.version) != int(check["version"]):
+    if pending.generation != check.generation or int(pending.version) != int(check.version):
         return None
     remaining = float(pending.due) - time.time()
     if remaining > 0.5:  # delivered early: wait for the rest of the quiet period

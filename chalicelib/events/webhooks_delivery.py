@@ -1,9 +1,8 @@
 """Webhook delivery: one signed POST per deliveries-queue message, with the retries, attempt
 records and dead-letter parking of `chalicelib.events.deliveries`.
 
-Deliveries-queue message: `{"album_id", "webhook_id", "trigger_id", "trigger_sk", "event",
-"attempt", "body"}` (kind `webhook`, the default); `delete_album` deliveries carry
-`"target": {"url", "secret"}` instead of a trigger (the webhook is gone by then). The body, the
+Deliveries-queue message: `messages.WebhookDelivery` (kind `webhook`, the default); `delete_album`
+deliveries carry `target` (`{"url", "secret"}`) instead of a trigger (the webhook is gone by then). The body, the
 URL and the secret are fixed when the trigger is made (the trigger keeps the URL and secret), so
 every attempt sends the same bytes to the same receiver: editing the webhook's URL moves no
 pending retry to the new one. The trigger is the attempt log."""
@@ -13,9 +12,9 @@ import hashlib
 import hmac
 
 from chalicelib.events import deliveries
+from chalicelib.events.messages import WebhookDelivery
+from chalicelib.store import albums
 from chalicelib.store.models import Webhook, WebhookTrigger
-
-KIND = "webhook"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -23,34 +22,34 @@ def signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def headers_for(message: dict, secret: str | None, body: bytes) -> dict[str, str]:
+def headers_for(message: WebhookDelivery, secret: str | None, body: bytes) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
-        "X-Kheops-Event": message["event"],
-        "X-Kheops-Attempt": f"{message['attempt']}/{deliveries.max_attempts()}",
+        "X-Kheops-Event": message.event,
+        "X-Kheops-Attempt": f"{message.attempt}/{deliveries.max_attempts()}",
     }
-    if message.get("trigger_id"):
-        headers["X-Kheops-Delivery"] = message["trigger_id"]
+    if message.trigger_id:
+        headers["X-Kheops-Delivery"] = message.trigger_id
     if secret:
         headers["X-Kheops-Signature"] = signature(secret, body)
     return headers
 
 
-def enqueue(message: dict) -> None:
+def enqueue(message: WebhookDelivery) -> None:
     """Queues the first attempt of a webhook delivery."""
-    deliveries.enqueue({"kind": KIND, **message})
+    deliveries.enqueue(message)
 
 
-def post(url: str, secret: str | None, message: dict) -> int:
-    body = message["body"].encode("utf-8")
-    label = f"webhook {message['event']} {message.get('trigger_id') or '-'} attempt {message['attempt']}"
+def post(url: str, secret: str | None, message: WebhookDelivery) -> int:
+    body = message.body.encode("utf-8")
+    label = f"webhook {message.event} {message.trigger_id or '-'} attempt {message.attempt}"
     return deliveries.post(url, body, headers_for(message, secret, body), label)
 
 
-def deliver(message: dict) -> None:
-    """Handles one webhook message of the deliveries queue (the body of the SQS record)."""
-    if not message.get("trigger_sk"):
-        target = message["target"]
+def deliver(message: WebhookDelivery) -> None:
+    """Handles one webhook message of the deliveries queue."""
+    if not message.trigger_sk:
+        target = message.target
         deliveries.after_attempt(message, post(target["url"], target.get("secret"), message))
         return
 
@@ -66,16 +65,13 @@ def deliver(message: dict) -> None:
     deliveries.attempt(message, trigger, send)
 
 
-def _webhook_exists(message: dict) -> bool:
+def _webhook_exists(message: WebhookDelivery) -> bool:
     try:
-        Webhook.get(*Webhook.key(message["album_id"], message["webhook_id"]))
+        Webhook.get(*Webhook.key(message.album_id, message.webhook_id))
         return True
     except Webhook.DoesNotExist:
         return False
 
 
-def _trigger(message: dict) -> WebhookTrigger | None:
-    try:
-        return WebhookTrigger.get(f"ALBUM#{message['album_id']}", message["trigger_sk"])
-    except WebhookTrigger.DoesNotExist:
-        return None
+def _trigger(message: WebhookDelivery) -> WebhookTrigger | None:
+    return albums.trigger_or_none(message.album_id, message.trigger_sk)

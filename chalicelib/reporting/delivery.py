@@ -2,7 +2,8 @@
 signing, then POSTed by the deliveries function with the webhooks' retries and dead-letter
 parking (`chalicelib.events.deliveries`), every attempt recorded on `REPORT#id / DELIVERY#n`.
 
-Deliveries-queue message: `{"kind": "report_return", "report_id", "version", "attempt"}`. It
+Deliveries-queue message: `messages.ReportReturn` (`{"kind": "report_return", "report_id",
+"version", "attempt"}`). It
 carries no report content: each attempt reads the signed version's output, so a message parked
 in the dead-letter queue holds no patient data."""
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 
 from chalicelib import clock
 from chalicelib.events import deliveries
+from chalicelib.events.messages import ReportReturn
 from chalicelib.store.models import ReportDelivery, ReportVersion
 
-KIND = "report_return"
 CONTENT_TYPES = {"HL7": "x-application/hl7-v2+er7", "FHIR": "application/fhir+json"}
 NO_ENDPOINT = "the site has no return endpoint"
 
@@ -29,8 +30,7 @@ def planned(report_id: str, version: int, endpoint: str, return_format: str) -> 
 
 def enqueue(delivery: ReportDelivery) -> None:
     """Queues the first attempt; signing returns without waiting for the site."""
-    deliveries.enqueue({"kind": KIND, "report_id": delivery.report_id, "version": int(delivery.version),
-                        "attempt": 1})
+    deliveries.enqueue(ReportReturn(report_id=delivery.report_id, version=int(delivery.version), attempt=1))
 
 
 def payload(return_format: str, outputs: dict) -> bytes:
@@ -38,16 +38,16 @@ def payload(return_format: str, outputs: dict) -> bytes:
     return text.encode("utf-8")
 
 
-def deliver(message: dict) -> None:
+def deliver(message: ReportReturn) -> None:
     """Handles one report-return message of the deliveries queue."""
-    delivery = _delivery(message["report_id"], int(message["version"]))
+    delivery = _delivery(message.report_id, int(message.version))
 
     def send() -> int:
         version = ReportVersion.get(*ReportVersion.key(delivery.report_id, int(delivery.version)))
         headers = {"Content-Type": CONTENT_TYPES[delivery.return_format],
                    "X-Obelisk-Delivery": f"{delivery.report_id}-{int(delivery.version)}",
-                   "X-Obelisk-Attempt": f"{message['attempt']}/{deliveries.max_attempts()}"}
-        label = f"report {delivery.report_id} v{int(delivery.version)} attempt {message['attempt']}"
+                   "X-Obelisk-Attempt": f"{message.attempt}/{deliveries.max_attempts()}"}
+        label = f"report {delivery.report_id} v{int(delivery.version)} attempt {message.attempt}"
         return deliveries.post(delivery.endpoint, payload(delivery.return_format, version.outputs), headers, label)
 
     deliveries.attempt(message, delivery, send)

@@ -3,13 +3,11 @@ events queue, which the webhook fan-out turns into `report_status` deliveries fo
 holds (or will hold) the report's SR. The message carries identifiers, never report text."""
 from __future__ import annotations
 
-import json
-
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.config import settings
-from chalicelib.store.aws import client, queue_url
+from chalicelib.events import messages
+from chalicelib.events.messages import AlbumChange
 from chalicelib.store.models import Report
 
 
@@ -25,7 +23,7 @@ def announce(report: Report, album_id: str, stored_sr: dict | None = None) -> No
     details = {"report_id": report.report_id, "site_id": report.site_id, "accession": report.accession,
                "status": report.status, "version": int(report.version), "time": report.updated_at,
                "sr_series_uid": stored_sr.get("seriesInstanceUID"), "sr_instance_uid": stored_sr.get("sopInstanceUID")}
-    message = {"event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "REPORT_STATUS",
-               "post_date": clock.local_iso(), "actor_sub": report.launcher_sub,
-               "study_uid": stored_sr.get("studyInstanceUID") or report.tags["StudyInstanceUID"], "details": details}
-    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
+    messages.send(AlbumChange(
+        event_id=clock.random_id(16), album_id=album_id, mutation_type="REPORT_STATUS",
+        post_date=clock.local_iso(), actor_sub=report.launcher_sub,
+        study_uid=stored_sr.get("studyInstanceUID") or report.tags["StudyInstanceUID"], details=details))

@@ -6,8 +6,8 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, UserNotFound
 from chalicelib.services import users
-from chalicelib.store import shares
-from chalicelib.store.models import Album, AlbumEvent, AlbumMember
+from chalicelib.store import albums, shares
+from chalicelib.store.models import Album, AlbumEvent
 
 FAMILIES = {
     "webhooks": {"CREATE_WEBHOOK", "DELETE_WEBHOOK", "EDIT_WEBHOOK", "TRIGGER_WEBHOOK"},
@@ -61,10 +61,9 @@ def list_events(principal: Principal, album_id: str, params: dict[str, list[str]
     policy.require_user_access(principal)
     access = policy.require_album_permission(principal, album_id, policy.READ_COMMENT)
     visible = policy.event_reader(principal, access)
-    found = [e for e in AlbumEvent.query(f"ALBUM#{album_id}", AlbumEvent.sk.startswith("EVENT#"), scan_index_forward=False)
-             if _wanted(e, params) and visible(e)]
+    found = [e for e in albums.events_newest_first(album_id) if _wanted(e, params) and visible(e)]
     profiles = {u.sub: u for u in users.get_users([s for e in found for s in (e.actor_sub, e.target_sub) if s])}
-    members = {m.member_sub for m in AlbumMember.query(f"ALBUM#{album_id}", AlbumMember.sk.startswith("MEMBER#"))}
+    members = albums.member_subs(album_id)
     return [event_response(e, profiles, members) for e in found]
 
 

@@ -9,12 +9,13 @@ from chalicelib.auth.principals import Principal
 from chalicelib.errors import Forbidden, UserNotFound
 from chalicelib.events import mutations
 from chalicelib.services import albums, capabilities, users
+from chalicelib.store import albums as album_items
 from chalicelib.store import shares
 from chalicelib.store.models import AlbumMember, transact
 
 
 def _members(album_id: str) -> list[AlbumMember]:
-    return list(AlbumMember.query(f"ALBUM#{album_id}", AlbumMember.sk.startswith("MEMBER#")))
+    return album_items.members(album_id)
 
 
 def list_users(principal: Principal, album_id: str) -> list[dict]:

@@ -2,7 +2,6 @@
 edited or deleted here."""
 from __future__ import annotations
 
-import json
 import re
 
 from chalicelib import booleans, clock
@@ -10,10 +9,11 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
-from chalicelib.events import mutations
-from chalicelib.services import users
+from chalicelib.events import messages, mutations
+from chalicelib.events.messages import AlbumChange
+from chalicelib.services import capabilities, users
+from chalicelib.store import albums as album_items
 from chalicelib.store import shares
-from chalicelib.store.aws import client, queue_url
 from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, transact
 
 FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
@@ -38,14 +38,6 @@ def _description(value: str) -> str:
     return value
 
 
-def partition_keys(table: str, pk: str) -> list[tuple[str, str]]:
-    """Every (pk, sk) of one partition, whatever kind of item it is."""
-    pages = client("dynamodb").get_paginator("query").paginate(
-        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": pk}},
-        ProjectionExpression="pk, sk")
-    return [(i["pk"]["S"], i["sk"]["S"]) for page in pages for i in page["Items"]]
-
-
 def create(principal: Principal, form: dict[str, str]) -> Album:
     policy.require_action(principal, policy.CHANGE)
     moment = clock.local_iso()
@@ -68,11 +60,10 @@ def create(principal: Principal, form: dict[str, str]) -> Album:
 def album_response(access: policy.AlbumAccess, include_users: bool = False) -> dict:
     album, membership = access.album, access.membership
     album_shares = shares.shares_in_album(album.album_id)
-    members = list(AlbumMember.query(f"ALBUM#{album.album_id}", AlbumMember.sk.startswith("MEMBER#")))
+    members = album_items.members(album.album_id)
     series = list(SeriesRecord.batch_get([SeriesRecord.key(s.study_uid, s.series_uid) for s in album_shares])) \
         if album_shares else []
-    comments = AlbumEvent.count(f"ALBUM#{album.album_id}", AlbumEvent.sk.startswith("EVENT#"),
-                                filter_condition=AlbumEvent.event_type == "Comment")
+    comments = album_items.comment_count(album.album_id)
     body = {
         "album_id": album.album_id, "name": album.name, "description": album.description,
         "modalities": sorted({(s.attributes.get("00080060", {}).get("Value") or [""])[0] for s in series} - {""}),
@@ -212,27 +203,24 @@ def remove_album(album: Album, principal: Principal) -> None:
     """Deletes every item of the album. The album stops being visible first (its membership rows
     go in one transaction with the META), then `DELETE_ALBUM` is published with the webhooks it
     had, then the rest is removed in batches."""
-    from chalicelib.services import capabilities
-    from chalicelib.store.models import Webhook
-
     album_id = album.album_id
-    items = partition_keys(settings().albums_table, f"ALBUM#{album_id}")
-    webhooks = [w for w in Webhook.query(f"ALBUM#{album_id}", Webhook.sk.startswith("WEBHOOK#"))]
+    items = album_items.item_keys(settings().albums_table, album_id)
+    webhooks = album_items.webhooks(album_id)
     capabilities.revoke_created_by(None, album_id, principal)
-    members = [AlbumMember(pk, sk) for pk, sk in items if sk.startswith("MEMBER#")]
+    members = [AlbumMember(pk, sk) for pk, sk in items if album_items.is_membership(sk)]
     for chunk in range(0, len(members), 90):
         with transact() as transaction:
             if chunk == 0:
                 transaction.delete(Album(*Album.key(album_id)))
             for member in members[chunk:chunk + 90]:
                 transaction.delete(member)
-    message = {"event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "DELETE_ALBUM",
-               "post_date": clock.local_iso(), "actor_sub": principal.sub,
-               "details": {"webhooks": [{"id": w.webhook_id, "url": w.url, "secret": w.secret,
-                                         "events": list(w.events or []), "enabled": w.enabled} for w in webhooks]}}
-    client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
+    messages.send(AlbumChange(
+        event_id=clock.random_id(16), album_id=album_id, mutation_type="DELETE_ALBUM",
+        post_date=clock.local_iso(), actor_sub=principal.sub,
+        details={"webhooks": [{"id": w.webhook_id, "url": w.url, "secret": w.secret,
+                               "events": list(w.events or []), "enabled": w.enabled} for w in webhooks]}))
     with AlbumEvent.batch_write() as batch:
         for pk, sk in items:
-            if not sk.startswith("MEMBER#") and sk != "META":
+            if not album_items.is_membership(sk) and not album_items.is_album_meta(sk):
                 batch.delete(AlbumEvent(pk, sk))
     shares.forget_album(album_id)

@@ -9,6 +9,7 @@ from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
 from chalicelib.services import users
+from chalicelib.store import albums
 from chalicelib.store.models import Album, AlbumCapability, Capability, CapabilityPointer, transact
 
 DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
@@ -128,7 +129,7 @@ def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
     """Revokes the album tokens `sub` created in the album (when demoted or removed), or all of
     the album's tokens when `sub` is None (when the album is deleted)."""
     revoked = 0
-    for link in AlbumCapability.query(f"ALBUM#{album_id}", AlbumCapability.sk.startswith("CAP#")):
+    for link in albums.capability_links(album_id):
         if sub is not None and link.creator_sub != sub:
             continue
         capability = Capability.get(*Capability.key(link.secret_hash))
@@ -148,7 +149,7 @@ def list_capabilities(principal: Principal, valid_only: bool, album_id: str | No
         access = policy.album_access(principal, album_id)
         if not access.is_admin:
             raise Forbidden("only album admins list the album's tokens")
-        links = AlbumCapability.query(f"ALBUM#{album_id}", AlbumCapability.sk.startswith("CAP#"))
+        links = albums.capability_links(album_id)
         found = list(Capability.batch_get([Capability.key(link.secret_hash) for link in links]))
         if user_filter:
             creator = users.find_user(user_filter)

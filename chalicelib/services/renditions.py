@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model, render
 from chalicelib.errors import ConcurrentChange
-from chalicelib.store import dicom_store
-from chalicelib.store.aws import client, queue_url
+from chalicelib.events import messages
+from chalicelib.events.messages import SeriesGrown
+from chalicelib.store import dicom_store, studies
 from chalicelib.store.models import InstanceRecord, SeriesRecord
 
 if TYPE_CHECKING:
@@ -78,8 +79,7 @@ def _images(dataset: Dataset, study: str, series: str, sop: str, generation: str
 
 def series_instances(study: str, series: str) -> list[InstanceRecord]:
     """The stored instances of a series in InstanceNumber order (one strongly consistent Query)."""
-    records = list(InstanceRecord.query(f"STUDY#{study}", InstanceRecord.sk.startswith(f"INSTANCE#{series}#"),
-                                        consistent_read=True))
+    records = studies.series_instances(study, series, consistent_read=True)
     return sorted(records, key=_instance_order)
 
 
@@ -123,17 +123,16 @@ def schedule_build(study: str, series: str, count: int) -> None:
     series make this message stale, and only the last one builds. A failure to queue only
     leaves the build to the first reader: the instances are stored and indexed already."""
     try:
-        client("sqs").send_message(QueueUrl=queue_url(settings().renditions_queue),
-                                   MessageBody=json.dumps({"study": study, "series": series, "count": count}),
-                                   DelaySeconds=settings().renditions_delay_seconds)
+        messages.send(SeriesGrown(study=study, series=series, count=count),
+                      delay_seconds=settings().renditions_delay_seconds)
     except Exception:  # noqa: BLE001 - an optimisation must not fail a completed STOW
         log.exception("could not queue the series objects of %s", series)
 
 
-def build_if_settled(message: dict) -> bool:
+def build_if_settled(message: SeriesGrown) -> bool:
     """Handles a `schedule_build` message: builds the series objects unless the series has grown
     since (a later message will) or they exist already. True when it built."""
-    study, series, count = message["study"], message["series"], int(message["count"])
+    study, series, count = message.study, message.series, int(message.count)
     try:
         record = series_record(study, series)
     except SeriesRecord.DoesNotExist:

@@ -9,6 +9,7 @@ from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, NotFound
 from chalicelib.events import mutations
 from chalicelib.services import provider_config
+from chalicelib.store import albums
 from chalicelib.store.models import ReportProvider, ReportProviderClient, transact
 
 CLIENT_ID_LENGTH = 22
@@ -84,8 +85,7 @@ class ProviderPage:
 
 def list_providers(principal: Principal, album_id: str, limit: int, offset: int) -> ProviderPage:
     policy.require_album_permission(principal, album_id, policy.GET_DICOM_SR)
-    providers = [p for p in ReportProvider.query(f"ALBUM#{album_id}", ReportProvider.sk.startswith("RP#"))
-                 if not p.is_removed]
+    providers = [p for p in albums.report_providers(album_id) if not p.is_removed]
     providers.sort(key=lambda p: p.created_time)
     return ProviderPage(providers[offset: offset + limit], len(providers))
 

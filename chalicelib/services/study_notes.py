@@ -7,6 +7,7 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, SeriesNotFound, StudyNotFound, UserNotFound
 from chalicelib.services import users
+from chalicelib.store import studies
 from chalicelib.store.models import SeriesShare, StudyComment
 
 
@@ -51,8 +52,7 @@ def list_comments(principal: Principal, study_uid: str) -> list[dict]:
     policy.require_action(principal, policy.READ_COMMENTS)
     policy.authorize_study_read(principal, study_uid)
     readable = policy.comment_reader(principal, study_uid)
-    comments = [c for c in StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"),
-                                               scan_index_forward=False) if readable(c)]
+    comments = [c for c in studies.comments_newest_first(study_uid) if readable(c)]
     profiles = {u.sub: u for u in users.get_users([s for c in comments for s in (c.author_sub, c.target_sub) if s])}
 
     def person(sub):

@@ -12,7 +12,7 @@ from chalicelib.errors import BadFormParameter, SeriesNotFound, UserNotFound, We
 from chalicelib.events import mutations
 from chalicelib.events.webhooks import EVENTS, album_webhooks
 from chalicelib.services.users import find_user
-from chalicelib.store import shares
+from chalicelib.store import albums, shares
 from chalicelib.store.models import AlbumEvent, Webhook, WebhookTrigger, transact
 
 MANUAL_EVENTS = ("new_series", "new_user")
@@ -129,11 +129,9 @@ def list_webhooks(principal: Principal, album_id: str, *, url: str | None = None
 
 def triggers(webhook: Webhook, *, limit: int | None = LAST_TRIGGERS, offset: int = 0) -> list[WebhookTrigger]:
     """The webhook's triggers, newest first: one Query (paged by DynamoDB as needed)."""
-    found = WebhookTrigger.query(
-        f"ALBUM#{webhook.album_id}", WebhookTrigger.sk.startswith(f"TRIGGER#{webhook.webhook_id}#"),
-        scan_index_forward=False, limit=None if limit is None else offset + limit,
-    )
-    return list(found)[offset:]
+    found = albums.triggers_newest_first(webhook.album_id, webhook.webhook_id,
+                                         limit=None if limit is None else offset + limit)
+    return found[offset:]
 
 
 def edit(principal: Principal, album_id: str, webhook_id: str, changes: WebhookChanges) -> Webhook:

@@ -127,6 +127,7 @@ def test_a_series_grown_by_small_stows_is_built_off_the_request_path(stack, toke
                                headers={**alice, "Content-Type": content_type})
         assert stored.status_code == 200, stored.text
     with service_layer(stack):
+        from chalicelib.events.messages import SeriesGrown
         from chalicelib.services import renditions
         from chalicelib.store import dicom_store
         generation = renditions.series_record(study, series).generation
@@ -134,7 +135,7 @@ def test_a_series_grown_by_small_stows_is_built_off_the_request_path(stack, toke
         while dicom_store.head(dicom_store.series_metadata_key(study, series, 8, generation=generation)) is None:
             assert time.monotonic() < deadline, "the renditions function did not build the series"
             time.sleep(0.5)
-        assert renditions.build_if_settled({"study": study, "series": series, "count": 5}) is False
+        assert renditions.build_if_settled(SeriesGrown(study=study, series=series, count=5)) is False
     assert dicom_store_keys_for_count(stack, study, series, 5) == []
     calls = f"{stack.emulator_url}/_emulator/calls"
     requests.delete(calls, timeout=5)

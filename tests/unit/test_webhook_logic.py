@@ -1,10 +1,12 @@
 """Pure webhook logic: signatures, derived trigger ids, new_series contributions."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 
 from chalicelib.events import webhooks, webhooks_debounce, webhooks_delivery
+from chalicelib.events.messages import AlbumChange, WebhookDelivery
 
 
 def test_signature_is_lowercase_hex_hmac_sha256_of_the_exact_body():
@@ -15,11 +17,12 @@ def test_signature_is_lowercase_hex_hmac_sha256_of_the_exact_body():
 
 
 def test_headers_carry_event_delivery_attempt_and_signature_only_with_a_secret():
-    message = {"event": "new_user", "trigger_id": "t" * 30, "attempt": 2}
+    message = WebhookDelivery.from_wire({"album_id": "a", "webhook_id": "w", "body": "{}",
+                                         "event": "new_user", "trigger_id": "t" * 30, "attempt": 2})
     signed = webhooks_delivery.headers_for(message, "k", b"{}")
     assert signed["X-Kheops-Event"] == "new_user" and signed["X-Kheops-Delivery"] == "t" * 30
     assert signed["X-Kheops-Attempt"] == "2/5" and signed["X-Kheops-Signature"] == webhooks_delivery.signature("k", b"{}")
-    unsigned = webhooks_delivery.headers_for({**message, "trigger_id": None}, None, b"{}")
+    unsigned = webhooks_delivery.headers_for(dataclasses.replace(message, trigger_id=None), None, b"{}")
     assert "X-Kheops-Signature" not in unsigned and "X-Kheops-Delivery" not in unsigned
 
 
@@ -31,22 +34,22 @@ def test_trigger_ids_are_stable_per_origin_and_webhook():
 
 
 def test_contributions_add_up_per_series_and_repeat_harmlessly():
-    imported = {"event_id": "e1", "series_uids": ["1.2"], "details": {"number_of_new_instances": 10}}
-    grown = {"event_id": "e2", "series_uids": ["1.2", "1.3"],
-             "details": {"number_of_new_instances": {"1.2": 30, "1.3": 4}}}
+    imported = AlbumChange(event_id="e1", series_uids=["1.2"], details={"number_of_new_instances": 10})
+    grown = AlbumChange(event_id="e2", series_uids=["1.2", "1.3"],
+                        details={"number_of_new_instances": {"1.2": 30, "1.3": 4}})
     entries = webhooks_debounce.contributions_of(imported) | webhooks_debounce.contributions_of(grown)
     entries |= webhooks_debounce.contributions_of(imported)  # a redelivered message adds nothing
     assert webhooks_debounce.new_instances(entries) == {"1.2": 40, "1.3": 4}
 
 
 def test_a_send_without_counts_reports_every_instance_of_the_series():
-    sent = {"event_id": "e3", "series_uids": ["1.4"], "details": {"import_source": "send"}}
+    sent = AlbumChange(event_id="e3", series_uids=["1.4"], details={"import_source": "send"})
     assert webhooks_debounce.new_instances(webhooks_debounce.contributions_of(sent)) == {"1.4": -1}
 
 
 def test_groups_separate_import_sources_and_actors():
-    upload = {"actor_sub": "alice", "details": {"import_source": "upload"}}
-    assert webhooks_debounce.group_of(upload) == webhooks_debounce.group_of(dict(upload))
-    assert webhooks_debounce.group_of(upload) != webhooks_debounce.group_of({**upload, "actor_sub": "bob"})
+    upload = AlbumChange(actor_sub="alice", details={"import_source": "upload"})
+    assert webhooks_debounce.group_of(upload) == webhooks_debounce.group_of(dataclasses.replace(upload))
+    assert webhooks_debounce.group_of(upload) != webhooks_debounce.group_of(dataclasses.replace(upload, actor_sub="bob"))
     assert webhooks_debounce.group_of(upload)[1] != webhooks_debounce.group_of(
-        {**upload, "details": {"import_source": "send"}})[1]
+        dataclasses.replace(upload, details={"import_source": "send"}))[1]
