@@ -4,6 +4,9 @@ back to the same JSON, and is sent to its own queue by the one `send()`."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +102,33 @@ def test_send_puts_each_kind_on_its_queue(monkeypatch, message, queue):
     assert json.loads(call["MessageBody"]) == message.to_wire() and call["DelaySeconds"] == 900
     messages.send(message)
     assert "DelaySeconds" not in sqs.sent[-1]
+
+
+APP_FUNCTIONS = """
+import json, sys, app
+from chalicelib.events import messages
+seen = []
+app.webhook_fan_out.fan_out = lambda m: seen.append(type(m).__name__)
+app.DELIVERIES[messages.WebhookDelivery] = lambda m: seen.append(type(m).__name__)
+app.DELIVERIES[messages.ReportReturn] = lambda m: seen.append(type(m).__name__)
+app.renditions.build_if_settled = lambda m: seen.append(type(m).__name__)
+def event(body):
+    return {"Records": [{"body": json.dumps(body), "receiptHandle": "r", "messageId": "m", "attributes": {},
+                         "messageAttributes": {}, "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}]}
+bodies = json.loads(sys.argv[1])
+for function, body in bodies:
+    getattr(app, function)(event(body), None)
+print(json.dumps(seen))
+"""
+
+
+def test_the_app_s_sqs_functions_hand_each_queued_body_to_its_kind_s_handler():
+    """What the deployed functions do with a message the previous deploy queued."""
+    bodies = [("on_album_event", MUTATION), ("on_album_event", CHECK), ("on_delivery", WEBHOOK_BEFORE_KINDS),
+              ("on_delivery", DELETE_DELIVERY), ("on_delivery", REPORT_RETURN), ("on_series_grown", RENDITIONS)]
+    run = subprocess.run([sys.executable, "-c", APP_FUNCTIONS, json.dumps(bodies)], cwd=Path(__file__).parents[2],
+                         capture_output=True, text=True, timeout=120,
+                         env={"OBELISK_STAGE": "unit", "PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == ["AlbumChange", "NewSeriesDue", "WebhookDelivery", "WebhookDelivery",
+                                      "ReportReturn", "SeriesGrown"]
