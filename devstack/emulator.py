@@ -138,11 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server
 
-    from devstack import moto_patches
-    from devstack.moto_patches import state
+    try:
+        from devstack import moto_patches
+        from devstack.moto_patches import state
 
-    moto_patches.install()
-    state.load(args.state)
+        moto_patches.install()
+        state.load(args.state)
+    except RuntimeError as error:  # another moto release, or state it cannot read: say what to do
+        if type(error).__name__ not in ("MotoVersionError", "SavedStateError"):
+            raise
+        print(f"emulator refused to start: {error}", file=sys.stderr, flush=True)
+        return 2
     app = CountingApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     stop = threading.Event()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copyreg
 import os
 import pickle
+import sys
 import tempfile
 import threading
 
@@ -52,9 +53,11 @@ def stamped(backends: dict, moto_version: str = MOTO_VERSION) -> dict:
 
 def backends_of(saved, path: str = "", moto_version: str = MOTO_VERSION) -> dict:
     """The backends of an unpickled state file, after checking its stamp."""
+    where = path or "the saved state"
     if isinstance(saved, dict) and "format" not in saved:
         saved = stamped(saved, UNSTAMPED_MOTO)  # format 0 -> 1: the bare backends dict
-    where = path or "the saved state"
+        print(f"{where} has no stamp (saved before stamps existed, by moto {UNSTAMPED_MOTO}): read as "
+              f"state format {STATE_FORMAT}, and saved stamped from now on", file=sys.stderr, flush=True)
     if not isinstance(saved, dict) or saved.get("format") != STATE_FORMAT:
         found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
         raise SavedStateError(f"{where} is in state format {found!r}; this emulator reads format {STATE_FORMAT}. "

@@ -83,8 +83,19 @@ def test_state_in_an_unknown_format_is_refused(tmp_path):
         state.load(str(path))
 
 
-def test_unstamped_state_from_before_the_stamp_is_read_as_moto_5_2_5():
+def test_unstamped_state_from_before_the_stamp_is_read_as_moto_5_2_5(capsys):
     backends = {"dynamodb": {}}
     assert state.backends_of(backends, moto_version="5.2.5") == backends
+    assert "has no stamp" in capsys.readouterr().err
     with pytest.raises(state.SavedStateError, match="saved by moto 5.2.5"):
         state.backends_of(backends, moto_version="5.3.0")
+
+
+def test_the_emulator_refuses_to_start_on_state_of_another_moto_with_what_to_do(tmp_path):
+    path = tmp_path / "emulator.pickle"
+    path.write_bytes(pickle.dumps({"format": state.STATE_FORMAT, "moto": "5.1.0", "backends": {}}))
+    run = subprocess.run([sys.executable, "-m", "devstack.emulator", "--port", "0", "--state", str(path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().startswith("emulator refused to start:") and "make wipe" in run.stderr
+    assert "Traceback" not in run.stderr
