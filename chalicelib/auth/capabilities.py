@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import clock
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER_CAPABILITY, Principal
 from chalicelib.errors import Unauthenticated
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import Capability, UserProfile
 
 SECRET = re.compile(r"^[A-Za-z0-9]{22}$")
@@ -54,10 +55,9 @@ def _touch(capability: Capability, moment: datetime) -> None:
 def valid_capability(digest: str, moment: datetime | None = None) -> Capability:
     """The capability stored under `digest` (the SHA-256 of its secret) while it is valid: one
     GetItem. 401 when unknown, revoked, expired or not yet valid."""
-    try:
-        capability = Capability.get(*Capability.key(digest))
-    except Capability.DoesNotExist as error:
-        raise Unauthenticated("unknown capability") from error
+    capability = get_or_none(Capability, Capability.key(digest))
+    if capability is None:
+        raise Unauthenticated("unknown capability")
     if not is_valid(capability, moment):
         raise Unauthenticated("capability revoked or outside its validity window")
     return capability

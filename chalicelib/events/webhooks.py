@@ -31,6 +31,7 @@ from chalicelib.events import webhooks_payloads as payloads
 from chalicelib.events.messages import NEW_SERIES_DUE, AlbumChange, NewSeriesDue, WebhookDelivery
 from chalicelib.events.webhooks_delivery import enqueue
 from chalicelib.store import albums, shares
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger, transact
 
 EVENTS = ("new_series", "new_user", "remove_series", "delete_album", "report_status")
@@ -153,9 +154,8 @@ def _send_manual(message: AlbumChange) -> None:
     """A manual trigger goes to its one webhook, enabled or not, whatever its events."""
     details = message.details or {}
     album_id = message.album_id
-    try:
-        hook = Webhook.get(*Webhook.key(album_id, details["webhook_id"]))
-    except Webhook.DoesNotExist:
+    hook = get_or_none(Webhook, Webhook.key(album_id, details["webhook_id"]))
+    if hook is None:
         return
     source = payloads.source_response(album_id, message.origin())
     if details.get("event") == "new_user":
@@ -208,8 +208,4 @@ def make_trigger(hook: Webhook, event: str, origin: str, created_time: str, body
 
 
 def _exists(item: WebhookTrigger | Webhook) -> bool:
-    try:
-        type(item).get(item.pk, item.sk)
-        return True
-    except type(item).DoesNotExist:
-        return False
+    return get_or_none(type(item), (item.pk, item.sk)) is not None

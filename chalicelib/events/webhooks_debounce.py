@@ -20,6 +20,7 @@ from chalicelib.config import settings
 from chalicelib.events import messages
 from chalicelib.events.messages import AlbumChange, NewSeriesDue
 from chalicelib.store import albums
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import NewSeriesDispatch, PendingNewSeries, transact
 
 COLLECTED = ("IMPORT_SERIES", "IMPORT_STUDY", "INSTANCES_ADDED")
@@ -90,10 +91,9 @@ def due_notification(check: NewSeriesDue) -> NewSeriesDispatch | None:
     """For a delayed check: the claimed notification to send now, or None (a newer change came,
     or it was sent). The caller sends it, then deletes the returned dispatch item."""
     dispatch_key = NewSeriesDispatch.key(check.album_id, check.generation, check.version)
-    try:
-        return NewSeriesDispatch.get(*dispatch_key)  # claimed before a crash: finish it
-    except NewSeriesDispatch.DoesNotExist:
-        pass
+    claimed = get_or_none(NewSeriesDispatch, dispatch_key)
+    if claimed is not None:
+        return claimed  # claimed before a crash: finish it
     pending = albums.pending_new_series_or_none(check.album_id, check.sk)
     if pending is None:
         return None
@@ -117,13 +117,11 @@ def _claim(pending: PendingNewSeries, dispatch_key: tuple[str, str]) -> NewSerie
             transaction.delete(pending, condition=PendingNewSeries.version == pending.version)
             transaction.save(dispatch, condition=NewSeriesDispatch.pk.does_not_exist())
     except TransactWriteError:
-        try:  # a duplicate check claimed it concurrently
-            return NewSeriesDispatch.get(*dispatch_key)
-        except NewSeriesDispatch.DoesNotExist:
-            pass
-        try:
-            current = PendingNewSeries.get(pending.pk, pending.sk)
-        except PendingNewSeries.DoesNotExist:
+        claimed = get_or_none(NewSeriesDispatch, dispatch_key)
+        if claimed is not None:
+            return claimed  # a duplicate check claimed it concurrently
+        current = get_or_none(PendingNewSeries, (pending.pk, pending.sk))
+        if current is None:
             return None
         if current.generation == pending.generation and current.version == pending.version:
             raise  # not a newer change: throttled or failed, so the check message comes back

@@ -14,6 +14,7 @@ import hmac
 from chalicelib.events import deliveries
 from chalicelib.events.messages import WebhookDelivery
 from chalicelib.store import albums
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import Webhook, WebhookTrigger
 
 
@@ -66,11 +67,7 @@ def deliver(message: WebhookDelivery) -> None:
 
 
 def _webhook_exists(message: WebhookDelivery) -> bool:
-    try:
-        Webhook.get(*Webhook.key(message.album_id, message.webhook_id))
-        return True
-    except Webhook.DoesNotExist:
-        return False
+    return get_or_none(Webhook, Webhook.key(message.album_id, message.webhook_id)) is not None
 
 
 def _trigger(message: WebhookDelivery) -> WebhookTrigger | None:

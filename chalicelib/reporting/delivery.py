@@ -13,6 +13,7 @@ import json
 from chalicelib import clock
 from chalicelib.events import deliveries
 from chalicelib.events.messages import ReportReturn
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import ReportDelivery, ReportVersion
 
 CONTENT_TYPES = {"HL7": "x-application/hl7-v2+er7", "FHIR": "application/fhir+json"}
@@ -54,10 +55,7 @@ def deliver(message: ReportReturn) -> None:
 
 
 def _delivery(report_id: str, version: int) -> ReportDelivery | None:
-    try:
-        return ReportDelivery.get(*ReportDelivery.key(report_id, version), consistent_read=True)
-    except ReportDelivery.DoesNotExist:
-        return None
+    return get_or_none(ReportDelivery, ReportDelivery.key(report_id, version), consistent_read=True)
 
 
 def delivery_json(report_id: str, version: int, return_format: str | None) -> dict | None:

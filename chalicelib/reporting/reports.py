@@ -13,6 +13,7 @@ from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
 from chalicelib.reporting import delivery, fhir_report, hl7_oru, sites, sr, status_events
 from chalicelib.services import search, users
 from chalicelib.services.ingest import Ingest
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import AccessionClaim, Report, ReportDelivery, ReportVersion, transact
 
 if TYPE_CHECKING:
@@ -46,11 +47,8 @@ def launch(principal: Principal, body: dict) -> tuple[Report, str]:
 
 
 def _existing(site_id: str, accession: str) -> Report | None:
-    try:
-        claim = AccessionClaim.get(*AccessionClaim.key(site_id, accession), consistent_read=True)
-    except AccessionClaim.DoesNotExist:
-        return None
-    return get_report(claim.report_id)
+    claim = get_or_none(AccessionClaim, AccessionClaim.key(site_id, accession), consistent_read=True)
+    return None if claim is None else get_report(claim.report_id)
 
 
 def _create(principal: Principal, site_id: str, tags: dict[str, str]) -> Report:
@@ -79,10 +77,10 @@ def _create(principal: Principal, site_id: str, tags: dict[str, str]) -> Report:
 
 
 def get_report(report_id: str) -> Report:
-    try:
-        return Report.get(*Report.key(report_id), consistent_read=True)
-    except Report.DoesNotExist as error:
-        raise NotFound("report not found", message="Report Not Found") from error
+    report = get_or_none(Report, Report.key(report_id), consistent_read=True)
+    if report is None:
+        raise NotFound("report not found", message="Report Not Found")
+    return report
 
 
 def report_for_code(code: str) -> Report:

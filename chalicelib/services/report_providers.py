@@ -10,6 +10,7 @@ from chalicelib.errors import BadFormParameter, NotFound
 from chalicelib.events import mutations
 from chalicelib.services import provider_config
 from chalicelib.store import albums
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import ReportProvider, ReportProviderClient, transact
 
 CLIENT_ID_LENGTH = 22
@@ -63,11 +64,8 @@ def create(principal: Principal, album_id: str, name: str | None, url: str | Non
 
 
 def _get(album_id: str, client_id: str) -> ReportProvider:
-    try:
-        provider = ReportProvider.get(*ReportProvider.key(album_id, client_id))
-    except ReportProvider.DoesNotExist as error:
-        raise ReportProviderNotFound("no such report provider in this album") from error
-    if provider.is_removed:
+    provider = get_or_none(ReportProvider, ReportProvider.key(album_id, client_id))
+    if provider is None or provider.is_removed:
         raise ReportProviderNotFound("no such report provider in this album")
     return provider
 

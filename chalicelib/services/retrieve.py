@@ -15,6 +15,7 @@ from chalicelib.errors import BadQueryParameter, NotAcceptable, NotFound
 from chalicelib.events import audit
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import InstanceRecord
 
 EVERYWHERE = policy.Source()
@@ -53,10 +54,10 @@ def _audit_reads(principal: Principal, study: str, visible: dict) -> None:
 def instance_record(principal: Principal, study: str, series: str, sop: str,
                     source: policy.Source = EVERYWHERE) -> InstanceRecord:
     _read_series(principal, study, series, source)
-    try:
-        return InstanceRecord.get(*InstanceRecord.key(study, series, sop))
-    except InstanceRecord.DoesNotExist as error:
-        raise NotFound("Instance does not exist or you don't have access", message="Instance Not Found") from error
+    record = get_or_none(InstanceRecord, InstanceRecord.key(study, series, sop))
+    if record is None:
+        raise NotFound("Instance does not exist or you don't have access", message="Instance Not Found")
+    return record
 
 
 def instance_location(principal: Principal, study: str, series: str, sop: str,

@@ -13,6 +13,7 @@ from chalicelib.events import mutations
 from chalicelib.events.webhooks import EVENTS, album_webhooks
 from chalicelib.services.users import find_user
 from chalicelib.store import albums, shares
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import AlbumEvent, Webhook, WebhookTrigger, transact
 
 MANUAL_EVENTS = ("new_series", "new_user")
@@ -111,10 +112,10 @@ def history(principal: Principal, album_id: str, webhook_id: str, *, limit: int 
 
 
 def _webhook(album_id: str, webhook_id: str) -> Webhook:
-    try:
-        return Webhook.get(*Webhook.key(album_id, webhook_id))
-    except Webhook.DoesNotExist as error:
-        raise WebhookNotFound("Webhook does not exist in this album") from error
+    hook = get_or_none(Webhook, Webhook.key(album_id, webhook_id))
+    if hook is None:
+        raise WebhookNotFound("Webhook does not exist in this album")
+    return hook
 
 
 def list_webhooks(principal: Principal, album_id: str, *, url: str | None = None, limit: int | None = None,

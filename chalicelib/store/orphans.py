@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalicelib import clock
 from chalicelib.store import dicom_store
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment
 
 
@@ -31,10 +32,7 @@ def purge(study_uid: str, series_uid: str) -> None:
     the same UIDs gets new generations, so no presigned URL issued before names its objects."""
     instances = list(InstanceRecord.query(f"STUDY#{study_uid}", InstanceRecord.sk.startswith(f"INSTANCE#{series_uid}#"),
                                           consistent_read=True))
-    try:
-        row = SeriesRecord.get(*SeriesRecord.key(study_uid, series_uid), consistent_read=True)
-    except SeriesRecord.DoesNotExist:
-        row = None
+    row = get_or_none(SeriesRecord, SeriesRecord.key(study_uid, series_uid), consistent_read=True)
     generations = {g for g in [row.generation if row else None, *(r.generation for r in instances)] if g}
     with InstanceRecord.batch_write() as batch:
         for record in instances:

@@ -10,6 +10,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.errors import ConcurrentChange
 from chalicelib.store import listing, orphans
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import AlbumMember, AlbumStudy, AlbumStudyCount, SeriesShare, transact
 
 WRITE_ATTEMPTS = 10
@@ -26,10 +27,7 @@ def memberships(sub: str) -> dict[str, AlbumMember]:
 
 
 def membership(album_id: str, sub: str) -> AlbumMember | None:
-    try:
-        return AlbumMember.get(*AlbumMember.key(album_id, sub))
-    except AlbumMember.DoesNotExist:
-        return None
+    return get_or_none(AlbumMember, AlbumMember.key(album_id, sub))
 
 
 def shares_of_study(study_uid: str, series_uid: str | None = None) -> list[SeriesShare]:
@@ -88,11 +86,7 @@ def remove_series(share: SeriesShare) -> bool:
 
 
 def _share_exists(key: tuple[str, str]) -> bool:
-    try:
-        SeriesShare.get(*key, consistent_read=True)
-        return True
-    except SeriesShare.DoesNotExist:
-        return False
+    return get_or_none(SeriesShare, key, consistent_read=True) is not None
 
 
 def forget_album(album_id: str) -> None:
