@@ -216,11 +216,11 @@ def test_viewer_token_reads_no_album(stack, tokens, world):
 # 6 ---------------------------------------------------------------------------------------------
 
 def _provider_token(stack, tokens, world, launcher: str | None = None,
-                    flow: str = "token") -> tuple[ReportProviderApp, str]:
+                    flow: str = "token", album: str | None = None) -> tuple[ReportProviderApp, str]:
     """A report-provider token launched on the study with `launcher` (alice's token by default),
-    from the implicit flow or the authorization-code flow."""
+    from the implicit flow or the authorization-code flow, by a provider of `album` (the world's)."""
     app = ReportProviderApp(response_type=flow)
-    created = requests.post(f"{stack.api_url}/albums/{world['album']}/reportproviders", timeout=10,
+    created = requests.post(f"{stack.api_url}/albums/{album or world['album']}/reportproviders", timeout=10,
                             headers=bearer(tokens("alice")), data={"name": "RP", "url": app.url})
     assert created.status_code == 201, created.text
     client_id = created.json()["client_id"]
@@ -254,6 +254,24 @@ def test_report_provider_token_dies_when_its_user_capability_is_revoked(stack, t
         assert refused.status_code == 401 and refused.content == b""
         assert requests.get(f"{stack.api_url}/userinfo", headers=bearer(token), timeout=10).status_code == 401
         assert not _introspected(stack, token)
+    finally:
+        app.close()
+
+
+def test_report_provider_token_launched_with_a_user_capability_dies_when_its_user_leaves_the_album(
+        stack, tokens, world):
+    api, alice = stack.api_url, bearer(tokens("alice"))
+    album = requests.post(f"{api}/albums", headers=alice, data={"name": "leave"}, timeout=10).json()["album_id"]
+    assert requests.put(f"{api}/studies/{world['study']}/albums/{album}", params={"inbox": "true"}, headers=alice,
+                        timeout=10).status_code == 201
+    assert requests.put(f"{api}/albums/{album}/users/bob@example.org", headers=alice, timeout=10).status_code == 201
+    created = capability(stack, tokens("bob"), scope_type="user", read_permission="true", write_permission="true")
+    app, token = _provider_token(stack, tokens, world, launcher=created["access_token"], album=album)
+    try:
+        assert metadata(stack, world, token).status_code == 200
+        assert requests.delete(f"{api}/albums/{album}/users/bob@example.org", headers=alice,
+                               timeout=10).status_code == 204
+        assert metadata(stack, world, token).status_code in (401, 404)
     finally:
         app.close()
 
