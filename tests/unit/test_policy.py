@@ -3,11 +3,12 @@ database, checked against the reference model (tests/model/permissions.py) as th
 
 The world is the rights table's (tests/model/rights_table.py): alice holds series I in her inbox
 (study 1) and series B in album A (study 2), where she is admin and bob a plain member; carol is
-in neither; alice left a public comment on study 2. For every kind of principal the model covers
-(user, user capability, album capability, viewer token), every right (read, read comments,
-change, send, download, album permissions, admin) and every album flag turned off in turn, the
-policy must answer what the model answers. Report-provider tokens and reporting sites, which the
-model does not cover, have tables of their own from docs/report-providers.md and docs/reporting.md."""
+in neither; alice left a public comment on study 2 and a private one to bob. For every kind of
+principal the model covers (user, user capability, album capability, viewer token), every right
+(read, read comments, change, send, download, album permissions, admin) and every album flag
+turned off in turn, the policy must answer what the model answers. Report-provider tokens and
+reporting sites, which the model does not cover, have tables of their own from
+docs/report-providers.md and docs/reporting.md."""
 from __future__ import annotations
 
 import functools
@@ -123,6 +124,7 @@ def downloadable(pp: Principal, study: str) -> set[str]:
 
 
 PUBLIC_NOTE = SimpleNamespace(author_sub="alice", target_sub=None, series_uids=[B[1]])
+PRIVATE_NOTE = SimpleNamespace(author_sub="alice", target_sub="bob", series_uids=[B[1]])  # alice to bob
 
 
 def album_right(permission: str, flag: str):
@@ -139,6 +141,8 @@ RIGHTS: dict[str, tuple[Callable[[Principal], object], Callable[[model.World, mo
     "read study 2": (lambda pp: set(policy.readable_series(pp, B[0])), lambda w, p: {s for _, s in w.readable_in(p, B[0])}),
     "read comments": (lambda pp: policy.comment_reader(pp, B[0])(PUBLIC_NOTE),
                       lambda w, p: "public note" in w.comments_seen(p, B[0])),
+    "read a private comment": (lambda pp: policy.comment_reader(pp, B[0])(PRIVATE_NOTE),
+                               lambda w, p: "private note" in w.comments_seen(p, B[0])),
     "change": (lambda pp: policy.may(pp, policy.CHANGE), lambda w, p: w.may_change(p)),
     "send B": (lambda pp: succeeds(lambda: policy.authorize_series_send(pp, *B)), lambda w, p: w.may_send(p, B)),
     "send I": (lambda pp: succeeds(lambda: policy.authorize_series_send(pp, *INBOX_SERIES)),
@@ -163,6 +167,7 @@ def situation(kind: str, variant: str) -> tuple[model.World, model.Principal, Fa
     """The world with the album flags of `variant`, the principal of `kind` made in it, and the
     same as the policy's facts and principal (built once, shared by the rights)."""
     w = world(FLAG_VARIANTS[variant])
+    assert w.comment(model.user("alice"), B[0], "private note", "bob")
     p = KINDS[kind](w)
     return w, p, facts_of(w), principal_of(w, p)
 
