@@ -96,7 +96,7 @@ def launch_report_provider():
 
     def mint(grant):
         return issued.mint_report_provider(grant.sub, grant.client_id, grant.album_id, grant.study_uids,
-                                           grant.scope, grant.capability_id)
+                                           grant.scope, grant.capability_id, grant.capability_key)
 
     url = report_launch.launch_url(caller, _one(values, "client_id"), values.get("studyUID") or [], mint)
     return Response(body=report_launch.redirect_page(url), status_code=200, headers={

@@ -36,9 +36,11 @@ def mint_viewer(sub: str, study_uid: str, scope: str, source_type: str | None = 
 
 
 def mint_report_provider(sub: str, client_id: str, album_id: str, study_uids: list[str], scope: str,
-                         capability_id: str | None = None) -> tuple[str, int]:
+                         capability_id: str | None = None, capability_key: str | None = None) -> tuple[str, int]:
+    """A report provider's token; launched with a user capability it names it (`cap_token`,
+    `cap_key`) like a viewer token, so that it dies with it."""
     claims = _claims(sub, REPORT_PROVIDER_TYPE, REPORT_PROVIDER_SECONDS, azp=client_id, album_id=album_id,
-                     studyUID=list(study_uids), scope=scope, cap_token=capability_id)
+                     studyUID=list(study_uids), scope=scope, cap_token=capability_id, cap_key=capability_key)
     return signing.sign(claims), REPORT_PROVIDER_SECONDS
 
 
@@ -57,7 +59,7 @@ def decode(token: str) -> dict:
 
 
 def _source_capability(claims: dict):
-    """The still-valid capability a viewer token was minted from (one GetItem, which also gives
+    """The still-valid capability a viewer or report-provider token was minted from (one GetItem, which also gives
     the user's profile); 401 once it is revoked (an admin's demotion or removal revokes the album
     capabilities they created) or expired."""
     capability = capabilities.valid_capability(claims["cap_key"])
@@ -66,13 +68,28 @@ def _source_capability(claims: dict):
     return capability
 
 
-def _viewer(claims: dict, token: str) -> Principal:
-    """A viewer dies with its source: the capability it was minted from (checked here), or the
-    user's membership of its source album (checked by the policy on every read)."""
+def source_alive(claims: dict) -> bool:
+    """Whether the capability an issued token was minted from (if any) is still valid."""
+    try:
+        return _source_capability(claims) is not None if claims.get("cap_key") else True
+    except Unauthenticated:
+        return False
+
+
+def _acting_user(claims: dict):
+    """The user an issued token acts for, and the capability it was minted from (None for a user
+    token). From a capability, its one GetItem gives the user's profile too (the budget)."""
     capability = _source_capability(claims) if claims.get("cap_key") else None
     user = capabilities.owner_of(capability) if capability else users.get_or_none(claims["sub"])
     if user is None:
         raise Unauthenticated("unknown user")
+    return user, capability
+
+
+def _viewer(claims: dict, token: str) -> Principal:
+    """A viewer dies with its source: the capability it was minted from (checked here), or the
+    user's membership of its source album (checked by the policy on every read)."""
+    user, capability = _acting_user(claims)
     return Principal(kind=VIEWER, user=user, scope=frozenset(str(claims.get("scope", "")).split()),
                      album_id=claims.get("source_id"), inbox_only=claims.get("source_type") == "inbox",
                      study_uids=frozenset([claims["studyUID"]]), capability_id=claims.get("cap_token"),
@@ -83,11 +100,9 @@ def verify(token: str) -> Principal:
     claims = decode(token)
     if claims.get("type") == VIEWER_TYPE:
         return _viewer(claims, token)
-    user = users.get_or_none(claims["sub"])
-    if user is None:
-        raise Unauthenticated("unknown user")
-    scope = frozenset(str(claims.get("scope", "read")).split())
     if claims.get("type") == REPORT_PROVIDER_TYPE:
+        user, _ = _acting_user(claims)  # dies with the capability it was launched with
+        scope = frozenset(str(claims.get("scope", "read")).split())
         return Principal(kind=REPORT_PROVIDER, user=user, scope=scope, album_id=claims["album_id"],
                          study_uids=frozenset(claims["studyUID"]), client_id=claims["azp"],
                          capability_id=claims.get("cap_token"), token=token)

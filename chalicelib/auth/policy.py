@@ -1,14 +1,17 @@
 """The permission policy: the one place that answers "may principal P do A on R".
 
 Routes and services call these functions and never hand-roll checks. What a caller may not see
-raises a *NotFound (existence hidden, docs/kheops-compatibility.md §1)."""
+raises a *NotFound (existence hidden, docs/kheops-compatibility.md §1). The decisions read no
+table themselves: they ask the facts reader in use (`auth/facts.py`: the tables by default, one
+request per fact, or facts held in memory), so each is a function of the principal, its
+arguments and those facts, unit-tested without a database (tests/unit/test_policy.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.auth.facts import facts
 from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER, USER_CAPABILITY, VIEWER, Principal
 from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, NotFound, SeriesNotFound, StudyNotFound
-from chalicelib.store import shares
 from chalicelib.store.models import Album, AlbumMember, SeriesShare
 
 
@@ -44,7 +47,7 @@ def _pinned_album(principal: Principal, source: Source) -> str:
 def _still_entitled(principal: Principal) -> AlbumMember | None:
     """An album token works only while its creator is an admin of the album; a provider token
     only while the launching user is a member."""
-    membership = shares.membership(principal.album_id, principal.sub)
+    membership = facts().membership(principal.album_id, principal.sub)
     if principal.kind == ALBUM_CAPABILITY and not (membership and membership.is_admin):
         return None
     return membership
@@ -69,7 +72,7 @@ def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str
         return {}
     if principal.kind == VIEWER:
         source = _viewer_source(principal, source)
-    member_of = shares.memberships(principal.sub)
+    member_of = facts().memberships(principal.sub)
     if principal.needs_album_admin and not getattr(member_of.get(principal.album_id), "is_admin", False):
         return {}
     if source.inbox:
@@ -83,6 +86,20 @@ def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str
     return member_of
 
 
+Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> the shares granting it
+
+
+def visible_series(principal: Principal, source: Source = ANYWHERE) -> Visible:
+    """Every series the principal may read within `source`, by study, each with the shares that
+    grant it: one Query per readable album (what study-level listings are built from)."""
+    visible: Visible = {}
+    for album_id in readable_albums(principal, source):
+        for share in facts().shares_in_album(album_id):
+            if not _study_pinned_out(principal, share.study_uid):
+                visible.setdefault(share.study_uid, {}).setdefault(share.series_uid, []).append(share)
+    return visible
+
+
 def _study_pinned_out(principal: Principal, study_uid: str) -> bool:
     return principal.study_uids is not None and study_uid not in principal.study_uids
 
@@ -93,7 +110,7 @@ def readable_series(principal: Principal, study_uid: str, source: Source = ANYWH
         return {}
     albums = readable_albums(principal, source)
     visible: dict[str, list[SeriesShare]] = {}
-    for share in shares.shares_of_study(study_uid):
+    for share in facts().shares_of_study(study_uid):
         if share.album_id in albums:
             visible.setdefault(share.series_uid, []).append(share)
     return visible
@@ -113,7 +130,7 @@ def authorize_series_read(principal: Principal, study_uid: str, series_uid: str,
     if _study_pinned_out(principal, study_uid):
         raise SeriesNotFound("Series does not exist or you don't have access")
     albums = readable_albums(principal, source)
-    granting = [s.album_id for s in shares.shares_of_study(study_uid, series_uid) if s.album_id in albums]
+    granting = [s.album_id for s in facts().shares_of_study(study_uid, series_uid) if s.album_id in albums]
     if not granting:
         raise SeriesNotFound("Series does not exist or you don't have access")
     return granting
@@ -251,9 +268,9 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, tar
     inside its launched studies, which must be in its album."""
     if _study_pinned_out(principal, study_uid):
         return False
-    if principal.kind == REPORT_PROVIDER and not shares.shares_in_album(principal.album_id, study_uid):
+    if principal.kind == REPORT_PROVIDER and not facts().shares_in_album(principal.album_id, study_uid):
         return False
-    holders = shares.shares_of_study(study_uid, series_uid)
+    holders = facts().shares_of_study(study_uid, series_uid)
     if not holders:
         return True
     if principal.kind in ALBUM_SCOPED:
@@ -274,7 +291,7 @@ def comment_reader(principal: Principal, study_uid: str):
     A predicate over `StudyComment`s."""
     if not may(principal, READ_COMMENTS):
         return lambda comment: False
-    holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
+    holders = [] if _study_pinned_out(principal, study_uid) else facts().shares_of_study(study_uid)
     albums = readable_albums(principal)
     mine = {s.series_uid for s in holders if s.album_id in albums}
     authors_now: dict[str, set[str]] = {}
@@ -283,7 +300,7 @@ def comment_reader(principal: Principal, study_uid: str):
         if comment.series_uids:
             return set(comment.series_uids)
         if comment.author_sub not in authors_now:
-            theirs = shares.memberships(comment.author_sub)
+            theirs = facts().memberships(comment.author_sub)
             authors_now[comment.author_sub] = {s.series_uid for s in holders if s.album_id in theirs}
         return authors_now[comment.author_sub]
 
@@ -311,7 +328,7 @@ def history_reader(principal: Principal, access: AlbumAccess):
         if study_uid not in readable:
             if not albums:
                 albums.append(readable_albums(principal))
-            holders = [] if _study_pinned_out(principal, study_uid) else shares.shares_of_study(study_uid)
+            holders = [] if _study_pinned_out(principal, study_uid) else facts().shares_of_study(study_uid)
             readable[study_uid] = {s.series_uid for s in holders if s.album_id in albums[0]}
         return readable[study_uid]
 
@@ -447,13 +464,12 @@ def album_access(principal: Principal, album_id: str) -> AlbumAccess:
 
 def _standing(principal: Principal, album_id: str) -> AlbumAccess:
     """The album item and the principal's membership (an album token's creator must be admin)."""
-    membership = shares.membership(album_id, principal.sub)
+    membership = facts().membership(album_id, principal.sub)
     if membership is None or (principal.kind == ALBUM_CAPABILITY and not membership.is_admin):
         raise AlbumNotFound("Album does not exist or you don't have access")
-    try:
-        album = Album.get(*Album.key(album_id))
-    except Album.DoesNotExist as error:
-        raise AlbumNotFound("Album does not exist or you don't have access") from error
+    album = facts().album(album_id)
+    if album is None:
+        raise AlbumNotFound("Album does not exist or you don't have access")
     return AlbumAccess(principal, album, membership)
 
 
@@ -500,7 +516,7 @@ def require_provider_testing(principal: Principal) -> None:
     """`POST /reportproviders/metadata` makes Obelisk fetch a URL: only for album admins (a
     user-level token with write, admin of at least one album other than the inbox)."""
     require_action(principal, CHANGE)
-    admin_of = [a for a, m in shares.memberships(principal.sub).items() if m.is_admin and a != principal.user.inbox_id]
+    admin_of = [a for a, m in facts().memberships(principal.sub).items() if m.is_admin and a != principal.user.inbox_id]
     if not admin_of:
         raise Forbidden("only album admins test report-provider configurations")
 
@@ -548,10 +564,10 @@ def require_site_admin(principal: Principal, site) -> None:
 def launchable_site(principal: Principal, site_id: str):
     """The site a report may be launched for: unknown sites and sites the token does not
     administer answer the same 404 (one status, one message), so site names cannot be listed."""
-    from chalicelib.store import report_sites as sites
-
+    site = facts().site(site_id)
     try:
-        site = sites.get_site(site_id)
+        if site is None:
+            raise NotFound(SITE_REFUSAL)
         require_site_admin(principal, site)
     except (NotFound, Forbidden) as error:
         raise NotFound(SITE_REFUSAL, message="Site Not Found") from error

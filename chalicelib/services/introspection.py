@@ -32,6 +32,8 @@ def introspect(token: str | None) -> dict:
             return INACTIVE
         if claims.get("type") != issued.REPORT_PROVIDER_TYPE:
             raise Unauthenticated("only internal clients may introspect this token")
+        if not issued.source_alive(claims):
+            return INACTIVE
         provider = report_providers.by_client_id(claims["azp"])
         try:
             config = provider_config.fetch(provider.url) if provider else None

@@ -9,7 +9,7 @@ import html
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
-from chalicelib.auth import policy
+from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
@@ -31,6 +31,7 @@ class ProviderGrant:
     study_uids: list[str]
     scope: str
     capability_id: str | None = None
+    capability_key: str | None = None  # the launching capability's storage key: the token dies with it
 
 
 def _grant(principal: Principal, client_id: str | None, study_uids: list[str]) -> tuple[ProviderGrant, provider_config.ProviderConfiguration]:
@@ -55,8 +56,9 @@ def _grant(principal: Principal, client_id: str | None, study_uids: list[str]) -
     except provider_config.InvalidConfiguration as error:
         raise BadRequest(f"the report provider's configuration is not valid: {error}") from error
     scope = "read write" if access.allows(policy.ADD_SERIES) else "read"
+    capability_key = capabilities.secret_hash(principal.token) if principal.capability_id else None
     grant = ProviderGrant(principal.sub, provider.client_id, provider.album_id, list(study_uids), scope,
-                          principal.capability_id)
+                          principal.capability_id, capability_key)
     return grant, config
 
 

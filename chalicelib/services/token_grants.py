@@ -115,7 +115,7 @@ class ReportProviderCodeGrant:
         if _one(self.form, "redirect_uri") != config.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri does not match")
         token, expires_in = issued.mint_report_provider(grant.sub, client_id, provider.album_id, grant.study_uids,
-                                                        grant.scope, grant.capability_id)
+                                                        grant.scope, grant.capability_id, grant.capability_key)
         return _response(token, expires_in, scope=grant.scope)
 
 

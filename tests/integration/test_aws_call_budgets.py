@@ -4,7 +4,9 @@ path scans a table. Authorization runs in this process against the test stack (t
 the API runs), warm, as in a Lambda that has served once; the cost of whole requests is in bench/."""
 from __future__ import annotations
 
+import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pydicom
 import pytest
@@ -13,6 +15,7 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from devstack.in_process import service_layer
+from tests.support.report_provider import ReportProviderApp
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
@@ -47,6 +50,25 @@ def _viewer(stack, subject: str, study: str) -> str:
     return response.json()["access_token"]
 
 
+@pytest.fixture(scope="module")
+def provider_client(stack, tokens, series):
+    """An implicit-flow report provider registered in the album."""
+    app = ReportProviderApp(response_type="token")
+    created = requests.post(f"{stack.api_url}/albums/{series[2]}/reportproviders", timeout=10, data={
+        "name": "budget", "url": app.url}, headers={"Authorization": f"Bearer {tokens('alice')}"})
+    assert created.status_code == 201, created.text
+    yield created.json()["client_id"]
+    app.close()
+
+
+def _report_provider(stack, launcher: str, client_id: str, study: str) -> str:
+    page = requests.post(f"{stack.api_url}/report", timeout=10, data={
+        "access_token": launcher, "client_id": client_id, "studyUID": study})
+    assert page.status_code == 200, page.text
+    target = re.search(r"URL='([^']+)'", page.text).group(1).replace("&amp;", "&")
+    return parse_qs(urlsplit(target).fragment)["access_token"][0]
+
+
 def _dynamodb_requests(stack, action) -> dict[str, int]:
     calls = f"{stack.emulator_url}/_emulator/calls"
     requests.delete(calls, timeout=5)
@@ -56,9 +78,11 @@ def _dynamodb_requests(stack, action) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("kind", ["user", "user capability", "album capability", "viewer",
-                                  "viewer of an album capability", "viewer of a user capability"])
-def test_authorizing_a_series_read_costs_at_most_three_dynamodb_requests(stack, tokens, series, kind):
-    """Viewers minted from a capability check it on every use (they die with it) within the budget."""
+                                  "viewer of an album capability", "viewer of a user capability",
+                                  "report provider", "report provider of a user capability"])
+def test_authorizing_a_series_read_costs_at_most_three_dynamodb_requests(stack, tokens, series, provider_client, kind):
+    """Viewer and report-provider tokens minted from a capability check it on every use (they die
+    with it) within the budget."""
     study, series_uid, album = series
     token = {"user": lambda: tokens("alice"),
              "user capability": lambda: _capability(stack, tokens, scope_type="user"),
@@ -67,7 +91,11 @@ def test_authorizing_a_series_read_costs_at_most_three_dynamodb_requests(stack, 
              "viewer of an album capability": lambda: _viewer(
                  stack, _capability(stack, tokens, scope_type="album", album=album), study),
              "viewer of a user capability": lambda: _viewer(
-                 stack, _capability(stack, tokens, scope_type="user"), study)}[kind]()
+                 stack, _capability(stack, tokens, scope_type="user"), study),
+             "report provider": lambda: _report_provider(stack, tokens("alice"), provider_client, study),
+             "report provider of a user capability": lambda: _report_provider(
+                 stack, _capability(stack, tokens, scope_type="user", write_permission="true"),
+                 provider_client, study)}[kind]()
     with service_layer(stack):
         from chalicelib.auth import policy
         from chalicelib.auth.authenticate import authenticate

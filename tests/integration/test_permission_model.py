@@ -2,17 +2,27 @@
 
 A Hypothesis state machine has alice, bob, carol and the tokens they make (user and album
 capabilities, viewer tokens) upload, share, build albums, comment, revoke and exchange tokens;
-the model decides what each step may do. After every step every principal's study list
-(QIDO with includefield=all), and every principal's instances of the study the step touched, must
-answer exactly what the model allows; a `read` rule adds metadata, WADO, rendered, zip, comments,
-album lists and album events. A divergence fails with the steps that led to it, shrunk.
+the model decides what each step may do. After every step that sent a changing request, every
+principal's study list (QIDO with includefield=all), and every principal's instances and comments
+of the study the step touched, must answer exactly what the model allows; a `read` rule adds
+metadata, WADO, rendered, zip, comments, album lists and album events. A divergence fails with
+the steps that led to it, shrunk.
 
 `make test` runs a fixed-seed default of about 300 steps; `MODEL_PROFILE=long` (`make model-long`)
-runs at least 5,000."""
+runs at least 5,000.
+
+Cost: the checks after a step are most of the requests (every principal's study list, and its
+instances and comments of the touched study), and a study list costs one query per album the
+user belongs to. So each example plays with a cast of users of its own (fresh accounts named
+alice-N, bob-N, carol-N; the model still calls them alice, bob and carol): an example starts
+from an empty world as the model does, and the cost of a step does not grow with the examples
+before it. The checks run after every step that sent a changing request; a step that only read
+(or sent nothing) changed nothing to check, and the end of each example checks once more."""
 from __future__ import annotations
 
 import copy
 import io
+import itertools
 import json
 import os
 import re
@@ -28,6 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from pydicom.uid import generate_uid
 
+from devstack import bootstrap
 from tests.integration.dicom_samples import load, part10
 from tests.model.permissions import DEFAULT_FLAGS, FLAGS, USERS, Principal, World, inbox, user
 
@@ -36,7 +47,7 @@ ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 STUDIES, SERIES_PER_STUDY = 3, 2
 MAX_CAPABILITIES, MAX_VIEWERS, MAX_ALBUMS = 4, 4, 3
 
-settings.register_profile("default", max_examples=12, stateful_step_count=35, derandomize=True, deadline=None,
+settings.register_profile("default", max_examples=10, stateful_step_count=32, derandomize=True, deadline=None,
                           suppress_health_check=list(HealthCheck), print_blob=False)
 settings.register_profile("long", max_examples=170, stateful_step_count=30, derandomize=False, deadline=None,
                           suppress_health_check=list(HealthCheck), print_blob=True)
@@ -54,10 +65,6 @@ STEPS = [0]
 OUTCOMES: dict[str, int] = {}  # "rule allowed|refused" -> count, printed after a run
 TOLERATE = set(filter(None, os.environ.get("MODEL_TOLERATE", "").split(",")))
 IDENTITY_MARK = "MODEL"  # every identity value a user sends contains NAME + MODEL
-
-
-def email(name: str) -> str:
-    return f"{name}@example.org"
 
 
 def identity_values(name: str) -> dict[str, str]:
@@ -87,6 +94,38 @@ def divergence_in(where: str) -> type[Divergence]:
 
 
 _KINDS: dict[str, type[Divergence]] = {}
+
+
+class Cast:
+    """Fresh accounts for each example: model name -> (token, e-mail), each signed in and
+    registered (created in the test pool as tests/integration/test_identity.py does)."""
+
+    PASSWORD = "Model-cast-2026!"
+
+    def __init__(self, stack, http: Http):
+        self.stack, self.http = stack, http
+        self.idp = bootstrap.aws_client("cognito-idp", stack.emulator_url)
+        self.numbers = itertools.count()
+
+    def _account(self, username: str) -> tuple[str, str]:
+        address = f"{username}@example.org"
+        self.idp.admin_create_user(UserPoolId=self.stack.identity["user_pool_id"], Username=username,
+                                   MessageAction="SUPPRESS", UserAttributes=[
+                                       {"Name": "email", "Value": address}, {"Name": "email_verified", "Value": "true"},
+                                       {"Name": "name", "Value": username}])
+        self.idp.admin_set_user_password(UserPoolId=self.stack.identity["user_pool_id"], Username=username,
+                                         Password=self.PASSWORD, Permanent=True)
+        token = self.stack.token(username, self.PASSWORD)
+        assert self.http.call(token, "GET", "/inboxinfo").status_code == 200
+        return token, address
+
+    def new(self) -> dict[str, tuple[str, str]]:
+        """The first cast one by one (the API's first requests load its code: in parallel on a
+        busy machine they took 15 s each), the others in parallel."""
+        number = next(self.numbers)
+        run = map if number == 0 else self.http.pool.map
+        accounts = run(lambda n: self._account(f"{n}-{number}"), USERS)
+        return dict(zip(USERS, accounts, strict=True))
 
 
 class Http:
@@ -119,13 +158,17 @@ def value(row: dict, tag: str):
 
 class PermissionMachine(RuleBasedStateMachine):
     http: Http
-    user_tokens: dict[str, str]
+    cast: Cast
     template: pydicom.Dataset
 
     @initialize()
     def fresh_world(self):
         self.world = World()
+        accounts = self.cast.new()
+        self.user_tokens = {n: token for n, (token, _) in accounts.items()}
+        self.emails = {n: address for n, (_, address) in accounts.items()}
         self.tokens: dict[Principal, str] = {user(n): self.user_tokens[n] for n in USERS}
+        self.changed = True  # a request that may change state was sent since the last check
         self.studies = [generate_uid() for _ in range(STUDIES)]
         self.series = {s: [generate_uid() for _ in range(SERIES_PER_STUDY)] for s in self.studies}
         self.sops: dict[str, set[str]] = {s: set() for s in self.studies}  # every SOP ever stored, per study
@@ -143,6 +186,9 @@ class PermissionMachine(RuleBasedStateMachine):
         self.add_series_to_album(0, 0, 0)
 
     # ---- helpers -------------------------------------------------------------------------
+
+    def email(self, name: str) -> str:
+        return self.emails[name]
 
     def principals(self) -> list[Principal]:
         return list(self.tokens)
@@ -203,6 +249,7 @@ class PermissionMachine(RuleBasedStateMachine):
     def call(self, p: Principal, method: str, path: str, **kwargs) -> requests.Response:
         if method != "GET":
             self.before = copy.deepcopy(self.world)
+            self.changed = True
         return self.http.call(self.tokens[p], method, path, **kwargs)
 
     def live_albums(self) -> list[str]:
@@ -271,7 +318,7 @@ class PermissionMachine(RuleBasedStateMachine):
         else:
             source_id = self.album_ids[source % len(self.album_ids)]
             params = {"album": source_id}
-        response = self.call(p, "PUT", f"/studies/{study_uid}/users/{email(to)}", params=params)
+        response = self.call(p, "PUT", f"/studies/{study_uid}/users/{self.email(to)}", params=params)
         allowed = self.world.share_study(p, study_uid, to, source_id)
         self.step(f"{self.name(p)} shares study {self.study_name(study_uid)} from {self.source_name(source_id)} "
                   f"with {to}", response, allowed, study_uid)
@@ -281,7 +328,7 @@ class PermissionMachine(RuleBasedStateMachine):
     def share_series(self, who, series, to):
         p = self.pick(who)
         key = self.choose_series(p, series)
-        response = self.call(p, "PUT", f"/studies/{key[0]}/series/{key[1]}/users/{email(to)}")
+        response = self.call(p, "PUT", f"/studies/{key[0]}/series/{key[1]}/users/{self.email(to)}")
         allowed = self.world.share_series(p, key, to)
         self.step(f"{self.name(p)} shares series {self.series_name(key)} with {to}", response, allowed, key[0])
 
@@ -323,7 +370,7 @@ class PermissionMachine(RuleBasedStateMachine):
         study_uid = self.choose_study(p, study)
         self.comment_count += 1
         text = f"comment {self.comment_count}"
-        form = {"comment": text, **({"to_user": email(private_to)} if private_to else {})}
+        form = {"comment": text, **({"to_user": self.email(private_to)} if private_to else {})}
         response = self.call(p, "POST", f"/studies/{study_uid}/comments", data=form)
         allowed = self.world.comment(p, study_uid, text, private_to)
         self.step(f"{self.name(p)} posts {text!r}" + (f" privately to {private_to}" if private_to else "")
@@ -365,7 +412,7 @@ class PermissionMachine(RuleBasedStateMachine):
         members = self.world.albums[album_id].members
         if (action in ("add", "promote") and target == actor) or (action == "add" and target in members):
             return  # adding yourself is refused by design; adding a member changes nothing
-        path = f"/albums/{album_id}/users/{email(target)}" + ("/admin" if action in ("promote", "demote") else "")
+        path = f"/albums/{album_id}/users/{self.email(target)}" + ("/admin" if action in ("promote", "demote") else "")
         method = "PUT" if action in ("add", "promote") else "DELETE"
         response = self.call(p, method, path)
         allowed = {"add": lambda: self.world.add_member(p, album_id, target),
@@ -396,6 +443,7 @@ class PermissionMachine(RuleBasedStateMachine):
                  "download": "download_permission"}
         form = {"title": "model", "scope_type": "album" if album_id else "user",
                 **({"album": album_id} if album_id else {}), **{names[f]: "true" for f in flags}}
+        self.changed = True
         response = self.http.call(self.user_tokens[creator], "POST", "/capabilities", data=form)
         cap_id = response.json()["id"] if response.status_code == 201 else "refused"
         allowed = self.world.create_capability(creator, cap_id, album_id, frozenset(flags))
@@ -413,6 +461,7 @@ class PermissionMachine(RuleBasedStateMachine):
         p = Principal("album_capability" if self.world.capabilities[cap_id].album else "user_capability", cap_id)
         creator = self.world.capabilities[cap_id].creator
         label = self.name(p)
+        self.changed = True
         response = self.http.call(self.user_tokens[creator], "POST", f"/capabilities/{cap_id}/revoke")
         allowed = self.world.revoke(creator, cap_id)
         self.step(f"{creator} revokes {label}", response, allowed)
@@ -430,6 +479,7 @@ class PermissionMachine(RuleBasedStateMachine):
         else:
             source_id = self.album_ids[(source - 1) % len(self.album_ids)]
             form = {"source_type": "album", "source_id": source_id}
+        self.changed = True
         response = self.http.call(None, "POST", "/token", data={
             "grant_type": TOKEN_EXCHANGE, "subject_token": self.tokens[subject], "subject_token_type": ACCESS_TOKEN,
             "scope": " ".join(("viewer", *words)), "studyUID": study_uid, **form})
@@ -520,8 +570,19 @@ class PermissionMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_answer_matches_the_model(self):
-        if not hasattr(self, "world"):
-            return
+        """After every step that sent a changing request (reads change nothing: checking again
+        would repeat the previous check's requests and answers)."""
+        if hasattr(self, "world") and self.changed:
+            self.check_everything()
+
+    def teardown(self):
+        """The end of an example checks once more, whatever its last steps were (unless the
+        example is ending on a failure already, which this must not hide)."""
+        if hasattr(self, "world") and sys.exc_info()[0] is None:
+            self.check_everything()
+
+    def check_everything(self) -> None:
+        self.changed = False
         principals = self.principals()
         lists = list(self.http.pool.map(self.study_list, principals))
         touched = list(self.http.pool.map(lambda p: self.study_instances(p, self.touched), principals)) \
@@ -577,12 +638,10 @@ class PermissionMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture(scope="module")
-def machine(stack, tokens):
+def machine(stack):
     http = Http(stack.api_url)
-    for name in USERS:  # each has signed in once, so each is a registered user
-        assert http.call(tokens(name), "GET", "/inboxinfo").status_code == 200
     PermissionMachine.http = http
-    PermissionMachine.user_tokens = {n: tokens(n) for n in USERS}
+    PermissionMachine.cast = Cast(stack, http)
     PermissionMachine.template = load("CT_small.dcm")
     yield PermissionMachine
     http.pool.shutdown()

@@ -215,17 +215,78 @@ def test_viewer_token_reads_no_album(stack, tokens, world):
 
 # 6 ---------------------------------------------------------------------------------------------
 
-def _provider_token(stack, tokens, world) -> tuple[ReportProviderApp, str]:
-    """A report-provider token from the implicit flow, launched by alice on the study."""
-    app = ReportProviderApp(response_type="token")
-    created = requests.post(f"{stack.api_url}/albums/{world['album']}/reportproviders", timeout=10,
+def _provider_token(stack, tokens, world, launcher: str | None = None,
+                    flow: str = "token", album: str | None = None) -> tuple[ReportProviderApp, str]:
+    """A report-provider token launched on the study with `launcher` (alice's token by default),
+    from the implicit flow or the authorization-code flow, by a provider of `album` (the world's)."""
+    app = ReportProviderApp(response_type=flow)
+    created = requests.post(f"{stack.api_url}/albums/{album or world['album']}/reportproviders", timeout=10,
                             headers=bearer(tokens("alice")), data={"name": "RP", "url": app.url})
     assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
     page = requests.post(f"{stack.api_url}/report", timeout=10, data={
-        "access_token": tokens("alice"), "client_id": created.json()["client_id"], "studyUID": world["study"]})
+        "access_token": launcher or tokens("alice"), "client_id": client_id, "studyUID": world["study"]})
     assert page.status_code == 200, page.text
-    target = re.search(r"URL='([^']+)'", page.text).group(1).replace("&amp;", "&")
-    return app, parse_qs(urlsplit(target).fragment)["access_token"][0]
+    target = urlsplit(re.search(r"URL='([^']+)'", page.text).group(1).replace("&amp;", "&"))
+    if flow == "token":
+        return app, parse_qs(target.fragment)["access_token"][0]
+    exchanged = app.exchange(f"{stack.api_url}/token", parse_qs(target.query)["code"][0], client_id)
+    assert exchanged.status_code == 200, exchanged.text
+    return app, exchanged.json()["access_token"]
+
+
+def _introspected(stack, token: str) -> bool:
+    return requests.post(f"{stack.api_url}/token/introspect", data={"token": token}, timeout=10).json()["active"]
+
+
+@pytest.mark.parametrize("flow", ["token", "code"])
+def test_report_provider_token_dies_when_its_user_capability_is_revoked(stack, tokens, world, flow):
+    """Launched with a user capability, a provider token stops working once the capability is
+    revoked (docs/report-providers.md), in both launch flows, and introspects as inactive."""
+    created = capability(stack, tokens("alice"), scope_type="user", read_permission="true", write_permission="true")
+    app, token = _provider_token(stack, tokens, world, launcher=created["access_token"], flow=flow)
+    try:
+        assert metadata(stack, world, token).status_code == 200
+        assert _introspected(stack, token)
+        assert requests.post(f"{stack.api_url}/capabilities/{created['id']}/revoke", headers=bearer(tokens("alice")),
+                             timeout=10).status_code == 200
+        refused = metadata(stack, world, token)
+        assert refused.status_code == 401 and refused.content == b""
+        assert requests.get(f"{stack.api_url}/userinfo", headers=bearer(token), timeout=10).status_code == 401
+        assert not _introspected(stack, token)
+    finally:
+        app.close()
+
+
+def test_report_provider_token_launched_with_a_user_capability_dies_when_its_user_leaves_the_album(
+        stack, tokens, world):
+    api, alice = stack.api_url, bearer(tokens("alice"))
+    album = requests.post(f"{api}/albums", headers=alice, data={"name": "leave"}, timeout=10).json()["album_id"]
+    assert requests.put(f"{api}/studies/{world['study']}/albums/{album}", params={"inbox": "true"}, headers=alice,
+                        timeout=10).status_code == 201
+    assert requests.put(f"{api}/albums/{album}/users/bob@example.org", headers=alice, timeout=10).status_code == 201
+    created = capability(stack, tokens("bob"), scope_type="user", read_permission="true", write_permission="true")
+    app, token = _provider_token(stack, tokens, world, launcher=created["access_token"], album=album)
+    try:
+        assert metadata(stack, world, token).status_code == 200
+        assert requests.delete(f"{api}/albums/{album}/users/bob@example.org", headers=alice,
+                               timeout=10).status_code == 204
+        assert metadata(stack, world, token).status_code in (401, 404)
+    finally:
+        app.close()
+
+
+def test_report_provider_token_dies_when_its_user_capability_expires(stack, tokens, world):
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    created = capability(stack, tokens("alice"), scope_type="user", read_permission="true", write_permission="true",
+                         expiration_time=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    app, token = _provider_token(stack, tokens, world, launcher=created["access_token"])
+    try:
+        assert metadata(stack, world, token).status_code == 200
+        time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 6)  # past expiry and its 5 s leeway
+        assert metadata(stack, world, token).status_code == 401
+    finally:
+        app.close()
 
 
 def test_report_provider_token_reads_no_comments(stack, tokens, world):

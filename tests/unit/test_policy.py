@@ -1,0 +1,296 @@
+"""The permission policy (chalicelib/auth/policy.py) decided from facts held in memory, without a
+database, checked against the reference model (tests/model/permissions.py) as the oracle.
+
+The world is the rights table's (tests/model/rights_table.py): alice holds series I in her inbox
+(study 1) and series B in album A (study 2), where she is admin and bob a plain member; carol is
+in neither; alice left a public comment on study 2 and a private one to bob. For every kind of
+principal the model covers (user, user capability, album capability, viewer token), every right
+(read, read comments, change, send, download, album permissions, admin) and every album flag
+turned off in turn, the policy must answer what the model answers. Report-provider tokens and
+reporting sites, which the model does not cover, have tables of their own from
+docs/report-providers.md and docs/reporting.md."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+
+from chalicelib.auth import policy
+from chalicelib.auth.facts import FactsValue, using
+from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER, USER_CAPABILITY, VIEWER, Principal
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.store.models import Album, AlbumFlags, AlbumMember, ReportSite, SeriesShare, UserProfile
+from tests.model import permissions as model
+from tests.model.rights_table import INBOX_SERIES, PRINCIPALS, B, capability, viewer, world
+
+FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
+               "deleteSeries": "delete_series", "addSeries": "add_series", "writeComments": "write_comments"}
+SCOPE_WORDS = {"read": "read", "write": "write", "send": "send", "download": "downloadbutton"}
+JOINED = "2026-01-01T00:00:00.000"
+
+
+# ---- the model's world as the policy's facts and principals --------------------------------
+
+def profile(name: str) -> UserProfile:
+    return UserProfile(*UserProfile.key(name), sub=name, email=f"{name}@example.org", name=name,
+                       inbox_id=model.inbox(name), created_at="")
+
+
+def album_item(album_id: str, album: model.Album) -> Album:
+    flags = AlbumFlags(**{FLAG_FIELDS[f]: on for f, on in album.flags.items()})
+    return Album(*Album.key(album_id), album_id=album_id, name=album_id, is_inbox=album_id.startswith("inbox:"),
+                 flags=flags, created_time=JOINED, last_event_time=JOINED)
+
+
+def facts_of(w: model.World) -> FactsValue:
+    facts = FactsValue()
+    for album_id, album in w.albums.items():
+        facts.albums[album_id] = album_item(album_id, album)
+        for name in album.members:
+            facts.members[(album_id, name)] = AlbumMember(*AlbumMember.key(album_id, name), member_sub=name,
+                                                          is_admin=name in album.admins, joined_at=JOINED)
+    for (study, series), albums in w.holders.items():
+        for album_id in albums:
+            facts.placements.append(SeriesShare(*SeriesShare.key(album_id, study, series), album_id=album_id,
+                                                study_uid=study, series_uid=series, series_album=f"{series}#{album_id}",
+                                                added_at=JOINED))
+    return facts
+
+
+def principal_of(w: model.World, p: model.Principal) -> Principal:
+    """The principal authentication would hand the policy for the model's principal (a living one:
+    revoked capabilities and their viewers are refused before the policy, by authentication)."""
+    user = profile(w.acting_user(p))
+    if p.kind == "user":
+        return Principal(kind=USER, user=user)
+    if p.kind == "viewer":
+        v = w.viewers[p.id]
+        from_album_capability = v.subject.kind == "album_capability"
+        return Principal(kind=VIEWER, user=user, scope=frozenset(v.scope), study_uids=frozenset([v.study]),
+                         album_id=v.source if v.source and not v.source.startswith("inbox:") else None,
+                         inbox_only=bool(v.source and v.source.startswith("inbox:")),
+                         capability_id=v.subject.id if v.subject.kind != "user" else None,
+                         needs_album_admin=from_album_capability)
+    cap = w.capabilities[p.id]
+    flags = cap.flags if cap.album else cap.flags & {"read", "write"}  # user capabilities: read, write only
+    kind = ALBUM_CAPABILITY if cap.album else USER_CAPABILITY
+    return Principal(kind=kind, user=user, scope=frozenset(SCOPE_WORDS[f] for f in flags), album_id=cap.album,
+                     capability_id=p.id)
+
+
+def demoted(make_cap: Callable[[model.World], model.Principal]) -> Callable[[model.World], model.Principal]:
+    """The album capability's creator is no longer an admin of its album (still a member)."""
+    def make(w: model.World) -> model.Principal:
+        p = make_cap(w)
+        w.albums[w.capabilities[p.id].album].admins.discard(w.capabilities[p.id].creator)
+        return p
+    return make
+
+
+KINDS = {name: make for name, make in PRINCIPALS.items() if "revoked" not in name} | {
+    "album capability `read`, creator demoted": demoted(capability("alice", "A", "read")),
+    "album capability `read write send download`": capability("alice", "A", "read", "write", "send", "download"),
+    "viewer token of B from alice's inbox source": viewer(lambda w: model.user("alice"), model.inbox("alice")),
+    "viewer token of B from alice (no source)": viewer(lambda w: model.user("alice"), None),
+    "viewer token of B from a user capability `read`": viewer(capability("alice", None, "read"), None),
+    "viewer token of B from an album capability whose creator was demoted since": lambda w: demoted_after(
+        viewer(capability("alice", "A", "read"), None), w),
+}
+
+
+def demoted_after(make: Callable[[model.World], model.Principal], w: model.World) -> model.Principal:
+    p = make(w)
+    w.albums["A"].admins.discard("alice")
+    return p
+
+
+# ---- the rights: (what the policy says, what the model says) -----------------------------------
+
+def succeeds(decision: Callable[[], object]) -> bool:
+    try:
+        decision()
+        return True
+    except (Forbidden, NotFound):
+        return False
+
+
+def downloadable(pp: Principal, study: str) -> set[str]:
+    try:
+        return set(policy.downloadable_series(pp, study, policy.readable_series(pp, study)))
+    except (Forbidden, NotFound):
+        return set()
+
+
+PUBLIC_NOTE = SimpleNamespace(author_sub="alice", target_sub=None, series_uids=[B[1]])
+PRIVATE_NOTE = SimpleNamespace(author_sub="alice", target_sub="bob", series_uids=[B[1]])  # alice to bob
+
+
+def album_right(permission: str, flag: str):
+    """A changing album permission on A: the model's album table, and (user-level tokens) `write`."""
+    def model_says(w, p):
+        return w.album_allows(p, "A", flag) and (p.kind == "album_capability" or w.may_change(p))
+    return (lambda pp: succeeds(lambda: policy.require_album_permission(pp, "A", permission)), model_says)
+
+
+RIGHTS: dict[str, tuple[Callable[[Principal], object], Callable[[model.World, model.Principal], object]]] = {
+    "read B": (lambda pp: succeeds(lambda: policy.authorize_series_read(pp, *B)), lambda w, p: B in w.readable(p)),
+    "read I": (lambda pp: succeeds(lambda: policy.authorize_series_read(pp, *INBOX_SERIES)),
+               lambda w, p: INBOX_SERIES in w.readable(p)),
+    "read study 2": (lambda pp: set(policy.readable_series(pp, B[0])), lambda w, p: {s for _, s in w.readable_in(p, B[0])}),
+    "read comments": (lambda pp: policy.comment_reader(pp, B[0])(PUBLIC_NOTE),
+                      lambda w, p: "public note" in w.comments_seen(p, B[0])),
+    "read a private comment": (lambda pp: policy.comment_reader(pp, B[0])(PRIVATE_NOTE),
+                               lambda w, p: "private note" in w.comments_seen(p, B[0])),
+    "change": (lambda pp: policy.may(pp, policy.CHANGE), lambda w, p: w.may_change(p)),
+    "send B": (lambda pp: succeeds(lambda: policy.authorize_series_send(pp, *B)), lambda w, p: w.may_send(p, B)),
+    "send I": (lambda pp: succeeds(lambda: policy.authorize_series_send(pp, *INBOX_SERIES)),
+               lambda w, p: w.may_send(p, INBOX_SERIES)),
+    "download study 2": (lambda pp: downloadable(pp, B[0]), lambda w, p: {s for _, s in w.downloadable(p, B[0])}),
+    "download study 1": (lambda pp: downloadable(pp, INBOX_SERIES[0]),
+                         lambda w, p: {s for _, s in w.downloadable(p, INBOX_SERIES[0])}),
+    "add a member to A": album_right(policy.ADD_USER, "addUser"),
+    "remove series from A": album_right(policy.DELETE_SERIES, "deleteSeries"),
+    "add series to A": album_right(policy.ADD_SERIES, "addSeries"),
+    "send from A": (lambda pp: succeeds(lambda: policy.require_album_permission(pp, "A", policy.SEND_SERIES)),
+                    lambda w, p: "A" in w.sending_albums(p)),
+    "admin A": album_right(policy.DELETE_ALBUM, "admin"),
+}
+
+FLAG_VARIANTS = {"all flags on": {f: True for f in model.FLAGS},
+                 **{f"{off} off": {f: f != off for f in model.FLAGS} for off in model.FLAGS}}
+
+
+@functools.cache
+def situation(kind: str, variant: str) -> tuple[model.World, model.Principal, FactsValue, Principal]:
+    """The world with the album flags of `variant`, the principal of `kind` made in it, and the
+    same as the policy's facts and principal (built once, shared by the rights)."""
+    w = world(FLAG_VARIANTS[variant])
+    assert w.comment(model.user("alice"), B[0], "private note", "bob")
+    p = KINDS[kind](w)
+    return w, p, facts_of(w), principal_of(w, p)
+
+
+@pytest.mark.parametrize("right", RIGHTS, ids=RIGHTS.keys())
+@pytest.mark.parametrize("kind", KINDS, ids=KINDS.keys())
+def test_the_policy_answers_what_the_model_says(kind, right):
+    """For each album flag variant: the policy's answer from the facts is the model's."""
+    decide, oracle = RIGHTS[right]
+    differ = {}
+    for variant in FLAG_VARIANTS:
+        w, p, facts, principal = situation(kind, variant)
+        expected = oracle(w, p)  # the model's questions change nothing
+        with using(facts):
+            got = decide(principal)
+        if got != expected:
+            differ[variant] = (got, expected)
+    assert not differ, f"(policy, model) differ: {differ}"
+
+
+def test_the_table_covers_every_kind_the_model_has():
+    kinds = {make(world(FLAG_VARIANTS["all flags on"])).kind for make in KINDS.values()}
+    assert kinds == {"user", "user_capability", "album_capability", "viewer"}
+
+
+# ---- report-provider tokens (docs/report-providers.md; not in the model) --------------------------
+
+@pytest.fixture
+def provider_world():
+    """The rights world plus series C of study 2 in alice's inbox only."""
+    w = world({f: True for f in model.FLAGS})
+    w.holders[("2", "C")] = {model.inbox("alice")}
+    return w
+
+
+def provider(scope: str = "read", user: str = "alice") -> Principal:
+    return Principal(kind=REPORT_PROVIDER, user=profile(user), scope=frozenset(scope.split()), album_id="A",
+                     study_uids=frozenset(["2"]), client_id="rp")
+
+
+PROVIDER_RIGHTS = [  # (right, scope, decision, expected)
+    ("reads B, its launched study's series in its album", "read",
+     lambda pp: succeeds(lambda: policy.authorize_series_read(pp, *B)), True),
+    ("does not read C, of its study but outside its album", "read",
+     lambda pp: succeeds(lambda: policy.authorize_series_read(pp, "2", "C")), False),
+    ("does not read I, another study", "read",
+     lambda pp: succeeds(lambda: policy.authorize_series_read(pp, *INBOX_SERIES)), False),
+    ("reads no comments", "read", lambda pp: policy.comment_reader(pp, "2")(PUBLIC_NOTE), False),
+    ("changes nothing user-level", "read write", lambda pp: policy.may(pp, policy.CHANGE), False),
+    ("sends nothing", "read write", lambda pp: succeeds(lambda: policy.authorize_series_send(pp, *B)), False),
+    ("downloads nothing", "read write", lambda pp: downloadable(pp, "2"), set()),
+    ("is no admin", "read write", lambda pp: succeeds(lambda: policy.require_album_permission(pp, "A", policy.DELETE_ALBUM)),
+     False),
+    ("stores into its album with write", "read write", lambda pp: policy.series_add_target(pp, None), "A"),
+    ("stores nothing without write", "read", lambda pp: succeeds(lambda: policy.series_add_target(pp, None)), False),
+    ("adds to B, a series of its study in its album", "read write",
+     lambda pp: policy.may_add_to_series(pp, "2", "B", "A"), True),
+    ("adds to no series outside its studies", "read write",
+     lambda pp: policy.may_add_to_series(pp, "1", "I", "A"), False),
+]
+
+
+@pytest.mark.parametrize(("right", "scope", "decide", "expected"), PROVIDER_RIGHTS, ids=[r[0] for r in PROVIDER_RIGHTS])
+def test_report_provider_tokens(provider_world, right, scope, decide, expected):
+    with using(facts_of(provider_world)):
+        assert decide(provider(scope)) == expected
+
+
+def test_a_report_provider_token_dies_when_its_user_leaves_the_album(provider_world):
+    provider_world.albums["A"].members.discard("alice")
+    with using(facts_of(provider_world)):
+        assert policy.readable_series(provider("read write"), "2") == {}
+        assert not succeeds(lambda: policy.series_add_target(provider("read write"), None))
+
+
+# ---- reporting sites (docs/reporting.md; not in the model) ---------------------------------------
+
+SITE = ReportSite(*ReportSite.key("demo"), site_id="demo", admins=["carol@example.org"], origins=[])
+
+
+@pytest.mark.parametrize(("who", "site_id", "allowed"), [
+    ("carol", "demo", True),  # a site admin, named by e-mail
+    ("alice", "demo", False),  # not one of its admins
+    ("carol", "elsewhere", False),  # no such site
+])
+def test_reporting_site_launches(provider_world, who, site_id, allowed):
+    """Only the site's admins launch; an unknown site and a site one does not administer answer
+    one status and one message (docs/reporting.md)."""
+    facts = facts_of(provider_world)
+    facts.sites["demo"] = SITE
+    with using(facts):
+        if allowed:
+            assert policy.launchable_site(Principal(kind=USER, user=profile(who)), site_id) is SITE
+            return
+        with pytest.raises(NotFound) as refused:
+            policy.launchable_site(Principal(kind=USER, user=profile(who)), site_id)
+    assert (refused.value.status, str(refused.value)) == (404, policy.SITE_REFUSAL)
+
+
+def test_a_site_admins_token_of_another_kind_is_refused(provider_world):
+    token = Principal(kind=USER_CAPABILITY, user=profile("carol"), scope=frozenset({"read", "write"}))
+    with pytest.raises(Forbidden):
+        policy.require_site_admin(token, SITE)
+
+
+@pytest.mark.parametrize(("who", "target"), [
+    ("alice", "A"),  # a reader of the study with ADD_SERIES in an album holding it: that album
+    ("carol", None),  # a reader of nothing: her inbox
+])
+def test_a_signed_report_goes_where_its_launcher_may_add_series(provider_world, who, target):
+    with using(facts_of(provider_world)):
+        assert policy.report_store_target(Principal(kind=USER, user=profile(who)), "2") == target
+
+
+# ---- study-level listings (what services/search.py builds QIDO answers from) -----------------------
+
+@pytest.mark.parametrize("kind", KINDS, ids=KINDS.keys())
+def test_visible_series_is_every_series_the_model_lets_it_read(kind):
+    w = world({f: True for f in model.FLAGS})
+    p = KINDS[kind](w)
+    expected: dict[str, set[str]] = {}
+    for study, series in w.readable(p):
+        expected.setdefault(study, set()).add(series)
+    with using(facts_of(w)):
+        visible = policy.visible_series(principal_of(w, p))
+    assert {study: set(series) for study, series in visible.items()} == expected
