@@ -53,6 +53,8 @@ REFERENCE_SEQUENCES = ("ReferencedImageSequence", "SourceImageSequence", "Refere
                        "ReferencedPerformedProcedureStepSequence", "ContentSequence")
 
 DATE_VRS = ("DA", "DT", "TM")
+# The dummy dates of action D: dicom-anonymizer's (00010101) are not valid DA values (dciodvfy).
+DUMMY_DATES = {"DA": "19000101", "DT": "19000101000000", "TM": "000000"}
 PSEUDONYMIZED_VRS = ("PN", "UI")  # replaced consistently by dicognito / `copy_uid`, never emptied
 
 
@@ -242,6 +244,8 @@ def _apply_table(dataset: Dataset, retained: set[int], profile: Profile) -> None
             empty_element(element)
             if element.VR in DATE_VRS:
                 element.value = ""
+        elif element.VR in DATE_VRS:
+            element.value = DUMMY_DATES[element.VR]
         else:
             replace_element(element)
 
@@ -266,6 +270,8 @@ def _identifiers(dataset: Dataset) -> list[str]:
             if element.VR == "SQ":
                 for item in element.value or []:
                     collect(item)
+            elif element.keyword in DESCRIPTORS:
+                continue
             elif element.VR == "PN" or (table_action(int(element.tag)) and element.VR in ("LO", "SH", "DA", "PN", "CS")):
                 for value in (element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]):
                     text = str(value or "")
