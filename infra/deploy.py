@@ -41,7 +41,7 @@ FUNCTION_QUEUES = {"WebhookFanOut": "EventsQueue", "WebhookDelivery": "Deliverie
 # Each function's log group (infra/operations.yaml) and IAM role (Chalice's).
 FUNCTION_LOG_GROUPS = {"APIHandler": "ApiLogGroup", "WebhookFanOut": "WebhookFanOutLogGroup",
                        "WebhookDelivery": "WebhookDeliveryLogGroup", "IngestUpload": "IngestUploadLogGroup",
-                       "SeriesRenditions": "SeriesRenditionsLogGroup"}
+                       "SeriesRenditions": "SeriesRenditionsLogGroup", "ResearchCopies": "ResearchCopiesLogGroup"}
 ROLES = {"APIHandler": "ApiHandlerRole", "WebhookFanOut": "WebhookFanOutRole", "WebhookDelivery": "WebhookDeliveryRole",
          "IngestUpload": "IngestUploadRole", "SeriesRenditions": "SeriesRenditionsRole",
          "ResearchCopies": "ResearchCopiesRole"}
