@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
 
 import pydicom
 from dicognito.anonymizer import Anonymizer
@@ -28,22 +27,8 @@ from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-OPTION_FIELDS = {  # form field -> Profile attribute
-    "retainLongitudinal": "retain_longitudinal",
-    "retainPatientCharacteristics": "retain_patient_characteristics",
-    "cleanDescriptors": "clean_descriptors",
-    "retainDeviceIdentity": "retain_device_identity",
-}
+from chalicelib.dicom.deid_profile import DESCRIPTORS, OPTION_FIELDS, Profile  # noqa: F401 (re-exported)
 
-# PS3.15 Table E.1-1, option columns: the attributes each option keeps (K) or cleans (C).
-PATIENT_CHARACTERISTICS = ("PatientAge", "PatientSex", "PatientSize", "PatientWeight", "EthnicGroup",
-                           "SmokingStatus", "PregnancyStatus", "PatientSexNeutered", "AllergiesCodeSequence")
-DEVICE_IDENTITY = ("StationName", "DeviceSerialNumber", "DeviceUID", "DeviceLabel", "DetectorID", "GantryID",
-                   "PlateID", "CassetteID", "GeneratorID", "SourceSerialNumber", "PerformedStationName",
-                   "ScheduledStationName")
-DESCRIPTORS = ("StudyDescription", "SeriesDescription", "ProtocolName", "PerformedProcedureStepDescription",
-               "RequestedProcedureDescription", "ScheduledProcedureStepDescription", "ImageComments",
-               "AcquisitionComments", "DerivationDescription", "AdmittingDiagnosesDescription")
 # Never retained: a birth date identifies whatever the options say.
 BIRTH = ("PatientBirthDate", "PatientBirthTime")
 
@@ -56,34 +41,6 @@ DATE_VRS = ("DA", "DT", "TM")
 # The dummy dates of action D: dicom-anonymizer's (00010101) are not valid DA values (dciodvfy).
 DUMMY_DATES = {"DA": "19000101", "DT": "19000101000000", "TM": "000000"}
 PSEUDONYMIZED_VRS = ("PN", "UI")  # replaced consistently by dicognito / `copy_uid`, never emptied
-
-
-@dataclass(frozen=True)
-class Profile:
-    """The options of PS3.15 §E.3 a research album applies on top of the basic profile."""
-
-    retain_longitudinal: bool = False
-    retain_patient_characteristics: bool = False
-    clean_descriptors: bool = False
-    retain_device_identity: bool = False
-
-    def as_dict(self) -> dict[str, bool]:
-        return {field: getattr(self, attr) for field, attr in OPTION_FIELDS.items()}
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> Profile:
-        values = values or {}
-        return cls(**{attr: bool(values.get(field, False)) for field, attr in OPTION_FIELDS.items()})
-
-    def retained_keywords(self) -> set[str]:
-        kept = set()
-        if self.retain_patient_characteristics:
-            kept |= set(PATIENT_CHARACTERISTICS)
-        if self.retain_device_identity:
-            kept |= set(DEVICE_IDENTITY)
-        if self.clean_descriptors:
-            kept |= set(DESCRIPTORS)
-        return kept
 
 
 # ---- the table --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import DEIDENTIFIER, Principal
 from chalicelib.config import settings
-from chalicelib.dicom.deidentify import OPTION_FIELDS, Profile, burned_in_reason, deidentify
+from chalicelib.dicom.deid_profile import OPTION_FIELDS, Profile
 from chalicelib.errors import BadFormParameter, Forbidden, NotFound
 from chalicelib.services import renditions
 from chalicelib.store import dicom_store, shares
@@ -105,6 +105,8 @@ def copy_series(message: dict) -> str:
     if profile_options is None:
         shares.remove_series(intake_share)
         return "gone"
+    from chalicelib.dicom.deidentify import burned_in_reason
+
     records = renditions.series_instances(study, series)
     originals = [(record, dicom_store.read(renditions.part10_of(record))) for record in records]
     datasets = [_read(data) for _, data in originals]
@@ -125,6 +127,7 @@ def _read(data: bytes):
 
 
 def _place(album_id: str, profile: Profile, datasets: list, actor: dict, study: str, series: str) -> None:
+    from chalicelib.dicom.deidentify import deidentify
     from chalicelib.services.ingest import Ingest
 
     key = key_of(album_id)
