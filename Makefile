@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run token test unit lint wipe test-deps browser-deps orthanc-deps ohif web deploy package teardown bench add-user lock model-long
+.PHONY: install run token test unit lint wipe test-deps browser-deps orthanc-deps dicom3tools-deps ohif web deploy package teardown bench add-user lock model-long
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,9 @@ wipe: install
 web: install
 	$(PY) -m web.build --out web/dist
 
-## test-deps: the Debian packages the tests run (Chromium; Orthanc for tests/integration/test_cli_import.py)
-test-deps: browser-deps orthanc-deps
+## test-deps: the Debian packages the tests run (Chromium; Orthanc for tests/integration/test_cli_import.py;
+## dicom3tools' dciodvfy for tests/unit/test_deidentify.py)
+test-deps: browser-deps orthanc-deps dicom3tools-deps
 
 ## browser-deps: Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium)
 browser-deps:
@@ -67,6 +68,11 @@ browser-deps:
 orthanc-deps:
 	@dpkg -s orthanc orthanc-dicomweb >/dev/null 2>&1 || { \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null; }
+
+## dicom3tools-deps: Debian's dicom3tools (dciodvfy checks research albums' copies; docs/research-albums.md)
+dicom3tools-deps:
+	@command -v dciodvfy >/dev/null 2>&1 || { \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools >/dev/null; }
 
 ## ohif: the OHIF viewer site (prebuilt @ohif/app from the npm registry, pinned in ohif/ohif.lock.json)
 ohif: install

@@ -25,7 +25,7 @@ from chalicelib.config import settings
 from chalicelib.events import messages, webhooks_delivery
 from chalicelib.events import webhooks as webhook_fan_out
 from chalicelib.reporting import delivery as report_delivery
-from chalicelib.services import renditions
+from chalicelib.services import renditions, research
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([
@@ -65,3 +65,10 @@ def on_delivery(event):
 def on_series_grown(event):
     for record in event:
         renditions.build_if_settled(messages.parse(record.body, messages.RENDITIONS))
+
+
+# Series entering research albums: the de-identified copy placed, or the series held for release.
+@app.on_sqs_message(queue=settings().research_queue, batch_size=1, name="research_copies")
+def on_research_intake(event):
+    for record in event:
+        research.copy_series(messages.parse(record.body, messages.RESEARCH))

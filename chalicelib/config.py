@@ -34,6 +34,7 @@ class Settings:
     deliveries_queue: str
     uploads_queue: str
     renditions_queue: str
+    research_queue: str
     signing_key_parameter: str
     oidc_issuer: str
     oidc_discovery_url: str
@@ -83,6 +84,7 @@ def settings() -> Settings:
         deliveries_queue=_env("OBELISK_DELIVERIES_QUEUE", f"{prefix}-deliveries"),
         uploads_queue=_env("OBELISK_UPLOADS_QUEUE", f"{prefix}-uploads"),
         renditions_queue=_env("OBELISK_RENDITIONS_QUEUE", f"{prefix}-renditions"),
+        research_queue=_env("OBELISK_RESEARCH_QUEUE", f"{prefix}-research"),
         renditions_delay_seconds=int(_env("OBELISK_RENDITIONS_DELAY_SECONDS", "2")),
         function_memory_mb=int(_env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")),
         signing_key_parameter=_env("OBELISK_SIGNING_KEY_PARAMETER", f"/obelisk/{stage}/signing-keys"),

@@ -36,13 +36,15 @@ SITE = INFRA / "site.yaml"
 OPERATIONS = INFRA / "operations.yaml"
 # The Chalice functions; the one-template path makes them wait for the queues they read.
 FUNCTION_QUEUES = {"WebhookFanOut": "EventsQueue", "WebhookDelivery": "DeliveriesQueue",
-                   "IngestUpload": "UploadsQueue", "SeriesRenditions": "RenditionsQueue"}
+                   "IngestUpload": "UploadsQueue", "SeriesRenditions": "RenditionsQueue",
+                   "ResearchCopies": "ResearchQueue"}
 # Each function's log group (infra/operations.yaml) and IAM role (Chalice's).
 FUNCTION_LOG_GROUPS = {"APIHandler": "ApiLogGroup", "WebhookFanOut": "WebhookFanOutLogGroup",
                        "WebhookDelivery": "WebhookDeliveryLogGroup", "IngestUpload": "IngestUploadLogGroup",
-                       "SeriesRenditions": "SeriesRenditionsLogGroup"}
+                       "SeriesRenditions": "SeriesRenditionsLogGroup", "ResearchCopies": "ResearchCopiesLogGroup"}
 ROLES = {"APIHandler": "ApiHandlerRole", "WebhookFanOut": "WebhookFanOutRole", "WebhookDelivery": "WebhookDeliveryRole",
-         "IngestUpload": "IngestUploadRole", "SeriesRenditions": "SeriesRenditionsRole"}
+         "IngestUpload": "IngestUploadRole", "SeriesRenditions": "SeriesRenditionsRole",
+         "ResearchCopies": "ResearchCopiesRole"}
 # API Gateway throttling: per stage, and tighter for the token endpoint (the WAF's rate-based
 # rules in operations.yaml limit each IP address besides).
 THROTTLING = [
@@ -71,6 +73,7 @@ OUTPUT_ENVIRONMENT = {
     "DeliveriesDeadLetterQueue": "OBELISK_DELIVERIES_DLQ",
     "UploadsQueue": "OBELISK_UPLOADS_QUEUE",
     "RenditionsQueue": "OBELISK_RENDITIONS_QUEUE",
+    "ResearchQueue": "OBELISK_RESEARCH_QUEUE",
     "SigningKeyParameter": "OBELISK_SIGNING_KEY_PARAMETER",
     "OidcIssuer": "OIDC_ISSUER",
     "OidcClientIds": "OIDC_CLIENT_IDS",

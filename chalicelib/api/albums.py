@@ -9,7 +9,7 @@ from chalicelib.api.routing import form, principal, query_lists, query_value, ro
 from chalicelib.auth import policy
 from chalicelib.errors import Forbidden
 from chalicelib.events import audit
-from chalicelib.services import album_events, album_members, albums
+from chalicelib.services import album_events, album_members, albums, research
 from chalicelib.services.search import parse_page
 
 bp = Blueprint(__name__)
@@ -126,3 +126,15 @@ def album_reads(album):
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
     items, total = audit.reads_of(album, page.limit, page.offset)
     return responses.json_body(items, headers={"X-Total-Count": str(total)})
+
+
+@route(bp, "/albums/{album}/held", methods=["GET"])
+def research_held_series(album):
+    """A research album's series waiting for an admin's release (docs/research-albums.md)."""
+    return _page(research.list_held(principal(bp.current_request), album))
+
+
+@route(bp, "/albums/{album}/held/{hold}/release", methods=["POST"])
+def research_release_series(album, hold):
+    research.release(principal(bp.current_request), album, hold)
+    return responses.no_content()

@@ -10,8 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.auth.facts import facts
-from chalicelib.auth.principals import ALBUM_CAPABILITY, REPORT_PROVIDER, USER, USER_CAPABILITY, VIEWER, Principal
+from chalicelib.auth.principals import (
+    ALBUM_CAPABILITY,
+    DEIDENTIFIER,
+    REPORT_PROVIDER,
+    USER,
+    USER_CAPABILITY,
+    VIEWER,
+    Principal,
+)
 from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, NotFound, SeriesNotFound, StudyNotFound
+from chalicelib.store import research
 from chalicelib.store.models import Album, AlbumMember, SeriesShare
 
 
@@ -63,7 +72,11 @@ def _viewer_source(principal: Principal, source: Source) -> Source:
 
 
 def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str, AlbumMember | None]:
-    """The albums whose series the principal may read within `source`."""
+    """The albums whose series the principal may read within `source`. No principal reads a
+    research album's intake (it is nobody's album); the de-identification worker reads only the
+    research album it places copies in."""
+    if principal.kind == DEIDENTIFIER:
+        return {principal.album_id: None}
     if principal.kind in ALBUM_SCOPED:
         album_id = _pinned_album(principal, source)
         entitled = principal.can("read") and _still_entitled(principal) is not None
@@ -195,9 +208,27 @@ def authorize_series_send(principal: Principal, study_uid: str, series_uid: str)
 
 
 def series_add_target(principal: Principal, album_id: str | None) -> str:
-    """The album new series go to when this principal stores them (STOW, claim)."""
+    """The album new series go to when this principal stores them (STOW, claim): for a research
+    album, its intake (`share_target`); only the de-identification worker places series in it."""
     if not principal.can("write"):
         raise Forbidden("the token does not allow writing")
+    if principal.kind == DEIDENTIFIER:
+        return principal.album_id
+    target = _add_target(principal, album_id)
+    return target if target == principal.user.inbox_id else share_target(target)
+
+
+def share_target(album_id: str) -> str:
+    """Where a series sent or stored into `album_id` is placed: a research album receives only
+    de-identified copies, so the identified series goes to its intake, which nobody reads, and
+    waits there for the de-identification worker (docs/research-albums.md)."""
+    if research.is_intake(album_id):
+        return album_id
+    album = facts().album(album_id)
+    return research.intake_id(album_id) if album is not None and album.research is not None else album_id
+
+
+def _add_target(principal: Principal, album_id: str | None) -> str:
     if principal.kind in ALBUM_SCOPED:
         target = _pinned_album(principal, Source(album_id=album_id))
         if _still_entitled(principal) is None:
@@ -273,6 +304,10 @@ def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, tar
     holders = facts().shares_of_study(study_uid, series_uid)
     if not holders:
         return True
+    if principal.kind == DEIDENTIFIER:
+        return all(s.album_id == target_album for s in holders)
+    if research.is_intake(target_album) and any(s.album_id == target_album for s in holders):
+        return True  # more instances of a series already waiting for the same research album
     if principal.kind in ALBUM_SCOPED:
         return any(s.album_id == principal.album_id for s in holders)
     readable = set(readable_albums(principal)) & {s.album_id for s in holders}

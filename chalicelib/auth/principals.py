@@ -10,6 +10,9 @@ USER_CAPABILITY = "user_capability"
 ALBUM_CAPABILITY = "album_capability"
 VIEWER = "viewer"
 REPORT_PROVIDER = "report_provider"
+# The research-album worker placing a de-identified copy (never a request's caller: no token
+# resolves to it; `user` is the sender of the original, for the album events).
+DEIDENTIFIER = "deidentifier"
 
 FULL_USER_SCOPE = frozenset({"read", "write", "send", "downloadbutton"})
 

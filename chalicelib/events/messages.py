@@ -8,6 +8,7 @@
 | deliveries | `ReportReturn` (`kind` = `report_return`) | `reporting.delivery` | `reporting.delivery.deliver` |
 | deliveries dead letter | `Parked` (a delivery message plus `last_status`, `failed_at`) | `events.deliveries` | people |
 | renditions | `SeriesGrown` | `services.renditions` | `services.renditions.build_if_settled` |
+| research | `SeriesEnteredResearch` | `services.research` | `services.research.copy_series` |
 
 The wire format is the JSON object of each dataclass's fields (`to_wire`), as the code sent before
 these classes existed: a message in flight during a deploy is read by the new code (`parse_*`
@@ -130,12 +131,26 @@ class SeriesGrown(_Message):
     count: int
 
 
-Message = AlbumChange | NewSeriesDue | WebhookDelivery | ReportReturn | Parked | SeriesGrown
+@dataclass(frozen=True)
+class SeriesEnteredResearch(_Message):
+    """A series reached a research album's intake (or was released from hold): the worker
+    de-identifies it into the album (docs/research-albums.md). `actor` is who sent it there."""
+    QUEUE: ClassVar[str] = "research_queue"
+
+    album_id: str
+    study_uid: str
+    series_uid: str
+    actor: dict
+    released: bool = False
+
+
+Message = AlbumChange | NewSeriesDue | WebhookDelivery | ReportReturn | Parked | SeriesGrown | SeriesEnteredResearch
 
 # Per queue: the discriminator field, its values' kinds, and the kind of a message without one.
 EVENTS = ("mutation_type", {NEW_SERIES_DUE: NewSeriesDue}, AlbumChange)
 DELIVERIES = ("kind", {"webhook": WebhookDelivery, "report_return": ReportReturn}, WebhookDelivery)
 RENDITIONS = ("", {}, SeriesGrown)
+RESEARCH = ("", {}, SeriesEnteredResearch)
 
 
 def parse(body: str | dict, queue: tuple = EVENTS) -> Message:

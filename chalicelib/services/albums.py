@@ -11,10 +11,11 @@ from chalicelib.config import settings
 from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
-from chalicelib.services import capabilities, users
+from chalicelib.services import capabilities, research, users
 from chalicelib.store import albums as album_items
 from chalicelib.store import shares
 from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, transact
+from chalicelib.store.research import intake_id
 
 FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
                "deleteSeries": "delete_series", "addSeries": "add_series", "writeComments": "write_comments"}
@@ -43,9 +44,10 @@ def create(principal: Principal, form: dict[str, str]) -> Album:
     moment = clock.local_iso()
     album_id = clock.random_id(10)
     flags = AlbumFlags(**{attr: _bool(form[field], field) for field, attr in FLAG_FIELDS.items() if field in form})
+    research_options = research.options_from_form(form, _bool)
     album = Album(*Album.key(album_id), album_id=album_id, name=_name(form.get("name")),
                   description=_description(form.get("description", "")), flags=flags, created_time=moment,
-                  last_event_time=moment)
+                  last_event_time=moment, research=research_options)
     member = AlbumMember(*AlbumMember.key(album_id, principal.sub), member_sub=principal.sub, is_admin=True,
                          joined_at=moment)
     event = mutations.mutation_event(album_id, "CREATE_ALBUM", principal)
@@ -53,6 +55,8 @@ def create(principal: Principal, form: dict[str, str]) -> Album:
         transaction.save(album, condition=Album.pk.does_not_exist())
         transaction.save(member)
         transaction.save(event)
+        if research_options is not None:
+            transaction.save(research.new_key(album_id))
     mutations.publish(event)
     return album
 
@@ -77,6 +81,8 @@ def album_response(access: policy.AlbumAccess, include_users: bool = False) -> d
         "notification_new_comment": bool(membership and membership.notification_new_comment),
         "is_admin": access.is_admin,
     }
+    if album.research is not None:
+        body["research"] = research.summary(album.album_id, album.research)
     if include_users:
         if access.principal.kind not in ("user", "user_capability"):
             raise Forbidden("listing users needs a user token")
@@ -224,3 +230,5 @@ def remove_album(album: Album, principal: Principal) -> None:
             if not album_items.is_membership(sk) and not album_items.is_album_meta(sk):
                 batch.delete(AlbumEvent(pk, sk))
     shares.forget_album(album_id)
+    if album.research is not None:
+        shares.forget_album(intake_id(album_id))

@@ -24,8 +24,8 @@ from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
 from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, has_uid_form, is_keyable_uid
 from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.events import mutations
-from chalicelib.services import renditions
-from chalicelib.store import dicom_store, identity, listing, shares
+from chalicelib.services import renditions, research_intake
+from chalicelib.store import dicom_store, identity, listing, research, shares
 from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord, transact
 
 if TYPE_CHECKING:
@@ -332,7 +332,10 @@ class Ingest:
                 renditions.build_series_objects(study, series)
             else:
                 renditions.schedule_build(study, series, size)
-        if grown and not _is_inbox(self.album_id):
+        if grown and research.is_intake(self.album_id):  # a research album's: copies, then events
+            for study in sorted({study for study, _ in grown}):
+                research_intake.queue_copies(self.album_id, self.principal, study, {se for st, se in grown if st == study})
+        elif grown and not _is_inbox(self.album_id):
             for study in sorted({study for study, _ in grown}):
                 counts = {series: n for (st, series), n in grown.items() if st == study}
                 new_series = {se for se in counts if not self._already_in_album.get((study, se), False)}

@@ -10,17 +10,22 @@ from chalicelib.auth.principals import Principal
 from chalicelib.dicom import json_model
 from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
-from chalicelib.services import users
-from chalicelib.store import identity, shares
+from chalicelib.services import research_intake, users
+from chalicelib.store import identity, research, shares
 from chalicelib.store.models import SeriesRecord
 
 
 def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_album: str, is_inbox: bool) -> int:
+    """The series into `target_album` (a research album's intake instead of the album: `policy.share_target`)."""
+    if not is_inbox:
+        target_album = policy.share_target(target_album)
     records = {r.series_uid: r for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in series_uids])}
     identities = identity.of_series(list(records.values()))  # each series keeps its own identity
     added = {s for s in series_uids if s in records and shares.add_series(
         target_album, study_uid, s, identities[(study_uid, s)], json_model.text_value(records[s].attributes, "Modality"))}
-    if added and not is_inbox:
+    if added and research.is_intake(target_album):
+        research_intake.queue_copies(target_album, principal, study_uid, added)
+    elif added and not is_inbox:
         counts = {s: int(records[s].instance_count) for s in added}
         mutations.import_series(target_album, principal, study_uid, counts, added, import_source="send")
     return len(added)

@@ -117,6 +117,7 @@ class Album(_Item):
     description = UnicodeAttribute(default="")
     is_inbox = BooleanAttribute(default=False)
     flags = AlbumFlags(default=AlbumFlags)
+    research = JSONAttribute(null=True)  # a research album's options (docs/research-albums.md), else None
     created_time = UnicodeAttribute()
     last_event_time = UnicodeAttribute()
 

@@ -21,7 +21,7 @@ _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 DATA = ["UsersTable", "AlbumsTable", "SharesTable", "TokensTable", "DicomTable", "ReportsTable", "DicomBucket"]
 DEAD_LETTER_QUEUES = ["UploadsDeadLetterQueue", "EventsDeadLetterQueue", "DeliveriesDeadLetterQueue",
-                      "RenditionsDeadLetterQueue"]
+                      "RenditionsDeadLetterQueue", "ResearchDeadLetterQueue"]
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,8 @@ def alices(stack, tokens):
     values = {"album": album, "study": str(dataset.StudyInstanceUID), "series": str(dataset.SeriesInstanceUID),
               "instance": str(dataset.SOPInstanceUID), "frames": "1", "path": "7FE00010", "user": "alice@example.org",
               "capability_id": capability["id"], "client_id": client["client_id"], "webhook_id": webhook["id"],
-              "upload_id": "doesnotexist0000", "site_id": "demo", "report_id": carols_report}
+              "upload_id": "doesnotexist0000", "site_id": "demo", "report_id": carols_report,
+              "hold": "doesnotexist0000"}
     yield {"values": values, "secrets": [capability["access_token"], str(dataset.PatientID), album, "matrix-mrn"],
            "callers": {"stranger": tokens("bob"), "album token of another album": bobs_album_token,
                        "viewer of another study": viewer_of_other, "revoked": revoked["access_token"],

@@ -1,0 +1,274 @@
+"""De-identification of one instance for a research album (docs/research-albums.md): the DICOM
+PS3.15 Basic Application Level Confidentiality Profile, with the options a research album chose.
+
+Two libraries do the work, neither table is written here:
+- the attributes and their actions (D, Z, X, U, X/Z, ...) are PS3.15 Table E.1-1 as
+  `dicom-anonymizer` ships it (generated from the standard, edition 2026c), applied at every
+  nesting level with that library's own replace/empty functions;
+- `dicognito`, seeded with the album's secret, gives what must stay consistent across instances
+  and across calls: patient pseudonyms (PatientID, every person name), shifted dates (the
+  longitudinal option), and the remaining identifiers. UIDs are remapped by `copy_uid` (keyed
+  with the album's secret), which keeps a UID already minted for the album: an object made from
+  the album's copies (a report's SR) keeps its references when it enters the album in turn.
+
+Pure: no AWS, no HTTP."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import pydicom
+from dicognito.anonymizer import Anonymizer
+from dicognito.element_anonymizer import ElementAnonymizer
+from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as table_e1_1
+from dicomanonymizer.simpledicomanonymizer import empty_element, replace_element
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from chalicelib.dicom.deid_profile import DESCRIPTORS, OPTION_FIELDS, Profile  # noqa: F401 (re-exported)
+
+# Never retained: a birth date identifies whatever the options say.
+BIRTH = ("PatientBirthDate", "PatientBirthTime")
+
+# Sequences the table removes or empties that carry the references between objects (an SR's
+# evidence, a presentation state's images): cleaned item by item instead, so references resolve.
+REFERENCE_SEQUENCES = ("ReferencedImageSequence", "SourceImageSequence", "ReferencedStudySequence",
+                       "ReferencedPerformedProcedureStepSequence", "ContentSequence")
+
+DATE_VRS = ("DA", "DT", "TM")
+# The dummy dates of action D: dicom-anonymizer's (00010101) are not valid DA values (dciodvfy).
+DUMMY_DATES = {"DA": "19000101", "DT": "19000101000000", "TM": "000000"}
+PSEUDONYMIZED_VRS = ("PN", "UI")  # replaced consistently by dicognito / `copy_uid`, never emptied
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+_CATEGORIES = {"D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U", "Z_D_TAGS": "D", "X_Z_TAGS": "Z",
+               "X_D_TAGS": "D", "X_Z_D_TAGS": "D", "X_Z_U_STAR_TAGS": "U"}
+
+
+def _table() -> tuple[dict[int, str], list[tuple[int, int, int, int, str]]]:
+    """Table E.1-1 as {tag: action} and masked (repeating-group) rows. Each compound action is
+    taken at its most conservative that keeps the IOD valid: X/Z as Z, X/D and X/Z/D as D."""
+    exact: dict[int, str] = {}
+    masked = []
+    for name, action in _CATEGORIES.items():
+        for row in getattr(table_e1_1, name):
+            if len(row) == 2:
+                exact[(row[0] << 16) | row[1]] = action
+            else:
+                masked.append((row[0], row[1], row[2], row[3], action))
+    return exact, masked
+
+
+_EXACT, _MASKED = _table()
+
+
+def table_action(tag: int) -> str | None:
+    """The profile's action for a tag (D, Z, X or U), None when the profile keeps it."""
+    if tag in _EXACT:
+        return _EXACT[tag]
+    group, element = tag >> 16, tag & 0xFFFF
+    for g, e, gmask, emask, action in _MASKED:
+        if group & gmask == g & gmask and element & emask == e & emask:
+            return action
+    return None
+
+
+def profile_tags() -> dict[int, str]:
+    """Every single tag the profile removes or replaces, with its action (tests plant values there)."""
+    return dict(_EXACT)
+
+
+# ---- UIDs -------------------------------------------------------------------------------------
+
+_TAG_BITS = 24
+
+
+def _mac(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def copy_uid(secret: str, uid: str) -> str:
+    """The album's UID for `uid`: `2.25.` and a 120-bit number, 96 bits of HMAC of the original
+    and 24 bits that mark it as this album's (so `is_copy_uid` recognizes it and keeps it)."""
+    if is_copy_uid(secret, uid):
+        return uid
+    body = int.from_bytes(_mac(secret, b"uid:" + uid.encode())[:12], "big")
+    return f"2.25.{(body << _TAG_BITS) | _uid_tag(secret, body)}"
+
+
+def _uid_tag(secret: str, body: int) -> int:
+    return int.from_bytes(_mac(secret, b"tag:" + str(body).encode())[:3], "big")
+
+
+def is_copy_uid(secret: str, uid: str) -> bool:
+    if not uid.startswith("2.25.") or not uid[5:].isdigit():
+        return False
+    number = int(uid[5:])
+    body, tag = number >> _TAG_BITS, number & ((1 << _TAG_BITS) - 1)
+    return body < (1 << 96) and hmac.compare_digest(tag.to_bytes(3, "big"), _uid_tag(secret, body).to_bytes(3, "big"))
+
+
+def _is_instance_uid(element) -> bool:
+    keyword = keyword_for_tag(element.tag) or ""
+    return element.VR == "UI" and bool(element.value) and not keyword.endswith("ClassUID") \
+        and keyword not in ("TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID")
+
+
+class _AlbumUIDs(ElementAnonymizer):
+    """Every instance UID (not SOP class, transfer syntax or coding scheme UIDs) to the album's."""
+
+    def __init__(self, secret: str, kept: set[int]):
+        self._secret, self._kept = secret, kept
+
+    def __call__(self, dataset, data_element) -> bool:
+        if data_element.VR != "UI":
+            return False
+        if data_element.tag in self._kept or not _is_instance_uid(data_element):
+            return True
+        values = data_element.value if isinstance(data_element.value, pydicom.multival.MultiValue) else [data_element.value]
+        mapped = [copy_uid(self._secret, str(v)) for v in values]
+        data_element.value = mapped if len(mapped) > 1 else mapped[0]
+        return True
+
+    def describe_actions(self):
+        yield "Replace instance UIDs with the album's (HMAC of the original)"
+
+
+class _Keep(ElementAnonymizer):
+    """Keeps the elements an option retains, and (without the longitudinal option) the dates the
+    table pass already dealt with."""
+
+    def __init__(self, tags: set[int], keep_dates: bool):
+        self._tags, self._keep_dates = tags, keep_dates
+
+    def __call__(self, dataset, data_element) -> bool:
+        return data_element.tag in self._tags or (self._keep_dates and data_element.VR in DATE_VRS)
+
+    def describe_actions(self):
+        yield "Keep the attributes the album's options retain"
+
+
+# ---- the pass ---------------------------------------------------------------------------------
+
+
+def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
+    """The de-identified copy of `dataset` (which is left as it was) for the album whose secret
+    is `secret`. Private attributes are removed; what stays is listed in docs/research-albums.md."""
+    copy = _copied(dataset)
+    retained = {tag_for_keyword(k) for k in profile.retained_keywords()} - {None}
+    identifiers = _identifiers(dataset) if profile.clean_descriptors else []
+    copy.remove_private_tags()
+    _apply_table(copy, retained, profile)
+    anonymizer = Anonymizer(seed=secret)
+    anonymizer.add_element_handler(_AlbumUIDs(secret, retained))
+    anonymizer.add_element_handler(_Keep(retained, keep_dates=not profile.retain_longitudinal))
+    anonymizer.anonymize(copy)
+    if profile.clean_descriptors:
+        _clean_descriptors(copy, identifiers)
+    copy.PatientIdentityRemoved = "YES"
+    copy.DeidentificationMethod = "PS3.15 E.1 Basic Profile (Obelisk research album)"
+    return copy
+
+
+def _copied(dataset: Dataset) -> Dataset:
+    import copy as copying
+
+    return copying.deepcopy(dataset)
+
+
+def _apply_table(dataset: Dataset, retained: set[int], profile: Profile) -> None:
+    """Table E.1-1 at every nesting level, on what dicognito does not replace consistently."""
+    for element in list(dataset):
+        tag = int(element.tag)
+        if tag in retained:
+            continue
+        action = table_action(tag)
+        keyword = keyword_for_tag(tag) or ""
+        if element.VR == "SQ":
+            _sequence(dataset, element, action, keyword, retained, profile)
+            continue
+        if action in (None, "U") or element.VR in PSEUDONYMIZED_VRS or keyword == "PatientID":
+            continue
+        if element.VR in DATE_VRS and profile.retain_longitudinal and keyword not in BIRTH:
+            continue  # shifted by dicognito
+        if action == "X":
+            del dataset[tag]
+        elif action == "Z":
+            empty_element(element)
+            if element.VR in DATE_VRS:
+                element.value = ""
+        elif element.VR in DATE_VRS:
+            element.value = DUMMY_DATES[element.VR]
+        else:
+            replace_element(element)
+
+
+def _sequence(dataset: Dataset, element, action: str | None, keyword: str, retained: set[int],
+              profile: Profile) -> None:
+    if keyword in REFERENCE_SEQUENCES or action in (None, "U", "D"):
+        for item in element.value or []:
+            _apply_table(item, retained, profile)
+    elif action == "X":
+        del dataset[element.tag]
+    else:  # Z
+        element.value = Sequence()
+
+
+def _identifiers(dataset: Dataset) -> list[str]:
+    """Values that name the patient or the visit, to strip from retained descriptions."""
+    found: set[str] = set()
+
+    def collect(ds: Dataset) -> None:
+        for element in ds:
+            if element.VR == "SQ":
+                for item in element.value or []:
+                    collect(item)
+            elif element.keyword in DESCRIPTORS:
+                continue
+            elif element.VR == "PN" or (table_action(int(element.tag)) and element.VR in ("LO", "SH", "DA", "PN", "CS")):
+                for value in (element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]):
+                    text = str(value or "")
+                    found.update(part for part in re.split(r"[\^=\s,]+", text) if len(part) >= 3)
+                    if len(text) >= 3:
+                        found.add(text)
+
+    collect(dataset)
+    return sorted(found, key=len, reverse=True)
+
+
+def _clean_descriptors(dataset: Dataset, identifiers: list[str]) -> None:
+    """The Clean Descriptors option: retained descriptions lose every identifying value found in
+    the original (names, IDs, dates, ...), case-insensitively."""
+    for keyword in DESCRIPTORS:
+        if keyword in dataset and isinstance(dataset[keyword].value, str):
+            text = dataset[keyword].value
+            for identifier in identifiers:
+                text = re.sub(re.escape(identifier), "", text, flags=re.IGNORECASE)
+            dataset[keyword].value = re.sub(r"\s{2,}", " ", text).strip()
+
+
+# ---- held series ------------------------------------------------------------------------------
+
+SECONDARY_CAPTURE_CLASSES = frozenset({
+    "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.7.1", "1.2.840.10008.5.1.4.1.1.7.2",
+    "1.2.840.10008.5.1.4.1.1.7.3", "1.2.840.10008.5.1.4.1.1.7.4",
+})
+BURNED_IN_MODALITIES = frozenset({"US", "XC", "OT", "SC", "ES"})
+
+
+def burned_in_reason(dataset: Dataset) -> str | None:
+    """Why the instance may carry identifiers in its pixels (then its series waits for an album
+    admin): BurnedInAnnotation YES, a modality known for it (ultrasound, photographs), or a
+    secondary capture. None when none applies."""
+    if str(dataset.get("BurnedInAnnotation", "")).upper() == "YES":
+        return "BurnedInAnnotation YES"
+    if str(dataset.get("SOPClassUID", "")) in SECONDARY_CAPTURE_CLASSES:
+        return "secondary capture"
+    modality = str(dataset.get("Modality", "")).upper()
+    if modality in BURNED_IN_MODALITIES:
+        return f"modality {modality}"
+    return None

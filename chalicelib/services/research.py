@@ -1,0 +1,198 @@
+"""Research albums (docs/research-albums.md): whatever enters one waits in its intake
+(`store.research`), and this module's worker places the de-identified copy in the album.
+
+The worker (`copy_series`, the `research_copies` SQS function) reads the original's instances,
+de-identifies each (`dicom.deidentify`) with the album's secret and options, and stores the
+copies through `Ingest` as the DEIDENTIFIER principal, which places series in that album only. A
+series that may carry identifiers in its pixels is held (`HeldSeries`) until an album admin
+releases it. Once copied, the original leaves the intake (and is purged if no other album holds
+it). The album's events and webhooks see only the copy: the intake has none."""
+from __future__ import annotations
+
+import io
+import json
+
+from chalicelib import clock
+from chalicelib.auth import policy
+from chalicelib.auth.principals import DEIDENTIFIER, Principal
+from chalicelib.dicom.deid_profile import OPTION_FIELDS, Profile
+from chalicelib.errors import BadFormParameter, Forbidden, NotFound
+from chalicelib.events import messages
+from chalicelib.events.messages import SeriesEnteredResearch
+from chalicelib.services import renditions
+from chalicelib.services.research_intake import principal_fields
+from chalicelib.store import dicom_store, shares
+from chalicelib.store.models import SeriesShare, UserProfile
+from chalicelib.store.research import (
+    CopyOf,
+    HeldSeries,
+    Pseudonym,
+    ResearchKey,
+    held,
+    held_count,
+    intake_id,
+    key_of,
+    research_profile,
+)
+
+RESEARCH_FIELD = "research"
+
+
+def options_from_form(form: dict[str, str], parse) -> dict | None:
+    """The research options of `POST /albums` (None for an ordinary album); options without
+    `research=true` are refused."""
+    is_research = parse(form[RESEARCH_FIELD], RESEARCH_FIELD) if RESEARCH_FIELD in form else False
+    given = {field: parse(form[field], field) for field in OPTION_FIELDS if field in form}
+    if given and not is_research:
+        raise BadFormParameter("de-identification options need research=true")
+    return Profile.from_dict(given).as_dict() if is_research else None
+
+
+def new_key(album_id: str) -> ResearchKey:
+    return ResearchKey(*ResearchKey.key(album_id), secret=clock.random_id(43))
+
+
+def summary(album_id: str, options: dict) -> dict:
+    """What the album response says of a research album: its options, how many series wait for
+    release, how many were copied and the bytes the copies take."""
+    try:
+        key = key_of(album_id)
+        copied, size = int(key.copied_series), int(key.copy_bytes)
+    except ResearchKey.DoesNotExist:
+        copied = size = 0
+    return {**options, "held_series": held_count(album_id), "copied_series": copied, "copies_size": size}
+
+
+# ---- entering -------------------------------------------------------------------------------
+
+
+# ---- the worker -----------------------------------------------------------------------------
+
+
+def _worker(album_id: str, actor: dict) -> Principal:
+    try:
+        user = UserProfile.get(*UserProfile.key(actor["sub"]))
+    except UserProfile.DoesNotExist:
+        user = UserProfile(*UserProfile.key(actor["sub"]), sub=actor["sub"], inbox_id="", created_at="")
+    return Principal(kind=DEIDENTIFIER, user=user, scope=frozenset({"read", "write"}), album_id=album_id,
+                     capability_id=actor.get("capability_id"), capability_title=actor.get("capability_title"),
+                     client_id=actor.get("client_id"))
+
+
+def copy_series(message: SeriesEnteredResearch) -> str:
+    """One series of the intake into its research album; what was done (`copied`, `held`,
+    `gone` when the album or the intake share no longer exists)."""
+    album_id, study, series = message.album_id, message.study_uid, message.series_uid
+    profile_options = research_profile(album_id)
+    intake_key = SeriesShare.key(intake_id(album_id), study, series)
+    try:
+        intake_share = SeriesShare.get(*intake_key, consistent_read=True)
+    except SeriesShare.DoesNotExist:
+        return "gone"
+    if profile_options is None:
+        shares.remove_series(intake_share)
+        return "gone"
+    from chalicelib.dicom.deidentify import burned_in_reason
+
+    records = renditions.series_instances(study, series)
+    originals = [(record, dicom_store.read(renditions.part10_of(record))) for record in records]
+    datasets = [_read(data) for _, data in originals]
+    if not message.released:
+        reason = next((r for r in map(burned_in_reason, datasets) if r), None)
+        if reason:
+            _hold(album_id, study, series, datasets, reason, message.actor)
+            return "held"
+    _place(album_id, Profile.from_dict(profile_options), datasets, message.actor, study, series)
+    shares.remove_series(intake_share)
+    return "copied"
+
+
+def _read(data: bytes):
+    import pydicom
+
+    return pydicom.dcmread(io.BytesIO(data))
+
+
+def _place(album_id: str, profile: Profile, datasets: list, actor: dict, study: str, series: str) -> None:
+    from chalicelib.dicom.deidentify import deidentify
+    from chalicelib.services.ingest import Ingest
+
+    key = key_of(album_id)
+    ingest = Ingest(_worker(album_id, actor), album_id)
+    written = 0
+    for dataset in datasets:
+        copy = deidentify(dataset, key.secret, profile)
+        data = _encoded(copy)
+        before = len(ingest.result.stored)
+        ingest.add(data, copy)
+        if len(ingest.result.stored) > before and ingest.result.stored[-1].created:
+            written += len(data)
+        _remember(album_id, dataset, copy)
+    result = ingest.finish()
+    if result.failed:
+        raise RuntimeError(f"copies refused: {[f.comment for f in result.failed]}")
+    first = next(iter(result.stored), None)
+    if first is not None:
+        CopyOf(*CopyOf.key(album_id, study, series), copy_study_uid=first.study_uid,
+               copy_series_uid=first.series_uid, copied_at=clock.local_iso()).save()
+    key.update(actions=[ResearchKey.copy_bytes.add(written), ResearchKey.copied_series.add(1 if written else 0)])
+
+
+def _remember(album_id: str, original, copy) -> None:
+    patient = str(original.get("PatientID", ""))
+    if patient:
+        Pseudonym(*Pseudonym.key(album_id, patient), patient_id=patient, pseudonym=str(copy.get("PatientID", ""))).save()
+
+
+def _encoded(dataset) -> bytes:
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _hold(album_id: str, study: str, series: str, datasets: list, reason: str, actor: dict) -> None:
+    hold_id = _hold_id(album_id, study, series)
+    HeldSeries(*HeldSeries.key(album_id, hold_id), hold_id=hold_id, study_uid=study, series_uid=series,
+               modality=str(datasets[0].get("Modality", "")) if datasets else "", reason=reason,
+               number_of_instances=len(datasets), held_since=clock.local_iso(), actor=json.dumps(actor)).save()
+
+
+def _hold_id(album_id: str, study: str, series: str) -> str:
+    """Stable per series and album (a series held twice is one entry), revealing nothing of it."""
+    import hashlib
+
+    secret = key_of(album_id).secret
+    return hashlib.sha256(f"{secret}:{study}:{series}".encode()).hexdigest()[:20]
+
+
+# ---- held series ----------------------------------------------------------------------------
+
+
+def _require_admin(principal: Principal, album_id: str) -> None:
+    policy.require_user_access(principal)
+    access = policy.album_access(principal, album_id)
+    if access.album.research is None:
+        raise NotFound("not a research album", message="Album Not Found")
+    if not access.is_admin:
+        raise Forbidden("only album admins see and release held series")
+
+
+def list_held(principal: Principal, album_id: str) -> list[dict]:
+    """`GET /albums/{album}/held`: the series waiting for release, without any of their UIDs."""
+    _require_admin(principal, album_id)
+    return [{"id": h.hold_id, "modality": h.modality, "reason": h.reason,
+             "number_of_instances": int(h.number_of_instances), "held_since": h.held_since}
+            for h in sorted(held(album_id), key=lambda h: h.held_since)]
+
+
+def release(principal: Principal, album_id: str, hold_id: str) -> None:
+    """`POST /albums/{album}/held/{id}/release`: the worker copies the series without holding it."""
+    _require_admin(principal, album_id)
+    try:
+        row = HeldSeries.get(*HeldSeries.key(album_id, hold_id))
+    except HeldSeries.DoesNotExist as error:
+        raise NotFound("no such held series", message="Held Series Not Found") from error
+    messages.send(SeriesEnteredResearch(album_id=album_id, study_uid=row.study_uid, series_uid=row.series_uid,
+                                        actor=json.loads(row.actor or "{}") or principal_fields(principal),
+                                        released=True))
+    row.delete()
