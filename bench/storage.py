@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -106,10 +107,18 @@ def store(api_url: str, token: str, files: list[bytes]) -> dict:
     return json.loads(run.stdout.decode().strip().splitlines()[-1])
 
 
-def read_like_viewers(api_url: str, token: str, study: str) -> dict[str, bytes]:
+def read_like_viewers(api_url: str, token: str, study: str) -> tuple[dict[str, bytes], dict[str, float]]:
     """QIDO, series metadata, every frame, a rendered image, the series and a zip; returns the
-    zip's files (name -> bytes) and the series' multipart body, to compare with what was sent."""
+    zip's files (name -> bytes), to compare with what was sent, and the milliseconds the first
+    series metadata and the first frame took (what OHIF waits for before its first image)."""
     auth = {"Authorization": f"Bearer {token}"}
+    timings: dict[str, float] = {}
+
+    def timed(name: str, path: str, accept: str | None = None) -> requests.Response:
+        start = time.perf_counter()
+        answer = get(path, accept)
+        timings.setdefault(name, round((time.perf_counter() - start) * 1000, 1))
+        return answer
 
     def get(path: str, accept: str | None = None, **params) -> requests.Response:
         answer = requests.get(f"{api_url}{path}", headers={**auth, **({"Accept": accept} if accept else {})},
@@ -119,18 +128,18 @@ def read_like_viewers(api_url: str, token: str, study: str) -> dict[str, bytes]:
 
     get("/studies", "application/dicom+json", StudyInstanceUID=study)
     for series in (s["0020000E"]["Value"][0] for s in get(f"/studies/{study}/series").json()):
-        metadata = get(f"/studies/{study}/series/{series}/metadata").json()
+        metadata = timed("first_metadata_ms", f"/studies/{study}/series/{series}/metadata").json()
         for instance in metadata:
             sop = instance["00080018"]["Value"][0]
             frames = int(instance.get("00280008", {}).get("Value", [1])[0])
             for number in range(1, frames + 1):
-                get(f"/studies/{study}/series/{series}/instances/{sop}/frames/{number}",
-                    "multipart/related; type=application/octet-stream; transfer-syntax=*")
+                timed("first_frame_ms", f"/studies/{study}/series/{series}/instances/{sop}/frames/{number}",
+                      "multipart/related; type=application/octet-stream; transfer-syntax=*")
         middle = metadata[len(metadata) // 2]["00080018"]["Value"][0]
         get(f"/studies/{study}/series/{series}/instances/{middle}/rendered", "image/jpeg")
         get(f"/studies/{study}/series/{series}", 'multipart/related; type="application/dicom"; transfer-syntax=*')
     archive = zipfile.ZipFile(io.BytesIO(get(f"/studies/{study}", "application/zip").content))
-    return {name: archive.read(name) for name in archive.namelist()}
+    return {name: archive.read(name) for name in archive.namelist()}, timings
 
 
 def bucket_bytes(s3, bucket: str, study: str) -> tuple[int, int]:
@@ -151,11 +160,41 @@ def measure(api_url: str, token: str, s3, bucket: str, seed: int = 0) -> dict[st
     figures = {}
     for name, files in modality_series(seed).items():
         study = str(dcmread(io.BytesIO(files[0]), stop_before_pixels=True).StudyInstanceUID)
+        started = time.perf_counter()
         store(api_url, token, files)
-        returned = read_like_viewers(api_url, token, study)
+        store_seconds = round(time.perf_counter() - started, 2)
+        returned, timings = read_like_viewers(api_url, token, study)
         permanent, cached = bucket_bytes(s3, bucket, study)
         received = sum(len(f) for f in files)
         figures[name] = {"instances": len(files), "received": received, "permanent": permanent, "cache": cached,
                          "permanent_ratio": round(permanent / received, 4), "cache_ratio": round(cached / received, 4),
-                         "identical": sorted(returned.values()) == sorted(files)}
+                         "identical": sorted(returned.values()) == sorted(files), "store_seconds": store_seconds,
+                         **timings}
     return figures
+
+
+def main() -> int:
+    """`python -m bench.storage [--out bench/results/storage.json]`: a local stack on free ports."""
+    import argparse
+
+    from devstack.bootstrap import aws_client
+    from devstack.stack import LocalStack
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "storage.json"))
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        stack = LocalStack(Path(scratch) / "stack", emulator_port=0, api_port=0, persist=False)
+        stack.start()
+        try:
+            figures = measure(stack.api_url, stack.token("alice"), aws_client("s3", stack.emulator_url),
+                              f"obelisk-{stack.stage}-dicom")
+        finally:
+            stack.stop()
+    Path(arguments.out).write_text(json.dumps(figures, indent=1) + "\n")
+    print(json.dumps(figures, indent=1))
+    return 0 if all(f["permanent_ratio"] <= 1.1 and f["identical"] for f in figures.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

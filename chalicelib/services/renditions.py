@@ -12,6 +12,7 @@ still finds object N missing builds it, the metadata from the instances' documen
 parallel (docs/dicomweb.md)."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -45,21 +46,21 @@ def canonical_instance_url(study: str, series: str, sop: str) -> str:
 
 
 def write_instance_renditions(dataset: Dataset, transfer_syntax: str, generation: str) -> None:
-    """Metadata (permanent), and into the cache the bulk data but Pixel Data (the frames are its
+    """Metadata (permanent, gzipped: `dicom_store.put_compressed`), and into the cache the bulk data but Pixel Data (the frames are its
     one copy: `bulk_object` joins it when asked) and the images of one instance (its skeleton and
     frames are already stored), named with the instance's `generation`; the objects are
     independent, so they are written concurrently."""
     study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
     document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
     objects = [(dicom_store.instance_metadata_key(study, series, sop, generation=generation),
-                json.dumps([document]).encode(), DICOM_JSON)]
+                gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"})]
     for path, value in json_model.bulk_elements(dataset):
         if path != PIXEL_DATA:
             objects.append((dicom_store.bulk_key(study, series, sop, path, generation=generation),
-                            *dicom_store.octet_multipart([value])))
-    objects += _images(dataset, study, series, sop, generation)
+                            *dicom_store.octet_multipart([value]), {}))
+    objects += [(*image, {}) for image in _images(dataset, study, series, sop, generation)]
     with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda o: dicom_store.put(*o), objects))
+        list(pool.map(lambda o: dicom_store.put(*o[:3], **o[3]), objects))
 
 
 def _images(dataset: Dataset, study: str, series: str, sop: str, generation: str) -> list[tuple[str, bytes, str]]:
@@ -150,7 +151,7 @@ def build_if_settled(message: dict) -> bool:
 
 def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
     def document(record: InstanceRecord) -> dict:
-        return json.loads(dicom_store.read(metadata_of(record)))[0]
+        return json.loads(dicom_store.read_decoded(metadata_of(record)))[0]
 
     with ThreadPoolExecutor(READERS) as pool:
         documents = list(pool.map(document, records))

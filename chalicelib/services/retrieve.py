@@ -110,7 +110,10 @@ def _stored_json(key: str, base_url: str, if_none_match: str | None) -> Answer:
         return Answer(etag=etag, not_modified=True)
     if headers["ContentLength"] > INLINE_LIMIT:
         return Answer(location=dicom_store.presigned_get(key), etag=etag)
-    return Answer(body=_rewrite(dicom_store.read(key), base_url), content_type=DICOM_JSON, etag=etag)
+    body = dicom_store.read_decoded(key)
+    if len(body) > INLINE_LIMIT:  # stored gzipped, larger once decoded
+        return Answer(location=dicom_store.presigned_get(key), etag=etag)
+    return Answer(body=_rewrite(body, base_url), content_type=DICOM_JSON, etag=etag)
 
 
 def instance_metadata(principal: Principal, study: str, series: str, sop: str, source: policy.Source,

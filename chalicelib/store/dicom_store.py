@@ -21,6 +21,7 @@ new names, and an old URL finds nothing. Records written before generations (`No
 names without the segment."""
 from __future__ import annotations
 
+import gzip
 import secrets
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -293,6 +294,19 @@ def complete_multipart(key: str, multipart_id: str, parts: list[dict]) -> None:
 
 def read(key: str) -> bytes:
     return client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].read()
+
+
+def put_compressed(key: str, body: bytes, content_type: str) -> None:
+    """Stored gzipped with `Content-Encoding: gzip` (a presigned GET hands it to HTTP clients,
+    which decode it); `read_decoded` reads it back."""
+    put(key, gzip.compress(body, 6), content_type, ContentEncoding="gzip")
+
+
+def read_decoded(key: str) -> bytes:
+    """An object's bytes, decoded when stored gzipped (`put_compressed`)."""
+    answer = client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)
+    body = answer["Body"].read()
+    return gzip.decompress(body) if answer.get("ContentEncoding") == "gzip" else body
 
 
 def read_if_present(key: str) -> bytes | None:
