@@ -1,5 +1,8 @@
 """Derived objects: written at ingest (per instance) or assembled from stored objects (per series,
-study or zip), so that each read is one GET of an S3 object with a conformant Content-Type.
+study or zip), so that each read is one GET of an S3 object with a conformant Content-Type. All
+but the instance metadata are under the cache prefix (docs/storage.md): the Part-10 file, joined
+from its skeleton and frames, and the answers holding it are built on their first read, and again
+once the bucket's lifecycle rule has expired them.
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
