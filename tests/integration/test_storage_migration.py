@@ -9,6 +9,10 @@ The old layout is recreated the way its ingest wrote it: the whole Part-10 file 
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 
 import pydicom
 import pytest
@@ -17,6 +21,7 @@ import requests
 from devstack.bootstrap import aws_client
 from devstack.demo import multipart_body
 from devstack.in_process import service_layer
+from tests.conftest import ROOT
 from tests.integration import dicom_samples as samples
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -102,6 +107,9 @@ def test_a_dry_run_reports_the_bytes_the_migration_frees_and_reads_answer_the_sa
 
     with service_layer(stack):
         dry = storage_migration.migrate(dry_run=True)
+    command = subprocess.run([sys.executable, "-m", "chalicelib.store.storage_migration", "--dry-run"], cwd=ROOT,
+                             env={**os.environ, **stack.api_environment()}, capture_output=True, timeout=300, check=True)
+    assert json.loads(command.stdout.decode().strip().splitlines()[-1])["bytes_freed"] == dry.bytes_freed
     assert bucket(stack) == old, "a dry run changes nothing"
     assert dry.part10_converted >= 4 and dry.bytes_freed > sum(map(len, bodies.values())), dry
 
