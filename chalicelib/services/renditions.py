@@ -211,6 +211,9 @@ def bulk_object(record: InstanceRecord, path: str) -> str | None:
     key = dicom_store.bulk_key(*names, path, generation=record.generation)
     if dicom_store.head(key) is not None:
         return key
+    listed = dicom_store.read_decoded(metadata_of(record))
+    if f'/bulkdata/{path}"'.encode() not in listed:
+        return None  # no such element: nothing to join the Part-10 file for
     import pydicom
 
     dataset = pydicom.dcmread(io.BytesIO(part10_bytes(record)))
