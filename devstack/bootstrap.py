@@ -140,6 +140,34 @@ def ensure_bucket_notifications(endpoint: str, stage: str) -> None:
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queues})
 
 
+def ensure_bucket_lifecycles(endpoint: str, stage: str) -> None:
+    """Applies the buckets' `LifecycleConfiguration` through the API, as the template declares it
+    (moto's CloudFormation does not): the local bucket expires what AWS's would."""
+    s3 = aws_client("s3", endpoint)
+    for resource in load_template()["Resources"].values():
+        lifecycle = resource.get("Properties", {}).get("LifecycleConfiguration")
+        if resource["Type"] != "AWS::S3::Bucket" or not lifecycle:
+            continue
+        bucket = resolve(resource["Properties"]["BucketName"], {"Stage": stage})
+        parameters = template_parameters(stage)
+        rules = [lifecycle_rule(resolve(rule, parameters)) for rule in lifecycle["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+
+
+def lifecycle_rule(rule: dict) -> dict:
+    """A CloudFormation lifecycle rule as the S3 API spells it."""
+    out: dict = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule or "ExpiredObjectDeleteMarker" in rule:
+        out["Expiration"] = ({"Days": int(rule["ExpirationInDays"])} if "ExpirationInDays" in rule
+                             else {"ExpiredObjectDeleteMarker": bool(rule["ExpiredObjectDeleteMarker"])})
+    if "NoncurrentVersionExpiration" in rule:
+        out["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        out["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])}
+    return out
+
+
 def ensure_user_pool(endpoint: str, stage: str) -> dict[str, str]:
     """The Cognito user pool and web client of the template; returns their ids and OIDC URLs."""
     template = load_template()["Resources"]
@@ -235,6 +263,7 @@ def sign_in(endpoint: str, client_id: str, user: str, password: str | None = Non
 def bootstrap(endpoint: str, stage: str) -> dict[str, str]:
     deploy_stack(endpoint, stage)
     ensure_bucket_notifications(endpoint, stage)
+    ensure_bucket_lifecycles(endpoint, stage)
     identity = ensure_user_pool(endpoint, stage)
     ensure_demo_users(endpoint, identity["user_pool_id"])
     return identity

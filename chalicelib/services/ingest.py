@@ -216,7 +216,8 @@ class Ingest:
         self._remember_album_state(study, series)
         generation = dicom_store.new_generation()
         try:
-            dicom_store.put_instance(study, series, sop, transfer_syntax, data, generation=generation)
+            dicom_store.put_instance(study, series, sop, transfer_syntax, data, generation=generation,
+                                     dataset=dataset)
             renditions.write_instance_renditions(dataset, transfer_syntax, generation)
         except Exception:
             dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))

@@ -1,5 +1,8 @@
 """Derived objects: written at ingest (per instance) or assembled from stored objects (per series,
-study or zip), so that each read is one GET of an S3 object with a conformant Content-Type.
+study or zip), so that each read is one GET of an S3 object with a conformant Content-Type. All
+but the instance metadata are under the cache prefix (docs/storage.md): the Part-10 file, joined
+from its skeleton and frames, and the answers holding it are built on their first read, and again
+once the bucket's lifecycle rule has expired them.
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
@@ -12,7 +15,9 @@ still finds object N missing builds it, the metadata from the instances' documen
 parallel (docs/dicomweb.md)."""
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import logging
 import zipfile
@@ -21,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
-from chalicelib.dicom import frames, json_model, render
+from chalicelib.dicom import json_model, render
 from chalicelib.errors import ConcurrentChange
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesGrown
@@ -36,6 +41,7 @@ SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
 WRITERS = 8
 READERS = 16
+PIXEL_DATA = "7FE00010"
 READ_ATTEMPTS = 4  # reads of a series row and its instances before giving up on a moving series
 
 
@@ -44,22 +50,21 @@ def canonical_instance_url(study: str, series: str, sop: str) -> str:
 
 
 def write_instance_renditions(dataset: Dataset, transfer_syntax: str, generation: str) -> None:
-    """Metadata, frames, bulk data and images of one instance (its Part-10 is already stored),
-    named with the instance's `generation`; the objects are independent, so they are written
-    concurrently."""
+    """Metadata (permanent, gzipped: `dicom_store.put_compressed`), and into the cache the bulk data but Pixel Data (the frames are its
+    one copy: `bulk_object` joins it when asked) and the images of one instance (its skeleton and
+    frames are already stored), named with the instance's `generation`; the objects are
+    independent, so they are written concurrently."""
     study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
     document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
     objects = [(dicom_store.instance_metadata_key(study, series, sop, generation=generation),
-                json.dumps([document]).encode(), DICOM_JSON)]
-    for number, frame in enumerate(frames.frames(dataset), start=1):
-        objects.append((dicom_store.frame_key(study, series, sop, number, generation=generation),
-                        *dicom_store.octet_multipart([frame], transfer_syntax)))
+                gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"})]
     for path, value in json_model.bulk_elements(dataset):
-        objects.append((dicom_store.bulk_key(study, series, sop, path, generation=generation),
-                        *dicom_store.octet_multipart([value])))
-    objects += _images(dataset, study, series, sop, generation)
+        if path != PIXEL_DATA:
+            objects.append((dicom_store.bulk_key(study, series, sop, path, generation=generation),
+                            *dicom_store.octet_multipart([value]), {}))
+    objects += [(*image, {}) for image in _images(dataset, study, series, sop, generation)]
     with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda o: dicom_store.put(*o), objects))
+        list(pool.map(lambda o: dicom_store.put(*o[:3], **o[3]), objects))
 
 
 def _images(dataset: Dataset, study: str, series: str, sop: str, generation: str) -> list[tuple[str, bytes, str]]:
@@ -148,7 +153,7 @@ def build_if_settled(message: SeriesGrown) -> bool:
 
 def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
     def document(record: InstanceRecord) -> dict:
-        return json.loads(dicom_store.read(metadata_of(record)))[0]
+        return json.loads(dicom_store.read_decoded(metadata_of(record)))[0]
 
     with ThreadPoolExecutor(READERS) as pool:
         documents = list(pool.map(document, records))
@@ -158,9 +163,64 @@ def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> 
     return key
 
 
-def part10_of(record: InstanceRecord) -> str:
-    """The key of an instance's Part-10 object."""
-    return dicom_store.part10_key(record.study_uid, record.series_uid, record.sop_uid, generation=record.generation)
+def part10_chunks(record: InstanceRecord) -> Iterator[bytes]:
+    """The instance's Part-10 file as received, joined from its skeleton and frames."""
+    return dicom_store.part10_chunks(record.study_uid, record.series_uid, record.sop_uid, record.transfer_syntax_uid,
+                                     generation=record.generation)
+
+
+def part10_bytes(record: InstanceRecord) -> bytes:
+    return b"".join(part10_chunks(record))
+
+
+def part10_object(record: InstanceRecord) -> str:
+    """The key of an object holding exactly the instance's Part-10 file: as stored before
+    skeletons, else joined into the cache (built if missing)."""
+    names = (record.study_uid, record.series_uid, record.sop_uid)
+    key = dicom_store.joined_part10_key(*names, generation=record.generation)
+    if dicom_store.head(key) is not None:
+        return key
+    whole = dicom_store.part10_key(*names, generation=record.generation)
+    if dicom_store.head(whole) is not None:
+        return whole
+    dicom_store.put_streamed(key, part10_chunks(record), "application/dicom")
+    return key
+
+
+def instance_multipart_object(record: InstanceRecord) -> str:
+    """The key of the instance's WADO-RS answer (a one-part multipart/related), built if missing."""
+    names = (record.study_uid, record.series_uid, record.sop_uid)
+    key = dicom_store.instance_multipart_key(*names, generation=record.generation)
+    if dicom_store.head(key) is not None:
+        return key
+    legacy = dicom_store.legacy_instance_multipart_key(*names, generation=record.generation)
+    if dicom_store.head(legacy) is not None:
+        return legacy
+    syntax = record.transfer_syntax_uid
+    body = dicom_store.multipart_stream([(part10_chunks(record), dicom_store.dicom_part_type(syntax))],
+                                        dicom_store.INSTANCE_BOUNDARY)
+    dicom_store.put_streamed(key, body, f"{dicom_store.INSTANCE_MULTIPART_TYPE}; transfer-syntax={syntax}")
+    return key
+
+
+def bulk_object(record: InstanceRecord, path: str) -> str | None:
+    """The key of one bulk data element's answer, built (with the instance's others) from the
+    Part-10 file when missing; None when the instance has no bulk data at `path`."""
+    names = (record.study_uid, record.series_uid, record.sop_uid)
+    key = dicom_store.bulk_key(*names, path, generation=record.generation)
+    if dicom_store.head(key) is not None:
+        return key
+    listed = dicom_store.read_decoded(metadata_of(record))
+    if f'/bulkdata/{path}"'.encode() not in listed:
+        return None  # no such element: nothing to join the Part-10 file for
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(part10_bytes(record)))
+    found = dict(json_model.bulk_elements(dataset))
+    if path not in found:
+        return None
+    dicom_store.put(key, *dicom_store.octet_multipart([found[path]]))
+    return key
 
 
 def metadata_of(record: InstanceRecord) -> str:
@@ -170,7 +230,7 @@ def metadata_of(record: InstanceRecord) -> str:
 
 
 def write_instances_multipart(key: str, records: list[InstanceRecord]) -> None:
-    parts = [(part10_of(r), dicom_store.dicom_part_type(r.transfer_syntax_uid)) for r in records]
+    parts = ((part10_chunks(r), dicom_store.dicom_part_type(r.transfer_syntax_uid)) for r in records)
     dicom_store.put_streamed(key, dicom_store.multipart_stream(parts, SERIES_BOUNDARY),
                              f'multipart/related; type="application/dicom"; boundary={SERIES_BOUNDARY}')
 
@@ -266,7 +326,7 @@ def _zip_stream(records: list[InstanceRecord]) -> Iterator[bytes]:
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for number, record in enumerate(records, start=1):
             info = zipfile.ZipInfo(f"DICOM/{number // 1000}/{number}")
-            data = dicom_store.read(part10_of(record))
+            data = part10_bytes(record)
             with archive.open(info, "w", force_zip64=len(data) > 0x7FFFFFFF) as entry:
                 entry.write(data)
             yield from sink.take()
@@ -276,6 +336,6 @@ def _zip_stream(records: list[InstanceRecord]) -> Iterator[bytes]:
 def forget_series(study: str, series: str) -> None:
     """For deletions: drops the series' count-keyed objects and every study answer assembled
     from it, since a smaller count may name an older, different set of instances."""
-    keys = [*dicom_store.keys_under(dicom_store.series_prefix(study, series, generation=None)),
-            *dicom_store.keys_under(dicom_store.assembled_key(study, ""))]
-    dicom_store.delete_objects(keys)
+    prefixes = [dicom_store.series_prefix(study, series, generation=None),
+                f"wado/{study}/{series}/series/", *dicom_store.assembled_prefixes(study)]
+    dicom_store.delete_objects([k for prefix in prefixes for k in dicom_store.keys_under(prefix)])

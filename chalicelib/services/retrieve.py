@@ -65,8 +65,7 @@ def instance_location(principal: Principal, study: str, series: str, sop: str,
     """A short-lived URL of the instance's multipart/related rendition."""
     record = instance_record(principal, study, series, sop, source)
     negotiation.dicom_retrieval(accepted or negotiation.ranges(None), {record.transfer_syntax_uid})
-    return dicom_store.presigned_get(dicom_store.instance_multipart_key(study, series, sop,
-                                                                        generation=record.generation))
+    return dicom_store.presigned_get(renditions.instance_multipart_object(record))
 
 
 def series_location(principal: Principal, study: str, series: str, source: policy.Source, accepted) -> str:
@@ -112,7 +111,10 @@ def _stored_json(key: str, base_url: str, if_none_match: str | None) -> Answer:
         return Answer(etag=etag, not_modified=True)
     if headers["ContentLength"] > INLINE_LIMIT:
         return Answer(location=dicom_store.presigned_get(key), etag=etag)
-    return Answer(body=_rewrite(dicom_store.read(key), base_url), content_type=DICOM_JSON, etag=etag)
+    body = dicom_store.read_decoded(key)
+    if len(body) > INLINE_LIMIT:  # stored gzipped, larger once decoded
+        return Answer(location=dicom_store.presigned_get(key), etag=etag)
+    return Answer(body=_rewrite(body, base_url), content_type=DICOM_JSON, etag=etag)
 
 
 def instance_metadata(principal: Principal, study: str, series: str, sop: str, source: policy.Source,
@@ -168,7 +170,7 @@ def frames(principal: Principal, study: str, series: str, sop: str, frame_list: 
     if len(numbers) == 1:
         return Answer(location=dicom_store.presigned_get(
             dicom_store.frame_key(study, series, sop, numbers[0], generation=generation)))
-    key = dicom_store.instance_prefix(study, series, sop, generation=generation) + "frames/" + ",".join(map(str, numbers))
+    key = dicom_store.frames_key(study, series, sop, numbers, generation=generation)
     if dicom_store.head(key) is None:
         chunks = [_single_part(dicom_store.read(dicom_store.frame_key(study, series, sop, n, generation=generation)))
                   for n in numbers]
@@ -188,8 +190,8 @@ def bulkdata(principal: Principal, study: str, series: str, sop: str, path: str,
              accepted) -> Answer:
     record = instance_record(principal, study, series, sop, source)
     negotiation.frames_or_bulk(accepted, None)
-    key = dicom_store.bulk_key(study, series, sop, path.upper(), generation=record.generation)
-    if dicom_store.head(key) is None:
+    key = renditions.bulk_object(record, path.upper())
+    if key is None:
         raise NotFound("the instance has no bulk data at this path", message="Bulk Data Not Found")
     return Answer(location=dicom_store.presigned_get(key))
 
@@ -205,9 +207,10 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
     kind = "thumbnail" if thumbnail else "rendered"
     stored = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind,
                                    generation=record.generation)
-    if media_type == "image/jpeg" and window is None and frame in (None, 1) and dicom_store.head(stored):
+    stock = media_type == "image/jpeg" and window is None and frame in (None, 1)
+    if stock and dicom_store.head(stored):
         return Answer(location=dicom_store.presigned_get(stored))
-    data = dicom_store.read(renditions.part10_of(record))
+    data = renditions.part10_bytes(record)
     import pydicom
 
     dataset = pydicom.dcmread(io.BytesIO(data))
@@ -216,10 +219,13 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
                               render.THUMBNAIL_SIZE if thumbnail else None)
     except render.NotRenderable as error:
         raise NotAcceptable(f"this object cannot be rendered: {error}") from error
+    if stock:  # the cached image had expired (or rendering it at ingest failed): cache it again
+        dicom_store.put(stored, image, media_type)
+        return Answer(location=dicom_store.presigned_get(stored))
     if len(image) > INLINE_BINARY_LIMIT:
         name = hashlib.sha256(f"{kind}|{frame}|{media_type}|{window}".encode()).hexdigest()[:24]
-        key = dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid,
-                                          generation=record.generation) + f"images/{name}"
+        key = dicom_store.cached(dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid,
+                                                             generation=record.generation) + f"images/{name}")
         dicom_store.put(key, image, media_type)
         return Answer(location=dicom_store.presigned_get(key))
     return Answer(body=image, content_type=media_type)
@@ -250,7 +256,7 @@ def wado_uri(principal: Principal, study: str, series: str, sop: str | None, con
         raise BadQueryParameter("objectUID is required unless an image of the series is asked for")
     if wanted in ("application/dicom", "*/*"):
         record = instance_record(principal, study, series, sop, source)
-        return Answer(location=dicom_store.presigned_get(renditions.part10_of(record)))
+        return Answer(location=dicom_store.presigned_get(renditions.part10_object(record)))
     if wanted not in ("image/jpeg", "image/png", "image/gif"):
         raise NotAcceptable(f"WADO-URI cannot serve {wanted}")
     return rendered(principal, study, series, sop, None, source, negotiation.ranges(wanted))

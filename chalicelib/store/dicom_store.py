@@ -1,11 +1,17 @@
-"""The S3 DICOM store: Part-10 files as received and the renditions written at ingest so that
-every read is one GET of an object whose stored Content-Type makes S3's answer conformant.
+"""The S3 DICOM store: each received byte once, and the objects derived from it under a cache
+prefix that the bucket's lifecycle rule expires (docs/storage.md).
 
-Layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}/{gen}.dcm` (Part-10), `wado/{st}/{se}/{sop}/{gen}/...`
-(instance multipart, metadata, frames, bulk data, rendered, thumbnail), `wado/{st}/{se}/series/{gen}/..`
-(series multipart and metadata, keyed by instance count), `wado/{st}/assembled/...` (study and
-zip answers assembled on demand, named by their series' generations and counts), `uploads/...`
-(large STOW bodies).
+Permanent layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}/{gen}.parts` (the Part-10 file's
+skeleton: its bytes but the frames', `dicom.skeleton`), `wado/{st}/{se}/{sop}/{gen}/frames/{n}`
+(each frame once, as the one-part multipart/related a frame redirect answers with) and
+`.../metadata.json`. Everything else is derived and rebuilt when missing, under `cache/`: the
+Part-10 file joined again (`cache/dicom/...dcm`), the instance multipart, bulk data, rendered
+images and thumbnails, several-frame answers, series metadata and multipart (keyed by instance
+count), study answers and zips (`cache/wado/{st}/assembled/...`). `uploads/...` holds large STOW
+bodies until ingested.
+
+Instances stored before (`dicom/...{gen}.dcm` whole, and their `wado/` renditions) are still read
+as they are; `store.storage_migration` brings them to this layout.
 
 Generations: a presigned URL names an object, not its content, and outlives a purge (docs/data-model.md:
 the same UIDs may then be stored again, by anyone). So every object that could be written again
@@ -15,17 +21,21 @@ new names, and an old URL finds nothing. Records written before generations (`No
 names without the segment."""
 from __future__ import annotations
 
+import gzip
 import secrets
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.config import settings
-from chalicelib.dicom import multipart
+from chalicelib.dicom import frames, multipart, skeleton
 from chalicelib.store.aws import client
 
 INSTANCE_BOUNDARY = "obelisk-instance-boundary"
 INSTANCE_MULTIPART_TYPE = f'multipart/related; type="application/dicom"; boundary={INSTANCE_BOUNDARY}'
 FRAME_BOUNDARY = "obelisk-frame-boundary"
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB except the last
+WRITERS = 8
+READERS = 8
 
 
 def new_generation() -> str:
@@ -37,19 +47,43 @@ def _segment(generation: str | None) -> str:
     return f"{generation}/" if generation else ""
 
 
+CACHE = "cache/"  # derived objects: the bucket's lifecycle rule expires them (infra/resources.yaml)
+
+
+def cached(key: str) -> str:
+    """The name of a derived object: rebuilt on read when the lifecycle rule has expired it."""
+    return CACHE + key
+
+
 def part10_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    """The whole Part-10 file as stored before skeletons (read as it is until migrated)."""
     if not generation:
         return f"dicom/{study}/{series}/{sop}.dcm"
     return f"dicom/{study}/{series}/{sop}/{generation}.dcm"
 
 
+def skeleton_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    """The Part-10 file without its frames' bytes (`dicom.skeleton`): the permanent copy."""
+    return part10_key(study, series, sop, generation=generation).removesuffix(".dcm") + ".parts"
+
+
+def joined_part10_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    """The Part-10 file joined from skeleton and frames, for a WADO-URI redirect."""
+    return cached(part10_key(study, series, sop, generation=generation))
+
+
 def instance_prefix(study: str, series: str, sop: str, *, generation: str | None) -> str:
-    """Every derived object of one instance (ingest's and those made on demand) is under it."""
+    """Every permanent object of one instance but its skeleton is under it (`cached` of it: the
+    derived ones)."""
     return f"wado/{study}/{series}/{sop}/" + _segment(generation)
 
 
-def instance_multipart_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+def legacy_instance_multipart_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
     return instance_prefix(study, series, sop, generation=generation) + "instance"
+
+
+def instance_multipart_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    return cached(legacy_instance_multipart_key(study, series, sop, generation=generation))
 
 
 def instance_metadata_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
@@ -60,17 +94,22 @@ def frame_key(study: str, series: str, sop: str, number: int, *, generation: str
     return instance_prefix(study, series, sop, generation=generation) + f"frames/{number}"
 
 
+def frames_key(study: str, series: str, sop: str, numbers: list[int], *, generation: str | None) -> str:
+    """Several frames in one answer."""
+    return cached(instance_prefix(study, series, sop, generation=generation) + "frames/" + ",".join(map(str, numbers)))
+
+
 def bulk_key(study: str, series: str, sop: str, path: str, *, generation: str | None) -> str:
-    return instance_prefix(study, series, sop, generation=generation) + f"bulk/{path}"
+    return cached(instance_prefix(study, series, sop, generation=generation) + f"bulk/{path}")
 
 
 def image_key(study: str, series: str, sop: str, kind: str, *, generation: str | None) -> str:
     """`rendered` or `thumbnail` JPEG of the first frame."""
-    return instance_prefix(study, series, sop, generation=generation) + f"{kind}.jpeg"
+    return cached(instance_prefix(study, series, sop, generation=generation) + f"{kind}.jpeg")
 
 
 def series_prefix(study: str, series: str, *, generation: str | None) -> str:
-    return f"wado/{study}/{series}/series/" + _segment(generation)
+    return cached(f"wado/{study}/{series}/series/" + _segment(generation))
 
 
 def series_metadata_key(study: str, series: str, count: int, *, generation: str | None) -> str:
@@ -82,7 +121,12 @@ def series_multipart_key(study: str, series: str, count: int, *, generation: str
 
 
 def assembled_key(study: str, name: str) -> str:
-    return f"wado/{study}/assembled/{name}"
+    return cached(f"wado/{study}/assembled/{name}")
+
+
+def assembled_prefixes(study: str) -> list[str]:
+    """Where a study's assembled answers are, and were before the cache prefix."""
+    return [assembled_key(study, ""), f"wado/{study}/assembled/"]
 
 
 def upload_key(upload_id: str) -> str:
@@ -102,17 +146,50 @@ def put(key: str, body: bytes, content_type: str, **extra) -> None:
 
 
 def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
-                 generation: str | None) -> None:
-    """Writes the Part-10 file and its WADO-RS rendition (a one-part multipart/related)."""
-    put(part10_key(study, series, sop, generation=generation), data, "application/dicom")
-    put(instance_multipart_key(study, series, sop, generation=generation),
-        multipart.build([(dicom_part_type(transfer_syntax), data)], INSTANCE_BOUNDARY),
-        f"{INSTANCE_MULTIPART_TYPE}; transfer-syntax={transfer_syntax}")
+                 generation: str | None, dataset) -> None:
+    """Writes the instance's permanent objects: each frame once (the object a frame redirect
+    names) and the Part-10 file's skeleton, from which and the frames it is joined again."""
+    cut = list(frames.frames(dataset))
+    spans, rest = skeleton.split(data, dataset, cut)
+    objects = [(skeleton_key(study, series, sop, generation=generation), skeleton.encode(spans, rest),
+                "application/octet-stream")]
+    objects += [(frame_key(study, series, sop, number, generation=generation),
+                 *octet_multipart([frame], transfer_syntax)) for number, frame in enumerate(cut, start=1)]
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(lambda o: put(*o), objects))
+
+
+def frame_payload_offset(transfer_syntax: str | None) -> int:
+    """Where a frame's bytes start in its stored object (after the part's head)."""
+    return len(multipart.part_head(_octet_part_type(transfer_syntax), FRAME_BOUNDARY))
+
+
+def part10_chunks(study: str, series: str, sop: str, transfer_syntax: str, *, generation: str | None) -> Iterator[bytes]:
+    """The stored Part-10 file's bytes, joined from its skeleton and frame objects (or read whole
+    when stored before skeletons); each frame range is fetched ahead, a few at a time."""
+    body = read_if_present(skeleton_key(study, series, sop, generation=generation))
+    if body is None:
+        yield from read_chunks(part10_key(study, series, sop, generation=generation))
+        return
+    spans, rest = skeleton.decode(body)
+    start = frame_payload_offset(transfer_syntax)
+
+    def fetch(span: skeleton.Span) -> bytes:
+        _, length, number, at = span
+        return read_range(frame_key(study, series, sop, number, generation=generation), start + at, length)
+
+    with ThreadPoolExecutor(READERS) as pool:
+        fetched = {(s[2], s[3]): data for s, data in zip(spans, pool.map(fetch, spans), strict=True)}
+    yield from skeleton.join(spans, rest, lambda number, at, _: fetched[(number, at)])
+
+
+def _octet_part_type(transfer_syntax: str | None) -> str:
+    return "application/octet-stream" + (f"; transfer-syntax={transfer_syntax}" if transfer_syntax else "")
 
 
 def octet_multipart(chunks: list[bytes], transfer_syntax: str | None = None) -> tuple[bytes, str]:
     """(body, Content-Type) of a multipart/related of application/octet-stream parts."""
-    part_type = "application/octet-stream" + (f"; transfer-syntax={transfer_syntax}" if transfer_syntax else "")
+    part_type = _octet_part_type(transfer_syntax)
     body = multipart.build([(part_type, c) for c in chunks], FRAME_BOUNDARY)
     content_type = f'multipart/related; type="application/octet-stream"; boundary={FRAME_BOUNDARY}'
     if transfer_syntax:
@@ -127,8 +204,8 @@ def keys_under(prefix: str) -> list[str]:
 
 def instance_keys(study: str, series: str, sop: str, *, generation: str | None) -> list[str]:
     """Every object ingest may have written for one instance of this generation."""
-    return [part10_key(study, series, sop, generation=generation),
-            *keys_under(instance_prefix(study, series, sop, generation=generation))]
+    prefix = instance_prefix(study, series, sop, generation=generation)
+    return [skeleton_key(study, series, sop, generation=generation), *keys_under(prefix), *keys_under(cached(prefix))]
 
 
 def _is_generation(segment: str) -> bool:
@@ -136,19 +213,22 @@ def _is_generation(segment: str) -> bool:
 
 
 def generation_of(key: str) -> str | None:
-    """The generation a `dicom/` or `wado/{st}/{se}/` key is named with; None for names without one."""
-    parts = key.split("/")
+    """The generation a `dicom/` or `wado/{st}/{se}/` key (or its `cached` name) is named with;
+    None for names without one."""
+    parts = key.removeprefix(CACHE).split("/")
     if parts[0] == "dicom" and len(parts) == 5:
-        return parts[4].removesuffix(".dcm")
+        return parts[4].split(".")[0]
     if parts[0] == "wado" and len(parts) > 5 and _is_generation(parts[4]):
         return parts[4]
     return None
 
 
 def series_objects(study: str, series: str, generations: set[str]) -> list[str]:
-    """The objects of a series of these generations (its row's and its instances'), and those
-    named without one: a purge deletes them and leaves those of a series stored again meanwhile."""
-    listed = [*keys_under(f"dicom/{study}/{series}/"), *keys_under(f"wado/{study}/{series}/")]
+    """The objects of a series of these generations (its row's and its instances', permanent and
+    cached), and those named without one: a purge deletes them and leaves those of a series
+    stored again meanwhile."""
+    prefixes = [f"dicom/{study}/{series}/", f"wado/{study}/{series}/"]
+    listed = [k for prefix in prefixes for k in [*keys_under(prefix), *keys_under(cached(prefix))]]
     return [k for k in listed if generation_of(k) in (generations | {None})]
 
 
@@ -216,6 +296,33 @@ def read(key: str) -> bytes:
     return client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].read()
 
 
+def put_compressed(key: str, body: bytes, content_type: str) -> None:
+    """Stored gzipped with `Content-Encoding: gzip` (a presigned GET hands it to HTTP clients,
+    which decode it); `read_decoded` reads it back."""
+    put(key, gzip.compress(body, 6), content_type, ContentEncoding="gzip")
+
+
+def read_decoded(key: str) -> bytes:
+    """An object's bytes, decoded when stored gzipped (`put_compressed`)."""
+    answer = client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)
+    body = answer["Body"].read()
+    return gzip.decompress(body) if answer.get("ContentEncoding") == "gzip" else body
+
+
+def read_if_present(key: str) -> bytes | None:
+    try:
+        return read(key)
+    except client("s3").exceptions.NoSuchKey:
+        return None
+
+
+def read_range(key: str, start: int, length: int) -> bytes:
+    if length == 0:
+        return b""
+    answer = client("s3").get_object(Bucket=settings().dicom_bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
+    return answer["Body"].read()
+
+
 def read_chunks(key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
     """An object's bytes as a stream of chunks (nothing more than a chunk held here)."""
     yield from client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"].iter_chunks(size)
@@ -270,12 +377,11 @@ def put_streamed(key: str, chunks: Iterable[bytes], content_type: str, **extra) 
     return size
 
 
-def multipart_stream(keys_and_types: Iterable[tuple[str, str]], boundary: str) -> Iterator[bytes]:
-    """A multipart/related body streamed from stored objects, one part per object."""
-    for key, part_type in keys_and_types:
+def multipart_stream(bodies_and_types: Iterable[tuple[Iterable[bytes], str]], boundary: str) -> Iterator[bytes]:
+    """A multipart/related body streamed from stored objects, one part per (chunks, type)."""
+    for chunks, part_type in bodies_and_types:
         yield multipart.part_head(part_type, boundary)
-        body = client("s3").get_object(Bucket=settings().dicom_bucket, Key=key)["Body"]
-        yield from body.iter_chunks(1024 * 1024)
+        yield from chunks
         yield multipart.CRLF
     yield multipart.closing(boundary)
 

@@ -8,7 +8,7 @@ import sys
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import listing, orphans
+from chalicelib.store import listing, orphans, storage_migration
 from chalicelib.store.models import (
     AlbumStudy,
     AlbumStudyCount,
@@ -108,6 +108,7 @@ def main() -> int:
     claimed, ambiguous = claim_emails()
     print(f"e-mail claims written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
     print(f"orphan series purged: {orphans.purge_unheld()}")
+    print(f"store-once layout (docs/storage.md): {storage_migration.summary(storage_migration.migrate())}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Orphan series (docs/data-model.md): a series no album holds (inboxes included) is purged. Its
 index rows go first, so nothing of it can be read, shared or appended to once its last share is
-gone; then its S3 objects (those of its generations: `dicom_store`) and the study's assembled
+gone; then its S3 objects, permanent and cached (those of its generations: `dicom_store`) and the study's assembled
 answers. A later STOW or claim of the same UIDs, by anyone, starts an empty series with new
 generations: nobody reads instances they neither stored nor were shared, not even through a
 presigned URL issued before the purge."""
@@ -41,7 +41,7 @@ def purge(study_uid: str, series_uid: str) -> None:
     seal_comments(study_uid, series_uid)
     dicom_store.delete_objects([
         *dicom_store.series_objects(study_uid, series_uid, generations),
-        *dicom_store.keys_under(dicom_store.assembled_key(study_uid, "")),
+        *(k for prefix in dicom_store.assembled_prefixes(study_uid) for k in dicom_store.keys_under(prefix)),
     ])
 
 

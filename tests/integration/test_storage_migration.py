@@ -1,0 +1,128 @@
+"""Data stored before the store-once layout is brought up to it (`chalicelib.store.storage_migration`):
+a dry run reports the bytes a run frees and changes nothing; the run frees exactly those bytes,
+every read still answers the same bytes, and a second run frees nothing.
+
+The old layout is recreated the way its ingest wrote it: the whole Part-10 file at
+`dicom/{st}/{se}/{sop}/{gen}.dcm`, its multipart copy `wado/.../{gen}/instance`, `bulk/7FE00010`,
+`rendered.jpeg`, and the series and study answers under `wado/{st}/{se}/series/` and
+`wado/{st}/assembled/`, none expiring."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pydicom
+import pytest
+import requests
+
+from devstack.bootstrap import aws_client
+from devstack.demo import multipart_body
+from devstack.in_process import service_layer
+from tests.conftest import ROOT
+from tests.integration import dicom_samples as samples
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def bucket(stack) -> dict[str, int]:
+    """key -> size of the bucket's permanent objects (`dicom/`, `wado/`)."""
+    s3 = aws_client("s3", stack.emulator_url)
+    out = {}
+    for prefix in ("dicom/", "wado/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=f"obelisk-{stack.stage}-dicom", Prefix=prefix):
+            out.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+    return out
+
+
+def as_stored_before(study: str, bodies: dict[str, bytes]) -> None:
+    """Rewrites a study stored now into the layout the previous ingest wrote."""
+    from chalicelib.dicom import multipart
+    from chalicelib.services import renditions
+    from chalicelib.store import dicom_store
+    from chalicelib.store.models import InstanceRecord
+
+    records = list(InstanceRecord.query(f"STUDY#{study}", InstanceRecord.sk.startswith("INSTANCE#")))
+    for record in records:
+        names = (record.study_uid, record.series_uid, record.sop_uid)
+        prefix = dicom_store.instance_prefix(*names, generation=record.generation)
+        data = bodies[record.sop_uid]
+        dicom_store.put(dicom_store.part10_key(*names, generation=record.generation), data, "application/dicom")
+        dicom_store.put(prefix + "instance", multipart.build([("application/dicom", data)], "b"),
+                        'multipart/related; type="application/dicom"; boundary=b')
+        dicom_store.put(prefix + "bulk/7FE00010", data[-1000:], "application/octet-stream")
+        dicom_store.put(prefix + "rendered.jpeg", b"\xff\xd8" + bytes(3000), "image/jpeg")
+        dicom_store.delete_objects([dicom_store.skeleton_key(*names, generation=record.generation),
+                                    *dicom_store.keys_under(dicom_store.cached(prefix))])
+        row = renditions.series_record(record.study_uid, record.series_uid)
+        dicom_store.put(f"wado/{study}/{record.series_uid}/series/{row.generation}/instances-9",
+                        bytes(len(data)), "application/octet-stream")
+    dicom_store.put(f"wado/{study}/assembled/0123.zip", bytes(sum(map(len, bodies.values()))), "application/zip")
+    dicom_store.delete_objects(dicom_store.keys_under(f"cache/wado/{study}/") + dicom_store.keys_under(f"cache/dicom/{study}/"))
+
+
+def reads(stack, token: str, study: str, datasets: list[pydicom.Dataset]) -> dict[str, bytes]:
+    """The Part-10 file WADO-RS instance retrieval and WADO-URI answer, and the first frame's
+    answer, per instance."""
+    auth = {"Authorization": f"Bearer {token}"}
+    out = {}
+    for ds in datasets:
+        series, sop = str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
+        base = f"{stack.api_url}/studies/{study}/series/{series}/instances/{sop}"
+        instance = requests.get(base, headers={**auth, "Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'},
+                                timeout=60)
+        uri = requests.get(f"{stack.api_url}/wado", headers=auth, timeout=60, params={
+            "requestType": "WADO", "studyUID": study, "seriesUID": series, "objectUID": sop,
+            "contentType": "application/dicom"})
+        frame = requests.get(base + "/frames/1", timeout=60,
+                             headers={**auth, "Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"})
+        assert instance.status_code == uri.status_code == frame.status_code == 200
+        out[sop] = (instance.content.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0], uri.content, frame.content)
+    return out
+
+
+def test_a_dry_run_reports_the_bytes_the_migration_frees_and_reads_answer_the_same(stack, tokens):
+    from chalicelib.store import storage_migration
+
+    token = tokens("alice")
+    datasets = [pydicom.dcmread(io.BytesIO(b)) for b in samples.big_series(3, rows=128, columns=128)]
+    study = str(datasets[0].StudyInstanceUID)
+    multiframe = samples.renewed(samples.load("emri_small.dcm"), study)
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "AccessionNumber", "StudyID"):
+        setattr(multiframe, keyword, datasets[0].get(keyword, ""))
+    datasets.append(multiframe)
+    bodies = {str(ds.SOPInstanceUID): samples.part10(ds) for ds in datasets}
+    body, content_type = multipart_body(list(bodies.values()))
+    stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=120,
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+    assert stored.status_code == 200, stored.text
+    with service_layer(stack):
+        as_stored_before(study, bodies)
+    before = reads(stack, token, study, datasets)
+    for sop, (instance, uri, _) in before.items():
+        assert uri == instance == bodies[sop]
+    old = bucket(stack)
+
+    with service_layer(stack):
+        dry = storage_migration.migrate(dry_run=True)
+    command = subprocess.run([sys.executable, "-m", "chalicelib.store.storage_migration", "--dry-run"], cwd=ROOT,
+                             env={**os.environ, **stack.api_environment()}, capture_output=True, timeout=300, check=True)
+    assert json.loads(command.stdout.decode().strip().splitlines()[-1])["bytes_freed"] == dry.bytes_freed
+    assert bucket(stack) == old, "a dry run changes nothing"
+    assert dry.part10_converted >= 4 and dry.bytes_freed > sum(map(len, bodies.values())), dry
+
+    with service_layer(stack):
+        done = storage_migration.migrate()
+    new = bucket(stack)
+    assert done.failed == [] and done.bytes_freed == dry.bytes_freed
+    assert sum(old.values()) - sum(new.values()) == dry.bytes_freed
+    mine = {k: s for k, s in new.items() if f"/{study}/" in k}
+    kept = {k.rsplit("/", 2)[-2] if "/frames/" in k else k.rsplit("/", 1)[-1].split(".")[-1] for k in mine}
+    assert kept == {"parts", "frames", "json"}, sorted(mine)  # skeletons, frames, metadata.json
+    assert reads(stack, token, study, datasets) == before
+
+    with service_layer(stack):
+        again = storage_migration.migrate(dry_run=True)
+    assert again.bytes_freed == 0 and again.part10_converted == 0

@@ -1,0 +1,69 @@
+"""The Part-10 file kept once (chalicelib/dicom/skeleton.py): split into its frames and a skeleton,
+it is joined again byte for byte, for native, encapsulated (several fragments per frame too),
+multi-frame and pixel-less files; a file whose frames cannot be found again is kept whole. The
+object names of the store-once layout keep their generation (a purge takes the cached ones too)."""
+from __future__ import annotations
+
+import io
+from unittest import mock
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from chalicelib.dicom import frames, skeleton
+from chalicelib.store import dicom_store
+
+FILES = ["CT_small.dcm", "MR_small_bigendian.dcm", "emri_small.dcm", "emri_small_RLE.dcm",
+         "emri_small_jpeg_2k_lossless.dcm", "SC_rgb_jpeg_dcmtk.dcm", "US1_J2KR.dcm", "SC_rgb_rle_2frame.dcm",
+         "SC_rgb_small_odd.dcm", "test-SR.dcm", "image_dfl.dcm"]
+
+
+def split(name: str) -> tuple[bytes, list[bytes], list, bytes]:
+    data = open(get_testdata_file(name), "rb").read()
+    dataset = pydicom.dcmread(io.BytesIO(data))
+    cut = list(frames.frames(dataset))
+    spans, rest = skeleton.decode(skeleton.encode(*skeleton.split(data, dataset, cut)))
+    return data, cut, spans, rest
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_split_file_is_joined_again_byte_for_byte(name):
+    data, cut, spans, rest = split(name)
+    joined = b"".join(skeleton.join(spans, rest, lambda n, at, length: cut[n - 1][at:at + length]))
+    assert joined == data
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "emri_small.dcm", "emri_small_jpeg_2k_lossless.dcm", "US1_J2KR.dcm"])
+def test_the_frames_are_stored_once(name):
+    data, cut, spans, rest = split(name)
+    assert len(rest) + sum(map(len, cut)) == len(data) and {s[2] for s in spans} == set(range(1, len(cut) + 1))
+
+
+def test_a_deflated_file_is_kept_whole():
+    data, _, spans, rest = split("image_dfl.dcm")
+    assert spans == [] and rest == data
+
+
+ST, SE, SOP, GEN, OTHER = "1.2.3", "1.2.4", "1.2.5", "0123456789abcdef", "fedcba9876543210"
+
+
+def stored_names(generation):
+    return [dicom_store.skeleton_key(ST, SE, SOP, generation=generation),
+            dicom_store.joined_part10_key(ST, SE, SOP, generation=generation),
+            dicom_store.instance_multipart_key(ST, SE, SOP, generation=generation),
+            dicom_store.frames_key(ST, SE, SOP, [1, 2], generation=generation),
+            dicom_store.image_key(ST, SE, SOP, "rendered", generation=generation),
+            dicom_store.series_multipart_key(ST, SE, 3, generation=generation)]
+
+
+@pytest.mark.parametrize("generation", [GEN, None])
+def test_skeleton_and_cached_names_keep_their_generation(generation):
+    assert {dicom_store.generation_of(k) for k in stored_names(generation)} == {generation}
+    assert all(k.startswith("cache/") for k in stored_names(generation)[1:])
+
+
+def test_a_purge_takes_the_cached_objects_of_its_generations():
+    listed = stored_names(GEN) + stored_names(OTHER)
+    with mock.patch.object(dicom_store, "keys_under", side_effect=lambda prefix: [k for k in listed if k.startswith(prefix)]):
+        assert sorted(dicom_store.series_objects(ST, SE, {GEN})) == sorted(stored_names(GEN))
