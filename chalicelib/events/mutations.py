@@ -70,20 +70,49 @@ def record(event: AlbumEvent) -> AlbumEvent:
 
 def import_series(album_id: str, principal: Principal, study_uid: str, new_instances: dict[str, int],
                   new_series: set[str], import_source: str = "upload") -> None:
-    """After instances reach an album (STOW, share): one `IMPORT_SERIES` event per series new to the
-    album (history and queue), and one queue-only `INSTANCES_ADDED` message for instances added to
-    series the album already held, so that the debounced `new_series` webhook keeps waiting.
-    `new_instances` maps each touched series to the number of instances it gained."""
-    for series_uid in sorted(new_series):
-        record(mutation_event(
+    """After instances reach an album (STOW, share): see `import_studies`, for one study."""
+    import_studies(album_id, principal, {study_uid: (new_instances, new_series)}, import_source)
+
+
+def import_studies(album_id: str, principal: Principal, imports: dict[str, tuple[dict[str, int], set[str]]],
+                   import_source: str = "upload") -> None:
+    """After instances reach an album (STOW, share), per study: one `IMPORT_SERIES` event per series
+    new to the album (history and queue), and one queue-only `INSTANCES_ADDED` message for
+    instances added to series the album already held, so that the debounced `new_series` webhook
+    keeps waiting. `imports` maps each study to (instances gained per touched series, the series
+    new to the album). The events are saved, sent and marked published in batches."""
+    events: list[AlbumEvent] = []
+    messages: list[dict] = []
+    for study_uid, (new_instances, new_series) in imports.items():
+        events += [mutation_event(
             album_id, "IMPORT_SERIES", principal, study_uid=study_uid, series_uids=[series_uid],
             details={"import_source": import_source, "number_of_new_instances": new_instances.get(series_uid, 0)},
-        ))
-    grown = {s: n for s, n in new_instances.items() if s not in new_series and n}
-    if grown:
-        message = {
-            "event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "INSTANCES_ADDED",
-            "post_date": clock.local_iso(), "actor_sub": principal.sub, "study_uid": study_uid,
-            "series_uids": sorted(grown), "details": {"import_source": import_source, "number_of_new_instances": grown},
-        }
-        client("sqs").send_message(QueueUrl=queue_url(settings().events_queue), MessageBody=json.dumps(message))
+        ) for series_uid in sorted(new_series)]
+        grown = {s: n for s, n in new_instances.items() if s not in new_series and n}
+        if grown:
+            messages.append({
+                "event_id": clock.random_id(16), "album_id": album_id, "mutation_type": "INSTANCES_ADDED",
+                "post_date": clock.local_iso(), "actor_sub": principal.sub, "study_uid": study_uid,
+                "series_uids": sorted(grown), "details": {"import_source": import_source, "number_of_new_instances": grown},
+            })
+    record_all(events, messages)
+
+
+def record_all(events: list[AlbumEvent], messages: list[dict] = ()) -> None:
+    """Saves mutation events, sends them (and queue-only `messages`) ten per SQS request, then
+    clears `unpublished` on those sent."""
+    with AlbumEvent.batch_write() as batch:
+        for event in events:
+            batch.save(event)
+    bodies = [(event, message_of(event)) for event in events] + [(None, m) for m in messages]
+    sent: list[AlbumEvent] = []
+    for start in range(0, len(bodies), 10):
+        page = bodies[start:start + 10]
+        answer = client("sqs").send_message_batch(QueueUrl=queue_url(settings().events_queue), Entries=[
+            {"Id": str(n), "MessageBody": json.dumps(body)} for n, (_, body) in enumerate(page)])
+        failed = {int(f["Id"]) for f in answer.get("Failed", [])}
+        sent += [event for n, (event, _) in enumerate(page) if event is not None and n not in failed]
+    with AlbumEvent.batch_write() as batch:
+        for event in sent:
+            event.unpublished = None
+            batch.save(event)
