@@ -146,6 +146,7 @@ class Ingest:
         self._already_in_album: dict[tuple[str, str], bool] = {}
         self._new_in_album: dict[str, bool] = {}
         self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
+        self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its JSON
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
         """Checks and stores one instance (see `add_all`)."""
@@ -189,15 +190,23 @@ class Ingest:
             reason, comment, tags = failure
             self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
             return None
-        coerced = self._coerce(dataset, self._reference(study, series))
-        return _Accepted(dataset, data, Stored(study, series, sop, sop_class), coerced)
+        incoming = self._json(dataset)
+        coerced = self._coerce(dataset, self._reference(study, series), incoming)
+        return _Accepted(dataset, data, Stored(study, series, sop, sop_class), coerced,
+                         json_model.to_json(dataset) if coerced else incoming)
+
+    def _json(self, dataset) -> dict:
+        """The instance's DICOM JSON as received, converted once (the conversion is most of
+        ingest's own CPU)."""
+        if self._incoming[0] is not dataset:
+            self._incoming = (dataset, json_model.to_json(dataset))
+        return self._incoming[1]
 
     def _expect(self, accepted: _Accepted) -> None:
         """The identity the next instances of the request are checked against, as if stored."""
         stored = accepted.stored
         if accepted.coerced:
             accepted.data = _encoded(accepted.dataset)
-        accepted.attributes = json_model.to_json(accepted.dataset)
         stored_identity = json_model.subset(accepted.attributes, json_model.PATIENT_STUDY_KEYWORDS)
         self._identities.setdefault((stored.study_uid, stored.series_uid), stored_identity)
         if self._references.get(stored.study_uid) is None:
@@ -214,7 +223,7 @@ class Ingest:
         reference = self._reference(study, series)
         if reference is None:
             return None  # the sender reads nothing of the study: it is a new study to them
-        incoming = json_model.to_json(dataset)
+        incoming = self._json(dataset)
         conflicts = [
             json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
             if json_model.text_value(incoming, k) and json_model.text_value(incoming, k) != json_model.text_value(reference, k)
@@ -235,12 +244,11 @@ class Ingest:
         return self._identities.get((study, series)) or self._references[study]
 
     @staticmethod
-    def _coerce(dataset, reference: dict | None) -> list[str]:
+    def _coerce(dataset, reference: dict | None, incoming: dict) -> list[str]:
         """Study-level attributes the instance lacks (or leaves empty) set to the stored study's,
-        as PS3.18 coercion; the tags changed."""
+        as PS3.18 coercion (`incoming`: the instance's DICOM JSON); the tags changed."""
         if not reference:
             return []
-        incoming = json_model.to_json(dataset)
         missing = {tag: reference[tag] for tag in (json_model.tag_hex(k) for k in COERCIBLE_KEYWORDS)
                    if tag in reference and json_model.first_value(reference, tag) is not None
                    and json_model.first_value(incoming, tag) in (None, "")}
