@@ -292,28 +292,82 @@ def share_destination(principal: Principal) -> str:
 
 
 def may_add_to_series(principal: Principal, study_uid: str, series_uid: str, target_album: str) -> bool:
-    """A series may receive instances from this principal into `target_album` when it is new
-    (in no album: orphans are purged, docs/data-model.md), already in the target album and
-    readable there, or readable and sendable (semantics: a series read only through albums
-    without SEND_SERIES cannot leave them, by STOW or claim either). A report provider only
-    inside its launched studies, which must be in its album."""
-    if _study_pinned_out(principal, study_uid):
-        return False
-    if principal.kind == REPORT_PROVIDER and not facts().shares_in_album(principal.album_id, study_uid):
-        return False
-    holders = facts().shares_of_study(study_uid, series_uid)
-    if not holders:
-        return True
-    if principal.kind == DEIDENTIFIER:
-        return all(s.album_id == target_album for s in holders)
-    if research.is_intake(target_album) and any(s.album_id == target_album for s in holders):
-        return True  # more instances of a series already waiting for the same research album
-    if principal.kind in ALBUM_SCOPED:
-        return any(s.album_id == principal.album_id for s in holders)
-    readable = set(readable_albums(principal)) & {s.album_id for s in holders}
-    if target_album in readable:
-        return True
-    return bool(readable) and _grants(principal, sorted(readable), SEND_SERIES)
+    """Whether this principal may store instances into the series (`StudyStanding.may_add`)."""
+    return StoreStanding(principal, target_album).study(study_uid).may_add(series_uid)
+
+
+class StoreStanding:
+    """What a principal storing into `target_album` may do, read once per request: its readable
+    albums once, each study's shares once (a STOW asks about every instance it carries)."""
+
+    def __init__(self, principal: Principal, target_album: str):
+        self.principal, self.target_album = principal, target_album
+        self._albums: dict[str, AlbumMember | None] | None = None
+        self._studies: dict[str, StudyStanding] = {}
+
+    def albums(self) -> dict[str, AlbumMember | None]:
+        if self._albums is None:
+            self._albums = readable_albums(self.principal)
+        return self._albums
+
+    def study(self, study_uid: str) -> StudyStanding:
+        if study_uid not in self._studies:
+            self._studies[study_uid] = StudyStanding(self, study_uid)
+        return self._studies[study_uid]
+
+
+class StudyStanding:
+    """One study as a storing principal stands with it, from one read of the study's shares."""
+
+    def __init__(self, scope: StoreStanding, study_uid: str):
+        self.scope, self.principal = scope, scope.principal
+        self.pinned_out = _study_pinned_out(self.principal, study_uid)
+        self.holders: list[SeriesShare] = [] if self.pinned_out else facts().shares_of_study(study_uid)
+        self._may_add: dict[str, bool] = {}
+
+    def readable_series(self) -> dict[str, list[SeriesShare]]:
+        """As `readable_series`: the series of the study the principal reads, with their shares."""
+        albums = self.scope.albums() if self.holders else {}
+        visible: dict[str, list[SeriesShare]] = {}
+        for share in self.holders:
+            if share.album_id in albums:
+                visible.setdefault(share.series_uid, []).append(share)
+        return visible
+
+    def in_target(self, series_uid: str) -> bool:
+        """Whether the target album held the series when the request began."""
+        return any(s.series_uid == series_uid and s.album_id == self.scope.target_album for s in self.holders)
+
+    def may_add(self, series_uid: str) -> bool:
+        """A series may receive instances from this principal into the target album when it is
+        new (in no album: orphans are purged, docs/data-model.md), already in the target album
+        and readable there, or readable and sendable (semantics: a series read only through
+        albums without SEND_SERIES cannot leave them, by STOW or claim either). A report provider
+        only inside its launched studies, which must be in its album."""
+        if series_uid not in self._may_add:
+            self._may_add[series_uid] = self._decide(series_uid)
+        return self._may_add[series_uid]
+
+    def _decide(self, series_uid: str) -> bool:
+        principal = self.principal
+        if self.pinned_out:
+            return False
+        if principal.kind == REPORT_PROVIDER and not any(s.album_id == principal.album_id for s in self.holders):
+            return False
+        holders = {s.album_id for s in self.holders if s.series_uid == series_uid}
+        if not holders:
+            return True
+        target = self.scope.target_album
+        if principal.kind == DEIDENTIFIER:
+            return holders == {target}
+        if research.is_intake(target) and target in holders:
+            return True  # more instances of a series already waiting for the same research album
+        if principal.kind in ALBUM_SCOPED:
+            return principal.album_id in holders
+        readable = set(self.scope.albums()) & holders
+        if self.scope.target_album in readable:
+            return True
+        return bool(readable) and _grants(principal, sorted(readable), SEND_SERIES)
 
 
 def comment_reader(principal: Principal, study_uid: str):

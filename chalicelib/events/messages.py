@@ -160,8 +160,29 @@ def parse(body: str | dict, queue: tuple = EVENTS) -> Message:
     return kinds.get(wire.get(field) if field else None, default).from_wire(wire)
 
 
+SQS_BATCH = 10  # SendMessageBatch's limit
+
+
+def _delay(delay_seconds: int | None) -> dict:
+    return {} if delay_seconds is None else {"DelaySeconds": max(0, min(int(delay_seconds), MAX_DELAY_SECONDS))}
+
+
+def send_batch(batch: list[Message], delay_seconds: int | None = None) -> list[bool]:
+    """Sends messages of one queue ten per request; whether each was accepted, in order (a caller
+    keeps what failed for a later sweep)."""
+    options = _delay(delay_seconds)
+    accepted: list[bool] = []
+    for start in range(0, len(batch), SQS_BATCH):
+        page = batch[start:start + SQS_BATCH]
+        answer = client("sqs").send_message_batch(QueueUrl=queue_url(getattr(settings(), page[0].QUEUE)), Entries=[
+            {"Id": str(n), "MessageBody": json.dumps(m.to_wire()), **options} for n, m in enumerate(page)])
+        failed = {int(f["Id"]) for f in answer.get("Failed", [])}
+        accepted += [n not in failed for n in range(len(page))]
+    return accepted
+
+
 def send(message: Message, delay_seconds: int | None = None) -> None:
-    """Sends a message to its kind's queue: the one `send_message` of the application."""
-    options = {} if delay_seconds is None else {"DelaySeconds": max(0, min(int(delay_seconds), MAX_DELAY_SECONDS))}
+    """Sends a message to its kind's queue: with `send_batch`, the one home of SQS sends."""
+    options = _delay(delay_seconds)
     client("sqs").send_message(QueueUrl=queue_url(getattr(settings(), message.QUEUE)),
                                MessageBody=json.dumps(message.to_wire()), **options)

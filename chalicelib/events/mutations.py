@@ -66,19 +66,43 @@ def record(event: AlbumEvent) -> AlbumEvent:
 
 def import_series(album_id: str, principal: Principal, study_uid: str, new_instances: dict[str, int],
                   new_series: set[str], import_source: str = "upload") -> None:
-    """After instances reach an album (STOW, share): one `IMPORT_SERIES` event per series new to the
-    album (history and queue), and one queue-only `INSTANCES_ADDED` message for instances added to
-    series the album already held, so that the debounced `new_series` webhook keeps waiting.
-    `new_instances` maps each touched series to the number of instances it gained."""
-    for series_uid in sorted(new_series):
-        record(mutation_event(
+    """After instances reach an album (STOW, share): see `import_studies`, for one study."""
+    import_studies(album_id, principal, {study_uid: (new_instances, new_series)}, import_source)
+
+
+def import_studies(album_id: str, principal: Principal, imports: dict[str, tuple[dict[str, int], set[str]]],
+                   import_source: str = "upload") -> None:
+    """After instances reach an album (STOW, share), per study: one `IMPORT_SERIES` event per series
+    new to the album (history and queue), and one queue-only `INSTANCES_ADDED` message for
+    instances added to series the album already held, so that the debounced `new_series` webhook
+    keeps waiting. `imports` maps each study to (instances gained per touched series, the series
+    new to the album). The events are saved, sent and marked published in batches."""
+    events: list[AlbumEvent] = []
+    queue_only: list[AlbumChange] = []
+    for study_uid, (new_instances, new_series) in imports.items():
+        events += [mutation_event(
             album_id, "IMPORT_SERIES", principal, study_uid=study_uid, series_uids=[series_uid],
             details={"import_source": import_source, "number_of_new_instances": new_instances.get(series_uid, 0)},
-        ))
-    grown = {s: n for s, n in new_instances.items() if s not in new_series and n}
-    if grown:
-        messages.send(AlbumChange(
-            event_id=clock.random_id(16), album_id=album_id, mutation_type="INSTANCES_ADDED",
-            post_date=clock.local_iso(), actor_sub=principal.sub, study_uid=study_uid,
-            series_uids=sorted(grown), details={"import_source": import_source, "number_of_new_instances": grown},
-        ))
+        ) for series_uid in sorted(new_series)]
+        grown = {s: n for s, n in new_instances.items() if s not in new_series and n}
+        if grown:
+            queue_only.append(AlbumChange(
+                event_id=clock.random_id(16), album_id=album_id, mutation_type="INSTANCES_ADDED",
+                post_date=clock.local_iso(), actor_sub=principal.sub, study_uid=study_uid,
+                series_uids=sorted(grown), details={"import_source": import_source, "number_of_new_instances": grown},
+            ))
+    record_all(events, queue_only)
+
+
+def record_all(events: list[AlbumEvent], queue_only: list[AlbumChange] = ()) -> None:
+    """Saves mutation events, sends them (and queue-only changes) ten per SQS request, then
+    clears `unpublished` on those sent."""
+    with AlbumEvent.batch_write() as batch:
+        for event in events:
+            batch.save(event)
+    accepted = messages.send_batch([message_of(event) for event in events] + list(queue_only))
+    sent = [event for event, ok in zip(events, accepted[:len(events)], strict=True) if ok]
+    with AlbumEvent.batch_write() as batch:
+        for event in sent:
+            event.unpublished = None
+            batch.save(event)

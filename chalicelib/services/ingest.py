@@ -1,13 +1,15 @@
 """Ingest: the one path by which instances enter Obelisk (STOW-RS now, large uploads later).
 
 An instance becomes visible only once its bytes, renditions and index rows are all written: S3
-objects first, then one DynamoDB transaction (instance, series, study, share). A failed
-transaction removes the objects it wrote. Ingest is idempotent per SOP Instance UID. Each stored
+objects first, then one DynamoDB transaction per series of the request (its instances, series,
+study, share). A failed transaction removes the objects it wrote. What is per study (shares,
+identities, permission) is read once per request, existence in one BatchGetItem (docs/dicomweb.md). Ingest is idempotent per SOP Instance UID. Each stored
 instance's objects are named with a new generation (`dicom_store`), kept on its index row, and a
 new series row gets one too: a series purged and stored again never reuses an object name."""
 from __future__ import annotations
 
 import io
+import json
 import time
 import warnings
 from collections import Counter
@@ -118,39 +120,98 @@ def _truncated(dataset: pydicom.Dataset) -> bool:
     return False
 
 
+@dataclass
+class _Accepted:
+    """An instance that passed the checks, on its way to the store."""
+    dataset: pydicom.Dataset
+    data: bytes
+    stored: Stored
+    coerced: list[str]
+    attributes: dict = field(default_factory=dict)
+    generation: str = ""
+
+
 class Ingest:
-    """One STOW request's worth of instances, with per-request caches of what it looked up."""
+    """One STOW request's worth of instances, with per-request caches of what it looked up: each
+    study's shares and identities are read once, existence is checked for all instances at once,
+    and the instances of a series are indexed several per transaction."""
 
     def __init__(self, principal: Principal, album_id: str | None, study_uid: str | None = None):
         self.principal = principal
         self.album_id = policy.series_add_target(principal, album_id)
         self.expected_study = study_uid
         self.result = IngestResult(album_id=self.album_id)
-        self._series_allowed: dict[tuple[str, str], bool] = {}
+        self._standing = policy.StoreStanding(principal, self.album_id)
         self._references: dict[str, dict | None] = {}  # study -> the identity its sender reads
         self._identities: dict[tuple[str, str], dict] = {}  # (study, series) -> stored identity
         self._already_in_album: dict[tuple[str, str], bool] = {}
         self._new_in_album: dict[str, bool] = {}
+        self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
+        self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its JSON
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
-        dataset = dataset if dataset is not None else read_part10(data)
+        """Checks and stores one instance (see `add_all`)."""
+        self.add_all([(data, dataset)])
+
+    def add_all(self, parts: list[tuple[bytes, pydicom.Dataset | None]]) -> None:
+        """Checks the instances in order (each against the study as the sender reads it, and as
+        the instances before it in the request left it), then stores those that passed: objects
+        first, then the index rows of each series in as few transactions as fit."""
+        parsed = [(data, dataset if dataset is not None else read_part10(data)) for data, dataset in parts]
+        present = _existing([_uids(d) for _, d in parsed if all(is_keyable_uid(u) for u in _uids(d))])
+        new: list[_Accepted] = []
+        known: list[_Accepted] = []
+        order: list[_Accepted] = []
+        for data, dataset in parsed:
+            accepted = self._accept(data, dataset)
+            if accepted is None:
+                continue
+            order.append(accepted)
+            key = _uids(dataset)[:3]
+            if key in present:
+                known.append(accepted)
+                continue
+            present.add(key)
+            self._expect(accepted)
+            new.append(accepted)
+        written = self._store_new(new)
+        for accepted in known:
+            stored = accepted.stored
+            self._remember_album_state(stored.study_uid, stored.series_uid)
+            stored.new_in_album = self._share(stored.study_uid, stored.series_uid, str(accepted.dataset.get("Modality", "")))
+        kept = {id(a.stored) for a in [*written, *known]}
+        self.result.stored.extend(a.stored for a in order if id(a.stored) in kept)
+
+    def _accept(self, data: bytes, dataset) -> _Accepted | None:
+        """The instance with its study-level attributes coerced, or None when refused."""
         study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
         sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
         failure = self._refusal(dataset, study, series)
         if failure:
             reason, comment, tags = failure
             self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
-            return
-        coerced = self._coerce(dataset, self._reference(study, series))
-        if coerced:
-            data = _encoded(dataset)
-        try:
-            stored = self._write(dataset, data)
-        except TransactWriteError as error:
-            self.result.failed.append(Failed(sop, sop_class, PROCESSING_FAILURE, f"index write failed: {error}"))
-            return
-        stored.coerced = coerced if stored.created else []
-        self.result.stored.append(stored)
+            return None
+        incoming = self._json(dataset)
+        coerced = self._coerce(dataset, self._reference(study, series), incoming)
+        return _Accepted(dataset, data, Stored(study, series, sop, sop_class), coerced,
+                         json_model.to_json(dataset) if coerced else incoming)
+
+    def _json(self, dataset) -> dict:
+        """The instance's DICOM JSON as received, converted once (the conversion is most of
+        ingest's own CPU)."""
+        if self._incoming[0] is not dataset:
+            self._incoming = (dataset, json_model.to_json(dataset))
+        return self._incoming[1]
+
+    def _expect(self, accepted: _Accepted) -> None:
+        """The identity the next instances of the request are checked against, as if stored."""
+        stored = accepted.stored
+        if accepted.coerced:
+            accepted.data = _encoded(accepted.dataset)
+        stored_identity = json_model.subset(accepted.attributes, json_model.PATIENT_STUDY_KEYWORDS)
+        self._identities.setdefault((stored.study_uid, stored.series_uid), stored_identity)
+        if self._references.get(stored.study_uid) is None:
+            self._references[stored.study_uid] = self._identities[(stored.study_uid, stored.series_uid)]
 
     def _refusal(self, dataset, study: str, series: str) -> tuple[int, str, list[str]] | None:
         too_long = [k for k in UID_KEYWORDS if not is_keyable_uid(str(dataset.get(k, "")))]
@@ -158,15 +219,12 @@ class Ingest:
             return CANNOT_UNDERSTAND, f"{too_long[0]} longer than {MAX_KEYABLE_LENGTH} characters", []
         if self.expected_study and study != self.expected_study:
             return STUDY_UID_MISMATCH, "StudyInstanceUID differs from the study in the request URL", []
-        key = (study, series)
-        if key not in self._series_allowed:
-            self._series_allowed[key] = policy.may_add_to_series(self.principal, study, series, self.album_id)
-        if not self._series_allowed[key]:
+        if not self._standing.study(study).may_add(series):
             return NOT_AUTHORIZED, "the series exists and you have no access to it", []
         reference = self._reference(study, series)
         if reference is None:
             return None  # the sender reads nothing of the study: it is a new study to them
-        incoming = json_model.to_json(dataset)
+        incoming = self._json(dataset)
         conflicts = [
             json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
             if json_model.text_value(incoming, k) and json_model.text_value(incoming, k) != json_model.text_value(reference, k)
@@ -181,18 +239,17 @@ class Ingest:
         else the study's as the sender reads it (`identity.of_study`); None when the sender reads
         no series of the study (semantics: a STOW then behaves as into a new study)."""
         if study not in self._references:
-            readable = policy.readable_series(self.principal, study)
+            readable = self._standing.study(study).readable_series()
             self._identities.update(identity.read(study, readable) if readable else {})
             self._references[study] = identity.of_study(self._identities, study)
         return self._identities.get((study, series)) or self._references[study]
 
     @staticmethod
-    def _coerce(dataset, reference: dict | None) -> list[str]:
+    def _coerce(dataset, reference: dict | None, incoming: dict) -> list[str]:
         """Study-level attributes the instance lacks (or leaves empty) set to the stored study's,
-        as PS3.18 coercion; the tags changed."""
+        as PS3.18 coercion (`incoming`: the instance's DICOM JSON); the tags changed."""
         if not reference:
             return []
-        incoming = json_model.to_json(dataset)
         missing = {tag: reference[tag] for tag in (json_model.tag_hex(k) for k in COERCIBLE_KEYWORDS)
                    if tag in reference and json_model.first_value(reference, tag) is not None
                    and json_model.first_value(incoming, tag) in (None, "")}
@@ -204,35 +261,58 @@ class Ingest:
             dataset[coerced.tag] = coerced
         return sorted(missing)
 
-    def _write(self, dataset, data: bytes) -> Stored:
-        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
-        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
-        stored = Stored(study, series, sop, sop_class)
-        if _instance_exists(study, series, sop):
+    def _store_new(self, new: list[_Accepted]) -> list[_Accepted]:
+        """Stores instances not stored yet, series by series; those indexed (or found stored by
+        a concurrent request) are returned, the others are in `result.failed`."""
+        by_series: dict[tuple[str, str], list[_Accepted]] = {}
+        for accepted in new:
+            by_series.setdefault((accepted.stored.study_uid, accepted.stored.series_uid), []).append(accepted)
+        written: list[_Accepted] = []
+        for (study, series), instances in by_series.items():
             self._remember_album_state(study, series)
-            stored.new_in_album = self._share(study, series, str(dataset.get("Modality", "")))
-            return stored  # idempotent: already stored
-        transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
-        self._remember_album_state(study, series)
-        generation = dicom_store.new_generation()
+            for chunk in _commit_chunks(instances):
+                self._write_objects(chunk)
+                written += self._index(chunk)
+        return written
+
+    def _write_objects(self, chunk: list[_Accepted]) -> None:
+        """The S3 objects of each instance, named with a new generation; on a failure those of the
+        chunk already written are removed."""
+        done: list[_Accepted] = []
         try:
-            dicom_store.put_instance(study, series, sop, transfer_syntax, data, generation=generation,
-                                     dataset=dataset)
-            renditions.write_instance_renditions(dataset, transfer_syntax, generation)
+            for accepted in chunk:
+                dataset, data = accepted.dataset, accepted.data
+                study, series, sop = accepted.stored.study_uid, accepted.stored.series_uid, accepted.stored.sop_uid
+                transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
+                generation = accepted.generation = dicom_store.new_generation()
+                done.append(accepted)
+                dicom_store.put_instance(study, series, sop, transfer_syntax, data, generation=generation,
+                                         dataset=dataset)
+                renditions.write_instance_renditions(dataset, transfer_syntax, generation)
         except Exception:
-            dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))
+            _delete_objects(done)
             raise
-        attributes = json_model.to_json(dataset)
-        moment = clock.local_iso()
+
+    def _index(self, chunk: list[_Accepted]) -> list[_Accepted]:
+        """One transaction for the chunk (instances of one series), retried while another request
+        changes the same rows; instances a concurrent request stored first leave the chunk (their
+        objects of this request removed). Returns the chunk's instances now stored."""
+        study = chunk[0].stored.study_uid
+        pending, settled = list(chunk), []
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                self._commit(dataset, data, transfer_syntax, attributes, moment, generation)
+                self._commit(pending, clock.local_iso())
                 break
             except TransactWriteError as error:
-                if _instance_exists(study, series, sop):
-                    # a concurrent request stored the same instance first, under its own generation
-                    dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))
-                    return stored
+                present = _existing([_uids(a.dataset) for a in pending])
+                if present:  # a concurrent request stored some of them first, under its own generation
+                    first = [a for a in pending if _uids(a.dataset)[:3] in present]
+                    _delete_objects(first)
+                    settled += first
+                    pending = [a for a in pending if a not in first]
+                    if not pending:
+                        return settled
+                    continue
                 guessed_new = self._study_is_new(study)
                 self._new_in_album[study] = listing.row(self.album_id, study) is None
                 if attempt + 1 < COMMIT_ATTEMPTS and self._new_in_album[study] != guessed_new:
@@ -240,36 +320,35 @@ class Ingest:
                 if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
                     time.sleep(0.05 * 2 ** attempt)  # another STOW updated the same series or study
                     continue
-                dicom_store.delete_objects(dicom_store.instance_keys(study, series, sop, generation=generation))
-                raise
-        stored_identity = json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS)
-        self._identities.setdefault((study, series), stored_identity)
-        if self._references.get(study) is None:
-            self._references[study] = self._identities[(study, series)]
+                _delete_objects(pending)
+                for accepted in pending:
+                    self.result.failed.append(Failed(accepted.stored.sop_uid, accepted.stored.sop_class_uid,
+                                                     PROCESSING_FAILURE, f"index write failed: {error}"))
+                return settled
+        else:
+            _delete_objects(pending)
+            for accepted in pending:
+                self.result.failed.append(Failed(accepted.stored.sop_uid, accepted.stored.sop_class_uid,
+                                                 PROCESSING_FAILURE, "index write failed: the rows kept changing"))
+            return settled
         self._new_in_album[study] = False
-        stored.new_in_album = stored.created = True
-        return stored
+        for accepted in pending:
+            accepted.stored.new_in_album = accepted.stored.created = True
+            accepted.stored.coerced = accepted.coerced
+        return settled + pending
 
-    def _commit(self, dataset, data: bytes, transfer_syntax: str, attributes: dict, moment: str,
-                generation: str) -> None:
-        """One transaction: the instance (if absent), series and study rows, the album share. The
-        series row keeps the generation it has (a new row takes a new one)."""
-        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
-        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
+    def _commit(self, chunk: list[_Accepted], moment: str) -> None:
+        """One transaction: the instances (each if absent), their series and study rows, the
+        album share. The series row keeps the generation it has (a new row takes a new one)."""
+        first = chunk[0]
+        study, series = first.stored.study_uid, first.stored.series_uid
+        attributes = first.attributes
         share_key = SeriesShare.key(self.album_id, study, series)
         series_identity = self._identities.get((study, series)) or json_model.subset(
             attributes, json_model.PATIENT_STUDY_KEYWORDS)
         with transact() as transaction:
-            transaction.save(
-                InstanceRecord(
-                    *InstanceRecord.key(study, series, sop), study_uid=study, series_uid=series,
-                    sop_uid=sop, sop_class_uid=sop_class, transfer_syntax_uid=transfer_syntax,
-                    attributes=json_model.indexable(attributes),
-                    size=len(data), number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1),
-                    stored_at=moment, generation=generation,
-                ),
-                condition=InstanceRecord.pk.does_not_exist(),
-            )
+            for accepted in chunk:
+                transaction.save(_instance_record(accepted, moment), condition=InstanceRecord.pk.does_not_exist())
             transaction.update(
                 SeriesRecord(*SeriesRecord.key(study, series)),
                 actions=[
@@ -277,7 +356,7 @@ class Ingest:
                     SeriesRecord.series_uid.set(series),
                     SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
                     SeriesRecord.study_attributes.set(SeriesRecord.study_attributes | series_identity),
-                    SeriesRecord.instance_count.add(1),
+                    SeriesRecord.instance_count.add(len(chunk)),
                     SeriesRecord.generation.set(SeriesRecord.generation | dicom_store.new_generation()),
                 ],
             )
@@ -303,53 +382,117 @@ class Ingest:
                         json_model.text_value(attributes, "Modality"), self._study_is_new(study))
 
     def _study_is_new(self, study: str) -> bool:
-        """Whether the target album holds nothing of the study yet (read once per request)."""
+        """Whether the target album holds nothing of the study yet: guessed from the study's
+        shares read once per request; a wrong guess cancels the transaction (`listing.add`) and
+        the album's row is then read (`_index`)."""
         if study not in self._new_in_album:
-            self._new_in_album[study] = listing.row(self.album_id, study) is None
+            standing = self._standing.study(study)
+            self._new_in_album[study] = not any(s.album_id == self.album_id for s in standing.holders)
         return self._new_in_album[study]
 
     def _remember_album_state(self, study: str, series: str) -> None:
         """Notes, once per request, whether the target album held the series before it."""
         key = (study, series)
         if key not in self._already_in_album:
-            try:
-                SeriesShare.get(*SeriesShare.key(self.album_id, study, series))
-                self._already_in_album[key] = True
-            except SeriesShare.DoesNotExist:
-                self._already_in_album[key] = False
+            self._already_in_album[key] = self._standing.study(study).in_target(series)
 
     def finish(self) -> IngestResult:
         """After the last instance: series objects for the series this request brought most of
         (`renditions.worth_prebuilding`), the others queued for the renditions function; then
-        one import event per study touched (not for the inbox)."""
+        one import event per series new to the album (not for the inbox), all sent together."""
         grown: dict[tuple[str, str], int] = {}
         for stored in self.result.stored:
             if stored.new_in_album:
                 grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
         created = Counter((s.study_uid, s.series_uid) for s in self.result.stored if s.created)
+        rows = {(r.study_uid, r.series_uid): r for r in
+                SeriesRecord.batch_get([SeriesRecord.key(*key) for key in created], consistent_read=True)} if created else {}
+        queued = []
         for (study, series), count in sorted(created.items()):
-            size = int(renditions.series_record(study, series).instance_count)
+            size = int(rows[(study, series)].instance_count)
             if renditions.worth_prebuilding(count, size):
-                renditions.build_series_objects(study, series)
+                renditions.build_series_objects(study, series, rows[(study, series)])
             else:
-                renditions.schedule_build(study, series, size)
+                queued.append((study, series, size))
+        renditions.schedule_builds(queued)
         if grown and research.is_intake(self.album_id):  # a research album's: copies, then events
             for study in sorted({study for study, _ in grown}):
                 research_intake.queue_copies(self.album_id, self.principal, study, {se for st, se in grown if st == study})
-        elif grown and not _is_inbox(self.album_id):
+        elif grown and not self._is_inbox():
+            imports = {}
             for study in sorted({study for study, _ in grown}):
                 counts = {series: n for (st, series), n in grown.items() if st == study}
-                new_series = {se for se in counts if not self._already_in_album.get((study, se), False)}
-                mutations.import_series(self.album_id, self.principal, study, counts, new_series, "upload")
+                imports[study] = (counts, {se for se in counts if not self._already_in_album.get((study, se), False)})
+            mutations.import_studies(self.album_id, self.principal, imports, "upload")
         return self.result
 
+    def _is_inbox(self) -> bool:
+        user = getattr(self.principal, "user", None)
+        if user is not None and self.album_id == user.inbox_id:
+            return True
+        return _is_inbox(self.album_id)
+
     def _share(self, study: str, series: str, modality: str) -> bool:
-        """Puts an already-stored series into the target album; True when it was not there."""
+        """Puts an already-stored series into the target album (once per request); True when it
+        was not there."""
+        if self._already_in_album.get((study, series)) or (study, series) in self._shared:
+            return False
+        self._shared.add((study, series))
         if (study, series) not in self._identities:
             self._identities.update(identity.read(study, [series]))
         added = shares.add_series(self.album_id, study, series, self._identities.get((study, series), {}), modality)
         self._new_in_album[study] = False
         return added
+
+
+MAX_INSTANCES_PER_COMMIT = 25  # TransactWriteItems takes 100 items and 4 MB
+MAX_INDEX_BYTES_PER_COMMIT = 2_000_000
+
+
+def _commit_chunks(instances: list[_Accepted]) -> list[list[_Accepted]]:
+    """The instances of one series cut into transactions within DynamoDB's limits."""
+    chunks: list[list[_Accepted]] = []
+    size = 0
+    for accepted in instances:
+        estimate = len(json.dumps(json_model.indexable(accepted.attributes)))
+        if not chunks or len(chunks[-1]) == MAX_INSTANCES_PER_COMMIT or size + estimate > MAX_INDEX_BYTES_PER_COMMIT:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(accepted)
+        size += estimate
+    return chunks
+
+
+def _instance_record(accepted: _Accepted, moment: str) -> InstanceRecord:
+    dataset, stored = accepted.dataset, accepted.stored
+    return InstanceRecord(
+        *InstanceRecord.key(stored.study_uid, stored.series_uid, stored.sop_uid), study_uid=stored.study_uid,
+        series_uid=stored.series_uid, sop_uid=stored.sop_uid, sop_class_uid=stored.sop_class_uid,
+        transfer_syntax_uid=str(dataset.file_meta.TransferSyntaxUID),
+        attributes=json_model.indexable(accepted.attributes), size=len(accepted.data),
+        number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1), stored_at=moment,
+        generation=accepted.generation,
+    )
+
+
+def _delete_objects(instances: list[_Accepted]) -> None:
+    for accepted in instances:
+        stored = accepted.stored
+        dicom_store.delete_objects(dicom_store.instance_keys(stored.study_uid, stored.series_uid, stored.sop_uid,
+                                                             generation=accepted.generation))
+
+
+def _uids(dataset) -> tuple[str, str, str, str]:
+    return (str(dataset.get("StudyInstanceUID", "")), str(dataset.get("SeriesInstanceUID", "")),
+            str(dataset.get("SOPInstanceUID", "")), str(dataset.get("SOPClassUID", "")))
+
+
+def _existing(uids: list[tuple[str, ...]]) -> set[tuple[str, str, str]]:
+    """Which of these instances are stored (one strongly consistent BatchGetItem per 100)."""
+    keys = {InstanceRecord.key(*u[:3]) for u in uids}
+    if not keys:
+        return set()
+    return {(r.study_uid, r.series_uid, r.sop_uid) for r in InstanceRecord.batch_get(keys, consistent_read=True)}
 
 
 def store_body(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,
@@ -373,8 +516,7 @@ def store_body(principal: Principal, album_id: str | None, study_uid: str | None
         if len(too_large) == len(parts):
             raise PayloadTooLarge(reason if len(parts) == 1 else f"every part is too large to decode: {reason}")
         raise BadRequest(reason if len(parts) == 1 else f"no part is a readable DICOM object: {reason}")
-    for data, dataset in readable:
-        ingest.add(data, dataset)
+    ingest.add_all(readable)
     return ingest.finish()
 
 
@@ -391,10 +533,3 @@ def _is_inbox(album_id: str) -> bool:
     except Album.DoesNotExist:
         return False
 
-
-def _instance_exists(study: str, series: str, sop: str) -> bool:
-    try:
-        InstanceRecord.get(*InstanceRecord.key(study, series, sop))
-        return True
-    except InstanceRecord.DoesNotExist:
-        return False

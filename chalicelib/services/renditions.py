@@ -102,24 +102,27 @@ def worth_prebuilding(stored_now: int, series_size: int) -> bool:
     return 2 * stored_now >= series_size
 
 
-def build_series_objects(study: str, series: str) -> int:
-    """Writes the series metadata and multipart objects for the instances stored now."""
-    row, records = generation_instances(study, series)
+def build_series_objects(study: str, series: str, row: SeriesRecord | None = None) -> int:
+    """Writes the series metadata and multipart objects for the instances stored now (`row`:
+    the series row if just read)."""
+    row, records = generation_instances(study, series, row)
     _build_metadata(row, records)
     write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records), generation=row.generation),
                               records)
     return len(records)
 
 
-def generation_instances(study: str, series: str) -> tuple[SeriesRecord, list[InstanceRecord]]:
-    """The series row and its instances, of one generation: the row is read again after the
-    instances, so that a series purged and stored again meanwhile never puts one owner's
-    instances under a name of the other's generation."""
+def generation_instances(study: str, series: str, row: SeriesRecord | None = None) -> tuple[SeriesRecord, list[InstanceRecord]]:
+    """The series row and its instances, of one generation: the row (`row` if just read,
+    consistently) is read again after the instances, so that a series purged and stored again
+    meanwhile never puts one owner's instances under a name of the other's generation."""
     for _ in range(READ_ATTEMPTS):
-        row = series_record(study, series)
+        row = row or series_record(study, series)
         records = series_instances(study, series)
-        if series_record(study, series).generation == row.generation:
+        again = series_record(study, series)
+        if again.generation == row.generation:
             return row, records
+        row = again
     raise ConcurrentChange("the series was deleted and stored again while it was read; try again")
 
 
@@ -132,6 +135,15 @@ def schedule_build(study: str, series: str, count: int) -> None:
                       delay_seconds=settings().renditions_delay_seconds)
     except Exception:  # noqa: BLE001 - an optimisation must not fail a completed STOW
         log.exception("could not queue the series objects of %s", series)
+
+
+def schedule_builds(series: list[tuple[str, str, int]]) -> None:
+    """`schedule_build` for several series: (study, series, count) each, ten per SQS request."""
+    try:
+        messages.send_batch([SeriesGrown(study=st, series=se, count=count) for st, se, count in series],
+                            delay_seconds=settings().renditions_delay_seconds)
+    except Exception:  # noqa: BLE001 - an optimisation must not fail a completed STOW
+        log.exception("could not queue the series objects of %s", [se for _, se, _ in series])
 
 
 def build_if_settled(message: SeriesGrown) -> bool:

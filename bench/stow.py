@@ -1,0 +1,100 @@
+"""`python -m bench.stow`: the STOW figures of issue 23 alone, Obelisk and Orthanc side by side
+(same machine, client and data): multi-instance STOWs with 1 and 4 clients, throughput, API CPU
+per instance and, for Obelisk, AWS calls per instance by operation (event functions stopped, as
+in `python -m bench`). Writes bench/results/stow.json and stow.md; settings from bench.config
+(`BENCH_STOW_SERIES`, `BENCH_STOW_SLICES`) and `BENCH_STOW_MULTI_BATCH` (instances per request, 8)."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+
+from bench import data, machine, measure
+from bench.__main__ import log
+from bench.client import Server, batches, run_pool
+from bench.config import RESULTS, ROOT, SCRATCH, Settings
+from bench.obelisk import Obelisk
+from bench.orthanc import Orthanc, install, version
+
+BATCH = int(os.environ.get("BENCH_STOW_MULTI_BATCH", "8"))
+
+
+def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None) -> dict:
+    cpu0 = measure.cpu_seconds(pid)
+    seconds, _ = run_pool(batches(files, BATCH), server.stow, concurrency)
+    n = len(files)
+    result = {"instances": n, "concurrency": concurrency, "batch": BATCH, "seconds": round(seconds, 2),
+              "instances_per_second": round(n / seconds, 1),
+              "api_cpu_ms_per_instance": round((measure.cpu_seconds(pid) - cpu0) / n * 1e3, 1),
+              "refused": list(server.stow_failures)}
+    server.stow_failures.clear()
+    if calls:
+        counted = calls()
+        result["aws_calls_per_instance"] = round(sum(counted.values()) / n, 2)
+        result["aws_calls_by_operation_per_instance"] = {k: round(v / n, 2) for k, v in sorted(counted.items())}
+    return result
+
+
+def run(obelisk: Obelisk, orthanc: Orthanc, s: Settings) -> dict:
+    alice = {"Authorization": f"Bearer {obelisk.token}"}
+    servers = {"obelisk": (Server("obelisk", obelisk.dicomweb, alice), obelisk.api_pid),
+               "orthanc": (Server("orthanc", orthanc.dicomweb), orthanc.pid)}
+    out: dict = {}
+    for clients, seed in ((1, 11), (4, 15)):
+        files = data.ct_study([s.stow_slices] * s.stow_series, seed=seed).instances()
+        warm = data.ct_study([BATCH], seed=seed + 100).instances()
+        for name, (server, pid) in servers.items():
+            server.stow(warm)  # connections, lazy imports, caches
+            log(f"STOW {clients} client(s), {BATCH} per request: {name}")
+            if name == "obelisk":
+                obelisk.reset_calls()
+            out.setdefault(f"{clients} clients", {})[name] = phase(
+                server, pid, files, clients, obelisk.calls if name == "obelisk" else None)
+        row = out[f"{clients} clients"]
+        row["ratios"] = {
+            "throughput obelisk/orthanc": round(row["obelisk"]["instances_per_second"] / row["orthanc"]["instances_per_second"], 3),
+            "API CPU obelisk/orthanc": round(row["obelisk"]["api_cpu_ms_per_instance"]
+                                              / max(row["orthanc"]["api_cpu_ms_per_instance"], 0.1), 1)}
+    return out
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# STOW, {results['date']} (Obelisk {results['obelisk_commit']}, {results['orthanc_version']})", "",
+             "| clients | server | instances/s | API CPU ms/instance | AWS calls/instance |", "|---|---|---|---|---|"]
+    for phase_name, row in results["stow"].items():
+        for name in ("obelisk", "orthanc"):
+            r = row[name]
+            lines.append(f"| {phase_name} | {name} | {r['instances_per_second']} | {r['api_cpu_ms_per_instance']} | "
+                         f"{r.get('aws_calls_per_instance', '')} |")
+        lines.append(f"| {phase_name} | obelisk/orthanc | {row['ratios']['throughput obelisk/orthanc']}x | "
+                     f"{row['ratios']['API CPU obelisk/orthanc']}x | |")
+    lines += ["", "Obelisk's AWS calls per instance by operation (4 clients):", "```",
+              json.dumps(results["stow"]["4 clients"]["obelisk"].get("aws_calls_by_operation_per_instance", {}), indent=1),
+              "```", f"Machine: {json.dumps(results['machine'])}", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    s = Settings()
+    install()
+    orthanc, obelisk = Orthanc(SCRATCH / "orthanc-stow"), Obelisk(SCRATCH / "obelisk-stow")
+    try:
+        orthanc.start()
+        obelisk.start()
+        results = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine.describe(),
+                   "orthanc_version": version(), "obelisk_commit": subprocess.run(
+                       ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+                   "stow": run(obelisk, orthanc, s)}
+    finally:
+        orthanc.stop()
+        obelisk.stop()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "stow.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / "stow.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
