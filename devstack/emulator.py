@@ -16,6 +16,9 @@ import threading
 import time
 from collections import Counter
 
+# State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
+from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
+
 
 def operation_of(environ: dict) -> tuple[str, str]:
     """(service, operation) of one AWS request, as far as the counters need it."""

@@ -99,3 +99,23 @@ def test_the_emulator_refuses_to_start_on_state_of_another_moto_with_what_to_do(
     assert run.returncode == 2
     assert run.stderr.strip().startswith("emulator refused to start:") and "make wipe" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_state_saved_before_the_patches_moved_still_unpickles():
+    """State written by the previous layout pickled Cognito's RSA keys through
+    `devstack.emulator._load_rsa_key`: `make run` after an upgrade must still read it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    class Key:
+        def __reduce__(self):
+            return state._load_rsa_key, (pem,)
+
+    written = pickle.dumps(Key(), protocol=2)  # GLOBAL opcodes: "c<module>\n<name>\n"
+    assert b"cdevstack.moto_patches.state\n_load_rsa_key\n" in written
+    old = written.replace(b"cdevstack.moto_patches.state\n", b"cdevstack.emulator\n")
+    restored = pickle.loads(old)
+    assert restored.private_numbers() == key.private_numbers()
