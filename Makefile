@@ -93,6 +93,6 @@ lock: install
 package: install
 	$(PY) -m infra.deploy package --stage $(STAGE) --out build/package
 
-## teardown: delete the Chalice app and both stacks of STAGE (empty the buckets first)
+## teardown: delete the stack of STAGE (empty the site bucket first; data and logs are retained)
 teardown: install
 	$(PY) -m infra.deploy teardown --stage $(STAGE)
