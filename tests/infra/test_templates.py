@@ -61,7 +61,9 @@ def test_every_function_role_carries_the_stage_policy_file(packaged):
     resources = yaml.load(packaged.read_text(), Loader=_CfnLoader)["Resources"]
     policy = json.loads((ROOT / ".chalice" / "policy-dev.json").read_text())
     functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
-    roles = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    # the roles Lambda assumes (API Gateway's logging role, operations.yaml, is the only other one)
+    roles = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"
+             and "lambda.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
     assert len(roles) == len(functions) == 1 + len(deploy.FUNCTION_QUEUES)
     for role in roles:
         assert [p["PolicyDocument"]["Statement"] for p in role["Properties"]["Policies"]] == [policy["Statement"]]
