@@ -41,9 +41,11 @@ model-long: install
 unit: install
 	$(PY) -m pytest tests/unit
 
+## lint: ruff, and cfn-lint on the templates that are deployed: resources.yaml (deployed alone by
+## `infra.deploy data-plane`) and the assembled package (site.yaml and operations.yaml are fragments of it)
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/cfn-lint infra/resources.yaml infra/site.yaml
+	$(VENV)/bin/cfn-lint infra/resources.yaml
 	$(PY) -m infra.deploy package --stage $(STAGE) --out build/package >/dev/null && $(VENV)/bin/cfn-lint build/package/sam.yaml
 
 ## wipe: forget all local data (.obelisk/)
@@ -78,10 +80,12 @@ dicom3tools-deps:
 ohif: install
 	$(PY) -m devstack.ohif --api-url http://127.0.0.1:3000/api
 
-## deploy: the CloudFormation stacks, the Chalice app, the web app and OHIF, e.g. `make deploy STAGE=dev`
+## deploy: the one stack (functions, API, data, sites, operations), the web app and OHIF, e.g.
+## `make deploy STAGE=dev`; options in DEPLOY_ARGS (`--web-domain ...`, docs/deploy.md), kept by later deploys
 STAGE ?= dev
+DEPLOY_ARGS ?=
 deploy: install
-	$(PY) -m infra.deploy deploy --stage $(STAGE)
+	$(PY) -m infra.deploy deploy --stage $(STAGE) $(DEPLOY_ARGS)
 
 ## add-user: sign-up is admin-only; e.g. `make add-user STAGE=dev EMAIL=a@b.org NAME="A B"`
 add-user: install
@@ -95,6 +99,6 @@ lock: install
 package: install
 	$(PY) -m infra.deploy package --stage $(STAGE) --out build/package
 
-## teardown: delete the Chalice app and both stacks of STAGE (empty the buckets first)
+## teardown: delete the stack of STAGE (empty the site bucket first; data and logs are retained)
 teardown: install
 	$(PY) -m infra.deploy teardown --stage $(STAGE)

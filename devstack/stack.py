@@ -121,7 +121,8 @@ class LocalStack:
         wait_for(self.emulator_url + "/_emulator/calls", process=emulator)
         self.identity = bootstrap.bootstrap(self.emulator_url, self.stage)
         reporting.ensure_demo_site(self.emulator_url, self.stage)
-        subprocess.run([sys.executable, "-m", "chalicelib.store.migrations"], env=self.api_environment(),
+        # Locally, orphans are purged at every start (docs/deploy.md: on AWS the operator asks for it).
+        subprocess.run([sys.executable, "-m", "chalicelib.store.migrations", "--purge-orphans"], env=self.api_environment(),
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         api = self._spawn(
             "api",

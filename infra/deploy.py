@@ -17,6 +17,8 @@ import mimetypes
 import os
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ import boto3
 import yaml
 from botocore.exceptions import ClientError, WaiterError
 
-from devstack import gateway_limits
+from chalicelib.store import aws as store_aws
+from devstack import gateway_limits, site_headers
 from infra import gateway_responses
 from infra import package as package_build
 
@@ -54,6 +57,17 @@ THROTTLING = [
      "MetricsEnabled": True},
 ]
 
+# API Gateway's access log line (JSON): the request id is the one the function logs (`requestId`).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTimeEpoch", "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod", "path": "$context.path", "resourcePath": "$context.resourcePath",
+    "status": "$context.status", "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency", "integrationLatencyMs": "$context.integrationLatency",
+    "integrationStatus": "$context.integration.status", "errorType": "$context.error.responseType",
+    "userAgent": "$context.identity.userAgent", "wafStatus": "$context.waf.status",
+}
+
 
 def queues_of(function: str) -> list[str]:
     return [FUNCTION_QUEUES[function]] if function in FUNCTION_QUEUES else []
@@ -79,6 +93,26 @@ OUTPUT_ENVIRONMENT = {
     "OidcClientIds": "OIDC_CLIENT_IDS",
 }
 NO_CACHE = {"index.html", "app-config.js", "config.json"}
+# What `deploy` sets from what the stack built (the merge declares them): the URLs the functions
+# put in redirects and links, and the sites' Content-Security-Policies.
+SITE_PARAMETERS = {
+    "PublicUrl": {"Type": "String", "Default": "",
+                  "Description": "The web app's URL; the API is {PublicUrl}/api (set by infra/deploy.py)"},
+    "ViewerUrl": {"Type": "String", "Default": "", "Description": "OHIF's URL (set by infra/deploy.py)"},
+    "OidcRequiredScope": {"Type": "String", "Default": "",
+                          "Description": "The scope every access token must carry (OIDC_REQUIRED_SCOPE); "
+                                         "empty: aws.cognito.signin.user.admin (Cognito)"},
+}
+# The operator's choices: given once (`deploy --web-domain ...`), kept by every later deploy that
+# does not give them again (an empty value clears one). Option name -> stack parameter.
+SITE_STACK_PARAMETERS = ["PublicUrl", "ViewerUrl", "CallbackUrl", "LogoutUrl", "WebContentSecurityPolicy",
+                         "OhifContentSecurityPolicy"]
+PERSISTED = {
+    "oidc_issuer": "OidcIssuer", "oidc_client_ids": "OidcClientIds", "oidc_web_client_id": "OidcWebClientId",
+    "oidc_required_scope": "OidcRequiredScope", "alarm_email": "AlarmEmail", "web_domain": "WebDomain",
+    "ohif_domain": "OhifDomain", "certificate_arn": "CertificateArn", "mfa": "MfaConfiguration",
+    "ses_identity_arn": "SesIdentityArn", "email_from": "EmailFrom",
+}
 
 
 def stack_names(stage: str) -> dict[str, str]:
@@ -94,11 +128,8 @@ def deploy_template(name: str, template: Path, parameters: dict[str, str]) -> di
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         "Capabilities": ["CAPABILITY_IAM"],
     }
-    try:
-        cloudformation.describe_stacks(StackName=name)
-        exists = True
-    except ClientError:
-        exists = False
+    remove_failed_creation(name)
+    exists = stack_status(name) is not None
     try:
         if exists:
             cloudformation.update_stack(**arguments)
@@ -114,27 +145,46 @@ def deploy_template(name: str, template: Path, parameters: dict[str, str]) -> di
     return stack_outputs(name)
 
 
+def stack_status(name: str) -> str | None:
+    """The stack's status, None when there is none."""
+    try:
+        return boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+
+
+def remove_failed_creation(name: str) -> bool:
+    """A first creation that failed leaves the stack in ROLLBACK_COMPLETE: empty (its data
+    resources are RetainExceptOnCreate, so the rollback deleted them too) and impossible to
+    update. Deletes it, so the deploy can simply be run again. True when it did."""
+    if stack_status(name) != "ROLLBACK_COMPLETE":
+        return False
+    print(f"stack {name}: its first creation failed and rolled back; deleting the empty stack to create it again")
+    cloudformation = boto3.client("cloudformation")
+    cloudformation.update_termination_protection(StackName=name, EnableTerminationProtection=False)
+    cloudformation.delete_stack(StackName=name)
+    cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)
+    return True
+
+
 def stack_outputs(name: str) -> dict[str, str]:
     stack = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def deploy_stacks(stage: str, oidc_issuer: str = "", viewer_origin: str = "",
-                  callback_url: str = "", sites: bool = True, oidc_client_ids: str = "") -> dict[str, str]:
-    """The site stack, then the data plane (its CORS and sign-in callback point at the sites).
-    Returns every output of both."""
-    names = stack_names(stage)
-    site = deploy_template(names["site"], SITE, {"Stage": stage}) if sites else {}
-    parameters = {
-        "Stage": stage,
-        "OidcIssuer": oidc_issuer,
-        "OidcClientIds": oidc_client_ids,
-        "ViewerOrigin": viewer_origin or site.get("OhifUrl", "*"),
-        "WebOrigin": site.get("WebUrl", "*"),
-        "CallbackUrl": callback_url or site.get("WebUrl", "http://127.0.0.1:3000") + "/callback",
-    }
-    resources = deploy_template(names["resources"], RESOURCES, parameters)
-    return {**site, **resources}
+def stack_parameters(name: str) -> dict[str, str]:
+    """The parameters the stack was last deployed with ({} when there is no stack)."""
+    if stack_status(name) is None:
+        return {}
+    stack = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+
+
+def data_plane(stage: str, oidc_issuer: str = "") -> dict[str, str]:
+    """resources.yaml alone (LocalStack Community: no Lambda, no CloudFront); returns its outputs."""
+    return deploy_template(stack_names(stage)["resources"], RESOURCES, {"Stage": stage, "OidcIssuer": oidc_issuer})
 
 
 def environment(outputs: dict[str, str]) -> dict[str, str]:
@@ -160,27 +210,69 @@ def upload_tree(bucket: str, prefix: str, folder: Path) -> int:
     return count
 
 
-def web_config(outputs: dict[str, str], api_url: str) -> dict[str, Any]:
+def discover(issuer: str) -> dict[str, Any]:
+    """The issuer's OpenID Connect discovery document."""
+    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - the operator's issuer (https)
+        return json.load(answer)
+
+
+def web_config(outputs: dict[str, str], api_url: str,
+               discovery: Callable[[str], dict[str, Any]] = discover) -> dict[str, Any]:
     """The web app's `/config.json` in the shape it reads (web/build.py, web/src/js/config.js):
-    the API, the viewer, and sign-in at the stack's Cognito hosted UI (code + PKCE)."""
+    the API, the viewer, and sign-in (authorization code + PKCE) at the stack's Cognito hosted UI
+    or, with your own issuer, at that issuer's endpoints with the web client (`WebClientId`)."""
     from web.build import oidc_auth
 
     hosted = outputs.get("HostedSignInUrl", "").rstrip("/")
-    auth = oidc_auth(hosted + "/oauth2/authorize", hosted + "/oauth2/token", outputs.get("UserPoolClientId", ""),
-                     hosted + "/logout") if hosted else None
+    client_id = outputs.get("WebClientId") or outputs.get("UserPoolClientId", "")
+    if hosted:
+        auth = oidc_auth(hosted + "/oauth2/authorize", hosted + "/oauth2/token", client_id, hosted + "/logout")
+    elif outputs.get("OidcIssuer") and client_id:
+        provider = discovery(outputs["OidcIssuer"])
+        scope = " ".join(dict.fromkeys(["openid", "email", "profile", *outputs.get("OidcRequiredScope", "").split()]))
+        auth = oidc_auth(provider["authorization_endpoint"], provider["token_endpoint"], client_id,
+                         provider.get("end_session_endpoint", ""), scope=scope)
+    else:
+        auth = None
     return {"api_url": api_url.rstrip("/"), "auth": auth or {"mode": "none"},
             "ohif_url": outputs.get("OhifUrl", "").rstrip("/")}
 
 
-def upload_sites(outputs: dict[str, str], api_url: str) -> None:
-    from devstack import ohif
+def storage_url(bucket: str, region: str) -> str:
+    """The origin of the presigned URLs the API hands out for `bucket` (signed as
+    chalicelib/store/aws.py signs them), for the sites' Content-Security-Policies."""
+    s3 = boto3.session.Session(aws_access_key_id="-", aws_secret_access_key="-", region_name=region).client(
+        "s3", config=store_aws._CONFIG, endpoint_url=None)
+    return site_headers.origin(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}))
+
+
+def site_parameters(outputs: dict[str, str], region: str, ohif_index_html: str) -> dict[str, str]:
+    """The stack parameters that follow from what the stack built: the public URLs and the sites'
+    Content-Security-Policies, rendered by devstack/site_headers.py exactly as the local static
+    servers render them. {} before the sites exist (a first creation)."""
+    web_url, ohif_url = outputs.get("WebUrl", "").rstrip("/"), outputs.get("OhifUrl", "").rstrip("/")
+    if not (web_url and ohif_url):
+        return {}
+    api_url = web_url + "/api"
+    storage = storage_url(outputs["DicomBucket"], region)
+    web = site_headers.web_app_headers(web_config(outputs, api_url), storage)
+    ohif = site_headers.ohif_headers(api_url, ohif_index_html, storage)
+    return {"PublicUrl": web_url, "ViewerUrl": ohif_url, "CallbackUrl": web_url + "/callback", "LogoutUrl": web_url + "/",
+            "WebContentSecurityPolicy": web["Content-Security-Policy"],
+            "OhifContentSecurityPolicy": ohif["Content-Security-Policy"]}
+
+
+def upload_sites(outputs: dict[str, str], ohif_dist: Path) -> None:
+    """The web app (its config.json from the outputs) and OHIF (built for the same API), then
+    both distributions invalidated."""
     from web.build import build_site
 
     bucket = outputs["SiteBucket"]
-    config = web_config(outputs, api_url)
+    config = web_config(outputs, outputs["PublicUrl"] + "/api")
     web = build_site(ROOT / "build" / "web", config["api_url"], config["auth"], config["ohif_url"])
     print(f"web: {upload_tree(bucket, 'web', web)} files")
-    print(f"ohif: {upload_tree(bucket, 'ohif', ohif.build(api_url))} files")
+    print(f"ohif: {upload_tree(bucket, 'ohif', ohif_dist)} files")
     cloudfront = boto3.client("cloudfront")
     for key in ("WebDistributionId", "OhifDistributionId"):
         cloudfront.create_invalidation(DistributionId=outputs[key], InvalidationBatch={
@@ -227,43 +319,65 @@ def deploy_package(stage: str, template_url: str, parameters: dict[str, str]) ->
     arguments = {"StackName": name, "TemplateURL": template_url,
                  "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
                  "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]}
-    try:
-        cloudformation.describe_stacks(StackName=name)
-        cloudformation.update_stack(**arguments)
-        waiter = "stack_update_complete"
-    except ClientError as error:
-        if "No updates are to be performed" in str(error):
-            return stack_outputs(name)
-        if "does not exist" not in str(error):
-            raise
+    if stack_status(name) is None:
         cloudformation.create_stack(**arguments, EnableTerminationProtection=True)
         waiter = "stack_create_complete"
+    else:
+        try:
+            cloudformation.update_stack(**arguments)
+        except ClientError as error:
+            if "No updates are to be performed" in str(error):
+                return stack_outputs(name)
+            raise
+        waiter = "stack_update_complete"
     try:
         cloudformation.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240})
     except WaiterError as error:
-        raise SystemExit(f"stack {name} failed: {error}") from error
+        hint = " (a failed first creation: run the deploy again)" if waiter == "stack_create_complete" else ""
+        raise SystemExit(f"stack {name} failed{hint}: {error}") from error
     return stack_outputs(name)
 
 
-def deploy(stage: str, oidc_issuer: str = "", alarm_email: str = "", oidc_client_ids: str = "") -> None:
-    """What `make deploy` runs: the package `make package` builds, in S3, as one stack; then the
-    API's own URL into its environment, then the sites with their config."""
+def persisted_parameters(given: dict[str, str | None], previous: dict[str, str]) -> dict[str, str]:
+    """The operator's parameters: each one given now, else the value the stack already has (a
+    custom domain or an issuer is not lost by a `make deploy` that does not repeat it)."""
+    out = {}
+    for option, parameter in PERSISTED.items():
+        value = given.get(option)
+        if value is None:
+            value = previous.get(parameter)
+        if value is not None:
+            out[parameter] = value
+    return out
+
+
+def deploy(stage: str, given: dict[str, str | None]) -> None:
+    """What `make deploy` runs: the package `make package` builds, in S3, as one stack, with the
+    operator's parameters (`given`, else those already deployed); then the sites' URLs and
+    headers, which exist only once the distributions do (a first creation updates once more);
+    then the sites with their config."""
+    from devstack import ohif
+
     built = package(stage, ROOT / "build" / "package")
-    bucket = artifacts_bucket(stage)
-    template_url = uploaded_template(built, bucket)
-    try:  # an update keeps the URL the stack already knows (one update, no moment without it)
-        known_url = stack_outputs(stack_names(stage)["resources"]).get("PublicUrl", "")
-    except ClientError:
-        known_url = ""
-    parameters = {"Stage": stage, "OidcIssuer": oidc_issuer, "OidcClientIds": oidc_client_ids,
-                  "AlarmEmail": alarm_email, "PublicUrl": known_url}
-    outputs = deploy_package(stage, template_url, parameters)
-    public_url = outputs["EndpointURL"].rstrip("/").removesuffix("/api")
-    if outputs.get("PublicUrl") != public_url:
-        outputs = deploy_package(stage, template_url, {**parameters, "PublicUrl": public_url})
-    upload_sites(outputs, public_url + "/api")
-    print(json.dumps({"api": public_url + "/api", "web": outputs.get("WebUrl"), "ohif": outputs.get("OhifUrl")},
-                     indent=2))
+    template_url = uploaded_template(built, artifacts_bucket(stage))
+    name = stack_names(stage)["resources"]
+    remove_failed_creation(name)
+    previous = stack_parameters(name)
+    parameters = {"Stage": stage, **persisted_parameters(given, previous)}
+    region = boto3.session.Session().region_name or "us-east-1"
+    scope = {"OidcRequiredScope": parameters.get("OidcRequiredScope", "")}  # what the web app asks for
+    outputs = {**stack_outputs(name), **scope} if previous else {}
+    index_html = (ohif.build("https://obelisk.invalid/api", ROOT / "build" / "ohif") / "index.html").read_text()
+    sites = {k: previous[k] for k in SITE_STACK_PARAMETERS if k in previous}
+    for _ in range(2):
+        sites = site_parameters(outputs, region, index_html) or sites
+        outputs = {**deploy_package(stage, template_url, {**parameters, **sites}), **scope}
+        if site_parameters(outputs, region, index_html) == sites:
+            break
+    ohif_dist = ohif.build(outputs["PublicUrl"] + "/api", ROOT / "build" / "ohif")
+    upload_sites(outputs, ohif_dist)
+    print(json.dumps({"api": outputs["PublicUrl"] + "/api", "web": outputs.get("WebUrl"),
+                      "ohif": outputs.get("OhifUrl")}, indent=2))
 
 
 def add_user(stage: str, email: str, name: str) -> None:
@@ -279,14 +393,18 @@ def add_user(stage: str, email: str, name: str) -> None:
 def _function_settings(stage: str) -> dict[str, Any]:
     """What every Chalice function gets on top of Chalice's resource: the runtime, JSON logs (with
     the request id, from the runtime) to a log group with retention, active tracing, and the URLs
-    of the API and the sites (redirect URIs, viewer launches, report return links)."""
+    of the API and the sites (redirect URIs, viewer launches, report return links). The URLs are
+    parameters set by `deploy` (a function cannot name the distribution that routes to its API:
+    each would wait for the other)."""
     return {
         "Runtime": package_build.RUNTIME,
         "Tracing": "Active",
         "Environment": {"Variables": {
+            # The API is served under the web app's origin (/api/*): one public URL for both.
             "OBELISK_PUBLIC_URL": {"Ref": "PublicUrl"},
-            "OBELISK_WEB_URL": {"Fn::Sub": "https://${WebDistribution.DomainName}"},
-            "OBELISK_OHIF_URL": {"Fn::Sub": "https://${OhifDistribution.DomainName}"},
+            "OBELISK_WEB_URL": {"Ref": "PublicUrl"},
+            "OBELISK_OHIF_URL": {"Ref": "ViewerUrl"},
+            "OIDC_REQUIRED_SCOPE": {"Ref": "OidcRequiredScope"},
         }},
     }
 
@@ -301,9 +419,7 @@ def merged_template(stage: str) -> dict[str, Any]:
     for section in ("Parameters", "Conditions", "Mappings", "Resources", "Outputs"):
         merged[section] = {k: v for part in parts for k, v in part.get(section, {}).items()}
     merged["Parameters"]["Stage"] = {**merged["Parameters"]["Stage"], "Default": stage}
-    merged["Parameters"]["PublicUrl"] = {
-        "Type": "String", "Default": "",
-        "Description": "The API's root URL (the API is {PublicUrl}/api); infra/deploy.py sets it after the first deploy"}
+    merged["Parameters"].update(SITE_PARAMETERS)
     resources = merged["Resources"]
     issuer = merged["Outputs"]["OidcIssuer"]["Value"]
     client_ids = merged["Outputs"]["OidcClientIds"]["Value"]
@@ -324,19 +440,29 @@ def merged_template(stage: str) -> dict[str, Any]:
     resources["APIHandler"]["Properties"]["Layers"] = [{"Ref": "ReportingLayer"}]
     resources["RestAPI"] = {"Properties": {
         "Name": {"Fn::Sub": "obelisk-${Stage}"}, "TracingEnabled": True, "MethodSettings": THROTTLING,
-        "GatewayResponses": gateway_responses.sam_gateway_responses()}}
+        "GatewayResponses": gateway_responses.sam_gateway_responses(),
+        "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                             "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))}},
+        "DependsOn": ["ApiGatewayAccount"]}  # the account's CloudWatch role first (operations.yaml)
     resources["RequestTooLargeResponse"] = {
         "Type": "AWS::ApiGateway::GatewayResponse",
         "Properties": {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": "REQUEST_TOO_LARGE", "StatusCode": "413",
                        "ResponseTemplates": {"application/json": json.dumps(
                            {"message": "Request Too Long", "detail": gateway_limits.LARGE_UPLOAD_DETAIL})}}}
-    # Sign-in returns to, and signs out to, the web app's CloudFront URL; OHIF reads DICOM cross-origin.
-    client = resources["UserPoolClient"]["Properties"]
-    client["CallbackURLs"] = [{"Fn::Sub": "https://${WebDistribution.DomainName}/callback"}]
-    client["LogoutURLs"] = [{"Fn::Sub": "https://${WebDistribution.DomainName}/"}]
-    cors = resources["DicomBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]
-    cors["AllowedOrigins"] = [{"Fn::Sub": "https://${OhifDistribution.DomainName}"},
-                              {"Fn::Sub": "https://${WebDistribution.DomainName}"}]
+    # Sign-in returns to, and signs out to, the web app: CallbackUrl and LogoutUrl, set by `deploy`
+    # (the client cannot name the distribution: it routes to the API, whose functions name the
+    # client); Cognito takes http://localhost until then. Both sites read DICOM objects cross-origin.
+    for name, path in (("CallbackUrl", "/callback"), ("LogoutUrl", "/")):
+        merged["Parameters"][name] = {**merged["Parameters"][name], "Default": f"http://localhost{path}"}
+    web_url, ohif_url = merged["Outputs"]["WebUrl"]["Value"], merged["Outputs"]["OhifUrl"]["Value"]
+    cors = resources["DicomBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    cors[0]["AllowedOrigins"] = [ohif_url, web_url]
+    cors[1]["AllowedOrigins"] = [web_url]
+    # The sites' headers, from the one home the local static servers use.
+    for policy, site, csp in (("WebHeadersPolicy", "web", "WebContentSecurityPolicy"),
+                              ("OhifHeadersPolicy", "ohif", "OhifContentSecurityPolicy")):
+        resources[policy]["Properties"]["ResponseHeadersPolicyConfig"].update(
+            site_headers.cloudfront_policy(site, {"Ref": csp}))
     merged["Outputs"]["PublicUrl"] = {"Value": {"Ref": "PublicUrl"}}
     return merged
 
@@ -364,24 +490,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["deploy", "package", "teardown", "add-user", "data-plane"])
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--oidc-issuer", default=os.environ.get("OIDC_ISSUER", ""),
+    # deploy: each option not given keeps the stack's current value (an empty value clears it)
+    parser.add_argument("--oidc-issuer", default=os.environ.get("OIDC_ISSUER"),
                         help="bring your own OIDC issuer instead of the stack's Cognito user pool")
-    parser.add_argument("--oidc-client-ids", default=os.environ.get("OIDC_CLIENT_IDS", ""),
+    parser.add_argument("--oidc-client-ids", default=os.environ.get("OIDC_CLIENT_IDS"),
                         help="with --oidc-issuer: the app clients whose access tokens the API accepts")
-    parser.add_argument("--alarm-email", default=os.environ.get("OBELISK_ALARM_EMAIL", ""),
-                        help="deploy: who receives the alarms")
+    parser.add_argument("--oidc-web-client-id", help="with --oidc-issuer: the web app's public client "
+                                                     "(default: the first of --oidc-client-ids)")
+    parser.add_argument("--oidc-required-scope", help="the scope every access token must carry "
+                                                      "(default: aws.cognito.signin.user.admin, Cognito's)")
+    parser.add_argument("--alarm-email", default=os.environ.get("OBELISK_ALARM_EMAIL"),
+                        help="who receives the alarms")
+    parser.add_argument("--web-domain", help="custom domain of the web app and the API (needs --certificate-arn)")
+    parser.add_argument("--ohif-domain", help="custom domain of the OHIF viewer (needs --certificate-arn)")
+    parser.add_argument("--certificate-arn", help="ACM certificate (us-east-1) covering the custom domains")
+    parser.add_argument("--mfa", choices=["OFF", "OPTIONAL", "ON"], help="Cognito TOTP sign-in (default OPTIONAL)")
+    parser.add_argument("--ses-identity-arn", help="verified SES identity Cognito sends e-mail from")
+    parser.add_argument("--email-from", help='with --ses-identity-arn: the sender, "Name <address>"')
     parser.add_argument("--out", default="build/package", help="package: output folder")
     parser.add_argument("--email", help="add-user: the new user's email (their user name)")
     parser.add_argument("--name", default="", help="add-user: the new user's display name")
     args = parser.parse_args(argv)
     if args.command == "deploy":
-        deploy(args.stage, args.oidc_issuer, args.alarm_email, args.oidc_client_ids)
+        deploy(args.stage, {option: getattr(args, option) for option in PERSISTED})
     elif args.command == "package":
         print(package(args.stage, ROOT / args.out).template)
     elif args.command == "add-user":
         add_user(args.stage, args.email, args.name)
     elif args.command == "data-plane":  # resources.yaml alone (LocalStack Community: no Lambda, no CloudFront)
-        print(json.dumps(deploy_stacks(args.stage, args.oidc_issuer, sites=False), indent=2))
+        print(json.dumps(data_plane(args.stage, args.oidc_issuer or ""), indent=2))
     else:
         teardown(args.stage)
     return 0

@@ -1,8 +1,15 @@
 """Data written before a newer layout, brought up to it. An admin step, never on a request path
-(it scans): `python -m chalicelib.store.migrations` after deploying; the local stack runs it at
-every start. Each migration is idempotent."""
+(it scans): `python -m chalicelib.store.migrations` after deploying (docs/deploy.md, Upgrade);
+the local stack runs it at every start. Each migration is idempotent.
+
+    python -m chalicelib.store.migrations --dry-run         # what it would change; writes nothing
+    python -m chalicelib.store.migrations                   # the layout migrations
+    python -m chalicelib.store.migrations --purge-orphans   # also delete series no album holds
+
+Purging orphans deletes data (rows and DICOM objects): it runs only when asked for."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -20,15 +27,18 @@ from chalicelib.store.models import (
 )
 
 
-def build_study_lists() -> int:
+def build_study_lists(dry_run: bool = False) -> int:
     """The `AlbumStudy` rows and `AlbumStudyCount` of every album that holds series but has no
-    count yet (shares written before the study list existed). Returns how many albums it built."""
+    count yet (shares written before the study list existed). Returns how many albums it built
+    (with `dry_run`, would build)."""
     held: dict[str, dict[str, set[str]]] = {}
     for share in SeriesShare.scan(SeriesShare.sk.startswith("SERIES#")):
         held.setdefault(share.album_id, {}).setdefault(share.study_uid, set()).add(share.series_uid)
     counted = {row.pk.removeprefix("ALBUM#") for row in
                AlbumStudyCount.batch_get([AlbumStudyCount.key(a) for a in held])} if held else set()
     missing = {album: studies for album, studies in held.items() if album not in counted}
+    if dry_run:
+        return len(missing)
     uids = sorted({study for studies in missing.values() for study in studies})
     stored = _study_attributes(uids)
     modalities = _modalities(sorted({(study, s) for studies in missing.values() for study, series in studies.items()
@@ -45,13 +55,15 @@ def build_study_lists() -> int:
     return len(missing)
 
 
-def complete_study_rows() -> int:
+def complete_study_rows(dry_run: bool = False) -> int:
     """The study's attributes and the series' modalities into the `AlbumStudy` rows written before
     they held them (the list still answers without them, reading the study and series rows).
-    Returns how many rows it completed."""
+    Returns how many rows it completed (with `dry_run`, would complete)."""
     rows = [r for r in AlbumStudy.scan(AlbumStudy.sk.startswith("STUDY#"))
             if r.study_attributes is None or len(r.series_modalities or ()) < len(r.series_uids)]
     studies = _study_attributes(sorted({r.study_uid for r in rows}))
+    if dry_run:
+        return sum(1 for r in rows if r.study_uid in studies)
     modalities = _modalities(sorted({(r.study_uid, s) for r in rows for s in r.series_uids}))
     completed = 0
     for row in (r for r in rows if r.study_uid in studies):
@@ -80,18 +92,20 @@ def _modalities(series: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     return {(r.study_uid, r.series_uid): json_model.text_value(r.attributes, "Modality") for r in records}
 
 
-def claim_emails() -> tuple[int, list[str]]:
+def claim_emails(dry_run: bool = False) -> tuple[int, list[str]]:
     """An `EmailClaim` for each e-mail held by exactly one profile written before claims existed.
     An address several profiles show gets no claim: `find_user` then finds nobody by it until
     its rightful owner signs in again with it verified (the others are refused with 409).
-    Returns (claims written, addresses left ambiguous)."""
+    Returns (claims written, with `dry_run` to write; addresses left ambiguous)."""
     holders: dict[str, set[str]] = {}
     for user in UserProfile.scan(UserProfile.sk == "PROFILE"):
         if user.email_lower:
             holders.setdefault(user.email_lower, set()).add(user.sub)
     written = 0
     for email, subs in holders.items():
-        if len(subs) == 1:
+        if len(subs) == 1 and dry_run:
+            written += EmailClaim.count(EmailClaim.key(email)[0]) == 0
+        elif len(subs) == 1:
             try:
                 EmailClaim(*EmailClaim.key(email), owner_sub=next(iter(subs))).save(
                     condition=EmailClaim.pk.does_not_exist())
@@ -101,14 +115,24 @@ def claim_emails() -> tuple[int, list[str]]:
     return written, sorted(e for e, subs in holders.items() if len(subs) > 1)
 
 
-def main() -> int:
-    built = build_study_lists()
-    print(f"study lists built for {built} album(s)")
-    print(f"study attributes and modalities copied into {complete_study_rows()} album study row(s)")
-    claimed, ambiguous = claim_emails()
-    print(f"e-mail claims written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
-    print(f"orphan series purged: {orphans.purge_unheld()}")
-    print(f"store-once layout (docs/storage.md): {storage_migration.summary(storage_migration.migrate())}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dry-run", action="store_true", help="report what would change; write and delete nothing")
+    parser.add_argument("--purge-orphans", action="store_true",
+                        help="also delete every stored series no album holds (rows and DICOM objects)")
+    args = parser.parse_args(argv)
+    would = "would be " if args.dry_run else ""
+    print(f"study lists {would}built for {build_study_lists(args.dry_run)} album(s)")
+    print(f"album study rows {would}completed with study attributes and modalities: {complete_study_rows(args.dry_run)}")
+    claimed, ambiguous = claim_emails(args.dry_run)
+    print(f"e-mail claims {would}written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
+    if args.purge_orphans:
+        print(f"orphan series {would}purged: {orphans.purge_unheld(args.dry_run)}")
+    else:
+        print(f"orphan series (no album holds them): {orphans.purge_unheld(dry_run=True)}; "
+              "not purged (--purge-orphans deletes them)")
+    print(f"store-once layout (docs/storage.md) {would}applied: "
+          f"{storage_migration.summary(storage_migration.migrate(args.dry_run))}")
     return 0
 
 

@@ -55,10 +55,14 @@ def seal_comments(study_uid: str, series_uid: str) -> None:
             comment.update(actions=[StudyComment.series_uids.set((set(comment.series_uids) - {series_uid}) | {tombstone})])
 
 
-def purge_unheld() -> int:
+def purge_unheld(dry_run: bool = False) -> int:
     """Purges every stored series no album holds (those orphaned before purging existed): a scan
-    of the series rows, run by the migrations. The number purged."""
+    of the series rows, run by the migrations when asked to. The number purged (with `dry_run`,
+    found and left alone)."""
     purged = 0
     for record in SeriesRecord.scan(SeriesRecord.sk.startswith("SERIES#")):
-        purged += purge_if_orphan(record.study_uid, record.series_uid)
+        if dry_run:
+            purged += not is_held(record.study_uid, record.series_uid)
+        else:
+            purged += purge_if_orphan(record.study_uid, record.series_uid)
     return purged

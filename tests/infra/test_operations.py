@@ -1,0 +1,56 @@
+"""Operations in the assembled template (infra.deploy.merged_template, what `chalice package`
+merges): alarms can reach their topic, every function and the API log somewhere with retention,
+and those logs outlive a teardown (but not a failed first creation, which must stay retryable)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import deploy
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return deploy.merged_template("dev")
+
+
+def test_alarm_topic_key_lets_cloudwatch_alarms_publish(template):
+    """An alarm publishes to an encrypted topic only if CloudWatch may use the topic's key: a
+    customer-managed key whose policy names cloudwatch.amazonaws.com (never alias/aws/sns)."""
+    resources = template["Resources"]
+    key_ref = resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]
+    assert isinstance(key_ref, dict) and set(key_ref) == {"Ref"}, key_ref
+    key = resources[key_ref["Ref"]]
+    assert key["Type"] == "AWS::KMS::Key"
+    grants = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+              if s["Effect"] == "Allow" and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert grants and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(grants[0]["Action"])
+    assert "Condition" not in grants[0]  # CloudWatch's calls carry no context a condition could test
+
+
+def test_every_function_and_the_api_log_to_a_retained_group_with_retention(template):
+    resources = template["Resources"]
+    groups = {n: r for n, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"}
+    for name, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+        assert group["DeletionPolicy"] == "RetainExceptOnCreate", name  # kept at teardown, not after a failed create
+        assert group["UpdateReplacePolicy"] == "Retain", name
+    for function, group in deploy.FUNCTION_LOG_GROUPS.items():
+        assert resources[function]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": group}
+        assert group in groups
+    assert set(deploy.FUNCTION_LOG_GROUPS) == set(deploy.ROLES)
+
+
+def test_api_gateway_writes_a_json_access_log_with_the_request_id(template):
+    resources = template["Resources"]
+    api = resources["RestAPI"]
+    setting = api["Properties"]["AccessLogSetting"]
+    group = setting["DestinationArn"]["Fn::GetAtt"][0]
+    assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+    line = json.loads(setting["Format"])
+    assert line["requestId"] == "$context.requestId" and line["status"] == "$context.status"
+    # API Gateway logs through the account's CloudWatch role: set before the stage is deployed.
+    assert "ApiGatewayAccount" in api["DependsOn"]
+    role = resources[resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]]
+    assert any("AmazonAPIGatewayPushToCloudWatchLogs" in arn["Fn::Sub"] for arn in role["Properties"]["ManagedPolicyArns"])
