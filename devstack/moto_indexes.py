@@ -9,7 +9,9 @@ items under each hash value with their place in the index: writes mark their ite
 buckets catch up before the next GSI query. A GSI query with a `Limit` (a page of a list) is handed only the first `Limit`
 + 1 items in the index's order (the one more tells moto a next page exists): moto sorts what it is
 handed, and sorting a 10,000-study album for a page of 101 made the local study list grow with
-the album where DynamoDB reads the index in order. Exact because the emulator serves
+the album where DynamoDB reads the index in order. A GSI that projects less than ALL hands moto
+its index entries (`project`), not the table's items: DynamoDB's 1 MB page of a Query counts the
+entries it reads, and moto counted whole items (a keys-only index paged as the table). Exact because the emulator serves
 DynamoDB requests one at a time (`CountingApp`); `tests/integration/test_emulator.py` compares
 answers with moto's own."""
 from __future__ import annotations
@@ -140,6 +142,8 @@ def install() -> None:
                                                               asked.get("exclusive_start_key"))
                 else:
                     self._obelisk_candidates = [item for _, item in entries]
+                if (index.projection or {}).get("ProjectionType", "ALL") != "ALL":
+                    self._obelisk_candidates = [index.project(item) for item in self._obelisk_candidates]
         elif not index_name and asked.get("hash_key") is not None:
             held = self.items.get(asked["hash_key"])
             self._obelisk_candidates = [] if held is None else list(held.values()) if self.range_key_attr else [held]
