@@ -59,7 +59,7 @@ def _album_of(stack, token: str, count: int, indexed: bool = True) -> str:
     """An album of `count` one-series studies (`_study`), written as `store.listing.add` writes
     them (`indexed`) or as before the search indexes."""
     album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
-                          data={"name": f"{count} studies"}, timeout=10).json()["album_id"]
+                          data={"name": f"{count} studies"}, timeout=60).json()["album_id"]
     with service_layer(stack):
         from chalicelib.dicom import qido
         from chalicelib.store import study_index
@@ -96,10 +96,10 @@ def albums(stack, token):
 def search(stack, token: str, album: str, **params) -> tuple[int, requests.Response]:
     """alice's study list of the album with these criteria, and its DynamoDB requests."""
     calls = f"{stack.emulator_url}/_emulator/calls"
-    requests.delete(calls, timeout=5)
+    requests.delete(calls, timeout=60)
     response = requests.get(f"{stack.api_url}/studies", params={"album": album, "limit": "25", **params},
                             headers={"Authorization": f"Bearer {token}"}, timeout=120)
-    counted = requests.get(calls, timeout=5).json()
+    counted = requests.get(calls, timeout=60).json()
     assert not any(op.endswith(":Scan") for op in counted), counted
     return sum(n for op, n in counted.items() if op.startswith("dynamodb:")), response
 
@@ -170,3 +170,49 @@ def test_the_migration_indexes_rows_written_before_the_indexes(stack, token):
     for params, matches in SEARCHES.values():
         _, after = search(stack, token, album, **params)
         assert _answered(after) == _expected(40, matches)[:25], params
+
+
+def _stow(stack, token: str, album: str, dataset) -> None:
+    from tests.integration import dicom_samples
+    response = requests.post(f"{stack.api_url}/studies", params={"album": album}, data=dicom_samples.part10(dataset),
+                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/dicom",
+                                      "Accept": "application/dicom+json"}, timeout=60)
+    assert response.status_code == 200, response.text
+
+
+def test_the_indexes_follow_series_into_and_out_of_an_album(stack, token):
+    """A study of a CT and an MR series stored into an album: searches find it by name, ID and
+    both modalities. When the MR leaves, MR finds nothing and CT still finds it; when the CT (whose
+    identity the album's row copies) leaves too, the row copies the MR's and every search follows."""
+    from tests.integration import dicom_samples
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "moving series"}, timeout=60).json()["album_id"]
+    ct = dicom_samples.load("CT_small.dcm")
+    ct.PatientName, ct.PatientID, ct.Modality = "Alpha^One", "ALPHA-1", "CT"
+    mr = dicom_samples.load("CT_small.dcm")
+    mr = dicom_samples.renewed(mr, study=str(ct.StudyInstanceUID))
+    mr.PatientName, mr.PatientID, mr.Modality = "Alpha^One", "ALPHA-1", "MR"
+    _stow(stack, token, album, ct)
+    _stow(stack, token, album, mr)
+    study = str(ct.StudyInstanceUID)
+
+    def found(**params) -> list[str]:
+        _, response = search(stack, token, album, **params)
+        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+
+    def leave(series) -> None:
+        response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series.SeriesInstanceUID}/albums/{album}",
+                                   headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert response.status_code == 204, response.text
+
+    assert found(PatientName="alpha*") == [study] and found(PatientName="*one", fuzzymatching="true") == [study]
+    assert found(ModalitiesInStudy="MR") == [study] and found(ModalitiesInStudy="CT") == [study]
+    leave(mr)
+    assert found(ModalitiesInStudy="MR") == [] and found(ModalitiesInStudy="CT") == [study]
+    _stow(stack, token, album, dicom_samples.renewed(mr, study=study, series=str(mr.SeriesInstanceUID)))
+    assert found(ModalitiesInStudy="CT\\MR") == [study]
+    leave(ct)
+    assert found(ModalitiesInStudy="CT") == [] and found(ModalitiesInStudy="MR") == [study]
+    assert found(PatientName="alpha^o*") == [study] and found(PatientID="alpha-1") == [study]
+    leave(mr)
+    assert found(PatientName="alpha*") == [] and found(ModalitiesInStudy="MR") == []
