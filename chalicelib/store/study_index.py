@@ -84,7 +84,8 @@ def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool) 
     found: Hits = {}
     for album_id in album_ids:
         for start in sorted(starts):
-            for row in index.query(album_id, column.startswith(start) if start else None):
+            for row in index.query(album_id, column.startswith(start) if start else None,
+                                   attributes_to_get=["sk", attribute]):  # half the entry to parse
                 text, _, order = getattr(row, attribute).rpartition(SEPARATOR)
                 if matching.matches({criterion.tag: element(vr, {"Alphabetic": text} if vr == "PN" else text)},
                                     criterion, fuzzy):
