@@ -31,6 +31,7 @@ test: install test-deps web
 ## orthanc-dicomweb; BENCH_QUICK=1 for a smoke run; settings in docs/benchmarks.md); not part of `make test`
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.search
 
 ## model-long: the permission model against the stack for 5,000+ random steps (docs/security.md;
 ## `make test` runs 300 with a fixed seed); MODEL_SURVEY=1 lists every kind of divergence unshrunk

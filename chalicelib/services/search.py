@@ -11,7 +11,7 @@ from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.events import audit
-from chalicelib.store import identity, listing, shares
+from chalicelib.store import identity, listing, shares, study_index
 from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
@@ -82,11 +82,16 @@ def search_studies(principal: Principal, source: policy.Source, params: dict[str
 def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.IncludeFields,
                       criteria: list[matching.Criterion], fuzzy: bool, page: Page, base_url: str) -> SearchResult:
     """Without criteria, the lists are read down to the page's end only and the total is the
-    albums' count. With criteria, every row of the lists is matched on its copies of the study's
+    albums' count. With criteria on indexed attributes, their indexes give the matches
+    (`_from_indexes`). Otherwise every row of the lists is matched on its copies of the study's
     attributes and series' modalities: no study or series row is read but the page's (and those
     rows written before the copies lack)."""
     holding = listing.counts(sorted(policy.readable_albums(principal, source)))
-    if criteria:
+    criteria = [c for c in criteria if not study_index.is_no_criterion(c)]
+    found = _from_indexes(sorted(holding), holding, criteria, fuzzy, page) if criteria else None
+    if found is not None:
+        total, chosen = found
+    elif criteria:
         listed = listing.newest_first(sorted(holding))
         _read_what_rows_lack(listed, modalities=any(c.tag == MODALITIES_IN_STUDY for c in criteria))
         matched = [(uid, study) for uid, study in listed.items()
@@ -102,6 +107,35 @@ def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.
         visible = {study: {series: [] for series in listed_study.series_uids} for study, listed_study in chosen}
     known = {study: listed_study.attributes for study, listed_study in chosen if listed_study.attributes}
     return SearchResult(_study_items(principal, visible, fields, base_url, known), total, page.offset)
+
+
+def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.Criterion], fuzzy: bool,
+                  page: Page) -> tuple[int, list[tuple[str, listing.Listed]]] | None:
+    """The total and the page's studies, newest first, from the indexes of the criteria that have
+    one (`study_index`): each reads its matches; criteria without an index are then matched on
+    the rows of those studies. None when no criterion has an index, or some album holds rows
+    written before the indexes (until `migrations.index_study_rows` has run)."""
+    if not listing.all_indexed(holding):
+        return None
+    found: study_index.Hits | None = None
+    unindexed = []
+    for criterion in criteria:
+        hits = study_index.hits(album_ids, criterion, fuzzy)
+        if hits is None:
+            unindexed.append(criterion)
+        else:
+            found = hits if found is None else {uid: order for uid, order in found.items() if uid in hits}
+    if found is None:
+        return None
+    ordered = sorted(found, key=found.__getitem__, reverse=True)
+    if unindexed:
+        rows = listing.rows_of(album_ids, ordered)
+        _read_what_rows_lack(rows, modalities=False)
+        matched = [(uid, study) for uid, study in rows.items() if matching.matches_all(_matchable(study), unindexed, fuzzy)]
+        return len(matched), matched[page.offset:page.offset + page.limit]
+    chosen = ordered[page.offset:page.offset + page.limit]
+    rows = listing.rows_of(album_ids, chosen)
+    return len(ordered), [(uid, rows[uid]) for uid in chosen if uid in rows]
 
 
 def _read_what_rows_lack(listed: dict[str, listing.Listed], modalities: bool) -> None:

@@ -12,7 +12,7 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import identity
+from chalicelib.store import identity, study_index
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
@@ -30,21 +30,28 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
         modality: str, study_is_new: bool) -> None:
     """The listing part of putting a series into an album, inside the caller's transaction: the
     album's study row gains the series and its modality (and, once, the study's attributes as
-    stored); a new study row also counts one more study. Each guess is a condition, so a wrong
-    one cancels the transaction (see `row`) and nothing is miscounted."""
+    stored); a new study row also counts one more study and takes its search keys from that copy
+    (`study_index`), and the series' modality its `AlbumStudyModality` row. Each guess is a
+    condition, so a wrong one cancels the transaction (see `row`) and nothing is miscounted."""
     study_row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
     copy = json_model.subset(study_attributes, json_model.PATIENT_STUDY_KEYWORDS)
+    order = f"{qido.listing_key(copy)}#{study_uid}"
     actions = [AlbumStudy.album_id.set(album_id), AlbumStudy.study_uid.set(study_uid),
-               AlbumStudy.listing.set(AlbumStudy.listing | f"{qido.listing_key(copy)}#{study_uid}"),
+               AlbumStudy.listing.set(AlbumStudy.listing | order),
                AlbumStudy.study_attributes.set(AlbumStudy.study_attributes | copy),
                AlbumStudy.attributes_from.set(AlbumStudy.attributes_from | series_uid),
                AlbumStudy.series_uids.add({series_uid}),
                AlbumStudy.series_modalities.add({modality_entry(series_uid, modality)})]
     if study_is_new:
+        actions += [*study_index.key_actions(copy, only_if_absent=True), AlbumStudy.indexed.set(True)]
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
-        count(transaction, album_id, +1)
+        count(transaction, album_id, +1, indexed=True)
     else:
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.exists())
+    if modality:
+        modality_row = study_index.modality_row(album_id, modality, study_uid)
+        transaction.update(modality_row, actions=[type(modality_row).study_uid.set(study_uid),
+                                                  type(modality_row).listing.set(type(modality_row).listing | order)])
 
 
 def modality_entry(series_uid: str, modality: str) -> str:
@@ -56,9 +63,17 @@ def series_of_entry(entry: str) -> str:
     return entry.partition("=")[0]
 
 
-def count(transaction: TransactWrite, album_id: str, delta: int) -> None:
+def count(transaction: TransactWrite, album_id: str, delta: int, indexed: bool = False) -> None:
+    """One study more or fewer in the album; `indexed` when its row is (`AlbumStudy.indexed`)."""
+    actions = [AlbumStudyCount.studies.add(delta), AlbumStudyCount.changes.add(1)]
     transaction.update(AlbumStudyCount(*AlbumStudyCount.key(album_id)),
-                       actions=[AlbumStudyCount.studies.add(delta), AlbumStudyCount.changes.add(1)])
+                       actions=actions + ([AlbumStudyCount.indexed.add(delta)] if indexed else []))
+
+
+def modalities_of(study_row: AlbumStudy, leaving: str | None = None) -> set[str]:
+    """The modalities of the row's series (but `leaving`), as its `AlbumStudyModality` rows name them."""
+    return {m.upper() for series, _, m in (e.partition("=") for e in study_row.series_modalities or ())
+            if m and series != leaving}
 
 
 def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -> None:
@@ -68,26 +83,35 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
     unchanged = (size(AlbumStudy.series_uids) == len(series_uids)) & AlbumStudy.series_uids.contains(series_uid)
     if series_uids == {series_uid}:
         transaction.delete(study_row, condition=unchanged)
-        count(transaction, study_row.album_id, -1)
+        count(transaction, study_row.album_id, -1, indexed=bool(study_row.indexed))
+        remaining: set[str] = set()
     else:
-        actions = [AlbumStudy.series_uids.delete({series_uid}), *_copy_from_another(study_row, series_uid)]
+        copied, order = _copy_from_another(study_row, series_uid)
+        actions = [AlbumStudy.series_uids.delete({series_uid}), *copied]
         entries = {e for e in study_row.series_modalities or () if series_of_entry(e) == series_uid}
         if entries:
             actions.append(AlbumStudy.series_modalities.delete(entries))
         transaction.update(study_row, actions=actions, condition=unchanged)
+        remaining = modalities_of(study_row, leaving=series_uid)
+        for modality in remaining if order else ():  # the study moved in the list
+            modality_row = study_index.modality_row(study_row.album_id, modality, study_row.study_uid)
+            transaction.update(modality_row, actions=[type(modality_row).listing.set(order)])
+    for modality in modalities_of(study_row) - remaining:
+        transaction.delete(study_index.modality_row(study_row.album_id, modality, study_row.study_uid))
 
 
-def _copy_from_another(study_row: AlbumStudy, leaving: str) -> list:
+def _copy_from_another(study_row: AlbumStudy, leaving: str) -> tuple[list, str | None]:
     """When the series whose identity the row copies leaves (or the row does not say which it
     copies), the copy comes from a remaining series: members must see no identity of a series the
-    album no longer holds."""
+    album no longer holds. The update actions, and the row's new `listing` (None: unchanged)."""
     if study_row.attributes_from not in (None, leaving):
-        return []
+        return [], None
     remaining = sorted(study_row.series_uids - {leaving})
     copy = json_model.subset(identity.read(study_row.study_uid, remaining[:1]).get(
         (study_row.study_uid, remaining[0]), {}), json_model.PATIENT_STUDY_KEYWORDS)
+    order = f"{qido.listing_key(copy)}#{study_row.study_uid}"
     return [AlbumStudy.study_attributes.set(copy), AlbumStudy.attributes_from.set(remaining[0]),
-            AlbumStudy.listing.set(f"{qido.listing_key(copy)}#{study_row.study_uid}")]
+            AlbumStudy.listing.set(order), *study_index.key_actions(copy)], order
 
 
 @dataclass
@@ -147,3 +171,26 @@ def count_visible(sub: str, holding: dict[str, AlbumStudyCount]) -> int:
                for listed in AlbumStudy.by_listing.query(album_id, attributes_to_get=["study_uid"])}
     VisibleStudyCount(*VisibleStudyCount.key(sub), signature=signature, studies=len(studies)).save()
     return len(studies)
+
+
+def all_indexed(holding: dict[str, AlbumStudyCount]) -> bool:
+    """Whether every study row of the albums carries its search keys (`study_index`): rows
+    written before them do once `migrations.index_study_rows` has run."""
+    return all(int(c.indexed or 0) == int(c.studies) for c in holding.values())
+
+
+def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
+    """The albums' rows of these studies, merged as `newest_first` merges them, in the order of
+    `study_uids` (one BatchGetItem per 100 album-study pairs)."""
+    keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
+    found: dict[str, list[AlbumStudy]] = {}
+    for album_row in (AlbumStudy.batch_get(keys) if keys else []):
+        found.setdefault(album_row.study_uid, []).append(album_row)
+    studies: dict[str, Listed] = {}
+    for study_uid in (s for s in study_uids if s in found):
+        listed = studies[study_uid] = Listed(set(), None, {})
+        for album_row in sorted(found[study_uid], key=lambda r: r.album_id):
+            listed.series_uids.update(album_row.series_uids)
+            listed.attributes = listed.attributes or album_row.study_attributes
+            listed.modalities.update(entry.split("=", 1) for entry in album_row.series_modalities or ())
+    return studies

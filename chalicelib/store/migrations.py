@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import listing, orphans, storage_migration
+from chalicelib.store import listing, orphans, storage_migration, study_index
 from chalicelib.store.models import (
     AlbumStudy,
     AlbumStudyCount,
@@ -24,6 +25,7 @@ from chalicelib.store.models import (
     SeriesShare,
     StudyRecord,
     UserProfile,
+    transact,
 )
 
 
@@ -81,6 +83,37 @@ def complete_study_rows(dry_run: bool = False) -> int:
     return completed
 
 
+def index_study_rows(dry_run: bool = False) -> int:
+    """The search keys and `AlbumStudyModality` rows (`study_index`) of the `AlbumStudy` rows
+    written before them, each row in one transaction with its album's `indexed` count; an album's
+    searches use the indexes once all its rows are indexed. Run after `complete_study_rows`.
+    Returns how many rows it indexed (with `dry_run`, would index)."""
+    indexed = 0
+    for row in AlbumStudy.scan(AlbumStudy.sk.startswith("STUDY#") & AlbumStudy.indexed.does_not_exist()):
+        if row.study_attributes is None or len(row.series_modalities or ()) < len(row.series_uids):
+            continue  # not completed (`complete_study_rows`): the album keeps matching its rows
+        if dry_run:
+            indexed += 1
+            continue
+        order = row.listing
+        try:
+            with transact() as transaction:
+                transaction.update(row, actions=[*study_index.key_actions(row.study_attributes or {}),
+                                                 AlbumStudy.indexed.set(True)],
+                                   condition=AlbumStudy.pk.exists() & AlbumStudy.indexed.does_not_exist()
+                                   & (AlbumStudy.listing == order) & (size(AlbumStudy.series_uids) == len(row.series_uids)))
+                for modality in listing.modalities_of(row):
+                    modality_row = study_index.modality_row(row.album_id, modality, row.study_uid)
+                    transaction.update(modality_row, actions=[type(modality_row).study_uid.set(row.study_uid),
+                                                              type(modality_row).listing.set(order)])
+                transaction.update(AlbumStudyCount(*AlbumStudyCount.key(row.album_id)),
+                                   actions=[AlbumStudyCount.indexed.add(1)])
+            indexed += 1
+        except TransactWriteError:
+            pass  # the row changed or left meanwhile: the next run indexes it
+    return indexed
+
+
 def _study_attributes(study_uids: list[str]) -> dict[str, dict]:
     """What `AlbumStudy.study_attributes` copies of each stored study."""
     records = StudyRecord.batch_get([StudyRecord.key(u) for u in study_uids]) if study_uids else []
@@ -124,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     would = "would be " if args.dry_run else ""
     print(f"study lists {would}built for {build_study_lists(args.dry_run)} album(s)")
     print(f"album study rows {would}completed with study attributes and modalities: {complete_study_rows(args.dry_run)}")
+    print(f"album study rows {would}given search keys: {index_study_rows(args.dry_run)}")
     claimed, ambiguous = claim_emails(args.dry_run)
     print(f"e-mail claims {would}written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
     if args.purge_orphans:

@@ -15,7 +15,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -360,6 +360,38 @@ class StudiesByListing(GlobalSecondaryIndex):
     listing = UnicodeAttribute(range_key=True)
 
 
+class _AlbumStudyKeyIndex(GlobalSecondaryIndex):
+    """An album's study rows by one lower-cased study attribute and their order
+    (`store.study_index`), keys only: a prefix reads its matches, the whole index ~200 bytes a study."""
+
+    class Meta:
+        projection = KeysOnlyProjection()
+
+
+class StudiesByName(_AlbumStudyKeyIndex):
+    class Meta(_AlbumStudyKeyIndex.Meta):
+        index_name = "by-patient-name"
+
+    album_id = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
+class StudiesByPatientId(_AlbumStudyKeyIndex):
+    class Meta(_AlbumStudyKeyIndex.Meta):
+        index_name = "by-patient-id"
+
+    album_id = UnicodeAttribute(hash_key=True)
+    patient_id_key = UnicodeAttribute(range_key=True)
+
+
+class StudiesByAccession(_AlbumStudyKeyIndex):
+    class Meta(_AlbumStudyKeyIndex.Meta):
+        index_name = "by-accession"
+
+    album_id = UnicodeAttribute(hash_key=True)
+    accession_key = UnicodeAttribute(range_key=True)
+
+
 class AlbumStudy(_Item):
     """`ALBUM#{id}` / `STUDY#{study}`: a study has at least one series in an album, and which.
     `listing` is `{qido.listing_key}#{study}`: the sparse `by-listing` index (`album_id`,
@@ -378,20 +410,42 @@ class AlbumStudy(_Item):
     study_attributes = JSONAttribute(null=True)
     attributes_from = UnicodeAttribute(null=True)  # the series whose study identity is copied
     series_modalities = UnicodeSetAttribute(null=True)
+    name_key = UnicodeAttribute(null=True)  # `{lower-cased copy}\x1f{order}` (`store.study_index`)
+    patient_id_key = UnicodeAttribute(null=True)
+    accession_key = UnicodeAttribute(null=True)
+    indexed = BooleanAttribute(null=True)  # keys and `AlbumStudyModality` rows written with the row
     by_listing = StudiesByListing()
+    by_name = StudiesByName()
+    by_patient_id = StudiesByPatientId()
+    by_accession = StudiesByAccession()
 
     @staticmethod
     def key(album_id: str, study_uid: str) -> tuple[str, str]:
         return f"ALBUM#{album_id}", f"STUDY#{study_uid}"
 
 
+class AlbumStudyModality(_Item):
+    """`ALBUM#{id}` / `MODALITY#{Modality}#{study}`: a series of the study in the album has this
+    modality (upper-cased); `listing` orders them. A ModalitiesInStudy search is one Query."""
+
+    Meta = _meta(settings().shares_table)
+    study_uid = UnicodeAttribute()
+    listing = UnicodeAttribute()
+
+    @staticmethod
+    def key(album_id: str, modality: str, study_uid: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"MODALITY#{modality.upper()}#{study_uid}"
+
+
 class AlbumStudyCount(_Item):
     """`ALBUM#{id}` / `STUDYCOUNT`: how many studies an album holds (X-Total-Count of its study
-    list); `changes` counts every study that came or went."""
+    list); `changes` counts every study that came or went; `indexed`, how many of its study rows
+    are `AlbumStudy.indexed` (searches use the indexes when all are)."""
 
     Meta = _meta(settings().shares_table)
     studies = NumberAttribute(default=0)
     changes = NumberAttribute(default=0)
+    indexed = NumberAttribute(null=True)
 
     @staticmethod
     def key(album_id: str) -> tuple[str, str]:

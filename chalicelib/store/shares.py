@@ -11,7 +11,7 @@ from chalicelib import clock
 from chalicelib.errors import ConcurrentChange
 from chalicelib.store import listing, orphans
 from chalicelib.store.items import get_or_none
-from chalicelib.store.models import AlbumMember, AlbumStudy, AlbumStudyCount, SeriesShare, transact
+from chalicelib.store.models import AlbumMember, AlbumStudy, AlbumStudyCount, AlbumStudyModality, SeriesShare, transact
 
 WRITE_ATTEMPTS = 10
 
@@ -100,5 +100,8 @@ def forget_album(album_id: str) -> None:
         orphans.purge_if_orphan(share.study_uid, share.series_uid, left=album_id)
     with AlbumStudy.batch_write() as batch:
         for row in AlbumStudy.query(f"ALBUM#{album_id}", AlbumStudy.sk.startswith("STUDY#")):
+            batch.delete(row)
+    with AlbumStudyModality.batch_write() as batch:
+        for row in AlbumStudyModality.query(f"ALBUM#{album_id}", AlbumStudyModality.sk.startswith("MODALITY#")):
             batch.delete(row)
     AlbumStudyCount(*AlbumStudyCount.key(album_id)).delete()

@@ -1,0 +1,137 @@
+"""Searches of an album's study list that read their matches, not the album (docs/data-model.md,
+"Searching the study list"). Each `AlbumStudy` row carries lower-cased copies of its PatientName,
+PatientID and AccessionNumber (`keys_of`), each the sort key of a global secondary index on the
+album (keys only; the value is followed by the study's order, `SEPARATOR` between); StudyDate ranges are ranges of the `by-listing` index (its
+sort key starts with the date); each modality of the album's series of a study is an
+`AlbumStudyModality` row. A criterion with a literal start (`Rossi*`, `PAT123`, a date range,
+`CT`) is one Query per album and alternative reading its matches; one starting with a wildcard, or
+a fuzzy name, reads the whole name (or ID) index of the album, about 200 bytes a study. Every
+candidate is checked with `matching`, so the answers are exactly those of matching the rows."""
+from __future__ import annotations
+
+import re
+
+from chalicelib.dicom import json_model, matching, qido
+from chalicelib.dicom.json_model import element
+from chalicelib.store.models import AlbumStudy, AlbumStudyModality
+
+PATIENT_NAME, PATIENT_ID, ACCESSION = "00100010", "00100020", "00080050"
+STUDY_DATE, MODALITIES_IN_STUDY = "00080020", "00080061"
+_KEYS = {PATIENT_NAME: ("PatientName", "name_key", "by_name", "PN"),
+         PATIENT_ID: ("PatientID", "patient_id_key", "by_patient_id", "LO"),
+         ACCESSION: ("AccessionNumber", "accession_key", "by_accession", "SH")}
+INDEXED_TAGS = frozenset({*_KEYS, STUDY_DATE, MODALITIES_IN_STUDY})
+SEPARATOR = "\x1f"
+_DATE_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")
+
+Hits = dict[str, str]  # study uid -> its `listing` (the study list's order)
+
+
+def keys_of(study_attributes: dict) -> dict[str, str]:
+    """The searched copies of a study row's attributes (`AlbumStudy` attribute -> value): the
+    value (VM 1), lower-cased as `matching` compares, then the study list's order
+    (`qido.listing_key`); absent when the study has none."""
+    keys = {}
+    order = qido.listing_key(study_attributes)
+    for keyword, attribute, _, _ in _KEYS.values():
+        value = json_model.text_value(study_attributes, keyword).lower()
+        if value:
+            keys[attribute] = f"{value}{SEPARATOR}{order}"
+    return keys
+
+
+def key_actions(study_attributes: dict, only_if_absent: bool = False) -> list:
+    """Update actions setting (or, when absent from the attributes, removing) the row's keys."""
+    keys = keys_of(study_attributes)
+    actions = []
+    for _, attribute, _, _ in _KEYS.values():
+        column = getattr(AlbumStudy, attribute)
+        if attribute in keys:
+            actions.append(column.set(column | keys[attribute] if only_if_absent else keys[attribute]))
+        elif not only_if_absent:
+            actions.append(column.remove())
+    return actions
+
+
+def literal_start(pattern: str) -> str:
+    """What every value a wildcard pattern matches starts with."""
+    return re.split(r"[*?]", pattern, maxsplit=1)[0]
+
+
+def is_no_criterion(criterion: matching.Criterion) -> bool:
+    return criterion.value in ("", "*")
+
+
+def hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool) -> Hits | None:
+    """The studies of the albums whose rows match the criterion, read from an index; None when no
+    index holds the attribute (the caller matches the rows themselves)."""
+    if criterion.tag in _KEYS:
+        return _key_hits(album_ids, criterion, fuzzy)
+    if criterion.tag == STUDY_DATE:
+        return _date_hits(album_ids, criterion)
+    if criterion.tag == MODALITIES_IN_STUDY:
+        return _modality_hits(album_ids, criterion)
+    return None
+
+
+def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool) -> Hits:
+    _, attribute, index_name, vr = _KEYS[criterion.tag]
+    index, column = getattr(AlbumStudy, index_name), getattr(AlbumStudy, attribute)
+    fuzzy = fuzzy and vr == "PN"  # a fuzzy name matches any word of it: the whole index is read
+    starts = {"" if fuzzy else literal_start(a).lower() for a in criterion.value.split("\\")}
+    if "" in starts:
+        starts = {""}
+    found: Hits = {}
+    for album_id in album_ids:
+        for start in sorted(starts):
+            for row in index.query(album_id, column.startswith(start) if start else None,
+                                   attributes_to_get=["sk", attribute]):  # half the entry to parse
+                text, _, order = getattr(row, attribute).rpartition(SEPARATOR)
+                if matching.matches({criterion.tag: element(vr, {"Alphabetic": text} if vr == "PN" else text)},
+                                    criterion, fuzzy):
+                    study_uid = row.sk.removeprefix("STUDY#")
+                    found[study_uid] = f"{order}#{study_uid}"
+    return found
+
+
+def _date_hits(album_ids: list[str], criterion: matching.Criterion) -> Hits:
+    """`by-listing` rows whose listing starts with a date in the range (or the date), checked on
+    their copy of the study's attributes; a pattern of another form reads the album's list."""
+    conditions = []
+    for alternative in criterion.value.split("\\"):
+        if (found := _DATE_RANGE.match(alternative)) is not None:
+            low, high = found.group(1), found.group(2)
+            if low and high:
+                conditions.append(AlbumStudy.listing.between(low, high + "~"))
+            else:
+                conditions.append(AlbumStudy.listing >= low if low else AlbumStudy.listing <= high + "~")
+        elif re.fullmatch(r"\d{8}", alternative):
+            conditions.append(AlbumStudy.listing.startswith(alternative))
+        else:
+            conditions = [None]
+            break
+    found_hits: Hits = {}
+    for album_id in album_ids:
+        for condition in conditions:
+            for row in AlbumStudy.by_listing.query(album_id, condition):
+                if matching.matches(row.study_attributes or {}, criterion):
+                    found_hits[row.study_uid] = row.listing
+    return found_hits
+
+
+def _modality_hits(album_ids: list[str], criterion: matching.Criterion) -> Hits:
+    starts = {literal_start(a).upper() + ("" if re.search(r"[*?]", a) else "#") for a in criterion.value.split("\\")}
+    if any(s in ("", "#") for s in starts):
+        starts = {""}
+    found: Hits = {}
+    for album_id in album_ids:
+        for start in sorted(starts):
+            for row in AlbumStudyModality.query(f"ALBUM#{album_id}", AlbumStudyModality.sk.startswith(f"MODALITY#{start}")):
+                modality = row.sk.split("#")[1]
+                if matching.matches({criterion.tag: element("CS", modality)}, criterion):
+                    found[row.study_uid] = row.listing
+    return found
+
+
+def modality_row(album_id: str, modality: str, study_uid: str) -> AlbumStudyModality:
+    return AlbumStudyModality(*AlbumStudyModality.key(album_id, modality, study_uid))

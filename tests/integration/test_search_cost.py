@@ -1,0 +1,218 @@
+"""Study searches cost what their matches cost, not what the album holds: each search OHIF and
+KHEOPS clients send (a patient-name prefix, OHIF's `*name*` with fuzzy matching, a patient ID, an
+accession number, a StudyDate range, a modality) costs the same DynamoDB requests in an album of
+100 studies and in one of 3,000, and answers exactly the studies that match. The albums' rows
+are written through the store layer (3,000 studies over STOW would take many minutes); the
+searches are real HTTP, their requests counted at the emulator."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import requests
+from pydicom.uid import generate_uid
+
+from devstack.in_process import service_layer
+from devstack.stack import LocalStack
+
+SIZES = (100, 3000)
+LAST = ("Martin", "Dubois", "Peeters", "Jansen", "Muller", "Rossi", "Novak", "Garcia", "Smith", "Larsen")
+FIRST = ("Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hugo", "Ines", "Jonas")
+
+
+def _study(n: int) -> dict:
+    """The n-th study of a population: what it holds and what searches should find it by."""
+    day = date(2000, 1, 1) + timedelta(days=(n * 7919) % 9000)
+    return {"name": f"{LAST[n % 10]}^{FIRST[(n // 10) % 10]}", "patient_id": f"PAT{n:07d}",
+            "accession": f"ACC{n:07d}", "date": day.strftime("%Y%m%d"), "modality": "MR" if n % 10 == 3 else "CT"}
+
+
+def _attributes(uid: str, study: dict) -> dict:
+    """The study attributes as STOW would copy them into the album's row (all of
+    `json_model.PATIENT_STUDY_KEYWORDS` a CT scanner writes: the rows' real size)."""
+    return {"00080005": {"vr": "CS", "Value": ["ISO_IR 100"]}, "00080020": {"vr": "DA", "Value": [study["date"]]},
+            "00080030": {"vr": "TM", "Value": ["101500"]}, "00080050": {"vr": "SH", "Value": [study["accession"]]},
+            "00080090": {"vr": "PN", "Value": [{"Alphabetic": "Referring^Doctor"}]},
+            "00100010": {"vr": "PN", "Value": [{"Alphabetic": study["name"]}]},
+            "00100020": {"vr": "LO", "Value": [study["patient_id"]]}, "00100030": {"vr": "DA", "Value": ["19600101"]},
+            "00100040": {"vr": "CS", "Value": ["F"]}, "0020000D": {"vr": "UI", "Value": [uid]},
+            "00200010": {"vr": "SH", "Value": ["4242"]}, "00081030": {"vr": "LO", "Value": ["CT THORAX ABDOMEN"]},
+            "00101010": {"vr": "AS", "Value": ["064Y"]}}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A stack of its own: thousands of index rows would slow every later test on the shared emulator."""
+    local = LocalStack(tmp_path_factory.mktemp("search-cost"), emulator_port=0, api_port=0, persist=False)
+    try:
+        yield local.start()
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def token(stack):
+    return stack.token("alice")
+
+
+def _album_of(stack, token: str, count: int, indexed: bool = True) -> str:
+    """An album of `count` one-series studies (`_study`), written as `store.listing.add` writes
+    them (`indexed`) or as before the search indexes."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": f"{count} studies"}, timeout=60).json()["album_id"]
+    with service_layer(stack):
+        from chalicelib.dicom import qido
+        from chalicelib.store import study_index
+        from chalicelib.store.models import AlbumStudy, AlbumStudyCount, AlbumStudyModality, SeriesRecord, SeriesShare
+        with SeriesRecord.batch_write() as series_rows, SeriesShare.batch_write() as shares, \
+                AlbumStudy.batch_write() as listed, AlbumStudyModality.batch_write() as modalities:
+            for n in range(count):
+                study, uid, series = _study(n), generate_uid(), generate_uid()
+                attributes = _attributes(uid, study)
+                order = f"{qido.listing_key(attributes)}#{uid}"
+                series_rows.save(SeriesRecord(*SeriesRecord.key(uid, series), study_uid=uid, series_uid=series,
+                                              instance_count=1,
+                                              attributes={"00080060": {"vr": "CS", "Value": [study["modality"]]}}))
+                shares.save(SeriesShare(*SeriesShare.key(album, uid, series), album_id=album, study_uid=uid,
+                                        series_uid=series, series_album=f"{series}#{album}", added_at="2026-01-01"))
+                keys = study_index.keys_of(attributes) if indexed else {}
+                listed.save(AlbumStudy(*AlbumStudy.key(album, uid), album_id=album, study_uid=uid, listing=order,
+                                       series_uids={series}, study_attributes=attributes, attributes_from=series,
+                                       series_modalities={f"{series}={study['modality']}"},
+                                       indexed=True if indexed else None, **keys))
+                if indexed:
+                    modalities.save(AlbumStudyModality(*AlbumStudyModality.key(album, study["modality"], uid),
+                                                       study_uid=uid, listing=order))
+        AlbumStudyCount(*AlbumStudyCount.key(album), studies=count, changes=count,
+                        indexed=count if indexed else None).save()
+    return album
+
+
+@pytest.fixture(scope="module")
+def albums(stack, token):
+    return {size: _album_of(stack, token, size) for size in SIZES}
+
+
+def search(stack, token: str, album: str, **params) -> tuple[int, requests.Response]:
+    """alice's study list of the album with these criteria, and its DynamoDB requests."""
+    calls = f"{stack.emulator_url}/_emulator/calls"
+    requests.delete(calls, timeout=60)
+    response = requests.get(f"{stack.api_url}/studies", params={"album": album, "limit": "25", **params},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    counted = requests.get(calls, timeout=60).json()
+    assert not any(op.endswith(":Scan") for op in counted), counted
+    return sum(n for op, n in counted.items() if op.startswith("dynamodb:")), response
+
+
+SEARCHES = {  # what each client sends -> which of the population's studies it finds
+    "patient-name prefix": ({"PatientName": "Rossi*"}, lambda s: s["name"].startswith("Rossi")),
+    "OHIF's name search (fuzzy)": ({"PatientName": "*ross*", "fuzzymatching": "true"},
+                                   lambda s: "ross" in s["name"].lower()),
+    "patient ID": ({"PatientID": "PAT0000042"}, lambda s: s["patient_id"] == "PAT0000042"),
+    "OHIF's accession search": ({"AccessionNumber": "*0000042*"}, lambda s: "0000042" in s["accession"]),
+    "StudyDate range": ({"StudyDate": "20100101-20101231"}, lambda s: "20100101" <= s["date"] <= "20101231"),
+    "modality": ({"ModalitiesInStudy": "MR"}, lambda s: s["modality"] == "MR"),
+    "name and modality": ({"PatientName": "Jansen*", "ModalitiesInStudy": "MR"},
+                          lambda s: s["name"].startswith("Jansen") and s["modality"] == "MR"),
+    "name and description": ({"PatientName": "Rossi^A*", "StudyDescription": "CT THORAX*"},
+                             lambda s: s["name"] == "Rossi^Anna"),
+}
+
+
+def _expected(size: int, matches) -> list[tuple[str, str]]:
+    """(StudyDate, PatientID) of the studies that match, newest first."""
+    found = [_study(n) for n in range(size) if matches(_study(n))]
+    return sorted(((s["date"], s["patient_id"]) for s in found), reverse=True)
+
+
+def _answered(response) -> list[tuple[str, str]]:
+    if response.status_code == 204:
+        return []
+    return [(item["00080020"]["Value"][0], item["00100020"]["Value"][0]) for item in response.json()]
+
+
+@pytest.mark.parametrize("name", SEARCHES)
+def test_a_search_costs_the_same_in_an_album_of_100_and_of_3000_studies(stack, token, albums, name):
+    params, matches = SEARCHES[name]
+    costs = {}
+    for size, album in albums.items():
+        costs[size], response = search(stack, token, album, **params)
+        expected = _expected(size, matches)
+        assert response.status_code == (200 if expected else 204), response.text
+        assert _answered(response) == expected[:25], "the matches, newest first"
+        if expected:
+            assert response.headers["X-Total-Count"] == str(len(expected))
+    print(f"DynamoDB requests for a {name} search, by album size: {costs}")
+    assert costs[3000] == costs[100], costs
+
+
+def test_a_later_page_of_a_search_is_the_next_matches(stack, token, albums):
+    expected = _expected(3000, SEARCHES["patient-name prefix"][1])
+    _, response = search(stack, token, albums[3000], PatientName="Rossi*", offset="25")
+    assert _answered(response) == expected[25:50]
+    assert response.headers["X-Total-Count"] == str(len(expected))
+
+
+def test_the_migration_indexes_rows_written_before_the_indexes(stack, token):
+    """An album of rows without search keys answers from its rows (every row read) until
+    `index_study_rows` has run, then from the indexes, with the same answers."""
+    album = _album_of(stack, token, 40, indexed=False)
+    params, matches = SEARCHES["name and modality"]
+    _, before = search(stack, token, album, **params)
+    assert _answered(before) == _expected(40, matches)
+    with service_layer(stack):
+        from chalicelib.store.migrations import index_study_rows
+        from chalicelib.store.models import AlbumStudyCount
+
+        assert index_study_rows() == 40
+        assert index_study_rows() == 0
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).indexed) == 40
+    for params, matches in SEARCHES.values():
+        _, after = search(stack, token, album, **params)
+        assert _answered(after) == _expected(40, matches)[:25], params
+
+
+def _stow(stack, token: str, album: str, dataset) -> None:
+    from tests.integration import dicom_samples
+    response = requests.post(f"{stack.api_url}/studies", params={"album": album}, data=dicom_samples.part10(dataset),
+                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/dicom",
+                                      "Accept": "application/dicom+json"}, timeout=60)
+    assert response.status_code == 200, response.text
+
+
+def test_the_indexes_follow_series_into_and_out_of_an_album(stack, token):
+    """A study of a CT and an MR series stored into an album: searches find it by name, ID and
+    both modalities. When the MR leaves, MR finds nothing and CT still finds it; when the CT (whose
+    identity the album's row copies) leaves too, the row copies the MR's and every search follows."""
+    from tests.integration import dicom_samples
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "moving series"}, timeout=60).json()["album_id"]
+    ct = dicom_samples.load("CT_small.dcm")
+    ct.PatientName, ct.PatientID, ct.Modality = "Alpha^One", "ALPHA-1", "CT"
+    mr = dicom_samples.load("CT_small.dcm")
+    mr = dicom_samples.renewed(mr, study=str(ct.StudyInstanceUID))
+    mr.PatientName, mr.PatientID, mr.Modality = "Alpha^One", "ALPHA-1", "MR"
+    _stow(stack, token, album, ct)
+    _stow(stack, token, album, mr)
+    study = str(ct.StudyInstanceUID)
+
+    def found(**params) -> list[str]:
+        _, response = search(stack, token, album, **params)
+        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+
+    def leave(series) -> None:
+        response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series.SeriesInstanceUID}/albums/{album}",
+                                   headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert response.status_code == 204, response.text
+
+    assert found(PatientName="alpha*") == [study] and found(PatientName="*one", fuzzymatching="true") == [study]
+    assert found(ModalitiesInStudy="MR") == [study] and found(ModalitiesInStudy="CT") == [study]
+    leave(mr)
+    assert found(ModalitiesInStudy="MR") == [] and found(ModalitiesInStudy="CT") == [study]
+    _stow(stack, token, album, dicom_samples.renewed(mr, study=study, series=str(mr.SeriesInstanceUID)))
+    assert found(ModalitiesInStudy="CT\\MR") == [study]
+    leave(ct)
+    assert found(ModalitiesInStudy="CT") == [] and found(ModalitiesInStudy="MR") == [study]
+    assert found(PatientName="alpha^o*") == [study] and found(PatientID="alpha-1") == [study]
+    leave(mr)
+    assert found(PatientName="alpha*") == [] and found(ModalitiesInStudy="MR") == []
