@@ -21,7 +21,7 @@ from chalicelib.events import messages
 from chalicelib.events.messages import SeriesEnteredResearch
 from chalicelib.services import renditions
 from chalicelib.services.research_intake import principal_fields
-from chalicelib.store import dicom_store, shares
+from chalicelib.store import shares
 from chalicelib.store.models import SeriesShare, UserProfile
 from chalicelib.store.research import (
     CopyOf,
@@ -95,7 +95,7 @@ def copy_series(message: SeriesEnteredResearch) -> str:
     from chalicelib.dicom.deidentify import burned_in_reason
 
     records = renditions.series_instances(study, series)
-    originals = [(record, dicom_store.read(renditions.part10_of(record))) for record in records]
+    originals = [(record, renditions.part10_bytes(record)) for record in records]
     datasets = [_read(data) for _, data in originals]
     if not message.released:
         reason = next((r for r in map(burned_in_reason, datasets) if r), None)
