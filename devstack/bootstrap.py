@@ -4,6 +4,7 @@ Resources moto's CloudFormation does not implement (the Cognito user pool, TTL s
 created through the API from the same template's properties, so there is one definition."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ def deploy_stack(endpoint: str, stage: str) -> None:
         )
     template = load_template()
     parameters = template_parameters(stage)
+    add_missing_queues(aws_client("sqs", endpoint), template, parameters)
     dynamodb = aws_client("dynamodb", endpoint)
     for resource in template["Resources"].values():
         props = resolve(resource.get("Properties", {}), parameters)
@@ -103,6 +105,36 @@ def deploy_stack(endpoint: str, stage: str) -> None:
                     TableName=props["TableName"],
                     TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
                 )
+
+
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "SqsManagedSseEnabled")
+
+
+def add_missing_queues(sqs, template: dict, parameters: dict[str, str]) -> list[str]:
+    """The template's queues that an emulator state kept from an earlier run lacks (moto's
+    CloudFormation does not update a stack): a queue added by a newer version (e.g. the research
+    queue) would otherwise be missing and every request sending to it answer 500. Dead-letter
+    queues first, so a redrive policy can name them. Returns the names created."""
+    queues = {name: resolve(r.get("Properties", {}), parameters) for name, r in template["Resources"].items()
+              if r["Type"] == "AWS::SQS::Queue"}
+    existing = set(sqs.list_queues().get("QueueUrls", []))
+    present = {url.rsplit("/", 1)[-1] for url in existing}
+    created = []
+    for props in sorted(queues.values(), key=lambda props: "RedrivePolicy" in props):
+        if props["QueueName"] in present:
+            continue
+        attributes = {k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
+                      for k in QUEUE_ATTRIBUTES if k in props}
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = queues[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["QueueName"]
+            url = sqs.get_queue_url(QueueName=target)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn,
+                                                      "maxReceiveCount": str(redrive["maxReceiveCount"])})
+        sqs.create_queue(QueueName=props["QueueName"], Attributes=attributes)
+        created.append(props["QueueName"])
+    return created
 
 
 def add_missing_indexes(dynamodb, table: dict) -> None:

@@ -67,3 +67,31 @@ def test_make_token_prints_one_line_the_api_accepts(stack):
     response = requests.get(f"{stack.api_url}/studies", headers={"Authorization": f"Bearer {printed.strip()}"},
                             timeout=10)
     assert response.status_code in (200, 204)
+
+
+def test_a_queue_a_newer_version_adds_exists_after_restarting_on_older_state(tmp_path):
+    """Emulator state kept from a version without a queue (here the research queue, added with
+    research albums) gains it at the next start, with its dead-letter redrive: `make run` after
+    `git pull` must not answer 500 on every path that sends to the new queue."""
+    import boto3
+
+    def sqs(stack):
+        return boto3.client("sqs", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    first = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
+    try:
+        first.start()
+        queues = sqs(first)
+        queues.delete_queue(QueueUrl=queues.get_queue_url(QueueName=f"obelisk-{first.stage}-research")["QueueUrl"])
+    finally:
+        first.stop()
+    second = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
+    try:
+        second.start()
+        queues = sqs(second)
+        url = queues.get_queue_url(QueueName=f"obelisk-{second.stage}-research")["QueueUrl"]
+        redrive = queues.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+        assert f"obelisk-{second.stage}-research-dlq" in redrive["RedrivePolicy"]
+    finally:
+        second.stop()
