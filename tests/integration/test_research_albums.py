@@ -279,3 +279,111 @@ def test_an_ultrasound_series_waits_for_an_admin_and_appears_once_released(stack
                             if requests.get(f"{url}/albums/{album}", headers=bearer(bob), timeout=30).json()["research"]["copied_series"]
                             else None, timeout=30)
     assert statistics["copied_series"] == 1 and statistics["copies_size"] > 0  # the copies' storage is counted
+
+
+# ---- who may add to a research album (docs/research-albums.md, who adds) ---------------------
+
+
+def post_stow(stack, token: str, album: str | None, datasets) -> requests.Response:
+    boundary = "researchboundary"
+    body = b"".join(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + encoded(ds) + b"\r\n"
+                    for ds in datasets) + f"--{boundary}--\r\n".encode()
+    return requests.post(f"{stack.api_url}/studies", params={"album": album} if album else {}, data=body, timeout=120,
+                         headers={**bearer(token), "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'})
+
+
+def ultrasound(study: str | None = None, series: str | None = None) -> Dataset:
+    """An instance held in the intake until released: it stays there while the test runs."""
+    image = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
+    image.StudyInstanceUID, image.SeriesInstanceUID = study or generate_uid(), series or generate_uid()
+    image.SOPInstanceUID = image.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    return image
+
+
+@pytest.fixture(scope="module")
+def contributors(stack, tokens):
+    """A research album of alice's with carol a second admin, bob a member (addSeries on, as by
+    default) and an album token scoped write; alice's series S waits in its intake (held)."""
+    alice, bob, carol = tokens("alice"), tokens("bob"), tokens("carol")
+    url = stack.api_url
+    for token in (bob, carol):
+        assert requests.get(f"{url}/inboxinfo", headers=bearer(token), timeout=30).status_code == 200
+    album = create_album(stack, alice, name="contributors")
+    for name in ("bob", "carol"):
+        assert requests.put(f"{url}/albums/{album}/users/{name}@example.org", headers=bearer(alice), timeout=30).status_code == 201
+    assert requests.put(f"{url}/albums/{album}/users/carol@example.org/admin", headers=bearer(alice), timeout=30).status_code in (200, 204)
+    writer = requests.post(f"{url}/capabilities", headers=bearer(alice), timeout=30, data={
+        "title": "lab writer", "scope_type": "album", "album": album, "read_permission": "true",
+        "write_permission": "true"}).json()["access_token"]
+    original = ultrasound()
+    stow(stack, alice, None, [original])
+    study, series = str(original.StudyInstanceUID), str(original.SeriesInstanceUID)
+    shared = requests.put(f"{url}/studies/{study}/series/{series}/albums/{album}", headers=bearer(alice),
+                          params={"inbox": "true"}, timeout=60)
+    assert shared.status_code == 201, shared.text
+    wait_until(lambda: requests.get(f"{url}/albums/{album}", headers=bearer(alice), timeout=30)
+               .json()["research"]["held_series"] == 1, timeout=90)
+    return {"album": album, "alice": alice, "bob": bob, "carol": carol, "writer": writer, "study": study, "series": series}
+
+
+def inbox_instances(stack, token: str, study: str, series: str) -> int:
+    listed = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/instances", headers=bearer(token),
+                          params={"inbox": "true"}, timeout=60)
+    assert listed.status_code == 200, listed.text
+    return len(listed.json())
+
+
+def test_a_series_waiting_in_the_intake_takes_instances_from_nobody_but_who_may_add_to_it(stack, contributors):
+    """W1: waiting in the intake entitles nobody: another admin of the album, who cannot read
+    alice's series, cannot join instances to it through the album (nor a member, nor the album's
+    token); alice's series keeps its one instance."""
+    c = contributors
+    for who in ("carol", "bob", "writer"):
+        answer = post_stow(stack, c[who], c["album"], [ultrasound(c["study"], c["series"])])
+        assert answer.status_code in (403, 409), (who, answer.status_code, answer.text)
+    assert inbox_instances(stack, c["alice"], c["study"], c["series"]) == 1
+
+
+def test_members_album_tokens_and_viewers_of_a_research_album_add_no_series(stack, contributors):
+    """W4: adding series to a research album teaches its date shift and pseudonyms: only its
+    admins may; a member (addSeries on) and a write album token are refused 403, documented shape."""
+    c = contributors
+    for who in ("bob", "writer"):
+        answer = post_stow(stack, c[who], c["album"], [ultrasound()])
+        assert answer.status_code == 403, (who, answer.text)
+        assert set(answer.json()) >= {"message", "detail"}
+    shared = requests.put(f"{stack.api_url}/studies/{c['study']}/series/{c['series']}/albums/{c['album']}",
+                          headers=bearer(c["bob"]), params={"inbox": "true"}, timeout=60)
+    assert shared.status_code in (403, 404)
+    assert post_stow(stack, c["carol"], c["album"], [ultrasound()]).status_code == 200  # an admin adds
+
+
+def test_a_stow_into_a_research_album_says_nothing_of_what_waits_in_its_intake(stack, contributors):
+    """W3: for a principal that may not add, a known series waiting in the intake and one that is
+    not answer alike."""
+    c = contributors
+    elsewhere = ultrasound()
+    stow(stack, c["alice"], None, [elsewhere])  # in alice's inbox only
+    for who in ("bob", "carol"):
+        waiting = post_stow(stack, c[who], c["album"], [ultrasound(c["study"], c["series"])])
+        not_waiting = post_stow(stack, c[who], c["album"], [ultrasound(str(elsewhere.StudyInstanceUID),
+                                                                      str(elsewhere.SeriesInstanceUID))])
+        assert refusal(waiting) == refusal(not_waiting), who
+
+
+def refusal(answer: requests.Response) -> tuple:
+    """A refused STOW as a caller sees it: the status, the message, the failure reasons."""
+    body = answer.json()
+    reasons = [item.get("00081197", {}).get("Value") for item in body.get("00081198", {}).get("Value", [])]
+    return answer.status_code, body.get("message"), reasons
+
+
+def test_the_sender_of_a_series_goes_on_storing_it_into_the_research_album(stack, contributors):
+    """A STOW in several requests: the series only the intake holds takes its sender's next
+    instances (and nobody else's)."""
+    c = contributors
+    first = ultrasound()
+    stow(stack, c["alice"], c["album"], [first])
+    following = ultrasound(str(first.StudyInstanceUID), str(first.SeriesInstanceUID))
+    assert post_stow(stack, c["carol"], c["album"], [following]).status_code == 409
+    stow(stack, c["alice"], c["album"], [following])
