@@ -427,7 +427,7 @@ class Ingest:
         renditions.schedule_builds(queued)
         if grown and research.is_intake(self.album_id):  # a research album's: copies, then events
             for study in sorted({study for study, _ in grown}):
-                research_intake.queue_copies(self.album_id, self.principal, study, {se for st, se in grown if st == study})
+                research_intake.enter(self.album_id, self.principal, study, {se for st, se in grown if st == study})
         elif grown and not self._is_inbox():
             imports = {}
             for study in sorted({study for study, _ in grown}):

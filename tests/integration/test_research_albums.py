@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextlib import contextmanager
 from itertools import count
 
 import pydicom
@@ -17,6 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
+from devstack import bootstrap
 from tests.integration.webhook_receiver import Receiver, wait_until
 from tests.support.planted import PLANTABLE_TAGS, encoded, planted
 
@@ -387,3 +389,50 @@ def test_the_sender_of_a_series_goes_on_storing_it_into_the_research_album(stack
     following = ultrasound(str(first.StudyInstanceUID), str(first.SeriesInstanceUID))
     assert post_stow(stack, c["carol"], c["album"], [following]).status_code == 409
     stow(stack, c["alice"], c["album"], [following])
+
+
+
+# ---- entering the intake: placed with its message, or not at all --------------------------------
+
+SETTABLE_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
+                             "ReceiveMessageWaitTimeSeconds", "RedrivePolicy")
+
+
+@contextmanager
+def research_queue_missing(stack):
+    """The research queue deleted for the block (a queue the deployment lost), then made again as it was."""
+    sqs = bootstrap.aws_client("sqs", stack.emulator_url)
+    name = stack.api_environment().get("OBELISK_RESEARCH_QUEUE", f"obelisk-{stack.stage}-research")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    sqs.delete_queue(QueueUrl=url)
+    try:
+        yield
+    finally:
+        sqs.create_queue(QueueName=name, Attributes={k: v for k, v in attributes.items() if k in SETTABLE_QUEUE_ATTRIBUTES})
+
+
+def ct_image() -> Dataset:
+    image = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    image.StudyInstanceUID, image.SeriesInstanceUID = generate_uid(), generate_uid()
+    image.SOPInstanceUID = image.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    return image
+
+
+def test_a_series_whose_entry_failed_is_not_left_in_the_intake(stack, tokens):
+    """W2: when the research queue cannot take the message, the STOW and the share fail and
+    leave nothing in the intake: once the queue is back, sending again gets the series copied
+    (before, the series stayed in the intake without a message: never copied, and the same
+    upload or share again placed nothing new)."""
+    alice = tokens("alice")
+    album = create_album(stack, alice, name="entry")
+    stored, shared = ct_image(), ct_image()
+    stow(stack, alice, None, [shared])  # in alice's inbox, shared below
+    share_url = f"{stack.api_url}/studies/{shared.StudyInstanceUID}/series/{shared.SeriesInstanceUID}/albums/{album}"
+    with research_queue_missing(stack):
+        assert post_stow(stack, alice, album, [stored]).status_code >= 500
+        assert requests.put(share_url, headers=bearer(alice), params={"inbox": "true"}, timeout=60).status_code >= 500
+    stow(stack, alice, album, [stored])
+    assert requests.put(share_url, headers=bearer(alice), params={"inbox": "true"}, timeout=60).status_code == 201
+    copies = wait_until(lambda: (lambda rows: rows if len(rows) == 2 else None)(studies(stack, alice, album=album)), timeout=120)
+    assert {uid(c) for c in copies}.isdisjoint({str(stored.StudyInstanceUID), str(shared.StudyInstanceUID)})
