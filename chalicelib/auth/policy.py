@@ -231,8 +231,12 @@ def share_target(album_id: str) -> str:
 def _add_target(principal: Principal, album_id: str | None) -> str:
     if principal.kind in ALBUM_SCOPED:
         target = _pinned_album(principal, Source(album_id=album_id))
-        if _still_entitled(principal) is None:
+        membership = _still_entitled(principal)
+        if membership is None:
             raise Forbidden("the token's album no longer entitles it")
+        album = facts().album(target)
+        if album is not None and album.research is not None and not research_adder(principal, membership):
+            raise Forbidden(f"you lack the {ADD_SERIES} permission in this album")
         return target
     if principal.kind == VIEWER:
         return _viewer_store_target(principal, album_id)
@@ -242,6 +246,15 @@ def _add_target(principal: Principal, album_id: str | None) -> str:
         raise AlbumNotFound("Album does not exist or you don't have access")
     require_album_permission(principal, album_id, ADD_SERIES)
     return album_id
+
+
+def research_adder(principal: Principal, membership: AlbumMember | None) -> bool:
+    """Who may add series to a research album (docs/research-albums.md, who adds): its admins
+    only, as users or through their user capabilities, or a report provider one of them launched.
+    Whoever adds series there can learn the album's date shift and pseudonyms by storing what
+    they know, so members never may, whatever the album's flags, nor the album's capability
+    tokens and viewer tokens."""
+    return principal.kind in (USER, USER_CAPABILITY, REPORT_PROVIDER) and bool(membership and membership.is_admin)
 
 
 def _viewer_store_target(principal: Principal, album_id: str | None) -> str:
@@ -348,6 +361,14 @@ class StudyStanding:
             self._may_add[series_uid] = self._decide(series_uid)
         return self._may_add[series_uid]
 
+    def _placed_it(self, series_uid: str) -> bool:
+        """Whether the principal placed the series in the target research album's intake (a STOW
+        in several requests): the intake is nobody's album, and waiting in it entitles nobody else."""
+        target = self.scope.target_album
+        return research.is_intake(target) and any(
+            s.series_uid == series_uid and s.album_id == target and s.placed_by == self.principal.sub
+            for s in self.holders)
+
     def _decide(self, series_uid: str) -> bool:
         principal = self.principal
         if self.pinned_out:
@@ -360,8 +381,8 @@ class StudyStanding:
         target = self.scope.target_album
         if principal.kind == DEIDENTIFIER:
             return holders == {target}
-        if research.is_intake(target) and target in holders:
-            return True  # more instances of a series already waiting for the same research album
+        if self._placed_it(series_uid):
+            return True  # its sender goes on storing a series only the research album's intake holds
         if principal.kind in ALBUM_SCOPED:
             return principal.album_id in holders
         readable = set(self.scope.albums()) & holders
@@ -491,8 +512,11 @@ class AlbumAccess:
         return bool(self.membership and self.membership.is_admin)
 
     def allows(self, permission: str) -> bool:
-        """The permission table of docs/kheops-compatibility.md §3; false on the inbox."""
+        """The permission table of docs/kheops-compatibility.md §3; false on the inbox; in a
+        research album, ADD_SERIES only for its admins (`research_adder`)."""
         if self.album.is_inbox:
+            return False
+        if permission == ADD_SERIES and self.album.research is not None and not research_adder(self.principal, self.membership):
             return False
         if self.principal.kind not in (USER, USER_CAPABILITY):
             allowed = _token_allows(self.principal, permission)

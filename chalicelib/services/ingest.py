@@ -376,10 +376,20 @@ class Ingest:
                     SeriesShare.series_uid.set(series),
                     SeriesShare.series_album.set(f"{series}#{self.album_id}"),
                     SeriesShare.added_at.set(SeriesShare.added_at | moment),
+                    *self._placed_by(),
                 ],
             )
             listing.add(transaction, self.album_id, study, series, series_identity,
                         json_model.text_value(attributes, "Modality"), self._study_is_new(study))
+
+    def _placer(self) -> str | None:
+        """Who places a series in a research album's intake (`SeriesShare.placed_by`): the one
+        principal that may go on adding to it there (`policy.StudyStanding`)."""
+        return self.principal.sub if research.is_intake(self.album_id) else None
+
+    def _placed_by(self) -> list:
+        placer = self._placer()
+        return [SeriesShare.placed_by.set(SeriesShare.placed_by | placer)] if placer else []
 
     def _study_is_new(self, study: str) -> bool:
         """Whether the target album holds nothing of the study yet: guessed from the study's
@@ -417,7 +427,7 @@ class Ingest:
         renditions.schedule_builds(queued)
         if grown and research.is_intake(self.album_id):  # a research album's: copies, then events
             for study in sorted({study for study, _ in grown}):
-                research_intake.queue_copies(self.album_id, self.principal, study, {se for st, se in grown if st == study})
+                research_intake.enter(self.album_id, self.principal, study, {se for st, se in grown if st == study})
         elif grown and not self._is_inbox():
             imports = {}
             for study in sorted({study for study, _ in grown}):
@@ -440,7 +450,8 @@ class Ingest:
         self._shared.add((study, series))
         if (study, series) not in self._identities:
             self._identities.update(identity.read(study, [series]))
-        added = shares.add_series(self.album_id, study, series, self._identities.get((study, series), {}), modality)
+        added = shares.add_series(self.album_id, study, series, self._identities.get((study, series), {}), modality,
+                                  placed_by=self._placer())
         self._new_in_album[study] = False
         return added
 

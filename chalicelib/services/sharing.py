@@ -21,10 +21,12 @@ def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_a
         target_album = policy.share_target(target_album)
     records = {r.series_uid: r for r in SeriesRecord.batch_get([SeriesRecord.key(study_uid, s) for s in series_uids])}
     identities = identity.of_series(list(records.values()))  # each series keeps its own identity
+    placer = principal.sub if research.is_intake(target_album) else None
     added = {s for s in series_uids if s in records and shares.add_series(
-        target_album, study_uid, s, identities[(study_uid, s)], json_model.text_value(records[s].attributes, "Modality"))}
+        target_album, study_uid, s, identities[(study_uid, s)], json_model.text_value(records[s].attributes, "Modality"),
+        placed_by=placer)}
     if added and research.is_intake(target_album):
-        research_intake.queue_copies(target_album, principal, study_uid, added)
+        research_intake.enter(target_album, principal, study_uid, added)
     elif added and not is_inbox:
         counts = {s: int(records[s].instance_count) for s in added}
         mutations.import_series(target_album, principal, study_uid, counts, added, import_source="send")

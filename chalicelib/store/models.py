@@ -344,6 +344,7 @@ class SeriesShare(_Item):
     series_album = UnicodeAttribute()
     favorite = BooleanAttribute(default=False)
     added_at = UnicodeAttribute()
+    placed_by = UnicodeAttribute(null=True)  # in a research album's intake: the sub that placed it
     by_study = SharesByStudy()
 
     @staticmethod

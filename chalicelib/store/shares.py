@@ -44,12 +44,14 @@ def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesS
     return list(SeriesShare.query(f"ALBUM#{album_id}", condition))
 
 
-def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes: dict, modality: str) -> bool:
+def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes: dict, modality: str,
+               placed_by: str | None = None) -> bool:
     """Puts a series into an album; False when it was there already. `study_attributes` (the
-    study's as stored: its `StudyRecord`) and the series' `modality` go to the album's study list."""
+    study's as stored: its `StudyRecord`) and the series' `modality` go to the album's study list;
+    `placed_by` names who placed it in a research album's intake."""
     key = SeriesShare.key(album_id, study_uid, series_uid)
     share = SeriesShare(*key, album_id=album_id, study_uid=study_uid, series_uid=series_uid,
-                        series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso())
+                        series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso(), placed_by=placed_by)
     for attempt in range(WRITE_ATTEMPTS):
         study_is_new = listing.row(album_id, study_uid) is None
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextlib import contextmanager
 from itertools import count
 
 import pydicom
@@ -17,6 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
+from devstack import bootstrap
 from tests.integration.webhook_receiver import Receiver, wait_until
 from tests.support.planted import PLANTABLE_TAGS, encoded, planted
 
@@ -279,3 +281,158 @@ def test_an_ultrasound_series_waits_for_an_admin_and_appears_once_released(stack
                             if requests.get(f"{url}/albums/{album}", headers=bearer(bob), timeout=30).json()["research"]["copied_series"]
                             else None, timeout=30)
     assert statistics["copied_series"] == 1 and statistics["copies_size"] > 0  # the copies' storage is counted
+
+
+# ---- who may add to a research album (docs/research-albums.md, who adds) ---------------------
+
+
+def post_stow(stack, token: str, album: str | None, datasets) -> requests.Response:
+    boundary = "researchboundary"
+    body = b"".join(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + encoded(ds) + b"\r\n"
+                    for ds in datasets) + f"--{boundary}--\r\n".encode()
+    return requests.post(f"{stack.api_url}/studies", params={"album": album} if album else {}, data=body, timeout=120,
+                         headers={**bearer(token), "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'})
+
+
+def ultrasound(study: str | None = None, series: str | None = None) -> Dataset:
+    """An instance held in the intake until released: it stays there while the test runs."""
+    image = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
+    image.StudyInstanceUID, image.SeriesInstanceUID = study or generate_uid(), series or generate_uid()
+    image.SOPInstanceUID = image.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    return image
+
+
+@pytest.fixture(scope="module")
+def contributors(stack, tokens):
+    """A research album of alice's with carol a second admin, bob a member (addSeries on, as by
+    default) and an album token scoped write; alice's series S waits in its intake (held)."""
+    alice, bob, carol = tokens("alice"), tokens("bob"), tokens("carol")
+    url = stack.api_url
+    for token in (bob, carol):
+        assert requests.get(f"{url}/inboxinfo", headers=bearer(token), timeout=30).status_code == 200
+    album = create_album(stack, alice, name="contributors")
+    for name in ("bob", "carol"):
+        assert requests.put(f"{url}/albums/{album}/users/{name}@example.org", headers=bearer(alice), timeout=30).status_code == 201
+    assert requests.put(f"{url}/albums/{album}/users/carol@example.org/admin", headers=bearer(alice), timeout=30).status_code in (200, 204)
+    writer = requests.post(f"{url}/capabilities", headers=bearer(alice), timeout=30, data={
+        "title": "lab writer", "scope_type": "album", "album": album, "read_permission": "true",
+        "write_permission": "true"}).json()["access_token"]
+    original = ultrasound()
+    stow(stack, alice, None, [original])
+    study, series = str(original.StudyInstanceUID), str(original.SeriesInstanceUID)
+    shared = requests.put(f"{url}/studies/{study}/series/{series}/albums/{album}", headers=bearer(alice),
+                          params={"inbox": "true"}, timeout=60)
+    assert shared.status_code == 201, shared.text
+    wait_until(lambda: requests.get(f"{url}/albums/{album}", headers=bearer(alice), timeout=30)
+               .json()["research"]["held_series"] == 1, timeout=90)
+    return {"album": album, "alice": alice, "bob": bob, "carol": carol, "writer": writer, "study": study, "series": series}
+
+
+def inbox_instances(stack, token: str, study: str, series: str) -> int:
+    listed = requests.get(f"{stack.api_url}/studies/{study}/series/{series}/instances", headers=bearer(token),
+                          params={"inbox": "true"}, timeout=60)
+    assert listed.status_code == 200, listed.text
+    return len(listed.json())
+
+
+def test_a_series_waiting_in_the_intake_takes_instances_from_nobody_but_who_may_add_to_it(stack, contributors):
+    """W1: waiting in the intake entitles nobody: another admin of the album, who cannot read
+    alice's series, cannot join instances to it through the album (nor a member, nor the album's
+    token); alice's series keeps its one instance."""
+    c = contributors
+    for who in ("carol", "bob", "writer"):
+        answer = post_stow(stack, c[who], c["album"], [ultrasound(c["study"], c["series"])])
+        assert answer.status_code in (403, 409), (who, answer.status_code, answer.text)
+    assert inbox_instances(stack, c["alice"], c["study"], c["series"]) == 1
+
+
+def test_members_album_tokens_and_viewers_of_a_research_album_add_no_series(stack, contributors):
+    """W4: adding series to a research album teaches its date shift and pseudonyms: only its
+    admins may; a member (addSeries on) and a write album token are refused 403, documented shape."""
+    c = contributors
+    for who in ("bob", "writer"):
+        answer = post_stow(stack, c[who], c["album"], [ultrasound()])
+        assert answer.status_code == 403, (who, answer.text)
+        assert set(answer.json()) >= {"message", "detail"}
+    shared = requests.put(f"{stack.api_url}/studies/{c['study']}/series/{c['series']}/albums/{c['album']}",
+                          headers=bearer(c["bob"]), params={"inbox": "true"}, timeout=60)
+    assert shared.status_code in (403, 404)
+    assert post_stow(stack, c["carol"], c["album"], [ultrasound()]).status_code == 200  # an admin adds
+
+
+def test_a_stow_into_a_research_album_says_nothing_of_what_waits_in_its_intake(stack, contributors):
+    """W3: for a principal that may not add, a known series waiting in the intake and one that is
+    not answer alike."""
+    c = contributors
+    elsewhere = ultrasound()
+    stow(stack, c["alice"], None, [elsewhere])  # in alice's inbox only
+    for who in ("bob", "carol"):
+        waiting = post_stow(stack, c[who], c["album"], [ultrasound(c["study"], c["series"])])
+        not_waiting = post_stow(stack, c[who], c["album"], [ultrasound(str(elsewhere.StudyInstanceUID),
+                                                                      str(elsewhere.SeriesInstanceUID))])
+        assert refusal(waiting) == refusal(not_waiting), who
+
+
+def refusal(answer: requests.Response) -> tuple:
+    """A refused STOW as a caller sees it: the status, the message, the failure reasons."""
+    body = answer.json()
+    reasons = [item.get("00081197", {}).get("Value") for item in body.get("00081198", {}).get("Value", [])]
+    return answer.status_code, body.get("message"), reasons
+
+
+def test_the_sender_of_a_series_goes_on_storing_it_into_the_research_album(stack, contributors):
+    """A STOW in several requests: the series only the intake holds takes its sender's next
+    instances (and nobody else's)."""
+    c = contributors
+    first = ultrasound()
+    stow(stack, c["alice"], c["album"], [first])
+    following = ultrasound(str(first.StudyInstanceUID), str(first.SeriesInstanceUID))
+    assert post_stow(stack, c["carol"], c["album"], [following]).status_code == 409
+    stow(stack, c["alice"], c["album"], [following])
+
+
+
+# ---- entering the intake: placed with its message, or not at all --------------------------------
+
+SETTABLE_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
+                             "ReceiveMessageWaitTimeSeconds", "RedrivePolicy")
+
+
+@contextmanager
+def research_queue_missing(stack):
+    """The research queue deleted for the block (a queue the deployment lost), then made again as it was."""
+    sqs = bootstrap.aws_client("sqs", stack.emulator_url)
+    name = stack.api_environment().get("OBELISK_RESEARCH_QUEUE", f"obelisk-{stack.stage}-research")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    sqs.delete_queue(QueueUrl=url)
+    try:
+        yield
+    finally:
+        sqs.create_queue(QueueName=name, Attributes={k: v for k, v in attributes.items() if k in SETTABLE_QUEUE_ATTRIBUTES})
+
+
+def ct_image() -> Dataset:
+    image = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    image.StudyInstanceUID, image.SeriesInstanceUID = generate_uid(), generate_uid()
+    image.SOPInstanceUID = image.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    return image
+
+
+def test_a_series_whose_entry_failed_is_not_left_in_the_intake(stack, tokens):
+    """W2: when the research queue cannot take the message, the STOW and the share fail and
+    leave nothing in the intake: once the queue is back, sending again gets the series copied
+    (before, the series stayed in the intake without a message: never copied, and the same
+    upload or share again placed nothing new)."""
+    alice = tokens("alice")
+    album = create_album(stack, alice, name="entry")
+    stored, shared = ct_image(), ct_image()
+    stow(stack, alice, None, [shared])  # in alice's inbox, shared below
+    share_url = f"{stack.api_url}/studies/{shared.StudyInstanceUID}/series/{shared.SeriesInstanceUID}/albums/{album}"
+    with research_queue_missing(stack):
+        assert post_stow(stack, alice, album, [stored]).status_code >= 500
+        assert requests.put(share_url, headers=bearer(alice), params={"inbox": "true"}, timeout=60).status_code >= 500
+    stow(stack, alice, album, [stored])
+    assert requests.put(share_url, headers=bearer(alice), params={"inbox": "true"}, timeout=60).status_code == 201
+    copies = wait_until(lambda: (lambda rows: rows if len(rows) == 2 else None)(studies(stack, alice, album=album)), timeout=120)
+    assert {uid(c) for c in copies}.isdisjoint({str(stored.StudyInstanceUID), str(shared.StudyInstanceUID)})

@@ -294,3 +294,61 @@ def test_visible_series_is_every_series_the_model_lets_it_read(kind):
     with using(facts_of(w)):
         visible = policy.visible_series(principal_of(w, p))
     assert {study: set(series) for study, series in visible.items()} == expected
+
+
+# ---- research albums (docs/research-albums.md, who adds; not in the model) ------------------------
+
+RX, RX_INTAKE = "RX", "RX-intake"
+
+
+@pytest.fixture
+def research_world():
+    """Research album RX (every member flag on): alice and carol admins, bob a member. alice's
+    series S (study 9) is in her inbox and waits in RX's intake, placed there by alice."""
+    w = world({f: True for f in model.FLAGS})
+    facts = facts_of(w)
+    facts.albums[RX] = album_item(RX, model.Album(flags={f: True for f in model.FLAGS}, members=set(), admins=set()))
+    facts.albums[RX].research = {"retain_dates": False}
+    for name, admin in (("alice", True), ("carol", True), ("bob", False)):
+        facts.members[(RX, name)] = AlbumMember(*AlbumMember.key(RX, name), member_sub=name, is_admin=admin, joined_at=JOINED)
+    for album_id, placer in ((model.inbox("alice"), None), (RX_INTAKE, "alice")):
+        facts.placements.append(SeriesShare(*SeriesShare.key(album_id, "9", "S"), album_id=album_id, study_uid="9",
+                                            series_uid="S", series_album=f"S#{album_id}", added_at=JOINED, placed_by=placer))
+    return facts
+
+
+def rx_token(kind: str, scope: str = "read write", user: str = "alice") -> Principal:
+    return Principal(kind=kind, user=profile(user), scope=frozenset(scope.split()), album_id=RX,
+                     study_uids=frozenset(["9"]) if kind in (VIEWER, REPORT_PROVIDER) else None)
+
+
+RESEARCH_RIGHTS = [  # (right, principal, decision, expected)
+    ("an admin adds series (into the intake)", lambda: Principal(kind=USER, user=profile("alice")),
+     lambda p: policy.series_add_target(p, RX), RX_INTAKE),
+    ("an admin's user capability adds series", lambda: rx_token(USER_CAPABILITY),
+     lambda p: policy.series_add_target(p, RX), RX_INTAKE),
+    ("a member never adds series, addSeries on", lambda: Principal(kind=USER, user=profile("bob")),
+     lambda p: succeeds(lambda: policy.series_add_target(p, RX)), False),
+    ("a member lacks ADD_SERIES", lambda: Principal(kind=USER, user=profile("bob")),
+     lambda p: policy.album_access(p, RX).allows(policy.ADD_SERIES), False),
+    ("an album token scoped write adds no series", lambda: rx_token(ALBUM_CAPABILITY),
+     lambda p: succeeds(lambda: policy.series_add_target(p, None)), False),
+    ("a viewer token scoped write adds no series", lambda: rx_token(VIEWER),
+     lambda p: succeeds(lambda: policy.series_add_target(p, RX)), False),
+    ("a report provider launched by a member adds no series", lambda: rx_token(REPORT_PROVIDER, user="bob"),
+     lambda p: succeeds(lambda: policy.series_add_target(p, None)), False),
+    ("a report provider launched by an admin adds series", lambda: rx_token(REPORT_PROVIDER),
+     lambda p: policy.series_add_target(p, None), RX_INTAKE),
+    ("the sender adds to the series waiting in the intake", lambda: Principal(kind=USER, user=profile("alice")),
+     lambda p: policy.may_add_to_series(p, "9", "S", RX_INTAKE), True),
+    ("another admin, not reading it, does not", lambda: Principal(kind=USER, user=profile("carol")),
+     lambda p: policy.may_add_to_series(p, "9", "S", RX_INTAKE), False),
+    ("a member does not", lambda: Principal(kind=USER, user=profile("bob")),
+     lambda p: policy.may_add_to_series(p, "9", "S", RX_INTAKE), False),
+]
+
+
+@pytest.mark.parametrize(("right", "who", "decide", "expected"), RESEARCH_RIGHTS, ids=[r[0] for r in RESEARCH_RIGHTS])
+def test_who_adds_to_a_research_album(research_world, right, who, decide, expected):
+    with using(research_world):
+        assert decide(who()) == expected
