@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
+from chalicelib.dicom import frames as frame_syntax
 from chalicelib.dicom import negotiation, render
 from chalicelib.errors import BadQueryParameter, NotAcceptable, NotFound
 from chalicelib.events import audit
@@ -161,20 +162,18 @@ def parse_frame_list(value: str) -> list[int]:
 def frames(principal: Principal, study: str, series: str, sop: str, frame_list: str,
            source: policy.Source, accepted) -> Answer:
     record = instance_record(principal, study, series, sop, source)
-    negotiation.frames_or_bulk(accepted, record.transfer_syntax_uid)
+    syntax = frame_syntax.frame_transfer_syntax(record.transfer_syntax_uid)
+    negotiation.frames_or_bulk(accepted, syntax)
     numbers = parse_frame_list(frame_list)
-    generation = record.generation
-    if max(numbers) > int(record.number_of_frames) \
-            or dicom_store.head(dicom_store.frame_key(study, series, sop, 1, generation=generation)) is None:
+    keys = renditions.frame_objects(record, numbers) if max(numbers) <= int(record.number_of_frames) else None
+    if keys is None:
         raise NotFound("the instance has no such frame", message="Frame Not Found")
     if len(numbers) == 1:
-        return Answer(location=dicom_store.presigned_get(
-            dicom_store.frame_key(study, series, sop, numbers[0], generation=generation)))
-    key = dicom_store.frames_key(study, series, sop, numbers, generation=generation)
+        return Answer(location=dicom_store.presigned_get(keys[0]))
+    key = dicom_store.frames_key(study, series, sop, numbers, generation=record.generation)
     if dicom_store.head(key) is None:
-        chunks = [_single_part(dicom_store.read(dicom_store.frame_key(study, series, sop, n, generation=generation)))
-                  for n in numbers]
-        body, content_type = dicom_store.octet_multipart(chunks, record.transfer_syntax_uid)
+        chunks = [_single_part(dicom_store.read(k)) for k in keys]
+        body, content_type = dicom_store.octet_multipart(chunks, syntax)
         dicom_store.put(key, body, content_type)
     return Answer(location=dicom_store.presigned_get(key))
 

@@ -81,7 +81,8 @@ def convert(key: str, size: int, report: Report, dry_run: bool) -> None:
     spans, rest = skeleton.split(data, dataset, cut)
     report.part10_kept_whole += not spans
     stored = skeleton.encode(spans, rest)
-    missing = [(n, f) for n, f in enumerate(cut, start=1) if not _frame_matches(study, series, sop, n, f, syntax, generation)]
+    missing = [(n, f) for n, f in enumerate(cut, start=1)
+               if spans and not _frame_matches(study, series, sop, n, f, syntax, generation)]
     report.bytes_written += len(stored) + sum(len(dicom_store.octet_multipart([f], syntax)[0]) for _, f in missing)
     report.bytes_deleted += size
     report.part10_converted += 1
@@ -97,6 +98,9 @@ def convert(key: str, size: int, report: Report, dry_run: bool) -> None:
         dicom_store.delete_objects([dicom_store.skeleton_key(study, series, sop, generation=generation)])
         raise RuntimeError(f"{key}: the joined file differs from the stored one; left as it was")
     dicom_store.delete_objects([key])
+    if not spans:  # kept whole: its frames are cut into the cache on read (`renditions.frame_objects`)
+        prefix = dicom_store.instance_prefix(study, series, sop, generation=generation) + "frames/"
+        dicom_store.delete_objects(dicom_store.keys_under(prefix))
 
 
 def _frame_matches(study: str, series: str, sop: str, number: int, frame: bytes, syntax: str,
