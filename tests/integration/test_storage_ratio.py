@@ -40,6 +40,12 @@ def test_the_local_bucket_expires_the_cache_as_the_template_declares(stack):
     assert cache["Status"] == "Enabled" and cache["Expiration"]["Days"] >= 1
 
 
+def test_the_local_bucket_is_versioned_as_the_template_declares(stack):
+    """An overwritten or deleted object stays recoverable locally as on AWS (NoncurrentVersionDays)."""
+    s3 = aws_client("s3", stack.emulator_url)
+    assert s3.get_bucket_versioning(Bucket=f"obelisk-{stack.stage}-dicom").get("Status") == "Enabled"
+
+
 def _deflated(rows: int, columns: int, count: int, study: str, series: str) -> tuple[bytes, bytes]:
     """(Part-10 file in Deflated Explicit VR Little Endian, its inflated Pixel Data)."""
     import io
