@@ -186,6 +186,17 @@ def ensure_bucket_lifecycles(endpoint: str, stage: str) -> None:
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
 
 
+def ensure_bucket_versioning(endpoint: str, stage: str) -> None:
+    """Turns on versioning where the template's buckets declare it (moto's CloudFormation does
+    not): an object overwritten or deleted locally leaves a noncurrent version, as on AWS."""
+    s3 = aws_client("s3", endpoint)
+    for resource in load_template()["Resources"].values():
+        versioning = resource.get("Properties", {}).get("VersioningConfiguration")
+        if resource["Type"] == "AWS::S3::Bucket" and versioning:
+            bucket = resolve(resource["Properties"]["BucketName"], {"Stage": stage})
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning["Status"]})
+
+
 def lifecycle_rule(rule: dict) -> dict:
     """A CloudFormation lifecycle rule as the S3 API spells it."""
     out: dict = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
@@ -296,6 +307,7 @@ def bootstrap(endpoint: str, stage: str) -> dict[str, str]:
     deploy_stack(endpoint, stage)
     ensure_bucket_notifications(endpoint, stage)
     ensure_bucket_lifecycles(endpoint, stage)
+    ensure_bucket_versioning(endpoint, stage)
     identity = ensure_user_pool(endpoint, stage)
     ensure_demo_users(endpoint, identity["user_pool_id"])
     return identity

@@ -71,12 +71,17 @@ def _cut(data: bytes, spans: list[Span]) -> bytes:
     return bytes(out)
 
 
+PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
+
+
 def _pixel_value_offset(data: bytes) -> tuple[int, int] | None:
-    """(file offset, declared length) of the top-level Pixel Data value, read without loading it."""
+    """(file offset, declared length) of the top-level pixel data value, read without loading it."""
     import pydicom
 
     try:
-        raw = pydicom.dcmread(io.BytesIO(data), defer_size=256).get_item(0x7FE00010, keep_deferred=True)
+        dataset = pydicom.dcmread(io.BytesIO(data), defer_size=256)
+        tag = next(t for t in PIXEL_TAGS if t in dataset)
+        raw = dataset.get_item(tag, keep_deferred=True)
     except Exception:  # noqa: BLE001 - no layout found: the file is kept whole
         return None
     tell = getattr(raw, "value_tell", None)

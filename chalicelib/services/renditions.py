@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
-from chalicelib.dicom import json_model, render
+from chalicelib.dicom import frames, json_model, render
 from chalicelib.errors import ConcurrentChange
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesGrown
@@ -213,6 +213,40 @@ def instance_multipart_object(record: InstanceRecord) -> str:
                                         dicom_store.INSTANCE_BOUNDARY)
     dicom_store.put_streamed(key, body, f"{dicom_store.INSTANCE_MULTIPART_TYPE}; transfer-syntax={syntax}")
     return key
+
+
+def frame_objects(record: InstanceRecord, numbers: list[int]) -> list[str] | None:
+    """The keys of the objects holding these frames' answers; None when one of them is not a frame
+    of the instance. Frames are permanent objects, or, for an instance kept whole (its frames are
+    not found in the file byte for byte: `dicom_store.put_instance`), cut from the Part-10 file into
+    the cache on their first read."""
+    names = (record.study_uid, record.series_uid, record.sop_uid)
+    permanent = [dicom_store.frame_key(*names, n, generation=record.generation) for n in numbers]
+    first = dicom_store.frame_key(*names, 1, generation=record.generation)
+    if dicom_store.head(first) is not None:
+        return permanent if all(k == first or dicom_store.head(k) is not None for k in permanent) else None
+    derived = [dicom_store.derived_frame_key(*names, n, generation=record.generation) for n in numbers]
+    missing = sorted({n for n, key in zip(numbers, derived, strict=True) if dicom_store.head(key) is None})
+    if missing and not _cut_frames(record, missing):
+        return None
+    return derived
+
+
+def _cut_frames(record: InstanceRecord, numbers: list[int]) -> bool:
+    """Writes these frames of an instance kept whole into the cache, in the transfer syntax of its
+    frames (`frames.frame_transfer_syntax`); False when one of them is not in the file."""
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(part10_bytes(record)))
+    cut = list(frames.frames(dataset))
+    if not cut or max(numbers) > len(cut):
+        return False
+    syntax = frames.frame_transfer_syntax(record.transfer_syntax_uid)
+    names = (record.study_uid, record.series_uid, record.sop_uid)
+    for number in numbers:
+        dicom_store.put(dicom_store.derived_frame_key(*names, number, generation=record.generation),
+                        *dicom_store.octet_multipart([cut[number - 1]], syntax))
+    return True
 
 
 def bulk_object(record: InstanceRecord, path: str) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
+from chalicelib.dicom import frames as frame_syntax
 from chalicelib.dicom import negotiation, render
 from chalicelib.errors import BadQueryParameter, NotAcceptable, NotFound
 from chalicelib.events import audit
@@ -20,7 +21,7 @@ from chalicelib.store.models import InstanceRecord
 
 EVERYWHERE = policy.Source()
 INLINE_LIMIT = 5 * 1024 * 1024  # text answers (metadata)
-INLINE_BINARY_LIMIT = 4 * 1024 * 1024  # binary answers grow by a third in API Gateway's base64
+INLINE_IMAGE_LIMIT = 1_000_000  # rendered images; 0 pixel bytes through the function above 1 MB (docs/storage.md)
 DICOM_JSON = "application/dicom+json"
 
 
@@ -161,20 +162,18 @@ def parse_frame_list(value: str) -> list[int]:
 def frames(principal: Principal, study: str, series: str, sop: str, frame_list: str,
            source: policy.Source, accepted) -> Answer:
     record = instance_record(principal, study, series, sop, source)
-    negotiation.frames_or_bulk(accepted, record.transfer_syntax_uid)
+    syntax = frame_syntax.frame_transfer_syntax(record.transfer_syntax_uid)
+    negotiation.frames_or_bulk(accepted, syntax)
     numbers = parse_frame_list(frame_list)
-    generation = record.generation
-    if max(numbers) > int(record.number_of_frames) \
-            or dicom_store.head(dicom_store.frame_key(study, series, sop, 1, generation=generation)) is None:
+    keys = renditions.frame_objects(record, numbers) if max(numbers) <= int(record.number_of_frames) else None
+    if keys is None:
         raise NotFound("the instance has no such frame", message="Frame Not Found")
     if len(numbers) == 1:
-        return Answer(location=dicom_store.presigned_get(
-            dicom_store.frame_key(study, series, sop, numbers[0], generation=generation)))
-    key = dicom_store.frames_key(study, series, sop, numbers, generation=generation)
+        return Answer(location=dicom_store.presigned_get(keys[0]))
+    key = dicom_store.frames_key(study, series, sop, numbers, generation=record.generation)
     if dicom_store.head(key) is None:
-        chunks = [_single_part(dicom_store.read(dicom_store.frame_key(study, series, sop, n, generation=generation)))
-                  for n in numbers]
-        body, content_type = dicom_store.octet_multipart(chunks, record.transfer_syntax_uid)
+        chunks = [_single_part(dicom_store.read(k)) for k in keys]
+        body, content_type = dicom_store.octet_multipart(chunks, syntax)
         dicom_store.put(key, body, content_type)
     return Answer(location=dicom_store.presigned_get(key))
 
@@ -201,34 +200,38 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
              thumbnail: bool = False) -> Answer:
     """A rendered image of an instance, or of a series' / study's representative instance.
     JPEG of the first frame without a window is the object written at ingest; anything else is
-    rendered now (small images, inlined)."""
+    rendered now: inlined up to `INLINE_IMAGE_LIMIT`, else cached and redirected to."""
     media_type = negotiation.rendered(accepted)
     record = _representative(principal, study, series, sop, source)
+    if frame is not None and frame > int(record.number_of_frames):
+        raise NotFound("the instance has no such frame", message="Frame Not Found")
     kind = "thumbnail" if thumbnail else "rendered"
-    stored = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind,
-                                   generation=record.generation)
     stock = media_type == "image/jpeg" and window is None and frame in (None, 1)
-    if stock and dicom_store.head(stored):
-        return Answer(location=dicom_store.presigned_get(stored))
-    data = renditions.part10_bytes(record)
+    key = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind,
+                                generation=record.generation) if stock else _image_key(record, kind, frame,
+                                                                                        media_type, window)
+    if dicom_store.head(key):  # the image written at ingest, or a large one rendered before
+        return Answer(location=dicom_store.presigned_get(key))
     import pydicom
 
-    dataset = pydicom.dcmread(io.BytesIO(data))
+    dataset = pydicom.dcmread(io.BytesIO(renditions.part10_bytes(record)))
     try:
         image = render.render(dataset, frame or 1, media_type, window,
                               render.THUMBNAIL_SIZE if thumbnail else None)
     except render.NotRenderable as error:
         raise NotAcceptable(f"this object cannot be rendered: {error}") from error
-    if stock:  # the cached image had expired (or rendering it at ingest failed): cache it again
-        dicom_store.put(stored, image, media_type)
-        return Answer(location=dicom_store.presigned_get(stored))
-    if len(image) > INLINE_BINARY_LIMIT:
-        name = hashlib.sha256(f"{kind}|{frame}|{media_type}|{window}".encode()).hexdigest()[:24]
-        key = dicom_store.cached(dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid,
-                                                             generation=record.generation) + f"images/{name}")
+    if stock or len(image) > INLINE_IMAGE_LIMIT:  # (stock: the cached image had expired, or rendering it failed at ingest)
         dicom_store.put(key, image, media_type)
         return Answer(location=dicom_store.presigned_get(key))
     return Answer(body=image, content_type=media_type)
+
+
+def _image_key(record: InstanceRecord, kind: str, frame: int | None, media_type: str,
+               window: tuple[float, float] | None) -> str:
+    """Where an image rendered on request is cached when too large to inline."""
+    name = hashlib.sha256(f"{kind}|{frame}|{media_type}|{window}".encode()).hexdigest()[:24]
+    return dicom_store.cached(dicom_store.instance_prefix(record.study_uid, record.series_uid, record.sop_uid,
+                                                          generation=record.generation) + f"images/{name}")
 
 
 def _representative(principal: Principal, study: str, series: str | None, sop: str | None,

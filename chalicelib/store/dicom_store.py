@@ -94,6 +94,11 @@ def frame_key(study: str, series: str, sop: str, number: int, *, generation: str
     return instance_prefix(study, series, sop, generation=generation) + f"frames/{number}"
 
 
+def derived_frame_key(study: str, series: str, sop: str, number: int, *, generation: str | None) -> str:
+    """A frame of an instance kept whole (no permanent frame objects), cut on its first read."""
+    return cached(frame_key(study, series, sop, number, generation=generation))
+
+
 def frames_key(study: str, series: str, sop: str, numbers: list[int], *, generation: str | None) -> str:
     """Several frames in one answer."""
     return cached(instance_prefix(study, series, sop, generation=generation) + "frames/" + ",".join(map(str, numbers)))
@@ -148,13 +153,16 @@ def put(key: str, body: bytes, content_type: str, **extra) -> None:
 def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
                  generation: str | None, dataset) -> None:
     """Writes the instance's permanent objects: each frame once (the object a frame redirect
-    names) and the Part-10 file's skeleton, from which and the frames it is joined again."""
+    names) and the Part-10 file's skeleton, from which and the frames it is joined again. A file
+    whose frames are not found in it byte for byte (deflated, 1-bit frames not ending on a byte)
+    is kept whole as its skeleton, and its frames are derived on read (`derived_frame_key`)."""
     cut = list(frames.frames(dataset))
     spans, rest = skeleton.split(data, dataset, cut)
     objects = [(skeleton_key(study, series, sop, generation=generation), skeleton.encode(spans, rest),
                 "application/octet-stream")]
-    objects += [(frame_key(study, series, sop, number, generation=generation),
-                 *octet_multipart([frame], transfer_syntax)) for number, frame in enumerate(cut, start=1)]
+    if spans:
+        objects += [(frame_key(study, series, sop, number, generation=generation),
+                     *octet_multipart([frame], transfer_syntax)) for number, frame in enumerate(cut, start=1)]
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(lambda o: put(*o), objects))
 

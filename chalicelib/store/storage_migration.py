@@ -32,6 +32,7 @@ class Report:
     part10_converted: int = 0
     part10_kept_whole: int = 0  # frames not found again in the file: the skeleton is the file
     derived_deleted: int = 0
+    frames_of_whole_deleted: int = 0  # frame objects of files kept whole (cut into the cache on read)
     bytes_deleted: int = 0
     bytes_written: int = 0
     failed: list[str] = field(default_factory=list)  # left as they were (unreadable, or a join differed)
@@ -68,9 +69,11 @@ def _names(key: str) -> tuple[str, str, str, str | None]:
     return parts[1], parts[2], parts[3], None
 
 
-def convert(key: str, size: int, report: Report, dry_run: bool) -> None:
+def convert(key: str, size: int, report: Report, dry_run: bool) -> str | None:
     """One whole Part-10 object into a skeleton, its frame objects checked (written if absent or
-    different), the whole object deleted once the join reads back identical."""
+    different), the whole object deleted once the join reads back identical. Returns the prefix of
+    its frame objects when the skeleton is the whole file (they are then left to
+    `drop_frames_of_whole_files`)."""
     import pydicom
 
     study, series, sop, generation = _names(key)
@@ -81,12 +84,14 @@ def convert(key: str, size: int, report: Report, dry_run: bool) -> None:
     spans, rest = skeleton.split(data, dataset, cut)
     report.part10_kept_whole += not spans
     stored = skeleton.encode(spans, rest)
-    missing = [(n, f) for n, f in enumerate(cut, start=1) if not _frame_matches(study, series, sop, n, f, syntax, generation)]
+    missing = [(n, f) for n, f in enumerate(cut, start=1)
+               if spans and not _frame_matches(study, series, sop, n, f, syntax, generation)]
     report.bytes_written += len(stored) + sum(len(dicom_store.octet_multipart([f], syntax)[0]) for _, f in missing)
     report.bytes_deleted += size
     report.part10_converted += 1
+    whole = None if spans else dicom_store.instance_prefix(study, series, sop, generation=generation) + "frames/"
     if dry_run:
-        return
+        return whole
     for number, frame in missing:
         dicom_store.put(dicom_store.frame_key(study, series, sop, number, generation=generation),
                         *dicom_store.octet_multipart([frame], syntax))
@@ -97,6 +102,7 @@ def convert(key: str, size: int, report: Report, dry_run: bool) -> None:
         dicom_store.delete_objects([dicom_store.skeleton_key(study, series, sop, generation=generation)])
         raise RuntimeError(f"{key}: the joined file differs from the stored one; left as it was")
     dicom_store.delete_objects([key])
+    return whole
 
 
 def _frame_matches(study: str, series: str, sop: str, number: int, frame: bytes, syntax: str,
@@ -109,18 +115,52 @@ def _frame_matches(study: str, series: str, sop: str, number: int, frame: bytes,
 
 def migrate(dry_run: bool = False) -> Report:
     report = Report()
+    converted_whole: set[str | None] = set()
     for key, size in listing("dicom/").items():
         if key.endswith(".dcm"):
             try:
-                convert(key, size, report, dry_run)
+                converted_whole.add(convert(key, size, report, dry_run))
             except Exception as error:  # noqa: BLE001 - one odd object must not stop the others
                 report.failed.append(f"{key}: {error}")
-    derived = {k: s for k, s in listing("wado/").items() if is_derived(k)}
+    wado = listing("wado/")
+    drop_frames_of_whole_files(wado, report, dry_run, converted_whole)
+    derived = {k: s for k, s in wado.items() if is_derived(k)}
     report.derived_deleted = len(derived)
     report.bytes_deleted += sum(derived.values())
     if not dry_run:
         dicom_store.delete_objects(sorted(derived))
     return report
+
+
+def drop_frames_of_whole_files(wado: dict[str, int], report: Report, dry_run: bool,
+                               converted_whole: set[str | None]) -> None:
+    """Deletes the permanent frame objects of instances whose skeleton is the whole file: their
+    frames are cut into the cache on read (stored before that, a deflated file kept its inflated
+    pixel data again, labelled with the deflated transfer syntax). `converted_whole`: the frame
+    prefixes of the files this run found whole (a dry run wrote no skeleton for them)."""
+    for key in wado:
+        parts = key.split("/")
+        if parts[-2:] != ["frames", "1"] or len(parts) not in (6, 7):
+            continue
+        if key[:-1] not in converted_whole and not _skeleton_is_whole(parts):
+            continue
+        frame_objects = {k: wado[k] for k in wado if k.startswith(key[:-1]) and "," not in k.rsplit("/", 1)[1]}
+        report.frames_of_whole_deleted += len(frame_objects)
+        report.bytes_deleted += sum(frame_objects.values())
+        if not dry_run:
+            dicom_store.delete_objects(sorted(frame_objects))
+
+
+def _skeleton_is_whole(parts: list[str]) -> bool:
+    """Whether the skeleton of the instance a `wado/{st}/{se}/{sop}[/{gen}]/frames/1` key names
+    holds no span (the file kept whole)."""
+    whole = skeleton.MAGIC + b"[]\n"
+    generation = parts[4] if len(parts) == 7 else None
+    try:
+        start = dicom_store.read_range(dicom_store.skeleton_key(*parts[1:4], generation=generation), 0, len(whole))
+    except client("s3").exceptions.ClientError:
+        return False  # no skeleton: a whole Part-10 object left as it was
+    return start == whole
 
 
 def summary(report: Report) -> dict:

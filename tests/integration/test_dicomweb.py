@@ -312,3 +312,134 @@ def test_streaming_variants_of_the_client(stack, tokens, stored, fifty):
     assert list(client.iter_instance_frames(*uids(ds), frame_numbers=[5])) == [ds.PixelData[4 * frame_size:5 * frame_size]]
     uri = client.retrieve_instance_metadata(*uids(ds))["7FE00010"]["BulkDataURI"]
     assert b"".join(client.iter_bulkdata(uri)) == ds.PixelData
+
+
+# ---- edge cases of pixel data: every frame answer is the frame, or a 404 in the error shape ----------
+
+
+def _crafted(rows: int, columns: int, *, syntax: str = "1.2.840.10008.1.2.1", bits: int = 8, frames: int | None = None,
+             **elements) -> pydicom.Dataset:
+    """A new secondary-capture instance with these pixel attributes (pixel data given in `elements`)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID, meta.MediaStorageSOPClassUID = syntax, "1.2.840.10008.5.1.4.1.1.7"
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.StudyInstanceUID, ds.SeriesInstanceUID = meta.MediaStorageSOPClassUID, generate_uid(), generate_uid()
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.PatientID, ds.Modality, ds.Rows, ds.Columns = "EDGE", "OT", rows, columns
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
+    if frames is not None:
+        ds.NumberOfFrames = frames
+    for keyword, value in elements.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def _stow_bytes(stack, token: str, ds: pydicom.Dataset) -> bytes:
+    """Stores the dataset as a Part-10 file; returns the file's bytes."""
+    out = io.BytesIO()
+    pydicom.dcmwrite(out, ds, enforce_file_format=True)
+    data = out.getvalue()
+    body = b"--b\r\nContent-Type: application/dicom\r\n\r\n" + data + b"\r\n--b--\r\n"
+    answer = requests.post(f"{stack.api_url}/studies", data=body, timeout=60,
+                           headers={"Authorization": f"Bearer {token}", "Accept": "application/dicom+json",
+                                    "Content-Type": 'multipart/related; type="application/dicom"; boundary=b'})
+    assert answer.status_code == 200, answer.text
+    return data
+
+
+def _frame(stack, token: str, ds: pydicom.Dataset, number: int, suffix: str = "") -> requests.Response:
+    study, series, sop = uids(ds)
+    accept = "image/png" if suffix else "multipart/related; type=application/octet-stream; transfer-syntax=*"
+    return requests.get(f"{stack.api_url}/studies/{study}/series/{series}/instances/{sop}/frames/{number}{suffix}",
+                        headers={"Authorization": f"Bearer {token}", "Accept": accept}, timeout=60)
+
+
+def _payload(answer: requests.Response) -> bytes:
+    """The content of a one-part multipart/related answer."""
+    boundary = answer.headers["Content-Type"].split("boundary=")[1].split(";")[0].strip('"')
+    body = answer.content
+    return body[body.index(b"\r\n\r\n") + 4:body.rindex(b"\r\n--" + boundary.encode() + b"--")]
+
+
+def _is_frame_not_found(answer: requests.Response) -> bool:
+    return answer.status_code == 404 and set(answer.json()) >= {"message", "detail"}
+
+
+def test_a_rendered_image_above_1_mb_is_a_redirect_to_the_cache(stack, tokens):
+    """0 pixel bytes through the function above 1 MB: a large PNG is cached and redirected to."""
+    import numpy as np
+
+    noise = np.random.default_rng(7).integers(0, 256, (1200, 1200), dtype=np.uint8)
+    ds = _crafted(1200, 1200, PixelData=noise.tobytes())
+    _stow_bytes(stack, tokens("alice"), ds)
+    study, series, sop = uids(ds)
+    url = f"{stack.api_url}/studies/{study}/series/{series}/instances/{sop}/rendered"
+    headers = {"Authorization": f"Bearer {tokens('alice')}", "Accept": "image/png"}
+    for _ in range(2):  # rendered once, then the cached image
+        answer = requests.get(url, headers=headers, allow_redirects=False, timeout=60)
+        assert answer.status_code == 303 and not answer.content, (answer.status_code, len(answer.content))
+        image = requests.get(answer.headers["Location"], timeout=60).content
+        assert image.startswith(b"\x89PNG") and len(image) > 1_000_000
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(image))), noise)
+
+
+def test_a_frame_past_the_last_is_not_found_rendered_too(stack, tokens, stored):
+    ds = stored["CT_small.dcm"][0]
+    assert _is_frame_not_found(_frame(stack, tokens("alice"), ds, 99))
+    assert _is_frame_not_found(_frame(stack, tokens("alice"), ds, 99, "/rendered"))
+    assert _frame(stack, tokens("alice"), ds, 1, "/rendered").status_code == 200
+
+
+def test_an_empty_pixel_data_element_is_stored_and_read_back_identical(stack, tokens):
+    ds = _crafted(4, 4, PixelData=b"")
+    data = _stow_bytes(stack, tokens("alice"), ds)
+    study, series, sop = uids(ds)
+    back = requests.get(f"{stack.api_url}/wado", timeout=60,
+                        params={"requestType": "WADO", "studyUID": study, "seriesUID": series, "objectUID": sop,
+                                "contentType": "application/dicom"},
+                        headers={"Authorization": f"Bearer {tokens('alice')}"})
+    assert back.status_code == 200 and back.content == data
+    assert _is_frame_not_found(_frame(stack, tokens("alice"), ds, 1))
+
+
+def test_1_bit_frames_not_ending_on_a_byte_are_cut_bit_for_bit(stack, tokens):
+    import numpy as np
+
+    bits = np.random.default_rng(3).integers(0, 2, 75, dtype=np.uint8)  # 3 frames of 5 x 5
+    ds = _crafted(5, 5, bits=1, frames=3, PixelData=np.packbits(bits, bitorder="little").tobytes())
+    _stow_bytes(stack, tokens("alice"), ds)
+    for number in (1, 2, 3):
+        answer = _frame(stack, tokens("alice"), ds, number)
+        assert answer.status_code == 200, number
+        expected = np.packbits(bits[(number - 1) * 25:number * 25], bitorder="little").tobytes()
+        assert _payload(answer) == expected, number
+    assert _is_frame_not_found(_frame(stack, tokens("alice"), ds, 4))
+
+
+def test_float_pixel_data_frames_are_served(stack, tokens):
+    import numpy as np
+
+    values = np.arange(2 * 4 * 4, dtype=np.float32) / 3
+    ds = _crafted(4, 4, bits=32, frames=2, FloatPixelData=values.tobytes())
+    del ds.BitsStored, ds.HighBit, ds.PixelRepresentation
+    _stow_bytes(stack, tokens("alice"), ds)
+    answer = _frame(stack, tokens("alice"), ds, 2)
+    assert answer.status_code == 200 and _payload(answer) == values[16:].tobytes()
+
+
+def test_frames_named_by_number_of_frames_but_absent_from_the_data_are_not_found(stack, tokens):
+    from pydicom.encaps import encapsulate
+
+    native = _crafted(16, 16, frames=5, PixelData=bytes(range(256)) * 2)  # data for 2 frames
+    jpeg = _crafted(16, 16, syntax="1.2.840.10008.1.2.4.50", frames=4,
+                    PixelData=encapsulate([b"\xff\xd8frame-one\xff\xd9", b"\xff\xd8frame-two\xff\xd9"]))
+    for ds in (native, jpeg):
+        _stow_bytes(stack, tokens("alice"), ds)
+        assert _frame(stack, tokens("alice"), ds, 2).status_code == 200
+        assert _is_frame_not_found(_frame(stack, tokens("alice"), ds, 3))
+    assert _payload(_frame(stack, tokens("alice"), native, 2)) == bytes(range(256))

@@ -126,3 +126,37 @@ def test_a_dry_run_reports_the_bytes_the_migration_frees_and_reads_answer_the_sa
     with service_layer(stack):
         again = storage_migration.migrate(dry_run=True)
     assert again.bytes_freed == 0 and again.part10_converted == 0
+
+
+def test_frame_objects_of_a_file_kept_whole_are_dropped_and_its_frames_cut_on_read(stack, tokens):
+    """A deflated file is kept whole: the frame object an earlier ingest wrote for it (the
+    inflated pixel data, labelled deflated) is deleted, and its frame is then cut into the cache
+    and answered as explicit VR little endian."""
+    from pydicom.data import get_testdata_file
+
+    from chalicelib.store import dicom_store, storage_migration
+    from chalicelib.store.items import get_or_none
+    from chalicelib.store.models import InstanceRecord
+
+    token = tokens("alice")
+    ds = samples.renewed(pydicom.dcmread(get_testdata_file("image_dfl.dcm")))
+    body, content_type = multipart_body([samples.part10(ds)])
+    stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=120,
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+    assert stored.status_code == 200, stored.text
+    names = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))
+    with service_layer(stack):
+        record = get_or_none(InstanceRecord, InstanceRecord.key(*names))
+        old_frame = dicom_store.frame_key(*names, 1, generation=record.generation)
+        assert dicom_store.head(old_frame) is None, "ingest writes no permanent frame for a file kept whole"
+        dicom_store.put(old_frame, *dicom_store.octet_multipart([ds.PixelData], "1.2.840.10008.1.2.1.99"))
+        dry = storage_migration.migrate(dry_run=True)
+        assert dry.frames_of_whole_deleted == 1 and dicom_store.head(old_frame) is not None
+        storage_migration.migrate()
+        assert dicom_store.head(old_frame) is None
+    frame = requests.get(f"{stack.api_url}/studies/{names[0]}/series/{names[1]}/instances/{names[2]}/frames/1",
+                         headers={"Authorization": f"Bearer {token}",
+                                  "Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"},
+                         timeout=60)
+    assert frame.status_code == 200 and frame.headers["Content-Type"].endswith("transfer-syntax=1.2.840.10008.1.2.1")
+    assert ds.PixelData in frame.content

@@ -67,3 +67,41 @@ def test_a_purge_takes_the_cached_objects_of_its_generations():
     listed = stored_names(GEN) + stored_names(OTHER)
     with mock.patch.object(dicom_store, "keys_under", side_effect=lambda prefix: [k for k in listed if k.startswith(prefix)]):
         assert sorted(dicom_store.series_objects(ST, SE, {GEN})) == sorted(stored_names(GEN))
+
+
+def _native(rows: int, columns: int, bits: int, count: int | None, **elements) -> pydicom.Dataset:
+    from pydicom.dataset import Dataset, FileMetaDataset
+
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    dataset.Rows, dataset.Columns, dataset.BitsAllocated, dataset.SamplesPerPixel = rows, columns, bits, 1
+    if count is not None:
+        dataset.NumberOfFrames = count
+    for keyword, value in elements.items():
+        setattr(dataset, keyword, value)
+    return dataset
+
+
+def test_1_bit_frames_not_ending_on_a_byte_are_packed_again_from_their_first_pixel():
+    import numpy as np
+
+    bits = np.random.default_rng(5).integers(0, 2, 75, dtype=np.uint8)
+    dataset = _native(5, 5, 1, 3, PixelData=np.packbits(bits, bitorder="little").tobytes())
+    assert list(frames.frames(dataset)) == [np.packbits(bits[n * 25:(n + 1) * 25], bitorder="little").tobytes()
+                                            for n in range(3)]
+
+
+def test_float_pixel_data_is_cut_into_frames():
+    values = bytes(range(128))
+    assert list(frames.frames(_native(4, 4, 32, 2, FloatPixelData=values))) == [values[:64], values[64:]]
+
+
+def test_only_the_frames_the_data_holds_are_cut_and_empty_pixel_data_has_none():
+    assert list(frames.frames(_native(2, 2, 8, 5, PixelData=bytes(8)))) == [bytes(4), bytes(4)]
+    assert list(frames.frames(_native(2, 2, 8, None, PixelData=b""))) == []
+
+
+def test_a_deflated_file_s_frames_are_explicit_little_endian():
+    assert frames.frame_transfer_syntax("1.2.840.10008.1.2.1.99") == "1.2.840.10008.1.2.1"
+    assert frames.frame_transfer_syntax("1.2.840.10008.1.2.4.50") == "1.2.840.10008.1.2.4.50"
