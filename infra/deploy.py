@@ -58,10 +58,11 @@ THROTTLING = [
 ]
 
 # API Gateway's access log line (JSON): the request id is the one the function logs (`requestId`).
+# The route template (`resourcePath`), never `$context.path`: a capability URL's path is its secret.
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
     "requestTime": "$context.requestTimeEpoch", "ip": "$context.identity.sourceIp",
-    "method": "$context.httpMethod", "path": "$context.path", "resourcePath": "$context.resourcePath",
+    "method": "$context.httpMethod", "resourcePath": "$context.resourcePath",
     "status": "$context.status", "responseLength": "$context.responseLength",
     "latencyMs": "$context.responseLatency", "integrationLatencyMs": "$context.integrationLatency",
     "integrationStatus": "$context.integration.status", "errorType": "$context.error.responseType",

@@ -54,3 +54,23 @@ def test_api_gateway_writes_a_json_access_log_with_the_request_id(template):
     assert "ApiGatewayAccount" in api["DependsOn"]
     role = resources[resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]]
     assert any("AmazonAPIGatewayPushToCloudWatchLogs" in arn["Fn::Sub"] for arn in role["Properties"]["ManagedPolicyArns"])
+
+
+def test_waf_logs_leave_out_the_bearer_secrets(template):
+    """The WAF logs every request's headers and URI: the user and capability tokens
+    (`Authorization`, `X-Authorization-Source`) and the capability secret in `/api/link/{secret}/...`
+    must be redacted, or whoever reads the logs holds working credentials."""
+    logging = template["Resources"]["ApiWebAclLogging"]["Properties"]
+    redacted = logging.get("RedactedFields", [])
+    headers = {f["SingleHeader"]["Name"].lower() for f in redacted if "SingleHeader" in f}
+    assert {"authorization", "x-authorization-source"} <= headers, redacted
+    assert {"UriPath": {}} in redacted, redacted
+
+
+def test_api_access_log_records_the_route_not_the_path(template):
+    """`$context.path` is `/link/{secret}/...` for a capability URL: the access log records the
+    route template (`$context.resourcePath`) instead, and no header or token."""
+    line = json.loads(template["Resources"]["RestAPI"]["Properties"]["AccessLogSetting"]["Format"])
+    values = set(line.values())
+    assert "$context.resourcePath" in values
+    assert not [v for v in values if v.startswith(("$context.path", "$input", "$context.authorizer"))], line
