@@ -74,3 +74,37 @@ def test_api_access_log_records_the_route_not_the_path(template):
     values = set(line.values())
     assert "$context.resourcePath" in values
     assert not [v for v in values if v.startswith(("$context.path", "$input", "$context.authorizer"))], line
+
+
+def _rate_rules(template) -> dict[str, dict]:
+    rules = template["Resources"]["ApiWebAcl"]["Properties"]["Rules"]
+    return {r["Name"]: r["Statement"]["RateBasedStatement"] for r in rules if "RateBasedStatement" in r["Statement"]}
+
+
+def test_waf_rate_rules_count_each_client_behind_cloudfront(template):
+    """Requests reach the API through CloudFront, so the WAF's source address is one of
+    CloudFront's: the rate-based rules count the client address CloudFront forwards instead."""
+    rules = _rate_rules(template)
+    assert rules
+    for name, rule in rules.items():
+        assert rule["AggregateKeyType"] == "FORWARDED_IP", name
+        assert rule["ForwardedIPConfig"]["HeaderName"] == "X-Forwarded-For", name
+
+
+def test_capability_links_and_viewers_are_not_held_to_the_sign_in_limit(template):
+    """The strict limit covers sign-in and client registration only: a capability link's viewer
+    fetches one request per frame under `/api/link/...`. The general limit fits a hospital behind
+    one NAT address (tens of users, OHIF's request per frame)."""
+    import re
+
+    parameters = template["Parameters"]
+    rules = _rate_rules(template)
+    scoped = [r for r in rules.values() if "ScopeDownStatement" in r]
+    general = [r for r in rules.values() if "ScopeDownStatement" not in r]
+    assert len(scoped) == 1 and len(general) == 1
+    pattern = re.compile(scoped[0]["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"])
+    for path in ("/api/token", "/api/register"):
+        assert pattern.search(path), path
+    for path in ("/api/link/abcdefghijklmnopqrstuv/studies", "/api/link/x/wado", "/api/studies", "/api/tokens"):
+        assert not pattern.search(path), path
+    assert parameters[general[0]["Limit"]["Ref"]]["Default"] >= 50_000
