@@ -113,6 +113,7 @@ PERSISTED = {
     "oidc_required_scope": "OidcRequiredScope", "alarm_email": "AlarmEmail", "web_domain": "WebDomain",
     "ohif_domain": "OhifDomain", "certificate_arn": "CertificateArn", "mfa": "MfaConfiguration",
     "ses_identity_arn": "SesIdentityArn", "email_from": "EmailFrom",
+    "manage_apigateway_account_role": "ManageApiGatewayAccountRole",
 }
 
 
@@ -444,7 +445,7 @@ def merged_template(stage: str) -> dict[str, Any]:
         "GatewayResponses": gateway_responses.sam_gateway_responses(),
         "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
                              "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))}},
-        "DependsOn": ["ApiGatewayAccount"]}  # the account's CloudWatch role first (operations.yaml)
+        "DependsOn": ["ApiGatewayAccountReady"]}  # the account's CloudWatch role first, if ours (operations.yaml)
     resources["RequestTooLargeResponse"] = {
         "Type": "AWS::ApiGateway::GatewayResponse",
         "Properties": {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": "REQUEST_TOO_LARGE", "StatusCode": "413",
@@ -508,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mfa", choices=["OFF", "OPTIONAL", "ON"], help="Cognito TOTP sign-in (default OPTIONAL)")
     parser.add_argument("--ses-identity-arn", help="verified SES identity Cognito sends e-mail from")
     parser.add_argument("--email-from", help='with --ses-identity-arn: the sender, "Name <address>"')
+    parser.add_argument("--manage-apigateway-account-role", choices=["true", "false"],
+                        help="set API Gateway's account-wide CloudWatch role (default true; false for every "
+                             "stack after the first in an account and region)")
     parser.add_argument("--out", default="build/package", help="package: output folder")
     parser.add_argument("--email", help="add-user: the new user's email (their user name)")
     parser.add_argument("--name", default="", help="add-user: the new user's display name")

@@ -50,8 +50,11 @@ def test_api_gateway_writes_a_json_access_log_with_the_request_id(template):
     assert resources[group]["Type"] == "AWS::Logs::LogGroup"
     line = json.loads(setting["Format"])
     assert line["requestId"] == "$context.requestId" and line["status"] == "$context.status"
-    # API Gateway logs through the account's CloudWatch role: set before the stage is deployed.
-    assert "ApiGatewayAccount" in api["DependsOn"]
+    # API Gateway logs through the account's CloudWatch role: set before the stage is deployed
+    # (when this stack manages it: through a handle that depends on it only then).
+    handles = [resources[n] for n in api["DependsOn"] if n != "ApiGatewayAccount"]
+    assert any(h.get("Metadata", {}).get("Account") == {"Fn::If": ["ManagesApiGatewayAccount", {"Ref": "ApiGatewayAccount"},
+                                                                    {"Ref": "AWS::NoValue"}]} for h in handles)
     role = resources[resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]]
     assert any("AmazonAPIGatewayPushToCloudWatchLogs" in arn["Fn::Sub"] for arn in role["Properties"]["ManagedPolicyArns"])
 
@@ -108,3 +111,37 @@ def test_capability_links_and_viewers_are_not_held_to_the_sign_in_limit(template
     for path in ("/api/link/abcdefghijklmnopqrstuv/studies", "/api/link/x/wado", "/api/studies", "/api/tokens"):
         assert not pattern.search(path), path
     assert parameters[general[0]["Limit"]["Ref"]]["Default"] >= 50_000
+
+
+def test_the_account_wide_api_gateway_role_is_optional(template):
+    """`AWS::ApiGateway::Account` is one setting per account and region: a second stage in the same
+    account must be able to leave it to the first (`ManageApiGatewayAccountRole=false`), and then
+    nothing in the template may need those resources (no DependsOn, Ref or GetAtt outside an If)."""
+    resources, parameters = template["Resources"], template["Parameters"]
+    optional = {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"}
+    assert parameters["ManageApiGatewayAccountRole"]["Default"] == "true"
+    assert set(parameters["ManageApiGatewayAccountRole"]["AllowedValues"]) == {"true", "false"}
+    condition = template["Conditions"]["ManagesApiGatewayAccount"]
+    assert condition == {"Fn::Equals": [{"Ref": "ManageApiGatewayAccountRole"}, "true"]}
+    for name in optional:
+        assert resources[name]["Condition"] == "ManagesApiGatewayAccount", name
+
+    def unconditional_references(node) -> set[str]:
+        if isinstance(node, list):
+            return set().union(*map(unconditional_references, node)) if node else set()
+        if not isinstance(node, dict):
+            return set()
+        if "Fn::If" in node:
+            return set()
+        found = {node["Ref"]} if isinstance(node.get("Ref"), str) else set()
+        if "Fn::GetAtt" in node:
+            found.add(node["Fn::GetAtt"][0])
+        return found | unconditional_references(list(node.values()))
+
+    for name, resource in resources.items():
+        if resource.get("Condition") == "ManagesApiGatewayAccount":
+            continue
+        depends = resource.get("DependsOn", [])
+        assert not optional & set([depends] if isinstance(depends, str) else depends), name
+        assert not optional & unconditional_references({k: v for k, v in resource.items() if k != "DependsOn"}), name
+    assert "manage_apigateway_account_role" in deploy.PERSISTED
