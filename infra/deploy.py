@@ -50,11 +50,13 @@ ROLES = {"APIHandler": "ApiHandlerRole", "WebhookFanOut": "WebhookFanOutRole", "
          "ResearchCopies": "ResearchCopiesRole"}
 # API Gateway throttling: per stage, and tighter for the token endpoint (the WAF's rate-based
 # rules in operations.yaml limit each IP address besides).
+# Detailed (per method) metrics stay off: each route's metrics would be billed; the stage's own
+# (Count, 4XX, 5XX, Latency) are free and are what the alarms read.
 THROTTLING = [
     {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400,
-     "MetricsEnabled": True},
+     "MetricsEnabled": False},
     {"ResourcePath": "/~1token", "HttpMethod": "POST", "ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40,
-     "MetricsEnabled": True},
+     "MetricsEnabled": False},
 ]
 
 # API Gateway's access log line (JSON): the request id is the one the function logs (`requestId`).
@@ -353,6 +355,16 @@ def persisted_parameters(given: dict[str, str | None], previous: dict[str, str])
     return out
 
 
+def deploy_warnings(parameters: dict[str, str]) -> list[str]:
+    """What an operator must hear before the stack is deployed as asked."""
+    if parameters.get("AlarmEmail"):
+        return []
+    return [f"WARNING: no alarm e-mail. The {parameters.get('Stage', '')} stack's alarms (dead letters, 5xx, "
+            "throttles, WAF blocks) will publish to an SNS topic nobody is subscribed to: nobody will be told. "
+            "Deploy with --alarm-email ops@example.org (make deploy DEPLOY_ARGS=\"--alarm-email ...\"), "
+            "or subscribe to the topic in the AlarmTopic output yourself."]
+
+
 def deploy(stage: str, given: dict[str, str | None]) -> None:
     """What `make deploy` runs: the package `make package` builds, in S3, as one stack, with the
     operator's parameters (`given`, else those already deployed); then the sites' URLs and
@@ -366,6 +378,8 @@ def deploy(stage: str, given: dict[str, str | None]) -> None:
     remove_failed_creation(name)
     previous = stack_parameters(name)
     parameters = {"Stage": stage, **persisted_parameters(given, previous)}
+    for warning in deploy_warnings(parameters):
+        print(f"\n{'!' * 78}\n{warning}\n{'!' * 78}\n", file=sys.stderr)
     region = boto3.session.Session().region_name or "us-east-1"
     scope = {"OidcRequiredScope": parameters.get("OidcRequiredScope", "")}  # what the web app asks for
     outputs = {**stack_outputs(name), **scope} if previous else {}

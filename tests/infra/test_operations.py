@@ -145,3 +145,40 @@ def test_the_account_wide_api_gateway_role_is_optional(template):
         assert not optional & set([depends] if isinstance(depends, str) else depends), name
         assert not optional & unconditional_references({k: v for k, v in resource.items() if k != "DependsOn"}), name
     assert "manage_apigateway_account_role" in deploy.PERSISTED
+
+
+def test_abandoned_multipart_uploads_are_aborted_wherever_the_code_starts_them(template):
+    """Large uploads (`uploads/`) and cache builds (`cache/`) use S3 multipart uploads; an upload
+    never completed keeps its parts billed until a lifecycle rule aborts it."""
+    bucket = template["Resources"]["DicomBucket"]["Properties"]
+    aborting = [r.get("Prefix", r.get("Filter", {}).get("Prefix", "")) for r in bucket["LifecycleConfiguration"]["Rules"]
+                if r["Status"] == "Enabled" and "AbortIncompleteMultipartUpload" in r]
+    for key in ("uploads/abc/body", "cache/wado/1.2/3.4/zip"):
+        assert any(key.startswith(prefix) for prefix in aborting), (key, aborting)
+
+
+def test_no_alarm_email_is_said_loudly():
+    """Without an alarm e-mail the alarms publish to a topic nobody reads: `deploy` says so."""
+    assert any("ALARM" in w.upper() and "--alarm-email" in w for w in deploy.deploy_warnings({"Stage": "prod"}))
+    assert deploy.deploy_warnings({"Stage": "prod", "AlarmEmail": "ops@hospital.example"}) == []
+
+
+def test_common_rule_set_is_deployed_without_blocking_dicom_bodies(template):
+    """AWS's common rule group runs on the API (counting: its matches are visible in the WAF's
+    metrics and logs), and its body-size rule (8 KB) never blocks a STOW, even if an operator
+    switches the group to blocking."""
+    rules = {r["Name"]: r for r in template["Resources"]["ApiWebAcl"]["Properties"]["Rules"]}
+    managed = [r for r in rules.values() if "ManagedRuleGroupStatement" in r["Statement"]]
+    assert len(managed) == 1
+    group = managed[0]
+    statement = group["Statement"]["ManagedRuleGroupStatement"]
+    assert (statement["VendorName"], statement["Name"]) == ("AWS", "AWSManagedRulesCommonRuleSet")
+    assert group["OverrideAction"] == {"Count": {}}
+    overrides = {o["Name"]: o["ActionToUse"] for o in statement.get("RuleActionOverrides", [])}
+    assert overrides.get("SizeRestrictions_BODY") == {"Count": {}}
+
+
+def test_api_metrics_are_per_stage_not_per_method(template):
+    """Detailed (per method) API metrics bill each route's metrics; the stage's own are free."""
+    for setting in template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]:
+        assert setting.get("MetricsEnabled") is not True, setting
