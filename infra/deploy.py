@@ -398,7 +398,12 @@ def deploy(stage: str, given: dict[str, str | None]) -> None:
 
 def add_user(stage: str, email: str, name: str) -> None:
     """Sign-up is admin-only: an administrator adds each user; Cognito emails a temporary password."""
-    outputs = stack_outputs(stack_names(stage)["resources"])
+    name = stack_names(stage)["resources"]
+    outputs = stack_outputs(name)
+    if "UserPoolId" not in outputs:
+        issuer = stack_parameters(name).get("OidcIssuer") or "your own OIDC issuer"
+        raise SystemExit(f"stack {name} has no Cognito user pool: it trusts {issuer} (--oidc-issuer). "
+                         "Add users there; each gets an Obelisk account at their first sign-in (with a verified e-mail).")
     boto3.client("cognito-idp").admin_create_user(
         UserPoolId=outputs["UserPoolId"], Username=email, DesiredDeliveryMediums=["EMAIL"],
         UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
