@@ -50,18 +50,21 @@ ROLES = {"APIHandler": "ApiHandlerRole", "WebhookFanOut": "WebhookFanOutRole", "
          "ResearchCopies": "ResearchCopiesRole"}
 # API Gateway throttling: per stage, and tighter for the token endpoint (the WAF's rate-based
 # rules in operations.yaml limit each IP address besides).
+# Detailed (per method) metrics stay off: each route's metrics would be billed; the stage's own
+# (Count, 4XX, 5XX, Latency) are free and are what the alarms read.
 THROTTLING = [
     {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400,
-     "MetricsEnabled": True},
+     "MetricsEnabled": False},
     {"ResourcePath": "/~1token", "HttpMethod": "POST", "ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40,
-     "MetricsEnabled": True},
+     "MetricsEnabled": False},
 ]
 
 # API Gateway's access log line (JSON): the request id is the one the function logs (`requestId`).
+# The route template (`resourcePath`), never `$context.path`: a capability URL's path is its secret.
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
     "requestTime": "$context.requestTimeEpoch", "ip": "$context.identity.sourceIp",
-    "method": "$context.httpMethod", "path": "$context.path", "resourcePath": "$context.resourcePath",
+    "method": "$context.httpMethod", "resourcePath": "$context.resourcePath",
     "status": "$context.status", "responseLength": "$context.responseLength",
     "latencyMs": "$context.responseLatency", "integrationLatencyMs": "$context.integrationLatency",
     "integrationStatus": "$context.integration.status", "errorType": "$context.error.responseType",
@@ -112,6 +115,7 @@ PERSISTED = {
     "oidc_required_scope": "OidcRequiredScope", "alarm_email": "AlarmEmail", "web_domain": "WebDomain",
     "ohif_domain": "OhifDomain", "certificate_arn": "CertificateArn", "mfa": "MfaConfiguration",
     "ses_identity_arn": "SesIdentityArn", "email_from": "EmailFrom",
+    "manage_apigateway_account_role": "ManageApiGatewayAccountRole",
 }
 
 
@@ -351,6 +355,16 @@ def persisted_parameters(given: dict[str, str | None], previous: dict[str, str])
     return out
 
 
+def deploy_warnings(parameters: dict[str, str]) -> list[str]:
+    """What an operator must hear before the stack is deployed as asked."""
+    if parameters.get("AlarmEmail"):
+        return []
+    return [f"WARNING: no alarm e-mail. The {parameters.get('Stage', '')} stack's alarms (dead letters, 5xx, "
+            "throttles, WAF blocks) will publish to an SNS topic nobody is subscribed to: nobody will be told. "
+            "Deploy with --alarm-email ops@example.org (make deploy DEPLOY_ARGS=\"--alarm-email ...\"), "
+            "or subscribe to the topic in the AlarmTopic output yourself."]
+
+
 def deploy(stage: str, given: dict[str, str | None]) -> None:
     """What `make deploy` runs: the package `make package` builds, in S3, as one stack, with the
     operator's parameters (`given`, else those already deployed); then the sites' URLs and
@@ -364,6 +378,8 @@ def deploy(stage: str, given: dict[str, str | None]) -> None:
     remove_failed_creation(name)
     previous = stack_parameters(name)
     parameters = {"Stage": stage, **persisted_parameters(given, previous)}
+    for warning in deploy_warnings(parameters):
+        print(f"\n{'!' * 78}\n{warning}\n{'!' * 78}\n", file=sys.stderr)
     region = boto3.session.Session().region_name or "us-east-1"
     scope = {"OidcRequiredScope": parameters.get("OidcRequiredScope", "")}  # what the web app asks for
     outputs = {**stack_outputs(name), **scope} if previous else {}
@@ -382,7 +398,12 @@ def deploy(stage: str, given: dict[str, str | None]) -> None:
 
 def add_user(stage: str, email: str, name: str) -> None:
     """Sign-up is admin-only: an administrator adds each user; Cognito emails a temporary password."""
-    outputs = stack_outputs(stack_names(stage)["resources"])
+    name = stack_names(stage)["resources"]
+    outputs = stack_outputs(name)
+    if "UserPoolId" not in outputs:
+        issuer = stack_parameters(name).get("OidcIssuer") or "your own OIDC issuer"
+        raise SystemExit(f"stack {name} has no Cognito user pool: it trusts {issuer} (--oidc-issuer). "
+                         "Add users there; each gets an Obelisk account at their first sign-in (with a verified e-mail).")
     boto3.client("cognito-idp").admin_create_user(
         UserPoolId=outputs["UserPoolId"], Username=email, DesiredDeliveryMediums=["EMAIL"],
         UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
@@ -443,7 +464,7 @@ def merged_template(stage: str) -> dict[str, Any]:
         "GatewayResponses": gateway_responses.sam_gateway_responses(),
         "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
                              "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))}},
-        "DependsOn": ["ApiGatewayAccount"]}  # the account's CloudWatch role first (operations.yaml)
+        "DependsOn": ["ApiGatewayAccountReady"]}  # the account's CloudWatch role first, if ours (operations.yaml)
     resources["RequestTooLargeResponse"] = {
         "Type": "AWS::ApiGateway::GatewayResponse",
         "Properties": {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": "REQUEST_TOO_LARGE", "StatusCode": "413",
@@ -507,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mfa", choices=["OFF", "OPTIONAL", "ON"], help="Cognito TOTP sign-in (default OPTIONAL)")
     parser.add_argument("--ses-identity-arn", help="verified SES identity Cognito sends e-mail from")
     parser.add_argument("--email-from", help='with --ses-identity-arn: the sender, "Name <address>"')
+    parser.add_argument("--manage-apigateway-account-role", choices=["true", "false"],
+                        help="set API Gateway's account-wide CloudWatch role (default true; false for every "
+                             "stack after the first in an account and region)")
     parser.add_argument("--out", default="build/package", help="package: output folder")
     parser.add_argument("--email", help="add-user: the new user's email (their user name)")
     parser.add_argument("--name", default="", help="add-user: the new user's display name")

@@ -130,3 +130,14 @@ def test_with_ones_own_issuer_the_web_app_signs_in_there():
     assert web_client[0] == "CreateUserPool" and web_client[2]["Fn::If"][1] == {"Ref": "OidcWebClientId"}
     assert config["auth"] == oidc_auth(provider["authorization_endpoint"], provider["token_endpoint"], "obelisk-web",
                                        provider["end_session_endpoint"], scope="openid email profile obelisk")
+
+
+def test_add_user_with_ones_own_issuer_says_where_users_are_added(monkeypatch, capsys):
+    """With `--oidc-issuer` the stack has no user pool: `add-user` says users live at that issuer
+    instead of failing with a KeyError."""
+    monkeypatch.setattr(deploy, "stack_outputs", lambda name: {"PublicUrl": "https://x.example"})
+    monkeypatch.setattr(deploy, "stack_parameters", lambda name: {"OidcIssuer": "https://idp.example/realms/h"})
+    with pytest.raises(SystemExit) as stopped:
+        deploy.add_user("prod", "a@b.org", "A")
+    message = str(stopped.value)
+    assert "https://idp.example/realms/h" in message and "user pool" in message

@@ -76,7 +76,7 @@ def test_api_is_throttled_per_stage_and_for_token_and_rate_limited_per_ip(resour
     limits = [r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
     scoped = [r for r in limits if "ScopeDownStatement" in r]
     assert len(limits) == 2 and len(scoped) == 1
-    assert "token|register|link/" in scoped[0]["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"]
+    assert "token|register" in scoped[0]["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"]
     association = resources["ApiWebAclAssociation"]["Properties"]
     assert "${RestAPI}/stages/api" in association["ResourceArn"]["Fn::Sub"]
 
