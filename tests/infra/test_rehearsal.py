@@ -209,4 +209,7 @@ def test_each_event_function_handles_its_sqs_event(function, stack, tokens, unpa
     assert function.invoke(handler["WebhookFanOut"], sqs_event(
         {"mutation_type": "INSTANCES_ADDED", "album_id": "rehearsal-none"})) is None
     assert function.invoke(handler["WebhookDelivery"], sqs_event(
-        {"trigger_sk": "none", "album_id": "rehearsal-none", "webhook_id": "none"})) is None
+        {"kind": "webhook", "trigger_sk": "none", "album_id": "rehearsal-none", "webhook_id": "none",
+         "event": "new_series", "attempt": 1, "body": "{}"})) is None
+    assert function.invoke(handler["ResearchCopies"], sqs_event(
+        {"album_id": "rehearsal-none", "study_uid": "1.2.3", "series_uid": "1.2.3.4", "actor": {"sub": "none"}})) is None
