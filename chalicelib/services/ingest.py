@@ -409,6 +409,8 @@ class Ingest:
                 SeriesRecord.batch_get([SeriesRecord.key(*key) for key in created], consistent_read=True)} if created else {}
         queued = []
         for (study, series), count in sorted(created.items()):
+            if (study, series) not in rows:
+                continue  # purged since its commit (a delete that came after it): nothing to build
             size = int(rows[(study, series)].instance_count)
             if renditions.worth_prebuilding(count, size):
                 renditions.build_series_objects(study, series, rows[(study, series)])
