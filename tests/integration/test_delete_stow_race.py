@@ -103,9 +103,6 @@ def test_a_stow_racing_a_purging_delete_leaves_the_series_whole_or_gone(stack, t
         assert permanent_keys(stack, study) == set()
 
 
-
-@pytest.mark.xfail(strict=True, reason="not fixed yet: a share put on a series between the purge's holder check and "
-                   "its series-row delete does not change the row the purge conditions on (see docs/data-model.md)")
 def test_a_stow_of_a_stored_instance_into_another_album_racing_its_purge_leaves_no_share_of_nothing(
         stack, tokens, monkeypatch):
     """The STOW (into an album not holding the series) found the instance stored, and the series
