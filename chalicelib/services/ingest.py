@@ -24,7 +24,7 @@ from chalicelib.auth.principals import Principal
 from chalicelib.dicom import frames, json_model, stow
 from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
 from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, has_uid_form, is_keyable_uid
-from chalicelib.errors import BadRequest, PayloadTooLarge
+from chalicelib.errors import BadRequest, PayloadTooLarge, SeriesNotFound
 from chalicelib.events import mutations
 from chalicelib.services import renditions, research_intake
 from chalicelib.store import dicom_store, identity, listing, research, shares
@@ -175,11 +175,18 @@ class Ingest:
             self._expect(accepted)
             new.append(accepted)
         written = self._store_new(new)
+        shared: list[_Accepted] = []
         for accepted in known:
             stored = accepted.stored
             self._remember_album_state(stored.study_uid, stored.series_uid)
-            stored.new_in_album = self._share(stored.study_uid, stored.series_uid, str(accepted.dataset.get("Modality", "")))
-        kept = {id(a.stored) for a in [*written, *known]}
+            try:
+                stored.new_in_album = self._share(stored.study_uid, stored.series_uid, str(accepted.dataset.get("Modality", "")))
+            except SeriesNotFound:  # purged since it was found stored
+                self.result.failed.append(Failed(stored.sop_uid, stored.sop_class_uid, PROCESSING_FAILURE,
+                                                 "the series was deleted while the instance was stored; send it again"))
+                continue
+            shared.append(accepted)
+        kept = {id(a.stored) for a in [*written, *shared]}
         self.result.stored.extend(a.stored for a in order if id(a.stored) in kept)
 
     def _accept(self, data: bytes, dataset) -> _Accepted | None:
@@ -419,6 +426,8 @@ class Ingest:
                 SeriesRecord.batch_get([SeriesRecord.key(*key) for key in created], consistent_read=True)} if created else {}
         queued = []
         for (study, series), count in sorted(created.items()):
+            if (study, series) not in rows:
+                continue  # purged since its commit (a delete that came after it): nothing to build
             size = int(rows[(study, series)].instance_count)
             if renditions.worth_prebuilding(count, size):
                 renditions.build_series_objects(study, series, rows[(study, series)])

@@ -490,7 +490,9 @@ class SeriesRecord(_Item):
     per series: docs/data-model.md; None in rows written before it, whose identity is their
     `StudyRecord`'s). `generation` names the series' S3 objects (`dicom_store`): random, set when
     the row is created (or at the first STOW into a row written before it), so a series purged
-    and stored again never reuses a name a presigned URL was issued for."""
+    and stored again never reuses a name a presigned URL was issued for. `shares_added` counts the
+    shares put on the series (`shares.add_series`): with `instance_count`, what a purge checks is
+    unchanged (`orphans.purge`)."""
 
     Meta = _meta(settings().dicom_table)
     study_uid = UnicodeAttribute()
@@ -499,6 +501,7 @@ class SeriesRecord(_Item):
     study_attributes = JSONAttribute(null=True)
     instance_count = NumberAttribute(default=0)
     generation = UnicodeAttribute(null=True)
+    shares_added = NumberAttribute(null=True)
 
     @staticmethod
     def key(study_uid: str, series_uid: str) -> tuple[str, str]:

@@ -6,6 +6,8 @@ generations: nobody reads instances they neither stored nor were shared, not eve
 presigned URL issued before the purge."""
 from __future__ import annotations
 
+from pynamodb.exceptions import DeleteError
+
 from chalicelib import clock
 from chalicelib.store import dicom_store
 from chalicelib.store.items import get_or_none
@@ -20,29 +22,54 @@ def is_held(study_uid: str, series_uid: str, left: str | None = None) -> bool:
 
 
 def purge_if_orphan(study_uid: str, series_uid: str, left: str | None = None) -> bool:
-    """Purges the series when no album holds it; True when it did."""
+    """Purges the series when no album holds it; True when it did (False too when a STOW
+    committed into it meanwhile: `purge`)."""
+    row = _series_row(study_uid, series_uid)  # read before the holders: a share added after changes it
     if is_held(study_uid, series_uid, left):
         return False
-    purge(study_uid, series_uid)
-    return True
+    return purge(study_uid, series_uid, row)
 
 
-def purge(study_uid: str, series_uid: str) -> None:
+def purge(study_uid: str, series_uid: str, row: SeriesRecord | None) -> bool:
     """Deletes the series' rows, then the objects of its generations: a series stored again under
-    the same UIDs gets new generations, so no presigned URL issued before names its objects."""
+    the same UIDs gets new generations, so no presigned URL issued before names its objects.
+    The series row goes first, on condition that it is still `row`, as read before the holders
+    were (its instance count, generation and shares added: every ingest commit and every share
+    changes them, and holds the series): a STOW or share into the series meanwhile keeps it whole
+    and held, and the purge gives way (False). A STOW committing after the row is gone starts a
+    new series the purge does not touch (its rows and objects are not among those read)."""
     instances = list(InstanceRecord.query(f"STUDY#{study_uid}", InstanceRecord.sk.startswith(f"INSTANCE#{series_uid}#"),
                                           consistent_read=True))
-    row = get_or_none(SeriesRecord, SeriesRecord.key(study_uid, series_uid), consistent_read=True)
+    try:
+        SeriesRecord(*SeriesRecord.key(study_uid, series_uid)).delete(condition=_unchanged(row))
+    except DeleteError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
     generations = {g for g in [row.generation if row else None, *(r.generation for r in instances)] if g}
     with InstanceRecord.batch_write() as batch:
         for record in instances:
             batch.delete(record)
-    SeriesRecord(*SeriesRecord.key(study_uid, series_uid)).delete()
     seal_comments(study_uid, series_uid)
     dicom_store.delete_objects([
         *dicom_store.series_objects(study_uid, series_uid, generations),
         *(k for prefix in dicom_store.assembled_prefixes(study_uid) for k in dicom_store.keys_under(prefix)),
     ])
+    return True
+
+
+def _series_row(study_uid: str, series_uid: str) -> SeriesRecord | None:
+    return get_or_none(SeriesRecord, SeriesRecord.key(study_uid, series_uid), consistent_read=True)
+
+
+def _unchanged(row: SeriesRecord | None):
+    """The condition that the series row is as `row` read it (absent when None)."""
+    if row is None:
+        return SeriesRecord.pk.does_not_exist()
+    generation = SeriesRecord.generation == row.generation if row.generation else SeriesRecord.generation.does_not_exist()
+    shared = (SeriesRecord.shares_added == row.shares_added if row.shares_added is not None
+              else SeriesRecord.shares_added.does_not_exist())
+    return (SeriesRecord.instance_count == row.instance_count) & generation & shared
 
 
 def seal_comments(study_uid: str, series_uid: str) -> None:

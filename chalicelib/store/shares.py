@@ -8,10 +8,18 @@ import time
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
-from chalicelib.errors import ConcurrentChange
+from chalicelib.errors import ConcurrentChange, SeriesNotFound
 from chalicelib.store import listing, orphans
 from chalicelib.store.items import get_or_none
-from chalicelib.store.models import AlbumMember, AlbumStudy, AlbumStudyCount, AlbumStudyModality, SeriesShare, transact
+from chalicelib.store.models import (
+    AlbumMember,
+    AlbumStudy,
+    AlbumStudyCount,
+    AlbumStudyModality,
+    SeriesRecord,
+    SeriesShare,
+    transact,
+)
 
 WRITE_ATTEMPTS = 10
 
@@ -46,9 +54,10 @@ def shares_in_album(album_id: str, study_uid: str | None = None) -> list[SeriesS
 
 def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes: dict, modality: str,
                placed_by: str | None = None) -> bool:
-    """Puts a series into an album; False when it was there already. `study_attributes` (the
-    study's as stored: its `StudyRecord`) and the series' `modality` go to the album's study list;
-    `placed_by` names who placed it in a research album's intake."""
+    """Puts a series into an album; False when it was there already, SeriesNotFound when it is
+    gone (purged meanwhile: docs/data-model.md). `study_attributes` (the study's as stored: its
+    `StudyRecord`) and the series' `modality` go to the album's study list; `placed_by` names who
+    placed it in a research album's intake."""
     key = SeriesShare.key(album_id, study_uid, series_uid)
     share = SeriesShare(*key, album_id=album_id, study_uid=study_uid, series_uid=series_uid,
                         series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso(), placed_by=placed_by)
@@ -57,11 +66,15 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
         try:
             with transact() as transaction:
                 transaction.save(share, condition=SeriesShare.pk.does_not_exist())
+                transaction.update(SeriesRecord(*SeriesRecord.key(study_uid, series_uid)),
+                                   actions=[SeriesRecord.shares_added.add(1)], condition=SeriesRecord.pk.exists())
                 listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_is_new)
             return True
         except TransactWriteError:
             if _share_exists(key):
                 return False
+            if get_or_none(SeriesRecord, SeriesRecord.key(study_uid, series_uid), consistent_read=True) is None:
+                raise SeriesNotFound("the series was deleted meanwhile") from None
             _back_off(attempt)
     raise ConcurrentChange(f"series {series_uid} could not be put into album {album_id}")
 
