@@ -135,6 +135,9 @@ class Identifiers:
 
 
 def _tidy(text: str) -> str:
+    text = re.sub(r"\(\s*[,;:]?\s*", "(", text)
+    text = re.sub(r"\s*[,;:]?\s*\)", ")", text)
+    text = text.replace("()", "")
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"\s+([,;:.])", r"\1", text)
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
