@@ -141,6 +141,34 @@ def test_no_planted_identifier_reaches_a_member_or_token_of_a_research_album(sta
         assert missing.status_code == 404
 
 
+def test_a_clean_descriptors_album_keeps_descriptions_and_sr_text_without_the_identifiers(stack, tokens):
+    """Attack round 5, L1/L3: under cleanDescriptors the kept descriptions and SR text showed the
+    patient's name, MRN digits and birth date written differently; no member answer may."""
+    from pydicom.datadict import keyword_for_tag
+
+    from chalicelib.dicom.deid_profile import Profile
+
+    alice, bob = tokens("alice"), tokens("bob")
+    url = stack.api_url
+    assert requests.get(f"{url}/inboxinfo", headers=bearer(bob), timeout=30).status_code == 200
+    album = create_album(stack, alice, name="clean", cleanDescriptors="true", retainLongitudinal="true")
+    assert requests.put(f"{url}/albums/{album}/users/bob@example.org", headers=bearer(alice), timeout=30).status_code == 201
+    token = requests.post(f"{url}/capabilities", headers=bearer(alice), timeout=30, data={
+        "title": "clean lab", "scope_type": "album", "album": album, "read_permission": "true",
+        "download_permission": "true"}).json()["access_token"]
+    kept = Profile(clean_descriptors=True).retained_keywords()
+    dataset, values = planted("test-SR.dcm", "CLNSRX", [t for t in PLANTABLE_TAGS if keyword_for_tag(t) not in kept],
+                              nested=True)
+    stow(stack, alice, album, [dataset])
+    [copy] = wait_until(lambda: studies(stack, token, includefield="00081030"), timeout=90)
+    assert copy["00081030"]["Value"][0].startswith("seen")  # the description is kept, cleaned
+    receiver = Receiver()
+    try:
+        assert not leaks(stack, {"album": album, "token": token, "bob": bob, "receiver": receiver}, values)
+    finally:
+        receiver.close()
+
+
 def test_webhook_payloads_of_a_research_album_name_only_copies(stack, research):
     if not PLANTED:
         pytest.skip("runs after the property test, which plants the values")
