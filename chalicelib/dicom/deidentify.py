@@ -11,12 +11,18 @@ Two libraries do the work, neither table is written here:
   with the album's secret), which keeps a UID already minted for the album: an object made from
   the album's copies (a report's SR) keeps its references when it enters the album in turn.
 
+Free text the table does not name is dealt with here too: the text of SR content items (Content
+Sequence is a D row of the table: the tree, codes, numbers and references are kept, the text is
+replaced), overlay descriptions and labels, and the File Meta Information, rebuilt from scratch.
+Under Clean Descriptors, descriptions and that text keep what is left once every identifier of
+the original is removed (`dicom.deid_text`).
+
 Pure: no AWS, no HTTP."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-import re
 
 import pydicom
 from dicognito.anonymizer import Anonymizer
@@ -24,10 +30,11 @@ from dicognito.element_anonymizer import ElementAnonymizer
 from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as table_e1_1
 from dicomanonymizer.simpledicomanonymizer import empty_element, replace_element
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 
 from chalicelib.dicom.deid_profile import DESCRIPTORS, OPTION_FIELDS, Profile  # noqa: F401 (re-exported)
+from chalicelib.dicom.deid_text import Identifiers
 
 # Never retained: a birth date identifies whatever the options say.
 BIRTH = ("PatientBirthDate", "PatientBirthTime")
@@ -41,6 +48,16 @@ DATE_VRS = ("DA", "DT", "TM")
 # The dummy dates of action D: dicom-anonymizer's (00010101) are not valid DA values (dciodvfy).
 DUMMY_DATES = {"DA": "19000101", "DT": "19000101000000", "TM": "000000"}
 PSEUDONYMIZED_VRS = ("PN", "UI")  # replaced consistently by dicognito / `copy_uid`, never emptied
+
+# Free text of content items (SR, acquisition context, ...): replaced by this unless cleaned.
+FREE_TEXT_VRS = ("UT", "LT", "ST", "UC", "LO", "SH")
+REMOVED_TEXT = "REMOVED"
+VALUE_TYPE = 0x0040A040
+OVERLAY_TEXT_ELEMENTS = (0x0022, 0x1500)  # Overlay Description, Overlay Label (60xx groups)
+
+# The File Meta Information of every copy (PS3.10 7.1): Obelisk's implementation, nothing of the sender's.
+IMPLEMENTATION_CLASS_UID = "2.25.212468401677795060081820973807250635474"
+IMPLEMENTATION_VERSION_NAME = "OBELISK"
 
 
 # ---- the table --------------------------------------------------------------------------------
@@ -138,6 +155,58 @@ class _AlbumUIDs(ElementAnonymizer):
         yield "Replace instance UIDs with the album's (HMAC of the original)"
 
 
+def date_offset_hours(secret: str) -> int:
+    """The album's date shift, in hours, as dicognito seeded with the album's secret applies it
+    (measured on a probe, so it is dicognito's own whatever its version computes)."""
+    return _offset_hours(secret)
+
+
+@functools.lru_cache(maxsize=256)
+def _offset_hours(secret: str) -> int:
+    import datetime
+
+    probe = Dataset()
+    probe.file_meta = FileMetaDataset()
+    probe.StudyDate, probe.StudyTime = "20000101", "000000"
+    Anonymizer(seed=secret).anonymize(probe)
+    shifted = datetime.datetime.strptime(probe.StudyDate + probe.StudyTime[:2], "%Y%m%d%H")
+    return int((shifted - datetime.datetime(2000, 1, 1)).total_seconds() // 3600)
+
+
+class _LoneTimes(ElementAnonymizer):
+    """Shifts the times dicognito leaves (it moves a TM only with its DA of the same name): an SR
+    TIME item, a time without its date; by the album's offset, wrapped to the time of day, as
+    the time part of a shifted DA/TM pair or DT moves."""
+
+    def __init__(self, offset_hours: int):
+        self._offset = offset_hours
+
+    def __call__(self, dataset, data_element) -> bool:
+        if data_element.VR != "TM" or _paired_with_date(dataset, data_element):
+            return False
+        values = data_element.value if isinstance(data_element.value, pydicom.multival.MultiValue) else [data_element.value]
+        shifted = [_shifted_time(str(v or ""), self._offset) for v in values]
+        data_element.value = shifted if len(shifted) > 1 else shifted[0]
+        return True
+
+    def describe_actions(self):
+        yield "Shift times without their date by the album's offset"
+
+
+def _paired_with_date(dataset, data_element) -> bool:
+    """Whether dicognito shifts this TM with its date (`XDate` next to `XTime`, the date given)."""
+    keyword = data_element.keyword or ""
+    date = keyword.replace("Time", "Date")
+    return date != keyword and date.replace("Date", "Time") == keyword and bool(dataset.get(date, None))
+
+
+def _shifted_time(value: str, offset_hours: int) -> str:
+    text = value.replace(":", "")
+    if len(text) < 2 or not text[:2].isdigit():
+        return value
+    return f"{(int(text[:2]) + offset_hours) % 24:02d}{text[2:]}"
+
+
 class _Keep(ElementAnonymizer):
     """Keeps the elements an option retains, and (without the longitudinal option) the dates the
     table pass already dealt with."""
@@ -160,18 +229,38 @@ def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
     is `secret`. Private attributes are removed; what stays is listed in docs/research-albums.md."""
     copy = _copied(dataset)
     retained = {tag_for_keyword(k) for k in profile.retained_keywords()} - {None}
-    identifiers = _identifiers(dataset) if profile.clean_descriptors else []
+    identifiers = _identifiers(dataset) if profile.clean_descriptors else None
     copy.remove_private_tags()
     _apply_table(copy, retained, profile)
+    _free_text(copy, identifiers)
     anonymizer = Anonymizer(seed=secret)
     anonymizer.add_element_handler(_AlbumUIDs(secret, retained))
     anonymizer.add_element_handler(_Keep(retained, keep_dates=not profile.retain_longitudinal))
+    if profile.retain_longitudinal:
+        anonymizer.add_element_handler(_LoneTimes(date_offset_hours(secret)))
     anonymizer.anonymize(copy)
-    if profile.clean_descriptors:
+    if identifiers is not None:
         _clean_descriptors(copy, identifiers)
     copy.PatientIdentityRemoved = "YES"
     copy.DeidentificationMethod = "PS3.15 E.1 Basic Profile (Obelisk research album)"
+    copy.file_meta = _file_meta(copy, dataset)
     return copy
+
+
+def _file_meta(copy: Dataset, original: Dataset) -> FileMetaDataset:
+    """File Meta Information made anew (PS3.10 7.1): the copy's SOP class and instance, the
+    original's transfer syntax (the pixels are copied as they are), Obelisk's implementation. The
+    sender's AE titles and private information stay behind."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = copy.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = copy.SOPInstanceUID
+    syntax = getattr(original, "file_meta", FileMetaDataset()).get("TransferSyntaxUID")
+    if syntax:
+        meta.TransferSyntaxUID = syntax
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
 
 
 def _copied(dataset: Dataset) -> Dataset:
@@ -218,37 +307,55 @@ def _sequence(dataset: Dataset, element, action: str | None, keyword: str, retai
         element.value = Sequence()
 
 
-def _identifiers(dataset: Dataset) -> list[str]:
-    """Values that name the patient or the visit, to strip from retained descriptions."""
-    found: set[str] = set()
-
-    def collect(ds: Dataset) -> None:
-        for element in ds:
-            if element.VR == "SQ":
-                for item in element.value or []:
-                    collect(item)
-            elif element.keyword in DESCRIPTORS:
-                continue
-            elif element.VR == "PN" or (table_action(int(element.tag)) and element.VR in ("LO", "SH", "DA", "PN", "CS")):
-                for value in (element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]):
-                    text = str(value or "")
-                    found.update(part for part in re.split(r"[\^=\s,]+", text) if len(part) >= 3)
-                    if len(text) >= 3:
-                        found.add(text)
-
-    collect(dataset)
-    return sorted(found, key=len, reverse=True)
+def _identifiers(dataset: Dataset) -> Identifiers:
+    """Values that name the patient or the visit, to strip from retained descriptions and text."""
+    return Identifiers(dataset, lambda tag: table_action(tag) is not None, frozenset(DESCRIPTORS))
 
 
-def _clean_descriptors(dataset: Dataset, identifiers: list[str]) -> None:
-    """The Clean Descriptors option: retained descriptions lose every identifying value found in
-    the original (names, IDs, dates, ...), case-insensitively."""
-    for keyword in DESCRIPTORS:
-        if keyword in dataset and isinstance(dataset[keyword].value, str):
-            text = dataset[keyword].value
-            for identifier in identifiers:
-                text = re.sub(re.escape(identifier), "", text, flags=re.IGNORECASE)
-            dataset[keyword].value = re.sub(r"\s{2,}", " ", text).strip()
+def _free_text(dataset: Dataset, identifiers: Identifiers | None) -> None:
+    """Free text the table does not name: of content items (at every level: an SR's TEXT items,
+    acquisition context), replaced by `REMOVED_TEXT`, and overlays' descriptions and labels,
+    removed; under Clean Descriptors (`identifiers` given) both keep their cleaned text."""
+    for element in list(dataset):
+        if element.tag.group & 0xFF01 == 0x6000 and element.tag.element in OVERLAY_TEXT_ELEMENTS:
+            if identifiers is None:
+                del dataset[element.tag]
+            else:
+                _clean_element(element, identifiers)
+    _content_text(dataset, identifiers, in_content_item=False)  # an SR's root: its document, not an item
+
+
+def _content_text(dataset: Dataset, identifiers: Identifiers | None, in_content_item: bool) -> None:
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value or []:
+                _content_text(item, identifiers, in_content_item=VALUE_TYPE in item
+                              or keyword_for_tag(element.tag) == "ContentSequence")
+        elif in_content_item and element.VR in FREE_TEXT_VRS and element.value not in (None, ""):
+            if identifiers is None:
+                element.value = REMOVED_TEXT
+            else:
+                _clean_element(element, identifiers)
+                if element.value in (None, ""):
+                    element.value = REMOVED_TEXT
+
+
+def _clean_element(element, identifiers: Identifiers) -> None:
+    if isinstance(element.value, pydicom.multival.MultiValue):
+        element.value = [identifiers.clean(str(v)) for v in element.value]
+    elif isinstance(element.value, str):
+        element.value = identifiers.clean(element.value)
+
+
+def _clean_descriptors(dataset: Dataset, identifiers: Identifiers) -> None:
+    """The Clean Descriptors option: the retained descriptions, at every nesting level, lose every
+    identifying value found in the original (`dicom.deid_text`)."""
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value or []:
+                _clean_descriptors(item, identifiers)
+        elif element.keyword in DESCRIPTORS:
+            _clean_element(element, identifiers)
 
 
 # ---- held series ------------------------------------------------------------------------------

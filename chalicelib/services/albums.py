@@ -83,6 +83,7 @@ def album_response(access: policy.AlbumAccess, include_users: bool = False) -> d
     }
     if album.research is not None:
         body["research"] = research.summary(album.album_id, album.research)
+        body.update(research.member_flags())
     if include_users:
         if access.principal.kind not in ("user", "user_capability"):
             raise Forbidden("listing users needs a user token")

@@ -63,6 +63,12 @@ def summary(album_id: str, options: dict) -> dict:
     return {**options, "held_series": held_count(album_id), "copied_series": copied, "copies_size": size}
 
 
+def member_flags() -> dict:
+    """The album flags a research album's answer shows whatever its settings: what its members may
+    do there. They never add series (`policy.research_adder`)."""
+    return {"add_series": False}
+
+
 # ---- entering -------------------------------------------------------------------------------
 
 
@@ -132,10 +138,25 @@ def _place(album_id: str, profile: Profile, datasets: list, actor: dict, study: 
     if result.failed:
         raise RuntimeError(f"copies refused: {[f.comment for f in result.failed]}")
     first = next(iter(result.stored), None)
-    if first is not None:
-        CopyOf(*CopyOf.key(album_id, study, series), copy_study_uid=first.study_uid,
-               copy_series_uid=first.series_uid, copied_at=clock.local_iso()).save()
-    key.update(actions=[ResearchKey.copy_bytes.add(written), ResearchKey.copied_series.add(1 if written else 0)])
+    new_series = first is not None and _first_copy(CopyOf(
+        *CopyOf.key(album_id, study, series), copy_study_uid=first.study_uid, copy_series_uid=first.series_uid,
+        copied_at=clock.local_iso()))
+    key.update(actions=[ResearchKey.copy_bytes.add(written), ResearchKey.copied_series.add(1 if new_series else 0)])
+
+
+def _first_copy(row: CopyOf) -> bool:
+    """Records which copy a series became; whether it is the series' first copy in the album (a
+    re-share copying more instances of it, or a redelivered message, copies no new series)."""
+    from pynamodb.exceptions import PutError
+
+    try:
+        row.save(condition=CopyOf.pk.does_not_exist())
+        return True
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    row.save()
+    return False
 
 
 def _remember(album_id: str, original, copy) -> None:

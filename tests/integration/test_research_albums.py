@@ -20,7 +20,7 @@ from pydicom.uid import generate_uid
 
 from devstack import bootstrap
 from tests.integration.webhook_receiver import Receiver, wait_until
-from tests.support.planted import PLANTABLE_TAGS, encoded, planted
+from tests.support.planted import PLANTABLE_TAGS, encoded, free_text_marker, planted
 
 NOT_HELD = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "test-SR.dcm")
 PLANTED: set[str] = set()  # every value planted in this module's research album so far
@@ -119,8 +119,9 @@ def answers(stack, research: dict) -> list[bytes]:
 
 
 def leaks(stack, research: dict, values: set[str]) -> list[str]:
-    got = answers(stack, research)
-    return sorted(v for v in values if any(v.encode() in body for body in got))
+    """The values found in any answer, whatever their case (a name may come back in lower case)."""
+    got = [body.lower() for body in answers(stack, research)]
+    return sorted(v for v in values if any(v.lower().encode() in body for body in got))
 
 
 @settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
@@ -129,7 +130,7 @@ def leaks(stack, research: dict, values: set[str]) -> list[str]:
 def test_no_planted_identifier_reaches_a_member_or_token_of_a_research_album(stack, research, name, share, nested):
     token = f"PLT{next(TOKENS):03d}"
     dataset, values = planted(name, token, PLANTABLE_TAGS[: max(1, int(len(PLANTABLE_TAGS) * share))], nested=nested)
-    PLANTED.update(values)
+    PLANTED.update(values | {free_text_marker(token)})  # the album's basic profile replaces free text whole
     known = {uid(s) for s in studies(stack, research["token"])}
     stow(stack, research["alice"], research["album"], [dataset])
     wait_until(lambda: {uid(s) for s in studies(stack, research["token"])} - known, timeout=90)
@@ -138,6 +139,34 @@ def test_no_planted_identifier_reaches_a_member_or_token_of_a_research_album(sta
     for token_ in (research["token"], research["bob"]):
         missing = requests.get(f"{stack.api_url}/studies/{original}/metadata", headers=bearer(token_), timeout=30)
         assert missing.status_code == 404
+
+
+def test_a_clean_descriptors_album_keeps_descriptions_and_sr_text_without_the_identifiers(stack, tokens):
+    """Attack round 5, L1/L3: under cleanDescriptors the kept descriptions and SR text showed the
+    patient's name, MRN digits and birth date written differently; no member answer may."""
+    from pydicom.datadict import keyword_for_tag
+
+    from chalicelib.dicom.deid_profile import Profile
+
+    alice, bob = tokens("alice"), tokens("bob")
+    url = stack.api_url
+    assert requests.get(f"{url}/inboxinfo", headers=bearer(bob), timeout=30).status_code == 200
+    album = create_album(stack, alice, name="clean", cleanDescriptors="true", retainLongitudinal="true")
+    assert requests.put(f"{url}/albums/{album}/users/bob@example.org", headers=bearer(alice), timeout=30).status_code == 201
+    token = requests.post(f"{url}/capabilities", headers=bearer(alice), timeout=30, data={
+        "title": "clean lab", "scope_type": "album", "album": album, "read_permission": "true",
+        "download_permission": "true"}).json()["access_token"]
+    kept = Profile(clean_descriptors=True).retained_keywords()
+    dataset, values = planted("test-SR.dcm", "CLNSRX", [t for t in PLANTABLE_TAGS if keyword_for_tag(t) not in kept],
+                              nested=True)
+    stow(stack, alice, album, [dataset])
+    [copy] = wait_until(lambda: studies(stack, token, includefield="00081030"), timeout=90)
+    assert copy["00081030"]["Value"][0].startswith("seen")  # the description is kept, cleaned
+    receiver = Receiver()
+    try:
+        assert not leaks(stack, {"album": album, "token": token, "bob": bob, "receiver": receiver}, values)
+    finally:
+        receiver.close()
 
 
 def test_webhook_payloads_of_a_research_album_name_only_copies(stack, research):
@@ -281,6 +310,35 @@ def test_an_ultrasound_series_waits_for_an_admin_and_appears_once_released(stack
                             if requests.get(f"{url}/albums/{album}", headers=bearer(bob), timeout=30).json()["research"]["copied_series"]
                             else None, timeout=30)
     assert statistics["copied_series"] == 1 and statistics["copies_size"] > 0  # the copies' storage is counted
+
+
+def test_a_research_albums_answer_shows_what_members_may_do_and_counts_series_not_copy_runs(stack, tokens):
+    """The answer said `add_series: true` to members who get 403 adding; `copied_series` counted
+    copy runs (8 for 7 series after a re-share): a series re-shared with one more instance is one."""
+    alice, bob = tokens("alice"), tokens("bob")
+    url = stack.api_url
+    assert requests.get(f"{url}/inboxinfo", headers=bearer(bob), timeout=30).status_code == 200
+    album = create_album(stack, alice, name="counts")
+    assert requests.put(f"{url}/albums/{album}/users/bob@example.org", headers=bearer(alice), timeout=30).status_code == 201
+    first = ct_image()
+    stow(stack, alice, None, [first])
+    share_url = f"{url}/studies/{first.StudyInstanceUID}/series/{first.SeriesInstanceUID}/albums/{album}"
+
+    def answer() -> dict:
+        return requests.get(f"{url}/albums/{album}", headers=bearer(bob), timeout=30).json()
+
+    assert requests.put(share_url, headers=bearer(alice), params={"inbox": "true"}, timeout=60).status_code == 201
+    copied = wait_until(lambda: answer()["research"]["copies_size"], timeout=90)  # the copy run is over
+    second = ct_image()
+    second.StudyInstanceUID, second.SeriesInstanceUID = first.StudyInstanceUID, first.SeriesInstanceUID
+    stow(stack, alice, None, [second])
+    assert requests.put(share_url, headers=bearer(alice), params={"inbox": "true"}, timeout=60).status_code == 201
+    shown = wait_until(lambda: (lambda body: body if body["research"]["copies_size"] > copied else None)(answer()),
+                       timeout=90)  # the second copy run is over: it counted the new instance's bytes
+    assert shown["number_of_instances"] == 2 and shown["number_of_series"] == 1
+    assert shown["research"]["copied_series"] == 1
+    assert shown["add_series"] is False
+    assert post_stow(stack, bob, album, [ct_image()]).status_code == 403  # what the flag says
 
 
 # ---- who may add to a research album (docs/research-albums.md, who adds) ---------------------

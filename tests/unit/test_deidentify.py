@@ -3,6 +3,7 @@ no planted identifying value survives the profile, UIDs stay consistent within a
 across albums, and dciodvfy finds no new error in a copy."""
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -17,13 +18,14 @@ from pydicom.uid import generate_uid
 
 from chalicelib.dicom.deidentify import (
     DESCRIPTORS,
+    IMPLEMENTATION_CLASS_UID,
     Profile,
     burned_in_reason,
     copy_uid,
     deidentify,
     is_copy_uid,
 )
-from tests.support.planted import FILES, PLANTABLE_TAGS, encoded, planted
+from tests.support.planted import FILES, PLANTABLE_TAGS, encoded, free_text_marker, planted
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -38,9 +40,11 @@ def test_no_planted_identifier_survives_the_profile(name, token, share, options,
     tags = [t for t in PLANTABLE_TAGS if keyword_for_tag(t) not in retained]
     tags = tags[: max(1, int(len(tags) * share))]
     dataset, values = planted(name, token, tags, nested=nested)
+    if not profile.clean_descriptors:  # free text is replaced whole; cleaned and kept under the option
+        values.add(free_text_marker(token))
     copy = deidentify(dataset, secret, profile)
-    data = encoded(copy)
-    leaked = sorted(v for v in values if v.encode() in data)
+    data = encoded(copy).lower()
+    leaked = sorted(v for v in values if v.lower().encode() in data)
     assert not leaked, f"{name}: {leaked[:5]}"
     assert copy.PatientIdentityRemoved == "YES"
     assert not any(element.tag.is_private for element in copy.iterall())
@@ -127,3 +131,128 @@ def test_dciodvfy_finds_no_new_error_in_a_copy(name, options, tmp_path):
     before = dciodvfy_errors(encoded(original), tmp_path, "original.dcm")
     after = dciodvfy_errors(encoded(deidentify(original, "album-secret", Profile.from_dict(options))), tmp_path, "copy.dcm")
     assert after <= before, sorted(after - before)
+
+
+# ---- free text, times, file meta (attack round 5: L1, L2, L3) ---------------------------------
+
+
+def _report(text: str) -> pydicom.Dataset:
+    """test-SR.dcm for patient ZORBLAX^QUENTIN^J (MRN-7733991), with a TEXT item naming him, a
+    TIME item and a DATETIME item at 12:00, an IMAGE and a UIDREF item."""
+    sr = pydicom.dcmread(get_testdata_file("test-SR.dcm"))
+    sr.PatientName, sr.PatientID, sr.PatientBirthDate = "ZORBLAX^QUENTIN^J", "MRN-7733991", "19610413"
+    sr.ReferringPhysicianName = "HEMLOCK^DOCTOR"
+    items = []
+    for value_type, keyword, value in (("TEXT", "TextValue", text), ("TIME", "Time", "120000"),
+                                       ("DATETIME", "DateTime", "20001206120000"), ("UIDREF", "UID", "1.2.3.4.5")):
+        item = pydicom.Dataset()
+        item.RelationshipType, item.ValueType = "CONTAINS", value_type
+        setattr(item, keyword, value)
+        concept = pydicom.Dataset()
+        concept.CodeValue, concept.CodingSchemeDesignator, concept.CodeMeaning = "121071", "DCM", "Finding"
+        item.ConceptNameCodeSequence = pydicom.Sequence([concept])
+        items.append(item)
+    image = pydicom.Dataset()
+    image.RelationshipType, image.ValueType = "CONTAINS", "IMAGE"
+    reference = pydicom.Dataset()
+    reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", "1.2.3.4.6"
+    image.ReferencedSOPSequence = pydicom.Sequence([reference])
+    sr.ContentSequence = pydicom.Sequence([*sr.ContentSequence, *items, image])
+    return sr
+
+
+def _items(copy, value_type: str) -> list:
+    return [item for item in copy.ContentSequence if item.ValueType == value_type]
+
+
+def test_sr_text_items_lose_their_text_and_keep_the_tree_codes_and_references():
+    """L1: a TEXT item naming the patient and his MRN reached every member verbatim."""
+    sr = _report("Patient ZORBLAX QUENTIN MRN-7733991 seen by HEMLOCK")
+    copy = deidentify(sr, "album", Profile())
+    data = encoded(copy)
+    for value in (b"ZORBLAX", b"QUENTIN", b"7733991", b"HEMLOCK", b"Sample Text"):
+        assert value not in data
+    assert [item.ValueType for item in copy.ContentSequence] == [item.ValueType for item in sr.ContentSequence]
+    assert {item.TextValue for item in _items(copy, "TEXT")} == {"REMOVED"}
+    text = _items(copy, "TEXT")[-1]  # the one `_report` added
+    assert text.ConceptNameCodeSequence[0].CodeMeaning == "Finding"  # codes kept
+    uidref = _items(copy, "UIDREF")[-1]
+    assert uidref.UID == copy_uid("album", "1.2.3.4.5")
+    image = _items(copy, "IMAGE")[-1]
+    assert image.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == copy_uid("album", "1.2.3.4.6")
+    assert image.ReferencedSOPSequence[0].ReferencedSOPClassUID == "1.2.840.10008.5.1.4.1.1.2"
+
+
+def test_under_clean_descriptors_sr_text_keeps_what_is_left_without_identifiers():
+    sr = _report("Patient Zorblax, Quentin J. (MRN 7733991, born 13/04/1961) seen by Dr Hemlock: no change")
+    copy = deidentify(sr, "album", Profile(clean_descriptors=True))
+    [text] = [item.TextValue for item in _items(copy, "TEXT") if "no change" in item.TextValue]
+    assert text == "Patient (born) seen by Dr: no change"  # "MRN" is part of the ID
+
+
+def test_a_time_item_moves_with_the_albums_offset_like_its_datetime_neighbour():
+    """L1 (LOW in the report): the TIME item kept 120000 while the DATETIME moved by -356 d +8 h."""
+    copy = deidentify(_report("x"), "album", Profile(retain_longitudinal=True))
+    time, moment = _items(copy, "TIME")[-1], _items(copy, "DATETIME")[-1]
+    assert moment.DateTime != "20001206120000"
+    assert time.Time == moment.DateTime[8:14]  # both were 12:00:00 on the original
+    lone = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    lone.StudyDate, lone.StudyTime, lone.AcquisitionTime = "20001206", "120000", "120000"
+    del lone.AcquisitionDate  # a time without its date
+    shifted = deidentify(lone, "album", Profile(retain_longitudinal=True))
+    assert shifted.AcquisitionTime == shifted.StudyTime != "120000"
+
+
+def test_the_file_meta_of_a_copy_holds_only_what_part_10_requires():
+    """L2: the sender's AE titles and private information reached every Part-10 answer."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    meta = dataset.file_meta
+    meta.SourceApplicationEntityTitle, meta.SendingApplicationEntityTitle = "ZORBAE", "SENDAE"
+    meta.ReceivingApplicationEntityTitle, meta.SourcePresentationAddress = "RECVAE", "https://pacs.example/zorb"
+    meta.PrivateInformationCreatorUID, meta.PrivateInformation = "1.2.3.4", b"PLNT-FM-ZORBLAX"
+    meta.ImplementationVersionName = "SITEPACS_2"
+    copy = deidentify(dataset, "album", Profile())
+    data = encoded(copy)
+    for value in (b"ZORBAE", b"SENDAE", b"RECVAE", b"pacs.example", b"PLNT-FM", b"SITEPACS"):
+        assert value not in data
+    assert set(e.keyword for e in copy.file_meta) <= {
+        "FileMetaInformationGroupLength", "FileMetaInformationVersion", "MediaStorageSOPClassUID",
+        "MediaStorageSOPInstanceUID", "TransferSyntaxUID", "ImplementationClassUID", "ImplementationVersionName"}
+    assert copy.file_meta.MediaStorageSOPInstanceUID == copy.SOPInstanceUID
+    assert copy.file_meta.TransferSyntaxUID == dataset.file_meta.TransferSyntaxUID
+    assert copy.file_meta.ImplementationClassUID == IMPLEMENTATION_CLASS_UID
+    reread = pydicom.dcmread(io.BytesIO(data))
+    assert "SourceApplicationEntityTitle" not in reread.file_meta and "PrivateInformation" not in reread.file_meta
+
+
+@pytest.mark.parametrize(("original", "cleaned"), [
+    ("comments Zorblax, Quentin J. MRN 7733991 born 1961-04-13 -IMGCOM", "comments born -IMGCOM"),
+    ("series of zorblax quentin 7733991 -SERDESC", "series of -SERDESC"),
+    ("MRN 7733991 born 1961-04-13", "born"),
+    ("J. Zorblax, dob 13.04.1961 / 04/13/1961 / 13/04/1961 / 19610413 / April 13, 1961", "dob / / / /"),
+    ("QuentinZorblax acc ACC55219 (55219), other id 4481907", "acc, other id"),
+    ("J wave, lead V2", "J wave, lead V2"),  # an initial alone is no name
+])
+def test_clean_descriptors_remove_identifiers_written_differently(original, cleaned):
+    """L3: only exact copies of whole values were removed."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.PatientName, dataset.PatientID, dataset.PatientBirthDate = "ZORBLAX^QUENTIN^J", "MRN-7733991", "19610413"
+    dataset.AccessionNumber, dataset.OtherPatientIDs = "ACC55219", "H-4481907"
+    dataset.ImageComments = original
+    item = pydicom.Dataset()
+    item.StudyDescription = original
+    dataset.ReferencedStudySequence = pydicom.Sequence([item])
+    copy = deidentify(dataset, "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == cleaned
+    assert copy.ReferencedStudySequence[0].StudyDescription == cleaned  # nested descriptions too
+
+
+def test_overlay_descriptions_are_removed_or_cleaned():
+    dataset = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    dataset.PatientName = "ZORBLAX^QUENTIN"
+    dataset.add_new(0x60020022, "LO", "Quentin Zorblax ROI marks")
+    dataset.add_new(0x60021500, "LO", "ZORBLAX")
+    assert 0x60020022 not in deidentify(dataset, "album", Profile())
+    assert 0x60021500 not in deidentify(dataset, "album", Profile())
+    cleaned = deidentify(dataset, "album", Profile(clean_descriptors=True))
+    assert cleaned[0x60020022].value == "ROI marks" and cleaned[0x60021500].value == ""
