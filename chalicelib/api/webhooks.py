@@ -7,8 +7,8 @@ from chalicelib.api import responses
 from chalicelib.api.routing import form, paging, principal, query_value, route
 from chalicelib.errors import BadFormParameter
 from chalicelib.events import deliveries
-from chalicelib.services import webhooks
 from chalicelib.store.models import Webhook, WebhookTrigger
+from chalicelib.webhooks import management as webhooks
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
