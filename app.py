@@ -22,10 +22,11 @@ from chalicelib.api import (
     webhooks,
 )
 from chalicelib.config import settings
-from chalicelib.events import messages, webhooks_delivery
-from chalicelib.events import webhooks as webhook_fan_out
+from chalicelib.events import messages
 from chalicelib.reporting import delivery as report_delivery
 from chalicelib.services import renditions, research
+from chalicelib.webhooks import delivery as webhooks_delivery
+from chalicelib.webhooks import fan_out as webhook_fan_out
 
 app = Chalice(app_name="obelisk")
 app.api.binary_types.extend([

@@ -5,7 +5,7 @@ from chalice import Blueprint
 
 from chalicelib import booleans
 from chalicelib.api import responses
-from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.api.routing import form, query_value, route
 from chalicelib.services import capabilities
 from chalicelib.services.search import parse_page
 
@@ -18,18 +18,17 @@ def _single(values: dict[str, list[str]]) -> dict[str, str]:
 
 
 @route(bp, "/capabilities", methods=["POST"], content_types=FORM)
-def create_capability():
-    request = bp.current_request
-    capability, secret = capabilities.create(principal(request), _single(form(request)))
+def create_capability(caller):
+    capability, secret = capabilities.create(caller, _single(form(bp.current_request)))
     return responses.json_body(capabilities.capability_response(capability, secret), status=201)
 
 
 @route(bp, "/capabilities", methods=["GET"])
-def list_capabilities():
+def list_capabilities(caller):
     request = bp.current_request
     valid = booleans.parse(query_value(request, "valid"), "valid", False)
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    found = capabilities.list_capabilities(principal(request), valid, query_value(request, "album"),
+    found = capabilities.list_capabilities(caller, valid, query_value(request, "album"),
                                            query_value(request, "user"))
     shown = found[page.offset: page.offset + page.limit]
     names = capabilities.album_names(shown)
@@ -38,12 +37,12 @@ def list_capabilities():
 
 
 @route(bp, "/capabilities/{capability_id}", methods=["GET"])
-def get_capability(capability_id):
-    capability = capabilities.get(principal(bp.current_request), capability_id)
+def get_capability(caller, capability_id):
+    capability = capabilities.get(caller, capability_id)
     return responses.json_body(capabilities.capability_response(capability))
 
 
 @route(bp, "/capabilities/{capability_id}/revoke", methods=["POST"])
-def revoke_capability(capability_id):
-    capability = capabilities.revoke(principal(bp.current_request), capability_id)
+def revoke_capability(caller, capability_id):
+    capability = capabilities.revoke(caller, capability_id)
     return responses.json_body(capabilities.capability_response(capability))

@@ -9,7 +9,7 @@ from pathlib import Path
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import principal, query_value, route
+from chalicelib.api.routing import query_value, route
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, MissingAuth, ObeliskError
@@ -41,15 +41,14 @@ def _site_headers(report) -> dict[str, str]:
 
 
 @route(bp, "/report/sites/{site_id}", methods=["PUT"], linkable=False)
-def put_report_site(site_id):
-    request = bp.current_request
-    site = sites.administer_site(principal(request), site_id, _body(request))
+def put_report_site(caller, site_id):
+    site = sites.administer_site(caller, site_id, _body(bp.current_request))
     return responses.json_body(sites.site_json(site))
 
 
 @route(bp, "/report/sites/{site_id}", methods=["GET"], linkable=False)
-def get_report_site(site_id):
-    return responses.json_body(sites.site_json(sites.read_site(principal(bp.current_request), site_id)))
+def get_report_site(caller, site_id):
+    return responses.json_body(sites.site_json(sites.read_site(caller, site_id)))
 
 
 @route(bp, "/report/launch/clinical", methods=["POST"], linkable=False)
@@ -113,15 +112,15 @@ def sign_report():
 
 
 @route(bp, "/reports/{report_id}", methods=["GET"], linkable=False)
-def get_report(report_id):
+def get_report(caller, report_id):
     """The report as its page sees it, with its return delivery, for one of its site's admins."""
-    report = reports.report_for_site_admin(principal(bp.current_request), report_id)
+    report = reports.report_for_site_admin(caller, report_id)
     return responses.json_body(reports.report_json(report), headers={"Cache-Control": "no-store"})
 
 
 @route(bp, "/reports/{report_id}/hl7", methods=["GET"], linkable=False)
-def get_report_hl7(report_id):
-    report = reports.report_for_site_admin(principal(bp.current_request), report_id)
+def get_report_hl7(caller, report_id):
+    report = reports.report_for_site_admin(caller, report_id)
     if not report.outputs:
         raise BadRequest("the report is not signed yet")
     return Response(body=report.outputs["hl7"], status_code=200,
@@ -129,8 +128,8 @@ def get_report_hl7(report_id):
 
 
 @route(bp, "/reports/{report_id}/fhir", methods=["GET"], linkable=False)
-def get_report_fhir(report_id):
-    report = reports.report_for_site_admin(principal(bp.current_request), report_id)
+def get_report_fhir(caller, report_id):
+    report = reports.report_for_site_admin(caller, report_id)
     if not report.outputs:
         raise BadRequest("the report is not signed yet")
     return responses.json_body(report.outputs["fhir"], headers={"Content-Type": "application/fhir+json",

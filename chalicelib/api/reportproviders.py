@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.api.routing import form, query_value, route
 from chalicelib.auth import policy
 from chalicelib.services import report_providers
 from chalicelib.services.search import parse_page
@@ -19,45 +19,42 @@ def _field(values: dict[str, list[str]], name: str) -> str | None:
 
 
 @route(bp, "/albums/{album}/reportproviders", methods=["POST"], content_types=FORM)
-def create_report_provider(album):
-    request = bp.current_request
-    values = form(request)
-    provider = report_providers.create(principal(request), album, _field(values, "name"), _field(values, "url"))
+def create_report_provider(caller, album):
+    values = form(bp.current_request)
+    provider = report_providers.create(caller, album, _field(values, "name"), _field(values, "url"))
     return responses.json_body(report_providers.provider_response(provider), status=201)
 
 
 @route(bp, "/albums/{album}/reportproviders", methods=["GET"])
-def list_report_providers(album):
+def list_report_providers(caller, album):
     request = bp.current_request
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    found = report_providers.list_providers(principal(request), album, page.limit, page.offset)
+    found = report_providers.list_providers(caller, album, page.limit, page.offset)
     return responses.json_body([report_providers.provider_response(p) for p in found.items],
                                headers={"X-Total-Count": str(found.total)})
 
 
 @route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["GET"])
-def get_report_provider(album, client_id):
-    provider = report_providers.get(principal(bp.current_request), album, client_id)
+def get_report_provider(caller, album, client_id):
+    provider = report_providers.get(caller, album, client_id)
     return responses.json_body(report_providers.provider_response(provider))
 
 
 @route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["PATCH"], content_types=FORM)
-def edit_report_provider(album, client_id):
-    request = bp.current_request
-    values = form(request)
-    provider = report_providers.edit(principal(request), album, client_id, _field(values, "name"),
+def edit_report_provider(caller, album, client_id):
+    values = form(bp.current_request)
+    provider = report_providers.edit(caller, album, client_id, _field(values, "name"),
                                      _field(values, "url"))
     return responses.json_body(report_providers.provider_response(provider))
 
 
 @route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["DELETE"])
-def delete_report_provider(album, client_id):
-    report_providers.delete(principal(bp.current_request), album, client_id)
+def delete_report_provider(caller, album, client_id):
+    report_providers.delete(caller, album, client_id)
     return responses.no_content()
 
 
 @route(bp, "/reportproviders/metadata", methods=["POST"], content_types=FORM)
-def test_report_provider_configuration():
-    request = bp.current_request
-    policy.require_provider_testing(principal(request))
-    return responses.json_body(report_providers.test_configuration(_field(form(request), "url")))
+def test_report_provider_configuration(caller):
+    policy.require_provider_testing(caller)
+    return responses.json_body(report_providers.test_configuration(_field(form(bp.current_request), "url")))

@@ -5,6 +5,7 @@ so both transports reach the same view. Domain errors become HTTP answers here."
 from __future__ import annotations
 
 import functools
+import inspect
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, CORSConfig
@@ -41,15 +42,22 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
           content_types: list[str] | None = None, **kwargs):
     """Registers `view`. Chalice lets any content type through (`*/*` after the route's own types,
     which stay first in the route table); the route's `content_types` (default JSON) are checked
-    on non-empty bodies only (`require_body_type`), answering 415 in the documented error shape."""
+    on non-empty bodies only (`require_body_type`), answering 415 in the documented error shape.
+    A view with a `caller` parameter gets the request's principal (`principal`), resolved before
+    the view reads anything else, so an unauthenticated request answers 401 whatever its body or
+    query."""
     accepted = [t.lower() for t in content_types or ["application/json"]]
 
     def register(view):
+        takes_caller = "caller" in inspect.signature(view).parameters
+
         @functools.wraps(view)
         def handler(**params):
             params.pop("link_token", None)
             try:
                 require_body_type(blueprint.current_request, accepted)
+                if takes_caller:
+                    params["caller"] = principal(blueprint.current_request)
                 return responses.finish(view(**params))
             except ObeliskError as exc:
                 return responses.finish(responses.error(exc))

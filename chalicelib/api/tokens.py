@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import MalformedForm, form, principal, route
+from chalicelib.api.routing import MalformedForm, form, route
 from chalicelib.auth import signing
 from chalicelib.auth.principals import REPORT_PROVIDER
 from chalicelib.config import settings
@@ -91,8 +91,7 @@ def openid_configuration():
 
 
 @route(bp, "/userinfo", methods=["GET"], linkable=False)
-def userinfo():
-    caller = principal(bp.current_request)
+def userinfo(caller):
     if caller.kind != REPORT_PROVIDER:
         raise Forbidden("userinfo answers report-provider tokens only")
     return responses.json_body(users.user_response(caller.user))

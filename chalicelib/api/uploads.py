@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, principal, query_value, route
+from chalicelib.api.routing import base_url, query_value, route
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest
 from chalicelib.services import uploads
@@ -20,9 +20,8 @@ log = logging.getLogger("obelisk")
 
 
 @route(bp, "/uploads", methods=["POST"], content_types=["application/json"])
-def start_upload():
+def start_upload(caller):
     request = bp.current_request
-    caller = principal(request)
     try:
         document = json.loads(request.raw_body or b"{}")
     except ValueError as error:
@@ -42,20 +41,20 @@ def start_upload():
 
 
 @route(bp, "/uploads/{upload_id}/complete", methods=["POST"])
-def complete_upload(upload_id):
+def complete_upload(caller, upload_id):
     """Every part is in S3: the instance is assembled and ingested; poll the status URL."""
     request = bp.current_request
-    uploads.complete(principal(request), upload_id)
+    uploads.complete(caller, upload_id)
     status_url = f"{base_url(request)}/uploads/{upload_id}"
     return Response(body={"status": "pending"}, status_code=202,
                     headers={"Content-Type": "application/json", "Location": status_url, "Retry-After": "1"})
 
 
 @route(bp, "/uploads/{upload_id}/parts", methods=["GET"])
-def upload_parts(upload_id):
+def upload_parts(caller, upload_id):
     """The parts S3 holds (ListParts) and fresh URLs for the missing ones: a client resumes with them."""
     request = bp.current_request
-    held = uploads.progress(principal(request), upload_id)
+    held = uploads.progress(caller, upload_id)
     status_url = f"{base_url(request)}/uploads/{upload_id}"
     return responses.json_body({
         "upload_id": held.upload_id, "size": held.size, "part_size": held.part_size,
@@ -66,8 +65,7 @@ def upload_parts(upload_id):
 
 
 @route(bp, "/uploads/{upload_id}", methods=["GET"])
-def upload_result(upload_id):
-    caller = principal(bp.current_request)
+def upload_result(caller, upload_id):
     answer = uploads.result(caller, upload_id)
     if answer is None:
         return Response(body={"status": "pending"}, status_code=202,

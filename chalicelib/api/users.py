@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, principal, query_value, route
+from chalicelib.api.routing import form, query_value, route
 from chalicelib.auth import oidc, policy
 from chalicelib.errors import BadFormParameter, Unauthenticated
 from chalicelib.services import search, users
@@ -29,9 +29,9 @@ def register():
 
 
 @route(bp, "/users", methods=["GET"])
-def find_users():
+def find_users(caller):
     request = bp.current_request
-    found = users.lookup(principal(request), query_value(request, "reference"), query_value(request, "search"),
+    found = users.lookup(caller, query_value(request, "reference"), query_value(request, "search"),
                          query_value(request, "album"))
     if not found:
         return responses.no_content()
@@ -39,8 +39,7 @@ def find_users():
 
 
 @route(bp, "/inboxinfo", methods=["GET"])
-def inbox_info():
-    caller = principal(bp.current_request)
+def inbox_info(caller):
     policy.require_user_access(caller)
     result = search.search_studies(caller, policy.Source(inbox=True), {}, search.Page(10**6, 0), "")
     modalities = sorted({m for s in result.items for m in (s.get("00080061", {}).get("Value") or [])})

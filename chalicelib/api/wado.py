@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, principal, query_lists, query_value, route
+from chalicelib.api.routing import base_url, query_lists, query_value, route
 from chalicelib.auth.policy import parse_source
 from chalicelib.dicom import negotiation
 from chalicelib.dicom.uids import require_uid
@@ -18,12 +18,11 @@ UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 def _context(*uids: str):
     request = bp.current_request
-    caller = principal(request)
     for value, name in zip(uids, UID_NAMES, strict=False):
         require_uid(value, name)
     source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
     accepted = negotiation.ranges(request.headers.get("accept"), query_value(request, "accept"))
-    return request, caller, source, accepted
+    return request, source, accepted
 
 
 def _answer(answer: retrieve.Answer) -> Response:
@@ -49,110 +48,109 @@ def _window() -> tuple[float, float] | None:
 
 
 @route(bp, "/studies/{study}", methods=["GET"])
-def retrieve_study(study):
-    _, caller, source, accepted = _context(study)
+def retrieve_study(caller, study):
+    _, source, accepted = _context(study)
     return responses.see_other(retrieve.study_location(caller, study, source, accepted))
 
 
 @route(bp, "/studies/{study}/series/{series}", methods=["GET"])
-def retrieve_series(study, series):
-    _, caller, source, accepted = _context(study, series)
+def retrieve_series(caller, study, series):
+    _, source, accepted = _context(study, series)
     return responses.see_other(retrieve.series_location(caller, study, series, source, accepted))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}", methods=["GET"])
-def retrieve_instance(study, series, instance):
-    _, caller, source, accepted = _context(study, series, instance)
+def retrieve_instance(caller, study, series, instance):
+    _, source, accepted = _context(study, series, instance)
     return responses.see_other(retrieve.instance_location(caller, study, series, instance, source, accepted))
 
 
 @route(bp, "/studies/{study}/metadata", methods=["GET"])
-def study_metadata(study):
-    request, caller, source, accepted = _context(study)
+def study_metadata(caller, study):
+    request, source, accepted = _context(study)
     negotiation.metadata(accepted)
     return _answer(retrieve.study_metadata(caller, study, source, base_url(request),
                                            request.headers.get("if-none-match")))
 
 
 @route(bp, "/studies/{study}/series/{series}/metadata", methods=["GET"])
-def series_metadata(study, series):
-    request, caller, source, accepted = _context(study, series)
+def series_metadata(caller, study, series):
+    request, source, accepted = _context(study, series)
     negotiation.metadata(accepted)
     return _answer(retrieve.series_metadata(caller, study, series, source, base_url(request),
                                             request.headers.get("if-none-match")))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/metadata", methods=["GET"])
-def instance_metadata(study, series, instance):
-    request, caller, source, accepted = _context(study, series, instance)
+def instance_metadata(caller, study, series, instance):
+    request, source, accepted = _context(study, series, instance)
     negotiation.metadata(accepted)
     return _answer(retrieve.instance_metadata(caller, study, series, instance, source, base_url(request),
                                               request.headers.get("if-none-match")))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", methods=["GET"])
-def retrieve_frames(study, series, instance, frames):
-    _, caller, source, accepted = _context(study, series, instance)
+def retrieve_frames(caller, study, series, instance, frames):
+    _, source, accepted = _context(study, series, instance)
     return _answer(retrieve.frames(caller, study, series, instance, frames, source, accepted))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/bulkdata/{path}", methods=["GET"])
-def retrieve_bulkdata(study, series, instance, path):
-    _, caller, source, accepted = _context(study, series, instance)
+def retrieve_bulkdata(caller, study, series, instance, path):
+    _, source, accepted = _context(study, series, instance)
     return _answer(retrieve.bulkdata(caller, study, series, instance, path, source, accepted))
 
 
-def _image(study, series=None, instance=None, frame=None, thumbnail=False):
-    _, caller, source, accepted = _context(*(u for u in (study, series, instance) if u is not None))
+def _image(caller, study, series=None, instance=None, frame=None, thumbnail=False):
+    _, source, accepted = _context(*(u for u in (study, series, instance) if u is not None))
     number = retrieve.parse_frame_list(frame)[0] if frame is not None else None
     return _answer(retrieve.rendered(caller, study, series, instance, number, source, accepted,
                                      None if thumbnail else _window(), thumbnail))
 
 
 @route(bp, "/studies/{study}/rendered", methods=["GET"])
-def study_rendered(study):
-    return _image(study)
+def study_rendered(caller, study):
+    return _image(caller, study)
 
 
 @route(bp, "/studies/{study}/series/{series}/rendered", methods=["GET"])
-def series_rendered(study, series):
-    return _image(study, series)
+def series_rendered(caller, study, series):
+    return _image(caller, study, series)
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/rendered", methods=["GET"])
-def instance_rendered(study, series, instance):
-    return _image(study, series, instance)
+def instance_rendered(caller, study, series, instance):
+    return _image(caller, study, series, instance)
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered", methods=["GET"])
-def frame_rendered(study, series, instance, frames):
-    return _image(study, series, instance, frames)
+def frame_rendered(caller, study, series, instance, frames):
+    return _image(caller, study, series, instance, frames)
 
 
 @route(bp, "/studies/{study}/thumbnail", methods=["GET"])
-def study_thumbnail(study):
-    return _image(study, thumbnail=True)
+def study_thumbnail(caller, study):
+    return _image(caller, study, thumbnail=True)
 
 
 @route(bp, "/studies/{study}/series/{series}/thumbnail", methods=["GET"])
-def series_thumbnail(study, series):
-    return _image(study, series, thumbnail=True)
+def series_thumbnail(caller, study, series):
+    return _image(caller, study, series, thumbnail=True)
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/thumbnail", methods=["GET"])
-def instance_thumbnail(study, series, instance):
-    return _image(study, series, instance, thumbnail=True)
+def instance_thumbnail(caller, study, series, instance):
+    return _image(caller, study, series, instance, thumbnail=True)
 
 
 @route(bp, "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail", methods=["GET"])
-def frame_thumbnail(study, series, instance, frames):
-    return _image(study, series, instance, frames, thumbnail=True)
+def frame_thumbnail(caller, study, series, instance, frames):
+    return _image(caller, study, series, instance, frames, thumbnail=True)
 
 
 @route(bp, "/wado", methods=["GET"])
-def wado_uri():
+def wado_uri(caller):
     request = bp.current_request
-    caller = principal(request)
     if query_value(request, "requestType") != "WADO":
         raise BadQueryParameter("requestType must be WADO")
     params = query_lists(request)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, paging, principal, query_value, route
+from chalicelib.api.routing import form, paging, query_value, route
 from chalicelib.errors import BadFormParameter
 from chalicelib.events import deliveries
-from chalicelib.services import webhooks
 from chalicelib.store.models import Webhook, WebhookTrigger
+from chalicelib.webhooks import management as webhooks
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -50,57 +50,57 @@ def webhook_response(webhook: Webhook, *, last: list[WebhookTrigger] | None = No
 
 
 @route(bp, "/albums/{album}/webhooks", methods=["POST"], linkable=False, content_types=FORM)
-def create_webhook(album):
+def create_webhook(caller, album):
     values = form(bp.current_request)
     webhook = webhooks.create(
-        principal(bp.current_request), album, url=_one(values, "url"), name=_one(values, "name"),
+        caller, album, url=_one(values, "url"), name=_one(values, "name"),
         secret=_one(values, "secret"), events=values.get("event", []), enabled=_one(values, "enabled"),
     )
     return responses.json_body(webhook_response(webhook, last=[]), status=201)
 
 
 @route(bp, "/albums/{album}/webhooks", methods=["GET"], linkable=False)
-def list_webhooks(album):
+def list_webhooks(caller, album):
     request = bp.current_request
     limit, offset = paging(request)
-    found, total = webhooks.list_webhooks(principal(request), album, url=query_value(request, "url"),
+    found, total = webhooks.list_webhooks(caller, album, url=query_value(request, "url"),
                                           limit=limit, offset=offset)
     body = [webhook_response(w, last=webhooks.triggers(w)) for w in found]
     return responses.json_body(body, headers={"X-Total-Count": str(total)})
 
 
 @route(bp, "/albums/{album}/webhooks/{webhook_id}", methods=["GET"], linkable=False)
-def get_webhook(album, webhook_id):
+def get_webhook(caller, album, webhook_id):
     request = bp.current_request
     limit, offset = paging(request)
-    webhook, history = webhooks.history(principal(request), album, webhook_id, limit=limit, offset=offset)
+    webhook, history = webhooks.history(caller, album, webhook_id, limit=limit, offset=offset)
     return responses.json_body(webhook_response(webhook, history=history),
                                headers={"X-Total-Count": str(int(webhook.number_of_triggers or 0))})
 
 
 @route(bp, "/albums/{album}/webhooks/{webhook_id}", methods=["PATCH"], linkable=False, content_types=FORM)
-def edit_webhook(album, webhook_id):
+def edit_webhook(caller, album, webhook_id):
     values = form(bp.current_request)
     changes = webhooks.WebhookChanges(
         url=_one(values, "url"), name=_one(values, "name"), secret=_one(values, "secret"),
         enabled=_one(values, "enabled"), events=values.get("event"),
         add_events=values.get("add_event"), remove_events=values.get("remove_event"),
     )
-    webhook = webhooks.edit(principal(bp.current_request), album, webhook_id, changes)
+    webhook = webhooks.edit(caller, album, webhook_id, changes)
     return responses.json_body(webhook_response(webhook, last=webhooks.triggers(webhook)))
 
 
 @route(bp, "/albums/{album}/webhooks/{webhook_id}", methods=["DELETE"], linkable=False)
-def delete_webhook(album, webhook_id):
-    webhooks.delete(principal(bp.current_request), album, webhook_id)
+def delete_webhook(caller, album, webhook_id):
+    webhooks.delete(caller, album, webhook_id)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/webhooks/{webhook_id}/trigger", methods=["POST"], linkable=False, content_types=FORM)
-def trigger_webhook(album, webhook_id):
+def trigger_webhook(caller, album, webhook_id):
     values = form(bp.current_request)
     webhooks.trigger(
-        principal(bp.current_request), album, webhook_id, event=_one(values, "event") or "",
+        caller, album, webhook_id, event=_one(values, "event") or "",
         study_uid=_one(values, "StudyInstanceUID"), series_uids=values.get("SeriesInstanceUID", []),
         user=_one(values, "user"),
     )

@@ -2,9 +2,9 @@
 
 | queue | kind (discriminator on the wire) | sent by | handled by |
 |---|---|---|---|
-| events | `AlbumChange` (`mutation_type`: a recorded mutation, or the queue-only `INSTANCES_ADDED`, `DELETE_ALBUM`, `REPORT_STATUS`) | `events.mutations`, `services.albums`, `reporting.status_events` | `events.webhooks.fan_out` |
-| events | `NewSeriesDue` (`mutation_type` = `NEW_SERIES_DUE`) | `events.webhooks_debounce` | `events.webhooks.fan_out` |
-| deliveries | `WebhookDelivery` (`kind` = `webhook`, or absent) | `events.webhooks_delivery` | `events.webhooks_delivery.deliver` |
+| events | `AlbumChange` (`mutation_type`: a recorded mutation, or the queue-only `INSTANCES_ADDED`, `DELETE_ALBUM`, `REPORT_STATUS`) | `events.mutations`, `services.albums`, `reporting.status_events` | `webhooks.fan_out` |
+| events | `NewSeriesDue` (`mutation_type` = `NEW_SERIES_DUE`) | `webhooks.debounce` | `webhooks.fan_out` |
+| deliveries | `WebhookDelivery` (`kind` = `webhook`, or absent) | `webhooks.delivery` | `webhooks.delivery.deliver` |
 | deliveries | `ReportReturn` (`kind` = `report_return`) | `reporting.delivery` | `reporting.delivery.deliver` |
 | deliveries dead letter | `Parked` (a delivery message plus `last_status`, `failed_at`) | `events.deliveries` | people |
 | renditions | `SeriesGrown` | `services.renditions` | `services.renditions.build_if_settled` |
@@ -66,7 +66,7 @@ NEW_SERIES_DUE = "NEW_SERIES_DUE"
 
 @dataclass(frozen=True)
 class NewSeriesDue(_Message):
-    """The delayed check of a `new_series` quiet period (`events.webhooks_debounce`)."""
+    """The delayed check of a `new_series` quiet period (`webhooks.debounce`)."""
     QUEUE: ClassVar[str] = "events_queue"
     WIRE_TAG: ClassVar[dict[str, str]] = {"mutation_type": NEW_SERIES_DUE}
 

@@ -10,6 +10,7 @@ from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
 from chalicelib.services import users
 from chalicelib.store import albums
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import Album, AlbumCapability, Capability, CapabilityPointer, transact
 
 DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
@@ -87,11 +88,11 @@ def create(principal: Principal, form: dict[str, str]) -> tuple[Capability, str]
 
 
 def _by_id(capability_id: str) -> Capability:
-    try:
-        pointer = CapabilityPointer.get(*CapabilityPointer.key(capability_id))
-        return Capability.get(*Capability.key(pointer.secret_hash))
-    except (CapabilityPointer.DoesNotExist, Capability.DoesNotExist) as error:
-        raise CapabilityNotFound("no such capability token") from error
+    pointer = get_or_none(CapabilityPointer, CapabilityPointer.key(capability_id))
+    capability = None if pointer is None else get_or_none(Capability, Capability.key(pointer.secret_hash))
+    if capability is None:
+        raise CapabilityNotFound("no such capability token")
+    return capability
 
 
 def _visible(principal: Principal, capability_id: str) -> Capability:

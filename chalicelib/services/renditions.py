@@ -31,6 +31,7 @@ from chalicelib.errors import ConcurrentChange
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesGrown
 from chalicelib.store import dicom_store, studies
+from chalicelib.store.items import get_or_none
 from chalicelib.store.models import InstanceRecord, SeriesRecord
 
 if TYPE_CHECKING:
@@ -150,9 +151,8 @@ def build_if_settled(message: SeriesGrown) -> bool:
     """Handles a `schedule_build` message: builds the series objects unless the series has grown
     since (a later message will) or they exist already. True when it built."""
     study, series, count = message.study, message.series, int(message.count)
-    try:
-        record = series_record(study, series)
-    except SeriesRecord.DoesNotExist:
+    record = get_or_none(SeriesRecord, SeriesRecord.key(study, series), consistent_read=True)
+    if record is None:
         return False  # deleted since
     if int(record.instance_count) != count:
         return False

@@ -113,12 +113,9 @@ def delete(principal: Principal, album_id: str, client_id: str) -> None:
 
 def by_client_id(client_id: str) -> ReportProvider | None:
     """The live provider registered under `client_id`, wherever it is: two reads."""
-    try:
-        pointer = ReportProviderClient.get(*ReportProviderClient.key(client_id))
-        provider = ReportProvider.get(*ReportProvider.key(pointer.album_id, client_id))
-    except (ReportProviderClient.DoesNotExist, ReportProvider.DoesNotExist):
-        return None
-    return None if provider.is_removed else provider
+    pointer = get_or_none(ReportProviderClient, ReportProviderClient.key(client_id))
+    provider = None if pointer is None else get_or_none(ReportProvider, ReportProvider.key(pointer.album_id, client_id))
+    return None if provider is None or provider.is_removed else provider
 
 
 def test_configuration(url: str | None) -> dict:

@@ -25,6 +25,25 @@ def test_bad_credentials_get_401_without_detail(stack, authorization):
     assert response.content == b""
 
 
+# Requests that are malformed as well as unauthenticated: the caller is resolved first (routing.route).
+MALFORMED_AND_ANONYMOUS = {
+    "webhook paging": ("GET", "/albums/a1/webhooks?limit=none", None),
+    "capability filter": ("GET", "/capabilities?valid=maybe", None),
+    "report-provider paging": ("GET", "/albums/a1/reportproviders?offset=-1", None),
+    "webhook edit form": ("PATCH", "/albums/a1/webhooks/w1", "url=a&url=b"),
+    "report-provider form": ("POST", "/albums/a1/reportproviders", "name=%ff"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_AND_ANONYMOUS))
+def test_no_token_gets_401_before_the_request_is_read(stack, case):
+    method, path, form = MALFORMED_AND_ANONYMOUS[case]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
+    response = requests.request(method, f"{stack.api_url}{path}", data=form, headers=headers, timeout=10)
+    assert response.status_code == 401
+    assert response.raw.headers.getlist("WWW-Authenticate") == ["Basic", "Bearer"]
+
+
 def _s3_keys(stack) -> set[str]:
     s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
                       aws_access_key_id="local", aws_secret_access_key="local")

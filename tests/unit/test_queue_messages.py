@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.events import messages, webhooks
+from chalicelib.events import messages
 from chalicelib.events.messages import (
     AlbumChange,
     NewSeriesDue,
@@ -19,6 +19,7 @@ from chalicelib.events.messages import (
     SeriesGrown,
     WebhookDelivery,
 )
+from chalicelib.webhooks import fan_out as webhooks
 
 # Bodies exactly as the hand-built dicts of the previous code wrote them.
 MUTATION = {"event_id": "e1", "album_id": "a1", "mutation_type": "ADD_USER", "post_date": "2026-01-01T00:00:00",

@@ -5,8 +5,10 @@ import dataclasses
 import hashlib
 import hmac
 
-from chalicelib.events import webhooks, webhooks_debounce, webhooks_delivery
 from chalicelib.events.messages import AlbumChange, WebhookDelivery
+from chalicelib.webhooks import debounce as webhooks_debounce
+from chalicelib.webhooks import delivery as webhooks_delivery
+from chalicelib.webhooks import fan_out as webhooks
 
 
 def test_signature_is_lowercase_hex_hmac_sha256_of_the_exact_body():

@@ -4,7 +4,7 @@ deliveries-queue message per matching webhook of the album.
 Events-queue messages read here (`chalicelib.events.messages.AlbumChange` and `NewSeriesDue`,
 dispatched on `mutation_type` by `HANDLERS`):
 - `IMPORT_SERIES`, `IMPORT_STUDY`, queue-only `INSTANCES_ADDED` -> `new_series`, debounced
-  (`webhooks_debounce`); `details.import_source` ("upload" | "send"),
+  (`webhooks.debounce`); `details.import_source` ("upload" | "send"),
   `details.number_of_new_instances` (an int, or a map series -> int).
 - `ADD_USER`, `ADD_ADMIN` (`target_sub`) -> `new_user`.
 - `REMOVE_SERIES` (`series_uids`), `REMOVE_STUDY` -> `remove_series`.
@@ -26,13 +26,12 @@ import string
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.events import webhooks_debounce as debounce
-from chalicelib.events import webhooks_payloads as payloads
 from chalicelib.events.messages import NEW_SERIES_DUE, AlbumChange, NewSeriesDue, WebhookDelivery
-from chalicelib.events.webhooks_delivery import enqueue
 from chalicelib.store import albums, shares
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import NewSeriesDispatch, Webhook, WebhookTrigger, transact
+from chalicelib.webhooks import debounce, payloads
+from chalicelib.webhooks.delivery import enqueue
 
 EVENTS = ("new_series", "new_user", "remove_series", "delete_album", "report_status")
 _ALPHANUMERIC = string.ascii_letters + string.digits

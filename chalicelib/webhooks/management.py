@@ -10,11 +10,11 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, SeriesNotFound, UserNotFound, WebhookNotFound
 from chalicelib.events import mutations
-from chalicelib.events.webhooks import EVENTS, album_webhooks
-from chalicelib.services.users import find_user
 from chalicelib.store import albums, shares
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import AlbumEvent, Webhook, WebhookTrigger, transact
+from chalicelib.store.users import by_reference as find_user
+from chalicelib.webhooks.fan_out import EVENTS, album_webhooks
 
 MANUAL_EVENTS = ("new_series", "new_user")
 LAST_TRIGGERS = 5
