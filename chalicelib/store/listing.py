@@ -16,9 +16,9 @@ from chalicelib.store import identity, study_index
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
-# What a list page reads of each row: not the search keys (`study_index`), whose parsing, here
-# and in the emulator, cost about a fifth of the default list's CPU (docs/benchmarks.md).
-LISTED = ["pk", "sk", "album_id", "study_uid", "listing", "series_uids", "study_attributes", "series_modalities"]
+# What a list page reads of each row: not its keys nor its search keys (`study_index`), which
+# the emulator serializes and botocore and PynamoDB parse for nothing (docs/benchmarks.md).
+LISTED = ["study_uid", "listing", "series_uids", "study_attributes", "series_modalities"]
 
 
 def row(album_id: str, study_uid: str) -> AlbumStudy | None:
@@ -188,7 +188,7 @@ def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
     `study_uids` (one BatchGetItem per 100 album-study pairs)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
     found: dict[str, list[AlbumStudy]] = {}
-    for album_row in (AlbumStudy.batch_get(keys, attributes_to_get=LISTED) if keys else []):
+    for album_row in (AlbumStudy.batch_get(keys, attributes_to_get=[*LISTED, "album_id"]) if keys else []):
         found.setdefault(album_row.study_uid, []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
