@@ -71,8 +71,12 @@ def _responses(accesses: list[policy.AlbumAccess]) -> list[dict]:
     """The answers of several albums (a page of the list), the series records of all read together."""
     held = {a.album_id: shares.shares_in_album(a.album_id) for a in accesses}
     records = {(r.study_uid, r.series_uid): r for r in _series([s for h in held.values() for s in h])}
-    return [_response(a, held[a.album_id], [records[k] for k in ((s.study_uid, s.series_uid) for s in held[a.album_id])
-                                             if k in records]) for a in accesses]
+    answers = []
+    for access in accesses:
+        album_shares = held[access.album_id]
+        series = [records[k] for k in ((s.study_uid, s.series_uid) for s in album_shares) if k in records]
+        answers.append(_response(access, album_shares, series))
+    return answers
 
 
 def _response(access: policy.AlbumAccess, album_shares: list[SeriesShare], series: list[SeriesRecord],
