@@ -39,7 +39,10 @@ def create_album():
 def list_albums():
     request = bp.current_request
     params = {k: v[-1] for k, v in query_lists(request).items()}
-    return _page(albums.list_albums(principal(request), params))
+    caller = principal(request)
+    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
+    listed, total = albums.list_albums(caller, params, page)
+    return responses.json_body(listed, headers={"X-Total-Count": str(total)})
 
 
 @route(bp, "/albums/{album}", methods=["GET"])

@@ -8,13 +8,14 @@ from chalicelib import booleans, clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
+from chalicelib.dicom.qido import Page
 from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
 from chalicelib.services import capabilities, research, users
 from chalicelib.store import albums as album_items
-from chalicelib.store import shares
-from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, transact
+from chalicelib.store import listing, shares, study_index
+from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare, transact
 from chalicelib.store.research import intake_id
 
 FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
@@ -62,15 +63,31 @@ def create(principal: Principal, form: dict[str, str]) -> Album:
 
 
 def album_response(access: policy.AlbumAccess, include_users: bool = False) -> dict:
+    album_shares = shares.shares_in_album(access.album_id)
+    return _response(access, album_shares, _series(album_shares), include_users)
+
+
+def _responses(accesses: list[policy.AlbumAccess]) -> list[dict]:
+    """The answers of several albums (a page of the list), the series records of all read together."""
+    held = {a.album_id: shares.shares_in_album(a.album_id) for a in accesses}
+    records = {(r.study_uid, r.series_uid): r for r in _series([s for h in held.values() for s in h])}
+    answers = []
+    for access in accesses:
+        album_shares = held[access.album_id]
+        series = [records[k] for k in ((s.study_uid, s.series_uid) for s in album_shares) if k in records]
+        answers.append(_response(access, album_shares, series))
+    return answers
+
+
+def _response(access: policy.AlbumAccess, album_shares: list[SeriesShare], series: list[SeriesRecord],
+              include_users: bool = False) -> dict:
+    """An AlbumResponse from the album's shares and their series records."""
     album, membership = access.album, access.membership
-    album_shares = shares.shares_in_album(album.album_id)
     members = album_items.members(album.album_id)
-    series = list(SeriesRecord.batch_get([SeriesRecord.key(s.study_uid, s.series_uid) for s in album_shares])) \
-        if album_shares else []
     comments = album_items.comment_count(album.album_id)
     body = {
         "album_id": album.album_id, "name": album.name, "description": album.description,
-        "modalities": sorted({(s.attributes.get("00080060", {}).get("Value") or [""])[0] for s in series} - {""}),
+        "modalities": sorted(_modalities(series)),
         "created_time": album.created_time, "last_event_time": album.last_event_time,
         "number_of_users": len(members), "number_of_comments": comments,
         "number_of_studies": len({s.study_uid for s in album_shares}), "number_of_series": len(album_shares),
@@ -89,6 +106,16 @@ def album_response(access: policy.AlbumAccess, include_users: bool = False) -> d
             raise Forbidden("listing users needs a user token")
         body["users"] = member_responses(members)
     return body
+
+
+def _series(album_shares: list[SeriesShare]) -> list[SeriesRecord]:
+    """The series records of shares (one BatchGetItem per 100 distinct series)."""
+    keys = list(dict.fromkeys(SeriesRecord.key(s.study_uid, s.series_uid) for s in album_shares))
+    return list(SeriesRecord.batch_get(keys)) if keys else []
+
+
+def _modalities(series: list[SeriesRecord]) -> set[str]:
+    return {(s.attributes.get("00080060", {}).get("Value") or [""])[0] for s in series} - {""}
 
 
 def member_responses(members: list[AlbumMember]) -> list[dict]:
@@ -143,33 +170,65 @@ def name_matches(pattern: str, name: str, fuzzy: bool = False) -> bool:
     return fuzzy and soundex(pattern) != "" and soundex(pattern) == soundex(name)
 
 
-def list_albums(principal: Principal, params: dict[str, str]) -> list[dict]:
+def list_albums(principal: Principal, params: dict[str, str], page: Page) -> tuple[list[dict], int]:
+    """A page of the caller's albums (never the inbox) that pass KHEOPS's filters, in the order
+    asked for, and how many pass. The albums are filtered and sorted on their own items (read in
+    batches: docs/scale.md), and only the page's answers are built; the modality filter and sorts
+    on member or comment counts read one count per album."""
     policy.require_user_access(principal)
     wanted = {name: booleans.parse(params.get(name), name, False)
               for name in ("favorite", "canAddSeries", "canCreateCapabilityToken")}
     fuzzy = booleans.parse(params.get("fuzzymatching"), "fuzzymatching", False)
-    rows = []
-    for album_id, membership in shares.memberships(principal.sub).items():
-        if album_id == principal.user.inbox_id:
-            continue
-        album = Album.get(*Album.key(album_id))
-        access = policy.AlbumAccess(principal, album, membership)
-        if wanted["favorite"] and not membership.is_favorite:
+    sort = params.get("sort") or "-created_time"
+    if sort.lstrip("-") not in SORT_KEYS:
+        raise BadQueryParameter(f"cannot sort albums by {sort}")
+    passing = []
+    for access in _accesses(principal):
+        if wanted["favorite"] and not access.membership.is_favorite:
             continue
         if wanted["canAddSeries"] and not access.allows(policy.ADD_SERIES):
             continue
         if wanted["canCreateCapabilityToken"] and not access.is_admin:
             continue
-        if params.get("name") and not name_matches(params["name"], album.name, fuzzy):
+        if params.get("name") and not name_matches(params["name"], access.album.name, fuzzy):
             continue
-        rows.append(album_response(access))
+        passing.append(access)
     if params.get("modality"):
-        rows = [r for r in rows if params["modality"].upper() in r["modalities"]]
-    sort = params.get("sort") or "-created_time"
-    if sort.lstrip("-") not in SORT_KEYS:
-        raise BadQueryParameter(f"cannot sort albums by {sort}")
-    rows.sort(key=lambda r: (r[sort.lstrip("-")], r["album_id"]), reverse=sort.startswith("-"))
-    return rows
+        passing = _holding_modality(passing, params["modality"].upper())
+    values = _sort_values([a.album for a in passing], sort.lstrip("-"))
+    passing.sort(key=lambda a: (values[a.album_id], a.album_id), reverse=sort.startswith("-"))
+    return _responses(passing[page.offset: page.offset + page.limit]), len(passing)
+
+
+def _accesses(principal: Principal) -> list[policy.AlbumAccess]:
+    """The caller's standing in each album they belong to but their inbox: one Query, and one
+    BatchGetItem per 100 albums. An album deleted meanwhile (its META gone first) is left out."""
+    memberships = {album_id: membership for album_id, membership in shares.memberships(principal.sub).items()
+                   if album_id != principal.user.inbox_id}
+    found = album_items.albums(list(memberships))
+    return [policy.AlbumAccess(principal, album, memberships[album.album_id]) for album in found]
+
+
+def _holding_modality(accesses: list[policy.AlbumAccess], modality: str) -> list[policy.AlbumAccess]:
+    """The albums holding a series of this modality: an album whose study rows are indexed
+    answers from its `AlbumStudyModality` rows (one Query), another from its series."""
+    holding = listing.counts([a.album_id for a in accesses])
+    return [a for a in accesses if a.album_id in holding and (
+        study_index.holds_modality(a.album_id, modality) if listing.all_indexed({a.album_id: holding[a.album_id]})
+        else modality in _modalities(_series(shares.shares_in_album(a.album_id))))]
+
+
+def _sort_values(found: list[Album], key: str) -> dict[str, object]:
+    """Each album's value of a `SORT_KEYS` key, by album id, as its answer gives it."""
+    album_ids = [album.album_id for album in found]
+    if key == "number_of_studies":
+        counted = listing.counts(album_ids)
+        return {a: int(counted[a].studies) if a in counted else 0 for a in album_ids}
+    if key == "number_of_users":
+        return {a: album_items.member_count(a) for a in album_ids}
+    if key == "number_of_comments":
+        return {a: album_items.comment_count(a) for a in album_ids}
+    return {album.album_id: getattr(album, key) for album in found}
 
 
 def edit(principal: Principal, album_id: str, form: dict[str, str]) -> dict:

@@ -43,8 +43,14 @@ def readable_identity(principal: Principal, study_uid: str) -> dict | None:
     return identity.of_study(identity.read(study_uid, readable), study_uid) if readable else None
 
 
-def _batch_get(model, keys: list[tuple[str, str]]):
-    return list(model.batch_get(keys)) if keys else []
+def _batch_get(model, keys: list[tuple[str, str]], attributes: list[str] | None = None):
+    return list(model.batch_get(keys, attributes_to_get=attributes)) if keys else []
+
+
+# What a study answer reads of its series' records when the study lists' copies give the study's
+# attributes and the series' modalities: their instance counts.
+SERIES_COUNTED = ["study_uid", "series_uid", "instance_count"]
+MODALITY, INSTANCE_COUNT = "00080060", "00201209"
 
 
 def _series_items(records: list[SeriesRecord], base_url: str) -> dict[tuple[str, str], dict]:
@@ -106,7 +112,8 @@ def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.
     else:
         visible = {study: {series: [] for series in listed_study.series_uids} for study, listed_study in chosen}
     known = {study: listed_study.attributes for study, listed_study in chosen if listed_study.attributes}
-    return SearchResult(_study_items(principal, visible, fields, base_url, known), total, page.offset)
+    modalities = {series: modality for _, listed_study in chosen for series, modality in listed_study.modalities.items()}
+    return SearchResult(_study_items(principal, visible, fields, base_url, known, modalities), total, page.offset)
 
 
 def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.Criterion], fuzzy: bool,
@@ -166,16 +173,24 @@ def _shares_by_series(rows: list[SeriesShare]) -> dict[str, list[SeriesShare]]:
 
 
 def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFields, base_url: str,
-                 known: dict[str, dict] | None = None) -> list[dict]:
+                 known: dict[str, dict] | None = None, modalities: dict[str, str] | None = None) -> list[dict]:
     """QIDO study items of `visible`, in its order, with counts over the visible series only;
-    `known` study attributes (copies from the study lists) spare reading those study rows."""
-    known = known or {}
-    records = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses])
-    studies = {uid: attributes for uid, attributes in known.items() if uid in visible}
-    identities = identity.of_series([r for r in records if r.study_uid not in studies])
-    studies.update((uid, found) for uid in visible if uid not in studies
-                   and (found := identity.of_study(identities, uid)) is not None)
-    series = _series_items(records, base_url)
+    `known` study attributes and series `modalities` (copies from the study lists) spare reading
+    those study rows and, when both cover every study and series, all of the series records
+    but their instance counts."""
+    known, modalities = known or {}, modalities or {}
+    keys = [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses]
+    if all(uid in known for uid in visible) and all(se in modalities for ses in visible.values() for se in ses):
+        studies = {uid: known[uid] for uid in visible}
+        series = {(r.study_uid, r.series_uid): _counted(modalities[r.series_uid], int(r.instance_count))
+                  for r in _batch_get(SeriesRecord, keys, SERIES_COUNTED)}
+    else:
+        records = _batch_get(SeriesRecord, keys)
+        studies = {uid: attributes for uid, attributes in known.items() if uid in visible}
+        identities = identity.of_series([r for r in records if r.study_uid not in studies])
+        studies.update((uid, found) for uid in visible if uid not in studies
+                       and (found := identity.of_study(identities, uid)) is not None)
+        series = _series_items(records, base_url)
     children: dict[str, list[dict]] = {}
     for (study_uid, _), item in series.items():
         children.setdefault(study_uid, []).append(item)
@@ -188,6 +203,11 @@ def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFie
             item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, study_uid))
         items.append(item)
     return items
+
+
+def _counted(modality: str, instance_count: int) -> dict:
+    """What a study item counts of one of its series (`qido.study_item`)."""
+    return {**({MODALITY: element("CS", modality)} if modality else {}), INSTANCE_COUNT: element("IS", instance_count)}
 
 
 def _favorites(series: dict[str, list[SeriesShare]]) -> int:

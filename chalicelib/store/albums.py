@@ -7,6 +7,7 @@ from __future__ import annotations
 from chalicelib.store.aws import client
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import (
+    Album,
     AlbumCapability,
     AlbumEvent,
     AlbumMember,
@@ -40,6 +41,16 @@ def album_id_of(pk: str) -> str:
 def members(album_id: str) -> list[AlbumMember]:
     """Every membership of the album (one Query)."""
     return list(AlbumMember.query(_pk(album_id), AlbumMember.sk.startswith(MEMBER)))
+
+
+def member_count(album_id: str) -> int:
+    """How many members the album has (one Query counting them)."""
+    return AlbumMember.count(_pk(album_id), AlbumMember.sk.startswith(MEMBER))
+
+
+def albums(album_ids: list[str]) -> list[Album]:
+    """The albums of these ids that exist, in no order (one BatchGetItem per 100)."""
+    return list(Album.batch_get([Album.key(a) for a in album_ids])) if album_ids else []
 
 
 def member_subs(album_id: str) -> set[str]:

@@ -16,6 +16,9 @@ from chalicelib.store import identity, study_index
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
+# What a list page reads of each row: not its keys nor its search keys (`study_index`), which
+# the emulator serializes and botocore and PynamoDB parse for nothing (docs/benchmarks.md).
+LISTED = ["study_uid", "listing", "series_uids", "study_attributes", "series_modalities"]
 
 
 def row(album_id: str, study_uid: str) -> AlbumStudy | None:
@@ -133,7 +136,8 @@ def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, L
     first. One Query per album, each with a Limit of `wanted` + 1 (all: pages of 1 MB): a
     study's `listing` is the same in every album, so its rows meet in the merge."""
     page_size = None if wanted is None else min(wanted + 1, MAX_PAGE)
-    streams = [AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size)
+    streams = [AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size,
+                                           attributes_to_get=LISTED)
                for album_id in album_ids]
     studies: dict[str, Listed] = {}
     for album_row in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
@@ -184,7 +188,7 @@ def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
     `study_uids` (one BatchGetItem per 100 album-study pairs)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
     found: dict[str, list[AlbumStudy]] = {}
-    for album_row in (AlbumStudy.batch_get(keys) if keys else []):
+    for album_row in (AlbumStudy.batch_get(keys, attributes_to_get=[*LISTED, "album_id"]) if keys else []):
         found.setdefault(album_row.study_uid, []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):

@@ -135,3 +135,11 @@ def _modality_hits(album_ids: list[str], criterion: matching.Criterion) -> Hits:
 
 def modality_row(album_id: str, modality: str, study_uid: str) -> AlbumStudyModality:
     return AlbumStudyModality(*AlbumStudyModality.key(album_id, modality, study_uid))
+
+
+def holds_modality(album_id: str, modality: str) -> bool:
+    """Whether a series of the album has this modality: one Query of at most one row (the
+    album's rows must be indexed: `listing.all_indexed`)."""
+    rows = AlbumStudyModality.query(f"ALBUM#{album_id}", AlbumStudyModality.sk.startswith(f"MODALITY#{modality.upper()}#"),
+                                    limit=1)
+    return next(iter(rows), None) is not None
