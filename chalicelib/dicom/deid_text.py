@@ -33,18 +33,24 @@ def _values(element) -> list[str]:
 
 
 def _date_spellings(date: str) -> list[str]:
-    """Regex alternatives for a DA value written the usual ways (digit-bounded by the caller)."""
-    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", date.strip())
+    """Regex alternatives for a DA value (or a DT's date) written the usual ways, digit-bounded by
+    the caller: numbers in any order with any of -/. or spaces between (spaces around them too),
+    compact (19580722, 22071958, 07221958), and the month's name or abbreviation in any case
+    (22-Jul-1958, 1958-JUL-22, Jul-22-1958, July 22, 1958, 22nd July 1958)."""
+    match = re.match(r"(\d{4})(\d{2})(\d{2})", date.strip())
     if not match:
         return []
     year, month, day = match.groups()
-    m, d = rf"0?{int(month)}", rf"0?{int(day)}"
-    sep = r"[-/. ]"
-    name = MONTHS[int(month) - 1] if 1 <= int(month) <= 12 else None
-    out = [year + month + day, rf"{year}{sep}{m}{sep}{d}", rf"{d}{sep}{m}{sep}{year}", rf"{m}{sep}{d}{sep}{year}"]
-    if name:
+    m, d = rf"0?{int(month)}", rf"0?{int(day)}(?:st|nd|rd|th)?"
+    sep = r"\s*[-/.]\s*|\s+"
+    out = [year + month + day, day + month + year, month + day + year,
+           rf"{year}(?:{sep}){m}(?:{sep}){d}", rf"{d}(?:{sep}){m}(?:{sep}){year}", rf"{m}(?:{sep}){d}(?:{sep}){year}"]
+    if 1 <= int(month) <= 12:
+        name = MONTHS[int(month) - 1]
         month_name = rf"{name[:3]}(?:{name[3:]})?\.?"
-        out += [rf"{d}(?:st|nd|rd|th)?\s*{month_name},?\s*{year}", rf"{month_name}\s*{d}(?:st|nd|rd|th)?,?\s*{year}"]
+        named = r"[\s,./-]*"
+        out += [rf"{d}{named}{month_name}{named}{year}", rf"{month_name}{named}{d}{named}{year}",
+                rf"{year}{named}{month_name}{named}{d}"]
     return out
 
 
@@ -70,7 +76,7 @@ class Identifiers:
             elif element.VR == "PN":
                 for value in _values(element):
                     self._add_name(value)
-            elif is_identifying(int(element.tag)) and element.VR == "DA":
+            elif element.VR in ("DA", "DT"):  # every date: removed, or shifted by the longitudinal option
                 self.dates.update(_values(element))
             elif is_identifying(int(element.tag)) and element.VR in ("LO", "SH", "CS"):
                 for value in _values(element):
@@ -88,12 +94,13 @@ class Identifiers:
         if len(value) >= 3:
             self.values.add(value.lower())
         self.values.update(part.lower() for part in re.split(r"[\W_]+", value) if len(part) >= 3)
-        self.digit_runs.update(re.findall(r"\d{4,}", value))
+        for run in re.findall(r"\d{4,}", value):  # zero-padded differently too: 05518203, 0005518203
+            self.digit_runs.add(run.lstrip("0") if len(run.lstrip("0")) >= 4 else run)
 
     def _compiled(self) -> re.Pattern | None:
         alternatives = [NOT_ALNUM_BEFORE + re.escape(v) + NOT_ALNUM_AFTER
                          for v in sorted(self.values, key=len, reverse=True)]
-        alternatives += [rf"(?<!\d){re.escape(run)}(?!\d)" for run in sorted(self.digit_runs, key=len, reverse=True)]
+        alternatives += [rf"(?<!\d)0*{re.escape(run)}(?!\d)" for run in sorted(self.digit_runs, key=len, reverse=True)]
         alternatives += [rf"(?<!\d)(?:{spelling})(?!\d)" for date in sorted(self.dates) for spelling in _date_spellings(date)]
         if self.components:  # last: a value or number starting with an initial is matched whole first
             alternatives.append(rf"(?P<name>{self._name_run()})")

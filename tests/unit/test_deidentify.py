@@ -256,3 +256,28 @@ def test_overlay_descriptions_are_removed_or_cleaned():
     assert 0x60021500 not in deidentify(dataset, "album", Profile())
     cleaned = deidentify(dataset, "album", Profile(clean_descriptors=True))
     assert cleaned[0x60020022].value == "ROI marks" and cleaned[0x60021500].value == ""
+
+
+# ---- attack round 6 ---------------------------------------------------------------------------
+
+
+def _patient_1958(**values) -> pydicom.Dataset:
+    """CT_small.dcm for VOSKUIJLEN^MARGRIT (PID-5518203), born 19580722, studied 20220614."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.PatientName, dataset.PatientID, dataset.PatientBirthDate = "VOSKUIJLEN^MARGRIT", "PID-5518203", "19580722"
+    dataset.StudyDate, dataset.SeriesDate, dataset.AcquisitionDate, dataset.ContentDate = ("20220614",) * 4
+    for keyword, value in values.items():
+        setattr(dataset, keyword, value)
+    return dataset
+
+
+@pytest.mark.parametrize("spelling", [
+    "22-Jul-1958", "22-JUL-1958", "22/Jul/1958", "22/JUL/1958", "22.Jul.1958", "1958-Jul-22", "Jul-22-1958",
+    "22071958", "07221958", "22 - 07 - 1958", "22nd July 1958", "14-Jun-2022", "14 - 06 - 2022", "06142022",
+    "05518203", "0005518203"])
+@pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
+def test_clean_descriptors_remove_every_date_and_the_id_in_more_spellings(spelling, options):
+    """Round 6, leak 1: month names with - / . separators, compact and spaced numeric dates, the
+    study date (it gives away a longitudinal album's offset) and the zero-padded MRN were kept."""
+    copy = deidentify(_patient_1958(ImageComments=f"dob {spelling} control"), "album", Profile.from_dict(options))
+    assert copy.ImageComments == "dob control"
