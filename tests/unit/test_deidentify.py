@@ -281,3 +281,30 @@ def test_clean_descriptors_remove_every_date_and_the_id_in_more_spellings(spelli
     study date (it gives away a longitudinal album's offset) and the zero-padded MRN were kept."""
     copy = deidentify(_patient_1958(ImageComments=f"dob {spelling} control"), "album", Profile.from_dict(options))
     assert copy.ImageComments == "dob control"
+
+
+@pytest.mark.parametrize(("name", "text", "cleaned"), [
+    ("山田^太郎", "山田太郎様 CT", "様 CT"),
+    ("李^小龙", "患者李小龙 chest", "患者 chest"),
+    ("KIM^MIN JUN=김^민준", "김민준 환자", "환자"),
+    ("GARCÍA LÓPEZ^JOSÉ", "GARCIA LOPEZ JOSE head", "head"),
+    ("MULLER^RENE", "Müller René head", "head"),
+    ("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ", "Παπαδόπουλος Νίκος head", "head"),
+    ("Straßer^Jürgen", "STRASSER head", "head"),
+    ("Straßer^Jürgen", "Ju\u0308rgen (NFD) head", "(NFD) head"),
+    ("Østergård^Ida", "Ostergard / OESTERGAARD head", "head"),
+    ("IŞIK^AYLİN", "AYLİN aylin Işık head", "head"),
+    ("ﾔﾏﾀﾞ^ﾀﾛｳ", "ヤマダ タロウ head", "head"),
+    ("VOSKUIJLEN^MARGRIT", "ＶＯＳＫＵＩＪＬＥＮ Ｍａｒｇｒｉｔ ｈｅａｄ", "ｈｅａｄ"),  # what is kept keeps its characters
+    ("NGUYỄN^VĂN", "NGUYEN VAN, Nguyễn Văn: chest", "chest"),
+])
+def test_clean_descriptors_remove_names_in_other_scripts_and_unicode_forms(name, text, cleaned):
+    """Round 6, leak 2: CJK names without spaces, accents stripped or added, ß as SS, NFD,
+    Turkish İ/ı, half- and full-width forms were kept."""
+    copy = deidentify(_patient_1958(PatientName=name, SeriesDescription=text), "album", Profile(clean_descriptors=True))
+    assert copy.SeriesDescription == cleaned
+
+
+def test_names_of_staff_in_ideographic_groups_are_removed_from_descriptions():
+    dataset = _patient_1958(ReferringPhysicianName="SUZUKI^ICHIRO=鈴木^一郎", StudyDescription="鈴木一郎医師 依頼")
+    assert deidentify(dataset, "album", Profile(clean_descriptors=True)).StudyDescription == "医師 依頼"
