@@ -29,7 +29,8 @@ SEPARATORS = r"[\s,.;:^'_/-]*"
 GLUED_COMPONENT = 4
 # Letters NFKD leaves whole, written as the base letters they are usually replaced by.
 SIMPLE_LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "ı": "i", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d",
-                                "Ł": "L", "ł": "l", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th"})
+                                "Ł": "L", "ł": "l", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th",
+                                "\u2018": "'", "\u2019": "'"})
 # Transliterations of a name's letters that sending systems also use (Müller -> MUELLER, Østergård -> OESTERGAARD).
 TRANSLITERATED = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe", "å": "aa", "æ": "ae"})
 # Scripts written without spaces between the parts of a name (CJK ideographs, kana, Hangul):
@@ -151,9 +152,9 @@ class Identifiers:
         if self.unspaced:
             names.append(f"(?:{'|'.join(map(re.escape, sorted(self.unspaced, key=len, reverse=True)))})")
         if glued:
-            names.append(rf"{LETTER}*(?:{'|'.join(map(re.escape, glued))}){LETTER}*")
+            names.append(rf"{LETTER}*(?:{'|'.join(map(_transliterable, glued))}){LETTER}*")
         if alone:
-            names.append(rf"(?<!{LETTER})(?:{'|'.join(map(re.escape, alone))})(?!{LETTER})")
+            names.append(rf"(?<!{LETTER})(?:{'|'.join(map(_transliterable, alone))})(?!{LETTER})")
         return "|".join(names)
 
     def _name_run(self) -> str:
@@ -194,6 +195,12 @@ class Identifiers:
         """Initials alone ("J wave"): not a name."""
         return bool(self.components or self.unspaced) and match.group("name") is not None \
             and not self._name_only.search(match.group(0))
+
+
+def _transliterable(component: str) -> str:
+    """A name component's pattern that also matches its transliterations: MULLER in MUELLER,
+    OSTERGARD in OESTERGAARD (the plain form of the text has no accents left to match)."""
+    return "".join(re.escape(char) + {"a": "[ae]?", "o": "e?", "u": "e?"}.get(char, "") for char in component)
 
 
 def _tidy(text: str) -> str:

@@ -397,3 +397,11 @@ def test_attributes_the_table_does_not_list_are_removed_or_cleaned():
         assert b"VOSKUIJLEN" not in encoded(copy) and b"1958-07-22" not in encoded(copy)
     assert "DocumentTitle" not in deidentify(dataset, "album", Profile())
     assert copy.DocumentTitle == "Report" and copy.ContentDescription == "for"
+
+
+@pytest.mark.parametrize(("name", "text"), [("MULLER^RENE", "MUELLER head"), ("OSTERGARD^SOREN", "OESTERGAARD head"),
+                                            ("O'BRIEN^SEAN", "O\u2019Brien Sean head")])
+def test_clean_descriptors_remove_transliterated_names_of_a_plain_name(name, text):
+    """Round 6, leak 2 (the reverse way): a plain PN and its transliteration (or a typographic apostrophe) in text."""
+    copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == "head"
