@@ -51,10 +51,10 @@ BIRTH = ("PatientBirthDate", "PatientBirthTime")
 REFERENCE_SEQUENCES = ("ReferencedImageSequence", "SourceImageSequence", "ReferencedStudySequence",
                        "ReferencedPerformedProcedureStepSequence", "ContentSequence")
 
-# Sequences whose table action removes them (X, X/Z, X/D, Z/D, X/Z/D, most conservatively: X) and
-# the identifying sequences the table does not list (issuers of IDs, staff identification):
-# their items (a site's or a person's code value and code meaning, an issuer's name) go whole.
-_REMOVED_SEQUENCE_CATEGORIES = ("X_TAGS", "X_Z_TAGS", "X_D_TAGS", "Z_D_TAGS", "X_Z_D_TAGS")
+# Sequences the table may remove (X, X/D, Z/D, X/Z/D, most conservatively: removed; X/Z ones are
+# emptied) and the identifying sequences the table does not list (issuers of IDs, staff
+# identification): their items (a site's or a person's code value and meaning, an issuer) go whole.
+_REMOVED_SEQUENCE_CATEGORIES = ("X_TAGS", "X_D_TAGS", "Z_D_TAGS", "X_Z_D_TAGS")
 IDENTIFYING_SEQUENCES = ("PersonIdentificationCodeSequence", "IssuerOfPatientIDQualifiersSequence",
                          "IssuerOfAccessionNumberSequence", "RequestingPhysicianIdentificationSequence",
                          "HumanPerformerCodeSequence", "AsserterIdentificationSequence",
