@@ -3,15 +3,20 @@ or the visit in the original, as patterns to strip from the text the Clean Descr
 (descriptions, SR text content items, overlay descriptions).
 
 Found in the original: every person name's components (matched case-insensitively, also glued to
-other letters; initials only next to a component: "Quentin J.", "J. Zorblax"), the values of the
-attributes PS3.15 Table E.1-1 removes or replaces (whole, their parts, and the digit runs of four or
-more, so "MRN-7733991" also removes "7733991"), and their dates in common spellings (19610413,
-1961-04-13, 13/04/1961, 04/13/1961, 13.04.1961, 13 Apr 1961, April 13, 1961).
+other letters; initials only next to a component: "Quentin J.", "J. Zorblax"; components in CJK,
+kana or Hangul as substrings), the values of the attributes PS3.15 Table E.1-1 removes or replaces
+(whole, their parts, and the digit runs of four or more, however zero-padded, so "MRN-7733991" also
+removes "7733991" and "007733991"), and every date of the original in common spellings (19610413,
+13041961, 04131961, 1961-04-13, 13/04/1961, 04/13/1961, 13 - 04 - 1961, 13-Apr-1961, Apr-13-1961,
+1961-APR-13, April 13, 1961). Text and identifiers are compared in their plain form (`folded`: NFKC
+width, no accents, ß as ss, İ/ı as i, Ø as O; Müller also as Mueller), and what is kept keeps its
+original characters.
 
 Pure: pydicom datasets in, strings out."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 import pydicom
@@ -22,8 +27,37 @@ NOT_ALNUM_BEFORE, NOT_ALNUM_AFTER = r"(?<![^\W_])", r"(?![^\W_])"
 SEPARATORS = r"[\s,.;:^'_/-]*"
 # Name components this long are removed with the word they are glued into ("QUENTINZORBLAX").
 GLUED_COMPONENT = 4
+# Letters NFKD leaves whole, written as the base letters they are usually replaced by.
+SIMPLE_LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "ı": "i", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d",
+                                "Ł": "L", "ł": "l", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th",
+                                "\u2018": "'", "\u2019": "'"})
+# Transliterations of a name's letters that sending systems also use (Müller -> MUELLER, Østergård -> OESTERGAARD).
+TRANSLITERATED = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe", "å": "aa", "æ": "ae"})
+# Scripts written without spaces between the parts of a name (CJK ideographs, kana, Hangul):
+# their components are removed wherever they occur, as substrings.
+UNSPACED_SCRIPT = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
+                             "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002fa1f]")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december")
+
+
+def _folded_char(char: str) -> str:
+    """`char` compared as its plain form: width and compatibility forms unified (NFKC), accents
+    and other combining marks dropped (NFKD), ß/ı/Ø/... as their base letters."""
+    char = unicodedata.normalize("NFKC", char)
+    plain = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return plain.translate(SIMPLE_LETTERS)
+
+
+def folded(text: str) -> tuple[str, list[int]]:
+    """`text` in its plain form (`_folded_char`), and for each of its characters the index of the
+    original character it comes from: what is found in the plain form is cut from the original."""
+    out, origin = [], []
+    for index, char in enumerate(text):
+        plain = _folded_char(char)
+        out.append(plain)
+        origin.extend([index] * len(plain))
+    return "".join(out), origin
 
 
 def _values(element) -> list[str]:
@@ -33,18 +67,24 @@ def _values(element) -> list[str]:
 
 
 def _date_spellings(date: str) -> list[str]:
-    """Regex alternatives for a DA value written the usual ways (digit-bounded by the caller)."""
-    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", date.strip())
+    """Regex alternatives for a DA value (or a DT's date) written the usual ways, digit-bounded by
+    the caller: numbers in any order with any of -/. or spaces between (spaces around them too),
+    compact (19580722, 22071958, 07221958), and the month's name or abbreviation in any case
+    (22-Jul-1958, 1958-JUL-22, Jul-22-1958, July 22, 1958, 22nd July 1958)."""
+    match = re.match(r"(\d{4})(\d{2})(\d{2})", date.strip())
     if not match:
         return []
     year, month, day = match.groups()
-    m, d = rf"0?{int(month)}", rf"0?{int(day)}"
-    sep = r"[-/. ]"
-    name = MONTHS[int(month) - 1] if 1 <= int(month) <= 12 else None
-    out = [year + month + day, rf"{year}{sep}{m}{sep}{d}", rf"{d}{sep}{m}{sep}{year}", rf"{m}{sep}{d}{sep}{year}"]
-    if name:
+    m, d = rf"0?{int(month)}", rf"0?{int(day)}(?:st|nd|rd|th)?"
+    sep = r"\s*[-/.]\s*|\s+"
+    out = [year + month + day, day + month + year, month + day + year,
+           rf"{year}(?:{sep}){m}(?:{sep}){d}", rf"{d}(?:{sep}){m}(?:{sep}){year}", rf"{m}(?:{sep}){d}(?:{sep}){year}"]
+    if 1 <= int(month) <= 12:
+        name = MONTHS[int(month) - 1]
         month_name = rf"{name[:3]}(?:{name[3:]})?\.?"
-        out += [rf"{d}(?:st|nd|rd|th)?\s*{month_name},?\s*{year}", rf"{month_name}\s*{d}(?:st|nd|rd|th)?,?\s*{year}"]
+        named = r"[\s,./-]*"
+        out += [rf"{d}{named}{month_name}{named}{year}", rf"{month_name}{named}{d}{named}{year}",
+                rf"{year}{named}{month_name}{named}{d}"]
     return out
 
 
@@ -53,6 +93,7 @@ class Identifiers:
 
     def __init__(self, dataset: Dataset, is_identifying: Callable[[int], bool], skipped: frozenset[str]):
         self.components: set[str] = set()
+        self.unspaced: set[str] = set()  # components in a script written without spaces
         self.initials: set[str] = set()
         self.values: set[str] = set()
         self.digit_runs: set[str] = set()
@@ -70,32 +111,37 @@ class Identifiers:
             elif element.VR == "PN":
                 for value in _values(element):
                     self._add_name(value)
-            elif is_identifying(int(element.tag)) and element.VR == "DA":
+            elif element.VR in ("DA", "DT"):  # every date: removed, or shifted by the longitudinal option
                 self.dates.update(_values(element))
             elif is_identifying(int(element.tag)) and element.VR in ("LO", "SH", "CS"):
                 for value in _values(element):
                     self._add_value(value)
 
     def _add_name(self, value: str) -> None:
-        for part in re.split(r"[\^=\s,.'/-]+", value):
-            if len(part) >= 2:
+        plain = folded(value)[0]
+        variant = folded(value.lower().translate(TRANSLITERATED))[0]
+        for part in {*re.split(r"[\^=\s,.'/-]+", plain), *re.split(r"[\^=\s,.'/-]+", variant)}:
+            if part and UNSPACED_SCRIPT.search(part):
+                self.unspaced.add(part.lower())
+            elif len(part) >= 2:
                 self.components.add(part.lower())
             if part and part[0].isalpha():
                 self.initials.add(part[0].upper())
 
     def _add_value(self, value: str) -> None:
-        value = value.strip()
+        value = folded(value.strip())[0]
         if len(value) >= 3:
             self.values.add(value.lower())
         self.values.update(part.lower() for part in re.split(r"[\W_]+", value) if len(part) >= 3)
-        self.digit_runs.update(re.findall(r"\d{4,}", value))
+        for run in re.findall(r"\d{4,}", value):  # zero-padded differently too: 05518203, 0005518203
+            self.digit_runs.add(run.lstrip("0") if len(run.lstrip("0")) >= 4 else run)
 
     def _compiled(self) -> re.Pattern | None:
         alternatives = [NOT_ALNUM_BEFORE + re.escape(v) + NOT_ALNUM_AFTER
                          for v in sorted(self.values, key=len, reverse=True)]
-        alternatives += [rf"(?<!\d){re.escape(run)}(?!\d)" for run in sorted(self.digit_runs, key=len, reverse=True)]
+        alternatives += [rf"(?<!\d)0*{re.escape(run)}(?!\d)" for run in sorted(self.digit_runs, key=len, reverse=True)]
         alternatives += [rf"(?<!\d)(?:{spelling})(?!\d)" for date in sorted(self.dates) for spelling in _date_spellings(date)]
-        if self.components:  # last: a value or number starting with an initial is matched whole first
+        if self.components or self.unspaced:  # last: a value or number starting with an initial is matched whole first
             alternatives.append(rf"(?P<name>{self._name_run()})")
         return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
@@ -103,10 +149,12 @@ class Identifiers:
         glued = sorted((c for c in self.components if len(c) >= GLUED_COMPONENT), key=len, reverse=True)
         alone = sorted((c for c in self.components if len(c) < GLUED_COMPONENT), key=len, reverse=True)
         names = []
+        if self.unspaced:
+            names.append(f"(?:{'|'.join(map(re.escape, sorted(self.unspaced, key=len, reverse=True)))})")
         if glued:
-            names.append(rf"{LETTER}*(?:{'|'.join(map(re.escape, glued))}){LETTER}*")
+            names.append(rf"{LETTER}*(?:{'|'.join(map(_transliterable, glued))}){LETTER}*")
         if alone:
-            names.append(rf"(?<!{LETTER})(?:{'|'.join(map(re.escape, alone))})(?!{LETTER})")
+            names.append(rf"(?<!{LETTER})(?:{'|'.join(map(_transliterable, alone))})(?!{LETTER})")
         return "|".join(names)
 
     def _name_run(self) -> str:
@@ -120,18 +168,39 @@ class Identifiers:
         return rf"{token}(?:{SEPARATORS}{token})*"
 
     def clean(self, text: str) -> str:
-        """`text` without any of the identifiers, tidied (no doubled spaces or dangling commas)."""
+        """`text` without any of the identifiers, tidied (no doubled spaces or dangling commas).
+        Matched on the plain form of the text (`folded`), cut from the original."""
         if self._pattern is None or not text:
             return text
-        cleaned = self._pattern.sub(self._removed, text)
+        cleaned = self._cleaned_once(text)
         while cleaned != text:  # a removal can join what is left into another match
-            text, cleaned = cleaned, self._pattern.sub(self._removed, cleaned)
+            text, cleaned = cleaned, self._cleaned_once(cleaned)
         return _tidy(cleaned)
 
-    def _removed(self, match: re.Match) -> str:
-        if self.components and match.group("name") is not None and not self._name_only.search(match.group(0)):
-            return match.group(0)  # initials alone ("J wave"): not a name
-        return " "
+    def _cleaned_once(self, text: str) -> str:
+        plain, origin = folded(text)
+        kept, position = [], 0
+        for match in self._pattern.finditer(plain):
+            if match.end() == match.start() or self._initials_only(match):
+                continue
+            start, end = origin[match.start()], origin[match.end() - 1] + 1
+            while end < len(text) and not _folded_char(text[end]):  # the marks of the last letter
+                end += 1
+            kept += [text[position:start], " "]
+            position = end
+        kept.append(text[position:])
+        return "".join(kept)
+
+    def _initials_only(self, match: re.Match) -> bool:
+        """Initials alone ("J wave"): not a name."""
+        return bool(self.components or self.unspaced) and match.group("name") is not None \
+            and not self._name_only.search(match.group(0))
+
+
+def _transliterable(component: str) -> str:
+    """A name component's pattern that also matches its transliterations: MULLER in MUELLER,
+    OSTERGARD in OESTERGAARD (the plain form of the text has no accents left to match)."""
+    return "".join(re.escape(char) + {"a": "[ae]?", "o": "e?", "u": "e?"}.get(char, "") for char in component)
 
 
 def _tidy(text: str) -> str:

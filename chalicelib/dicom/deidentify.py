@@ -11,7 +11,12 @@ Two libraries do the work, neither table is written here:
   with the album's secret), which keeps a UID already minted for the album: an object made from
   the album's copies (a report's SR) keeps its references when it enters the album in turn.
 
-Free text the table does not name is dealt with here too: the text of SR content items (Content
+Before the table: standard attributes sent with another VR (OB, UN...) are read with the
+dictionary's (removed if they cannot be), undefined public elements removed. Beyond the table:
+sequences it removes in part (X/Z, X/D, X/Z/D) and identifying sequences it does not list (issuers,
+staff identification) go whole, as do retired text attributes and a few identifying attributes it
+does not list (the birth date in another calendar); document titles and content labels are removed
+or, under Clean Descriptors, cleaned. Free text the table does not name is dealt with here too: the text of SR content items (Content
 Sequence is a D row of the table: the tree, codes, numbers and references are kept, the text is
 replaced), overlay descriptions and labels, and the File Meta Information, rebuilt from scratch.
 Under Clean Descriptors, descriptions and that text keep what is left once every identifier of
@@ -29,7 +34,9 @@ from dicognito.anonymizer import Anonymizer
 from dicognito.element_anonymizer import ElementAnonymizer
 from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as table_e1_1
 from dicomanonymizer.simpledicomanonymizer import empty_element, replace_element
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.charset import convert_encodings
+from pydicom.datadict import get_entry, keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 
@@ -43,6 +50,28 @@ BIRTH = ("PatientBirthDate", "PatientBirthTime")
 # evidence, a presentation state's images): cleaned item by item instead, so references resolve.
 REFERENCE_SEQUENCES = ("ReferencedImageSequence", "SourceImageSequence", "ReferencedStudySequence",
                        "ReferencedPerformedProcedureStepSequence", "ContentSequence")
+
+# Sequences the table may remove (X, X/D, Z/D, X/Z/D, most conservatively: removed; X/Z ones are
+# emptied) and the identifying sequences the table does not list (issuers of IDs, staff
+# identification): their items (a site's or a person's code value and meaning, an issuer) go whole.
+_REMOVED_SEQUENCE_CATEGORIES = ("X_TAGS", "X_D_TAGS", "Z_D_TAGS", "X_Z_D_TAGS")
+IDENTIFYING_SEQUENCES = ("PersonIdentificationCodeSequence", "IssuerOfPatientIDQualifiersSequence",
+                         "IssuerOfAccessionNumberSequence", "RequestingPhysicianIdentificationSequence",
+                         "HumanPerformerCodeSequence", "AsserterIdentificationSequence",
+                         "AuthorIdentificationSequence", "SourcePatientGroupIdentificationSequence",
+                         "GroupOfPatientsIdentificationSequence")
+
+# Attributes the table does not list that identify all the same: removed, or under Clean
+# Descriptors (the titles and labels) cleaned like the descriptions.
+UNLISTED_IDENTIFYING = ("PatientBirthDateInAlternativeCalendar", "PatientDeathDateInAlternativeCalendar",
+                        "PatientAlternativeCalendar")
+TITLES = ("DocumentTitle", "ContentDescription", "ContentLabel")
+# Retired attributes of these VRs are removed (free text nobody reads any more).
+TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "PN", "CS", "AE", "UR")
+# Binary VRs a sender may put on any standard attribute: re-read with the dictionary's VR.
+BINARY_VRS = ("OB", "OW", "OD", "OF", "OL", "OV", "UN")
+# VRs a value sent with another (non-binary) VR is given again as it is.
+VALUE_VRS = (*TEXT_VRS, "UI", "DA", "DT", "TM", "DS", "IS", "AS", "US", "SS", "UL", "SL", "FL", "FD", "UV", "SV")
 
 DATE_VRS = ("DA", "DT", "TM")
 # The dummy dates of action D: dicom-anonymizer's (00010101) are not valid DA values (dciodvfy).
@@ -81,6 +110,15 @@ def _table() -> tuple[dict[int, str], list[tuple[int, int, int, int, str]]]:
 
 
 _EXACT, _MASKED = _table()
+
+
+def _removed_sequences() -> set[int]:
+    tags = {(row[0] << 16) | row[1] for name in _REMOVED_SEQUENCE_CATEGORIES
+            for row in getattr(table_e1_1, name) if len(row) == 2}
+    return tags | {tag_for_keyword(keyword) for keyword in IDENTIFYING_SEQUENCES}
+
+
+_REMOVED_SEQUENCES = _removed_sequences()
 
 
 def table_action(tag: int) -> str | None:
@@ -131,6 +169,8 @@ def is_copy_uid(secret: str, uid: str) -> bool:
 
 def _is_instance_uid(element) -> bool:
     keyword = keyword_for_tag(element.tag) or ""
+    if element.VR == "UI" and table_action(int(element.tag)) == "U":  # ManufacturerDeviceClassUID too
+        return bool(element.value)
     return element.VR == "UI" and bool(element.value) and not keyword.endswith("ClassUID") \
         and keyword not in ("TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID")
 
@@ -229,8 +269,10 @@ def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
     is `secret`. Private attributes are removed; what stays is listed in docs/research-albums.md."""
     copy = _copied(dataset)
     retained = {tag_for_keyword(k) for k in profile.retained_keywords()} - {None}
-    identifiers = _identifiers(dataset) if profile.clean_descriptors else None
     copy.remove_private_tags()
+    _dictionary_vrs(copy, _encodings(copy))
+    identifiers = _identifiers(copy) if profile.clean_descriptors else None
+    _unlisted(copy, profile)
     _apply_table(copy, retained, profile)
     _free_text(copy, identifiers)
     anonymizer = Anonymizer(seed=secret)
@@ -269,6 +311,59 @@ def _copied(dataset: Dataset) -> Dataset:
     return copying.deepcopy(dataset)
 
 
+def _encodings(dataset: Dataset) -> list[str]:
+    return convert_encodings(dataset.get("SpecificCharacterSet") or "ISO_IR 6")
+
+
+def _dictionary_vrs(dataset: Dataset, encodings: list[str]) -> None:
+    """Before the profile, at every level: standard attributes sent with another VR (OB, UN, LO
+    for a UI...) read with the dictionary's VR, or removed when they cannot be (no standard
+    attribute's bytes pass unread); undefined public elements removed."""
+    for element in list(dataset):
+        tag = int(element.tag)
+        try:
+            vr = get_entry(tag)[0]
+        except KeyError:
+            del dataset[tag]  # undefined public element (or group length)
+            continue
+        if element.VR not in vr.split(" or "):
+            element = _reread(dataset, element, vr, encodings)
+        if element is not None and element.VR == "SQ":
+            for item in element.value or []:
+                _dictionary_vrs(item, encodings)
+
+
+def _unlisted(dataset: Dataset, profile: Profile) -> None:
+    """What the table does not list, at every level: retired text attributes and
+    `UNLISTED_IDENTIFYING` removed; `TITLES` removed unless Clean Descriptors cleans them."""
+    for element in list(dataset):
+        _, _, _, retired, keyword = get_entry(int(element.tag))
+        if (retired and element.VR in TEXT_VRS) or keyword in UNLISTED_IDENTIFYING \
+                or (keyword in TITLES and not profile.clean_descriptors):
+            del dataset[element.tag]
+        elif element.VR == "SQ":
+            for item in element.value or []:
+                _unlisted(item, profile)
+
+
+def _reread(dataset: Dataset, element, vr: str, encodings: list[str]):
+    """`element` with the dictionary's `vr` in `dataset`, or None (and removed) if it cannot be."""
+    tag = int(element.tag)
+    value = element.value
+    try:
+        if isinstance(value, bytes) and element.VR in BINARY_VRS and " " not in vr:
+            raw = RawDataElement(element.tag, vr, len(value), value, 0, False, True, True, False)
+            dataset[tag] = convert_raw_data_element(raw, encoding=encodings)
+            return dataset[tag]
+        if not isinstance(value, bytes) and vr in VALUE_VRS:  # a UID sent as LO, a DS as IS...
+            dataset[tag] = pydicom.DataElement(tag, vr, value)
+            return dataset[tag]
+    except Exception:  # noqa: BLE001 - what cannot be read is not copied
+        pass
+    del dataset[tag]
+    return None
+
+
 def _apply_table(dataset: Dataset, retained: set[int], profile: Profile) -> None:
     """Table E.1-1 at every nesting level, on what dicognito does not replace consistently."""
     for element in list(dataset):
@@ -298,10 +393,10 @@ def _apply_table(dataset: Dataset, retained: set[int], profile: Profile) -> None
 
 def _sequence(dataset: Dataset, element, action: str | None, keyword: str, retained: set[int],
               profile: Profile) -> None:
-    if keyword in REFERENCE_SEQUENCES or action in (None, "U", "D"):
+    if keyword in REFERENCE_SEQUENCES or (action in (None, "U", "D") and int(element.tag) not in _REMOVED_SEQUENCES):
         for item in element.value or []:
             _apply_table(item, retained, profile)
-    elif action == "X":
+    elif action == "X" or int(element.tag) in _REMOVED_SEQUENCES:
         del dataset[element.tag]
     else:  # Z
         element.value = Sequence()
@@ -322,6 +417,8 @@ def _free_text(dataset: Dataset, identifiers: Identifiers | None) -> None:
                 del dataset[element.tag]
             else:
                 _clean_element(element, identifiers)
+    if VALUE_TYPE in dataset and "TextValue" in dataset:  # an SR's root content item (not conformant)
+        _free_text_value(dataset["TextValue"], identifiers)
     _content_text(dataset, identifiers, in_content_item=False)  # an SR's root: its document, not an item
 
 
@@ -331,13 +428,20 @@ def _content_text(dataset: Dataset, identifiers: Identifiers | None, in_content_
             for item in element.value or []:
                 _content_text(item, identifiers, in_content_item=VALUE_TYPE in item
                               or keyword_for_tag(element.tag) == "ContentSequence")
-        elif in_content_item and element.VR in FREE_TEXT_VRS and element.value not in (None, ""):
-            if identifiers is None:
-                element.value = REMOVED_TEXT
-            else:
-                _clean_element(element, identifiers)
-                if element.value in (None, ""):
-                    element.value = REMOVED_TEXT
+        elif in_content_item and element.VR in FREE_TEXT_VRS:
+            _free_text_value(element, identifiers)
+
+
+def _free_text_value(element, identifiers: Identifiers | None) -> None:
+    """A content item's text: `REMOVED_TEXT`, or under Clean Descriptors what is left of it."""
+    if element.value in (None, ""):
+        return
+    if identifiers is None:
+        element.value = REMOVED_TEXT
+    else:
+        _clean_element(element, identifiers)
+        if element.value in (None, ""):
+            element.value = REMOVED_TEXT
 
 
 def _clean_element(element, identifiers: Identifiers) -> None:
@@ -354,7 +458,7 @@ def _clean_descriptors(dataset: Dataset, identifiers: Identifiers) -> None:
         if element.VR == "SQ":
             for item in element.value or []:
                 _clean_descriptors(item, identifiers)
-        elif element.keyword in DESCRIPTORS:
+        elif element.keyword in DESCRIPTORS or element.keyword in TITLES:
             _clean_element(element, identifiers)
 
 

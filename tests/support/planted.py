@@ -43,7 +43,7 @@ IDENTITY = (0x00100010, 0x00100020)  # PatientName, PatientID: set by `planted` 
 
 
 BIRTH_DATE = "19430612"
-BIRTH_DATE_SPELLINGS = ("1943-06-12", "12/06/1943", "06/12/1943", "12.06.1943")
+BIRTH_DATE_SPELLINGS = ("1943-06-12", "12/06/1943", "06/12/1943", "12.06.1943", "12-JUN-1943", "12061943")
 
 
 def free_text_marker(token: str) -> str:
@@ -60,9 +60,10 @@ def identifying_text(token: str) -> tuple[list[str], set[str]]:
     """Phrases (each at most 64 characters) naming the patient of `planted` the ways people write
     it, and the values in them that no copy may show (compared case-insensitively)."""
     family, given, digits = f"{token}FAMILY", f"{token}GIVEN", _digits(token)
-    first, second, third, fourth = BIRTH_DATE_SPELLINGS
+    first, second, third, fourth, fifth, sixth = BIRTH_DATE_SPELLINGS
     phrases = [f"seen {given.lower()} {family.title()}: {family}, {given} Q.",
-               f"MRN {digits} born {first} or {second}", f"born {third} or {fourth}: {family}{given}"]
+               f"MRN {digits} born {first} or {second}", f"born {third} or {fourth}: {family}{given}",
+               f"dob {fifth} ({sixth}), MRN 00{digits}"]
     return phrases, {family, given, digits, *BIRTH_DATE_SPELLINGS}
 
 

@@ -256,3 +256,152 @@ def test_overlay_descriptions_are_removed_or_cleaned():
     assert 0x60021500 not in deidentify(dataset, "album", Profile())
     cleaned = deidentify(dataset, "album", Profile(clean_descriptors=True))
     assert cleaned[0x60020022].value == "ROI marks" and cleaned[0x60021500].value == ""
+
+
+# ---- attack round 6 ---------------------------------------------------------------------------
+
+
+def _patient_1958(**values) -> pydicom.Dataset:
+    """CT_small.dcm for VOSKUIJLEN^MARGRIT (PID-5518203), born 19580722, studied 20220614."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.PatientName, dataset.PatientID, dataset.PatientBirthDate = "VOSKUIJLEN^MARGRIT", "PID-5518203", "19580722"
+    dataset.StudyDate, dataset.SeriesDate, dataset.AcquisitionDate, dataset.ContentDate = ("20220614",) * 4
+    for keyword, value in values.items():
+        setattr(dataset, keyword, value)
+    return dataset
+
+
+@pytest.mark.parametrize("spelling", [
+    "22-Jul-1958", "22-JUL-1958", "22/Jul/1958", "22/JUL/1958", "22.Jul.1958", "1958-Jul-22", "Jul-22-1958",
+    "22071958", "07221958", "22 - 07 - 1958", "22nd July 1958", "14-Jun-2022", "14 - 06 - 2022", "06142022",
+    "05518203", "0005518203"])
+@pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
+def test_clean_descriptors_remove_every_date_and_the_id_in_more_spellings(spelling, options):
+    """Round 6, leak 1: month names with - / . separators, compact and spaced numeric dates, the
+    study date (it gives away a longitudinal album's offset) and the zero-padded MRN were kept."""
+    copy = deidentify(_patient_1958(ImageComments=f"dob {spelling} control"), "album", Profile.from_dict(options))
+    assert copy.ImageComments == "dob control"
+
+
+@pytest.mark.parametrize(("name", "text", "cleaned"), [
+    ("山田^太郎", "山田太郎様 CT", "様 CT"),
+    ("李^小龙", "患者李小龙 chest", "患者 chest"),
+    ("KIM^MIN JUN=김^민준", "김민준 환자", "환자"),
+    ("GARCÍA LÓPEZ^JOSÉ", "GARCIA LOPEZ JOSE head", "head"),
+    ("MULLER^RENE", "Müller René head", "head"),
+    ("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ", "Παπαδόπουλος Νίκος head", "head"),
+    ("Straßer^Jürgen", "STRASSER head", "head"),
+    ("Straßer^Jürgen", "Ju\u0308rgen (NFD) head", "(NFD) head"),
+    ("Østergård^Ida", "Ostergard / OESTERGAARD head", "head"),
+    ("IŞIK^AYLİN", "AYLİN aylin Işık head", "head"),
+    ("ﾔﾏﾀﾞ^ﾀﾛｳ", "ヤマダ タロウ head", "head"),
+    ("VOSKUIJLEN^MARGRIT", "ＶＯＳＫＵＩＪＬＥＮ Ｍａｒｇｒｉｔ ｈｅａｄ", "ｈｅａｄ"),  # what is kept keeps its characters
+    ("NGUYỄN^VĂN", "NGUYEN VAN, Nguyễn Văn: chest", "chest"),
+])
+def test_clean_descriptors_remove_names_in_other_scripts_and_unicode_forms(name, text, cleaned):
+    """Round 6, leak 2: CJK names without spaces, accents stripped or added, ß as SS, NFD,
+    Turkish İ/ı, half- and full-width forms were kept."""
+    copy = deidentify(_patient_1958(PatientName=name, SeriesDescription=text), "album", Profile(clean_descriptors=True))
+    assert copy.SeriesDescription == cleaned
+
+
+def test_names_of_staff_in_ideographic_groups_are_removed_from_descriptions():
+    dataset = _patient_1958(ReferringPhysicianName="SUZUKI^ICHIRO=鈴木^一郎", StudyDescription="鈴木一郎医師 依頼")
+    assert deidentify(dataset, "album", Profile(clean_descriptors=True)).StudyDescription == "医師 依頼"
+
+
+def _code(value: str, meaning: str) -> pydicom.Dataset:
+    code = pydicom.Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, "99SITE", meaning
+    return code
+
+
+ALL_OPTIONS = {"retainLongitudinal": True, "retainPatientCharacteristics": True, "cleanDescriptors": True,
+               "retainDeviceIdentity": True}
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_code_items_naming_the_site_and_staff_are_removed_in_every_profile(options):
+    """Round 6, leak 3: the institution's code, staff IDs and names in person identification
+    codes, and the MRN's issuer stayed in the copies, basic profile included."""
+    dataset = _patient_1958()
+    dataset.InstitutionCodeSequence = pydicom.Sequence([_code("QFC-5518", "Quillfeather Clinic, Kestrel Valley")])
+    for keyword, value, name in (("OperatorIdentificationSequence", "EMP-44812", "Brackenridge, Olwen"),
+                                 ("RequestingPhysicianIdentificationSequence", "EMP-77120", "Thistlewood, Anselm")):
+        person = pydicom.Dataset()
+        person.PersonIdentificationCodeSequence = pydicom.Sequence([_code(value, name)])
+        setattr(dataset, keyword, pydicom.Sequence([person]))
+    issuer = pydicom.Dataset()
+    issuer.UniversalEntityID, issuer.UniversalEntityIDType = "mrn.quillfeather-clinic.example", "DNS"
+    issuer.LocalNamespaceEntityID = "QUILLFEATHER-MRN"
+    dataset.IssuerOfPatientIDQualifiersSequence = pydicom.Sequence([issuer])
+    dataset.HumanPerformerCodeSequence = pydicom.Sequence([_code("EMP-90311", "Fenwright, Isolde")])
+    data = encoded(deidentify(dataset, "album", Profile.from_dict(options))).lower()
+    for value in ("QFC-5518", "Quillfeather", "EMP-44812", "Brackenridge", "EMP-77120", "Thistlewood",
+                  "EMP-90311", "Fenwright"):
+        assert value.lower().encode() not in data
+
+
+@pytest.mark.parametrize(("options", "kept"), [({}, "REMOVED"), ({"cleanDescriptors": True}, "Report for")])
+def test_the_text_of_an_sr_root_content_item_is_replaced_like_nested_text(options, kept):
+    """Round 6, leak 4: a TextValue on the SR's root CONTAINER was copied verbatim."""
+    sr = _report("x")
+    sr.PatientName, sr.PatientID = "VOSKUIJLEN^MARGRIT", "PID-5518203"
+    sr.TextValue = "Report for VOSKUIJLEN MARGRIT PID-5518203"
+    assert deidentify(sr, "album", Profile.from_dict(options)).TextValue == kept
+
+
+def test_standard_attributes_sent_as_ob_are_read_with_their_dictionary_vr():
+    """Round 6, leak 5: UIDs, SR text and a description written with VR OB were copied byte for byte."""
+    dataset = _patient_1958()
+    frame, creator, referenced = generate_uid(), generate_uid(), generate_uid()
+    dataset.add_new(0x00200052, "OB", frame.encode() + b"\0")  # FrameOfReferenceUID
+    dataset.add_new(0x00080014, "OB", creator.encode() + b"\0")  # InstanceCreatorUID
+    item = pydicom.Dataset()
+    item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    item.add_new(0x00081155, "OB", referenced.encode() + b"\0")  # ReferencedSOPInstanceUID
+    dataset.ReferencedImageSequence = pydicom.Sequence([item])
+    dataset.add_new(0x00204000, "OB", b"[OB] Patient VOSKUIJLEN MARGRIT PID-5518203 ")  # ImageComments
+    for options in ({}, {"cleanDescriptors": True}):
+        copy = deidentify(dataset, "album", Profile.from_dict(options))
+        data = encoded(copy)
+        for value in (frame, creator, referenced, "VOSKUIJLEN", "5518203"):
+            assert value.encode() not in data
+        assert copy.FrameOfReferenceUID == copy_uid("album", frame)
+        assert copy.ReferencedImageSequence[0].ReferencedSOPInstanceUID == copy_uid("album", referenced)
+    assert copy.ImageComments == "[OB] Patient"
+    sr = _report("x")
+    sr.ContentSequence[-2].add_new(0x0040A160, "OB", b"[OB] Patient ZORBLAX QUENTIN MRN-7733991 ")  # TextValue
+    assert b"ZORBLAX" not in encoded(deidentify(sr, "album", Profile()))
+
+
+def test_the_manufacturers_device_class_uid_is_replaced():
+    """Round 6, leak 6: Table E.1-1 gives (0018,100B) U; it was kept as a class UID."""
+    dataset = _patient_1958()
+    dataset.add_new(0x0018100B, "UI", "1.2.999.6.4242")
+    for options in ({}, ALL_OPTIONS):
+        copy = deidentify(dataset, "album", Profile.from_dict(options))
+        assert copy[0x0018100B].value == copy_uid("album", "1.2.999.6.4242")
+
+
+def test_attributes_the_table_does_not_list_are_removed_or_cleaned():
+    """Round 6, leak 7: the birth date in another calendar, document titles, content labels,
+    retired text attributes and an undefined public element stayed in every profile."""
+    dataset = _patient_1958(PatientBirthDateInAlternativeCalendar="1958-07-22 (greg.)",
+                            DocumentTitle="Report VOSKUIJLEN", ContentDescription="for VOSKUIJLEN MARGRIT",
+                            ContentLabel="VOSKUIJLEN", RecognitionCode="VOSKUIJLEN-RC",
+                            DataSetSubtype="VOSKUIJLEN-DS", OriginalImageIdentificationNomenclature="VOSKUIJLEN-OI")
+    dataset.add_new(0x00089999, "LO", "VOSKUIJLEN-UNDEF")
+    for options in ({}, ALL_OPTIONS):
+        copy = deidentify(dataset, "album", Profile.from_dict(options))
+        assert b"VOSKUIJLEN" not in encoded(copy) and b"1958-07-22" not in encoded(copy)
+    assert "DocumentTitle" not in deidentify(dataset, "album", Profile())
+    assert copy.DocumentTitle == "Report" and copy.ContentDescription == "for"
+
+
+@pytest.mark.parametrize(("name", "text"), [("MULLER^RENE", "MUELLER head"), ("OSTERGARD^SOREN", "OESTERGAARD head"),
+                                            ("O'BRIEN^SEAN", "O\u2019Brien Sean head")])
+def test_clean_descriptors_remove_transliterated_names_of_a_plain_name(name, text):
+    """Round 6, leak 2 (the reverse way): a plain PN and its transliteration (or a typographic apostrophe) in text."""
+    copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == "head"
