@@ -1,18 +1,20 @@
-"""Derived objects: written at ingest (per instance) or assembled from stored objects (per series,
-study or zip), so that each read is one GET of an S3 object with a conformant Content-Type. All
-but the instance metadata are under the cache prefix (docs/storage.md): the Part-10 file, joined
-from its skeleton and frames, and the answers holding it are built on their first read, and again
-once the bucket's lifecycle rule has expired them.
+"""Derived objects, assembled from the stored ones (skeleton, frames, metadata: docs/storage.md)
+so that each read is one GET of an S3 object with a conformant Content-Type. All but the instance
+metadata are under the cache prefix: the Part-10 file joined from its skeleton and frames, the
+answers holding it, bulk data, rendered images and thumbnails are built on their first read, and
+again once the bucket's lifecycle rule has expired them. A STOW writes only the permanent
+objects (`instance_metadata`, `dicom_store.instance_objects`).
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
-purged and stored again by someone else never answers under an old object's name. A STOW writes them only when it brought at least half of the series
-(`worth_prebuilding`): building costs O(series), so a series uploaded one instance per request
-would otherwise cost O(n^2); the total stays under twice the instances stored. Otherwise the
-STOW queues the series (`schedule_build`) and the renditions function builds its objects once
-the series has been quiet for a moment (`build_if_settled`), off the request path. A reader that
-still finds object N missing builds it, the metadata from the instances' documents read in
-parallel (docs/dicomweb.md)."""
+purged and stored again by someone else never answers under an old object's name. The series
+metadata, which a viewer's first read waits for, is built ahead: by the STOW that stored the
+whole series, from the documents it holds (`write_series_metadata`, one PUT), else by the
+renditions function once the series has been quiet for a moment (`schedule_build`,
+`build_if_settled`), off the request path: building reads every instance, so a STOW doing it
+would cost O(n^2) for a series sent one instance per request. A reader that still finds object N
+missing builds it, the metadata from the instances' documents read in parallel
+(docs/dicomweb.md); the series multipart is built by its first read."""
 from __future__ import annotations
 
 import gzip
@@ -78,13 +80,11 @@ def _order(attributes: dict, sop: str):
         return 1 << 30, sop
 
 
-def build_series_objects(study: str, series: str, row: SeriesRecord | None = None) -> int:
-    """Writes the series metadata and multipart objects for the instances stored now (`row`:
-    the series row if just read)."""
-    row, records = generation_instances(study, series, row)
+def build_series_metadata(study: str, series: str) -> int:
+    """Writes the series metadata object for the instances stored now (what a viewer's first read
+    waits for); the series multipart, a download, is built on its first read (`series_object`)."""
+    row, records = generation_instances(study, series)
     _build_metadata(row, records)
-    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records), generation=row.generation),
-                              records)
     return len(records)
 
 
@@ -132,8 +132,8 @@ def schedule_builds(series: list[tuple[str, str, int]]) -> None:
 
 
 def build_if_settled(message: SeriesGrown) -> bool:
-    """Handles a `schedule_build` message: builds the series objects unless the series has grown
-    since (a later message will) or they exist already. True when it built."""
+    """Handles a `schedule_build` message: builds the series metadata unless the series has grown
+    since (a later message will) or it exists already. True when it built."""
     study, series, count = message.study, message.series, int(message.count)
     try:
         record = series_record(study, series)
@@ -141,11 +141,9 @@ def build_if_settled(message: SeriesGrown) -> bool:
         return False  # deleted since
     if int(record.instance_count) != count:
         return False
-    generation = record.generation
-    if dicom_store.head(dicom_store.series_metadata_key(study, series, count, generation=generation)) is not None \
-            and dicom_store.head(dicom_store.series_multipart_key(study, series, count, generation=generation)) is not None:
+    if dicom_store.head(dicom_store.series_metadata_key(study, series, count, generation=record.generation)) is not None:
         return False
-    return build_series_objects(study, series) == count
+    return build_series_metadata(study, series) == count
 
 
 def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
