@@ -147,7 +147,7 @@ class Ingest:
         self._new_in_album: dict[str, bool] = {}
         self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
         self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its JSON
-        self._documents: dict[str, dict] = {}  # SOP Instance UID -> metadata document written
+        self._documents: dict[tuple[str, str, str], dict] = {}  # (study, series, sop) -> metadata document
         self._proposed: set[str] = set()  # series generations this request's commits proposed
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
@@ -285,8 +285,9 @@ class Ingest:
 
     def _write_objects(self, chunk: list[_Accepted]) -> None:
         """The permanent S3 objects of each instance (skeleton, frames, metadata: docs/storage.md),
-        named with a new generation, the chunk's written concurrently; on a failure those of the
-        chunk are removed. Each instance's metadata document is kept for `finish`."""
+        named with a new generation, the chunk's written concurrently (at most `WRITE_BATCH_BYTES`
+        of them held at once); on a failure those of the chunk are removed. Each instance's
+        metadata document is kept for `finish`."""
         for accepted in chunk:
             accepted.generation = dicom_store.new_generation()
         try:
@@ -296,8 +297,12 @@ class Ingest:
                 objects += dicom_store.instance_objects(
                     stored.study_uid, stored.series_uid, stored.sop_uid, str(dataset.file_meta.TransferSyntaxUID),
                     accepted.data, generation=accepted.generation, dataset=dataset)
-                metadata, self._documents[stored.sop_uid] = renditions.instance_metadata(dataset, accepted.generation)
+                key = (stored.study_uid, stored.series_uid, stored.sop_uid)
+                metadata, self._documents[key] = renditions.instance_metadata(dataset, accepted.generation)
                 objects.append(metadata)
+                if sum(len(o[1]) for o in objects) >= WRITE_BATCH_BYTES:
+                    dicom_store.put_all(objects)
+                    objects = []
             dicom_store.put_all(objects)
         except Exception:
             _delete_objects(chunk)
@@ -460,7 +465,7 @@ class Ingest:
             if row is None:
                 continue  # purged since its commit (a delete that came after it): nothing to build
             if int(row.instance_count) == len(sops) and row.generation in self._proposed:
-                renditions.write_series_metadata(row, {sop: self._documents[sop] for sop in sops})
+                renditions.write_series_metadata(row, {sop: self._documents[(study, series, sop)] for sop in sops})
             else:
                 queued.append((study, series, int(row.instance_count)))
         if queued:
@@ -487,6 +492,7 @@ class Ingest:
 
 
 MAX_INSTANCES_PER_COMMIT = 25  # TransactWriteItems takes 100 items and 4 MB
+WRITE_BATCH_BYTES = 64 * 1024 * 1024  # objects held before they are written (a large upload may hold more)
 MAX_INDEX_BYTES_PER_COMMIT = 2_000_000
 
 
