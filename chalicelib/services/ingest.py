@@ -127,7 +127,6 @@ class _Accepted:
     stored: Stored
     coerced: list[str]
     attributes: dict = field(default_factory=dict)
-    document: dict = field(default_factory=dict)  # the metadata document (`renditions.instance_document`)
     generation: str = ""
 
 
@@ -147,7 +146,7 @@ class Ingest:
         self._already_in_album: dict[tuple[str, str], bool] = {}
         self._new_in_album: dict[str, bool] = {}
         self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
-        self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its document
+        self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its JSON
         self._documents: dict[tuple[str, str, str], dict] = {}  # (study, series, sop) -> metadata document
         self._proposed: set[str] = set()  # series generations this request's commits proposed
 
@@ -200,24 +199,16 @@ class Ingest:
             reason, comment, tags = failure
             self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
             return None
-        coerced = self._coerce(dataset, self._reference(study, series), self._json(dataset))
-        if coerced:
-            self._incoming = (None, {})  # the dataset changed: its document is converted again
-        document = self._document(dataset)
+        incoming = self._json(dataset)
+        coerced = self._coerce(dataset, self._reference(study, series), incoming)
         return _Accepted(dataset, data, Stored(study, series, sop, sop_class), coerced,
-                         _without_bulk(document), document)
+                         json_model.to_json(dataset) if coerced else incoming)
 
     def _json(self, dataset) -> dict:
-        """The instance's DICOM JSON as received, without its bulk data (`json_model.to_json` at
-        the top level, which is all the checks and the index read)."""
-        return _without_bulk(self._document(dataset))
-
-    def _document(self, dataset) -> dict:
-        """The instance's metadata document (`renditions.instance_document`), converted once per
-        dataset: the conversion is most of ingest's own CPU, and the checks, the index rows and
-        the stored metadata all read it."""
+        """The instance's DICOM JSON as received, converted once (the conversion is most of
+        ingest's own CPU)."""
         if self._incoming[0] is not dataset:
-            self._incoming = (dataset, renditions.instance_document(dataset))
+            self._incoming = (dataset, json_model.to_json(dataset))
         return self._incoming[1]
 
     def _expect(self, accepted: _Accepted) -> None:
@@ -306,8 +297,9 @@ class Ingest:
                 objects += dicom_store.instance_objects(
                     stored.study_uid, stored.series_uid, stored.sop_uid, str(dataset.file_meta.TransferSyntaxUID),
                     accepted.data, generation=accepted.generation, dataset=dataset)
-                objects.append(renditions.metadata_object(dataset, accepted.generation, accepted.document))
-                self._documents[(stored.study_uid, stored.series_uid, stored.sop_uid)] = accepted.document
+                key = (stored.study_uid, stored.series_uid, stored.sop_uid)
+                metadata, self._documents[key] = renditions.instance_metadata(dataset, accepted.generation)
+                objects.append(metadata)
                 if sum(len(o[1]) for o in objects) >= WRITE_BATCH_BYTES:
                     dicom_store.put_all(objects)
                     objects = []
@@ -535,11 +527,6 @@ def _delete_objects(instances: list[_Accepted]) -> None:
         stored = accepted.stored
         dicom_store.delete_objects(dicom_store.instance_keys(stored.study_uid, stored.series_uid, stored.sop_uid,
                                                              generation=accepted.generation))
-
-
-def _without_bulk(document: dict) -> dict:
-    """A metadata document's top-level elements but those given as BulkDataURIs."""
-    return {tag: value for tag, value in document.items() if "BulkDataURI" not in value}
 
 
 def _uids(dataset) -> tuple[str, str, str, str]:

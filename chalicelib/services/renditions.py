@@ -3,7 +3,7 @@ so that each read is one GET of an S3 object with a conformant Content-Type. All
 metadata are under the cache prefix: the Part-10 file joined from its skeleton and frames, the
 answers holding it, bulk data, rendered images and thumbnails are built on their first read, and
 again once the bucket's lifecycle rule has expired them. A STOW writes only the permanent
-objects (`metadata_object`, `dicom_store.instance_objects`).
+objects (`instance_metadata`, `dicom_store.instance_objects`).
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
@@ -49,21 +49,16 @@ def canonical_instance_url(study: str, series: str, sop: str) -> str:
     return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
 
 
-def instance_document(dataset: Dataset) -> dict:
-    """The instance's WADO-RS metadata document: DICOM JSON, bulk values as BulkDataURIs."""
+def instance_metadata(dataset: Dataset, generation: str) -> tuple[tuple[str, bytes, str, dict], dict]:
+    """The instance's metadata object (permanent, gzipped like `dicom_store.put_compressed`), to be
+    written with its other permanent objects (`dicom_store.instance_objects`), and the document it
+    holds. Nothing else is written at ingest: bulk data, rendered images and thumbnails are built
+    into the cache on their first read (`bulk_object`, `retrieve.rendered`), from the skeleton and
+    the frames (docs/storage.md)."""
     study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
-    return json_model.metadata(dataset, canonical_instance_url(study, series, sop))
-
-
-def metadata_object(dataset: Dataset, generation: str, document: dict) -> tuple[str, bytes, str, dict]:
-    """The instance's metadata object holding `document` (permanent, gzipped like
-    `dicom_store.put_compressed`), to be written with its other permanent objects
-    (`dicom_store.instance_objects`). Nothing else is written at ingest: bulk data, rendered
-    images and thumbnails are built into the cache on their first read (`bulk_object`,
-    `retrieve.rendered`), from the skeleton and the frames (docs/storage.md)."""
-    study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
-    return (dicom_store.instance_metadata_key(study, series, sop, generation=generation),
-            gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"})
+    document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
+    return ((dicom_store.instance_metadata_key(study, series, sop, generation=generation),
+             gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"}), document)
 
 
 def series_instances(study: str, series: str) -> list[InstanceRecord]:
