@@ -12,7 +12,6 @@ import io
 import json
 import time
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -148,6 +147,8 @@ class Ingest:
         self._new_in_album: dict[str, bool] = {}
         self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
         self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its JSON
+        self._documents: dict[tuple[str, str, str], dict] = {}  # (study, series, sop) -> metadata document
+        self._proposed: set[str] = set()  # series generations this request's commits proposed
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
         """Checks and stores one instance (see `add_all`)."""
@@ -283,21 +284,28 @@ class Ingest:
         return written
 
     def _write_objects(self, chunk: list[_Accepted]) -> None:
-        """The S3 objects of each instance, named with a new generation; on a failure those of the
-        chunk already written are removed."""
-        done: list[_Accepted] = []
+        """The permanent S3 objects of each instance (skeleton, frames, metadata: docs/storage.md),
+        named with a new generation, the chunk's written concurrently (at most `WRITE_BATCH_BYTES`
+        of them held at once); on a failure those of the chunk are removed. Each instance's
+        metadata document is kept for `finish`."""
+        for accepted in chunk:
+            accepted.generation = dicom_store.new_generation()
         try:
+            objects = []
             for accepted in chunk:
-                dataset, data = accepted.dataset, accepted.data
-                study, series, sop = accepted.stored.study_uid, accepted.stored.series_uid, accepted.stored.sop_uid
-                transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
-                generation = accepted.generation = dicom_store.new_generation()
-                done.append(accepted)
-                dicom_store.put_instance(study, series, sop, transfer_syntax, data, generation=generation,
-                                         dataset=dataset)
-                renditions.write_instance_renditions(dataset, transfer_syntax, generation)
+                dataset, stored = accepted.dataset, accepted.stored
+                objects += dicom_store.instance_objects(
+                    stored.study_uid, stored.series_uid, stored.sop_uid, str(dataset.file_meta.TransferSyntaxUID),
+                    accepted.data, generation=accepted.generation, dataset=dataset)
+                key = (stored.study_uid, stored.series_uid, stored.sop_uid)
+                metadata, self._documents[key] = renditions.instance_metadata(dataset, accepted.generation)
+                objects.append(metadata)
+                if sum(len(o[1]) for o in objects) >= WRITE_BATCH_BYTES:
+                    dicom_store.put_all(objects)
+                    objects = []
+            dicom_store.put_all(objects)
         except Exception:
-            _delete_objects(done)
+            _delete_objects(chunk)
             raise
 
     def _index(self, chunk: list[_Accepted]) -> list[_Accepted]:
@@ -353,6 +361,8 @@ class Ingest:
         share_key = SeriesShare.key(self.album_id, study, series)
         series_identity = self._identities.get((study, series)) or json_model.subset(
             attributes, json_model.PATIENT_STUDY_KEYWORDS)
+        generation = dicom_store.new_generation()
+        self._proposed.add(generation)
         with transact() as transaction:
             for accepted in chunk:
                 transaction.save(_instance_record(accepted, moment), condition=InstanceRecord.pk.does_not_exist())
@@ -364,7 +374,7 @@ class Ingest:
                     SeriesRecord.attributes.set(SeriesRecord.attributes | json_model.subset(attributes, json_model.SERIES_KEYWORDS)),
                     SeriesRecord.study_attributes.set(SeriesRecord.study_attributes | series_identity),
                     SeriesRecord.instance_count.add(len(chunk)),
-                    SeriesRecord.generation.set(SeriesRecord.generation | dicom_store.new_generation()),
+                    SeriesRecord.generation.set(SeriesRecord.generation | generation),
                 ],
             )
             transaction.update(
@@ -414,26 +424,14 @@ class Ingest:
             self._already_in_album[key] = self._standing.study(study).in_target(series)
 
     def finish(self) -> IngestResult:
-        """After the last instance: series objects for the series this request brought most of
-        (`renditions.worth_prebuilding`), the others queued for the renditions function; then
-        one import event per series new to the album (not for the inbox), all sent together."""
+        """After the last instance: the series metadata of each series this request brought whole
+        (`_build_series`); then one import event per series new to the album (not for the inbox),
+        all sent together."""
         grown: dict[tuple[str, str], int] = {}
         for stored in self.result.stored:
             if stored.new_in_album:
                 grown[(stored.study_uid, stored.series_uid)] = grown.get((stored.study_uid, stored.series_uid), 0) + 1
-        created = Counter((s.study_uid, s.series_uid) for s in self.result.stored if s.created)
-        rows = {(r.study_uid, r.series_uid): r for r in
-                SeriesRecord.batch_get([SeriesRecord.key(*key) for key in created], consistent_read=True)} if created else {}
-        queued = []
-        for (study, series), count in sorted(created.items()):
-            if (study, series) not in rows:
-                continue  # purged since its commit (a delete that came after it): nothing to build
-            size = int(rows[(study, series)].instance_count)
-            if renditions.worth_prebuilding(count, size):
-                renditions.build_series_objects(study, series, rows[(study, series)])
-            else:
-                queued.append((study, series, size))
-        renditions.schedule_builds(queued)
+        self._build_series()
         if grown and research.is_intake(self.album_id):  # a research album's: copies, then events
             for study in sorted({study for study, _ in grown}):
                 research_intake.enter(self.album_id, self.principal, study, {se for st, se in grown if st == study})
@@ -444,6 +442,34 @@ class Ingest:
                 imports[study] = (counts, {se for se in counts if not self._already_in_album.get((study, se), False)})
             mutations.import_studies(self.album_id, self.principal, imports, "upload")
         return self.result
+
+    def _build_series(self) -> None:
+        """A series this request stored whole (its row counts only this request's instances, under
+        a generation one of its commits proposed) gets its metadata object from the documents in
+        memory (`renditions.write_series_metadata`: one PUT), so a viewer's first read finds it;
+        any other series grown is queued for the renditions function, which builds its objects
+        once the series is quiet (reading every instance: O(series), so never on a STOW, which
+        would be O(n^2) for a series sent an instance at a time). The series multipart, like every
+        other derived object, is built on its first read (docs/storage.md)."""
+        created: dict[tuple[str, str], list[str]] = {}
+        for stored in self.result.stored:
+            if stored.created:
+                created.setdefault((stored.study_uid, stored.series_uid), []).append(stored.sop_uid)
+        if not created:
+            return
+        rows = {(r.study_uid, r.series_uid): r for r in
+                SeriesRecord.batch_get([SeriesRecord.key(*key) for key in created], consistent_read=True)}
+        queued = []
+        for (study, series), sops in sorted(created.items()):
+            row = rows.get((study, series))
+            if row is None:
+                continue  # purged since its commit (a delete that came after it): nothing to build
+            if int(row.instance_count) == len(sops) and row.generation in self._proposed:
+                renditions.write_series_metadata(row, {sop: self._documents[(study, series, sop)] for sop in sops})
+            else:
+                queued.append((study, series, int(row.instance_count)))
+        if queued:
+            renditions.schedule_builds(queued)
 
     def _is_inbox(self) -> bool:
         user = getattr(self.principal, "user", None)
@@ -466,6 +492,7 @@ class Ingest:
 
 
 MAX_INSTANCES_PER_COMMIT = 25  # TransactWriteItems takes 100 items and 4 MB
+WRITE_BATCH_BYTES = 64 * 1024 * 1024  # objects held before they are written (a large upload may hold more)
 MAX_INDEX_BYTES_PER_COMMIT = 2_000_000
 
 

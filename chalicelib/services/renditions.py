@@ -1,18 +1,20 @@
-"""Derived objects: written at ingest (per instance) or assembled from stored objects (per series,
-study or zip), so that each read is one GET of an S3 object with a conformant Content-Type. All
-but the instance metadata are under the cache prefix (docs/storage.md): the Part-10 file, joined
-from its skeleton and frames, and the answers holding it are built on their first read, and again
-once the bucket's lifecycle rule has expired them.
+"""Derived objects, assembled from the stored ones (skeleton, frames, metadata: docs/storage.md)
+so that each read is one GET of an S3 object with a conformant Content-Type. All but the instance
+metadata are under the cache prefix: the Part-10 file joined from its skeleton and frames, the
+answers holding it, bulk data, rendered images and thumbnails are built on their first read, and
+again once the bucket's lifecycle rule has expired them. A STOW writes only the permanent
+objects (`instance_metadata`, `dicom_store.instance_objects`).
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
-purged and stored again by someone else never answers under an old object's name. A STOW writes them only when it brought at least half of the series
-(`worth_prebuilding`): building costs O(series), so a series uploaded one instance per request
-would otherwise cost O(n^2); the total stays under twice the instances stored. Otherwise the
-STOW queues the series (`schedule_build`) and the renditions function builds its objects once
-the series has been quiet for a moment (`build_if_settled`), off the request path. A reader that
-still finds object N missing builds it, the metadata from the instances' documents read in
-parallel (docs/dicomweb.md)."""
+purged and stored again by someone else never answers under an old object's name. The series
+metadata, which a viewer's first read waits for, is built ahead: by the STOW that stored the
+whole series, from the documents it holds (`write_series_metadata`, one PUT), else by the
+renditions function once the series has been quiet for a moment (`schedule_build`,
+`build_if_settled`), off the request path: building reads every instance, so a STOW doing it
+would cost O(n^2) for a series sent one instance per request. A reader that still finds object N
+missing builds it, the metadata from the instances' documents read in parallel
+(docs/dicomweb.md); the series multipart is built by its first read."""
 from __future__ import annotations
 
 import gzip
@@ -26,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
-from chalicelib.dicom import frames, json_model, render
+from chalicelib.dicom import frames, json_model
 from chalicelib.errors import ConcurrentChange
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesGrown
@@ -40,9 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("obelisk")
 SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
-WRITERS = 8
 READERS = 16
-PIXEL_DATA = "7FE00010"
 READ_ATTEMPTS = 4  # reads of a series row and its instances before giving up on a moving series
 
 
@@ -50,37 +50,16 @@ def canonical_instance_url(study: str, series: str, sop: str) -> str:
     return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
 
 
-def write_instance_renditions(dataset: Dataset, transfer_syntax: str, generation: str) -> None:
-    """Metadata (permanent, gzipped: `dicom_store.put_compressed`), and into the cache the bulk data but Pixel Data (the frames are its
-    one copy: `bulk_object` joins it when asked) and the images of one instance (its skeleton and
-    frames are already stored), named with the instance's `generation`; the objects are
-    independent, so they are written concurrently."""
+def instance_metadata(dataset: Dataset, generation: str) -> tuple[tuple[str, bytes, str, dict], dict]:
+    """The instance's metadata object (permanent, gzipped like `dicom_store.put_compressed`), to be
+    written with its other permanent objects (`dicom_store.instance_objects`), and the document it
+    holds. Nothing else is written at ingest: bulk data, rendered images and thumbnails are built
+    into the cache on their first read (`bulk_object`, `retrieve.rendered`), from the skeleton and
+    the frames (docs/storage.md)."""
     study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
     document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
-    objects = [(dicom_store.instance_metadata_key(study, series, sop, generation=generation),
-                gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"})]
-    for path, value in json_model.bulk_elements(dataset):
-        if path != PIXEL_DATA:
-            objects.append((dicom_store.bulk_key(study, series, sop, path, generation=generation),
-                            *dicom_store.octet_multipart([value]), {}))
-    objects += [(*image, {}) for image in _images(dataset, study, series, sop, generation)]
-    with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda o: dicom_store.put(*o[:3], **o[3]), objects))
-
-
-def _images(dataset: Dataset, study: str, series: str, sop: str, generation: str) -> list[tuple[str, bytes, str]]:
-    images = []
-    for kind, size in (("rendered", None), ("thumbnail", render.THUMBNAIL_SIZE)):
-        try:
-            images.append((dicom_store.image_key(study, series, sop, kind, generation=generation),
-                           render.render(dataset, size=size),
-                           "image/jpeg"))
-        except render.NotRenderable:
-            break
-        except Exception:  # noqa: BLE001 - an odd image must not fail the store of its instance
-            log.exception("rendering %s failed", sop)
-            break
-    return images
+    return ((dicom_store.instance_metadata_key(study, series, sop, generation=generation),
+             gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"}), document)
 
 
 def series_instances(study: str, series: str) -> list[InstanceRecord]:
@@ -90,27 +69,33 @@ def series_instances(study: str, series: str) -> list[InstanceRecord]:
 
 
 def _instance_order(record: InstanceRecord):
-    number = json_model.first_value(record.attributes, "InstanceNumber")
+    return _order(record.attributes, record.sop_uid)
+
+
+def _order(attributes: dict, sop: str):
+    """Instances in InstanceNumber order, then by SOP Instance UID (those without one last)."""
+    number = json_model.first_value(attributes, "InstanceNumber")
     try:
-        return int(number), record.sop_uid
+        return int(number), sop
     except (TypeError, ValueError):
-        return 1 << 30, record.sop_uid
+        return 1 << 30, sop
 
 
-def worth_prebuilding(stored_now: int, series_size: int) -> bool:
-    """Whether a STOW that stored `stored_now` of a series' `series_size` instances should build
-    its series objects now (amortized O(1) per instance; see the module docstring)."""
-    return 2 * stored_now >= series_size
-
-
-def build_series_objects(study: str, series: str, row: SeriesRecord | None = None) -> int:
-    """Writes the series metadata and multipart objects for the instances stored now (`row`:
-    the series row if just read)."""
-    row, records = generation_instances(study, series, row)
+def build_series_metadata(study: str, series: str) -> int:
+    """Writes the series metadata object for the instances stored now (what a viewer's first read
+    waits for); the series multipart, a download, is built on its first read (`series_object`)."""
+    row, records = generation_instances(study, series)
     _build_metadata(row, records)
-    write_instances_multipart(dicom_store.series_multipart_key(study, series, len(records), generation=row.generation),
-                              records)
     return len(records)
+
+
+def write_series_metadata(row: SeriesRecord, documents: dict[str, dict]) -> None:
+    """The series metadata object of a series whose every instance one STOW just stored, from
+    their documents (SOP Instance UID -> document) still in memory: one PUT, nothing read. The
+    caller checks that `documents` is the whole series of `row`'s generation."""
+    ordered = [documents[sop] for sop in sorted(documents, key=lambda sop: _order(documents[sop], sop))]
+    dicom_store.put(dicom_store.series_metadata_key(row.study_uid, row.series_uid, len(ordered), generation=row.generation),
+                    json.dumps(ordered).encode(), DICOM_JSON)
 
 
 def generation_instances(study: str, series: str, row: SeriesRecord | None = None) -> tuple[SeriesRecord, list[InstanceRecord]]:
@@ -148,19 +133,17 @@ def schedule_builds(series: list[tuple[str, str, int]]) -> None:
 
 
 def build_if_settled(message: SeriesGrown) -> bool:
-    """Handles a `schedule_build` message: builds the series objects unless the series has grown
-    since (a later message will) or they exist already. True when it built."""
+    """Handles a `schedule_build` message: builds the series metadata unless the series has grown
+    since (a later message will) or it exists already. True when it built."""
     study, series, count = message.study, message.series, int(message.count)
     record = get_or_none(SeriesRecord, SeriesRecord.key(study, series), consistent_read=True)
     if record is None:
         return False  # deleted since
     if int(record.instance_count) != count:
         return False
-    generation = record.generation
-    if dicom_store.head(dicom_store.series_metadata_key(study, series, count, generation=generation)) is not None \
-            and dicom_store.head(dicom_store.series_multipart_key(study, series, count, generation=generation)) is not None:
+    if dicom_store.head(dicom_store.series_metadata_key(study, series, count, generation=record.generation)) is not None:
         return False
-    return build_series_objects(study, series) == count
+    return build_series_metadata(study, series) == count
 
 
 def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
@@ -218,7 +201,7 @@ def instance_multipart_object(record: InstanceRecord) -> str:
 def frame_objects(record: InstanceRecord, numbers: list[int]) -> list[str] | None:
     """The keys of the objects holding these frames' answers; None when one of them is not a frame
     of the instance. Frames are permanent objects, or, for an instance kept whole (its frames are
-    not found in the file byte for byte: `dicom_store.put_instance`), cut from the Part-10 file into
+    not found in the file byte for byte: `dicom_store.instance_objects`), cut from the Part-10 file into
     the cache on their first read."""
     names = (record.study_uid, record.series_uid, record.sop_uid)
     permanent = [dicom_store.frame_key(*names, n, generation=record.generation) for n in numbers]

@@ -199,8 +199,9 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
              source: policy.Source, accepted, window: tuple[float, float] | None = None,
              thumbnail: bool = False) -> Answer:
     """A rendered image of an instance, or of a series' / study's representative instance.
-    JPEG of the first frame without a window is the object written at ingest; anything else is
-    rendered now: inlined up to `INLINE_IMAGE_LIMIT`, else cached and redirected to."""
+    JPEG of the first frame without a window is rendered by its first read and cached (a
+    redirect); anything else is rendered now: inlined up to `INLINE_IMAGE_LIMIT`, else cached and
+    redirected to."""
     media_type = negotiation.rendered(accepted)
     record = _representative(principal, study, series, sop, source)
     if frame is not None and frame > int(record.number_of_frames):
@@ -210,7 +211,7 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
     key = dicom_store.image_key(record.study_uid, record.series_uid, record.sop_uid, kind,
                                 generation=record.generation) if stock else _image_key(record, kind, frame,
                                                                                         media_type, window)
-    if dicom_store.head(key):  # the image written at ingest, or a large one rendered before
+    if dicom_store.head(key):  # the stock image or a large one, rendered before
         return Answer(location=dicom_store.presigned_get(key))
     import pydicom
 
@@ -220,7 +221,7 @@ def rendered(principal: Principal, study: str, series: str | None, sop: str | No
                               render.THUMBNAIL_SIZE if thumbnail else None)
     except render.NotRenderable as error:
         raise NotAcceptable(f"this object cannot be rendered: {error}") from error
-    if stock or len(image) > INLINE_IMAGE_LIMIT:  # (stock: the cached image had expired, or rendering it failed at ingest)
+    if stock or len(image) > INLINE_IMAGE_LIMIT:  # (stock: its first read, or the cached image had expired)
         dicom_store.put(key, image, media_type)
         return Answer(location=dicom_store.presigned_get(key))
     return Answer(body=image, content_type=media_type)

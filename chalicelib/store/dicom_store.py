@@ -150,12 +150,20 @@ def put(key: str, body: bytes, content_type: str, **extra) -> None:
     client("s3").put_object(Bucket=settings().dicom_bucket, Key=key, Body=body, ContentType=content_type, **extra)
 
 
-def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
-                 generation: str | None, dataset) -> None:
-    """Writes the instance's permanent objects: each frame once (the object a frame redirect
-    names) and the Part-10 file's skeleton, from which and the frames it is joined again. A file
-    whose frames are not found in it byte for byte (deflated, 1-bit frames not ending on a byte)
-    is kept whole as its skeleton, and its frames are derived on read (`derived_frame_key`)."""
+def put_all(objects: list[tuple]) -> None:
+    """Writes independent objects concurrently (`WRITERS` at a time): (key, body, content type)
+    each, and optionally a dict of further `put_object` arguments."""
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(lambda o: put(o[0], o[1], o[2], **(o[3] if len(o) > 3 else {})), objects))
+
+
+def instance_objects(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
+                     generation: str | None, dataset) -> list[tuple]:
+    """The instance's permanent objects but its metadata, for `put_all`: each frame once (the
+    object a frame redirect names) and the Part-10 file's skeleton, from which and the frames it
+    is joined again. A file whose frames are not found in it byte for byte (deflated, 1-bit frames
+    not ending on a byte) is kept whole as its skeleton, and its frames are derived on read
+    (`derived_frame_key`)."""
     cut = list(frames.frames(dataset))
     spans, rest = skeleton.split(data, dataset, cut)
     objects = [(skeleton_key(study, series, sop, generation=generation), skeleton.encode(spans, rest),
@@ -163,8 +171,7 @@ def put_instance(study: str, series: str, sop: str, transfer_syntax: str, data: 
     if spans:
         objects += [(frame_key(study, series, sop, number, generation=generation),
                      *octet_multipart([frame], transfer_syntax)) for number, frame in enumerate(cut, start=1)]
-    with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda o: put(*o), objects))
+    return objects
 
 
 def frame_payload_offset(transfer_syntax: str | None) -> int:
