@@ -66,6 +66,9 @@ IDENTIFYING_SEQUENCES = ("PersonIdentificationCodeSequence", "IssuerOfPatientIDQ
 UNLISTED_IDENTIFYING = ("PatientBirthDateInAlternativeCalendar", "PatientDeathDateInAlternativeCalendar",
                         "PatientAlternativeCalendar")
 TITLES = ("DocumentTitle", "ContentDescription", "ContentLabel")
+# Addresses (VR UR: RetrieveURL, RetrieveURI, StorageURL, ...) name the sending PACS and carry the
+# original UIDs in their paths: removed at every level, in every profile.
+ADDRESS_VR = "UR"
 # Retired attributes of these VRs are removed (free text nobody reads any more).
 TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "PN", "CS", "AE", "UR")
 # Binary VRs a sender may put on any standard attribute: re-read with the dictionary's VR.
@@ -334,11 +337,11 @@ def _dictionary_vrs(dataset: Dataset, encodings: list[str]) -> None:
 
 
 def _unlisted(dataset: Dataset, profile: Profile) -> None:
-    """What the table does not list, at every level: retired text attributes and
+    """What the table does not list, at every level: retired text attributes, addresses (UR) and
     `UNLISTED_IDENTIFYING` removed; `TITLES` removed unless Clean Descriptors cleans them."""
     for element in list(dataset):
-        _, _, _, retired, keyword = get_entry(int(element.tag))
-        if (retired and element.VR in TEXT_VRS) or keyword in UNLISTED_IDENTIFYING \
+        vr, _, _, retired, keyword = get_entry(int(element.tag))
+        if (retired and element.VR in TEXT_VRS) or ADDRESS_VR in (vr, element.VR) or keyword in UNLISTED_IDENTIFYING \
                 or (keyword in TITLES and not profile.clean_descriptors):
             del dataset[element.tag]
         elif element.VR == "SQ":

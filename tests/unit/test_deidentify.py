@@ -405,3 +405,33 @@ def test_clean_descriptors_remove_transliterated_names_of_a_plain_name(name, tex
     """Round 6, leak 2 (the reverse way): a plain PN and its transliteration (or a typographic apostrophe) in text."""
     copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
     assert copy.ImageComments == "head"
+
+
+# ---- attack round 7 ---------------------------------------------------------------------------
+
+PACS = "https://pacs.quillfeather-clinic.example/wado/VOSKUIJLEN-PID-5518203"
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_retrieve_and_storage_addresses_are_removed_at_every_level(options):
+    """Round 7, leak 1: RetrieveURL, RetrieveURI, StorageURL (VR UR), at the top level and in the
+    evidence's series references, named the sending PACS and held the original UIDs."""
+    dataset = _patient_1958()
+    study, series = dataset.StudyInstanceUID, dataset.SeriesInstanceUID
+    dataset.RetrieveURL = f"{PACS}/studies/{study}"
+    dataset.add_new(0x00404073, "UR", f"{PACS}/store")  # StorageURL
+    referenced = pydicom.Dataset()
+    referenced.SeriesInstanceUID = series
+    referenced.RetrieveURL = f"{PACS}/studies/{study}/series/{series}"
+    referenced.RetrieveURI = f"{PACS}/uri/{series}"
+    evidence = pydicom.Dataset()
+    evidence.StudyInstanceUID = study
+    evidence.ReferencedSeriesSequence = pydicom.Sequence([referenced])
+    dataset.CurrentRequestedProcedureEvidenceSequence = pydicom.Sequence([evidence])
+    copy = deidentify(dataset, "album", Profile.from_dict(options))
+    data = encoded(copy)
+    for value in (b"quillfeather", study.encode(), series.encode(), b"5518203"):
+        assert value not in data
+    assert not [element for element in copy.iterall() if element.VR == "UR"]
+    assert copy.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].SeriesInstanceUID \
+        == copy_uid("album", series)
