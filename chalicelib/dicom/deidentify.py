@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 
 import pydicom
 from dicognito.anonymizer import Anonymizer
@@ -85,6 +86,7 @@ PSEUDONYMIZED_VRS = ("PN", "UI")  # replaced consistently by dicognito / `copy_u
 FREE_TEXT_VRS = ("UT", "LT", "ST", "UC", "LO", "SH")
 REMOVED_TEXT = "REMOVED"
 VALUE_TYPE = 0x0040A040
+TEXT_VALUE = 0x0040A160
 OVERLAY_TEXT_ELEMENTS = (0x0022, 0x1500)  # Overlay Description, Overlay Label (60xx groups)
 
 # The File Meta Information of every copy (PS3.10 7.1): Obelisk's implementation, nothing of the sender's.
@@ -275,6 +277,7 @@ def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
     copy.remove_private_tags()
     _dictionary_vrs(copy, _encodings(copy))
     identifiers = _identifiers(copy) if profile.clean_descriptors else None
+    originals = _original_uids(copy, retained)
     _unlisted(copy, profile)
     _apply_table(copy, retained, profile)
     _free_text(copy, identifiers)
@@ -286,6 +289,7 @@ def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
     anonymizer.anonymize(copy)
     if identifiers is not None:
         _clean_descriptors(copy, identifiers)
+    _safety_net(copy, {uid: copy_uid(secret, uid) for uid in originals}, identifiers)
     copy.PatientIdentityRemoved = "YES"
     copy.DeidentificationMethod = "PS3.15 E.1 Basic Profile (Obelisk research album)"
     copy.file_meta = _file_meta(copy, dataset)
@@ -420,8 +424,6 @@ def _free_text(dataset: Dataset, identifiers: Identifiers | None) -> None:
                 del dataset[element.tag]
             else:
                 _clean_element(element, identifiers)
-    if VALUE_TYPE in dataset and "TextValue" in dataset:  # an SR's root content item (not conformant)
-        _free_text_value(dataset["TextValue"], identifiers)
     _content_text(dataset, identifiers, in_content_item=False)  # an SR's root: its document, not an item
 
 
@@ -431,8 +433,8 @@ def _content_text(dataset: Dataset, identifiers: Identifiers | None, in_content_
             for item in element.value or []:
                 _content_text(item, identifiers, in_content_item=VALUE_TYPE in item
                               or keyword_for_tag(element.tag) == "ContentSequence")
-        elif in_content_item and element.VR in FREE_TEXT_VRS:
-            _free_text_value(element, identifiers)
+        elif element.tag == TEXT_VALUE or (in_content_item and element.VR in FREE_TEXT_VRS):
+            _free_text_value(element, identifiers)  # a TextValue anywhere (an SR root, an image's item too)
 
 
 def _free_text_value(element, identifiers: Identifiers | None) -> None:
@@ -463,6 +465,56 @@ def _clean_descriptors(dataset: Dataset, identifiers: Identifiers) -> None:
                 _clean_descriptors(item, identifiers)
         elif element.keyword in DESCRIPTORS or element.keyword in TITLES:
             _clean_element(element, identifiers)
+
+
+# ---- the safety net ---------------------------------------------------------------------------
+
+# Text VRs the safety net reads (codes, UIDs and AE titles are too short or too constrained to
+# carry a UID or a name; dates and numbers carry neither).
+NET_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "PN")
+NAMES_VR = "PN"  # already pseudonyms: not cleaned of the original's identity values
+# Codes (a coding scheme named after the site is not the patient): their UIDs replaced, not cleaned.
+CODE_KEYWORDS = ("CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "LongCodeValue",
+                 "MappingResource", "ContextIdentifier", "ContextGroupExtensionCreatorUID")
+
+
+def _original_uids(dataset: Dataset, retained: set[int]) -> set[str]:
+    """Every instance UID of the original, at every level (the ones the profile replaces)."""
+    uids = set()
+    for element in dataset.iterall():
+        if int(element.tag) not in retained and _is_instance_uid(element):
+            values = element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]
+            uids.update(str(v).strip() for v in values if str(v).strip())
+    return uids
+
+
+def _safety_net(dataset: Dataset, uids: dict[str, str], identifiers: Identifiers | None) -> None:
+    """After the profile, in every profile: every remaining text value, at every level, has the
+    original's UIDs written in it replaced by the album's copy UIDs, and under Clean Descriptors
+    (`identifiers` given) loses every identity value of the original too."""
+    pattern = _uid_pattern(uids)
+    for element in dataset.iterall():
+        if element.VR not in NET_VRS or element.value in (None, ""):
+            continue
+        values = element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]
+        cleaning = identifiers if element.VR != NAMES_VR and element.keyword not in CODE_KEYWORDS else None
+        cleaned = [_netted(str(v), pattern, uids, cleaning) for v in values]
+        if cleaned != [str(v) for v in values]:
+            element.value = cleaned if len(cleaned) > 1 else cleaned[0]
+
+
+def _uid_pattern(uids: dict[str, str]) -> re.Pattern | None:
+    if not uids:
+        return None
+    alternatives = "|".join(map(re.escape, sorted(uids, key=len, reverse=True)))
+    return re.compile(rf"(?<![\d.])(?:{alternatives})(?!\.?\d)")
+
+
+def _netted(text: str, pattern: re.Pattern | None, uids: dict[str, str], identifiers: Identifiers | None) -> str:
+    if pattern is not None:
+        text = pattern.sub(lambda match: uids[match.group(0)], text)
+    cleaned = identifiers.clean(text) if identifiers is not None else text
+    return cleaned if cleaned or not text else REMOVED_TEXT  # a value a module requires stays one
 
 
 # ---- held series ------------------------------------------------------------------------------

@@ -435,3 +435,45 @@ def test_retrieve_and_storage_addresses_are_removed_at_every_level(options):
     assert not [element for element in copy.iterall() if element.VR == "UR"]
     assert copy.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].SeriesInstanceUID \
         == copy_uid("album", series)
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_original_uids_written_in_remaining_text_become_the_copy_uids(options):
+    """Round 7, leak 2: a description naming the original series and comments holding the study,
+    SOP and frame of reference UIDs were copied verbatim under Clean Descriptors."""
+    dataset = _patient_1958(FrameOfReferenceUID=generate_uid())
+    uids = {k: str(dataset[k].value) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+                                                 "FrameOfReferenceUID")}
+    dataset.SeriesDescription = f"re-recon of series {uids['SeriesInstanceUID']}"
+    dataset.ImageComments = " ".join(f"{k}={v}" for k, v in uids.items())
+    dataset.Manufacturer = f"from {uids['StudyInstanceUID']}."
+    copy = deidentify(dataset, "album", Profile.from_dict(options))
+    data = encoded(copy)
+    assert not [v for v in uids.values() if v.encode() in data]
+    assert copy.Manufacturer == f"from {copy_uid('album', uids['StudyInstanceUID'])}."
+    if options:
+        assert copy.SeriesDescription == f"re-recon of series {copy.SeriesInstanceUID}"
+
+
+@pytest.mark.parametrize("options", [{"cleanDescriptors": True}, ALL_OPTIONS])
+def test_under_clean_descriptors_every_remaining_text_loses_the_identity_values(options):
+    """Round 7, leak 2: only the listed descriptions were cleaned; any other text kept the name."""
+    dataset = _patient_1958(Manufacturer="Scanner of VOSKUIJLEN MARGRIT PID-5518203")
+    assert deidentify(dataset, "album", Profile.from_dict(options)).Manufacturer == "Scanner of"
+
+
+def _text_value_item(text: str) -> pydicom.Dataset:
+    item = pydicom.Dataset()
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", generate_uid()
+    item.TextValue = text
+    return item
+
+
+@pytest.mark.parametrize(("options", "kept"), [({}, "REMOVED"), ({"cleanDescriptors": True}, "TV born"),
+                                               (ALL_OPTIONS, "TV born")])
+def test_a_text_value_outside_an_sr_tree_is_replaced_like_sr_text(options, kept):
+    """Round 7, leak 3: TextValue at the top level of a CT and in a referenced image's item was kept verbatim."""
+    text = "TV VOSKUIJLEN MARGRIT PID-5518203 born 19580722"
+    dataset = _patient_1958(TextValue=text, ReferencedImageSequence=pydicom.Sequence([_text_value_item(text)]))
+    copy = deidentify(dataset, "album", Profile.from_dict(options))
+    assert (copy.TextValue, copy.ReferencedImageSequence[0].TextValue) == (kept, kept)
