@@ -60,12 +60,16 @@ IDENTIFYING_SEQUENCES = ("PersonIdentificationCodeSequence", "IssuerOfPatientIDQ
                          "IssuerOfAccessionNumberSequence", "RequestingPhysicianIdentificationSequence",
                          "HumanPerformerCodeSequence", "AsserterIdentificationSequence",
                          "AuthorIdentificationSequence", "SourcePatientGroupIdentificationSequence",
-                         "GroupOfPatientsIdentificationSequence")
+                         "GroupOfPatientsIdentificationSequence", "OrderPlacerIdentifierSequence",
+                         "OrderFillerIdentifierSequence", "AssigningFacilitySequence")
 
 # Attributes the table does not list that identify all the same: removed, or under Clean
 # Descriptors (the titles and labels) cleaned like the descriptions.
 UNLISTED_IDENTIFYING = ("PatientBirthDateInAlternativeCalendar", "PatientDeathDateInAlternativeCalendar",
-                        "PatientAlternativeCalendar")
+                        "PatientAlternativeCalendar", "ContactDisplayName", "HangingProtocolCreator")
+# The device's identity the table does not list: emptied unless the album retains device identity
+# (RadiationMachineName is Type 2 in an RT plan's beams: emptied, not removed).
+UNLISTED_DEVICE_IDENTITY = ("DeviceID", "NTPSourceAddress", "RadiationMachineName")
 TITLES = ("DocumentTitle", "ContentDescription", "ContentLabel")
 # Addresses (VR UR: RetrieveURL, RetrieveURI, StorageURL, ...) name the sending PACS and carry the
 # original UIDs in their paths: removed at every level, in every profile.
@@ -342,12 +346,15 @@ def _dictionary_vrs(dataset: Dataset, encodings: list[str]) -> None:
 
 def _unlisted(dataset: Dataset, profile: Profile) -> None:
     """What the table does not list, at every level: retired text attributes, addresses (UR) and
-    `UNLISTED_IDENTIFYING` removed; `TITLES` removed unless Clean Descriptors cleans them."""
+    `UNLISTED_IDENTIFYING` removed; `TITLES` removed unless Clean Descriptors cleans them;
+    `UNLISTED_DEVICE_IDENTITY` emptied unless the album retains device identity."""
     for element in list(dataset):
         vr, _, _, retired, keyword = get_entry(int(element.tag))
         if (retired and element.VR in TEXT_VRS) or ADDRESS_VR in (vr, element.VR) or keyword in UNLISTED_IDENTIFYING \
                 or (keyword in TITLES and not profile.clean_descriptors):
             del dataset[element.tag]
+        elif keyword in UNLISTED_DEVICE_IDENTITY and not profile.retain_device_identity:
+            element.value = ""
         elif element.VR == "SQ":
             for item in element.value or []:
                 _unlisted(item, profile)

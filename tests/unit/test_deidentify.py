@@ -477,3 +477,28 @@ def test_a_text_value_outside_an_sr_tree_is_replaced_like_sr_text(options, kept)
     dataset = _patient_1958(TextValue=text, ReferencedImageSequence=pydicom.Sequence([_text_value_item(text)]))
     copy = deidentify(dataset, "album", Profile.from_dict(options))
     assert (copy.TextValue, copy.ReferencedImageSequence[0].TextValue) == (kept, kept)
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_order_and_facility_identifiers_and_staff_names_are_removed_in_every_profile(options):
+    """Round 7, leak 4: order placer/filler and assigning facility issuers, a contact's and a
+    hanging protocol creator's names were kept, basic profile included."""
+    dataset = _patient_1958(ContactDisplayName="Brackenridge, Olwen", HangingProtocolCreator="Thistlewood")
+    for keyword in ("OrderPlacerIdentifierSequence", "OrderFillerIdentifierSequence", "AssigningFacilitySequence"):
+        issuer = pydicom.Dataset()
+        issuer.LocalNamespaceEntityID, issuer.UniversalEntityID = "QUILLFEATHER", "uei.quillfeather-clinic.example"
+        issuer.UniversalEntityIDType = "DNS"
+        setattr(dataset, keyword, pydicom.Sequence([issuer]))
+    data = encoded(deidentify(dataset, "album", Profile.from_dict(options))).lower()
+    for value in (b"quillfeather", b"brackenridge", b"thistlewood"):
+        assert value not in data
+
+
+def test_device_id_ntp_source_and_machine_name_are_kept_only_with_the_device_identity_option():
+    """Round 7, leak 4: DeviceID (0018,1003), NTPSourceAddress and RadiationMachineName were kept without the option."""
+    values = {"DeviceID": "DEV-QF-0042", "NTPSourceAddress": "ntp.quillfeather.example", "RadiationMachineName": "QF-LINAC2"}
+    dataset = _patient_1958(**values)
+    basic = deidentify(dataset, "album", Profile(clean_descriptors=True))
+    assert not [k for k in values if basic.get(k)]
+    kept = deidentify(dataset, "album", Profile(retain_device_identity=True))
+    assert {k: kept.get(k) for k in values} == values
