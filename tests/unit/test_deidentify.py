@@ -502,3 +502,27 @@ def test_device_id_ntp_source_and_machine_name_are_kept_only_with_the_device_ide
     assert not [k for k in values if basic.get(k)]
     kept = deidentify(dataset, "album", Profile(retain_device_identity=True))
     assert {k: kept.get(k) for k in values} == values
+
+
+@pytest.mark.parametrize("spelling", [
+    "22nd of July 1958", "the 22nd of July, 1958", "22.VII.1958", "22. VII. 1958", "22-VII-1958", "1958-VII-22",
+    "14.VI.2022", "22\u201307\u20131958", "1958\u201407\u201422", "2022\u201006\u201014", "22\u221207\u22121958",
+    "22\u204407\u20441958", "\u0665\u0665\u0661\u0668\u0662\u0660\u0663", "\u096b\u096b\u0967\u096e\u0968\u0966\u0969"])
+@pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
+def test_clean_descriptors_remove_dates_and_ids_in_roman_ordinal_typographic_and_other_digit_spellings(spelling, options):
+    """Round 7, leak 5: Roman-numeral months, "22nd of July", en/em dashes, minus, fraction
+    slash and the MRN in Arabic-Indic or Devanagari digits were kept."""
+    copy = deidentify(_patient_1958(ImageComments=f"dob {spelling} control"), "album", Profile.from_dict(options))
+    assert copy.ImageComments == "dob control"
+
+
+@pytest.mark.parametrize(("text", "cleaned"), [
+    ("VOS\u00adKUIJLEN head", "head"), ("VOS\u200bKUIJLEN head", "head"), ("VOS\u200dKUIJLEN head", "head"),
+    ("V O S K U I J L E N head", "head"), ("V\u041eSKUIJLEN head", "head"), ("Marg\u0433it VOSKUIJL\u0415N head", "Marg\u0433it head"),
+    ("\u0392\u041eSKUIJLEN-like VOSKUIJLEN head", "\u0392\u041eSKUIJLEN-like head"),
+])
+def test_clean_descriptors_remove_names_with_invisible_characters_spaced_letters_and_homoglyphs(text, cleaned):
+    """Round 7, leak 5: a soft hyphen, zero-width space or joiner inside the name, its letters
+    spaced out, a Cyrillic О in it were kept. What is kept keeps its original characters."""
+    copy = deidentify(_patient_1958(ImageComments=text), "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == cleaned
