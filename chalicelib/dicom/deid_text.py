@@ -156,6 +156,9 @@ class Identifiers:
                 self.components.add(part.lower())
             if part and part[0].isalpha():
                 self.initials.add(part[0].upper())
+        for part in re.split(r"[\^=\s,.'/-]+", value):  # a Cyrillic or Greek initial, folded as in the text
+            if part and part[0].isalpha() and not part[0].isascii():
+                self.initials.add(_folded_char(part[0].upper()))
 
     def _add_value(self, value: str) -> None:
         value = folded(value.strip())[0]

@@ -526,3 +526,12 @@ def test_clean_descriptors_remove_names_with_invisible_characters_spaced_letters
     spaced out, a Cyrillic О in it were kept. What is kept keeps its original characters."""
     copy = deidentify(_patient_1958(ImageComments=text), "album", Profile(clean_descriptors=True))
     assert copy.ImageComments == cleaned
+
+
+@pytest.mark.parametrize(("name", "text"), [("ИВАНОВ^ИВАН^ПЕТРОВИЧ", "И.П. Иванов head"),
+                                            ("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ", "Ν. Παπαδόπουλος head")])
+def test_clean_descriptors_remove_cyrillic_and_greek_initials_next_to_the_name(name, text):
+    """Initials next to a name component are removed in Cyrillic and Greek as in Latin (folding
+    their look-alikes to Latin letters must not lose them)."""
+    copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == "head"
