@@ -18,9 +18,11 @@ staff identification) go whole, as do retired text attributes and a few identify
 does not list (the birth date in another calendar); document titles and content labels are removed
 or, under Clean Descriptors, cleaned. Free text the table does not name is dealt with here too: the text of SR content items (Content
 Sequence is a D row of the table: the tree, codes, numbers and references are kept, the text is
-replaced), overlay descriptions and labels, and the File Meta Information, rebuilt from scratch.
+replaced; a TextValue anywhere too), overlay descriptions and labels, addresses (every UR
+attribute) and the File Meta Information, rebuilt from scratch.
 Under Clean Descriptors, descriptions and that text keep what is left once every identifier of
-the original is removed (`dicom.deid_text`).
+the original is removed (`dicom.deid_text`). A safety net after the profile reads every text value
+left: original UIDs in it become the copy's, and under Clean Descriptors it is cleaned too.
 
 Pure: no AWS, no HTTP."""
 from __future__ import annotations
