@@ -16,7 +16,7 @@ PATIENT_CHARACTERISTICS = ("PatientAge", "PatientSex", "PatientSize", "PatientWe
                            "SmokingStatus", "PregnancyStatus", "PatientSexNeutered", "AllergiesCodeSequence")
 DEVICE_IDENTITY = ("StationName", "DeviceSerialNumber", "DeviceUID", "DeviceLabel", "DetectorID", "GantryID",
                    "PlateID", "CassetteID", "GeneratorID", "SourceSerialNumber", "PerformedStationName",
-                   "ScheduledStationName")
+                   "ScheduledStationName", "DeviceID", "NTPSourceAddress", "RadiationMachineName")
 DESCRIPTORS = ("StudyDescription", "SeriesDescription", "ProtocolName", "PerformedProcedureStepDescription",
                "RequestedProcedureDescription", "ScheduledProcedureStepDescription", "ImageComments",
                "AcquisitionComments", "DerivationDescription", "AdmittingDiagnosesDescription")

@@ -8,9 +8,11 @@ kana or Hangul as substrings), the values of the attributes PS3.15 Table E.1-1 r
 (whole, their parts, and the digit runs of four or more, however zero-padded, so "MRN-7733991" also
 removes "7733991" and "007733991"), and every date of the original in common spellings (19610413,
 13041961, 04131961, 1961-04-13, 13/04/1961, 04/13/1961, 13 - 04 - 1961, 13-Apr-1961, Apr-13-1961,
-1961-APR-13, April 13, 1961). Text and identifiers are compared in their plain form (`folded`: NFKC
-width, no accents, ß as ss, İ/ı as i, Ø as O; Müller also as Mueller), and what is kept keeps its
-original characters.
+1961-APR-13, April 13, 1961, 13.IV.1961, the 13th of April, 1961). Text and identifiers are compared in their plain form (`folded`: NFKC
+width, no accents, ß as ss, İ/ı as i, Ø as O; Müller also as Mueller; typographic dashes as "-",
+digits of any script as ASCII, no zero-width characters or soft hyphens, Cyrillic and Greek
+look-alikes as Latin letters; a name's letters spaced out, V O S K U I J L E N, too), and what is
+kept keeps its original characters.
 
 Pure: pydicom datasets in, strings out."""
 from __future__ import annotations
@@ -37,16 +39,36 @@ TRANSLITERATED = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe", 
 # their components are removed wherever they occur, as substrings.
 UNSPACED_SCRIPT = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
                              "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002fa1f]")
+# Typographic dashes and slashes (word processors' autocorrect) as the ASCII ones.
+PUNCTUATION = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+                             "\u2015": "-", "\u2212": "-", "\ufe63": "-", "\u2044": "/", "\u2215": "/"})
+# Cyrillic and Greek letters (in lower case) that look like Latin ones, as those: a Latin name
+# written with a Cyrillic О still matches. Both the text and the identifiers are folded this way.
+HOMOGLYPHS = str.maketrans("аеорсухіјѕкмнтвԁӏ" "αβεηικμνορτυχζ",
+                           "aeopcyxijskmhtbdl" "abehikmnoptyxz")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december")
 
 
 def _folded_char(char: str) -> str:
     """`char` compared as its plain form: width and compatibility forms unified (NFKC), accents
-    and other combining marks dropped (NFKD), ß/ı/Ø/... as their base letters."""
+    and other combining marks dropped (NFKD), ß/ı/Ø/... as their base letters, typographic
+    dashes as "-" (`_plain_char` for the rest)."""
     char = unicodedata.normalize("NFKC", char)
-    plain = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-    return plain.translate(SIMPLE_LETTERS)
+    plain = "".join(_plain_char(c) for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return plain.translate(SIMPLE_LETTERS).translate(PUNCTUATION)
+
+
+def _plain_char(char: str) -> str:
+    """Invisible characters (zero-width, soft hyphen: format characters) dropped, digits of any
+    script as ASCII digits, Cyrillic and Greek homoglyphs as Latin letters."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    if not char.isascii() and unicodedata.digit(char, None) is not None and unicodedata.category(char) == "Nd":
+        return str(unicodedata.digit(char))
+    if "\u0370" <= char <= "\u052f":  # Greek, Cyrillic
+        return char.lower().translate(HOMOGLYPHS)
+    return char
 
 
 def folded(text: str) -> tuple[str, list[int]]:
@@ -75,7 +97,7 @@ def _date_spellings(date: str) -> list[str]:
     if not match:
         return []
     year, month, day = match.groups()
-    m, d = rf"0?{int(month)}", rf"0?{int(day)}(?:st|nd|rd|th)?"
+    m, d = rf"(?:0?{int(month)}|{_roman(int(month))})", rf"0?{int(day)}(?:st|nd|rd|th)?"
     sep = r"\s*[-/.]\s*|\s+"
     out = [year + month + day, day + month + year, month + day + year,
            rf"{year}(?:{sep}){m}(?:{sep}){d}", rf"{d}(?:{sep}){m}(?:{sep}){year}", rf"{m}(?:{sep}){d}(?:{sep}){year}"]
@@ -83,9 +105,16 @@ def _date_spellings(date: str) -> list[str]:
         name = MONTHS[int(month) - 1]
         month_name = rf"{name[:3]}(?:{name[3:]})?\.?"
         named = r"[\s,./-]*"
-        out += [rf"{d}{named}{month_name}{named}{year}", rf"{month_name}{named}{d}{named}{year}",
+        the, of = rf"(?:(?<!{LETTER})the\s+)?", r"(?:of\s+)?"
+        out += [rf"{the}{d}{named}{of}{month_name}{named}{year}", rf"{month_name}{named}{d}{named}{year}",
                 rf"{year}{named}{month_name}{named}{d}"]
     return out
+
+
+def _roman(month: int) -> str:
+    """The month in Roman numerals (22.VII.1958), or a pattern matching nothing."""
+    numerals = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+    return numerals[month - 1] if 1 <= month <= 12 else r"(?!)"
 
 
 class Identifiers:
@@ -127,6 +156,9 @@ class Identifiers:
                 self.components.add(part.lower())
             if part and part[0].isalpha():
                 self.initials.add(part[0].upper())
+        for part in re.split(r"[\^=\s,.'/-]+", value):  # a Cyrillic or Greek initial, folded as in the text
+            if part and part[0].isalpha() and not part[0].isascii():
+                self.initials.add(_folded_char(part[0].upper()))
 
     def _add_value(self, value: str) -> None:
         value = folded(value.strip())[0]
@@ -153,6 +185,8 @@ class Identifiers:
             names.append(f"(?:{'|'.join(map(re.escape, sorted(self.unspaced, key=len, reverse=True)))})")
         if glued:
             names.append(rf"{LETTER}*(?:{'|'.join(map(_transliterable, glued))}){LETTER}*")
+            spaced = "|".join(r"[\s.]{1,2}".join(map(re.escape, c)) for c in glued)  # V O S K U I J L E N
+            names.append(rf"(?<!{LETTER})(?:{spaced})(?!{LETTER})")
         if alone:
             names.append(rf"(?<!{LETTER})(?:{'|'.join(map(_transliterable, alone))})(?!{LETTER})")
         return "|".join(names)

@@ -18,9 +18,11 @@ staff identification) go whole, as do retired text attributes and a few identify
 does not list (the birth date in another calendar); document titles and content labels are removed
 or, under Clean Descriptors, cleaned. Free text the table does not name is dealt with here too: the text of SR content items (Content
 Sequence is a D row of the table: the tree, codes, numbers and references are kept, the text is
-replaced), overlay descriptions and labels, and the File Meta Information, rebuilt from scratch.
+replaced; a TextValue anywhere too), overlay descriptions and labels, addresses (every UR
+attribute) and the File Meta Information, rebuilt from scratch.
 Under Clean Descriptors, descriptions and that text keep what is left once every identifier of
-the original is removed (`dicom.deid_text`).
+the original is removed (`dicom.deid_text`). A safety net after the profile reads every text value
+left: original UIDs in it become the copy's, and under Clean Descriptors it is cleaned too.
 
 Pure: no AWS, no HTTP."""
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 
 import pydicom
 from dicognito.anonymizer import Anonymizer
@@ -59,13 +62,20 @@ IDENTIFYING_SEQUENCES = ("PersonIdentificationCodeSequence", "IssuerOfPatientIDQ
                          "IssuerOfAccessionNumberSequence", "RequestingPhysicianIdentificationSequence",
                          "HumanPerformerCodeSequence", "AsserterIdentificationSequence",
                          "AuthorIdentificationSequence", "SourcePatientGroupIdentificationSequence",
-                         "GroupOfPatientsIdentificationSequence")
+                         "GroupOfPatientsIdentificationSequence", "OrderPlacerIdentifierSequence",
+                         "OrderFillerIdentifierSequence", "AssigningFacilitySequence")
 
 # Attributes the table does not list that identify all the same: removed, or under Clean
 # Descriptors (the titles and labels) cleaned like the descriptions.
 UNLISTED_IDENTIFYING = ("PatientBirthDateInAlternativeCalendar", "PatientDeathDateInAlternativeCalendar",
-                        "PatientAlternativeCalendar")
+                        "PatientAlternativeCalendar", "ContactDisplayName", "HangingProtocolCreator")
+# The device's identity the table does not list: emptied unless the album retains device identity
+# (RadiationMachineName is Type 2 in an RT plan's beams: emptied, not removed).
+UNLISTED_DEVICE_IDENTITY = ("DeviceID", "NTPSourceAddress", "RadiationMachineName")
 TITLES = ("DocumentTitle", "ContentDescription", "ContentLabel")
+# Addresses (VR UR: RetrieveURL, RetrieveURI, StorageURL, ...) name the sending PACS and carry the
+# original UIDs in their paths: removed at every level, in every profile.
+ADDRESS_VR = "UR"
 # Retired attributes of these VRs are removed (free text nobody reads any more).
 TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "PN", "CS", "AE", "UR")
 # Binary VRs a sender may put on any standard attribute: re-read with the dictionary's VR.
@@ -82,6 +92,7 @@ PSEUDONYMIZED_VRS = ("PN", "UI")  # replaced consistently by dicognito / `copy_u
 FREE_TEXT_VRS = ("UT", "LT", "ST", "UC", "LO", "SH")
 REMOVED_TEXT = "REMOVED"
 VALUE_TYPE = 0x0040A040
+TEXT_VALUE = 0x0040A160
 OVERLAY_TEXT_ELEMENTS = (0x0022, 0x1500)  # Overlay Description, Overlay Label (60xx groups)
 
 # The File Meta Information of every copy (PS3.10 7.1): Obelisk's implementation, nothing of the sender's.
@@ -272,6 +283,7 @@ def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
     copy.remove_private_tags()
     _dictionary_vrs(copy, _encodings(copy))
     identifiers = _identifiers(copy) if profile.clean_descriptors else None
+    originals = _original_uids(copy, retained)
     _unlisted(copy, profile)
     _apply_table(copy, retained, profile)
     _free_text(copy, identifiers)
@@ -283,6 +295,7 @@ def deidentify(dataset: Dataset, secret: str, profile: Profile) -> Dataset:
     anonymizer.anonymize(copy)
     if identifiers is not None:
         _clean_descriptors(copy, identifiers)
+    _safety_net(copy, {uid: copy_uid(secret, uid) for uid in originals}, identifiers)
     copy.PatientIdentityRemoved = "YES"
     copy.DeidentificationMethod = "PS3.15 E.1 Basic Profile (Obelisk research album)"
     copy.file_meta = _file_meta(copy, dataset)
@@ -334,13 +347,16 @@ def _dictionary_vrs(dataset: Dataset, encodings: list[str]) -> None:
 
 
 def _unlisted(dataset: Dataset, profile: Profile) -> None:
-    """What the table does not list, at every level: retired text attributes and
-    `UNLISTED_IDENTIFYING` removed; `TITLES` removed unless Clean Descriptors cleans them."""
+    """What the table does not list, at every level: retired text attributes, addresses (UR) and
+    `UNLISTED_IDENTIFYING` removed; `TITLES` removed unless Clean Descriptors cleans them;
+    `UNLISTED_DEVICE_IDENTITY` emptied unless the album retains device identity."""
     for element in list(dataset):
-        _, _, _, retired, keyword = get_entry(int(element.tag))
-        if (retired and element.VR in TEXT_VRS) or keyword in UNLISTED_IDENTIFYING \
+        vr, _, _, retired, keyword = get_entry(int(element.tag))
+        if (retired and element.VR in TEXT_VRS) or ADDRESS_VR in (vr, element.VR) or keyword in UNLISTED_IDENTIFYING \
                 or (keyword in TITLES and not profile.clean_descriptors):
             del dataset[element.tag]
+        elif keyword in UNLISTED_DEVICE_IDENTITY and not profile.retain_device_identity:
+            element.value = ""
         elif element.VR == "SQ":
             for item in element.value or []:
                 _unlisted(item, profile)
@@ -417,8 +433,6 @@ def _free_text(dataset: Dataset, identifiers: Identifiers | None) -> None:
                 del dataset[element.tag]
             else:
                 _clean_element(element, identifiers)
-    if VALUE_TYPE in dataset and "TextValue" in dataset:  # an SR's root content item (not conformant)
-        _free_text_value(dataset["TextValue"], identifiers)
     _content_text(dataset, identifiers, in_content_item=False)  # an SR's root: its document, not an item
 
 
@@ -428,8 +442,8 @@ def _content_text(dataset: Dataset, identifiers: Identifiers | None, in_content_
             for item in element.value or []:
                 _content_text(item, identifiers, in_content_item=VALUE_TYPE in item
                               or keyword_for_tag(element.tag) == "ContentSequence")
-        elif in_content_item and element.VR in FREE_TEXT_VRS:
-            _free_text_value(element, identifiers)
+        elif element.tag == TEXT_VALUE or (in_content_item and element.VR in FREE_TEXT_VRS):
+            _free_text_value(element, identifiers)  # a TextValue anywhere (an SR root, an image's item too)
 
 
 def _free_text_value(element, identifiers: Identifiers | None) -> None:
@@ -460,6 +474,56 @@ def _clean_descriptors(dataset: Dataset, identifiers: Identifiers) -> None:
                 _clean_descriptors(item, identifiers)
         elif element.keyword in DESCRIPTORS or element.keyword in TITLES:
             _clean_element(element, identifiers)
+
+
+# ---- the safety net ---------------------------------------------------------------------------
+
+# Text VRs the safety net reads (codes, UIDs and AE titles are too short or too constrained to
+# carry a UID or a name; dates and numbers carry neither).
+NET_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "PN")
+NAMES_VR = "PN"  # already pseudonyms: not cleaned of the original's identity values
+# Codes (a coding scheme named after the site is not the patient): their UIDs replaced, not cleaned.
+CODE_KEYWORDS = ("CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "LongCodeValue",
+                 "MappingResource", "ContextIdentifier", "ContextGroupExtensionCreatorUID")
+
+
+def _original_uids(dataset: Dataset, retained: set[int]) -> set[str]:
+    """Every instance UID of the original, at every level (the ones the profile replaces)."""
+    uids = set()
+    for element in dataset.iterall():
+        if int(element.tag) not in retained and _is_instance_uid(element):
+            values = element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]
+            uids.update(str(v).strip() for v in values if str(v).strip())
+    return uids
+
+
+def _safety_net(dataset: Dataset, uids: dict[str, str], identifiers: Identifiers | None) -> None:
+    """After the profile, in every profile: every remaining text value, at every level, has the
+    original's UIDs written in it replaced by the album's copy UIDs, and under Clean Descriptors
+    (`identifiers` given) loses every identity value of the original too."""
+    pattern = _uid_pattern(uids)
+    for element in dataset.iterall():
+        if element.VR not in NET_VRS or element.value in (None, ""):
+            continue
+        values = element.value if isinstance(element.value, pydicom.multival.MultiValue) else [element.value]
+        cleaning = identifiers if element.VR != NAMES_VR and element.keyword not in CODE_KEYWORDS else None
+        cleaned = [_netted(str(v), pattern, uids, cleaning) for v in values]
+        if cleaned != [str(v) for v in values]:
+            element.value = cleaned if len(cleaned) > 1 else cleaned[0]
+
+
+def _uid_pattern(uids: dict[str, str]) -> re.Pattern | None:
+    if not uids:
+        return None
+    alternatives = "|".join(map(re.escape, sorted(uids, key=len, reverse=True)))
+    return re.compile(rf"(?<![\d.])(?:{alternatives})(?!\.?\d)")
+
+
+def _netted(text: str, pattern: re.Pattern | None, uids: dict[str, str], identifiers: Identifiers | None) -> str:
+    if pattern is not None:
+        text = pattern.sub(lambda match: uids[match.group(0)], text)
+    cleaned = identifiers.clean(text) if identifiers is not None else text
+    return cleaned if cleaned or not text else REMOVED_TEXT  # a value a module requires stays one
 
 
 # ---- held series ------------------------------------------------------------------------------

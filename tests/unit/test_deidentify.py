@@ -405,3 +405,133 @@ def test_clean_descriptors_remove_transliterated_names_of_a_plain_name(name, tex
     """Round 6, leak 2 (the reverse way): a plain PN and its transliteration (or a typographic apostrophe) in text."""
     copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
     assert copy.ImageComments == "head"
+
+
+# ---- attack round 7 ---------------------------------------------------------------------------
+
+PACS = "https://pacs.quillfeather-clinic.example/wado/VOSKUIJLEN-PID-5518203"
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_retrieve_and_storage_addresses_are_removed_at_every_level(options):
+    """Round 7, leak 1: RetrieveURL, RetrieveURI, StorageURL (VR UR), at the top level and in the
+    evidence's series references, named the sending PACS and held the original UIDs."""
+    dataset = _patient_1958()
+    study, series = dataset.StudyInstanceUID, dataset.SeriesInstanceUID
+    dataset.RetrieveURL = f"{PACS}/studies/{study}"
+    dataset.add_new(0x00404073, "UR", f"{PACS}/store")  # StorageURL
+    referenced = pydicom.Dataset()
+    referenced.SeriesInstanceUID = series
+    referenced.RetrieveURL = f"{PACS}/studies/{study}/series/{series}"
+    referenced.RetrieveURI = f"{PACS}/uri/{series}"
+    evidence = pydicom.Dataset()
+    evidence.StudyInstanceUID = study
+    evidence.ReferencedSeriesSequence = pydicom.Sequence([referenced])
+    dataset.CurrentRequestedProcedureEvidenceSequence = pydicom.Sequence([evidence])
+    copy = deidentify(dataset, "album", Profile.from_dict(options))
+    data = encoded(copy)
+    for value in (b"quillfeather", study.encode(), series.encode(), b"5518203"):
+        assert value not in data
+    assert not [element for element in copy.iterall() if element.VR == "UR"]
+    assert copy.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].SeriesInstanceUID \
+        == copy_uid("album", series)
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_original_uids_written_in_remaining_text_become_the_copy_uids(options):
+    """Round 7, leak 2: a description naming the original series and comments holding the study,
+    SOP and frame of reference UIDs were copied verbatim under Clean Descriptors."""
+    dataset = _patient_1958(FrameOfReferenceUID=generate_uid())
+    uids = {k: str(dataset[k].value) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+                                                 "FrameOfReferenceUID")}
+    dataset.SeriesDescription = f"re-recon of series {uids['SeriesInstanceUID']}"
+    dataset.ImageComments = " ".join(f"{k}={v}" for k, v in uids.items())
+    dataset.Manufacturer = f"from {uids['StudyInstanceUID']}."
+    copy = deidentify(dataset, "album", Profile.from_dict(options))
+    data = encoded(copy)
+    assert not [v for v in uids.values() if v.encode() in data]
+    assert copy.Manufacturer == f"from {copy_uid('album', uids['StudyInstanceUID'])}."
+    if options:
+        assert copy.SeriesDescription == f"re-recon of series {copy.SeriesInstanceUID}"
+
+
+@pytest.mark.parametrize("options", [{"cleanDescriptors": True}, ALL_OPTIONS])
+def test_under_clean_descriptors_every_remaining_text_loses_the_identity_values(options):
+    """Round 7, leak 2: only the listed descriptions were cleaned; any other text kept the name."""
+    dataset = _patient_1958(Manufacturer="Scanner of VOSKUIJLEN MARGRIT PID-5518203")
+    assert deidentify(dataset, "album", Profile.from_dict(options)).Manufacturer == "Scanner of"
+
+
+def _text_value_item(text: str) -> pydicom.Dataset:
+    item = pydicom.Dataset()
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", generate_uid()
+    item.TextValue = text
+    return item
+
+
+@pytest.mark.parametrize(("options", "kept"), [({}, "REMOVED"), ({"cleanDescriptors": True}, "TV born"),
+                                               (ALL_OPTIONS, "TV born")])
+def test_a_text_value_outside_an_sr_tree_is_replaced_like_sr_text(options, kept):
+    """Round 7, leak 3: TextValue at the top level of a CT and in a referenced image's item was kept verbatim."""
+    text = "TV VOSKUIJLEN MARGRIT PID-5518203 born 19580722"
+    dataset = _patient_1958(TextValue=text, ReferencedImageSequence=pydicom.Sequence([_text_value_item(text)]))
+    copy = deidentify(dataset, "album", Profile.from_dict(options))
+    assert (copy.TextValue, copy.ReferencedImageSequence[0].TextValue) == (kept, kept)
+
+
+@pytest.mark.parametrize("options", [{}, {"cleanDescriptors": True}, ALL_OPTIONS])
+def test_order_and_facility_identifiers_and_staff_names_are_removed_in_every_profile(options):
+    """Round 7, leak 4: order placer/filler and assigning facility issuers, a contact's and a
+    hanging protocol creator's names were kept, basic profile included."""
+    dataset = _patient_1958(ContactDisplayName="Brackenridge, Olwen", HangingProtocolCreator="Thistlewood")
+    for keyword in ("OrderPlacerIdentifierSequence", "OrderFillerIdentifierSequence", "AssigningFacilitySequence"):
+        issuer = pydicom.Dataset()
+        issuer.LocalNamespaceEntityID, issuer.UniversalEntityID = "QUILLFEATHER", "uei.quillfeather-clinic.example"
+        issuer.UniversalEntityIDType = "DNS"
+        setattr(dataset, keyword, pydicom.Sequence([issuer]))
+    data = encoded(deidentify(dataset, "album", Profile.from_dict(options))).lower()
+    for value in (b"quillfeather", b"brackenridge", b"thistlewood"):
+        assert value not in data
+
+
+def test_device_id_ntp_source_and_machine_name_are_kept_only_with_the_device_identity_option():
+    """Round 7, leak 4: DeviceID (0018,1003), NTPSourceAddress and RadiationMachineName were kept without the option."""
+    values = {"DeviceID": "DEV-QF-0042", "NTPSourceAddress": "ntp.quillfeather.example", "RadiationMachineName": "QF-LINAC2"}
+    dataset = _patient_1958(**values)
+    basic = deidentify(dataset, "album", Profile(clean_descriptors=True))
+    assert not [k for k in values if basic.get(k)]
+    kept = deidentify(dataset, "album", Profile(retain_device_identity=True))
+    assert {k: kept.get(k) for k in values} == values
+
+
+@pytest.mark.parametrize("spelling", [
+    "22nd of July 1958", "the 22nd of July, 1958", "22.VII.1958", "22. VII. 1958", "22-VII-1958", "1958-VII-22",
+    "14.VI.2022", "22\u201307\u20131958", "1958\u201407\u201422", "2022\u201006\u201014", "22\u221207\u22121958",
+    "22\u204407\u20441958", "\u0665\u0665\u0661\u0668\u0662\u0660\u0663", "\u096b\u096b\u0967\u096e\u0968\u0966\u0969"])
+@pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
+def test_clean_descriptors_remove_dates_and_ids_in_roman_ordinal_typographic_and_other_digit_spellings(spelling, options):
+    """Round 7, leak 5: Roman-numeral months, "22nd of July", en/em dashes, minus, fraction
+    slash and the MRN in Arabic-Indic or Devanagari digits were kept."""
+    copy = deidentify(_patient_1958(ImageComments=f"dob {spelling} control"), "album", Profile.from_dict(options))
+    assert copy.ImageComments == "dob control"
+
+
+@pytest.mark.parametrize(("text", "cleaned"), [
+    ("VOS\u00adKUIJLEN head", "head"), ("VOS\u200bKUIJLEN head", "head"), ("VOS\u200dKUIJLEN head", "head"),
+    ("V O S K U I J L E N head", "head"), ("V\u041eSKUIJLEN head", "head"), ("Marg\u0433it VOSKUIJL\u0415N head", "Marg\u0433it head"),
+    ("\u0392\u041eSKUIJLEN-like VOSKUIJLEN head", "\u0392\u041eSKUIJLEN-like head"),
+])
+def test_clean_descriptors_remove_names_with_invisible_characters_spaced_letters_and_homoglyphs(text, cleaned):
+    """Round 7, leak 5: a soft hyphen, zero-width space or joiner inside the name, its letters
+    spaced out, a Cyrillic О in it were kept. What is kept keeps its original characters."""
+    copy = deidentify(_patient_1958(ImageComments=text), "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == cleaned
+
+
+@pytest.mark.parametrize(("name", "text"), [("ИВАНОВ^ИВАН^ПЕТРОВИЧ", "И.П. Иванов head"),
+                                            ("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ", "Ν. Παπαδόπουλος head")])
+def test_clean_descriptors_remove_cyrillic_and_greek_initials_next_to_the_name(name, text):
+    """Initials next to a name component are removed in Cyrillic and Greek as in Latin (folding
+    their look-alikes to Latin letters must not lose them)."""
+    copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
+    assert copy.ImageComments == "head"
