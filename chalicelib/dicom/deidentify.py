@@ -532,18 +532,25 @@ SECONDARY_CAPTURE_CLASSES = frozenset({
     "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.7.1", "1.2.840.10008.5.1.4.1.1.7.2",
     "1.2.840.10008.5.1.4.1.1.7.3", "1.2.840.10008.5.1.4.1.1.7.4",
 })
+# Ultrasound and visible-light (endoscopy, microscopy, photography) images, whatever their Modality says
+PHOTOGRAPHIC_CLASS_PREFIXES = ("1.2.840.10008.5.1.4.1.1.3.", "1.2.840.10008.5.1.4.1.1.6.",
+                               "1.2.840.10008.5.1.4.1.1.77.")
 BURNED_IN_MODALITIES = frozenset({"US", "XC", "OT", "SC", "ES"})
 
 
 def burned_in_reason(dataset: Dataset) -> str | None:
     """Why the instance may carry identifiers in its pixels (then its series waits for an album
-    admin): BurnedInAnnotation YES, a modality known for it (ultrasound, photographs), or a
-    secondary capture. None when none applies."""
-    if str(dataset.get("BurnedInAnnotation", "")).upper() == "YES":
+    admin): BurnedInAnnotation YES, a modality known for it (ultrasound, photographs), a secondary
+    capture, or an ultrasound / visible-light SOP class whatever its Modality says. None when none
+    applies."""
+    if str(dataset.get("BurnedInAnnotation", "")).strip().upper() == "YES":
         return "BurnedInAnnotation YES"
-    if str(dataset.get("SOPClassUID", "")) in SECONDARY_CAPTURE_CLASSES:
+    sop_class = str(dataset.get("SOPClassUID", ""))
+    if sop_class in SECONDARY_CAPTURE_CLASSES:
         return "secondary capture"
-    modality = str(dataset.get("Modality", "")).upper()
+    modality = str(dataset.get("Modality", "")).strip().upper()
     if modality in BURNED_IN_MODALITIES:
         return f"modality {modality}"
+    if sop_class.startswith(PHOTOGRAPHIC_CLASS_PREFIXES):
+        return "ultrasound or visible-light SOP class"
     return None

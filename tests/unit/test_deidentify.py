@@ -274,7 +274,8 @@ def _patient_1958(**values) -> pydicom.Dataset:
 @pytest.mark.parametrize("spelling", [
     "22-Jul-1958", "22-JUL-1958", "22/Jul/1958", "22/JUL/1958", "22.Jul.1958", "1958-Jul-22", "Jul-22-1958",
     "22071958", "07221958", "22 - 07 - 1958", "22nd July 1958", "14-Jun-2022", "14 - 06 - 2022", "06142022",
-    "05518203", "0005518203"])
+    "05518203", "0005518203",
+    "22_07_1958", "1958_07_22", "22,07,1958", "2022_06_14", "20220614083015", "20220614083015.25"])
 @pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
 def test_clean_descriptors_remove_every_date_and_the_id_in_more_spellings(spelling, options):
     """Round 6, leak 1: month names with - / . separators, compact and spaced numeric dates, the
@@ -535,3 +536,25 @@ def test_clean_descriptors_remove_cyrillic_and_greek_initials_next_to_the_name(n
     their look-alikes to Latin letters must not lose them)."""
     copy = deidentify(_patient_1958(PatientName=name, ImageComments=text), "album", Profile(clean_descriptors=True))
     assert copy.ImageComments == "head"
+
+
+# ---- attack round 8 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sop_class", "modality"), [
+    ("1.2.840.10008.5.1.4.1.1.2", " US"),  # a leading space is not significant in a CS value
+    ("1.2.840.10008.5.1.4.1.1.6.1", "CT"),  # an ultrasound image labelled CT
+    ("1.2.840.10008.5.1.4.1.1.3.1", "CT"),  # an ultrasound multi-frame image labelled CT
+    ("1.2.840.10008.5.1.4.1.1.77.1.4", "CT"),  # a VL photographic image labelled CT
+])
+def test_images_known_for_burned_in_text_are_held_whatever_their_modality_says(sop_class, modality):
+    """Round 8, leak 2: " US", and ultrasound or photographs labelled CT, were copied unreviewed."""
+    dataset = _patient_1958(SOPClassUID=sop_class, Modality=modality)
+    assert burned_in_reason(dataset) is not None
+
+
+def test_a_file_name_in_a_description_loses_its_date():
+    """Round 8, leak 1: IMG_2022_06_14_001.dcm beside the shifted StudyDate gave the offset away."""
+    copy = deidentify(_patient_1958(ImageComments="IMG_2022_06_14_001.dcm"), "album",
+                      Profile(clean_descriptors=True, retain_longitudinal=True))
+    assert "2022" not in copy.ImageComments and "14" not in copy.ImageComments
