@@ -533,24 +533,37 @@ SECONDARY_CAPTURE_CLASSES = frozenset({
     "1.2.840.10008.5.1.4.1.1.7.3", "1.2.840.10008.5.1.4.1.1.7.4",
 })
 # Ultrasound and visible-light (endoscopy, microscopy, photography) images, whatever their Modality says
+# Ultrasound and visible-light (endoscopy, microscopy, photography) images, whatever their Modality says
 PHOTOGRAPHIC_CLASS_PREFIXES = ("1.2.840.10008.5.1.4.1.1.3.", "1.2.840.10008.5.1.4.1.1.6.",
-                               "1.2.840.10008.5.1.4.1.1.77.")
-BURNED_IN_MODALITIES = frozenset({"US", "XC", "OT", "SC", "ES"})
+                               "1.2.840.10008.5.1.4.1.1.77.", "1.2.840.10008.5.1.4.1.1.14.")  # 14: IVOCT
+# Other classes whose pixels may show the patient's details or face: retired ultrasound, hardcopy
+# films, X-ray 3D craniofacial
+PICTURE_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.3", "1.2.840.10008.5.1.4.1.1.6",
+                             "1.2.840.10008.5.1.1.29", "1.2.840.10008.5.1.1.30", "1.2.840.10008.5.1.4.1.1.13.1.2"})
+BURNED_IN_MODALITIES = frozenset({"US", "IVUS", "BDUS", "XC", "OP", "SM", "GM", "ES", "OT", "SC", "DOC", "HC"})
 
 
 def burned_in_reason(dataset: Dataset) -> str | None:
     """Why the instance may carry identifiers in its pixels (then its series waits for an album
-    admin): BurnedInAnnotation YES, a modality known for it (ultrasound, photographs), a secondary
-    capture, or an ultrasound / visible-light SOP class whatever its Modality says. None when none
-    applies."""
-    if str(dataset.get("BurnedInAnnotation", "")).strip().upper() == "YES":
-        return "BurnedInAnnotation YES"
-    sop_class = str(dataset.get("SOPClassUID", ""))
+    admin): BurnedInAnnotation other than NO (any value of it), a modality known for it (ultrasound,
+    photographs, documents, films; any value of a multi-valued Modality), a secondary capture, or
+    an ultrasound / visible-light / hardcopy class whatever its Modality says. None when none applies."""
+    burned_in = {value.strip().upper() for value in _text_values(dataset.get("BurnedInAnnotation"))} - {"", "NO"}
+    if burned_in:
+        return "BurnedInAnnotation " + "/".join(sorted(burned_in))
+    sop_class = str(dataset.get("SOPClassUID", "")).strip()
     if sop_class in SECONDARY_CAPTURE_CLASSES:
         return "secondary capture"
-    modality = str(dataset.get("Modality", "")).strip().upper()
-    if modality in BURNED_IN_MODALITIES:
-        return f"modality {modality}"
-    if sop_class.startswith(PHOTOGRAPHIC_CLASS_PREFIXES):
-        return "ultrasound or visible-light SOP class"
+    modalities = {value.strip().upper() for value in _text_values(dataset.get("Modality"))} & BURNED_IN_MODALITIES
+    if modalities:
+        return "modality " + "/".join(sorted(modalities))
+    if sop_class.startswith(PHOTOGRAPHIC_CLASS_PREFIXES) or sop_class in PICTURE_CLASSES:
+        return "ultrasound, visible-light or hardcopy SOP class"
     return None
+
+
+def _text_values(value) -> list[str]:
+    """An attribute's values as strings (none when absent)."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, pydicom.multival.MultiValue) else [str(value)]

@@ -275,7 +275,9 @@ def _patient_1958(**values) -> pydicom.Dataset:
     "22-Jul-1958", "22-JUL-1958", "22/Jul/1958", "22/JUL/1958", "22.Jul.1958", "1958-Jul-22", "Jul-22-1958",
     "22071958", "07221958", "22 - 07 - 1958", "22nd July 1958", "14-Jun-2022", "14 - 06 - 2022", "06142022",
     "05518203", "0005518203",
-    "22_07_1958", "1958_07_22", "22,07,1958", "2022_06_14", "20220614083015", "20220614083015.25"])
+    "22_07_1958", "1958_07_22", "22,07,1958", "2022_06_14", "20220614083015", "20220614083015.25",
+    "1958:07:22", "2022:06:14", "22:07:1958", "2022|06|14", "2022__06__14", "22\\07\\1958", "22·07·1958",
+    "2022・06・14", "2022〜06〜14", "2022_0614", "202206-14"])
 @pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
 def test_clean_descriptors_remove_every_date_and_the_id_in_more_spellings(spelling, options):
     """Round 6, leak 1: month names with - / . separators, compact and spaced numeric dates, the
@@ -546,6 +548,11 @@ def test_clean_descriptors_remove_cyrillic_and_greek_initials_next_to_the_name(n
     ("1.2.840.10008.5.1.4.1.1.6.1", "CT"),  # an ultrasound image labelled CT
     ("1.2.840.10008.5.1.4.1.1.3.1", "CT"),  # an ultrasound multi-frame image labelled CT
     ("1.2.840.10008.5.1.4.1.1.77.1.4", "CT"),  # a VL photographic image labelled CT
+    ("1.2.840.10008.5.1.4.1.1.6", "CT"),  # round 9: the retired ultrasound class
+    ("1.2.840.10008.5.1.1.29", "CT"),  # a hardcopy film
+    ("1.2.840.10008.5.1.4.1.1.14.1", "CT"),  # intravascular OCT
+    ("1.2.840.10008.5.1.4.1.1.2", "OP"),  # ophthalmic photography
+    ("1.2.840.10008.5.1.4.1.1.2", ["CT", "US"]),  # any value of a multi-valued Modality
 ])
 def test_images_known_for_burned_in_text_are_held_whatever_their_modality_says(sop_class, modality):
     """Round 8, leak 2: " US", and ultrasound or photographs labelled CT, were copied unreviewed."""
@@ -558,3 +565,10 @@ def test_a_file_name_in_a_description_loses_its_date():
     copy = deidentify(_patient_1958(ImageComments="IMG_2022_06_14_001.dcm"), "album",
                       Profile(clean_descriptors=True, retain_longitudinal=True))
     assert "2022" not in copy.ImageComments and "14" not in copy.ImageComments
+
+
+@pytest.mark.parametrize("value", [["NO", "YES"], "Y", "TRUE", "1", "ja"])
+def test_any_burned_in_annotation_but_no_holds_the_series(value):
+    """Round 9: NO\\YES, and non-standard values meaning yes, were copied unreviewed."""
+    assert burned_in_reason(_patient_1958(BurnedInAnnotation=value)) is not None
+    assert burned_in_reason(_patient_1958(BurnedInAnnotation="NO")) is None
