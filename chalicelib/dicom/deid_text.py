@@ -90,7 +90,7 @@ def _values(element) -> list[str]:
 
 def _date_spellings(date: str) -> list[str]:
     """Regex alternatives for a DA value (or a DT's date) written the usual ways, digit-bounded by
-    the caller: numbers in any order with up to three punctuation characters or spaces between,
+    the caller: numbers in any order with up to twelve punctuation characters or spaces between,
     compact (19580722, 22071958, 07221958, and as a DT's start: 20220614083015), and the month's name or abbreviation in any case
     (22-Jul-1958, 1958-JUL-22, Jul-22-1958, July 22, 1958, 22nd July 1958)."""
     match = re.match(r"(\d{4})(\d{2})(\d{2})", date.strip())
@@ -98,9 +98,10 @@ def _date_spellings(date: str) -> list[str]:
         return []
     year, month, day = match.groups()
     m, d = rf"(?:0?{int(month)}|{_roman(int(month))})", rf"0?{int(day)}(?:st|nd|rd|th)?"
-    sep = r"[\W_]{1,3}"  # any punctuation or space between the numbers: 1958:07:22 (EXIF), 22|07|1958, 2022__06__14
+    sep = r"[\W_]{1,12}"  # any punctuation or space between the numbers: 1958:07:22 (EXIF), 22|07|1958, 2022__06__14
     out = [rf"(?<!\.){year}{month}{day}\d{{2,6}}(?:\.\d{{1,6}})?", year + month + day, day + month + year, month + day + year,
            rf"{year}(?:{sep})?{month}(?:{sep})?{day}", rf"{day}(?:{sep})?{month}(?:{sep})?{year}",
+           rf"{year}(?:{sep})?{day}(?:{sep})?{month}",  # year-day-month: 1958-22-07
            rf"{year}(?:{sep}){m}(?:{sep}){d}", rf"{d}(?:{sep}){m}(?:{sep}){year}", rf"{m}(?:{sep}){d}(?:{sep}){year}"]
     if 1 <= int(month) <= 12:
         name = MONTHS[int(month) - 1]

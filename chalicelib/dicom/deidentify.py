@@ -539,18 +539,26 @@ PHOTOGRAPHIC_CLASS_PREFIXES = ("1.2.840.10008.5.1.4.1.1.3.", "1.2.840.10008.5.1.
 # Other classes whose pixels may show the patient's details or face: retired ultrasound, hardcopy
 # films, X-ray 3D craniofacial
 PICTURE_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.3", "1.2.840.10008.5.1.4.1.1.6",
-                             "1.2.840.10008.5.1.1.29", "1.2.840.10008.5.1.1.30", "1.2.840.10008.5.1.4.1.1.13.1.2"})
-BURNED_IN_MODALITIES = frozenset({"US", "IVUS", "BDUS", "XC", "OP", "SM", "GM", "ES", "OT", "SC", "DOC", "HC"})
+                             "1.2.840.10008.5.1.1.27", "1.2.840.10008.5.1.1.29", "1.2.840.10008.5.1.1.30",
+                             "1.2.840.10008.5.1.4.1.1.13.1.2", "1.2.840.10008.5.1.4.1.1.68.1",
+                             "1.2.840.10008.5.1.4.1.1.68.2"})  # 68: surface scans (faces)
+# Ultrasound, photographs and other visible light, surface and face scans, documents and films,
+# current and retired codes (PS3.3 C.7.3.1.1.1)
+BURNED_IN_MODALITIES = frozenset({"US", "IVUS", "BDUS", "EC", "CD", "DD", "XC", "OP", "OPT", "OPM", "OPV", "OAM",
+                                  "SM", "GM", "ES", "VL", "CP", "CS", "LP", "FA", "DM", "OSS", "M3D", "PX", "TG", "DG",
+                                  "OT", "SC", "DOC", "HC"})
 
 
 def burned_in_reason(dataset: Dataset) -> str | None:
     """Why the instance may carry identifiers in its pixels (then its series waits for an album
-    admin): BurnedInAnnotation other than NO (any value of it), a modality known for it (ultrasound,
+    admin): BurnedInAnnotation or RecognizableVisualFeatures present and not NO, a modality known for it (ultrasound,
     photographs, documents, films; any value of a multi-valued Modality), a secondary capture, or
     an ultrasound / visible-light / hardcopy class whatever its Modality says. None when none applies."""
-    burned_in = {value.strip().upper() for value in _text_values(dataset.get("BurnedInAnnotation"))} - {"", "NO"}
-    if burned_in:
-        return "BurnedInAnnotation " + "/".join(sorted(burned_in))
+    for keyword in ("BurnedInAnnotation", "RecognizableVisualFeatures"):
+        values = [value.strip().upper() for value in _text_values(dataset.get(keyword))] or [""]
+        if keyword in dataset and set(values) != {"NO"}:
+            shown = "\\".join(values) or "(empty)"
+            return f"{keyword} {shown}"
     sop_class = str(dataset.get("SOPClassUID", "")).strip()
     if sop_class in SECONDARY_CAPTURE_CLASSES:
         return "secondary capture"

@@ -277,7 +277,8 @@ def _patient_1958(**values) -> pydicom.Dataset:
     "05518203", "0005518203",
     "22_07_1958", "1958_07_22", "22,07,1958", "2022_06_14", "20220614083015", "20220614083015.25",
     "1958:07:22", "2022:06:14", "22:07:1958", "2022|06|14", "2022__06__14", "22\\07\\1958", "22·07·1958",
-    "2022・06・14", "2022〜06〜14", "2022_0614", "202206-14"])
+    "2022・06・14", "2022〜06〜14", "2022_0614", "202206-14",
+    "2022----06----14", "2022 - - - - 06 - - - - 14", "1958-22-07", "20221406"])
 @pytest.mark.parametrize("options", [{"cleanDescriptors": True}, {"cleanDescriptors": True, "retainLongitudinal": True}])
 def test_clean_descriptors_remove_every_date_and_the_id_in_more_spellings(spelling, options):
     """Round 6, leak 1: month names with - / . separators, compact and spaced numeric dates, the
@@ -553,6 +554,10 @@ def test_clean_descriptors_remove_cyrillic_and_greek_initials_next_to_the_name(n
     ("1.2.840.10008.5.1.4.1.1.14.1", "CT"),  # intravascular OCT
     ("1.2.840.10008.5.1.4.1.1.2", "OP"),  # ophthalmic photography
     ("1.2.840.10008.5.1.4.1.1.2", ["CT", "US"]),  # any value of a multi-valued Modality
+    ("1.2.840.10008.5.1.4.1.1.2", "OSS"),  # round 10: optical surface scan (a face)
+    ("1.2.840.10008.5.1.4.1.1.2", "VL"),  # a retired visible-light code
+    ("1.2.840.10008.5.1.4.1.1.68.1", "CT"),  # a surface scan mesh labelled CT
+    ("1.2.840.10008.5.1.1.27", "CT"),  # stored print
 ])
 def test_images_known_for_burned_in_text_are_held_whatever_their_modality_says(sop_class, modality):
     """Round 8, leak 2: " US", and ultrasound or photographs labelled CT, were copied unreviewed."""
@@ -567,8 +572,14 @@ def test_a_file_name_in_a_description_loses_its_date():
     assert "2022" not in copy.ImageComments and "14" not in copy.ImageComments
 
 
-@pytest.mark.parametrize("value", [["NO", "YES"], "Y", "TRUE", "1", "ja"])
+@pytest.mark.parametrize("value", [["NO", "YES"], "Y", "TRUE", "1", "ja", "", ["NO", ""]])
 def test_any_burned_in_annotation_but_no_holds_the_series(value):
     """Round 9: NO\\YES, and non-standard values meaning yes, were copied unreviewed."""
     assert burned_in_reason(_patient_1958(BurnedInAnnotation=value)) is not None
     assert burned_in_reason(_patient_1958(BurnedInAnnotation="NO")) is None
+
+
+def test_recognizable_visual_features_hold_the_series():
+    """Round 10: RecognizableVisualFeatures YES (a face in the pixels) was copied unreviewed."""
+    assert burned_in_reason(_patient_1958(RecognizableVisualFeatures="YES")) is not None
+    assert burned_in_reason(_patient_1958(RecognizableVisualFeatures="NO")) is None
