@@ -533,7 +533,6 @@ SECONDARY_CAPTURE_CLASSES = frozenset({
     "1.2.840.10008.5.1.4.1.1.7.3", "1.2.840.10008.5.1.4.1.1.7.4",
 })
 # Ultrasound and visible-light (endoscopy, microscopy, photography) images, whatever their Modality says
-# Ultrasound and visible-light (endoscopy, microscopy, photography) images, whatever their Modality says
 PHOTOGRAPHIC_CLASS_PREFIXES = ("1.2.840.10008.5.1.4.1.1.3.", "1.2.840.10008.5.1.4.1.1.6.",
                                "1.2.840.10008.5.1.4.1.1.77.", "1.2.840.10008.5.1.4.1.1.14.")  # 14: IVOCT
 # Other classes whose pixels may show the patient's details or face: retired ultrasound, hardcopy
@@ -550,10 +549,11 @@ BURNED_IN_MODALITIES = frozenset({"US", "IVUS", "BDUS", "EC", "CD", "DD", "XC", 
 
 
 def burned_in_reason(dataset: Dataset) -> str | None:
-    """Why the instance may carry identifiers in its pixels (then its series waits for an album
-    admin): BurnedInAnnotation or RecognizableVisualFeatures present and not NO, a modality known for it (ultrasound,
-    photographs, documents, films; any value of a multi-valued Modality), a secondary capture, or
-    an ultrasound / visible-light / hardcopy class whatever its Modality says. None when none applies."""
+    """Why the instance may carry identifiers or a face in its pixels (then its series waits for an
+    album admin): BurnedInAnnotation or RecognizableVisualFeatures present and not NO, a modality
+    known for it (ultrasound, photographs, surface scans, documents, films; any value of a
+    multi-valued Modality), a secondary capture, or an ultrasound / visible-light / hardcopy class
+    whatever its Modality says. None when none applies."""
     for keyword in ("BurnedInAnnotation", "RecognizableVisualFeatures"):
         values = [value.strip().upper() for value in _text_values(dataset.get(keyword))] or [""]
         if keyword in dataset and set(values) != {"NO"}:
