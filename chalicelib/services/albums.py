@@ -3,6 +3,7 @@ edited or deleted here."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from chalicelib import booleans, clock
 from chalicelib.auth import policy
@@ -170,6 +171,32 @@ def name_matches(pattern: str, name: str, fuzzy: bool = False) -> bool:
     return fuzzy and soundex(pattern) != "" and soundex(pattern) == soundex(name)
 
 
+_DAY = re.compile(r"\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
+
+
+def day_range(value: str, name: str) -> tuple[str, str]:
+    """KHEOPS's album date filter as the first and last day it covers, both included, written as
+    album times begin (`2026-12-06`): `yyyyMMdd` (that day), `yyyyMMdd-yyyyMMdd`, `-yyyyMMdd` (up to
+    that day), `yyyyMMdd-` (from that day). Anything else, or a day that does not exist, is a 400."""
+    first, dash, last = value.strip().partition("-")
+    if not dash:
+        last = first
+    bounds = [first or "00010101", last or "99991231"]
+    for day in bounds if first or last else ["-"]:
+        if not _DAY.fullmatch(day) or not _exists(day):
+            raise BadQueryParameter(f"{name} must be yyyyMMdd, yyyyMMdd-yyyyMMdd, -yyyyMMdd or yyyyMMdd-")
+    first, last = (f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in bounds)
+    return first, last
+
+
+def _exists(day: str) -> bool:
+    try:
+        date(int(day[:4]), int(day[4:6]), int(day[6:]))
+    except ValueError:
+        return False
+    return True
+
+
 def list_albums(principal: Principal, params: dict[str, str], page: Page) -> tuple[list[dict], int]:
     """A page of the caller's albums (never the inbox) that pass KHEOPS's filters, in the order
     asked for, and how many pass. The albums are filtered and sorted on their own items (read in
@@ -182,6 +209,7 @@ def list_albums(principal: Principal, params: dict[str, str], page: Page) -> tup
     sort = params.get("sort") or "-created_time"
     if sort.lstrip("-") not in SORT_KEYS:
         raise BadQueryParameter(f"cannot sort albums by {sort}")
+    days = {field: day_range(params[field], field) for field in ("created_time", "last_event_time") if params.get(field)}
     passing = []
     for access in _accesses(principal):
         if wanted["favorite"] and not access.membership.is_favorite:
@@ -191,6 +219,8 @@ def list_albums(principal: Principal, params: dict[str, str], page: Page) -> tup
         if wanted["canCreateCapabilityToken"] and not access.is_admin:
             continue
         if params.get("name") and not name_matches(params["name"], access.album.name, fuzzy):
+            continue
+        if not all(first <= getattr(access.album, field)[:10] <= last for field, (first, last) in days.items()):
             continue
         passing.append(access)
     if params.get("modality"):

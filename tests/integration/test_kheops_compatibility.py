@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pydicom
 import pytest
@@ -189,6 +190,29 @@ def test_album_list_filters_as_kheops_reads_them(people):
     assert albums[1] in favorites and albums[0] not in favorites
     assert albums[0] in listed(canAddSeries="TRUE") and albums[0] in listed(canCreateCapabilityToken="True")
     assert alice.get("/albums", params={"favorite": "maybe"}).status_code == 400
+
+
+def test_album_list_filters_on_creation_and_last_event_days(people):
+    """`created_time` and `last_event_time` take KHEOPS's day ranges (yyyyMMdd, a-b, -b, a-);
+    days around today so that the test holds across midnight."""
+    alice = people["alice"]
+    album = alice.post("/albums", data={"name": f"dated {uuid.uuid4().hex[:8]}"}).json()["album_id"]
+    today = datetime.now(UTC).date()
+    yesterday, tomorrow = (f"{d:%Y%m%d}" for d in (today - timedelta(days=1), today + timedelta(days=1)))
+
+    def listed(**params) -> bool:
+        response = alice.get("/albums", params={**params, "limit": "1000"})
+        assert response.status_code == 200, response.text
+        return album in [a["album_id"] for a in response.json()]
+
+    for field in ("created_time", "last_event_time"):
+        assert listed(**{field: f"{yesterday}-{tomorrow}"}) and listed(**{field: f"{yesterday}-"})
+        assert listed(**{field: f"-{tomorrow}"})
+        assert not listed(**{field: f"-{yesterday}"}) and not listed(**{field: f"{tomorrow}-"})
+        assert not listed(**{field: "20000101"})
+    for bad in ("2026-12-06", "20261301", "20260230", "yesterday", "20261206-20261207-", "-"):
+        refused = alice.get("/albums", params={"created_time": bad})
+        assert refused.status_code == 400 and refused.json()["message"] == "Bad Query Parameter", bad
 
 
 def test_album_names_match_fuzzily_by_soundex(people):

@@ -9,7 +9,7 @@ from pydicom.dataset import Dataset
 from chalicelib import booleans
 from chalicelib.dicom import json_model, matching
 from chalicelib.errors import BadFormParameter, BadQueryParameter
-from chalicelib.services.albums import name_matches, soundex
+from chalicelib.services.albums import day_range, name_matches, soundex
 
 
 @pytest.mark.parametrize("value, expected", [("true", True), ("True", True), (" TRUE ", True), ("false", False),
@@ -77,3 +77,20 @@ def test_unknown_routes_get_a_404_gateway_response_in_the_packaged_api():
     missing = responses["MISSING_AUTHENTICATION_TOKEN"]
     assert missing["StatusCode"] == "404"
     assert '"message": "Not Found"' in missing["ResponseTemplates"]["application/json"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("20261206", ("2026-12-06", "2026-12-06")),
+    ("20261201-20261231", ("2026-12-01", "2026-12-31")),
+    ("-20261206", ("0001-01-01", "2026-12-06")),
+    ("20261206-", ("2026-12-06", "9999-12-31")),
+    ("20240229", ("2024-02-29", "2024-02-29")),
+])
+def test_album_day_ranges_as_kheops_reads_them(value, expected):
+    assert day_range(value, "created_time") == expected
+
+
+@pytest.mark.parametrize("value", ["2026-12-06", "20261301", "20230229", "2026120", "-", "20261206-20261207-", "x"])
+def test_an_album_day_range_kheops_would_refuse_is_a_400(value):
+    with pytest.raises(BadQueryParameter):
+        day_range(value, "created_time")
