@@ -10,7 +10,9 @@ from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, USER_CAPABILITY, 
 from chalicelib.config import settings
 from chalicelib.dicom.uids import is_keyable_uid
 from chalicelib.errors import OAuthError, ObeliskError
-from chalicelib.services import client_assertions, report_launch, viewer_launch
+from chalicelib.oauth import viewer_launch
+from chalicelib.report_providers import client_assertions
+from chalicelib.report_providers import launch as provider_launch
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -109,7 +111,7 @@ class ReportProviderCodeGrant:
             client_id, _one(self.form, "client_assertion_type"), _one(self.form, "client_assertion"),
             token_endpoint(),
         )
-        grant = report_launch.redeem_code(_one(self.form, "code"))
+        grant = provider_launch.redeem_code(_one(self.form, "code"))
         if grant is None or grant.client_id != client_id:
             raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
         if _one(self.form, "redirect_uri") != config.redirect_uri:
