@@ -23,7 +23,7 @@ from chalicelib.api import (
 )
 from chalicelib.config import settings
 from chalicelib.events import messages
-from chalicelib.reporting import delivery as report_delivery
+from chalicelib.reporting import returns as report_returns
 from chalicelib.services import renditions, research
 from chalicelib.webhooks import delivery as webhooks_delivery
 from chalicelib.webhooks import fan_out as webhook_fan_out
@@ -51,7 +51,7 @@ def on_album_event(event):
 
 # Every retried POST (webhooks, reports returned to their site) shares the deliveries queue; a
 # message's `kind` names its class (`chalicelib.events.messages`), its class the handler.
-DELIVERIES = {messages.WebhookDelivery: webhooks_delivery.deliver, messages.ReportReturn: report_delivery.deliver}
+DELIVERIES = {messages.WebhookDelivery: webhooks_delivery.deliver, messages.ReportReturn: report_returns.deliver}
 
 
 @app.on_sqs_message(queue=settings().deliveries_queue, batch_size=1, name="webhook_delivery")

@@ -18,7 +18,8 @@ from chalicelib.auth import issued
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
 from chalicelib.errors import BadFormParameter, Forbidden
-from chalicelib.services import report_launch, viewer_launch
+from chalicelib.oauth import viewer_launch
+from chalicelib.report_providers import launch as report_launch
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]

@@ -6,7 +6,7 @@ from chalice import Blueprint
 from chalicelib.api import responses
 from chalicelib.api.routing import form, query_value, route
 from chalicelib.auth import policy
-from chalicelib.services import report_providers
+from chalicelib.report_providers import registry as report_providers
 from chalicelib.services.search import parse_page
 
 bp = Blueprint(__name__)

@@ -9,7 +9,8 @@ from chalicelib.auth import signing
 from chalicelib.auth.principals import REPORT_PROVIDER
 from chalicelib.config import settings
 from chalicelib.errors import Forbidden, OAuthError
-from chalicelib.services import introspection, token_grants, users
+from chalicelib.oauth import introspection, token_grants
+from chalicelib.services import users
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]

@@ -8,7 +8,7 @@ import base64
 import binascii
 from collections.abc import Callable
 
-from chalicelib.auth import capabilities, issued, oidc, report_sessions
+from chalicelib.auth import capabilities, issued, oidc, reporting_sessions
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, Principal
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.store import users
@@ -63,7 +63,7 @@ def _user_from_oidc(token: str) -> Principal:
 # Verifiers by token shape, tried in order; the first whose shape matches decides, and a token
 # of no known shape is tried as the identity provider's.
 VERIFIERS: list[tuple[Callable[[str], bool], Callable[[str], Principal]]] = [
-    (report_sessions.looks_like_report_session, report_sessions.verify),
+    (reporting_sessions.looks_like_report_session, reporting_sessions.verify),
     (capabilities.looks_like_capability, capabilities.verify),
     (issued.looks_issued, issued.verify),
 ]

@@ -1,6 +1,6 @@
 """Retried POSTs: one attempt per deliveries-queue message, recorded on the delivery's attempt log,
 re-queued with SQS message delay, and parked in the deliveries dead-letter queue once every
-attempt failed. Webhook triggers (`webhooks.delivery`) and report returns (`reporting.delivery`)
+attempt failed. Webhook triggers (`webhooks.delivery`) and report returns (`reporting.returns`)
 both go through here.
 
 A message (`messages.WebhookDelivery` or `messages.ReportReturn`) names its handler with `kind`

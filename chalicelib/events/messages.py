@@ -5,7 +5,7 @@
 | events | `AlbumChange` (`mutation_type`: a recorded mutation, or the queue-only `INSTANCES_ADDED`, `DELETE_ALBUM`, `REPORT_STATUS`) | `events.mutations`, `services.albums`, `reporting.status_events` | `webhooks.fan_out` |
 | events | `NewSeriesDue` (`mutation_type` = `NEW_SERIES_DUE`) | `webhooks.debounce` | `webhooks.fan_out` |
 | deliveries | `WebhookDelivery` (`kind` = `webhook`, or absent) | `webhooks.delivery` | `webhooks.delivery.deliver` |
-| deliveries | `ReportReturn` (`kind` = `report_return`) | `reporting.delivery` | `reporting.delivery.deliver` |
+| deliveries | `ReportReturn` (`kind` = `report_return`) | `reporting.returns` | `reporting.returns.deliver` |
 | deliveries dead letter | `Parked` (a delivery message plus `last_status`, `failed_at`) | `events.deliveries` | people |
 | renditions | `SeriesGrown` | `services.renditions` | `services.renditions.build_if_settled` |
 | research | `SeriesEnteredResearch` | `services.research` | `services.research.copy_series` |

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock
-from chalicelib.auth import policy, report_secrets
+from chalicelib.auth import policy, reporting_secrets
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamFailure
-from chalicelib.reporting import delivery, fhir_report, hl7_oru, sites, sr, status_events
+from chalicelib.reporting import fhir_report, hl7_oru, returns, sites, sr, status_events
 from chalicelib.services import search, users
 from chalicelib.services.ingest import Ingest
 from chalicelib.store.items import get_or_none
@@ -43,7 +43,7 @@ def launch(principal: Principal, body: dict) -> tuple[Report, str]:
     tags = _tags(body)
     site = policy.launchable_site(principal, tags["SiteID"])
     report = _existing(site.site_id, tags["Accession"]) or _create(principal, site.site_id, tags)
-    return report, report_secrets.issue(report_secrets.CODE, report.report_id, sites.link_seconds(site))
+    return report, reporting_secrets.issue(reporting_secrets.CODE, report.report_id, sites.link_seconds(site))
 
 
 def _existing(site_id: str, accession: str) -> Report | None:
@@ -85,18 +85,18 @@ def get_report(report_id: str) -> Report:
 
 def report_for_code(code: str) -> Report:
     """The report a live (unused, unexpired) code opens, without consuming it."""
-    return get_report(report_secrets.peek(report_secrets.CODE, code))
+    return get_report(reporting_secrets.peek(reporting_secrets.CODE, code))
 
 
 def open_session(code: str) -> tuple[str, Report]:
     """Consumes the one-time code and opens a session limited to its report."""
-    report = get_report(report_secrets.consume(report_secrets.CODE, code))
-    session = report_secrets.issue(report_secrets.SESSION, report.report_id, settings().report_session_seconds)
+    report = get_report(reporting_secrets.consume(reporting_secrets.CODE, code))
+    session = reporting_secrets.issue(reporting_secrets.SESSION, report.report_id, settings().report_session_seconds)
     return session, report
 
 
 def report_for_session(session: str) -> Report:
-    return get_report(report_secrets.peek(report_secrets.SESSION, session))
+    return get_report(reporting_secrets.peek(reporting_secrets.SESSION, session))
 
 
 def _text(body: dict, name: str) -> str:
@@ -126,10 +126,10 @@ def sign(report: Report, body: dict) -> Report:
     outputs = _messages(report, version)  # built and validated before anything is written
     outputs["return_format"] = (report.tags.get("ReturnFormat") or site.return_format).upper()
     outputs["sr"] = _store_sr(report, version)
-    returned = delivery.planned(report.report_id, version, site.return_endpoint, outputs["return_format"])
+    returned = returns.planned(report.report_id, version, site.return_endpoint, outputs["return_format"])
     _record(report, version, outputs, returned)
     if returned is not None:
-        delivery.enqueue(returned)
+        returns.enqueue(returned)
     # the SR's own IMPORT_SERIES event came from `Ingest.finish`
     status_events.announce(report, outputs["sr"]["album"], outputs["sr"])
     return report
@@ -223,7 +223,7 @@ def report_json(report: Report) -> dict:
             "BodyPartExamined", "StudyDescription", "StudyDate", "StudyTime", "StudyInstanceUID",
             "ReasonForExam")},
         "sr": (report.outputs or {}).get("sr"),
-        "delivery": delivery.delivery_json(report.report_id, int(report.version),
+        "delivery": returns.delivery_json(report.report_id, int(report.version),
                                            (report.outputs or {}).get("return_format")),
     }
 

@@ -105,7 +105,7 @@ def test_a_launch_submitted_by_another_site_is_refused(stack, tokens, ct_study, 
 
 
 def test_authorize_without_a_launch_sends_the_viewer_back_with_an_error(stack, ohif_site, browser):
-    from chalicelib.auth import pkce
+    from chalicelib.oauth import pkce
 
     page = browser.new_page()
     challenge = pkce.challenge_of("v" * 43)

@@ -1,5 +1,5 @@
 """Imports point one way (docs/architecture.md, "Layers"): `app.py`, then `api/`, then the feature
-packages (reporting, webhooks) and services, then `auth/` and `events/`, then `store/`, then `dicom/`, with the leaf
+packages (reporting, webhooks, report_providers, oauth) and services, then `auth/` and `events/`, then `store/`, then `dicom/`, with the leaf
 utilities (config, errors, clock, booleans, outbound) below everything. A module imports its own
 layer or a lower one, never a higher one, and no two modules or packages import each other, even
 through others and even inside a function. Read from the source (AST), nothing is imported."""
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS: list[tuple[str, ...]] = [
     ("app",),
     ("api",),
-    ("services", "reporting", "webhooks"),
+    ("services", "reporting", "webhooks", "report_providers", "oauth"),
     ("auth", "events"),
     ("store",),
     ("dicom",),

@@ -1,5 +1,5 @@
 """PKCE S256 (RFC 7636 appendix B example)."""
-from chalicelib.auth import pkce
+from chalicelib.oauth import pkce
 
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.config import settings
-from chalicelib.services.provider_config import InvalidConfiguration, validate
+from chalicelib.report_providers.provider_config import InvalidConfiguration, validate
 
 URL = "https://rp.example/.well-known/kheops-report-configuration"
 GOOD = {

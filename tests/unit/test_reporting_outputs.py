@@ -10,7 +10,7 @@ from hl7apy.parser import parse_message
 
 from chalicelib.config import settings
 from chalicelib.events import deliveries
-from chalicelib.reporting import delivery
+from chalicelib.reporting import returns as delivery
 from chalicelib.reporting.hl7_oru import build_oru, to_dicom_date
 from chalicelib.reporting.sr import person_name
 

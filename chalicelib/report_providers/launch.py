@@ -14,7 +14,7 @@ from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import AlbumNotFound, BadRequest, Forbidden, NotFound, StudyNotFound
-from chalicelib.services import provider_config, report_providers
+from chalicelib.report_providers import provider_config, registry
 from chalicelib.store import one_time, shares
 
 CODE_KIND = "RPCODE"
@@ -38,7 +38,7 @@ def _grant(principal: Principal, client_id: str | None, study_uids: list[str]) -
     if not principal.has_user_access:
         raise Forbidden("only a user token or a user capability token can launch a report provider")
     policy.require_action(principal, policy.CHANGE)
-    provider = report_providers.by_client_id(client_id or "")
+    provider = registry.by_client_id(client_id or "")
     if provider is None:
         raise NotFound("Client ID not found", message="Report Provider Not Found")
     try:

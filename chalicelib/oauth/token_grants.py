@@ -1,5 +1,6 @@
-"""`POST /token`: one class per grant, each validating its request in small named steps (the
-shape of authlib's grants). Errors are RFC 6749 section 5.2 `OAuthError`s."""
+"""`POST /token`: one class per grant, each validating its request in small named steps, found in
+the `GRANTS` registry by `grant_type` and client authentication (the shape of authlib's grants).
+Errors are RFC 6749 section 5.2 `OAuthError`s."""
 from __future__ import annotations
 
 import re
@@ -10,9 +11,12 @@ from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, USER_CAPABILITY, 
 from chalicelib.config import settings
 from chalicelib.dicom.uids import is_keyable_uid
 from chalicelib.errors import OAuthError, ObeliskError
-from chalicelib.services import client_assertions, report_launch, viewer_launch
+from chalicelib.oauth import viewer_launch
+from chalicelib.report_providers import client_assertions
+from chalicelib.report_providers import launch as provider_launch
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+AUTHORIZATION_CODE = "authorization_code"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 _SCOPE_CHARS = re.compile(r"^[\x20\x21\x23-\x5B\x5D-\x7E]*$")
 
@@ -38,8 +42,15 @@ class TokenExchangeGrant:
     """RFC 8693: a user, user-capability or album-capability token down-scoped to a viewer token
     for one study (docs/kheops-compatibility.md §2.3)."""
 
+    GRANT_TYPE = TOKEN_EXCHANGE
+
     def __init__(self, form: dict[str, list[str]]):
         self.form = form
+
+    @staticmethod
+    def accepts(form: dict[str, list[str]]) -> bool:
+        """Any client: the subject token is the credential."""
+        return True
 
     def subject(self) -> Principal:
         if _one(self.form, "subject_token_type") != ACCESS_TOKEN_TYPE:
@@ -100,8 +111,15 @@ class ReportProviderCodeGrant:
     """`authorization_code` for report providers: `private_key_jwt` client authentication, then
     the code, bound to the client and its redirect URI, used once (docs/kheops-compatibility.md §11)."""
 
+    GRANT_TYPE = AUTHORIZATION_CODE
+
     def __init__(self, form: dict[str, list[str]]):
         self.form = form
+
+    @staticmethod
+    def accepts(form: dict[str, list[str]]) -> bool:
+        """Authenticated with a client assertion (checked in `execute`)."""
+        return bool(form.get("client_assertion") or form.get("client_assertion_type"))
 
     def execute(self) -> dict:
         client_id = _one(self.form, "client_id")
@@ -109,7 +127,7 @@ class ReportProviderCodeGrant:
             client_id, _one(self.form, "client_assertion_type"), _one(self.form, "client_assertion"),
             token_endpoint(),
         )
-        grant = report_launch.redeem_code(_one(self.form, "code"))
+        grant = provider_launch.redeem_code(_one(self.form, "code"))
         if grant is None or grant.client_id != client_id:
             raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
         if _one(self.form, "redirect_uri") != config.redirect_uri:
@@ -122,8 +140,15 @@ class ReportProviderCodeGrant:
 class PublicClientCodeGrant:
     """`authorization_code` for the built-in public clients (OHIF), with PKCE S256."""
 
+    GRANT_TYPE = AUTHORIZATION_CODE
+
     def __init__(self, form: dict[str, list[str]]):
         self.form = form
+
+    @staticmethod
+    def accepts(form: dict[str, list[str]]) -> bool:
+        """A built-in public client, named by `client_id`."""
+        return _one(form, "client_id", required=False) in viewer_launch.public_clients()
 
     def execute(self) -> dict:
         client_id = _one(self.form, "client_id")
@@ -138,17 +163,21 @@ class PublicClientCodeGrant:
         return _response(token, expires_in, scope=claims["scope"], id_token=id_token)
 
 
+# The registry: every grant the token endpoint serves, in the order they are tried. A grant serves
+# a request of its `GRANT_TYPE` that it `accepts` (its client authentication); the report providers'
+# code grant comes first, so a request carrying a client assertion is never taken for a public client's.
+GRANTS = (TokenExchangeGrant, ReportProviderCodeGrant, PublicClientCodeGrant)
+
+
 def grant_for(form: dict[str, list[str]]):
     grant_type = _one(form, "grant_type")
-    if grant_type == TOKEN_EXCHANGE:
-        return TokenExchangeGrant(form)
-    if grant_type == "authorization_code":
-        if form.get("client_assertion") or form.get("client_assertion_type"):
-            return ReportProviderCodeGrant(form)
-        if _one(form, "client_id", required=False) in viewer_launch.public_clients():
-            return PublicClientCodeGrant(form)
-        raise OAuthError("unauthorized_client", "authorization_code needs private_key_jwt client authentication")
-    raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported")
+    candidates = [grant for grant in GRANTS if grant.GRANT_TYPE == grant_type]
+    if not candidates:
+        raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported")
+    for grant in candidates:
+        if grant.accepts(form):
+            return grant(form)
+    raise OAuthError("unauthorized_client", f"{grant_type} needs private_key_jwt client authentication")
 
 
 def exchange(form: dict[str, list[str]], authorization_header: str) -> dict:

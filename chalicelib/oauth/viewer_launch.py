@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from chalicelib.auth import capabilities, pkce, policy
+from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadRequest, Forbidden
+from chalicelib.oauth import pkce
 from chalicelib.store import one_time
 
 TICKET_KIND = "LAUNCH"

@@ -5,7 +5,7 @@ from chalicelib.auth import capabilities, issued
 from chalicelib.auth.principals import ALBUM_CAPABILITY
 from chalicelib.config import settings
 from chalicelib.errors import ObeliskError, Unauthenticated
-from chalicelib.services import provider_config, report_providers
+from chalicelib.report_providers import provider_config, registry
 
 INACTIVE = {"active": False}
 
@@ -34,7 +34,7 @@ def introspect(token: str | None) -> dict:
             raise Unauthenticated("only internal clients may introspect this token")
         if not issued.source_alive(claims):
             return INACTIVE
-        provider = report_providers.by_client_id(claims["azp"])
+        provider = registry.by_client_id(claims["azp"])
         try:
             config = provider_config.fetch(provider.url) if provider else None
         except provider_config.InvalidConfiguration:

@@ -14,7 +14,7 @@ import jwt
 import requests
 
 from chalicelib.errors import OAuthError
-from chalicelib.services import provider_config, report_providers
+from chalicelib.report_providers import provider_config, registry
 from chalicelib.store import one_time
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -55,7 +55,7 @@ def authenticate(client_id: str, assertion_type: str | None, assertion: str | No
     """The provider and its configuration, once its assertion verifies; OAuthError otherwise."""
     if assertion_type != ASSERTION_TYPE or not assertion or not assertion.startswith("eyJ"):
         raise OAuthError("invalid_request", "client_assertion_type must be jwt-bearer with a JWT assertion")
-    provider = report_providers.by_client_id(client_id)
+    provider = registry.by_client_id(client_id)
     if provider is None:
         raise OAuthError("invalid_client", "unknown client")
     try:

@@ -8,7 +8,7 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, NotFound
 from chalicelib.events import mutations
-from chalicelib.services import provider_config
+from chalicelib.report_providers import provider_config
 from chalicelib.store import albums
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import ReportProvider, ReportProviderClient, transact
