@@ -7,7 +7,6 @@ from chalicelib import booleans
 from chalicelib.api import responses
 from chalicelib.api.routing import form, query_lists, query_value, route
 from chalicelib.auth import policy
-from chalicelib.errors import Forbidden
 from chalicelib.events import audit
 from chalicelib.services import album_events, album_members, albums, research
 from chalicelib.services.search import parse_page
@@ -118,10 +117,7 @@ def album_event_list(caller, album):
 def album_reads(caller, album):
     """The read audit trail of the album's series, for its admins."""
     request = bp.current_request
-    policy.require_user_access(caller)
-    access = policy.album_access(caller, album)
-    if not access.is_admin or access.album.is_inbox:
-        raise Forbidden("only album admins read the audit trail")
+    policy.require_audit_reader(caller, album)
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
     items, total = audit.reads_of(album, page.limit, page.offset)
     return responses.json_body(items, headers={"X-Total-Count": str(total)})

@@ -5,6 +5,7 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, UserNotFound
+from chalicelib.serializers import users as user_json
 from chalicelib.services import users
 from chalicelib.store import albums, shares
 from chalicelib.store.models import Album, AlbumEvent
@@ -70,7 +71,7 @@ def list_events(principal: Principal, album_id: str, params: dict[str, list[str]
 def event_response(event: AlbumEvent, profiles: dict, members: set[str]) -> dict:
     """KHEOPS's EventResponse; each person carries `can_access`: still a member of the album."""
     def person(sub):
-        body = users.user_response(profiles[sub]) if sub in profiles else {"sub": sub}
+        body = user_json.user_or_sub(profiles, sub)
         return {**body, "can_access": sub in members}
 
     body = {"event_type": event.event_type, "post_date": event.post_date}

@@ -12,6 +12,7 @@ from chalicelib.dicom.qido import Page
 from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
+from chalicelib.serializers import users as user_json
 from chalicelib.services import capabilities, research, users
 from chalicelib.store import albums as album_items
 from chalicelib.store import listing, shares, study_index
@@ -122,7 +123,7 @@ def member_responses(members: list[AlbumMember]) -> list[dict]:
     """Members as KHEOPS lists them (`users.listing_order`), each with `is_admin`."""
     admin = {m.member_sub: m.is_admin for m in members}
     profiles = sorted(users.get_users(list(admin)), key=users.listing_order)
-    return [{**users.user_response(p), "is_admin": admin[p.sub]} for p in profiles if p.sub in admin]
+    return [user_json.member(p, p.sub, admin[p.sub]) for p in profiles if p.sub in admin]
 
 
 def get(principal: Principal, album_id: str, include_users: bool) -> dict:

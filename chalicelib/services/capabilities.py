@@ -8,6 +8,7 @@ from chalicelib import booleans, clock
 from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
+from chalicelib.serializers import users as user_json
 from chalicelib.services import users
 from chalicelib.store import albums
 from chalicelib.store.items import get_or_none
@@ -121,7 +122,7 @@ def revoke(principal: Principal, capability_id: str) -> Capability:
     if not capability.revoked and capabilities.is_valid(capability):
         capability.update(actions=[
             Capability.revoked.set(True), Capability.revoke_time.set(clock.utc_iso()),
-            Capability.revoked_by.set(users.user_response(principal.user)),
+            Capability.revoked_by.set(user_json.user(principal.user)),
         ])
     return capability
 
@@ -137,7 +138,7 @@ def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
         if not capability.revoked:
             capability.update(actions=[
                 Capability.revoked.set(True), Capability.revoke_time.set(clock.utc_iso()),
-                Capability.revoked_by.set(users.user_response(actor.user)),
+                Capability.revoked_by.set(user_json.user(actor.user)),
             ])
             revoked += 1
     return revoked

@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("app",),
     ("api",),
     ("services", "reporting", "webhooks"),
+    ("serializers",),
     ("auth", "events"),
     ("store",),
     ("dicom",),
