@@ -658,6 +658,13 @@ def require_audit_reader(principal: Principal, album_id: str) -> AlbumAccess:
     return access
 
 
+def require_member_listing(principal: Principal) -> None:
+    """An album's answer lists its members (`includeUsers=true`) to user and user-capability tokens
+    only (403); the album itself was reached first (`album_access`)."""
+    if principal.kind not in (USER, USER_CAPABILITY):
+        raise Forbidden("listing users needs a user token")
+
+
 def require_userinfo_reader(principal: Principal) -> None:
     """`GET /userinfo` answers report-provider tokens only (docs/report-providers.md): 403."""
     if principal.kind != REPORT_PROVIDER:

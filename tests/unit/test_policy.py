@@ -382,3 +382,9 @@ def test_only_album_admins_read_the_audit_trail(provider_world, who, album, expe
 def test_userinfo_answers_report_provider_tokens_only(kind):
     token = Principal(kind=kind, user=profile("alice"), scope=frozenset({"read"}), album_id="A")
     assert succeeds(lambda: policy.require_userinfo_reader(token)) == (kind == REPORT_PROVIDER)
+
+
+@pytest.mark.parametrize("kind", [USER, USER_CAPABILITY, ALBUM_CAPABILITY, VIEWER, REPORT_PROVIDER])
+def test_an_albums_members_are_listed_to_user_level_tokens_only(kind):
+    token = Principal(kind=kind, user=profile("alice"), scope=frozenset({"read"}), album_id="A")
+    assert succeeds(lambda: policy.require_member_listing(token)) == (kind in (USER, USER_CAPABILITY))
