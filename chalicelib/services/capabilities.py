@@ -169,32 +169,3 @@ def album_names(found: list[Capability]) -> dict[str, str]:
     """The names of the albums of album capabilities, in one BatchGetItem per hundred."""
     keys = {Album.key(c.album_id) for c in found if c.album_id}
     return {a.album_id: a.name for a in Album.batch_get(list(keys))} if keys else {}
-
-
-def capability_response(capability: Capability, secret: str | None = None,
-                        names: dict[str, str] | None = None) -> dict:
-    """KHEOPS's CapabilitiesResponse; an album token's `album` has its `album_id` and `name`."""
-    names = album_names([capability]) if names is None else names
-    body = {
-        "id": capability.capability_id, "token_type": "Bearer", "title": capability.title,
-        "issued_at_time": capability.issued_at_time, "not_before_time": capability.not_before_time,
-        "expiration_time": capability.expiration_time, "revoked": bool(capability.revoked),
-        "scope_type": capability.scope_type,
-    }
-    if secret:
-        body["secret"] = body["access_token"] = secret
-    for optional in ("last_used", "revoke_time"):
-        if getattr(capability, optional):
-            body[optional] = getattr(capability, optional)
-    if capability.revoked_by:
-        body["revoked_by"] = capability.revoked_by
-    if capability.scope_type == "album":
-        body["album"] = {"album_id": capability.album_id,
-                         **({"name": names[capability.album_id]} if capability.album_id in names else {})}
-        body["created_by"] = {k: capability.owner[k] for k in ("email", "name", "sub")}
-        for flag in ("read_permission", "write_permission", "download_permission", "appropriate_permission"):
-            body[flag] = bool(getattr(capability, flag))
-    else:
-        body["read_permission"] = bool(capability.read_permission)
-        body["write_permission"] = bool(capability.write_permission)
-    return body
