@@ -1,7 +1,13 @@
-"""The one door through which configuration enters: environment variables only."""
+"""The one door through which configuration enters: environment variables only, read by
+`settings()` when first asked (never at import), then kept for the process (a Lambda's environment
+does not change). What a module builds from the configuration and keeps (boto3 clients, PynamoDB
+connections, the signing key ring) is registered with `on_reset`; `reset()` forgets the settings and
+all of those at once, for tests and the in-process service layer that point one process at another
+environment (`devstack/in_process.py`)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,6 +29,7 @@ COGNITO_USER_SCOPE = "aws.cognito.signin.user.admin"
 class Settings:
     stage: str
     public_url: str
+    region: str
     users_table: str
     albums_table: str
     shares_table: str
@@ -73,6 +80,8 @@ def settings() -> Settings:
     return Settings(
         stage=stage,
         public_url=public_url,
+        # The region of every AWS client (boto3 and PynamoDB); Lambda sets both variables.
+        region=_env("AWS_DEFAULT_REGION") or _env("AWS_REGION") or "us-east-1",
         users_table=_env("OBELISK_USERS_TABLE", f"{prefix}-users"),
         albums_table=_env("OBELISK_ALBUMS_TABLE", f"{prefix}-albums"),
         shares_table=_env("OBELISK_SHARES_TABLE", f"{prefix}-shares"),
@@ -111,3 +120,21 @@ def settings() -> Settings:
         # One instance sent through the multipart upload is ingested in the function's memory.
         upload_max_bytes=int(_env("OBELISK_UPLOAD_MAX_BYTES", str(2 * 1024 ** 3))),
     )
+
+
+_RESETS: list[Callable[[], None]] = []
+
+
+def on_reset(forget: Callable[[], None]) -> Callable[[], None]:
+    """Registers `forget`, which drops something its module built from the configuration and
+    keeps for the process; `reset()` calls it. Returns `forget` (usable as a decorator)."""
+    _RESETS.append(forget)
+    return forget
+
+
+def reset() -> None:
+    """Forgets the settings and everything registered with `on_reset`: the next call reads the
+    environment again. For tests and `devstack/in_process.py`; a deployed function never calls it."""
+    settings.cache_clear()
+    for forget in _RESETS:
+        forget()

@@ -14,10 +14,10 @@ def render() -> str:
     os.environ["OBELISK_PUBLIC_URL"] = "https://obelisk.example.org"
     sys.path.insert(0, str(ROOT))
     from app import app
+    from chalicelib import config
     from chalicelib.api.openapi import build_document
-    from chalicelib.config import settings
 
-    settings.cache_clear()
+    config.reset()
     return yaml.safe_dump(build_document(app), sort_keys=False, width=110)
 
 

@@ -5,9 +5,8 @@ from chalice import Blueprint
 
 from chalicelib import booleans
 from chalicelib.api import responses
-from chalicelib.api.routing import form, principal, query_lists, query_value, route
+from chalicelib.api.routing import form, query_lists, query_value, route
 from chalicelib.auth import policy
-from chalicelib.errors import Forbidden
 from chalicelib.events import audit
 from chalicelib.services import album_events, album_members, albums, research
 from chalicelib.services.search import parse_page
@@ -28,116 +27,109 @@ def _page(items: list) -> object:
 
 
 @route(bp, "/albums", methods=["POST"], content_types=FORM)
-def create_album():
-    request = bp.current_request
-    caller = principal(request)
+def create_album(caller):
     album = albums.create(caller, _form())
     return responses.json_body(albums.get(caller, album.album_id, False), status=201)
 
 
 @route(bp, "/albums", methods=["GET"])
-def list_albums():
+def list_albums(caller):
     request = bp.current_request
     params = {k: v[-1] for k, v in query_lists(request).items()}
-    caller = principal(request)
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
     listed, total = albums.list_albums(caller, params, page)
     return responses.json_body(listed, headers={"X-Total-Count": str(total)})
 
 
 @route(bp, "/albums/{album}", methods=["GET"])
-def get_album(album):
+def get_album(caller, album):
     request = bp.current_request
     include = booleans.parse(query_value(request, "includeUsers"), "includeUsers", False)
-    return responses.json_body(albums.get(principal(request), album, include))
+    return responses.json_body(albums.get(caller, album, include))
 
 
 @route(bp, "/albums/{album}", methods=["PATCH"], content_types=FORM)
-def edit_album(album):
-    return responses.json_body(albums.edit(principal(bp.current_request), album, _form()))
+def edit_album(caller, album):
+    return responses.json_body(albums.edit(caller, album, _form()))
 
 
 @route(bp, "/albums/{album}", methods=["DELETE"])
-def delete_album(album):
-    albums.delete(principal(bp.current_request), album)
+def delete_album(caller, album):
+    albums.delete(caller, album)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/users", methods=["GET"])
-def list_album_users(album):
-    return _page(album_members.list_users(principal(bp.current_request), album))
+def list_album_users(caller, album):
+    return _page(album_members.list_users(caller, album))
 
 
 @route(bp, "/albums/{album}/users/{user}", methods=["PUT"])
-def add_album_user(album, user):
-    album_members.add_user(principal(bp.current_request), album, user)
+def add_album_user(caller, album, user):
+    album_members.add_user(caller, album, user)
     return responses.created()
 
 
 @route(bp, "/albums/{album}/users/{user}", methods=["DELETE"])
-def remove_album_user(album, user):
-    album_members.remove_user(principal(bp.current_request), album, user)
+def remove_album_user(caller, album, user):
+    album_members.remove_user(caller, album, user)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/users/{user}/admin", methods=["PUT"])
-def add_album_admin(album, user):
-    album_members.add_user(principal(bp.current_request), album, user, as_admin=True)
+def add_album_admin(caller, album, user):
+    album_members.add_user(caller, album, user, as_admin=True)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/users/{user}/admin", methods=["DELETE"])
-def remove_album_admin(album, user):
-    album_members.demote(principal(bp.current_request), album, user)
+def remove_album_admin(caller, album, user):
+    album_members.demote(caller, album, user)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/favorites", methods=["PUT"])
-def favorite_album(album):
-    album_members.set_favorite(principal(bp.current_request), album, True)
+def favorite_album(caller, album):
+    album_members.set_favorite(caller, album, True)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/favorites", methods=["DELETE"])
-def unfavorite_album(album):
-    album_members.set_favorite(principal(bp.current_request), album, False)
+def unfavorite_album(caller, album):
+    album_members.set_favorite(caller, album, False)
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/comments", methods=["POST"], content_types=FORM)
-def comment_album(album):
+def comment_album(caller, album):
     values = _form()
-    album_events.post_comment(principal(bp.current_request), album, values.get("comment"), values.get("to_user"))
+    album_events.post_comment(caller, album, values.get("comment"), values.get("to_user"))
     return responses.no_content()
 
 
 @route(bp, "/albums/{album}/events", methods=["GET"])
-def album_event_list(album):
+def album_event_list(caller, album):
     request = bp.current_request
-    return _page(album_events.list_events(principal(request), album, query_lists(request)))
+    return _page(album_events.list_events(caller, album, query_lists(request)))
 
 
 @route(bp, "/albums/{album}/reads", methods=["GET"])
-def album_reads(album):
+def album_reads(caller, album):
     """The read audit trail of the album's series, for its admins."""
     request = bp.current_request
-    caller = principal(request)
-    policy.require_user_access(caller)
-    access = policy.album_access(caller, album)
-    if not access.is_admin or access.album.is_inbox:
-        raise Forbidden("only album admins read the audit trail")
+    policy.require_audit_reader(caller, album)
     page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
     items, total = audit.reads_of(album, page.limit, page.offset)
     return responses.json_body(items, headers={"X-Total-Count": str(total)})
 
 
 @route(bp, "/albums/{album}/held", methods=["GET"])
-def research_held_series(album):
+def research_held_series(caller, album):
     """A research album's series waiting for an admin's release (docs/research-albums.md)."""
-    return _page(research.list_held(principal(bp.current_request), album))
+    return _page(research.list_held(caller, album))
 
 
 @route(bp, "/albums/{album}/held/{hold}/release", methods=["POST"])
-def research_release_series(album, hold):
-    research.release(principal(bp.current_request), album, hold)
+def research_release_series(caller, album, hold):
+    research.release(caller, album, hold)
     return responses.no_content()

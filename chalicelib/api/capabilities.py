@@ -6,6 +6,7 @@ from chalice import Blueprint
 from chalicelib import booleans
 from chalicelib.api import responses
 from chalicelib.api.routing import form, query_value, route
+from chalicelib.serializers import capabilities as capability_json
 from chalicelib.services import capabilities
 from chalicelib.services.search import parse_page
 
@@ -20,7 +21,7 @@ def _single(values: dict[str, list[str]]) -> dict[str, str]:
 @route(bp, "/capabilities", methods=["POST"], content_types=FORM)
 def create_capability(caller):
     capability, secret = capabilities.create(caller, _single(form(bp.current_request)))
-    return responses.json_body(capabilities.capability_response(capability, secret), status=201)
+    return responses.json_body(capability_json.capability(capability, capabilities.album_names([capability]), secret), status=201)
 
 
 @route(bp, "/capabilities", methods=["GET"])
@@ -32,17 +33,17 @@ def list_capabilities(caller):
                                            query_value(request, "user"))
     shown = found[page.offset: page.offset + page.limit]
     names = capabilities.album_names(shown)
-    return responses.json_body([capabilities.capability_response(c, names=names) for c in shown],
+    return responses.json_body([capability_json.capability(c, names) for c in shown],
                                headers={"X-Total-Count": str(len(found))})
 
 
 @route(bp, "/capabilities/{capability_id}", methods=["GET"])
 def get_capability(caller, capability_id):
     capability = capabilities.get(caller, capability_id)
-    return responses.json_body(capabilities.capability_response(capability))
+    return responses.json_body(capability_json.capability(capability, capabilities.album_names([capability])))
 
 
 @route(bp, "/capabilities/{capability_id}/revoke", methods=["POST"])
 def revoke_capability(caller, capability_id):
     capability = capabilities.revoke(caller, capability_id)
-    return responses.json_body(capabilities.capability_response(capability))
+    return responses.json_body(capability_json.capability(capability, capabilities.album_names([capability])))

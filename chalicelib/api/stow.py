@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, principal, query_value, route
+from chalicelib.api.routing import base_url, query_value, route
 from chalicelib.dicom import stow
 from chalicelib.dicom.uids import require_uid
 from chalicelib.services.ingest import store_body
@@ -13,9 +13,8 @@ from chalicelib.services.ingest import store_body
 bp = Blueprint(__name__)
 
 
-def _store(study: str | None):
+def _store(caller, study: str | None):
     request = bp.current_request
-    caller = principal(request)
     if study is not None:
         require_uid(study, "StudyInstanceUID")
     result = store_body(caller, query_value(request, "album"), study,
@@ -25,10 +24,10 @@ def _store(study: str | None):
 
 
 @route(bp, "/studies", methods=["POST"], content_types=stow.CONTENT_TYPES)
-def store_instances():
-    return _store(None)
+def store_instances(caller):
+    return _store(caller, None)
 
 
 @route(bp, "/studies/{study}", methods=["POST"], content_types=stow.CONTENT_TYPES)
-def store_study_instances(study):
-    return _store(study)
+def store_study_instances(caller, study):
+    return _store(caller, study)

@@ -5,12 +5,11 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import responses
 from chalicelib.api.routing import MalformedForm, form, route
-from chalicelib.auth import signing
-from chalicelib.auth.principals import REPORT_PROVIDER
+from chalicelib.auth import policy, signing
 from chalicelib.config import settings
-from chalicelib.errors import Forbidden, OAuthError
+from chalicelib.errors import OAuthError
 from chalicelib.oauth import introspection, token_grants
-from chalicelib.services import users
+from chalicelib.serializers import users as user_json
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -93,6 +92,5 @@ def openid_configuration():
 
 @route(bp, "/userinfo", methods=["GET"], linkable=False)
 def userinfo(caller):
-    if caller.kind != REPORT_PROVIDER:
-        raise Forbidden("userinfo answers report-provider tokens only")
-    return responses.json_body(users.user_response(caller.user))
+    policy.require_userinfo_reader(caller)
+    return responses.json_body(user_json.user(caller.user))

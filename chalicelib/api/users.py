@@ -5,9 +5,10 @@ from chalice import Blueprint
 
 from chalicelib.api import responses
 from chalicelib.api.routing import form, query_value, route
-from chalicelib.auth import oidc, policy
+from chalicelib.auth import oidc
 from chalicelib.errors import BadFormParameter, Unauthenticated
-from chalicelib.services import search, users
+from chalicelib.serializers import users as user_json
+from chalicelib.services import inbox, users
 
 bp = Blueprint(__name__)
 
@@ -25,7 +26,7 @@ def register():
     profile = oidc.fetch_profile(identity)
     user = users.register(identity.sub, profile["email"], profile["name"],
                           email_verified=profile["email_verified"])
-    return responses.json_body(users.user_response(user))
+    return responses.json_body(user_json.user(user))
 
 
 @route(bp, "/users", methods=["GET"])
@@ -40,11 +41,4 @@ def find_users(caller):
 
 @route(bp, "/inboxinfo", methods=["GET"])
 def inbox_info(caller):
-    policy.require_user_access(caller)
-    result = search.search_studies(caller, policy.Source(inbox=True), {}, search.Page(10**6, 0), "")
-    modalities = sorted({m for s in result.items for m in (s.get("00080061", {}).get("Value") or [])})
-    return responses.json_body({
-        "modalities": modalities, "number_of_studies": result.total,
-        "number_of_series": sum(int(s["00201206"]["Value"][0]) for s in result.items),
-        "number_of_instances": sum(int(s["00201208"]["Value"][0]) for s in result.items),
-    })
+    return responses.json_body(inbox.inbox_info(caller))

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import jwt
 import requests
 
+from chalicelib import config
 from chalicelib.config import settings
 from chalicelib.errors import Unauthenticated, UpstreamFailure
 from chalicelib.store.aws import client
@@ -41,6 +42,14 @@ class _Cache:
 
 
 _cache = _Cache()
+
+
+@config.on_reset
+def _forget_provider() -> None:
+    """The discovery document and keys came from the configured issuer (`settings().oidc_discovery_url`)."""
+    with _cache.lock:
+        _cache.discovery = None
+        _cache.keys.clear()
 
 
 def _fetch_json(url: str) -> dict:

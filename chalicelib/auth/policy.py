@@ -648,6 +648,29 @@ def require_album_permission(principal: Principal, album_id: str, permission: st
     return access
 
 
+def require_audit_reader(principal: Principal, album_id: str) -> AlbumAccess:
+    """`GET /albums/{album}/reads`: the read audit trail is for the album's admins, with a
+    user-level token (403), of an album they reach (404); an inbox has no audit trail (403)."""
+    require_user_access(principal)
+    access = album_access(principal, album_id)
+    if not access.is_admin or access.album.is_inbox:
+        raise Forbidden("only album admins read the audit trail")
+    return access
+
+
+def require_member_listing(principal: Principal) -> None:
+    """An album's answer lists its members (`includeUsers=true`) to user and user-capability tokens
+    only (403); the album itself was reached first (`album_access`)."""
+    if principal.kind not in (USER, USER_CAPABILITY):
+        raise Forbidden("listing users needs a user token")
+
+
+def require_userinfo_reader(principal: Principal) -> None:
+    """`GET /userinfo` answers report-provider tokens only (docs/report-providers.md): 403."""
+    if principal.kind != REPORT_PROVIDER:
+        raise Forbidden("userinfo answers report-provider tokens only")
+
+
 # ---- embeddable reporting (docs/reporting.md) -----------------------------------------------
 
 

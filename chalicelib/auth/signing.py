@@ -13,7 +13,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from chalicelib import clock
+from chalicelib import clock, config
 from chalicelib.config import settings
 from chalicelib.store.aws import client
 
@@ -22,6 +22,13 @@ CACHE_SECONDS = 300
 
 _lock = threading.Lock()
 _cache: dict = {"at": 0.0, "ring": None}
+
+
+@config.on_reset
+def _forget_ring() -> None:
+    """The ring was read from the configured parameter (`settings().signing_key_parameter`)."""
+    with _lock:
+        _cache.update(at=0.0, ring=None)
 
 
 def _new_key() -> dict:

@@ -5,6 +5,7 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, UserNotFound
+from chalicelib.serializers import events as event_json
 from chalicelib.services import users
 from chalicelib.store import albums, shares
 from chalicelib.store.models import Album, AlbumEvent
@@ -64,32 +65,6 @@ def list_events(principal: Principal, album_id: str, params: dict[str, list[str]
     found = [e for e in albums.events_newest_first(album_id) if _wanted(e, params) and visible(e)]
     profiles = {u.sub: u for u in users.get_users([s for e in found for s in (e.actor_sub, e.target_sub) if s])}
     members = albums.member_subs(album_id)
-    return [event_response(e, profiles, members) for e in found]
-
-
-def event_response(event: AlbumEvent, profiles: dict, members: set[str]) -> dict:
-    """KHEOPS's EventResponse; each person carries `can_access`: still a member of the album."""
-    def person(sub):
-        body = users.user_response(profiles[sub]) if sub in profiles else {"sub": sub}
-        return {**body, "can_access": sub in members}
-
-    body = {"event_type": event.event_type, "post_date": event.post_date}
-    if event.actor_sub:
-        body["source"] = person(event.actor_sub)
-        if event.capability:
-            body["source"]["capability_token"] = event.capability
-        if event.report_provider:
-            body["source"]["report_provider"] = event.report_provider
-    if event.event_type == "Comment":
-        body.update(comment=event.comment, is_private=bool(event.is_private))
-    else:
-        body["mutation_type"] = event.mutation_type
-        if event.study_uid:
-            body["study"] = {"UID": event.study_uid, "series": [{"UID": s} for s in event.series_uids or []]}
-        if (event.details or {}).get("report_provider"):
-            body["report_provider"] = event.details["report_provider"]
-    if event.target_sub:
-        body["target"] = person(event.target_sub)
-    return body
+    return [event_json.event(e, profiles, members) for e in found]
 
 

@@ -13,14 +13,15 @@ from chalicelib.dicom.qido import Page
 from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
+from chalicelib.serializers import albums as album_json
+from chalicelib.serializers import users as user_json
+from chalicelib.serializers.albums import FLAG_FIELDS
 from chalicelib.services import capabilities, research, users
 from chalicelib.store import albums as album_items
 from chalicelib.store import listing, shares, study_index
 from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare, transact
 from chalicelib.store.research import intake_id
 
-FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
-               "deleteSeries": "delete_series", "addSeries": "add_series", "writeComments": "write_comments"}
 SORT_KEYS = ("created_time", "last_event_time", "name", "number_of_users", "number_of_studies", "number_of_comments")
 
 
@@ -83,30 +84,22 @@ def _responses(accesses: list[policy.AlbumAccess]) -> list[dict]:
 def _response(access: policy.AlbumAccess, album_shares: list[SeriesShare], series: list[SeriesRecord],
               include_users: bool = False) -> dict:
     """An AlbumResponse from the album's shares and their series records."""
-    album, membership = access.album, access.membership
+    album = access.album
     members = album_items.members(album.album_id)
-    comments = album_items.comment_count(album.album_id)
-    body = {
-        "album_id": album.album_id, "name": album.name, "description": album.description,
-        "modalities": sorted(_modalities(series)),
-        "created_time": album.created_time, "last_event_time": album.last_event_time,
-        "number_of_users": len(members), "number_of_comments": comments,
-        "number_of_studies": len({s.study_uid for s in album_shares}), "number_of_series": len(album_shares),
-        "number_of_instances": sum(int(s.instance_count) for s in series),
-        **{attr: getattr(album.flags, attr) for attr in FLAG_FIELDS.values()},
-        "is_favorite": bool(membership and membership.is_favorite),
-        "notification_new_series": bool(membership and membership.notification_new_series),
-        "notification_new_comment": bool(membership and membership.notification_new_comment),
-        "is_admin": access.is_admin,
-    }
+    counts = album_json.AlbumCounts(
+        users=len(members), comments=album_items.comment_count(album.album_id),
+        studies=len({s.study_uid for s in album_shares}), series=len(album_shares),
+        instances=sum(int(s.instance_count) for s in series), modalities=tuple(sorted(_modalities(series))))
+    flags = {attr: getattr(album.flags, attr) for attr in FLAG_FIELDS.values()}
+    summary = None
     if album.research is not None:
-        body["research"] = research.summary(album.album_id, album.research)
-        body.update(research.member_flags())
+        summary = research.summary(album.album_id, album.research)
+        flags.update(research.member_flags())
+    listed = None
     if include_users:
-        if access.principal.kind not in ("user", "user_capability"):
-            raise Forbidden("listing users needs a user token")
-        body["users"] = member_responses(members)
-    return body
+        policy.require_member_listing(access.principal)
+        listed = member_responses(members)
+    return album_json.album(album, access.membership, access.is_admin, counts, flags, summary, listed)
 
 
 def _series(album_shares: list[SeriesShare]) -> list[SeriesRecord]:
@@ -123,7 +116,7 @@ def member_responses(members: list[AlbumMember]) -> list[dict]:
     """Members as KHEOPS lists them (`users.listing_order`), each with `is_admin`."""
     admin = {m.member_sub: m.is_admin for m in members}
     profiles = sorted(users.get_users(list(admin)), key=users.listing_order)
-    return [{**users.user_response(p), "is_admin": admin[p.sub]} for p in profiles if p.sub in admin]
+    return [user_json.member(p, p.sub, admin[p.sub]) for p in profiles if p.sub in admin]
 
 
 def get(principal: Principal, album_id: str, include_users: bool) -> dict:

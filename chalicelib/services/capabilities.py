@@ -8,6 +8,7 @@ from chalicelib import booleans, clock
 from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
+from chalicelib.serializers import users as user_json
 from chalicelib.services import users
 from chalicelib.store import albums
 from chalicelib.store.items import get_or_none
@@ -121,7 +122,7 @@ def revoke(principal: Principal, capability_id: str) -> Capability:
     if not capability.revoked and capabilities.is_valid(capability):
         capability.update(actions=[
             Capability.revoked.set(True), Capability.revoke_time.set(clock.utc_iso()),
-            Capability.revoked_by.set(users.user_response(principal.user)),
+            Capability.revoked_by.set(user_json.user(principal.user)),
         ])
     return capability
 
@@ -137,7 +138,7 @@ def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
         if not capability.revoked:
             capability.update(actions=[
                 Capability.revoked.set(True), Capability.revoke_time.set(clock.utc_iso()),
-                Capability.revoked_by.set(users.user_response(actor.user)),
+                Capability.revoked_by.set(user_json.user(actor.user)),
             ])
             revoked += 1
     return revoked
@@ -168,32 +169,3 @@ def album_names(found: list[Capability]) -> dict[str, str]:
     """The names of the albums of album capabilities, in one BatchGetItem per hundred."""
     keys = {Album.key(c.album_id) for c in found if c.album_id}
     return {a.album_id: a.name for a in Album.batch_get(list(keys))} if keys else {}
-
-
-def capability_response(capability: Capability, secret: str | None = None,
-                        names: dict[str, str] | None = None) -> dict:
-    """KHEOPS's CapabilitiesResponse; an album token's `album` has its `album_id` and `name`."""
-    names = album_names([capability]) if names is None else names
-    body = {
-        "id": capability.capability_id, "token_type": "Bearer", "title": capability.title,
-        "issued_at_time": capability.issued_at_time, "not_before_time": capability.not_before_time,
-        "expiration_time": capability.expiration_time, "revoked": bool(capability.revoked),
-        "scope_type": capability.scope_type,
-    }
-    if secret:
-        body["secret"] = body["access_token"] = secret
-    for optional in ("last_used", "revoke_time"):
-        if getattr(capability, optional):
-            body[optional] = getattr(capability, optional)
-    if capability.revoked_by:
-        body["revoked_by"] = capability.revoked_by
-    if capability.scope_type == "album":
-        body["album"] = {"album_id": capability.album_id,
-                         **({"name": names[capability.album_id]} if capability.album_id in names else {})}
-        body["created_by"] = {k: capability.owner[k] for k in ("email", "name", "sub")}
-        for flag in ("read_permission", "write_permission", "download_permission", "appropriate_permission"):
-            body[flag] = bool(getattr(capability, flag))
-    else:
-        body["read_permission"] = bool(capability.read_permission)
-        body["write_permission"] = bool(capability.write_permission)
-    return body

@@ -6,6 +6,7 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import USER, Principal
 from chalicelib.errors import BadFormParameter, BadQueryParameter, SeriesNotFound, StudyNotFound, UserNotFound
+from chalicelib.serializers import comments as comment_json
 from chalicelib.services import users
 from chalicelib.store import studies
 from chalicelib.store.models import SeriesShare, StudyComment
@@ -54,10 +55,4 @@ def list_comments(principal: Principal, study_uid: str) -> list[dict]:
     readable = policy.comment_reader(principal, study_uid)
     comments = [c for c in studies.comments_newest_first(study_uid) if readable(c)]
     profiles = {u.sub: u for u in users.get_users([s for c in comments for s in (c.author_sub, c.target_sub) if s])}
-
-    def person(sub):
-        return users.user_response(profiles[sub]) if sub in profiles else {"sub": sub}
-
-    return [{"event_type": "Comment", "post_date": c.post_date, "source": person(c.author_sub), "comment": c.comment,
-             "is_private": c.target_sub is not None, **({"target": person(c.target_sub)} if c.target_sub else {})}
-            for c in comments]
+    return [comment_json.comment(c, profiles) for c in comments]

@@ -1,10 +1,11 @@
-"""Users as the API shows them: the KHEOPS user JSON, listing order, and `GET /users` (lookup and
+"""Users as the API shows them: listing order, and `GET /users` (lookup and
 search among the people the caller shares an album with). The profiles themselves, registration
 and lookup by sub or e-mail live in `store/users.py` (re-exported here under their service names)."""
 from __future__ import annotations
 
 from chalicelib.auth import policy
 from chalicelib.errors import BadQueryParameter, UserNotFound
+from chalicelib.serializers import users as user_json
 from chalicelib.store import albums, shares
 from chalicelib.store.models import UserProfile
 from chalicelib.store.users import by_reference as find_user
@@ -12,16 +13,12 @@ from chalicelib.store.users import get_many as get_users
 from chalicelib.store.users import get_or_none as get_user
 from chalicelib.store.users import register
 
-__all__ = ["find_user", "get_user", "get_users", "listing_order", "lookup", "register", "user_response"]
+__all__ = ["find_user", "get_user", "get_users", "listing_order", "lookup", "register"]
 
 
 def listing_order(user: UserProfile) -> tuple[str, str, str]:
     """How KHEOPS lists people (album members): by e-mail, then sub, then name."""
     return user.email or "", user.sub, user.name or ""
-
-
-def user_response(user: UserProfile) -> dict[str, str]:
-    return {"email": user.email, "name": user.name, "sub": user.sub}
 
 
 def lookup(principal, reference: str | None, search: str | None, album_id: str | None) -> dict | list | None:
@@ -38,7 +35,7 @@ def lookup(principal, reference: str | None, search: str | None, album_id: str |
             user = find_user(reference)
         except UserNotFound:
             return None
-        body = user_response(user)
+        body = user_json.user(user)
         if album_id:
             body["album_access"] = shares.membership(album_id, user.sub) is not None
         return body
@@ -49,4 +46,4 @@ def lookup(principal, reference: str | None, search: str | None, album_id: str |
     subs.discard(principal.sub)
     needle = search.strip().lower()
     found = [u for u in get_users(sorted(subs)) if needle in u.email.lower() or needle in u.name.lower()]
-    return [user_response(u) for u in sorted(found, key=lambda u: u.email)]
+    return [user_json.user(u) for u in sorted(found, key=lambda u: u.email)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -19,13 +18,26 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import config
 from chalicelib.config import settings
 
-_REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+class _TableMeta(type):
+    """A model's `Meta`, whose table name and region PynamoDB reads from `settings()` each time it
+    asks, not once at import: after `config.reset()` the models reach the configured tables."""
+
+    @property
+    def table_name(cls) -> str:
+        return getattr(settings(), cls.table_setting)
+
+    @property
+    def region(cls) -> str:
+        return settings().region
 
 
-def _meta(table: str):
-    return type("Meta", (), {"table_name": table, "region": _REGION})
+def _meta(table_setting: str):
+    """The `Meta` of a model stored in the table named by `settings().{table_setting}`."""
+    return _TableMeta("Meta", (), {"table_setting": table_setting})
 
 
 @functools.cache
@@ -33,7 +45,18 @@ def _transaction_connection() -> Connection:
     """One PynamoDB connection for every transaction of the process: a new one per transaction
     loaded botocore's DynamoDB service model again, ~170 ms of JSON parsing per STOW instance
     (`python -m bench.profile`)."""
-    return Connection(region=_REGION)
+    return Connection(region=settings().region)
+
+
+@config.on_reset
+def _forget_connections() -> None:
+    """The transactions' connection and each model's own (PynamoDB keeps one per model class)."""
+    _transaction_connection.cache_clear()
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        model._connection = None
+        pending.extend(model.__subclasses__())
 
 
 def transact() -> TransactWrite:
@@ -60,7 +83,7 @@ class UsersByEmail(GlobalSecondaryIndex):
 class UserProfile(_Item):
     """`USER#{sub}` / `PROFILE`: a registered user and the id of their inbox album."""
 
-    Meta = _meta(settings().users_table)
+    Meta = _meta("users_table")
     sub = UnicodeAttribute()
     email = UnicodeAttribute(default="")
     email_lower = UnicodeAttribute(null=True)
@@ -79,7 +102,7 @@ class EmailClaim(_Item):
     Written in the same transaction as the profile's e-mail, on the condition that nobody else
     holds it: e-mail addresses are unique in Obelisk, and `find_user` resolves them here."""
 
-    Meta = _meta(settings().users_table)
+    Meta = _meta("users_table")
     owner_sub = UnicodeAttribute()
 
     @staticmethod
@@ -111,7 +134,7 @@ class AlbumFlags(MapAttribute):
 class Album(_Item):
     """`ALBUM#{id}` / `META`: an album, or a user's inbox when `is_inbox`."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     album_id = UnicodeAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
@@ -129,7 +152,7 @@ class Album(_Item):
 class AlbumMember(_Item):
     """`ALBUM#{id}` / `MEMBER#{sub}`: membership; the `by-member` index lists a user's albums."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     member_sub = UnicodeAttribute()
     is_admin = BooleanAttribute(default=False)
     is_favorite = BooleanAttribute(default=False)
@@ -147,7 +170,7 @@ class AlbumEvent(_Item):
     """`ALBUM#{id}` / `EVENT#{post_date}#{event_id}`: a comment or a mutation in the album's
     history. `unpublished` is set until the event has been sent to the events queue."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     event_id = UnicodeAttribute()
     album_id = UnicodeAttribute()
     event_type = UnicodeAttribute()  # "Comment" | "Mutation"
@@ -173,7 +196,7 @@ class SeriesRead(_Item):
     """`ALBUM#{id}` / `READ#{time}#{id}`: a series of the album was read, by whom and through
     which token (the read audit trail; expires with the TTL)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     reader_sub = UnicodeAttribute()
     token_kind = UnicodeAttribute()
     capability_id = UnicodeAttribute(null=True)
@@ -193,7 +216,7 @@ class StudyComment(_Item):
     public or private to its author and `target_sub` (docs/kheops-compatibility.md §7), with the
     series its author read when posting (`series_uids`: a reader must read all of them)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     study_uid = UnicodeAttribute()
     author_sub = UnicodeAttribute()
     comment = UnicodeAttribute()
@@ -209,7 +232,7 @@ class StudyComment(_Item):
 class ReportProvider(_Item):
     """`ALBUM#{id}` / `RP#{client_id}`: a report provider installed in an album (soft-deleted)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     client_id = UnicodeAttribute()
     album_id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -225,7 +248,7 @@ class ReportProvider(_Item):
 class ReportProviderClient(_Item):
     """`CLIENT#{client_id}` / `META`: which album a client_id belongs to (one read at launch)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     album_id = UnicodeAttribute()
 
     @staticmethod
@@ -236,7 +259,7 @@ class ReportProviderClient(_Item):
 class Webhook(_Item):
     """`ALBUM#{id}` / `WEBHOOK#{webhook_id}`: a webhook of the album (docs/kheops-compatibility.md §12)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     webhook_id = UnicodeAttribute()
     album_id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -264,7 +287,7 @@ class WebhookTrigger(_Item):
     `target_url` and `target_secret` are the webhook's when the trigger was made: every attempt goes
     there, whatever the webhook's URL and secret become (never shown in responses)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     trigger_id = UnicodeAttribute()
     webhook_id = UnicodeAttribute()
     album_id = UnicodeAttribute()
@@ -289,7 +312,7 @@ class PendingNewSeries(_Item):
     quiet period. Each change adds `{series} {event_id} {count}` to `contributions` (idempotent)
     and bumps `version`; the delayed check for the newest version sends it."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     album_id = UnicodeAttribute()
     study_uid = UnicodeAttribute()
     import_source = UnicodeAttribute()
@@ -308,7 +331,7 @@ class NewSeriesDispatch(_Item):
     """`ALBUM#{id}` / `NEWSERIESSEND#{generation}#{version}`: a claimed `new_series`
     notification being turned into triggers; removed once every trigger is queued."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     album_id = UnicodeAttribute()
     study_uid = UnicodeAttribute()
     import_source = UnicodeAttribute()
@@ -337,7 +360,7 @@ class SeriesShare(_Item):
     """`ALBUM#{id}` / `SERIES#{study}#{series}`: a series is in an album (the inbox included).
     The `by-study` index (`study_uid`, `{series}#{album}`) answers which albums hold a series."""
 
-    Meta = _meta(settings().shares_table)
+    Meta = _meta("shares_table")
     album_id = UnicodeAttribute()
     study_uid = UnicodeAttribute()
     series_uid = UnicodeAttribute()
@@ -403,7 +426,7 @@ class AlbumStudy(_Item):
     before the copies). Written in the same transaction as the album's `SeriesShare` rows
     (`store.shares`)."""
 
-    Meta = _meta(settings().shares_table)
+    Meta = _meta("shares_table")
     album_id = UnicodeAttribute()
     study_uid = UnicodeAttribute()
     listing = UnicodeAttribute()
@@ -429,7 +452,7 @@ class AlbumStudyModality(_Item):
     """`ALBUM#{id}` / `MODALITY#{Modality}#{study}`: a series of the study in the album has this
     modality (upper-cased); `listing` orders them. A ModalitiesInStudy search is one Query."""
 
-    Meta = _meta(settings().shares_table)
+    Meta = _meta("shares_table")
     study_uid = UnicodeAttribute()
     listing = UnicodeAttribute()
 
@@ -443,7 +466,7 @@ class AlbumStudyCount(_Item):
     list); `changes` counts every study that came or went; `indexed`, how many of its study rows
     are `AlbumStudy.indexed` (searches use the indexes when all are)."""
 
-    Meta = _meta(settings().shares_table)
+    Meta = _meta("shares_table")
     studies = NumberAttribute(default=0)
     changes = NumberAttribute(default=0)
     indexed = NumberAttribute(null=True)
@@ -457,7 +480,7 @@ class VisibleStudyCount(_Item):
     """`USER#{sub}` / `STUDYCOUNT`: the distinct studies of a user's albums together, remembered
     with the `changes` of each album it was counted from (`signature`)."""
 
-    Meta = _meta(settings().shares_table)
+    Meta = _meta("shares_table")
     signature = UnicodeAttribute()
     studies = NumberAttribute()
 
@@ -474,7 +497,7 @@ class StudyRecord(_Item):
     of its first instance. Never shown as such: each series carries its own identity
     (`SeriesRecord.study_attributes`); these stand in for series rows written before it."""
 
-    Meta = _meta(settings().dicom_table)
+    Meta = _meta("dicom_table")
     study_uid = UnicodeAttribute()
     attributes = JSONAttribute()
     created_at = UnicodeAttribute()
@@ -494,7 +517,7 @@ class SeriesRecord(_Item):
     shares put on the series (`shares.add_series`): with `instance_count`, what a purge checks is
     unchanged (`orphans.purge`)."""
 
-    Meta = _meta(settings().dicom_table)
+    Meta = _meta("dicom_table")
     study_uid = UnicodeAttribute()
     series_uid = UnicodeAttribute()
     attributes = JSONAttribute()
@@ -513,7 +536,7 @@ class InstanceRecord(_Item):
     `generation`, random per stored instance, names its S3 objects (`dicom_store`; None in rows
     written before it, whose objects have names without it)."""
 
-    Meta = _meta(settings().dicom_table)
+    Meta = _meta("dicom_table")
     study_uid = UnicodeAttribute()
     series_uid = UnicodeAttribute()
     sop_uid = UnicodeAttribute()
@@ -546,7 +569,7 @@ class Capability(_Item):
     """`CAP#{sha256(secret)}` / `CAP`: a capability token, found from the presented secret in one
     read. It carries its creator's profile so that verifying it needs no second read."""
 
-    Meta = _meta(settings().tokens_table)
+    Meta = _meta("tokens_table")
     capability_id = UnicodeAttribute()
     title = UnicodeAttribute()
     scope_type = UnicodeAttribute()  # "user" | "album"
@@ -575,7 +598,7 @@ class CapabilityPointer(_Item):
     """`CAPID#{id}` / `CAP` in the tokens table, and `ALBUM#{album}` / `CAP#{id}` in the albums
     table: a capability found by its public id, or listed by album."""
 
-    Meta = _meta(settings().tokens_table)
+    Meta = _meta("tokens_table")
     secret_hash = UnicodeAttribute()
 
     @staticmethod
@@ -584,7 +607,7 @@ class CapabilityPointer(_Item):
 
 
 class AlbumCapability(_Item):
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     secret_hash = UnicodeAttribute()
     creator_sub = UnicodeAttribute()
 
@@ -599,7 +622,7 @@ class AlbumCapability(_Item):
 class ReportSite(_Item):
     """`SITE#{id}` / `META`: a reporting site, its admins (subs or e-mails), origins and return path."""
 
-    Meta = _meta(settings().reports_table)
+    Meta = _meta("reports_table")
     site_id = UnicodeAttribute()
     admins = JSONAttribute(default=list)
     origins = JSONAttribute(default=list)
@@ -615,7 +638,7 @@ class ReportSite(_Item):
 class AccessionClaim(_Item):
     """`SITE#{id}` / `ACCESSION#{accession}`: the one report of an accession at a site."""
 
-    Meta = _meta(settings().reports_table)
+    Meta = _meta("reports_table")
     report_id = UnicodeAttribute()
 
     @staticmethod
@@ -626,7 +649,7 @@ class AccessionClaim(_Item):
 class Report(_Item):
     """`REPORT#{id}` / `META`: the current state of one report."""
 
-    Meta = _meta(settings().reports_table)
+    Meta = _meta("reports_table")
     report_id = UnicodeAttribute()
     site_id = UnicodeAttribute()
     accession = UnicodeAttribute()
@@ -649,7 +672,7 @@ class Report(_Item):
 class ReportVersion(_Item):
     """`REPORT#{id}` / `VERSION#{n:04}`: a signed version, kept when the report is amended."""
 
-    Meta = _meta(settings().reports_table)
+    Meta = _meta("reports_table")
     report_id = UnicodeAttribute()
     status = UnicodeAttribute()
     findings = UnicodeAttribute(default="")
@@ -666,7 +689,7 @@ class ReportDelivery(_Item):
     """`REPORT#{id}` / `DELIVERY#{n:04}`: the return of signed version n to its site's endpoint and
     every attempt made (the attempt log of `chalicelib.events.deliveries`)."""
 
-    Meta = _meta(settings().reports_table)
+    Meta = _meta("reports_table")
     report_id = UnicodeAttribute()
     version = NumberAttribute()
     return_format = UnicodeAttribute()  # HL7 | FHIR
@@ -684,7 +707,7 @@ class ReportSecret(_Item):
     """`CODE#{sha256}` or `SESSION#{sha256}` / `SECRET`: a launch code or report session, stored
     only as a hash; `expires_at` is the TTL attribute and is also checked on read."""
 
-    Meta = _meta(settings().reports_table)
+    Meta = _meta("reports_table")
     report_id = UnicodeAttribute()
     expires_at = NumberAttribute()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from chalicelib.config import settings
 from chalicelib.store.models import Album, _Item, _meta
 
 INTAKE_SUFFIX = "-intake"  # album ids are alphanumeric: no real album id ends with it
@@ -19,7 +18,7 @@ class ResearchKey(_Item):
     """`ALBUM#{id}` / `RESEARCH`: the album's secret (seeds pseudonyms, keys the UID map, shifts
     dates) and the bytes its copies take (`copy_bytes`, the album statistics' storage)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     secret = UnicodeAttribute()
     copy_bytes = NumberAttribute(default=0)
     copied_series = NumberAttribute(default=0)
@@ -33,7 +32,7 @@ class HeldSeries(_Item):
     """`ALBUM#{id}` / `HELD#{hold_id}`: a series that may carry identifiers in its pixels, waiting
     in the intake for an album admin. Listed by `hold_id`, modality, reason and size only."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     hold_id = UnicodeAttribute()
     study_uid = UnicodeAttribute()  # the original's: never shown
     series_uid = UnicodeAttribute()
@@ -52,7 +51,7 @@ class Pseudonym(_Item):
     """`ALBUM#{id}` / `PATIENT#{original PatientID}`: the pseudonym the album gave a patient (the
     mapping Obelisk keeps; re-identification is a database read by an operator, never a route)."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     patient_id = UnicodeAttribute()
     pseudonym = UnicodeAttribute()
 
@@ -64,7 +63,7 @@ class Pseudonym(_Item):
 class CopyOf(_Item):
     """`ALBUM#{id}` / `COPY#{original study}#{original series}`: which copy a series became."""
 
-    Meta = _meta(settings().albums_table)
+    Meta = _meta("albums_table")
     copy_study_uid = UnicodeAttribute()
     copy_series_uid = UnicodeAttribute()
     copied_at = UnicodeAttribute()

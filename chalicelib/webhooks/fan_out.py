@@ -102,8 +102,8 @@ def _send_new_user(message: AlbumChange) -> None:
     if not hooks or not message.target_sub:
         return
     album_id = message.album_id
-    user = payloads.user_response(message.target_sub, album_id,
-                                  is_admin=True if message.mutation_type == "ADD_ADMIN" else None)
+    user = payloads.album_user(message.target_sub, album_id,
+                               is_admin=True if message.mutation_type == "ADD_ADMIN" else None)
     body = payloads.new_user(album_id, payloads.source_response(album_id, message.origin()), user)
     summary = {"user": {k: user[k] for k in ("email", "name", "sub")}}
     for hook in hooks:
@@ -158,7 +158,7 @@ def _send_manual(message: AlbumChange) -> None:
         return
     source = payloads.source_response(album_id, message.origin())
     if details.get("event") == "new_user":
-        user = payloads.user_response(message.target_sub, album_id)
+        user = payloads.album_user(message.target_sub, album_id)
         body = payloads.new_user(album_id, source, user, is_manual_trigger=True)
         summary = {"user": {k: user[k] for k in ("email", "name", "sub")}}
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.config import settings
 from chalicelib.dicom.json_model import first_value, text_value
+from chalicelib.serializers import users as user_json
 from chalicelib.store import identity, shares, users
 from chalicelib.store.models import SeriesRecord
 
@@ -20,23 +21,18 @@ SERIES_FIELDS = {
 }
 
 
-def user_response(sub: str | None, album_id: str | None = None, *, is_admin: bool | None = None) -> dict:
-    """`{email, name, sub}` plus `is_admin` in the album (looked up unless given)."""
-    body: dict = {"email": "", "name": "", "sub": sub or ""}
-    user = users.get_or_none(sub) if sub else None
-    if user is not None:
-        body.update(email=user.email, name=user.name)
-    if album_id is not None:
-        if is_admin is None:
-            member = shares.membership(album_id, sub or "")
-            is_admin = member is not None and member.is_admin
-        body["is_admin"] = bool(is_admin)
-    return body
+def album_user(sub: str | None, album_id: str | None = None, *, is_admin: bool | None = None) -> dict:
+    """The user `sub` (`serializers.users.member`) plus `is_admin` in the album (looked up unless given)."""
+    if album_id is not None and is_admin is None:
+        membership = shares.membership(album_id, sub or "")
+        is_admin = membership is not None and membership.is_admin
+    return user_json.member(users.get_or_none(sub) if sub else None, sub or "",
+                            is_admin if album_id is not None else None)
 
 
 def source_response(album_id: str, origin: dict, *, is_admin: bool | None = None) -> dict:
     """The actor of an events-queue message, with the capability token or provider it used."""
-    body = user_response(origin.get("actor_sub"), album_id, is_admin=is_admin)
+    body = album_user(origin.get("actor_sub"), album_id, is_admin=is_admin)
     if origin.get("capability"):
         body["capability_token"] = {"id": origin["capability"].get("id", ""),
                                     "title": origin["capability"].get("title", "")}

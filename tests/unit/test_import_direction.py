@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("app",),
     ("api",),
     ("services", "reporting", "webhooks", "report_providers", "oauth"),
+    ("serializers",),
     ("auth", "events"),
     ("store",),
     ("dicom",),

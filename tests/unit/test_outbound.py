@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import outbound
-from chalicelib.config import settings
+from chalicelib import config, outbound
 
 
 @pytest.fixture
 def allowlist(monkeypatch):
     def set_allowlist(value: str):
         monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", value)
-        settings.cache_clear()
+        config.reset()
 
     yield set_allowlist
     monkeypatch.delenv("OBELISK_OUTBOUND_ALLOWLIST", raising=False)
-    settings.cache_clear()
+    config.reset()
 
 
 @pytest.mark.parametrize("address", [
@@ -79,7 +78,7 @@ def test_a_receiver_that_never_answers_times_out(allowlist, monkeypatch):
 
     allowlist("127.0.0.0/8")
     monkeypatch.setenv("OBELISK_OUTBOUND_TIMEOUT_SECONDS", "0.5")
-    settings.cache_clear()
+    config.reset()
     silent = SilentReceiver()
     try:
         with pytest.raises(requests.Timeout):

@@ -352,3 +352,39 @@ RESEARCH_RIGHTS = [  # (right, principal, decision, expected)
 def test_who_adds_to_a_research_album(research_world, right, who, decide, expected):
     with using(research_world):
         assert decide(who()) == expected
+
+
+# ---- decisions routes used to take themselves (audit trail, /userinfo) -------------------------
+
+AUDIT_READERS = [  # (who, album, expected: True or the refusal's class)
+    (lambda: Principal(kind=USER, user=profile("alice")), "A", True),  # A's admin
+    (lambda: Principal(kind=USER, user=profile("bob")), "A", Forbidden),  # a plain member
+    (lambda: Principal(kind=USER, user=profile("carol")), "A", NotFound),  # not in A: as for no album
+    (lambda: Principal(kind=USER, user=profile("alice")), model.inbox("alice"), Forbidden),  # an inbox
+    (lambda: Principal(kind=ALBUM_CAPABILITY, user=profile("alice"), scope=frozenset({"read", "write"}),
+                       album_id="A"), "A", Forbidden),  # not a user-level token
+    (lambda: Principal(kind=USER_CAPABILITY, user=profile("alice"), scope=frozenset({"read", "write"})), "A", True),
+]
+
+
+@pytest.mark.parametrize(("who", "album", "expected"), AUDIT_READERS,
+                         ids=["admin", "member", "stranger", "inbox", "album token", "admin's user capability"])
+def test_only_album_admins_read_the_audit_trail(provider_world, who, album, expected):
+    with using(facts_of(provider_world)):
+        if expected is True:
+            assert policy.require_audit_reader(who(), album).album.album_id == album
+            return
+        with pytest.raises(expected):
+            policy.require_audit_reader(who(), album)
+
+
+@pytest.mark.parametrize("kind", [USER, USER_CAPABILITY, ALBUM_CAPABILITY, VIEWER, REPORT_PROVIDER])
+def test_userinfo_answers_report_provider_tokens_only(kind):
+    token = Principal(kind=kind, user=profile("alice"), scope=frozenset({"read"}), album_id="A")
+    assert succeeds(lambda: policy.require_userinfo_reader(token)) == (kind == REPORT_PROVIDER)
+
+
+@pytest.mark.parametrize("kind", [USER, USER_CAPABILITY, ALBUM_CAPABILITY, VIEWER, REPORT_PROVIDER])
+def test_an_albums_members_are_listed_to_user_level_tokens_only(kind):
+    token = Principal(kind=kind, user=profile("alice"), scope=frozenset({"read"}), album_id="A")
+    assert succeeds(lambda: policy.require_member_listing(token)) == (kind in (USER, USER_CAPABILITY))

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from chalicelib import config
 from chalicelib.config import settings
 from chalicelib.report_providers.provider_config import InvalidConfiguration, validate
 
@@ -56,8 +57,8 @@ def test_conf_uri_and_return_uri_bases_share_the_public_origin_by_default(monkey
     origin (no OBELISK_WEB_URL, a deployment) they share it, as KHEOPS's sample provider requires."""
     monkeypatch.setenv("OBELISK_PUBLIC_URL", "https://obelisk.example")
     monkeypatch.delenv("OBELISK_WEB_URL", raising=False)
-    settings.cache_clear()
+    config.reset()
     try:
         assert urlsplit(settings().api_url)[:2] == urlsplit(settings().web_url)[:2] == ("https", "obelisk.example")
     finally:
-        settings.cache_clear()
+        config.reset()

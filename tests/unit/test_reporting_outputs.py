@@ -8,7 +8,7 @@ import hl7
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from chalicelib.config import settings
+from chalicelib import config
 from chalicelib.events import deliveries
 from chalicelib.reporting import returns as delivery
 from chalicelib.reporting.hl7_oru import build_oru, to_dicom_date
@@ -46,12 +46,12 @@ def test_person_names_are_family_caret_given():
 
 def test_a_refused_return_endpoint_is_a_failed_attempt(monkeypatch):
     monkeypatch.setenv("OBELISK_OUTBOUND_ALLOWLIST", "")
-    settings.cache_clear()
+    config.reset()
     try:
         for endpoint in ("http://127.0.0.1:9/oru", "http://10.0.0.1/oru"):
             assert deliveries.post(endpoint, b"x", {}, "report") == deliveries.CONNECTION_ERROR
     finally:
-        settings.cache_clear()
+        config.reset()
 
 
 def test_the_return_sends_the_site_format_and_needs_an_endpoint():

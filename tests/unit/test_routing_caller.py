@@ -2,6 +2,8 @@
 before the view reads anything, so an unauthenticated request answers 401 whatever it sent."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -66,3 +68,20 @@ def test_a_view_that_does_not_ask_for_a_caller_is_not_authenticated(resolved):
     with Client(app_with_routes()) as client:
         answer = client.http.get("/public")
     assert answer.status_code == 200 and resolved == []
+
+
+def _principal_calls() -> list[str]:
+    """Calls of `principal(...)` / `routing.principal(...)` in the views (`routing.py` aside)."""
+    api = Path(routing.__file__).parent
+    found = []
+    for path in sorted(api.glob("*.py")):
+        if path.name == "routing.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "principal":
+                found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_views_take_their_caller_from_route_and_never_resolve_it_themselves():
+    assert _principal_calls() == []
