@@ -5,7 +5,10 @@ objects first, then one DynamoDB transaction per series of the request (its inst
 study, share). A failed transaction removes the objects it wrote. What is per study (shares,
 identities, permission) is read once per request, existence in one BatchGetItem (docs/dicomweb.md). Ingest is idempotent per SOP Instance UID. Each stored
 instance's objects are named with a new generation (`dicom_store`), kept on its index row, and a
-new series row gets one too: a series purged and stored again never reuses an object name."""
+new series row gets one too: a series purged and stored again never reuses an object name. Each
+instance is parsed once (`services.parsed.ParsedInstance`: one DICOM JSON conversion, frames cut
+once), and every step after reads that value; the share row is written by `shares.write_share` and
+conflicts are retried with `shares.back_off`, as every share write is."""
 from __future__ import annotations
 
 import json
