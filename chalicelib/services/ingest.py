@@ -5,14 +5,14 @@ objects first, then one DynamoDB transaction per series of the request (its inst
 study, share). A failed transaction removes the objects it wrote. What is per study (shares,
 identities, permission) is read once per request, existence in one BatchGetItem (docs/dicomweb.md). Ingest is idempotent per SOP Instance UID. Each stored
 instance's objects are named with a new generation (`dicom_store`), kept on its index row, and a
-new series row gets one too: a series purged and stored again never reuses an object name."""
+new series row gets one too: a series purged and stored again never reuses an object name. Each
+instance is parsed once (`services.parsed.ParsedInstance`: one DICOM JSON conversion, frames cut
+once), and every step after reads that value; the share row is written by `shares.write_share` and
+conflicts are retried with `shares.back_off`, as every share write is."""
 from __future__ import annotations
 
-import io
 import json
-import time
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
@@ -20,14 +20,15 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.dicom import frames, json_model, stow
-from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
-from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, has_uid_form, is_keyable_uid
+from chalicelib.dicom import json_model, stow
+from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, is_keyable_uid
 from chalicelib.errors import BadRequest, PayloadTooLarge, SeriesNotFound
 from chalicelib.events import mutations
 from chalicelib.services import renditions, research_intake
+from chalicelib.services.parsed import UID_KEYWORDS, ParsedInstance, of_dataset, parse, read_part10  # noqa: F401 - read_part10 is ingest's
 from chalicelib.store import dicom_store, identity, listing, research, shares
-from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, SeriesShare, StudyRecord, transact
+from chalicelib.store.items import get_or_none
+from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, StudyRecord, transact
 
 if TYPE_CHECKING:
     import pydicom
@@ -38,10 +39,9 @@ NOT_AUTHORIZED = 0x0124
 INVALID_ATTRIBUTE_VALUE = 0x0106
 CANNOT_UNDERSTAND = 0xC000
 OUT_OF_RESOURCES = 0xA700
-UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
 STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
 
-COMMIT_ATTEMPTS = 4
+COMMIT_ATTEMPTS = shares.WRITE_ATTEMPTS
 
 # Attributes an instance must agree on with the study it joins, when its sender reads the study.
 STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
@@ -78,56 +78,17 @@ class IngestResult:
     failed: list[Failed] = field(default_factory=list)
 
 
-def read_part10(data: bytes) -> pydicom.Dataset:
-    """Parses a Part-10 object, refusing anything truncated or without the UIDs ingest needs.
-    Parsing has no side effects, so whatever pydicom raises on a malformed object (ValueError,
-    NotImplementedError for an unknown VR, struct.error, ...) is the caller's 400. An object that
-    would inflate or decode beyond `limits.decoded_bound` is refused (413) before it is."""
-    import pydicom
-
-    check_inflated_size(data)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("error", message="End of file reached")
-            dataset = pydicom.dcmread(io.BytesIO(data), force=False)
-        if _truncated(dataset):
-            raise BadRequest("the object is truncated: an element is shorter than its declared length")
-        check_pixel_geometry(dataset)
-        for _element in dataset.iterall():
-            pass  # converts every raw element: sequences cut short fail here
-        json_model.to_json(dataset)  # values DICOM JSON cannot carry (a DS of '\x0080.0') fail here
-        for _frame in frames.frames(dataset):
-            pass  # a pixel module frames cannot be cut from (no Rows, no transfer syntax) fails here
-        for keyword in UID_KEYWORDS:  # a UID too long to key is refused per instance (`Ingest`)
-            if not has_uid_form(str(dataset.get(keyword, ""))):
-                raise BadRequest(f"{keyword} missing or not a valid UID")
-    except (BadRequest, PayloadTooLarge):
-        raise
-    except Exception as error:  # noqa: BLE001 - see the docstring
-        raise BadRequest(f"not a readable DICOM Part-10 object: {error}") from error
-    return dataset
-
-
-def _truncated(dataset: pydicom.Dataset) -> bool:
-    """pydicom reads a short final element without complaint: compare each top-level raw value
-    with its declared length."""
-    for tag in dataset.keys():
-        raw = dataset.get_item(tag)
-        length, value = getattr(raw, "length", None), getattr(raw, "value", None)
-        if isinstance(value, bytes) and length not in (None, 0xFFFFFFFF) and len(value) < length:
-            return True
-    return False
-
-
 @dataclass
 class _Accepted:
     """An instance that passed the checks, on its way to the store."""
-    dataset: pydicom.Dataset
-    data: bytes
+    instance: ParsedInstance
     stored: Stored
     coerced: list[str]
-    attributes: dict = field(default_factory=dict)
     generation: str = ""
+
+    @property
+    def attributes(self) -> dict:
+        return self.instance.attributes
 
 
 class Ingest:
@@ -146,29 +107,28 @@ class Ingest:
         self._already_in_album: dict[tuple[str, str], bool] = {}
         self._new_in_album: dict[str, bool] = {}
         self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
-        self._incoming: tuple[object, dict] = (None, {})  # the last instance checked, and its JSON
         self._documents: dict[tuple[str, str, str], dict] = {}  # (study, series, sop) -> metadata document
         self._proposed: set[str] = set()  # series generations this request's commits proposed
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
-        """Checks and stores one instance (see `add_all`)."""
-        self.add_all([(data, dataset)])
+        """Checks and stores one instance (see `add_all`): its bytes, parsed here (`parse`) unless
+        the caller made and checked the dataset itself."""
+        self.add_all([parse(data) if dataset is None else of_dataset(data, dataset)])
 
-    def add_all(self, parts: list[tuple[bytes, pydicom.Dataset | None]]) -> None:
+    def add_all(self, instances: list[ParsedInstance]) -> None:
         """Checks the instances in order (each against the study as the sender reads it, and as
         the instances before it in the request left it), then stores those that passed: objects
         first, then the index rows of each series in as few transactions as fit."""
-        parsed = [(data, dataset if dataset is not None else read_part10(data)) for data, dataset in parts]
-        present = _existing([_uids(d) for _, d in parsed if all(is_keyable_uid(u) for u in _uids(d))])
+        present = _existing([i.uids for i in instances if all(is_keyable_uid(u) for u in i.uids)])
         new: list[_Accepted] = []
         known: list[_Accepted] = []
         order: list[_Accepted] = []
-        for data, dataset in parsed:
-            accepted = self._accept(data, dataset)
+        for instance in instances:
+            accepted = self._accept(instance)
             if accepted is None:
                 continue
             order.append(accepted)
-            key = _uids(dataset)[:3]
+            key = instance.key
             if key in present:
                 known.append(accepted)
                 continue
@@ -181,7 +141,8 @@ class Ingest:
             stored = accepted.stored
             self._remember_album_state(stored.study_uid, stored.series_uid)
             try:
-                stored.new_in_album = self._share(stored.study_uid, stored.series_uid, str(accepted.dataset.get("Modality", "")))
+                stored.new_in_album = self._share(stored.study_uid, stored.series_uid,
+                                                  str(accepted.instance.dataset.get("Modality", "")))
             except SeriesNotFound:  # purged since it was found stored
                 self.result.failed.append(Failed(stored.sop_uid, stored.sop_class_uid, PROCESSING_FAILURE,
                                                  "the series was deleted while the instance was stored; send it again"))
@@ -190,39 +151,32 @@ class Ingest:
         kept = {id(a.stored) for a in [*written, *shared]}
         self.result.stored.extend(a.stored for a in order if id(a.stored) in kept)
 
-    def _accept(self, data: bytes, dataset) -> _Accepted | None:
+    def _accept(self, instance: ParsedInstance) -> _Accepted | None:
         """The instance with its study-level attributes coerced, or None when refused."""
-        study, series = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID)
-        sop, sop_class = str(dataset.SOPInstanceUID), str(dataset.SOPClassUID)
-        failure = self._refusal(dataset, study, series)
+        study, series, sop, sop_class = instance.uids
+        failure = self._refusal(instance)
         if failure:
             reason, comment, tags = failure
             self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
             return None
-        incoming = self._json(dataset)
-        coerced = self._coerce(dataset, self._reference(study, series), incoming)
-        return _Accepted(dataset, data, Stored(study, series, sop, sop_class), coerced,
-                         json_model.to_json(dataset) if coerced else incoming)
-
-    def _json(self, dataset) -> dict:
-        """The instance's DICOM JSON as received, converted once (the conversion is most of
-        ingest's own CPU)."""
-        if self._incoming[0] is not dataset:
-            self._incoming = (dataset, json_model.to_json(dataset))
-        return self._incoming[1]
+        coerced = self._coerce(instance.dataset, self._reference(study, series), instance.attributes)
+        if coerced:  # the dataset changed: its DICOM JSON as it is now (`_expect` encodes it again)
+            instance = replace(instance, attributes=json_model.to_json(instance.dataset))
+        return _Accepted(instance, Stored(study, series, sop, sop_class), coerced)
 
     def _expect(self, accepted: _Accepted) -> None:
         """The identity the next instances of the request are checked against, as if stored."""
         stored = accepted.stored
         if accepted.coerced:
-            accepted.data = _encoded(accepted.dataset)
+            accepted.instance = accepted.instance.coerced(accepted.attributes)
         stored_identity = json_model.subset(accepted.attributes, json_model.PATIENT_STUDY_KEYWORDS)
         self._identities.setdefault((stored.study_uid, stored.series_uid), stored_identity)
         if self._references.get(stored.study_uid) is None:
             self._references[stored.study_uid] = self._identities[(stored.study_uid, stored.series_uid)]
 
-    def _refusal(self, dataset, study: str, series: str) -> tuple[int, str, list[str]] | None:
-        too_long = [k for k in UID_KEYWORDS if not is_keyable_uid(str(dataset.get(k, "")))]
+    def _refusal(self, instance: ParsedInstance) -> tuple[int, str, list[str]] | None:
+        study, series = instance.study_uid, instance.series_uid
+        too_long = [k for k, uid in zip(UID_KEYWORDS, instance.uids, strict=True) if not is_keyable_uid(uid)]
         if too_long:
             return CANNOT_UNDERSTAND, f"{too_long[0]} longer than {MAX_KEYABLE_LENGTH} characters", []
         if self.expected_study and study != self.expected_study:
@@ -232,7 +186,7 @@ class Ingest:
         reference = self._reference(study, series)
         if reference is None:
             return None  # the sender reads nothing of the study: it is a new study to them
-        incoming = self._json(dataset)
+        incoming = instance.attributes
         conflicts = [
             json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
             if json_model.text_value(incoming, k) and json_model.text_value(incoming, k) != json_model.text_value(reference, k)
@@ -293,13 +247,12 @@ class Ingest:
         try:
             objects = []
             for accepted in chunk:
-                dataset, stored = accepted.dataset, accepted.stored
+                instance = accepted.instance
                 objects += dicom_store.instance_objects(
-                    stored.study_uid, stored.series_uid, stored.sop_uid, str(dataset.file_meta.TransferSyntaxUID),
-                    accepted.data, generation=accepted.generation, dataset=dataset)
-                key = (stored.study_uid, stored.series_uid, stored.sop_uid)
-                metadata, self._documents[key] = renditions.instance_metadata(dataset, accepted.generation)
-                objects.append(metadata)
+                    *instance.key, instance.transfer_syntax, instance.data, generation=accepted.generation,
+                    dataset=instance.dataset, cut=instance.frames)
+                objects.append(renditions.metadata_object(*instance.key, accepted.generation, instance.document))
+                self._documents[instance.key] = instance.document
                 if sum(len(o[1]) for o in objects) >= WRITE_BATCH_BYTES:
                     dicom_store.put_all(objects)
                     objects = []
@@ -319,9 +272,9 @@ class Ingest:
                 self._commit(pending, clock.local_iso())
                 break
             except TransactWriteError as error:
-                present = _existing([_uids(a.dataset) for a in pending])
+                present = _existing([a.instance.uids for a in pending])
                 if present:  # a concurrent request stored some of them first, under its own generation
-                    first = [a for a in pending if _uids(a.dataset)[:3] in present]
+                    first = [a for a in pending if a.instance.key in present]
                     _delete_objects(first)
                     settled += first
                     pending = [a for a in pending if a not in first]
@@ -333,7 +286,7 @@ class Ingest:
                 if attempt + 1 < COMMIT_ATTEMPTS and self._new_in_album[study] != guessed_new:
                     continue  # another request listed the study in the album first, or removed it
                 if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
-                    time.sleep(0.05 * 2 ** attempt)  # another STOW updated the same series or study
+                    shares.back_off(attempt)  # another STOW updated the same series or study
                     continue
                 _delete_objects(pending)
                 for accepted in pending:
@@ -358,7 +311,6 @@ class Ingest:
         first = chunk[0]
         study, series = first.stored.study_uid, first.stored.series_uid
         attributes = first.attributes
-        share_key = SeriesShare.key(self.album_id, study, series)
         series_identity = self._identities.get((study, series)) or json_model.subset(
             attributes, json_model.PATIENT_STUDY_KEYWORDS)
         generation = dicom_store.new_generation()
@@ -385,17 +337,7 @@ class Ingest:
                     StudyRecord.created_at.set(StudyRecord.created_at | moment),
                 ],
             )
-            transaction.update(
-                SeriesShare(*share_key),
-                actions=[
-                    SeriesShare.album_id.set(self.album_id),
-                    SeriesShare.study_uid.set(study),
-                    SeriesShare.series_uid.set(series),
-                    SeriesShare.series_album.set(f"{series}#{self.album_id}"),
-                    SeriesShare.added_at.set(SeriesShare.added_at | moment),
-                    *self._placed_by(),
-                ],
-            )
+            shares.write_share(transaction, self.album_id, study, series, moment, self._placer(), only_new=False)
             listing.add(transaction, self.album_id, study, series, series_identity,
                         json_model.text_value(attributes, "Modality"), self._study_is_new(study))
 
@@ -403,10 +345,6 @@ class Ingest:
         """Who places a series in a research album's intake (`SeriesShare.placed_by`): the one
         principal that may go on adding to it there (`policy.StudyStanding`)."""
         return self.principal.sub if research.is_intake(self.album_id) else None
-
-    def _placed_by(self) -> list:
-        placer = self._placer()
-        return [SeriesShare.placed_by.set(SeriesShare.placed_by | placer)] if placer else []
 
     def _study_is_new(self, study: str) -> bool:
         """Whether the target album holds nothing of the study yet: guessed from the study's
@@ -511,12 +449,13 @@ def _commit_chunks(instances: list[_Accepted]) -> list[list[_Accepted]]:
 
 
 def _instance_record(accepted: _Accepted, moment: str) -> InstanceRecord:
-    dataset, stored = accepted.dataset, accepted.stored
+    instance, stored = accepted.instance, accepted.stored
+    dataset = instance.dataset
     return InstanceRecord(
         *InstanceRecord.key(stored.study_uid, stored.series_uid, stored.sop_uid), study_uid=stored.study_uid,
         series_uid=stored.series_uid, sop_uid=stored.sop_uid, sop_class_uid=stored.sop_class_uid,
-        transfer_syntax_uid=str(dataset.file_meta.TransferSyntaxUID),
-        attributes=json_model.indexable(accepted.attributes), size=len(accepted.data),
+        transfer_syntax_uid=instance.transfer_syntax,
+        attributes=json_model.indexable(accepted.attributes), size=len(instance.data),
         number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1), stored_at=moment,
         generation=accepted.generation,
     )
@@ -527,11 +466,6 @@ def _delete_objects(instances: list[_Accepted]) -> None:
         stored = accepted.stored
         dicom_store.delete_objects(dicom_store.instance_keys(stored.study_uid, stored.series_uid, stored.sop_uid,
                                                              generation=accepted.generation))
-
-
-def _uids(dataset) -> tuple[str, str, str, str]:
-    return (str(dataset.get("StudyInstanceUID", "")), str(dataset.get("SeriesInstanceUID", "")),
-            str(dataset.get("SOPInstanceUID", "")), str(dataset.get("SOPClassUID", "")))
 
 
 def _existing(uids: list[tuple[str, ...]]) -> set[tuple[str, str, str]]:
@@ -548,11 +482,11 @@ def store_body(principal: Principal, album_id: str | None, study_uid: str | None
     (bad multipart, wrong boundary, empty, nothing readable) is refused with no residue."""
     parts = stow.instances(content_type, body)
     ingest = Ingest(principal, album_id, study_uid)
-    readable: list[tuple[bytes, pydicom.Dataset]] = []
+    readable: list[ParsedInstance] = []
     too_large: list[PayloadTooLarge] = []
     for data in parts:
         try:
-            readable.append((data, read_part10(data)))
+            readable.append(parse(data))
         except BadRequest as refusal:
             ingest.result.failed.append(Failed("", "", CANNOT_UNDERSTAND, refusal.detail))
         except PayloadTooLarge as refusal:
@@ -567,16 +501,7 @@ def store_body(principal: Principal, album_id: str | None, study_uid: str | None
     return ingest.finish()
 
 
-def _encoded(dataset: pydicom.Dataset) -> bytes:
-    """The Part-10 bytes of a dataset changed by coercion, in its own transfer syntax."""
-    buffer = io.BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
-
-
 def _is_inbox(album_id: str) -> bool:
-    try:
-        return bool(Album.get(*Album.key(album_id)).is_inbox)
-    except Album.DoesNotExist:
-        return False
+    album = get_or_none(Album, Album.key(album_id))
+    return bool(album and album.is_inbox)
 

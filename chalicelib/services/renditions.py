@@ -3,7 +3,7 @@ so that each read is one GET of an S3 object with a conformant Content-Type. All
 metadata are under the cache prefix: the Part-10 file joined from its skeleton and frames, the
 answers holding it, bulk data, rendered images and thumbnails are built on their first read, and
 again once the bucket's lifecycle rule has expired them. A STOW writes only the permanent
-objects (`instance_metadata`, `dicom_store.instance_objects`).
+objects (`metadata_object`, `dicom_store.instance_objects`).
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
@@ -25,7 +25,6 @@ import logging
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model
@@ -35,9 +34,6 @@ from chalicelib.events.messages import SeriesGrown
 from chalicelib.store import dicom_store, studies
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import InstanceRecord, SeriesRecord
-
-if TYPE_CHECKING:
-    from pydicom.dataset import Dataset
 
 log = logging.getLogger("obelisk")
 SERIES_BOUNDARY = "obelisk-series-boundary"
@@ -50,16 +46,14 @@ def canonical_instance_url(study: str, series: str, sop: str) -> str:
     return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
 
 
-def instance_metadata(dataset: Dataset, generation: str) -> tuple[tuple[str, bytes, str, dict], dict]:
-    """The instance's metadata object (permanent, gzipped like `dicom_store.put_compressed`), to be
-    written with its other permanent objects (`dicom_store.instance_objects`), and the document it
-    holds. Nothing else is written at ingest: bulk data, rendered images and thumbnails are built
-    into the cache on their first read (`bulk_object`, `retrieve.rendered`), from the skeleton and
-    the frames (docs/storage.md)."""
-    study, series, sop = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
-    document = json_model.metadata(dataset, canonical_instance_url(study, series, sop))
-    return ((dicom_store.instance_metadata_key(study, series, sop, generation=generation),
-             gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"}), document)
+def metadata_object(study: str, series: str, sop: str, generation: str, document: dict) -> tuple[str, bytes, str, dict]:
+    """The instance's metadata object holding its `document` (`json_model.metadata`, converted once
+    by ingest: `services.parsed`), permanent and gzipped like `dicom_store.put_compressed`, to be
+    written with its other permanent objects (`dicom_store.instance_objects`). Nothing else is
+    written at ingest: bulk data, rendered images and thumbnails are built into the cache on their
+    first read (`bulk_object`, `retrieve.rendered`), from the skeleton and the frames (docs/storage.md)."""
+    return (dicom_store.instance_metadata_key(study, series, sop, generation=generation),
+            gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"})
 
 
 def series_instances(study: str, series: str) -> list[InstanceRecord]:

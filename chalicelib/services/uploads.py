@@ -17,7 +17,8 @@ from chalicelib.dicom import multipart, stow
 from chalicelib.dicom.multipart import media_type
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadRequest, NotFound, ObeliskError, UnsupportedMediaType
-from chalicelib.services.ingest import CANNOT_UNDERSTAND, Failed, Ingest, IngestResult, read_part10, store_body
+from chalicelib.services.ingest import CANNOT_UNDERSTAND, Failed, Ingest, IngestResult, store_body
+from chalicelib.services.parsed import parse
 from chalicelib.store import dicom_store
 from chalicelib.store.models import UserProfile
 
@@ -210,12 +211,12 @@ def _ingest_streamed(principal: Principal, request: dict, key: str) -> IngestRes
     readable = 0
     for part in multipart.iter_parts(dicom_store.read_chunks(key), content_type):
         try:
-            dataset = read_part10(part.body)
+            instance = parse(part.body)
         except BadRequest as refusal:
             ingest.result.failed.append(Failed("", "", CANNOT_UNDERSTAND, refusal.detail))
             continue
         readable += 1
-        ingest.add(part.body, dataset)
+        ingest.add_all([instance])
     if not readable:
         raise BadRequest(f"no part is a readable DICOM object: {ingest.result.failed[0].comment}")
     return ingest.finish()

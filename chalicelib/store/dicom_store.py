@@ -158,13 +158,13 @@ def put_all(objects: list[tuple]) -> None:
 
 
 def instance_objects(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
-                     generation: str | None, dataset) -> list[tuple]:
+                     generation: str | None, dataset, cut: Iterable[bytes] | None = None) -> list[tuple]:
     """The instance's permanent objects but its metadata, for `put_all`: each frame once (the
     object a frame redirect names) and the Part-10 file's skeleton, from which and the frames it
     is joined again. A file whose frames are not found in it byte for byte (deflated, 1-bit frames
     not ending on a byte) is kept whole as its skeleton, and its frames are derived on read
-    (`derived_frame_key`)."""
-    cut = list(frames.frames(dataset))
+    (`derived_frame_key`). `cut`: the dataset's frames when the caller cut them already."""
+    cut = list(frames.frames(dataset) if cut is None else cut)
     spans, rest = skeleton.split(data, dataset, cut)
     objects = [(skeleton_key(study, series, sop, generation=generation), skeleton.encode(spans, rest),
                 "application/octet-stream")]

@@ -6,6 +6,7 @@ import random
 import time
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.errors import ConcurrentChange, SeriesNotFound
@@ -21,11 +22,12 @@ from chalicelib.store.models import (
     transact,
 )
 
-WRITE_ATTEMPTS = 10
+WRITE_ATTEMPTS = 10  # attempts at rows other requests are changing, `back_off` between two
 
 
-def _back_off(attempt: int) -> None:
-    """Jittered exponential wait before another attempt at rows other requests are changing."""
+def back_off(attempt: int) -> None:
+    """Jittered exponential wait before another attempt at rows other requests are changing (every
+    share write: `add_series`, `remove_series`, ingest's transactions)."""
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
 
 
@@ -59,13 +61,12 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
     `StudyRecord`) and the series' `modality` go to the album's study list; `placed_by` names who
     placed it in a research album's intake."""
     key = SeriesShare.key(album_id, study_uid, series_uid)
-    share = SeriesShare(*key, album_id=album_id, study_uid=study_uid, series_uid=series_uid,
-                        series_album=f"{series_uid}#{album_id}", added_at=clock.local_iso(), placed_by=placed_by)
+    moment = clock.local_iso()
     for attempt in range(WRITE_ATTEMPTS):
         study_is_new = listing.row(album_id, study_uid) is None
         try:
             with transact() as transaction:
-                transaction.save(share, condition=SeriesShare.pk.does_not_exist())
+                write_share(transaction, album_id, study_uid, series_uid, moment, placed_by, only_new=True)
                 transaction.update(SeriesRecord(*SeriesRecord.key(study_uid, series_uid)),
                                    actions=[SeriesRecord.shares_added.add(1)], condition=SeriesRecord.pk.exists())
                 listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_is_new)
@@ -75,8 +76,23 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
                 return False
             if get_or_none(SeriesRecord, SeriesRecord.key(study_uid, series_uid), consistent_read=True) is None:
                 raise SeriesNotFound("the series was deleted meanwhile") from None
-            _back_off(attempt)
+            back_off(attempt)
     raise ConcurrentChange(f"series {series_uid} could not be put into album {album_id}")
+
+
+def write_share(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, moment: str,
+                placed_by: str | None, *, only_new: bool) -> None:
+    """The album's row for the series, in the caller's transaction (the one share write: `add_series`,
+    ingest). `only_new`: the transaction fails when the row is there; else a row there keeps
+    when (`added_at`) and by whom (`placed_by`) the series was placed."""
+    actions = [SeriesShare.album_id.set(album_id), SeriesShare.study_uid.set(study_uid),
+               SeriesShare.series_uid.set(series_uid), SeriesShare.series_album.set(f"{series_uid}#{album_id}"),
+               SeriesShare.favorite.set(SeriesShare.favorite | False),
+               SeriesShare.added_at.set(SeriesShare.added_at | moment)]
+    if placed_by:
+        actions.append(SeriesShare.placed_by.set(SeriesShare.placed_by | placed_by))
+    transaction.update(SeriesShare(*SeriesShare.key(album_id, study_uid, series_uid)), actions=actions,
+                       condition=SeriesShare.pk.does_not_exist() if only_new else None)
 
 
 def remove_series(share: SeriesShare) -> bool:
@@ -96,7 +112,7 @@ def remove_series(share: SeriesShare) -> bool:
         except TransactWriteError:
             if not _share_exists(key):
                 return False
-            _back_off(attempt)
+            back_off(attempt)
     raise ConcurrentChange(f"series {share.series_uid} could not be taken out of album {share.album_id}")
 
 

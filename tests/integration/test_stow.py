@@ -239,3 +239,40 @@ def test_zip_download_follows_the_albums_download_permission(stack, tokens, aws)
         answer = requests.get(f"{stack.api_url}/studies/{ds.StudyInstanceUID}", timeout=30,
                               params={"accept": "application/zip", "album": album_id}, headers=auth)
         assert answer.status_code == expected, answer.text
+
+
+def test_a_stow_converts_each_instance_to_dicom_json_once(stack, tokens, monkeypatch):
+    """The checks against a stored study, the index rows and the stored metadata all read one
+    conversion per instance (issue 21, item 7): two instances into a study already stored cost
+    two conversions, and what the viewer reads is each instance's document."""
+    from devstack.in_process import service_layer
+
+    first = samples.renewed(samples.load("CT_small.dcm"))
+    others = [samples.renewed(samples.load("CT_small.dcm"), study=str(first.StudyInstanceUID)) for _ in range(2)]
+    body = multipart([("application/dicom", samples.part10(first), {})], "one")
+    assert stow(stack, tokens("alice"), body, DICOM_MULTIPART.format("one")).status_code == 200
+    with service_layer(stack):
+        from chalicelib.auth.authenticate import authenticate
+        from chalicelib.dicom import json_model
+        from chalicelib.services import ingest
+
+        encode, converted = json_model.encode, []
+
+        def counting(dataset, bulk_data_uri):
+            if hasattr(dataset, "file_meta"):
+                converted.append(str(dataset.SOPInstanceUID))
+            return encode(dataset, bulk_data_uri)
+
+        monkeypatch.setattr(json_model, "encode", counting)
+        body = multipart([("application/dicom", samples.part10(d), {}) for d in others], "two")
+        caller = authenticate({"Authorization": f"Bearer {tokens('alice')}"})
+        result = ingest.store_body(caller, None, None, DICOM_MULTIPART.format("two"), body)
+        monkeypatch.undo()
+    assert len(result.stored) == 2 and not result.failed
+    assert sorted(converted) == sorted(str(d.SOPInstanceUID) for d in others)
+    for dataset in others:
+        uids = (dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID)
+        answer = requests.get(f"{stack.api_url}/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}/metadata",
+                              headers={"Authorization": f"Bearer {tokens('alice')}", "Accept": "application/dicom+json"},
+                              timeout=60)
+        assert answer.status_code == 200 and answer.json()[0]["00080018"]["Value"] == [str(uids[2])]
