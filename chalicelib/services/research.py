@@ -21,7 +21,7 @@ from chalicelib.events import messages
 from chalicelib.events.messages import SeriesEnteredResearch
 from chalicelib.services import renditions
 from chalicelib.services.research_intake import principal_fields
-from chalicelib.store import shares
+from chalicelib.store import items, shares
 from chalicelib.store.models import SeriesShare, UserProfile
 from chalicelib.store.research import (
     CopyOf,
@@ -55,11 +55,8 @@ def new_key(album_id: str) -> ResearchKey:
 def summary(album_id: str, options: dict) -> dict:
     """What the album response says of a research album: its options, how many series wait for
     release, how many were copied and the bytes the copies take."""
-    try:
-        key = key_of(album_id)
-        copied, size = int(key.copied_series), int(key.copy_bytes)
-    except ResearchKey.DoesNotExist:
-        copied = size = 0
+    key = items.get_or_none(ResearchKey, ResearchKey.key(album_id), consistent_read=True)
+    copied, size = (int(key.copied_series), int(key.copy_bytes)) if key else (0, 0)
     return {**options, "held_series": held_count(album_id), "copied_series": copied, "copies_size": size}
 
 
@@ -76,10 +73,8 @@ def member_flags() -> dict:
 
 
 def _worker(album_id: str, actor: dict) -> Principal:
-    try:
-        user = UserProfile.get(*UserProfile.key(actor["sub"]))
-    except UserProfile.DoesNotExist:
-        user = UserProfile(*UserProfile.key(actor["sub"]), sub=actor["sub"], inbox_id="", created_at="")
+    user = (items.get_or_none(UserProfile, UserProfile.key(actor["sub"]))
+            or UserProfile(*UserProfile.key(actor["sub"]), sub=actor["sub"], inbox_id="", created_at=""))
     return Principal(kind=DEIDENTIFIER, user=user, scope=frozenset({"read", "write"}), album_id=album_id,
                      capability_id=actor.get("capability_id"), capability_title=actor.get("capability_title"),
                      client_id=actor.get("client_id"))
@@ -91,9 +86,8 @@ def copy_series(message: SeriesEnteredResearch) -> str:
     album_id, study, series = message.album_id, message.study_uid, message.series_uid
     profile_options = research_profile(album_id)
     intake_key = SeriesShare.key(intake_id(album_id), study, series)
-    try:
-        intake_share = SeriesShare.get(*intake_key, consistent_read=True)
-    except SeriesShare.DoesNotExist:
+    intake_share = items.get_or_none(SeriesShare, intake_key, consistent_read=True)
+    if intake_share is None:
         return "gone"
     if profile_options is None:
         shares.remove_series(intake_share)
@@ -209,10 +203,9 @@ def list_held(principal: Principal, album_id: str) -> list[dict]:
 def release(principal: Principal, album_id: str, hold_id: str) -> None:
     """`POST /albums/{album}/held/{id}/release`: the worker copies the series without holding it."""
     _require_admin(principal, album_id)
-    try:
-        row = HeldSeries.get(*HeldSeries.key(album_id, hold_id))
-    except HeldSeries.DoesNotExist as error:
-        raise NotFound("no such held series", message="Held Series Not Found") from error
+    row = items.get_or_none(HeldSeries, HeldSeries.key(album_id, hold_id))
+    if row is None:
+        raise NotFound("no such held series", message="Held Series Not Found")
     messages.send(SeriesEnteredResearch(album_id=album_id, study_uid=row.study_uid, series_uid=row.series_uid,
                                         actor=json.loads(row.actor or "{}") or principal_fields(principal),
                                         released=True))
