@@ -5,24 +5,21 @@ from chalice import Blueprint
 
 from chalicelib import booleans
 from chalicelib.api import responses
-from chalicelib.api.routing import form, query_lists, query_value, route
+from chalicelib.api.routing import FORM, form_last_values, page, query_lists, query_value, route
 from chalicelib.auth import policy
 from chalicelib.events import audit
 from chalicelib.services import album_events, album_members, albums, research
-from chalicelib.services.search import parse_page
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
 
 
 def _form() -> dict[str, str]:
-    return {k: v[-1] for k, v in form(bp.current_request).items() if v}
+    return form_last_values(bp.current_request)
 
 
 def _page(items: list) -> object:
-    request = bp.current_request
-    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    return responses.json_body(items[page.offset: page.offset + page.limit],
+    shown = page(bp.current_request)
+    return responses.json_body(items[shown.offset: shown.offset + shown.limit],
                                headers={"X-Total-Count": str(len(items))})
 
 
@@ -36,8 +33,7 @@ def create_album(caller):
 def list_albums(caller):
     request = bp.current_request
     params = {k: v[-1] for k, v in query_lists(request).items()}
-    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    listed, total = albums.list_albums(caller, params, page)
+    listed, total = albums.list_albums(caller, params, page(request))
     return responses.json_body(listed, headers={"X-Total-Count": str(total)})
 
 
@@ -116,10 +112,9 @@ def album_event_list(caller, album):
 @route(bp, "/albums/{album}/reads", methods=["GET"])
 def album_reads(caller, album):
     """The read audit trail of the album's series, for its admins."""
-    request = bp.current_request
     policy.require_audit_reader(caller, album)
-    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    items, total = audit.reads_of(album, page.limit, page.offset)
+    shown = page(bp.current_request)
+    items, total = audit.reads_of(album, shown.limit, shown.offset)
     return responses.json_body(items, headers={"X-Total-Count": str(total)})
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, query_value, route
+from chalicelib.api.routing import FORM, form, page, route
 from chalicelib.auth import policy
 from chalicelib.report_providers import registry as report_providers
-from chalicelib.services.search import parse_page
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
 
 
 def _field(values: dict[str, list[str]], name: str) -> str | None:
@@ -27,9 +25,8 @@ def create_report_provider(caller, album):
 
 @route(bp, "/albums/{album}/reportproviders", methods=["GET"])
 def list_report_providers(caller, album):
-    request = bp.current_request
-    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    found = report_providers.list_providers(caller, album, page.limit, page.offset)
+    shown = page(bp.current_request)
+    found = report_providers.list_providers(caller, album, shown.limit, shown.offset)
     return responses.json_body([report_providers.provider_response(p) for p in found.items],
                                headers={"X-Total-Count": str(found.total)})
 
