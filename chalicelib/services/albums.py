@@ -10,7 +10,7 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.qido import Page
-from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
+from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
 from chalicelib.serializers import albums as album_json
@@ -255,11 +255,9 @@ def _sort_values(found: list[Album], key: str) -> dict[str, object]:
 
 
 def edit(principal: Principal, album_id: str, form: dict[str, str]) -> dict:
-    access = policy.require_album_permission(principal, album_id, policy.EDIT_ALBUM)
+    settings_fields = {"name", "description", *FLAG_FIELDS}
+    access = policy.require_album_edit(principal, album_id, bool(settings_fields & form.keys()))
     album = access.album
-    admin_fields = {"name", "description", *FLAG_FIELDS}
-    if admin_fields & form.keys() and not access.is_admin:
-        raise Forbidden("only album admins change the name, description and flags")
     actions = []
     if "name" in form:
         actions.append(Album.name.set(_name(form["name"])))
