@@ -8,6 +8,7 @@ from chalicelib.api import responses
 from chalicelib.api.routing import FORM, form_last_values, page, query_lists, query_value, route
 from chalicelib.auth import policy
 from chalicelib.events import audit
+from chalicelib.serializers import research as research_json
 from chalicelib.services import album_events, album_members, albums, research
 
 bp = Blueprint(__name__)
@@ -121,7 +122,7 @@ def album_reads(caller, album):
 @route(bp, "/albums/{album}/held", methods=["GET"])
 def research_held_series(caller, album):
     """A research album's series waiting for an admin's release (docs/research-albums.md)."""
-    return _page(research.list_held(caller, album))
+    return _page(research_json.held_series(research.list_held(caller, album)))
 
 
 @route(bp, "/albums/{album}/held/{hold}/release", methods=["POST"])

@@ -14,6 +14,7 @@ from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
 from chalicelib.serializers import albums as album_json
+from chalicelib.serializers import research as research_json
 from chalicelib.serializers import users as user_json
 from chalicelib.serializers.albums import FLAG_FIELDS
 from chalicelib.services import capabilities, research, users
@@ -93,8 +94,8 @@ def _response(access: policy.AlbumAccess, album_shares: list[SeriesShare], serie
     flags = {attr: getattr(album.flags, attr) for attr in FLAG_FIELDS.values()}
     summary = None
     if album.research is not None:
-        summary = research.summary(album.album_id, album.research)
-        flags.update(research.member_flags())
+        summary = research_json.summary(album.research, research.counts(album.album_id))
+        flags.update(research_json.member_flags())
     listed = None
     if include_users:
         policy.require_member_listing(access.principal)
