@@ -7,15 +7,36 @@ from chalicelib import booleans
 from chalicelib.api import responses
 from chalicelib.api.routing import FORM, form_last_values, page, query_lists, query_value, route
 from chalicelib.auth import policy
+from chalicelib.dicom.deid_profile import OPTION_FIELDS
 from chalicelib.events import audit
 from chalicelib.serializers import research as research_json
+from chalicelib.serializers.albums import FLAG_FIELDS
 from chalicelib.services import album_events, album_members, albums, research
 
 bp = Blueprint(__name__)
 
 
-def _form() -> dict[str, str]:
-    return form_last_values(bp.current_request)
+def album_form(values: dict[str, str]) -> albums.AlbumForm:
+    """`POST /albums` and `PATCH /albums/{album}` (one value per field, the last sent) as an AlbumForm."""
+    def sent(names) -> dict[str, str]:
+        return {name: values[name] for name in names if name in values}
+    return albums.AlbumForm(name=values.get("name"), description=values.get("description"),
+                            flags=sent(FLAG_FIELDS), notifications=sent(albums.NOTIFICATION_FIELDS),
+                            research=sent([research.RESEARCH_FIELD, *OPTION_FIELDS]))
+
+
+def album_query(values: dict[str, str]) -> albums.AlbumQuery:
+    """`GET /albums`'s filters and sort (one value per parameter, the last sent) as an AlbumQuery."""
+    return albums.AlbumQuery(
+        favorite=values.get("favorite"), can_add_series=values.get("canAddSeries"),
+        can_create_capability_token=values.get("canCreateCapabilityToken"), name=values.get("name"),
+        fuzzy_matching=values.get("fuzzymatching"), sort=values.get("sort"),
+        created_time=values.get("created_time"), last_event_time=values.get("last_event_time"),
+        modality=values.get("modality"))
+
+
+def _form() -> albums.AlbumForm:
+    return album_form(form_last_values(bp.current_request))
 
 
 def _page(items: list) -> object:
@@ -33,8 +54,8 @@ def create_album(caller):
 @route(bp, "/albums", methods=["GET"])
 def list_albums(caller):
     request = bp.current_request
-    params = {k: v[-1] for k, v in query_lists(request).items()}
-    listed, total = albums.list_albums(caller, params, page(request))
+    params = {k: v[-1] for k, v in query_lists(request).items() if v}
+    listed, total = albums.list_albums(caller, album_query(params), page(request))
     return responses.json_body(listed, headers={"X-Total-Count": str(total)})
 
 

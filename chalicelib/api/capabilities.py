@@ -12,9 +12,17 @@ from chalicelib.services import capabilities
 bp = Blueprint(__name__)
 
 
+def capability_form(values: dict[str, str]) -> capabilities.CapabilityForm:
+    """`POST /capabilities` (one value per field, the last sent) as a CapabilityForm."""
+    return capabilities.CapabilityForm(
+        title=values.get("title"), scope_type=values.get("scope_type"), album=values.get("album"),
+        permissions={n: values[n] for n in capabilities.PERMISSION_FIELDS if n in values},
+        not_before_time=values.get("not_before_time"), expiration_time=values.get("expiration_time"))
+
+
 @route(bp, "/capabilities", methods=["POST"], content_types=FORM)
 def create_capability(caller):
-    capability, secret = capabilities.create(caller, form_last_values(bp.current_request))
+    capability, secret = capabilities.create(caller, capability_form(form_last_values(bp.current_request)))
     return responses.json_body(capability_json.capability(capability, capabilities.album_names([capability]), secret), status=201)
 
 
