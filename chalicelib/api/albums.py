@@ -35,7 +35,7 @@ def album_query(values: dict[str, str]) -> albums.AlbumQuery:
         modality=values.get("modality"))
 
 
-def _form() -> albums.AlbumForm:
+def _album_form() -> albums.AlbumForm:
     return album_form(form_last_values(bp.current_request))
 
 
@@ -47,7 +47,7 @@ def _page(items: list) -> object:
 
 @route(bp, "/albums", methods=["POST"], content_types=FORM)
 def create_album(caller):
-    album = albums.create(caller, _form())
+    album = albums.create(caller, _album_form())
     return responses.json_body(albums.get(caller, album.album_id, False), status=201)
 
 
@@ -68,7 +68,7 @@ def get_album(caller, album):
 
 @route(bp, "/albums/{album}", methods=["PATCH"], content_types=FORM)
 def edit_album(caller, album):
-    return responses.json_body(albums.edit(caller, album, _form()))
+    return responses.json_body(albums.edit(caller, album, _album_form()))
 
 
 @route(bp, "/albums/{album}", methods=["DELETE"])
@@ -120,7 +120,7 @@ def unfavorite_album(caller, album):
 
 @route(bp, "/albums/{album}/comments", methods=["POST"], content_types=FORM)
 def comment_album(caller, album):
-    values = _form()
+    values = form_last_values(bp.current_request)
     album_events.post_comment(caller, album, values.get("comment"), values.get("to_user"))
     return responses.no_content()
 
