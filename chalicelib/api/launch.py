@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.routing import form, route
+from chalicelib.api.routing import FORM, form, form_value, route
 from chalicelib.auth import issued
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
@@ -22,7 +22,6 @@ from chalicelib.oauth import viewer_launch
 from chalicelib.report_providers import launch as report_launch
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
 
 
 def _cookie(value: str, max_age: int) -> str:
@@ -47,22 +46,15 @@ def require_web_app_origin(request) -> None:
         raise Forbidden("launches are accepted only from the Obelisk web app")
 
 
-def _one(values: dict[str, list[str]], name: str) -> str | None:
-    found = values.get(name) or []
-    if len(found) > 1:
-        raise BadFormParameter(f"{name} must be given once")
-    return found[0] if found else None
-
-
 @route(bp, "/viewer/launch", methods=["POST"], linkable=False, content_types=FORM)
 def launch_viewer():
     require_web_app_origin(bp.current_request)
     values = form(bp.current_request)
-    token = _one(values, "access_token")
+    token = form_value(values, "access_token")
     if not token:
         raise BadFormParameter("access_token is required")
-    launched = viewer_launch.launch(principal_for_token(token), _one(values, "studyUID"),
-                                    _one(values, "source_type"), _one(values, "source_id"))
+    launched = viewer_launch.launch(principal_for_token(token), form_value(values, "studyUID"),
+                                    form_value(values, "source_type"), form_value(values, "source_id"))
     return Response(body="", status_code=303, headers={
         "Location": launched.viewer_url, "Set-Cookie": _cookie(launched.ticket, viewer_launch.TICKET_SECONDS),
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -90,7 +82,7 @@ def authorize():
 def launch_report_provider():
     require_web_app_origin(bp.current_request)
     values = form(bp.current_request)
-    token = _one(values, "access_token")
+    token = form_value(values, "access_token")
     if not token:
         raise BadFormParameter("access_token is required")
     caller = principal_for_token(token)
@@ -99,7 +91,7 @@ def launch_report_provider():
         return issued.mint_report_provider(grant.sub, grant.client_id, grant.album_id, grant.study_uids,
                                            grant.scope, grant.capability_id, grant.capability_key)
 
-    url = report_launch.launch_url(caller, _one(values, "client_id"), values.get("studyUID") or [], mint)
+    url = report_launch.launch_url(caller, form_value(values, "client_id"), values.get("studyUID") or [], mint)
     return Response(body=report_launch.redirect_page(url), status_code=200, headers={
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
     })

@@ -4,21 +4,17 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, query_lists, query_value, route
-from chalicelib.auth.policy import parse_source
-from chalicelib.dicom.uids import require_uid
+from chalicelib.api.routing import base_url, page, query_lists, require_uids, route, source
 from chalicelib.services import search
 
 bp = Blueprint(__name__)
 
 
-def _context(*uids: tuple[str, str]):
+def _context(*uids: str):
+    """The request, where it looks and its page, once the path's UIDs are valid."""
+    require_uids(*uids)
     request = bp.current_request
-    for value, name in uids:
-        require_uid(value, name)
-    source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
-    page = search.parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    return request, source, page
+    return request, source(request), page(request)
 
 
 @route(bp, "/studies", methods=["GET"])
@@ -44,20 +40,20 @@ def search_all_instances(caller):
 
 @route(bp, "/studies/{study}/series", methods=["GET"])
 def search_series(caller, study):
-    request, source, page = _context((study, "StudyInstanceUID"))
+    request, source, page = _context(study)
     return responses.search_result(search.search_series(caller, study, source, query_lists(request), page,
                                                         base_url(request)))
 
 
 @route(bp, "/studies/{study}/instances", methods=["GET"])
 def search_study_instances(caller, study):
-    request, source, page = _context((study, "StudyInstanceUID"))
+    request, source, page = _context(study)
     return responses.search_result(search.search_instances(caller, study, None, source, query_lists(request),
                                                            page, base_url(request)))
 
 
 @route(bp, "/studies/{study}/series/{series}/instances", methods=["GET"])
 def search_instances(caller, study, series):
-    request, source, page = _context((study, "StudyInstanceUID"), (series, "SeriesInstanceUID"))
+    request, source, page = _context(study, series)
     return responses.search_result(search.search_instances(caller, study, series, source, query_lists(request),
                                                            page, base_url(request)))

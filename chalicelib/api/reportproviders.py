@@ -4,13 +4,12 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, query_value, route
+from chalicelib.api.routing import FORM, form, page, route
 from chalicelib.auth import policy
 from chalicelib.report_providers import registry as report_providers
-from chalicelib.services.search import parse_page
+from chalicelib.serializers import report_providers as provider_json
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
 
 
 def _field(values: dict[str, list[str]], name: str) -> str | None:
@@ -22,22 +21,21 @@ def _field(values: dict[str, list[str]], name: str) -> str | None:
 def create_report_provider(caller, album):
     values = form(bp.current_request)
     provider = report_providers.create(caller, album, _field(values, "name"), _field(values, "url"))
-    return responses.json_body(report_providers.provider_response(provider), status=201)
+    return responses.json_body(provider_json.provider(provider), status=201)
 
 
 @route(bp, "/albums/{album}/reportproviders", methods=["GET"])
 def list_report_providers(caller, album):
-    request = bp.current_request
-    page = parse_page(query_value(request, "limit"), query_value(request, "offset"))
-    found = report_providers.list_providers(caller, album, page.limit, page.offset)
-    return responses.json_body([report_providers.provider_response(p) for p in found.items],
+    shown = page(bp.current_request)
+    found = report_providers.list_providers(caller, album, shown.limit, shown.offset)
+    return responses.json_body([provider_json.provider(p) for p in found.items],
                                headers={"X-Total-Count": str(found.total)})
 
 
 @route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["GET"])
 def get_report_provider(caller, album, client_id):
     provider = report_providers.get(caller, album, client_id)
-    return responses.json_body(report_providers.provider_response(provider))
+    return responses.json_body(provider_json.provider(provider))
 
 
 @route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["PATCH"], content_types=FORM)
@@ -45,7 +43,7 @@ def edit_report_provider(caller, album, client_id):
     values = form(bp.current_request)
     provider = report_providers.edit(caller, album, client_id, _field(values, "name"),
                                      _field(values, "url"))
-    return responses.json_body(report_providers.provider_response(provider))
+    return responses.json_body(provider_json.provider(provider))
 
 
 @route(bp, "/albums/{album}/reportproviders/{client_id}", methods=["DELETE"])

@@ -13,8 +13,11 @@ from chalice import Blueprint, CORSConfig
 from chalicelib.api import responses
 from chalicelib.auth.authenticate import authenticate
 from chalicelib.auth.authenticate import source_principal as authenticate_source
+from chalicelib.auth.policy import Source, parse_source
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
+from chalicelib.dicom.qido import DEFAULT_LIMIT, Page
+from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadFormParameter, BadQueryParameter, ObeliskError, UnsupportedMediaType
 
 CORS = CORSConfig(
@@ -25,6 +28,8 @@ CORS = CORSConfig(
     max_age=86400,
 )
 LINK_PREFIX = "/link/{link_token}"
+FORM = ["application/x-www-form-urlencoded"]  # `content_types` of a route that reads a form body
+UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
 def _media_type(value: str | None) -> str:
@@ -123,12 +128,39 @@ def form(request) -> dict[str, list[str]]:
         raise MalformedForm("the form body is not UTF-8 (application/x-www-form-urlencoded)") from error
 
 
-def paging(request) -> tuple[int | None, int]:
-    """`limit` (>= 1, absent means all) and `offset` (>= 0) of a collection; 400 when malformed."""
-    values = {}
+def form_value(values: dict[str, list[str]], name: str) -> str | None:
+    """The one value of form field `name` (None when absent); 400 when it was sent more than once."""
+    found = values.get(name) or []
+    if len(found) > 1:
+        raise BadFormParameter(f"{name} must be given once")
+    return found[0] if found else None
+
+
+def form_last_values(request) -> dict[str, str]:
+    """The form as one value per field, the last one sent (KHEOPS reads a repeated field so)."""
+    return {name: values[-1] for name, values in form(request).items() if values}
+
+
+def require_uids(*uids: str | None) -> None:
+    """The path's study, series and instance UIDs, in that order (None: not in this path): 400 unless
+    each is a valid UID."""
+    for value, name in zip(uids, UID_NAMES, strict=False):
+        if value is not None:
+            require_uid(value, name)
+
+
+def source(request) -> Source:
+    """The `album` / `inbox` query parameters: where a read looks (policy.parse_source)."""
+    return parse_source(query_value(request, "album"), query_value(request, "inbox"))
+
+
+def page(request, *, default_limit: int | None = DEFAULT_LIMIT) -> Page:
+    """`limit` (>= 1) and `offset` (>= 0) of a collection; absent or empty, `default_limit` (None: all)
+    and 0; 400 naming the parameter when malformed. The one paging parser of every route."""
+    values = {"limit": default_limit, "offset": 0}
     for name, minimum in (("limit", 1), ("offset", 0)):
         raw = query_value(request, name)
-        if raw is None:
+        if raw in (None, ""):
             continue
         try:
             values[name] = int(raw)
@@ -136,4 +168,10 @@ def paging(request) -> tuple[int | None, int]:
             raise BadQueryParameter(f"{name} must be an integer") from None
         if values[name] < minimum:
             raise BadQueryParameter(f"{name} must be at least {minimum}")
-    return values.get("limit"), values.get("offset", 0)
+    return Page(values["limit"], values["offset"])
+
+
+def paging(request) -> tuple[int | None, int]:
+    """`page()` where an absent `limit` means all (the webhook lists), as (limit, offset)."""
+    found = page(request, default_limit=None)
+    return found.limit, found.offset

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import MalformedForm, form, route
+from chalicelib.api.routing import FORM, MalformedForm, form, route
 from chalicelib.auth import policy, signing
 from chalicelib.config import settings
 from chalicelib.errors import OAuthError
@@ -12,7 +12,6 @@ from chalicelib.oauth import introspection, token_grants
 from chalicelib.serializers import users as user_json
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
 NO_STORE = responses.NO_STORE
 
 

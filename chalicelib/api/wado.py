@@ -5,24 +5,20 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, query_lists, query_value, route
-from chalicelib.auth.policy import parse_source
+from chalicelib.api.routing import base_url, query_lists, query_value, require_uids, route, source
 from chalicelib.dicom import negotiation
-from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadQueryParameter
 from chalicelib.services import retrieve
 
 bp = Blueprint(__name__)
-UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
-def _context(*uids: str):
+def _context(*uids: str | None):
+    """The request, where it looks and the media types it accepts, once the path's UIDs are valid."""
+    require_uids(*uids)
     request = bp.current_request
-    for value, name in zip(uids, UID_NAMES, strict=False):
-        require_uid(value, name)
-    source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
     accepted = negotiation.ranges(request.headers.get("accept"), query_value(request, "accept"))
-    return request, source, accepted
+    return request, source(request), accepted
 
 
 def _answer(answer: retrieve.Answer) -> Response:
@@ -102,7 +98,7 @@ def retrieve_bulkdata(caller, study, series, instance, path):
 
 
 def _image(caller, study, series=None, instance=None, frame=None, thumbnail=False):
-    _, source, accepted = _context(*(u for u in (study, series, instance) if u is not None))
+    _, source, accepted = _context(study, series, instance)
     number = retrieve.parse_frame_list(frame)[0] if frame is not None else None
     return _answer(retrieve.rendered(caller, study, series, instance, number, source, accepted,
                                      None if thumbnail else _window(), thumbnail))
@@ -155,14 +151,13 @@ def wado_uri(caller):
         raise BadQueryParameter("requestType must be WADO")
     params = query_lists(request)
     uids = []
-    for name, keyword in (("studyUID", UID_NAMES[0]), ("seriesUID", UID_NAMES[1]), ("objectUID", UID_NAMES[2])):
+    for name in ("studyUID", "seriesUID", "objectUID"):
         values = params.get(name, [])
         if name == "objectUID" and not values:  # a series image: KHEOPS's series thumbnails
             uids.append(None)
             continue
         if len(values) != 1:
             raise BadQueryParameter(f"exactly one {name} is required")
-        require_uid(values[0], keyword)
         uids.append(values[0])
-    source = parse_source(query_value(request, "album"), query_value(request, "inbox"))
-    return _answer(retrieve.wado_uri(caller, *uids, query_value(request, "contentType"), source))
+        require_uids(*uids)
+    return _answer(retrieve.wado_uri(caller, *uids, query_value(request, "contentType"), source(request)))

@@ -4,30 +4,19 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, paging, query_value, route
-from chalicelib.errors import BadFormParameter
+from chalicelib.api.routing import FORM, form, form_value, paging, query_value, route
 from chalicelib.serializers import webhooks as webhook_json
 from chalicelib.webhooks import management as webhooks
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
-
-
-def _one(values: dict[str, list[str]], name: str) -> str | None:
-    found = values.get(name)
-    if not found:
-        return None
-    if len(found) > 1:
-        raise BadFormParameter(f"{name} may be given once")
-    return found[0]
 
 
 @route(bp, "/albums/{album}/webhooks", methods=["POST"], linkable=False, content_types=FORM)
 def create_webhook(caller, album):
     values = form(bp.current_request)
     webhook = webhooks.create(
-        caller, album, url=_one(values, "url"), name=_one(values, "name"),
-        secret=_one(values, "secret"), events=values.get("event", []), enabled=_one(values, "enabled"),
+        caller, album, url=form_value(values, "url"), name=form_value(values, "name"),
+        secret=form_value(values, "secret"), events=values.get("event", []), enabled=form_value(values, "enabled"),
     )
     return responses.json_body(webhook_json.webhook(webhook, last=[]), status=201)
 
@@ -55,8 +44,8 @@ def get_webhook(caller, album, webhook_id):
 def edit_webhook(caller, album, webhook_id):
     values = form(bp.current_request)
     changes = webhooks.WebhookChanges(
-        url=_one(values, "url"), name=_one(values, "name"), secret=_one(values, "secret"),
-        enabled=_one(values, "enabled"), events=values.get("event"),
+        url=form_value(values, "url"), name=form_value(values, "name"), secret=form_value(values, "secret"),
+        enabled=form_value(values, "enabled"), events=values.get("event"),
         add_events=values.get("add_event"), remove_events=values.get("remove_event"),
     )
     webhook = webhooks.edit(caller, album, webhook_id, changes)
@@ -73,8 +62,8 @@ def delete_webhook(caller, album, webhook_id):
 def trigger_webhook(caller, album, webhook_id):
     values = form(bp.current_request)
     webhooks.trigger(
-        caller, album, webhook_id, event=_one(values, "event") or "",
-        study_uid=_one(values, "StudyInstanceUID"), series_uids=values.get("SeriesInstanceUID", []),
-        user=_one(values, "user"),
+        caller, album, webhook_id, event=form_value(values, "event") or "",
+        study_uid=form_value(values, "StudyInstanceUID"), series_uids=values.get("SeriesInstanceUID", []),
+        user=form_value(values, "user"),
     )
     return Response(body="", status_code=202)

@@ -648,6 +648,41 @@ def require_album_permission(principal: Principal, album_id: str, permission: st
     return access
 
 
+def require_album_edit(principal: Principal, album_id: str, changes_settings: bool) -> AlbumAccess:
+    """`PATCH /albums/{album}`: EDIT_ALBUM (404, then 403); the album's settings (name, description,
+    flags) only by its admins (403); a member's own notification choices by any member."""
+    access = require_album_permission(principal, album_id, EDIT_ALBUM)
+    if changes_settings and not access.is_admin:
+        raise Forbidden("only album admins change the name, description and flags")
+    return access
+
+
+def require_member_adder(principal: Principal, album_id: str, as_admin: bool) -> AlbumAccess:
+    """Adding a member (or an admin): a user-level token (403), the album reached (404), then
+    ADD_USER / ADD_ADMIN (403). Asked before the person added is looked up."""
+    require_user_access(principal)
+    return require_album_permission(principal, album_id, ADD_ADMIN if as_admin else ADD_USER)
+
+
+def require_addable_member(principal: Principal, target_sub: str) -> None:
+    """Nobody adds themselves to an album (403): they are in it already, or may not be."""
+    if target_sub == principal.sub:
+        raise Forbidden("you cannot add yourself")
+
+
+def require_member_remover(principal: Principal, album_id: str) -> AlbumAccess:
+    """Removing a member or leaving: a user-level token (403), the album reached (404), REMOVE_USER
+    (403). Asked before the person removed is looked up."""
+    require_user_access(principal)
+    return require_album_permission(principal, album_id, REMOVE_USER)
+
+
+def require_removable_member(access: AlbumAccess, target_sub: str) -> None:
+    """Anyone leaves (removes themselves); only the album's admins remove someone else (403)."""
+    if target_sub != access.principal.sub and not access.is_admin:
+        raise Forbidden("only admins remove other members")
+
+
 def require_audit_reader(principal: Principal, album_id: str) -> AlbumAccess:
     """`GET /albums/{album}/reads`: the read audit trail is for the album's admins, with a
     user-level token (403), of an album they reach (404); an inbox has no audit trail (403)."""

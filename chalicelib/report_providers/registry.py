@@ -20,11 +20,6 @@ class ReportProviderNotFound(NotFound):
     message = "Report Provider Not Found"
 
 
-def provider_response(provider: ReportProvider) -> dict:
-    return {"name": provider.name, "url": provider.url, "client_id": provider.client_id,
-            "album_id": provider.album_id, "created_time": provider.created_time}
-
-
 def _configuration(url: str) -> provider_config.ProviderConfiguration:
     try:
         return provider_config.fetch(url)

@@ -6,7 +6,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
-from chalicelib.errors import Forbidden, UserNotFound
+from chalicelib.errors import UserNotFound
 from chalicelib.events import mutations
 from chalicelib.services import albums, capabilities, users
 from chalicelib.store import albums as album_items
@@ -38,11 +38,9 @@ def _save(member: AlbumMember, event, condition=None) -> bool:
 
 
 def add_user(principal: Principal, album_id: str, reference: str, as_admin: bool = False) -> None:
-    policy.require_user_access(principal)
-    policy.require_album_permission(principal, album_id, policy.ADD_ADMIN if as_admin else policy.ADD_USER)
+    policy.require_member_adder(principal, album_id, as_admin)
     target = users.find_user(reference)
-    if target.sub == principal.sub:
-        raise Forbidden("you cannot add yourself")
+    policy.require_addable_member(principal, target.sub)
     existing = shares.membership(album_id, target.sub)
     if existing is not None:
         if as_admin and not existing.is_admin:
@@ -73,12 +71,10 @@ def demote(principal: Principal, album_id: str, reference: str) -> None:
 def remove_user(principal: Principal, album_id: str, reference: str) -> None:
     """Leaving (yourself) or removing (an admin removes someone); the last member out deletes
     the album."""
-    policy.require_user_access(principal)
-    access = policy.require_album_permission(principal, album_id, policy.REMOVE_USER)
+    access = policy.require_member_remover(principal, album_id)
     target = users.find_user(reference)
+    policy.require_removable_member(access, target.sub)
     leaving = target.sub == principal.sub
-    if not leaving and not access.is_admin:
-        raise Forbidden("only admins remove other members")
     member = shares.membership(album_id, target.sub)
     if member is None:
         raise UserNotFound("the user is not a member of this album")

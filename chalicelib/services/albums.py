@@ -3,6 +3,8 @@ edited or deleted here."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from chalicelib import booleans, clock
@@ -10,10 +12,11 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.qido import Page
-from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter, Forbidden
+from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
 from chalicelib.serializers import albums as album_json
+from chalicelib.serializers import research as research_json
 from chalicelib.serializers import users as user_json
 from chalicelib.serializers.albums import FLAG_FIELDS
 from chalicelib.services import capabilities, research, users
@@ -23,6 +26,41 @@ from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, 
 from chalicelib.store.research import intake_id
 
 SORT_KEYS = ("created_time", "last_event_time", "name", "number_of_users", "number_of_studies", "number_of_comments")
+NOTIFICATION_FIELDS = {"notificationNewSeries": "notification_new_series",
+                       "notificationNewComment": "notification_new_comment"}
+
+
+@dataclass(frozen=True)
+class AlbumForm:
+    """The fields of `POST /albums` and `PATCH /albums/{album}` as sent (None or absent from a
+    mapping: not sent). Their values are validated here, after the caller's right to act, so a
+    refused caller gets its 403/404 whatever it sent."""
+
+    name: str | None = None
+    description: str | None = None
+    flags: Mapping[str, str] = field(default_factory=dict)  # KHEOPS flag name (FLAG_FIELDS) -> value
+    notifications: Mapping[str, str] = field(default_factory=dict)  # NOTIFICATION_FIELDS -> value
+    research: Mapping[str, str] = field(default_factory=dict)  # `research` and the de-identification options
+
+    @property
+    def changes_settings(self) -> bool:
+        """Whether it changes what only the album's admins change: name, description, flags."""
+        return self.name is not None or self.description is not None or bool(self.flags)
+
+
+@dataclass(frozen=True)
+class AlbumQuery:
+    """The filters and sort of `GET /albums` as sent (None: not sent), validated by `list_albums`."""
+
+    favorite: str | None = None
+    can_add_series: str | None = None  # canAddSeries
+    can_create_capability_token: str | None = None  # canCreateCapabilityToken
+    name: str | None = None
+    fuzzy_matching: str | None = None  # fuzzymatching
+    sort: str | None = None
+    created_time: str | None = None
+    last_event_time: str | None = None
+    modality: str | None = None
 
 
 def _bool(value: str, name: str) -> bool:
@@ -42,14 +80,16 @@ def _description(value: str) -> str:
     return value
 
 
-def create(principal: Principal, form: dict[str, str]) -> Album:
+def create(principal: Principal, form: AlbumForm) -> Album:
     policy.require_action(principal, policy.CHANGE)
     moment = clock.local_iso()
     album_id = clock.random_id(10)
-    flags = AlbumFlags(**{attr: _bool(form[field], field) for field, attr in FLAG_FIELDS.items() if field in form})
-    research_options = research.options_from_form(form, _bool)
-    album = Album(*Album.key(album_id), album_id=album_id, name=_name(form.get("name")),
-                  description=_description(form.get("description", "")), flags=flags, created_time=moment,
+    flags = AlbumFlags(**{attr: _bool(form.flags[name], name) for name, attr in FLAG_FIELDS.items()
+                          if name in form.flags})
+    research_options = research.options_from_form(form.research, _bool)
+    description = form.description if form.description is not None else ""
+    album = Album(*Album.key(album_id), album_id=album_id, name=_name(form.name),
+                  description=_description(description), flags=flags, created_time=moment,
                   last_event_time=moment, research=research_options)
     member = AlbumMember(*AlbumMember.key(album_id, principal.sub), member_sub=principal.sub, is_admin=True,
                          joined_at=moment)
@@ -93,8 +133,8 @@ def _response(access: policy.AlbumAccess, album_shares: list[SeriesShare], serie
     flags = {attr: getattr(album.flags, attr) for attr in FLAG_FIELDS.values()}
     summary = None
     if album.research is not None:
-        summary = research.summary(album.album_id, album.research)
-        flags.update(research.member_flags())
+        summary = research_json.summary(album.research, research.counts(album.album_id))
+        flags.update(research_json.member_flags())
     listed = None
     if include_users:
         policy.require_member_listing(access.principal)
@@ -190,19 +230,21 @@ def _exists(day: str) -> bool:
     return True
 
 
-def list_albums(principal: Principal, params: dict[str, str], page: Page) -> tuple[list[dict], int]:
+def list_albums(principal: Principal, query: AlbumQuery, page: Page) -> tuple[list[dict], int]:
     """A page of the caller's albums (never the inbox) that pass KHEOPS's filters, in the order
     asked for, and how many pass. The albums are filtered and sorted on their own items (read in
     batches: docs/scale.md), and only the page's answers are built; the modality filter and sorts
     on member or comment counts read one count per album."""
     policy.require_user_access(principal)
-    wanted = {name: booleans.parse(params.get(name), name, False)
-              for name in ("favorite", "canAddSeries", "canCreateCapabilityToken")}
-    fuzzy = booleans.parse(params.get("fuzzymatching"), "fuzzymatching", False)
-    sort = params.get("sort") or "-created_time"
+    wanted = {name: booleans.parse(value, name, False) for name, value in (
+        ("favorite", query.favorite), ("canAddSeries", query.can_add_series),
+        ("canCreateCapabilityToken", query.can_create_capability_token))}
+    fuzzy = booleans.parse(query.fuzzy_matching, "fuzzymatching", False)
+    sort = query.sort or "-created_time"
     if sort.lstrip("-") not in SORT_KEYS:
         raise BadQueryParameter(f"cannot sort albums by {sort}")
-    days = {field: day_range(params[field], field) for field in ("created_time", "last_event_time") if params.get(field)}
+    days = {name: day_range(value, name) for name, value in (("created_time", query.created_time),
+                                                             ("last_event_time", query.last_event_time)) if value}
     passing = []
     for access in _accesses(principal):
         if wanted["favorite"] and not access.membership.is_favorite:
@@ -211,13 +253,13 @@ def list_albums(principal: Principal, params: dict[str, str], page: Page) -> tup
             continue
         if wanted["canCreateCapabilityToken"] and not access.is_admin:
             continue
-        if params.get("name") and not name_matches(params["name"], access.album.name, fuzzy):
+        if query.name and not name_matches(query.name, access.album.name, fuzzy):
             continue
-        if not all(first <= getattr(access.album, field)[:10] <= last for field, (first, last) in days.items()):
+        if not all(first <= getattr(access.album, attr)[:10] <= last for attr, (first, last) in days.items()):
             continue
         passing.append(access)
-    if params.get("modality"):
-        passing = _holding_modality(passing, params["modality"].upper())
+    if query.modality:
+        passing = _holding_modality(passing, query.modality.upper())
     values = _sort_values([a.album for a in passing], sort.lstrip("-"))
     passing.sort(key=lambda a: (values[a.album_id], a.album_id), reverse=sort.startswith("-"))
     return _responses(passing[page.offset: page.offset + page.limit]), len(passing)
@@ -254,25 +296,21 @@ def _sort_values(found: list[Album], key: str) -> dict[str, object]:
     return {album.album_id: getattr(album, key) for album in found}
 
 
-def edit(principal: Principal, album_id: str, form: dict[str, str]) -> dict:
-    access = policy.require_album_permission(principal, album_id, policy.EDIT_ALBUM)
+def edit(principal: Principal, album_id: str, form: AlbumForm) -> dict:
+    access = policy.require_album_edit(principal, album_id, form.changes_settings)
     album = access.album
-    admin_fields = {"name", "description", *FLAG_FIELDS}
-    if admin_fields & form.keys() and not access.is_admin:
-        raise Forbidden("only album admins change the name, description and flags")
     actions = []
-    if "name" in form:
-        actions.append(Album.name.set(_name(form["name"])))
-    if "description" in form:
-        actions.append(Album.description.set(_description(form["description"])))
-    for field, attr in FLAG_FIELDS.items():
-        if field in form:
-            actions.append(getattr(Album.flags, attr).set(_bool(form[field], field)))
+    if form.name is not None:
+        actions.append(Album.name.set(_name(form.name)))
+    if form.description is not None:
+        actions.append(Album.description.set(_description(form.description)))
+    for name, attr in FLAG_FIELDS.items():
+        if name in form.flags:
+            actions.append(getattr(Album.flags, attr).set(_bool(form.flags[name], name)))
     member_actions = []
-    for field, attr in (("notificationNewSeries", "notification_new_series"),
-                        ("notificationNewComment", "notification_new_comment")):
-        if field in form:
-            member_actions.append(getattr(AlbumMember, attr).set(_bool(form[field], field)))
+    for name, attr in NOTIFICATION_FIELDS.items():
+        if name in form.notifications:
+            member_actions.append(getattr(AlbumMember, attr).set(_bool(form.notifications[name], name)))
     with transact() as transaction:
         if actions:
             actions.append(Album.last_event_time.set(clock.local_iso()))

@@ -2,6 +2,8 @@
 manage them; the secret is shown once and stored only as a hash."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import booleans, clock
@@ -38,34 +40,49 @@ def _parse_time(value: str | None, name: str, default: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _flag(form: dict[str, str], name: str) -> bool:
-    return booleans.parse(form.get(name) or None, name, False, BadFormParameter)
+PERMISSION_FIELDS = ("read_permission", "write_permission", "appropriate_permission", "download_permission")
 
 
-def create(principal: Principal, form: dict[str, str]) -> tuple[Capability, str]:
+@dataclass(frozen=True)
+class CapabilityForm:
+    """The fields of `POST /capabilities` as sent (None or absent from `permissions`: not sent),
+    validated by `create` after the caller's right to make tokens."""
+
+    title: str | None = None
+    scope_type: str | None = None
+    album: str | None = None
+    permissions: Mapping[str, str] = field(default_factory=dict)  # PERMISSION_FIELDS -> value
+    not_before_time: str | None = None
+    expiration_time: str | None = None
+
+
+def _flag(form: CapabilityForm, name: str) -> bool:
+    return booleans.parse(form.permissions.get(name) or None, name, False, BadFormParameter)
+
+
+def create(principal: Principal, form: CapabilityForm) -> tuple[Capability, str]:
     """The new capability and its secret (the only time the secret exists outside the caller)."""
     _require_oidc_user(principal)
-    title = (form.get("title") or "").strip()
+    title = (form.title or "").strip()
     if not 1 <= len(title) <= 255:
         raise BadFormParameter("title is required (at most 255 characters)")
-    scope_type = form.get("scope_type")
+    scope_type = form.scope_type
     if scope_type not in ("user", "album"):
         raise BadFormParameter("scope_type must be user or album")
-    flags = {n: _flag(form, n) for n in ("read_permission", "write_permission", "appropriate_permission",
-                                        "download_permission")}
+    flags = {n: _flag(form, n) for n in PERMISSION_FIELDS}
     if (flags["appropriate_permission"] or flags["download_permission"]) and not flags["read_permission"]:
         raise BadFormParameter("appropriate_permission and download_permission need read_permission")
     album_id = None
     if scope_type == "album":
-        album_id = form.get("album")
+        album_id = form.album
         if not album_id:
             raise BadFormParameter("album is required for an album token")
         policy.require_album_permission(principal, album_id, policy.MANAGE_CAPABILITIES_TOKEN)
     else:
         flags["appropriate_permission"] = flags["download_permission"] = False
     now = clock.now()
-    not_before = _parse_time(form.get("not_before_time"), "not_before_time", now)
-    expires = _parse_time(form.get("expiration_time"), "expiration_time", now + DEFAULT_LIFETIME)
+    not_before = _parse_time(form.not_before_time, "not_before_time", now)
+    expires = _parse_time(form.expiration_time, "expiration_time", now + DEFAULT_LIFETIME)
     if expires <= not_before or expires <= now:
         raise BadFormParameter("expiration_time must be in the future and after not_before_time")
     secret = clock.random_id(22)

@@ -19,6 +19,7 @@ from chalicelib.dicom.deid_profile import OPTION_FIELDS, Profile
 from chalicelib.errors import BadFormParameter, Forbidden, NotFound
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesEnteredResearch
+from chalicelib.serializers.research import ResearchCounts
 from chalicelib.services import renditions
 from chalicelib.services.research_intake import principal_fields
 from chalicelib.store import items, shares
@@ -52,18 +53,12 @@ def new_key(album_id: str) -> ResearchKey:
     return ResearchKey(*ResearchKey.key(album_id), secret=clock.random_id(43))
 
 
-def summary(album_id: str, options: dict) -> dict:
-    """What the album response says of a research album: its options, how many series wait for
-    release, how many were copied and the bytes the copies take."""
+def counts(album_id: str) -> ResearchCounts:
+    """How many series of a research album wait for release, how many were copied and the bytes
+    the copies take (`serializers.research.summary` says them)."""
     key = items.get_or_none(ResearchKey, ResearchKey.key(album_id), consistent_read=True)
     copied, size = (int(key.copied_series), int(key.copy_bytes)) if key else (0, 0)
-    return {**options, "held_series": held_count(album_id), "copied_series": copied, "copies_size": size}
-
-
-def member_flags() -> dict:
-    """The album flags a research album's answer shows whatever its settings: what its members may
-    do there. They never add series (`policy.research_adder`)."""
-    return {"add_series": False}
+    return ResearchCounts(held_count(album_id), copied, size)
 
 
 # ---- entering -------------------------------------------------------------------------------
@@ -192,12 +187,10 @@ def _require_admin(principal: Principal, album_id: str) -> None:
         raise Forbidden("only album admins see and release held series")
 
 
-def list_held(principal: Principal, album_id: str) -> list[dict]:
-    """`GET /albums/{album}/held`: the series waiting for release, without any of their UIDs."""
+def list_held(principal: Principal, album_id: str) -> list[HeldSeries]:
+    """`GET /albums/{album}/held`: the series waiting for release (`serializers.research.held_series`)."""
     _require_admin(principal, album_id)
-    return [{"id": h.hold_id, "modality": h.modality, "reason": h.reason,
-             "number_of_instances": int(h.number_of_instances), "held_since": h.held_since}
-            for h in sorted(held(album_id), key=lambda h: h.held_since)]
+    return list(held(album_id))
 
 
 def release(principal: Principal, album_id: str, hold_id: str) -> None:

@@ -388,3 +388,67 @@ def test_userinfo_answers_report_provider_tokens_only(kind):
 def test_an_albums_members_are_listed_to_user_level_tokens_only(kind):
     token = Principal(kind=kind, user=profile("alice"), scope=frozenset({"read"}), album_id="A")
     assert succeeds(lambda: policy.require_member_listing(token)) == (kind in (USER, USER_CAPABILITY))
+
+
+# ---- decisions services used to take themselves (album edit, adding and removing members) -------
+
+def _member_kinds() -> dict[str, Principal]:
+    """One principal per kind, in the provider world: alice admin of A, bob a plain member, carol
+    in neither album; every album flag on."""
+    def token(kind: str, user: str, scope: str, **extra) -> Principal:
+        return Principal(kind=kind, user=profile(user), scope=frozenset(scope.split()), **extra)
+    return {
+        "alice (user, A's admin)": Principal(kind=USER, user=profile("alice")),
+        "bob (user, member)": Principal(kind=USER, user=profile("bob")),
+        "carol (user, not in A)": Principal(kind=USER, user=profile("carol")),
+        "bob's user capability `read write`": token(USER_CAPABILITY, "bob", "read write"),
+        "bob's user capability `read`": token(USER_CAPABILITY, "bob", "read"),
+        "alice's album capability on A": token(ALBUM_CAPABILITY, "alice", "read write send downloadbutton",
+                                               album_id="A"),
+        "alice's viewer token": token(VIEWER, "alice", "read write", album_id="A", study_uids=frozenset(["2"])),
+        "alice's report provider on A": token(REPORT_PROVIDER, "alice", "read write", album_id="A",
+                                              study_uids=frozenset(["2"]), client_id="rp"),
+    }
+
+
+OK, F, N = True, Forbidden, NotFound
+MEMBER_DECISIONS = {  # decision -> the answer for each kind of _member_kinds(), in order
+    "edit A's name, description or flags": (lambda pp: policy.require_album_edit(pp, "A", True),
+                                            (OK, F, N, F, F, F, N, F)),
+    "edit one's own notifications in A": (lambda pp: policy.require_album_edit(pp, "A", False),
+                                          (OK, OK, N, OK, F, F, N, F)),
+    "add a member to A": (lambda pp: policy.require_member_adder(pp, "A", False), (OK, OK, N, OK, F, F, F, F)),
+    "add an admin to A": (lambda pp: policy.require_member_adder(pp, "A", True), (OK, F, N, F, F, F, F, F)),
+    "add oneself": (lambda pp: policy.require_addable_member(pp, pp.sub), (F,) * 8),
+    "add carol": (lambda pp: policy.require_addable_member(pp, "carol"), (OK, OK, F, OK, OK, OK, OK, OK)),
+    "remove someone from A": (lambda pp: policy.require_member_remover(pp, "A"), (OK, OK, N, OK, F, F, F, F)),
+}
+MEMBER_CASES = [(decision, kind, expected) for decision, (_, answers) in MEMBER_DECISIONS.items()
+                for kind, expected in zip(_member_kinds(), answers, strict=True)]
+
+
+@pytest.mark.parametrize(("decision", "kind", "expected"), MEMBER_CASES,
+                         ids=[f"{d}: {k}" for d, k, _ in MEMBER_CASES])
+def test_album_edits_and_membership_changes_per_principal_kind(provider_world, decision, kind, expected):
+    """403 where the caller reaches the album but may not, 404 where it does not reach it."""
+    decide = MEMBER_DECISIONS[decision][0]
+    with using(facts_of(provider_world)):
+        if expected is True:
+            decide(_member_kinds()[kind])
+            return
+        with pytest.raises(expected) as refused:
+            decide(_member_kinds()[kind])
+        assert not issubclass(refused.type, NotFound if expected is Forbidden else Forbidden)  # 403 vs 404 exactly
+
+
+@pytest.mark.parametrize(("remover", "target", "allowed"), [
+    ("alice", "bob", True), ("alice", "alice", True),  # the admin removes a member, or leaves
+    ("bob", "bob", True), ("bob", "alice", False),  # a plain member leaves, removes nobody else
+])
+def test_members_leave_and_only_admins_remove_others(provider_world, remover, target, allowed):
+    with using(facts_of(provider_world)):
+        access = policy.require_member_remover(Principal(kind=USER, user=profile(remover)), "A")
+        assert succeeds(lambda: policy.require_removable_member(access, target)) == allowed
+        if not allowed:
+            with pytest.raises(Forbidden):
+                policy.require_removable_member(access, target)
