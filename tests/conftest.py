@@ -14,13 +14,16 @@ sys.path.insert(0, str(ROOT))
 from devstack.stack import LocalStack, free_port  # noqa: E402
 
 # Webhook timings shortened so that retries and the new_series quiet period fit in a test run;
-# a short visibility timeout lets a killed worker's messages come back within seconds.
+# a short visibility timeout lets a killed worker's messages come back within seconds. The pollers'
+# long poll adds no latency (a message sent wakes it at once, and moto rechecks delayed or
+# re-visible ones every second), so it waits 5 s: an idle stack then costs ~1.4% of a core instead of
+# ~5.7% at 1 s (measured, docs/testing.md).
 TEST_STACK_ENV = {
     "OBELISK_WEBHOOK_RETRY_DELAYS": "2,2,2,2",
     "OBELISK_WEBHOOK_DEBOUNCE_SECONDS": "20",
     "OBELISK_OUTBOUND_TIMEOUT_SECONDS": "2",
 }
-TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "1"]
+TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "5"]
 
 
 @pytest.fixture(scope="session")
