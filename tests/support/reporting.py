@@ -2,9 +2,16 @@
 admin, build the seed's launch body, launch, open a report session and sign through it."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 
-HOST_ORIGIN = "http://127.0.0.1:3002"
+from devstack.stack import free_port
+
+# The embedding host page's origin: a free port, not a fixed one, so that test runs side by side
+# (pytest-xdist workers, or two checkouts on one machine) never fight over it.
+HOST_ORIGIN = f"http://127.0.0.1:{free_port()}"
+HOST_PORT = urlsplit(HOST_ORIGIN).port
 CAROL_EMAIL = "carol@example.org"
 
 
