@@ -1,4 +1,4 @@
-"""Embeddable reporting: a site admin launches a report link, a host page on a loopback port embeds
+"""Embeddable reporting: a site admin launches a report link, a host page on 127.0.0.1:3002 embeds
 it, the radiologist signs in headless Chromium, and the SR, ORU^R01 and DiagnosticReport follow."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from tests.integration.webhook_receiver import wait_until
-from tests.support.reporting import HOST_ORIGIN, HOST_PORT, configure_site, launch, launch_tags
+from tests.support.reporting import HOST_ORIGIN, configure_site, launch, launch_tags
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
@@ -67,7 +67,7 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def host_page():
-    server = _serve(_HostPage, HOST_PORT)
+    server = _serve(_HostPage, 3002)
     yield _HostPage
     server.shutdown()
 

@@ -2,16 +2,9 @@
 admin, build the seed's launch body, launch, open a report session and sign through it."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import requests
 
-from devstack.stack import free_port
-
-# The embedding host page's origin: a free port, not a fixed one, so that test runs side by side
-# (pytest-xdist workers, or two checkouts on one machine) never fight over it.
-HOST_ORIGIN = f"http://127.0.0.1:{free_port()}"
-HOST_PORT = urlsplit(HOST_ORIGIN).port
+HOST_ORIGIN = "http://127.0.0.1:3002"
 CAROL_EMAIL = "carol@example.org"
 
 
