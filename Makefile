@@ -23,9 +23,11 @@ run: install ohif web
 token: install
 	@$(PY) -m devstack token $(USER)
 
-## test: every test (unit, integration against a real emulator and API, browser)
+## test: every test (unit, integration against a real emulator and API, browser), on TEST_WORKERS
+## processes (pytest-xdist); each worker has its own stack and gets whole files (docs/testing.md)
+TEST_WORKERS ?= 2
 test: install test-deps web
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: Obelisk side by side with Orthanc on this machine (installs Debian's orthanc and
 ## orthanc-dicomweb; BENCH_QUICK=1 for a smoke run; settings in docs/benchmarks.md); not part of `make test`

@@ -143,11 +143,12 @@ def make_server(host: str, port: int, stage: str, app=None):
 
         def _send_http_response(self, code, headers, body) -> None:
             """Also logs `bytes-out {code} {n} {method} {path}`: the response body bytes the
-            function sent (the measure of what passes through the API function)."""
-            super()._send_http_response(code, headers, body)
+            function sent (the measure of what passes through the API function). The line is
+            written before the answer, so whoever has the answer finds it in the log."""
             size = len(body.encode("utf-8") if isinstance(body, str) else body or b"")
             sys.stdout.write(f"bytes-out {code} {size} {self.command} {self.path}\n")
             sys.stdout.flush()
+            super()._send_http_response(code, headers, body)
 
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 

@@ -6,6 +6,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,9 +29,11 @@ def _tarball() -> Path:
     CACHE.mkdir(exist_ok=True)
     name = lock["package"].lstrip("@").replace("/", "-") + f"-{lock['version']}.tgz"
     path = CACHE / name
-    if not path.exists():
-        subprocess.run(["npm", "pack", f"{lock['package']}@{lock['version']}", "--pack-destination", str(CACHE),
-                        "--silent"], check=True, stdout=subprocess.DEVNULL)
+    if not path.exists():  # packed aside, then moved in whole: parallel test workers may fetch it at once
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            subprocess.run(["npm", "pack", f"{lock['package']}@{lock['version']}", "--pack-destination", tmp,
+                            "--silent"], check=True, stdout=subprocess.DEVNULL)
+            os.replace(Path(tmp) / name, path)
     algorithm, expected = lock["integrity"].split("-", 1)
     actual = base64.b64encode(hashlib.new(algorithm, path.read_bytes()).digest()).decode()
     if actual != expected:

@@ -14,20 +14,23 @@ sys.path.insert(0, str(ROOT))
 from devstack.stack import LocalStack, free_port  # noqa: E402
 
 # Webhook timings shortened so that retries and the new_series quiet period fit in a test run;
-# a short visibility timeout lets a killed worker's messages come back within seconds.
+# a short visibility timeout lets a killed worker's messages come back within seconds. The pollers'
+# long poll adds no latency (a message sent wakes it at once, and moto rechecks delayed or
+# re-visible ones every second), so it waits 5 s: an idle stack then costs ~1.4% of a core instead of
+# ~5.7% at 1 s (measured, docs/testing.md).
 TEST_STACK_ENV = {
     "OBELISK_WEBHOOK_RETRY_DELAYS": "2,2,2,2",
     "OBELISK_WEBHOOK_DEBOUNCE_SECONDS": "20",
     "OBELISK_OUTBOUND_TIMEOUT_SECONDS": "2",
 }
-TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "1"]
+TEST_POLLER_ARGS = ["--visibility-timeout", "8", "--wait-seconds", "5"]
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def running_stack(tmp_path_factory, name: str = "stack"):
+    """Yields a started test stack on free ports, data in a fresh temporary folder; stops it after."""
     ohif_url = f"http://127.0.0.1:{free_port()}"  # where a browser test may serve OHIF
     web_url = f"http://127.0.0.1:{free_port()}"  # and the web app, the one origin launches are accepted from
-    local = LocalStack(tmp_path_factory.mktemp("stack"), emulator_port=0, api_port=0, persist=False,
+    local = LocalStack(tmp_path_factory.mktemp(name), emulator_port=0, api_port=0, persist=False,
                        extra_env={**TEST_STACK_ENV, "OBELISK_OHIF_URL": ohif_url, "OBELISK_WEB_URL": web_url},
                        poller_args=TEST_POLLER_ARGS)
     local.ohif_url, local.web_url = ohif_url, web_url
@@ -39,7 +42,12 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tokens(stack):
+def stack(tmp_path_factory):
+    yield from running_stack(tmp_path_factory)
+
+
+def token_cache(stack):
+    """`token(user)`: one access token per demo user of that stack."""
     cache: dict[str, str] = {}
 
     def token(user: str) -> str:
@@ -48,6 +56,11 @@ def tokens(stack):
         return cache[user]
 
     return token
+
+
+@pytest.fixture(scope="session")
+def tokens(stack):
+    return token_cache(stack)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from pydicom.uid import generate_uid
 from devstack import bootstrap, ohif
 from devstack.stack import ROOT, free_port, wait_for
 from tests.browser.hosted_ui import HostedUI
+from tests.conftest import running_stack, token_cache
 from web.build import build_site, oidc_auth, password_auth
 
 STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNumber": "ACC-WEB",
@@ -32,6 +33,21 @@ STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNu
                     "ReferringPhysicianName": "WHO^KNOWS"}
 SHOTS = ROOT / "test-artifacts" / "browser"
 expect.set_options(timeout=15_000)  # the machine is shared: API answers can take seconds under load
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The browser tests' own stack. Their screens list alice's inbox a page (20 studies) at a time,
+    newest first, and look for what they uploaded there: studies the integration files put in a
+    shared stack (pytest-xdist runs them on the same worker, before or after) pushed a 2004 study
+    off the first page."""
+    yield from running_stack(tmp_path_factory, "browser-stack")
+
+
+@pytest.fixture(scope="session")
+def tokens(stack):
+    """Tokens of the browser tests' stack (a token of another stack's identity provider is refused)."""
+    return token_cache(stack)
 
 
 def _serve(stack, folder: Path, name: str, port: int | None = None):
