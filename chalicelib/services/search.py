@@ -84,19 +84,24 @@ def search_studies(principal: Principal, source: policy.Source, params: dict[str
 
 def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.IncludeFields,
                       criteria: list[matching.Criterion], fuzzy: bool, page: Page, base_url: str) -> SearchResult:
-    """Without criteria, the lists are read down to the page's end only and the total is the
-    albums' count. With criteria on indexed attributes, their indexes give the matches
+    """Without criteria, the lists are read down to the page's end only (one album: at the same
+    time as its count; several: after their counts, which say which hold studies) and the total
+    is the albums' count. With criteria on indexed attributes, their indexes give the matches
     (`_from_indexes`). Otherwise every row of the lists is matched on its copies of the study's
     attributes and series' modalities: no study or series row is read but the page's (and those
     rows written before the copies lack)."""
     readable = sorted(policy.readable_albums(principal, source))
     criteria = [c for c in criteria if not study_index.is_no_criterion(c)]
-    if not criteria:  # the counts and the page's rows at once: one round trip, not two
+    if not criteria and len(readable) == 1:  # its count and its page's rows at once: one round trip, not two
         holding, newest = aws.together(functools.partial(listing.counts, readable),
                                        functools.partial(listing.newest_first, readable, page.offset + page.limit))
         chosen, total = list(newest.items())[page.offset:], listing.count_visible(principal.sub, holding)
         return _page_of_list(principal, fields, holding, chosen, total, page, base_url)
-    holding = listing.counts(readable)
+    holding = listing.counts(readable)  # several albums: only those holding studies are read
+    if not criteria:
+        chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
+        return _page_of_list(principal, fields, holding, chosen, listing.count_visible(principal.sub, holding),
+                             page, base_url)
     found = _from_indexes(sorted(holding), holding, criteria, fuzzy, page)
     if found is not None:
         total, chosen = found
