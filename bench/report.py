@@ -185,7 +185,7 @@ def markdown(r: dict) -> str:
         f"Sequential batches of {r['settings']['cpu_ops']} operations. CPU is utime+stime of the server process "
         "(Obelisk: the `chalice local` API process, i.e. what runs inside the Lambda; the emulator's own CPU is "
         "excluded as it stands in for AWS) divided by the batch size. AWS calls come from the emulator's counters. "
-        "The estimate is calls x the assumed latencies below, sequential, plus the measured CPU.", "",
+        "The estimate is the assumed latencies below along the calls' critical path (those sent at once counted once; the emulator's timeline), plus the measured CPU.", "",
         *operations(r), "",
         "## QIDO study list as the population grows", "", *qido_scaling(r), "",
         "## QIDO patient-name search as the population grows", "",
