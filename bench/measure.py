@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.client import FRAME_ACCEPT, OHIF_STUDY_LIST, Server, batches, run_pool
+from bench.report import critical_path_ms
 
 TICK = os.sysconf("SC_CLK_TCK")
 JSON = {"Accept": "application/dicom+json"}
@@ -23,6 +24,7 @@ class Target:
     reset_calls: Callable[[], None] | None = None   # Obelisk only: the emulator counters
     calls: Callable[[], dict] | None = None
     emulator_pid: int | None = None                   # Obelisk only: where AWS's own work happens here
+    timeline: Callable[[], list] | None = None        # Obelisk only: the emulator's requests, when sent
 
 
 def cpu_seconds(pid: int) -> float:
@@ -65,6 +67,8 @@ def operation(target: Target, name: str, fn: Callable[[int], object], n: int) ->
         result["emulator_cpu_ms"] = (cpu_seconds(target.emulator_pid) - emulator0) / n * 1e3
     if target.calls:
         result["calls"] = {k: v / n for k, v in sorted(target.calls().items())}
+    if target.timeline:  # the n calls ran one after the other: their chains add up
+        result["critical_path_ms"] = critical_path_ms(target.timeline()) / n
     return result
 
 

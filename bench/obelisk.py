@@ -67,5 +67,9 @@ class Obelisk:
     def calls(self) -> dict[str, int]:
         return requests.get(self.stack.emulator_url + "/_emulator/calls", timeout=10).json()
 
+    def timeline(self) -> list[list]:
+        """The emulator's requests since the counters' reset: [operation, arrived, answered]."""
+        return requests.get(self.stack.emulator_url + "/_emulator/timeline", timeout=30).json()
+
     def stop(self) -> None:
         self.stack.stop()

@@ -25,7 +25,7 @@ from bench.config import RESULTS, SCRATCH, Settings
 from bench.measure import JSON, Target
 from bench.obelisk import Obelisk
 from bench.orthanc import Orthanc, install, version
-from bench.report import aws_ms
+from bench.report import aws_ms, estimate_ms
 from devstack.in_process import service_layer
 
 BASE = "limit=101&offset=0&includefield=00081030%2C00080060"  # OHIF's list (its wildcards sent as is: see client.py)
@@ -102,8 +102,17 @@ def one_search(target: Target, query: str, repeats: int) -> dict:
     result["total"] = first.headers.get("X-Total-Count")
     if target.calls:
         result["dynamodb_requests"] = sum(v for k, v in result["calls"].items() if k.startswith("dynamodb:"))
-        result["aws_estimate_ms"] = aws_ms(result["calls"]) + result["cpu_ms"]
+        result["aws_estimate_ms"] = estimate_ms(result)
     return result
+
+
+def attempted(target: Target, query: str, repeats: int) -> dict:
+    """`one_search`, or what went wrong (a search that times out on this machine: API Gateway's
+    limit, 29 s, which `chalice local` enforces too)."""
+    try:
+        return one_search(target, query, repeats)
+    except RuntimeError as error:
+        return {"error": str(error)[:200]}
 
 
 def run(settings: Settings) -> dict:
@@ -115,7 +124,8 @@ def run(settings: Settings) -> dict:
         orthanc.start()
         obelisk.start()
         targets = {"obelisk": Target(Server("obelisk", obelisk.dicomweb, {"Authorization": f"Bearer {obelisk.token}"}),
-                                     obelisk.api_pid, obelisk.reset_calls, obelisk.calls, obelisk.emulator_pid),
+                                     obelisk.api_pid, obelisk.reset_calls, obelisk.calls, obelisk.emulator_pid,
+                                     obelisk.timeline),
                    "orthanc": Target(Server("orthanc", orthanc.dicomweb), orthanc.pid)}
         targets["obelisk"].server.get("/studies", headers=JSON)  # alice's first request registers her
         population: list[dict] = []
@@ -129,16 +139,27 @@ def run(settings: Settings) -> dict:
             row = {"studies": len(population), "load_seconds": {"orthanc (STOW)": orthanc_s, "obelisk (store layer)": obelisk_s},
                    "load": machine.load(), "searches": {}}
             for label, query in searches(population).items():
-                row["searches"][label] = {name: one_search(t, query, settings.qido_repeats) for name, t in targets.items()}
+                row["searches"][label] = {name: attempted(t, query, settings.qido_repeats) for name, t in targets.items()}
                 ob, orth = row["searches"][label]["obelisk"], row["searches"][label]["orthanc"]
-                print(f"  {label}: obelisk p50 {ob['p50_ms']:.0f} ms, {ob['dynamodb_requests']:g} DynamoDB requests, "
-                      f"{ob['returned']} returned of {ob['total']}; orthanc p50 {orth['p50_ms']:.0f} ms, "
-                      f"{orth['returned']} returned", flush=True)
+                print(f"  {label}: obelisk {ob.get('error') or ob['p50_ms']} ms, {ob.get('dynamodb_requests')} "
+                      f"DynamoDB requests, {ob.get('returned')} returned of {ob.get('total')}; orthanc "
+                      f"{orth.get('error') or orth['p50_ms']} ms, {orth.get('returned')} returned", flush=True)
             results["sizes"].append(row)
+            report(results)  # so far: a later size that fails keeps the earlier ones
     finally:
         orthanc.stop()
         obelisk.stop()
     return results
+
+
+def failed(both: dict) -> str:
+    """The cell of a search that did not complete: which server failed, and how."""
+    return "; ".join(f"{name} failed ({result['error'].split(': ', 1)[-1][:40]})"
+                     for name, result in both.items() if "error" in result)
+
+
+def _value(both: dict, name: str, key: str) -> float:
+    return float("nan") if "error" in both[name] else both[name][key]
 
 
 def report(results: dict) -> None:
@@ -149,19 +170,22 @@ def report(results: dict) -> None:
     lines = [f"# Study searches, Obelisk vs Orthanc ({results['date']})", "",
              f"Orthanc: {results['orthanc_version']}. Machine: {results['machine']}.", "",
              "p50 over the repeats here (Obelisk on `chalice local` + the emulator); Obelisk/Orthanc ratio;"
-             " DynamoDB requests per search; server CPU per search; estimate on AWS (calls x the latencies"
-             " of results.md + CPU); studies returned / matching (Obelisk's X-Total-Count).", ""]
+             " DynamoDB requests per search; server CPU per search; estimate on AWS (the latencies"
+             " of results.md along the requests' critical path, those sent at once counted once, + CPU); studies returned / matching (Obelisk's X-Total-Count).", ""]
     header = "| search | " + " | ".join(f"{n:,} studies" for n in sizes) + " |"
     for metric, cell in [
         ("p50 Obelisk / Orthanc ms (ratio)", lambda o, t: f"{o['p50_ms']:.0f} / {t['p50_ms']:.0f} ({o['p50_ms'] / t['p50_ms']:.2f})"),
         ("DynamoDB requests", lambda o, t: f"{o['dynamodb_requests']:g}"),
+        ("AWS latency of the requests: critical path / one after the other ms",
+         lambda o, t: f"{o.get('critical_path_ms', float('nan')):.0f} / {aws_ms(o['calls']):.0f}"),
         ("server CPU Obelisk / Orthanc ms", lambda o, t: f"{o['cpu_ms']:.0f} / {t['cpu_ms']:.0f}"),
         ("estimate on AWS ms (vs Orthanc p50 here)", lambda o, t: f"{o['aws_estimate_ms']:.0f} ({o['aws_estimate_ms'] / t['p50_ms']:.2f})"),
         ("returned / matching", lambda o, t: f"{o['returned']} / {o['total']} (Orthanc {t['returned']})"),
     ]:
         lines += [f"### {metric}", "", header, "|---|" + "---:|" * len(sizes)]
         for label in labels:
-            cells = [cell(row["searches"][label]["obelisk"], row["searches"][label]["orthanc"]) for row in results["sizes"]]
+            cells = [failed(row["searches"][label]) or cell(row["searches"][label]["obelisk"], row["searches"][label]["orthanc"])
+                     for row in results["sizes"]]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["Loading (seconds): " + "; ".join(f"{row['studies']:,}: {json.dumps({k: round(v, 1) for k, v in row['load_seconds'].items()})}"
@@ -173,9 +197,9 @@ def report(results: dict) -> None:
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for label in labels:
-        axes[0].plot(sizes, [row["searches"][label]["obelisk"]["p50_ms"] / row["searches"][label]["orthanc"]["p50_ms"]
+        axes[0].plot(sizes, [_value(row["searches"][label], "obelisk", "p50_ms") / _value(row["searches"][label], "orthanc", "p50_ms")
                              for row in results["sizes"]], marker="o", label=label)
-        axes[1].plot(sizes, [row["searches"][label]["obelisk"]["dynamodb_requests"] for row in results["sizes"]],
+        axes[1].plot(sizes, [_value(row["searches"][label], "obelisk", "dynamodb_requests") for row in results["sizes"]],
                      marker="o", label=label)
     axes[0].set(xscale="log", xlabel="studies visible", ylabel="p50 Obelisk / Orthanc", title="searches: p50 ratio here")
     axes[1].set(xscale="log", xlabel="studies visible", ylabel="DynamoDB requests", title="searches: DynamoDB requests")
@@ -188,7 +212,8 @@ def main() -> int:
     results = run(Settings())
     report(results)
     print(f"results in {RESULTS}/search.md")
-    medians = [statistics.median([r["searches"][label]["obelisk"]["dynamodb_requests"] for label in r["searches"]])
+    medians = [statistics.median([r["searches"][label]["obelisk"].get("dynamodb_requests", float("nan"))
+                                  for label in r["searches"]])
                for r in results["sizes"]]
     print(f"median DynamoDB requests per search by size: {medians}")
     return 0

@@ -3,7 +3,10 @@
 State is pickled to a file after writes (at most every few seconds) and on shutdown, and loaded
 at start, stamped with its format and moto's version (`devstack/moto_patches/state.py`). Every
 patch to moto's internals lives in `devstack/moto_patches/`. The server also counts the AWS requests it answers, per service and operation, at
-`/_emulator/calls` (tests and benchmarks use it to hold AWS-call budgets)."""
+`/_emulator/calls` (tests and benchmarks use it to hold AWS-call budgets), and when each arrived and
+was answered at `/_emulator/timeline` (the benchmarks' critical path: which requests a caller
+sent at once; `/_emulator/latency` holds each DynamoDB request as a network would, so that
+requests sent at once overlap there however fast they are answered)."""
 from __future__ import annotations
 
 import argparse
@@ -14,10 +17,12 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
 from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
+
+TIMELINE_LENGTH = 100_000  # requests remembered between two resets of the counters
 
 
 def operation_of(environ: dict) -> tuple[str, str]:
@@ -55,6 +60,9 @@ class CountingApp:
         self.lock = threading.Lock()
         self.dynamodb = ONE_AT_A_TIME
         self.dirty = threading.Event()
+        self.timeline: deque = deque(maxlen=TIMELINE_LENGTH)  # [operation, arrived, answered] (s)
+        self.counting_since = time.monotonic()
+        self.latency = 0.0  # seconds each DynamoDB request is held before it is served (`/_emulator/latency`)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -62,6 +70,20 @@ class CountingApp:
             return self._calls_endpoint(environ, start_response)
         if path == "/_emulator/faults":
             return self._faults_endpoint(environ, start_response)
+        if path == "/_emulator/timeline":
+            return self._json(start_response, list(self.timeline))
+        if path == "/_emulator/latency":
+            return self._latency_endpoint(environ, start_response)
+        arrived = time.monotonic()
+        try:
+            if self.latency and operation_of(environ)[0] == "dynamodb":
+                time.sleep(self.latency)  # the network's share of a round trip, before the one-at-a-time service
+            return self._serve(environ, start_response)
+        finally:
+            if arrived >= self.counting_since:  # not a long poll that was waiting at the reset
+                self.timeline.append([":".join(operation_of(environ)), arrived, time.monotonic()])
+
+    def _serve(self, environ, start_response):
         service, op = operation_of(environ)
         with self.lock:
             self.calls[f"{service}:{op}"] += 1
@@ -82,9 +104,26 @@ class CountingApp:
             body = json.dumps(dict(self.calls)).encode()
             if environ.get("REQUEST_METHOD") == "DELETE":
                 self.calls.clear()
+                self.timeline.clear()
+                self.counting_since = time.monotonic()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
+
+    @staticmethod
+    def _json(start_response, value):
+        body = json.dumps(value).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _latency_endpoint(self, environ, start_response):
+        """`POST {"seconds": 0.05}`: each DynamoDB request is held that long before it is served, as
+        a network would, so requests a caller sends at once overlap in the timeline however fast
+        the emulator answers (tests of what is sent at once); 0 turns it off."""
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            self.latency = float(json.loads(environ["wsgi.input"].read(length) or b"{}").get("seconds", 0.0))
+        return self._json(start_response, {"seconds": self.latency})
 
     def _faults_endpoint(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST":

@@ -11,7 +11,8 @@ from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.events import audit
-from chalicelib.store import identity, listing, shares, study_index
+from chalicelib.store import aws, identity, listing, shares, study_index
+from chalicelib.store.items import batch_get as _batch_get  # one BatchGetItem per 100 keys, sent at once
 from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
@@ -41,10 +42,6 @@ def readable_identity(principal: Principal, study_uid: str) -> dict | None:
     read: `identity.of_study`); None when it reads none of the study."""
     readable = policy.readable_series(principal, study_uid)
     return identity.of_study(identity.read(study_uid, readable), study_uid) if readable else None
-
-
-def _batch_get(model, keys: list[tuple[str, str]], attributes: list[str] | None = None):
-    return list(model.batch_get(keys, attributes_to_get=attributes)) if keys else []
 
 
 # What a study answer reads of its series' records when the study lists' copies give the study's
@@ -87,25 +84,39 @@ def search_studies(principal: Principal, source: policy.Source, params: dict[str
 
 def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.IncludeFields,
                       criteria: list[matching.Criterion], fuzzy: bool, page: Page, base_url: str) -> SearchResult:
-    """Without criteria, the lists are read down to the page's end only and the total is the
-    albums' count. With criteria on indexed attributes, their indexes give the matches
+    """Without criteria, the lists are read down to the page's end only (one album: at the same
+    time as its count; several: after their counts, which say which hold studies) and the total
+    is the albums' count. With criteria on indexed attributes, their indexes give the matches
     (`_from_indexes`). Otherwise every row of the lists is matched on its copies of the study's
     attributes and series' modalities: no study or series row is read but the page's (and those
     rows written before the copies lack)."""
-    holding = listing.counts(sorted(policy.readable_albums(principal, source)))
+    readable = sorted(policy.readable_albums(principal, source))
     criteria = [c for c in criteria if not study_index.is_no_criterion(c)]
-    found = _from_indexes(sorted(holding), holding, criteria, fuzzy, page) if criteria else None
+    if not criteria and len(readable) == 1:  # its count and its page's rows at once: one round trip, not two
+        holding, newest = aws.together(functools.partial(listing.counts, readable),
+                                       functools.partial(listing.newest_first, readable, page.offset + page.limit))
+        chosen, total = list(newest.items())[page.offset:], listing.count_visible(principal.sub, holding)
+        return _page_of_list(principal, fields, holding, chosen, total, page, base_url)
+    holding = listing.counts(readable)  # several albums: only those holding studies are read
+    if not criteria:
+        chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
+        return _page_of_list(principal, fields, holding, chosen, listing.count_visible(principal.sub, holding),
+                             page, base_url)
+    found = _from_indexes(sorted(holding), holding, criteria, fuzzy, page)
     if found is not None:
         total, chosen = found
-    elif criteria:
+    else:
         listed = listing.newest_first(sorted(holding))
         _read_what_rows_lack(listed, modalities=any(c.tag == MODALITIES_IN_STUDY for c in criteria))
         matched = [(uid, study) for uid, study in listed.items()
                    if matching.matches_all(_matchable(study), criteria, fuzzy)]
         total, chosen = len(matched), matched[page.offset:page.offset + page.limit]
-    else:
-        chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
-        total = listing.count_visible(principal.sub, holding)
+    return _page_of_list(principal, fields, holding, chosen, total, page, base_url)
+
+
+def _page_of_list(principal: Principal, fields: qido.IncludeFields, holding: dict,
+                  chosen: list[tuple[str, listing.Listed]], total: int, page: Page, base_url: str) -> SearchResult:
+    """The study items of a page of the albums' lists."""
     if qido.FAVORITE_TAG in fields.custom:  # one album at most here (`_needs_source`)
         visible: Visible = {study: _shares_by_series(shares.shares_in_album(album_id, study))
                             for study, _ in chosen for album_id in holding}

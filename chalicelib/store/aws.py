@@ -2,6 +2,9 @@
 AWS_ENDPOINT_URL alone, the region from `settings().region`."""
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import boto3
@@ -31,3 +34,24 @@ def queue_url(name: str) -> str:
 
 config.on_reset(client.cache_clear)
 config.on_reset(queue_url.cache_clear)
+
+
+# Independent reads of one request sent at once (`together`): a request's latency is then its
+# longest chain of reads, not their sum (docs/benchmarks.md, "critical path").
+READERS = 16
+
+
+@cache
+def _readers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(READERS, thread_name_prefix="reader")
+
+
+def together(*reads: Callable[[], object]) -> list:
+    """The results of independent reads, in order, sent at once: the first in the caller's thread,
+    the others on the shared readers, each in a copy of the caller's context (a read given here
+    must not itself wait on `together`'s readers from a reader thread, or a full pool would wait
+    on itself)."""
+    if len(reads) <= 1:
+        return [read() for read in reads]
+    others = [_readers().submit(contextvars.copy_context().run, read) for read in reads[1:]]
+    return [reads[0](), *(future.result() for future in others)]

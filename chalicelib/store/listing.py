@@ -4,6 +4,7 @@ newest first, and its total cost DynamoDB requests in proportion to the page, no
 a search on study attributes reads the albums' rows, not one study row per study."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import identity, study_index
+from chalicelib.store import aws, identity, items, study_index
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
@@ -133,12 +134,20 @@ class Listed:
 
 def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, Listed]:
     """The first `wanted` (None: all) distinct studies of the albums' lists together, newest
-    first. One Query per album, each with a Limit of `wanted` + 1 (all: pages of 1 MB): a
-    study's `listing` is the same in every album, so its rows meet in the merge."""
+    first. One Query per album, each with a Limit of `wanted` + 1, sent at once (all: pages of
+    1 MB, one album after the other): a study's `listing` is the same in every album, so its rows
+    meet in the merge."""
     page_size = None if wanted is None else min(wanted + 1, MAX_PAGE)
-    streams = [AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size,
+
+    def rows(album_id: str, limit: int | None = None):
+        return AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size, limit=limit,
                                            attributes_to_get=LISTED)
-               for album_id in album_ids]
+
+    if wanted is None:
+        streams = [rows(album_id) for album_id in album_ids]
+    else:
+        streams = aws.together(*(functools.partial(lambda a: list(rows(a, wanted + 1)), album_id)
+                                 for album_id in album_ids))
     studies: dict[str, Listed] = {}
     for album_row in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
         listed = studies.get(album_row.study_uid)
@@ -185,10 +194,10 @@ def all_indexed(holding: dict[str, AlbumStudyCount]) -> bool:
 
 def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
     """The albums' rows of these studies, merged as `newest_first` merges them, in the order of
-    `study_uids` (one BatchGetItem per 100 album-study pairs)."""
+    `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
     found: dict[str, list[AlbumStudy]] = {}
-    for album_row in (AlbumStudy.batch_get(keys, attributes_to_get=[*LISTED, "album_id"]) if keys else []):
+    for album_row in items.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]):
         found.setdefault(album_row.study_uid, []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
