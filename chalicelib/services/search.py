@@ -12,8 +12,9 @@ from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 -
 from chalicelib.errors import BadQueryParameter
 from chalicelib.events import audit
 from chalicelib.store import aws, identity, listing, shares, study_index
+from chalicelib.store import studies as study_partition
 from chalicelib.store.items import batch_get as _batch_get  # one BatchGetItem per 100 keys, sent at once
-from chalicelib.store.models import InstanceRecord, SeriesRecord, SeriesShare, StudyComment, StudyRecord
+from chalicelib.store.models import SeriesRecord, SeriesShare, StudyRecord
 
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> shares granting it
 MODALITIES_IN_STUDY = "00080061"
@@ -228,7 +229,7 @@ def _favorites(series: dict[str, list[SeriesShare]]) -> int:
 def _comment_count(principal: Principal, study_uid: str) -> int:
     """Comments on the study the caller may read (`policy.comment_reader`): none for tokens that
     read no comments (viewers, album capabilities, report providers)."""
-    comments = StudyComment.query(f"STUDY#{study_uid}", StudyComment.sk.startswith("COMMENT#"))
+    comments = study_partition.comments_newest_first(study_uid)
     readable = policy.comment_reader(principal, study_uid)
     return sum(1 for c in comments if readable(c))
 
@@ -293,7 +294,7 @@ def search_instances(principal: Principal, study_uid: str | None, series_uid: st
     for study, series_albums in targets.items():
         for one_series in sorted(series_albums):
             parents = (identities.get((study, one_series), {}), series.get((study, one_series), {}))
-            for record in InstanceRecord.query(f"STUDY#{study}", InstanceRecord.sk.startswith(f"INSTANCE#{one_series}#")):
+            for record in study_partition.series_instances(study, one_series):
                 if not matching.matches_all(qido.with_parents(record.attributes, *parents), criteria):
                     continue
                 item = qido.instance_item(record.attributes, study, one_series, record.transfer_syntax_uid,

@@ -11,11 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY_PREFIX = re.compile(r"^[A-Z][A-Z_]*#")
 
 # Known remaining debt: file -> (number of raw prefixes, why they are still there).
-DEBT: dict[str, tuple[int, str]] = {
-    "chalicelib/services/search.py": (4, "rewritten concurrently by the search work: its comment query (STUDY#, "
-                                         "COMMENT#) and instance query (STUDY#, INSTANCE#) go to store/studies.py "
-                                         "(comments_newest_first, series_instances) once that lands"),
-}
+DEBT: dict[str, tuple[int, str]] = {}
 
 
 def raw_prefixes(source: str) -> list[str]:
