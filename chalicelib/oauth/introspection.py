@@ -16,37 +16,47 @@ def introspect(token: str | None) -> dict:
     if not token:
         return INACTIVE
     if capabilities.looks_like_capability(token):
-        try:
-            principal = capabilities.verify(token)
-        except ObeliskError:
-            return INACTIVE
-        body = {"active": True, "sub": principal.sub, "scope": " ".join(sorted(principal.scope)),
-                "cap_token": principal.capability_id, "iss": settings().api_url}
-        if principal.kind == ALBUM_CAPABILITY:
-            body["album_id"] = principal.album_id
-        return body
+        principal = _verified(capabilities.verify, token)
+        return _capability(principal) if principal else INACTIVE
     if issued.looks_issued(token):
-        try:
-            claims = issued.decode(token)
-        except ObeliskError:
-            return INACTIVE
-        if claims.get("type") != issued.REPORT_PROVIDER_TYPE:
-            raise Unauthenticated("only internal clients may introspect this token")
-        if not issued.source_alive(claims):
-            return INACTIVE
-        provider = registry.by_client_id(claims["azp"])
-        try:
-            config = provider_config.fetch(provider.url) if provider else None
-        except provider_config.InvalidConfiguration:
-            config = None
-        if config is None:
-            return INACTIVE
-        studies = claims["studyUID"]
-        return {"active": True, "iss": claims["iss"], "sub": claims["sub"], "scope": claims["scope"],
-                "azp": claims["azp"], "client_id": claims["azp"], "exp": claims["exp"], "iat": claims["iat"],
-                "nbf": claims.get("nbf", claims["iat"]), "aud": claims["aud"], "album_id": claims["album_id"],
-                "redirect_uri": config.redirect_uri, "studyUID": studies[0] if len(studies) == 1 else studies,
-                **({"cap_token": claims["cap_token"]} if claims.get("cap_token") else {})}
+        claims = _verified(issued.decode, token)
+        return _report_provider(claims) if claims else INACTIVE
     raise Unauthenticated("only internal clients may introspect this token")
 
 
+def _verified(verify, token: str):
+    """What `verify` makes of the token, or None when it does not verify (an inactive token)."""
+    try:
+        return verify(token)
+    except ObeliskError:
+        return None
+
+
+def _capability(principal) -> dict:
+    body = {"active": True, "sub": principal.sub, "scope": " ".join(sorted(principal.scope)),
+            "cap_token": principal.capability_id, "iss": settings().api_url}
+    if principal.kind == ALBUM_CAPABILITY:
+        body["album_id"] = principal.album_id
+    return body
+
+
+def _report_provider(claims: dict) -> dict:
+    """A report-provider token is active while its source lives and its provider's configuration
+    can be read; other tokens Obelisk issues are told to internal clients only."""
+    if claims.get("type") != issued.REPORT_PROVIDER_TYPE:
+        raise Unauthenticated("only internal clients may introspect this token")
+    if not issued.source_alive(claims):
+        return INACTIVE
+    provider = registry.by_client_id(claims["azp"])
+    try:
+        config = provider_config.fetch(provider.url) if provider else None
+    except provider_config.InvalidConfiguration:
+        config = None
+    if config is None:
+        return INACTIVE
+    studies = claims["studyUID"]
+    return {"active": True, "iss": claims["iss"], "sub": claims["sub"], "scope": claims["scope"],
+            "azp": claims["azp"], "client_id": claims["azp"], "exp": claims["exp"], "iat": claims["iat"],
+            "nbf": claims.get("nbf", claims["iat"]), "aud": claims["aud"], "album_id": claims["album_id"],
+            "redirect_uri": config.redirect_uri, "studyUID": studies[0] if len(studies) == 1 else studies,
+            **({"cap_token": claims["cap_token"]} if claims.get("cap_token") else {})}

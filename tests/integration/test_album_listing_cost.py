@@ -12,6 +12,7 @@ from pydicom.uid import generate_uid
 
 from devstack.in_process import service_layer
 from devstack.stack import LocalStack
+from tests.support.round_trips import rounds, timed
 
 SIZES = (100, 3000)
 OLD_LAYOUT = 20  # studies of an album whose rows are written as before they held copies
@@ -113,39 +114,17 @@ def test_a_study_list_page_costs_the_same_whatever_the_album_size(stack, tokens,
     assert large == small, costs
 
 
-def _timed(stack, send):
-    """What `send()` returns, and the emulator's requests meanwhile, each DynamoDB request held
-    50 ms as a network would: requests sent at once then overlap however fast each is answered."""
-    emulator = stack.emulator_url
-    requests.post(f"{emulator}/_emulator/latency", json={"seconds": 0.05}, timeout=60)
-    try:
-        sent = send()
-        return sent, requests.get(f"{emulator}/_emulator/timeline", timeout=60).json()
-    finally:
-        requests.post(f"{emulator}/_emulator/latency", json={"seconds": 0}, timeout=60)
-
-
-def _rounds(timeline: list[list]) -> int:
-    """The longest chain of DynamoDB requests in which each arrived after the one before was
-    answered: the round trips the caller waited for one after the other (requests it sent at
-    once are in no chain together; the emulator answers them one at a time, so never fewer)."""
-    asked = sorted((r for r in timeline if r[0].startswith("dynamodb:")), key=lambda r: r[1])
-    longest: list[int] = []
-    for j, (_, arrived, _) in enumerate(asked):
-        longest.append(1 + max((longest[i] for i in range(j) if asked[i][2] <= arrived), default=0))
-    return max(longest, default=0)
-
 
 def test_ohifs_study_list_waits_on_four_round_trips_of_its_six_requests(stack, tokens, albums):
     """OHIF's first page (101 studies) of the 3,000-study album: the token's user, the caller's
     albums, then the albums' counts with the page's study rows, then the page's series records
     (two BatchGetItems of up to 100 keys) with each step's independent requests sent at once."""
     album, dates = albums[max(SIZES)]
-    (cost, response), timeline = _timed(stack, lambda: dynamodb_requests_for(stack, tokens, album, limit=101))
+    (cost, response), timeline = timed(stack, lambda: dynamodb_requests_for(stack, tokens, album, limit=101))
     assert response.status_code == 200 and _dates(response) == dates[:101]
     assert response.headers["X-Total-Count"] == str(max(SIZES))
     assert cost == 6, cost
-    assert _rounds(timeline) <= 4, [r for r in timeline if r[0].startswith("dynamodb:")]
+    assert rounds(timeline) <= 4, [r for r in timeline if r[0].startswith("dynamodb:")]
 
 
 def test_the_page_size_sets_the_cost(stack, tokens, albums):

@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 
 from devstack.in_process import service_layer
 from devstack.stack import LocalStack
+from tests.support.round_trips import rounds, timed
 
 SIZES = (100, 3000)
 LAST = ("Martin", "Dubois", "Peeters", "Jansen", "Muller", "Rossi", "Novak", "Garcia", "Smith", "Larsen")
@@ -146,39 +147,17 @@ def test_a_search_costs_the_same_in_an_album_of_100_and_of_3000_studies(stack, t
     assert costs[3000] == costs[100], costs
 
 
-def _timed(stack, send):
-    """What `send()` returns, and the emulator's requests meanwhile, each DynamoDB request held
-    50 ms as a network would: requests sent at once then overlap however fast each is answered."""
-    emulator = stack.emulator_url
-    requests.post(f"{emulator}/_emulator/latency", json={"seconds": 0.05}, timeout=60)
-    try:
-        sent = send()
-        return sent, requests.get(f"{emulator}/_emulator/timeline", timeout=60).json()
-    finally:
-        requests.post(f"{emulator}/_emulator/latency", json={"seconds": 0}, timeout=60)
-
-
-def _rounds(timeline: list[list]) -> int:
-    """The longest chain of DynamoDB requests in which each arrived after the one before was
-    answered: the round trips the caller waited for one after the other (requests it sent at
-    once are in no chain together; the emulator answers them one at a time, so never fewer)."""
-    asked = sorted((r for r in timeline if r[0].startswith("dynamodb:")), key=lambda r: r[1])
-    longest: list[int] = []
-    for j, (_, arrived, _) in enumerate(asked):
-        longest.append(1 + max((longest[i] for i in range(j) if asked[i][2] <= arrived), default=0))
-    return max(longest, default=0)
-
 
 def test_a_page_of_101_matches_waits_on_the_round_trips_of_a_smaller_page(stack, token, albums):
     """OHIF's page of 101 studies takes two BatchGetItems (up to 100 keys) of the album's rows and
     two of the series records: each pair is sent at once, so the caller waits on as many round
     trips as for a page of 25 (user, albums, counts, index, rows, series)."""
     expected = _expected(3000, SEARCHES["patient-name prefix"][1])
-    (cost, response), timeline = _timed(stack, lambda: search(stack, token, albums[3000], PatientName="Rossi*",
+    (cost, response), timeline = timed(stack, lambda: search(stack, token, albums[3000], PatientName="Rossi*",
                                                               limit="101"))
     assert _answered(response) == expected[:101]
     assert cost == 8, cost
-    assert _rounds(timeline) <= 6, [r for r in timeline if r[0].startswith("dynamodb:")]
+    assert rounds(timeline) <= 6, [r for r in timeline if r[0].startswith("dynamodb:")]
 
 
 def test_a_later_page_of_a_search_is_the_next_matches(stack, token, albums):
