@@ -595,6 +595,8 @@ READ = "read"  # series and study reads
 READ_COMMENTS = "read comments"  # study comments and album events
 CHANGE = "change"  # user-level state changes: albums, members, favorites, comments, webhooks, launches
 SEND = "send"  # sending series to a user or an album, appropriating
+MANAGE_CAPABILITIES = "manage capabilities"  # create, list, revoke capability tokens: own sign-in only
+READ_CAPABILITY = "read capability"  # one capability token by id: user-level tokens (KHEOPS)
 
 _ACTION_SCOPE: dict[str, dict[str, frozenset[str]]] = {
     READ: {USER: frozenset(), USER_CAPABILITY: frozenset({"read"}), ALBUM_CAPABILITY: frozenset({"read"}),
@@ -603,6 +605,8 @@ _ACTION_SCOPE: dict[str, dict[str, frozenset[str]]] = {
     CHANGE: {USER: frozenset(), USER_CAPABILITY: frozenset({"write"})},
     SEND: {USER: frozenset(), USER_CAPABILITY: frozenset({"read", "write"}),
            ALBUM_CAPABILITY: frozenset({"read", "send"})},
+    MANAGE_CAPABILITIES: {USER: frozenset()},
+    READ_CAPABILITY: {USER: frozenset(), USER_CAPABILITY: frozenset()},
 }
 
 
