@@ -99,6 +99,29 @@ def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str
     return member_of
 
 
+def _source_is_own(principal: Principal, source: Source) -> bool:
+    """The subject's own inbox, an album it is a member of (an album token: its album, while its
+    creator is an admin) or everything it sees; an album that does not exist is not its own."""
+    if principal.kind in ALBUM_SCOPED:
+        return source.album_id in (None, principal.album_id) and not source.inbox \
+            and _still_entitled(principal) is not None
+    if source.album_id is None:
+        return principal.has_user_access or not source.inbox
+    return source.album_id in facts().memberships(principal.sub) and source.album_id != principal.user.inbox_id
+
+
+def viewer_scope(principal: Principal, study_uid: str, source: Source, requested: list[str]) -> list[str]:
+    """The requested viewer words (`read`, `write`) the subject of a token exchange holds for a
+    study in a source: none outside its own sources, and `read` only when it reads the study there
+    (docs/tokens.md). A missing album and one the subject is not in give the same answer."""
+    held = [word for word in requested if principal.can(word)]
+    if not _source_is_own(principal, source):
+        return []
+    if "read" in held and not readable_series(principal, study_uid, source):
+        held.remove("read")
+    return held
+
+
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> the shares granting it
 
 
