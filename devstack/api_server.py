@@ -29,6 +29,17 @@ def timeout_seconds() -> float:
     return float(os.environ.get("OBELISK_GATEWAY_TIMEOUT_SECONDS", limits.INTEGRATION_TIMEOUT_SECONDS))
 
 
+def _method_not_routed(response: dict) -> bool:
+    """Chalice's own 405 for a path without that method: on AWS the request never reaches the
+    function (API Gateway routes by path and method) and gets the gateway's no-route answer."""
+    if response.get("statusCode") != 405:
+        return False
+    try:
+        return json.loads(response.get("body") or "{}").get("Code") == "MethodNotAllowedError"
+    except (ValueError, AttributeError):
+        return False
+
+
 def make_server(host: str, port: int, stage: str, app=None):
     for key, value in stage_environment(stage).items():
         os.environ.setdefault(key, value)  # values the launcher passes explicitly win
@@ -43,7 +54,7 @@ def make_server(host: str, port: int, stage: str, app=None):
         LocalGatewayException,
     )
 
-    from infra.gateway_responses import NOT_FOUND_BODY
+    from infra.gateway_responses import no_route_answer
 
     if app is None:
         from app import app
@@ -118,6 +129,9 @@ def make_server(host: str, port: int, stage: str, app=None):
                 self._send_gateway_answer(limits.internal_server_error())
             else:
                 response = outcome["response"]
+                if _method_not_routed(response):
+                    self._send_http_response(*no_route_answer())
+                    return
                 refusal = limits.response_refused(response)
                 if refusal:
                     self._send_gateway_answer(refusal)
@@ -135,9 +149,7 @@ def make_server(host: str, port: int, stage: str, app=None):
             Authentication Token"; Obelisk answers 404 in its error shape, as the gateway response
             declared in infra/gateway_responses.py makes API Gateway answer."""
             if isinstance(error, ForbiddenError):
-                body = json.dumps(NOT_FOUND_BODY).encode()
-                self._send_http_response(404, {"Content-Type": "application/json",
-                                               "Access-Control-Allow-Origin": "*"}, body)
+                self._send_http_response(*no_route_answer())
                 return
             super()._send_error_response(error)
 

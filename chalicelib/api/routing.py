@@ -49,8 +49,8 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
     which stay first in the route table); the route's `content_types` (default JSON) are checked
     on non-empty bodies only (`require_body_type`), answering 415 in the documented error shape.
     A view with a `caller` parameter gets the request's principal (`principal`), resolved before
-    the view reads anything else, so an unauthenticated request answers 401 whatever its body or
-    query."""
+    the view reads anything else (its body's content type included), so an unauthenticated
+    request answers 401 whatever its body, content type or query."""
     accepted = [t.lower() for t in content_types or ["application/json"]]
 
     def register(view):
@@ -60,9 +60,9 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
         def handler(**params):
             params.pop("link_token", None)
             try:
-                require_body_type(blueprint.current_request, accepted)
-                if takes_caller:
+                if takes_caller:  # authentication first: 401 before any input check, 415 included
                     params["caller"] = principal(blueprint.current_request)
+                require_body_type(blueprint.current_request, accepted)
                 return responses.finish(view(**params))
             except ObeliskError as exc:
                 return responses.finish(responses.error(exc))

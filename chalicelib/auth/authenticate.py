@@ -85,7 +85,8 @@ SOURCE_HEADER = "X-Authorization-Source"
 
 def source_principal(headers) -> Principal | None:
     """The principal of `X-Authorization-Source` (KHEOPS's import from a share link: the header
-    carries the link's album token, `Authorization` the user's own token), or None without one.
+    carries the link's album token as `Bearer <token>`, `Authorization` the user's own token), or
+    None without one.
 
     It is only ever the *source* of a copy: the routes that honour it ask the policy which series
     it may send (read through its album, with `send`), and take every destination right from the

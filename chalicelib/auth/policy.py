@@ -99,6 +99,29 @@ def readable_albums(principal: Principal, source: Source = ANYWHERE) -> dict[str
     return member_of
 
 
+def _source_is_own(principal: Principal, source: Source) -> bool:
+    """The subject's own inbox, an album it is a member of (an album token: its album, while its
+    creator is an admin) or everything it sees; an album that does not exist is not its own."""
+    if principal.kind in ALBUM_SCOPED:
+        return source.album_id in (None, principal.album_id) and not source.inbox \
+            and _still_entitled(principal) is not None
+    if source.album_id is None:
+        return principal.has_user_access or not source.inbox
+    return source.album_id in facts().memberships(principal.sub) and source.album_id != principal.user.inbox_id
+
+
+def viewer_scope(principal: Principal, study_uid: str, source: Source, requested: list[str]) -> list[str]:
+    """The requested viewer words (`read`, `write`) the subject of a token exchange holds for a
+    study in a source: none outside its own sources, and `read` only when it reads the study there
+    (docs/tokens.md). A missing album and one the subject is not in give the same answer."""
+    held = [word for word in requested if principal.can(word)]
+    if not _source_is_own(principal, source):
+        return []
+    if "read" in held and not readable_series(principal, study_uid, source):
+        held.remove("read")
+    return held
+
+
 Visible = dict[str, dict[str, list[SeriesShare]]]  # study -> series -> the shares granting it
 
 
@@ -595,6 +618,8 @@ READ = "read"  # series and study reads
 READ_COMMENTS = "read comments"  # study comments and album events
 CHANGE = "change"  # user-level state changes: albums, members, favorites, comments, webhooks, launches
 SEND = "send"  # sending series to a user or an album, appropriating
+MANAGE_CAPABILITIES = "manage capabilities"  # create, list, revoke capability tokens: own sign-in only
+READ_CAPABILITY = "read capability"  # one capability token by id: user-level tokens (KHEOPS)
 
 _ACTION_SCOPE: dict[str, dict[str, frozenset[str]]] = {
     READ: {USER: frozenset(), USER_CAPABILITY: frozenset({"read"}), ALBUM_CAPABILITY: frozenset({"read"}),
@@ -603,6 +628,8 @@ _ACTION_SCOPE: dict[str, dict[str, frozenset[str]]] = {
     CHANGE: {USER: frozenset(), USER_CAPABILITY: frozenset({"write"})},
     SEND: {USER: frozenset(), USER_CAPABILITY: frozenset({"read", "write"}),
            ALBUM_CAPABILITY: frozenset({"read", "send"})},
+    MANAGE_CAPABILITIES: {USER: frozenset()},
+    READ_CAPABILITY: {USER: frozenset(), USER_CAPABILITY: frozenset()},
 }
 
 

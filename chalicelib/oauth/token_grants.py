@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.auth import capabilities, issued
+from chalicelib.auth import capabilities, issued, policy
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, USER_CAPABILITY, Principal
 from chalicelib.config import settings
@@ -74,9 +74,12 @@ class TokenExchangeGrant:
         return [w for w in ("read", "write") if w in words]
 
     @staticmethod
-    def granted(subject: Principal, requested: list[str]) -> str:
-        """The requested words the subject holds; refused when none is left (never a fallback)."""
-        held = [w for w in requested if subject.can(w)]
+    def granted(subject: Principal, requested: list[str], study_uid: str, source_type: str | None,
+                source_id: str | None) -> str:
+        """The requested words the subject holds for the study in its source (`policy.viewer_scope`);
+        refused when none is left (never a fallback)."""
+        source = policy.Source(album_id=source_id, inbox=source_type == "inbox")
+        held = policy.viewer_scope(subject, study_uid, source, requested)
         if not held:
             raise OAuthError("invalid_scope", "the subject token holds none of the requested read/write rights")
         return " ".join(held)
@@ -99,7 +102,7 @@ class TokenExchangeGrant:
         if not is_keyable_uid(study_uid):
             raise OAuthError("invalid_request", "studyUID is not a valid UID")
         source_type, source_id = self.source(subject)
-        narrowed = self.granted(subject, requested)
+        narrowed = self.granted(subject, requested, study_uid, source_type, source_id)
         capability_key = capabilities.secret_hash(subject.token) if subject.capability_id else None
         token, expires_in = issued.mint_viewer(subject.sub, study_uid, narrowed, source_type, source_id,
                                                subject.capability_id, capability_key)

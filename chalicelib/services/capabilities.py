@@ -1,5 +1,5 @@
-"""Capability tokens: create, list, get, revoke (docs/kheops-compatibility.md §2.2). Only OIDC user tokens
-manage them; the secret is shown once and stored only as a hash."""
+"""Capability tokens: create, list, get, revoke (docs/kheops-compatibility.md §2.2). Only a user's own sign-in
+token manages them (403 otherwise, policy.MANAGE_CAPABILITIES); the secret is shown once and stored only as a hash."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib import booleans, clock
 from chalicelib.auth import capabilities, policy
-from chalicelib.auth.principals import USER, Principal
-from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound, Unauthenticated
+from chalicelib.auth.principals import Principal
+from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound
 from chalicelib.serializers import users as user_json
 from chalicelib.services import users
 from chalicelib.store import albums
@@ -21,11 +21,6 @@ DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
 
 class CapabilityNotFound(NotFound):
     message = "Capability Not Found"
-
-
-def _require_oidc_user(principal: Principal) -> None:
-    if principal.kind != USER:
-        raise Unauthenticated("capability tokens are managed with a user's own sign-in token")
 
 
 def _parse_time(value: str | None, name: str, default: datetime) -> datetime:
@@ -62,7 +57,7 @@ def _flag(form: CapabilityForm, name: str) -> bool:
 
 def create(principal: Principal, form: CapabilityForm) -> tuple[Capability, str]:
     """The new capability and its secret (the only time the secret exists outside the caller)."""
-    _require_oidc_user(principal)
+    policy.require_action(principal, policy.MANAGE_CAPABILITIES)
     title = (form.title or "").strip()
     if not 1 <= len(title) <= 255:
         raise BadFormParameter("title is required (at most 255 characters)")
@@ -128,13 +123,12 @@ def _visible(principal: Principal, capability_id: str) -> Capability:
 
 
 def get(principal: Principal, capability_id: str) -> Capability:
-    if not principal.has_user_access:
-        raise Forbidden("You don't have the permission to do this with this type of token")
+    policy.require_action(principal, policy.READ_CAPABILITY)
     return _visible(principal, capability_id)
 
 
 def revoke(principal: Principal, capability_id: str) -> Capability:
-    _require_oidc_user(principal)
+    policy.require_action(principal, policy.MANAGE_CAPABILITIES)
     capability = _visible(principal, capability_id)
     if not capability.revoked and capabilities.is_valid(capability):
         capability.update(actions=[
@@ -163,7 +157,7 @@ def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
 
 def list_capabilities(principal: Principal, valid_only: bool, album_id: str | None,
                       user_filter: str | None) -> list[Capability]:
-    _require_oidc_user(principal)
+    policy.require_action(principal, policy.MANAGE_CAPABILITIES)
     if album_id:
         access = policy.album_access(principal, album_id)
         if not access.is_admin:

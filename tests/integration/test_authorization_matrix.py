@@ -85,7 +85,7 @@ EXPECTED = {
     "metadata of A":         (401, 200, 404, 200, 200, 404, 200, 200, 200, 404, 401, 401),
     "STOW into study A":     (401, 200, 200, 200, 403, 200, 403, 403, 403, 403, 401, 401),
     "create album":          (401, 201, 201, 201, 403, 403, 403, 403, 403, 403, 401, 401),
-    "list capabilities":     (401, 200, 200, 401, 401, 401, 401, 401, 401, 401, 401, 401),
+    "list capabilities":     (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 401, 401),
     "album users":           (401, 200, 404, 200, 403, 403, 403, 403, 403, 403, 401, 401),
     "share A with bob":      (401, 201, 404, 201, 403, 403, 201, 403, 404, 404, 401, 401),
 }
@@ -158,3 +158,25 @@ def test_album_token_cannot_be_created_by_a_non_admin(stack, tokens):
     carol = requests.post(f"{api}/capabilities", headers=bearer(tokens("carol")), timeout=10, data={
         "title": "x", "scope_type": "album", "album": album, "read_permission": "true"})
     assert carol.status_code == 404
+
+
+def test_capability_tokens_manage_no_capabilities(stack, world, tokens):
+    """Creating, listing and revoking capability tokens takes the user's own sign-in token: a
+    capability token that verifies gets 403 `Authorization error` (as on other user-only routes),
+    never an empty 401; reading one by id takes a user-level token (KHEOPS), so a user capability
+    may and an album capability may not."""
+    api = stack.api_url
+    owned = requests.post(f"{api}/capabilities", headers=bearer(tokens("alice")), timeout=10,
+                          data={"title": "target", "scope_type": "user", "read_permission": "true"}).json()["id"]
+    calls = [("POST", "/capabilities", {"data": {"title": "x", "scope_type": "user", "read_permission": "true"}}),
+             ("GET", "/capabilities", {}), ("POST", f"/capabilities/{owned}/revoke", {})]
+    for kind in ("user capability", "album read", "album send"):
+        for method, path, options in calls:
+            response = requests.request(method, api + path, headers=bearer(world["tokens"][kind]), timeout=10,
+                                        **options)
+            assert response.status_code == 403, (kind, method, path, response.status_code)
+            assert response.json()["message"] == "Authorization error"
+    read = {kind: requests.get(f"{api}/capabilities/{owned}", headers=bearer(world["tokens"][kind]), timeout=10)
+            for kind in ("user capability", "album read")}
+    assert read["user capability"].status_code == 200 and read["user capability"].json()["revoked"] is False
+    assert read["album read"].status_code == 403 and read["album read"].json()["message"] == "Authorization error"

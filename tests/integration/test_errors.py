@@ -44,6 +44,20 @@ def test_no_token_gets_401_before_the_request_is_read(stack, case):
     assert response.raw.headers.getlist("WWW-Authenticate") == ["Basic", "Bearer"]
 
 
+# Body routes that read a caller, with a body of a type none of them declares.
+UNDECLARED_TYPE_ROUTES = [("POST", "/studies"), ("POST", "/albums"), ("PATCH", "/albums/a1"),
+                          ("POST", "/capabilities"), ("POST", "/studies/1.2.3/comments"),
+                          ("POST", "/uploads"), ("POST", "/albums/a1/webhooks")]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer garbage.token.here"])
+def test_unauthenticated_body_of_undeclared_type_gets_401_not_415(stack, authorization):
+    headers = {"Content-Type": "text/plain", **({"Authorization": authorization} if authorization else {})}
+    for method, path in UNDECLARED_TYPE_ROUTES:
+        response = requests.request(method, f"{stack.api_url}{path}", data=b"hello", headers=headers, timeout=10)
+        assert response.status_code == 401, (method, path, response.status_code, response.text[:80])
+
+
 def _s3_keys(stack) -> set[str]:
     """The permanent keys of the DICOM bucket: `cache/` is left out, where the renditions function
     builds the series metadata of earlier STOWs asynchronously while a test runs (docs/storage.md)."""

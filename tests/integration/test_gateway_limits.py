@@ -105,3 +105,15 @@ def test_the_uploader_sends_a_5_mb_instance_through_the_large_upload_path(stack,
     summary = run.stdout.decode().strip().splitlines()[-1]
     assert run.returncode == 0, (summary, run.stderr.decode()[-2000:])
     assert "1 stored, 0 failed" in summary and "0 batch(es), 1 large upload(s)" in summary
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nope"), ("DELETE", "/inboxinfo"), ("PATCH", "/studies")])
+def test_no_route_is_the_gateways_404_in_the_error_shape_with_nosniff(stack, method, path):
+    """An unknown path and a known path without that method both get API Gateway's no-route
+    answer (infra/gateway_responses.py): 404 `{"message", "detail"}`, never Chalice's 405
+    `{"Code", "Message"}`, with `X-Content-Type-Options: nosniff` as every other answer."""
+    response = requests.request(method, f"{stack.api_url}{path}", timeout=10)
+    assert response.status_code == 404
+    assert set(response.json()) == {"message", "detail"}
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+    assert response.headers.get("Access-Control-Allow-Origin") == "*"

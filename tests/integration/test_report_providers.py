@@ -231,7 +231,7 @@ def test_provider_token_stays_inside_its_study_and_album(stack, tokens, provider
     refused = stow_json_with_pdf(stack, token, new_study)
     assert refused.status_code == 409
     assert refused.json()["00081198"]["Value"][0]["00081197"]["Value"] == [0x0124]
-    assert requests.get(f"{stack.api_url}/capabilities", headers=bearer(token), timeout=10).status_code == 401
+    assert requests.get(f"{stack.api_url}/capabilities", headers=bearer(token), timeout=10).status_code == 403
     assert requests.post(f"{stack.api_url}/albums", headers=bearer(token), data={"name": "x"}, timeout=10).status_code == 403
 
 

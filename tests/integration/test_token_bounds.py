@@ -114,6 +114,31 @@ def test_viewer_scope_is_only_what_the_subject_holds(stack, tokens, world):
     assert granted.status_code == 200 and granted.json()["scope"] == "read"
 
 
+def test_exchange_refuses_a_source_or_study_the_subject_cannot_read(stack, tokens, world):
+    """A viewer token is for a study the subject reads in the source it names: an album it is not
+    in, one that does not exist, and an inbox without the study are refused alike (invalid_scope),
+    so the answer does not tell a missing album from someone else's."""
+    api, alice, carol = stack.api_url, bearer(tokens("alice")), tokens("carol")
+    left = requests.post(f"{api}/albums", headers=alice, data={"name": "left"}, timeout=10).json()["album_id"]
+    assert requests.put(f"{api}/studies/{world['study']}/albums/{left}", params={"inbox": "true"}, headers=alice,
+                        timeout=10).status_code == 201
+    assert requests.put(f"{api}/albums/{left}/users/carol@example.org", headers=alice, timeout=10).status_code == 201
+    assert requests.delete(f"{api}/albums/{left}/users/carol@example.org", headers=bearer(carol),
+                           timeout=10).status_code == 204
+    refusals = {
+        "not a member": exchange(stack, carol, world["study"], source_type="album", source_id=world["album"]),
+        "left": exchange(stack, carol, world["study"], source_type="album", source_id=left),
+        "no such album": exchange(stack, carol, world["study"], source_type="album", source_id="nosuchalbm"),
+        "not in the inbox": exchange(stack, carol, world["study"], source_type="inbox"),
+        "unknown study": exchange(stack, tokens("bob"), generate_uid(), source_type="inbox"),
+    }
+    answers = {case: (r.status_code, r.json()) for case, r in refusals.items()}
+    assert all(answer == (400, answers["no such album"][1]) for answer in answers.values()), answers
+    assert answers["no such album"][1]["error"] == "invalid_scope"
+    granted = exchange(stack, tokens("bob"), world["study"], source_type="album", source_id=world["album"])
+    assert granted.status_code == 200 and granted.json()["scope"] == "read"
+
+
 # 3 ---------------------------------------------------------------------------------------------
 
 def test_viewer_token_dies_when_its_album_capability_is_revoked(stack, tokens, world):

@@ -69,9 +69,9 @@ def test_capability_secret_is_shown_once_and_scope_reflects_flags(stack, tokens,
 
 def test_capabilities_are_managed_only_with_the_users_own_token(stack, tokens, study):
     secret = capability(stack, tokens("alice"), read_permission="true", write_permission="true")["access_token"]
-    assert requests.get(f"{stack.api_url}/capabilities", headers=bearer(secret), timeout=10).status_code == 401
+    assert requests.get(f"{stack.api_url}/capabilities", headers=bearer(secret), timeout=10).status_code == 403
     assert requests.post(f"{stack.api_url}/capabilities", headers=bearer(secret), timeout=10,
-                         data={"title": "x", "scope_type": "user"}).status_code == 401
+                         data={"title": "x", "scope_type": "user"}).status_code == 403
 
 
 def test_bob_cannot_see_or_revoke_alices_capability(stack, tokens, study):

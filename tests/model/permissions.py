@@ -359,16 +359,23 @@ class World:
 
     def exchange(self, subject: Principal, viewer_id: str, study: str, source: str | None,
                  words: frozenset[str]) -> bool:
-        """Token exchange: scope = requested words in {read, write} the subject holds; none: refused."""
+        """Token exchange: scope = requested words in {read, write} the subject holds for the study
+        in the source: none outside its own sources (an album it is not in, or gone), `read` only
+        when it reads the study there; none left: refused."""
         if subject.kind not in ("user", "user_capability", "album_capability") or not self.alive(subject):
             return False
         scope = words & {"read", "write"} & self.scope(subject)
-        if not scope:
-            return False
         if subject.kind == "album_capability":
             if source not in (None, self.capabilities[subject.id].album):
                 return False
             source = self.capabilities[subject.id].album
+        own = self._subject_albums(subject) if source is None else self._subject_albums(subject) & {source}
+        if not own:
+            scope = frozenset()
+        if not any(held & own for s, held in self.holders.items() if s[0] == study):
+            scope -= {"read"}
+        if not scope:
+            return False
         self.viewers[viewer_id] = Viewer(subject, study, source, scope)
         return True
 

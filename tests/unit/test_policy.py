@@ -92,12 +92,21 @@ def demoted(make_cap: Callable[[model.World], model.Principal]) -> Callable[[mod
 KINDS = {name: make for name, make in PRINCIPALS.items() if "revoked" not in name} | {
     "album capability `read`, creator demoted": demoted(capability("alice", "A", "read")),
     "album capability `read write send download`": capability("alice", "A", "read", "write", "send", "download"),
-    "viewer token of B from alice's inbox source": viewer(lambda w: model.user("alice"), model.inbox("alice")),
+    "viewer token of B from alice's inbox source": lambda w: inbox_viewer_of_b_since_removed(w),
     "viewer token of B from alice (no source)": viewer(lambda w: model.user("alice"), None),
     "viewer token of B from a user capability `read`": viewer(capability("alice", None, "read"), None),
     "viewer token of B from an album capability whose creator was demoted since": lambda w: demoted_after(
         viewer(capability("alice", "A", "read"), None), w),
 }
+
+
+def inbox_viewer_of_b_since_removed(w: model.World) -> model.Principal:
+    """A viewer of B minted from alice's inbox while B was there (the exchange refuses a study the
+    source does not hold), B removed from the inbox since."""
+    w.holders[B].add(model.inbox("alice"))
+    p = viewer(lambda w: model.user("alice"), model.inbox("alice"))(w)
+    w.holders[B].discard(model.inbox("alice"))
+    return p
 
 
 def demoted_after(make: Callable[[model.World], model.Principal], w: model.World) -> model.Principal:
