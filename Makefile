@@ -27,7 +27,7 @@ token: install
 ## processes (pytest-xdist); each worker has its own stack and gets whole files (docs/testing.md)
 TEST_WORKERS ?= 2
 test: install test-deps web
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: Obelisk side by side with Orthanc on this machine (installs Debian's orthanc and
 ## orthanc-dicomweb; BENCH_QUICK=1 for a smoke run; settings in docs/benchmarks.md); not part of `make test`
