@@ -56,38 +56,36 @@ def validate(config_url: str, document: object) -> ProviderConfiguration:
         raise InvalidConfiguration("config_uri syntax not valid")
     if not isinstance(document, dict):
         raise InvalidConfiguration("configuration is not a JSON object")
-    redirect_uri = document.get("redirect_uri")
-    if not redirect_uri:
-        raise InvalidConfiguration("redirect_uri is null")
-    if not isinstance(redirect_uri, str) or _authority(redirect_uri) is None:
-        raise InvalidConfiguration("redirect_uri syntax not valid")
-    if _authority(redirect_uri) != root:
-        raise InvalidConfiguration("redirect_uri does not have the same scheme and authority as the configuration URL")
-    response_type = document.get("response_type")
-    if not response_type:
-        raise InvalidConfiguration("missing response_type")
-    if response_type not in RESPONSE_TYPES:
-        raise InvalidConfiguration("unknown response_type")
+    redirect_uri = _same_authority_url(document, "redirect_uri", root)
+    response_type = _one_of(document, "response_type", RESPONSE_TYPES)
     jwks_uri = signing_alg = None
     if response_type == "code":
-        method = document.get("token_endpoint_auth_method")
-        if not method:
-            raise InvalidConfiguration("missing token_endpoint_auth_method")
-        if method != "private_key_jwt":
-            raise InvalidConfiguration("unknown token_endpoint_auth_method")
-        jwks_uri = document.get("jwks_uri")
-        if not jwks_uri:
-            raise InvalidConfiguration("jwks_uri is null")
-        if not isinstance(jwks_uri, str) or _authority(jwks_uri) is None:
-            raise InvalidConfiguration("jwks_uri syntax not valid")
-        if _authority(jwks_uri) != root:
-            raise InvalidConfiguration("jwks_uri does not have the same scheme and authority as the configuration URL")
-        signing_alg = document.get("token_endpoint_auth_signing_alg")
-        if not signing_alg:
-            raise InvalidConfiguration("missing token_endpoint_auth_signing_alg")
-        if signing_alg not in SIGNING_ALGORITHMS:
-            raise InvalidConfiguration("unknown token_endpoint_auth_signing_alg")
+        _one_of(document, "token_endpoint_auth_method", ("private_key_jwt",))
+        jwks_uri = _same_authority_url(document, "jwks_uri", root)
+        signing_alg = _one_of(document, "token_endpoint_auth_signing_alg", SIGNING_ALGORITHMS)
     return ProviderConfiguration(config_url, redirect_uri, response_type, jwks_uri, signing_alg, document)
+
+
+def _same_authority_url(document: dict, name: str, root: tuple[str, str]) -> str:
+    """A URL field of the document, on the configuration URL's scheme and authority."""
+    value = document.get(name)
+    if not value:
+        raise InvalidConfiguration(f"{name} is null")
+    if not isinstance(value, str) or _authority(value) is None:
+        raise InvalidConfiguration(f"{name} syntax not valid")
+    if _authority(value) != root:
+        raise InvalidConfiguration(f"{name} does not have the same scheme and authority as the configuration URL")
+    return value
+
+
+def _one_of(document: dict, name: str, known) -> str:
+    """A field whose value must be one of `known`."""
+    value = document.get(name)
+    if not value:
+        raise InvalidConfiguration(f"missing {name}")
+    if value not in known:
+        raise InvalidConfiguration(f"unknown {name}")
+    return value
 
 
 def fetch(config_url: str) -> ProviderConfiguration:
