@@ -48,17 +48,6 @@ class SearchResult:
         return max(0, self.total - self.offset - len(self.items))
 
 
-def parse_page(limit: str | None, offset: str | None) -> Page:
-    try:
-        page = Page(int(limit) if limit not in (None, "") else DEFAULT_LIMIT,
-                    int(offset) if offset not in (None, "") else 0)
-    except ValueError as error:
-        raise BadQueryParameter("limit and offset must be integers") from error
-    if page.limit < 1 or page.offset < 0:
-        raise BadQueryParameter("limit must be at least 1 and offset at least 0")
-    return page
-
-
 def parse_includefields(params: dict[str, list[str]]) -> IncludeFields:
     everything, tags, custom = False, set(), set()
     for value in params.get("includefield", []):

@@ -8,7 +8,7 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.dicom import json_model, matching, qido
 from chalicelib.dicom.json_model import element
-from chalicelib.dicom.qido import Page, SearchResult, parse_page  # noqa: F401 - the routes' vocabulary
+from chalicelib.dicom.qido import Page, SearchResult  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.events import audit
 from chalicelib.store import aws, identity, listing, shares, study_index
