@@ -1,5 +1,5 @@
-"""Embeddable reporting: a site admin launches a report link, a host page on 127.0.0.1:3002 embeds
-it, the radiologist signs in headless Chromium, and the SR, ORU^R01 and DiagnosticReport follow."""
+"""Embeddable reporting: a site admin launches a report link, a host page (a RIS worklist on a free
+port, the site's allowed origin) embeds it, the radiologist signs in headless Chromium, and the SR, ORU^R01 and DiagnosticReport follow."""
 from __future__ import annotations
 
 import http.server
@@ -37,6 +37,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 class _HostPage(http.server.BaseHTTPRequestHandler):
     link = ""
+    origin = ""
 
     def do_GET(self):  # noqa: N802
         body = (f'<!doctype html><title>RIS worklist</title><h1>Worklist</h1>'
@@ -58,6 +59,17 @@ def _serve(handler, port: int) -> http.server.ThreadingHTTPServer:
     return server
 
 
+def _frame_error_shown(page, seconds: float = 30) -> bool:
+    """Whether the page's frame turns to Chromium's error page within `seconds` (polled through
+    Playwright's own wait, which lets its events in, unlike a sleep)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(page.frames) > 1 and page.frames[1].url.startswith("chrome-error://"):
+            return True
+        page.wait_for_timeout(100)
+    return False
+
+
 @pytest.fixture(scope="module")
 def receiver():
     server = _serve(_Receiver, 0)
@@ -67,7 +79,9 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def host_page():
-    server = _serve(_HostPage, 3002)
+    """The RIS worklist page, on a free port: two test runs on one machine never share it."""
+    server = _serve(_HostPage, 0)
+    _HostPage.origin = f"http://127.0.0.1:{server.server_address[1]}"
     yield _HostPage
     server.shutdown()
 
@@ -136,7 +150,7 @@ def test_link_past_its_lifetime_is_refused(stack, tokens):
 def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browser, screenshot_dir,
                                                            receiver, host_page, carol_study):
     endpoint, received = receiver
-    configure_site(stack, tokens, "it-site", endpoint)
+    configure_site(stack, tokens, "it-site", endpoint, origins=[host_page.origin])
     study_uid = str(carol_study.StudyInstanceUID)
     launched = launch(stack, tokens("carol"), launch_tags("it-site", carol_study.AccessionNumber, study_uid))
     assert launched.status_code == 200, launched.text
@@ -145,7 +159,7 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
 
     page = browser.new_page()
     try:
-        page.goto(HOST_ORIGIN + "/")
+        page.goto(host_page.origin + "/")
         frame = page.frame_locator("#report")
         frame.locator("#status").filter(has_text="Draft").wait_for(timeout=15000)
         frame.locator("#findings").fill("Liver: 2 cm hypodense lesion in segment 6.")
@@ -241,8 +255,7 @@ def test_an_origin_outside_the_site_cannot_frame_the_page(stack, tokens, browser
     page = browser.new_page()
     try:
         page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-        page.wait_for_timeout(1500)
-        assert page.frames[1].url.startswith("chrome-error://")  # Chromium refused to frame it
+        assert _frame_error_shown(page)  # Chromium refused to frame it
     finally:
         page.close()
         server.shutdown()
