@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OHIF = ROOT / "ohif"
 DIST = OHIF / "dist"
 CACHE = ROOT / ".obelisk-cache"
+# Netlify's configuration files, shipped in OHIF's package: served from S3 they would be pages of
+# their own (the sites' viewer-request function sends extension-less paths to index.html).
+NETLIFY_FILES = ("_headers", "_redirects")
 
 
 def _lock() -> dict:
@@ -53,6 +56,8 @@ def build(api_url: str, dist: Path = DIST) -> Path:
             shutil.rmtree(dist, ignore_errors=True)
             shutil.move(str(Path(tmp) / "package" / "dist"), dist)
         stamp.write_text(lock["version"])
+    for netlify_only in NETLIFY_FILES:  # empty in the package; our headers come from devstack/site_headers.py
+        (dist / netlify_only).unlink(missing_ok=True)
     template = (OHIF / "app-config.template.js").read_text()
     (dist / "app-config.js").write_text(template.replace("__API_URL__", api_url.rstrip("/")))
     # what the static server (and CloudFront, through devstack/site_headers.py) build the CSP from
