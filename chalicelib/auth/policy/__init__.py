@@ -8,9 +8,10 @@ principal, its arguments and those facts, unit-tested without a database (tests/
 
 One module per subject, re-exported here so callers keep `policy.<name>`: `tokens` (what a token
 may do at all), `research` (research albums' intake and adders), `albums` (the album permission
-table, members, audit trail), `reads` (sources, readable albums and series, downloads), `sending`
-(sending, sharing, storing into series), `comments` (comments and album history), `launches`
-(reporting sites and launches). They import one another one way, in that order."""
+table, members, audit trail, held series), `capabilities` (who sees and lists capability
+tokens), `reads` (sources, readable albums and series, downloads), `sending`
+(sending, sharing, removing, storing into series), `comments` (comments and album history), `launches`
+(reporting sites, report-provider and viewer launches). They import one another one way, in that order."""
 from __future__ import annotations
 
 from chalicelib.auth.policy.albums import (
@@ -39,19 +40,27 @@ from chalicelib.auth.policy.albums import (
     require_album_edit,
     require_album_permission,
     require_audit_reader,
+    require_held_series_admin,
     require_member_adder,
     require_member_listing,
     require_member_remover,
     require_provider_testing,
     require_removable_member,
 )
+from chalicelib.auth.policy.capabilities import capability_visible, require_capability_lister, require_capability_reader
 from chalicelib.auth.policy.comments import comment_reader, comment_visible, event_reader, history_reader
 from chalicelib.auth.policy.launches import (
     SITE_REFUSAL,
     launchable_site,
+    provider_album_access,
+    provider_launch_scope,
     report_store_target,
+    require_launched_study,
     require_obelisk_admin,
+    require_provider_launcher,
     require_site_admin,
+    require_viewer_launcher,
+    viewer_launch_scope,
 )
 from chalicelib.auth.policy.reads import (
     ANYWHERE,
@@ -74,9 +83,14 @@ from chalicelib.auth.policy.sending import (
     authorize_series_send,
     may_add_to_series,
     may_send_series,
+    removal_album,
+    require_study_send,
+    require_study_share,
     sendable_series,
     series_add_target,
+    series_send_or_claim,
     share_destination,
+    share_source,
 )
 from chalicelib.auth.policy.tokens import (
     ALBUM_SCOPED,
@@ -131,6 +145,7 @@ __all__ = [
     "authorize_series_read",
     "authorize_series_send",
     "authorize_study_read",
+    "capability_visible",
     "comment_reader",
     "comment_visible",
     "downloadable_series",
@@ -141,28 +156,42 @@ __all__ = [
     "may_add_to_series",
     "may_send_series",
     "parse_source",
+    "provider_album_access",
+    "provider_launch_scope",
     "readable_albums",
     "readable_series",
+    "removal_album",
     "report_store_target",
     "require_action",
     "require_addable_member",
     "require_album_edit",
     "require_album_permission",
     "require_audit_reader",
+    "require_capability_lister",
+    "require_capability_reader",
+    "require_held_series_admin",
+    "require_launched_study",
     "require_member_adder",
     "require_member_listing",
     "require_member_remover",
     "require_obelisk_admin",
+    "require_provider_launcher",
     "require_provider_testing",
     "require_removable_member",
     "require_site_admin",
+    "require_study_send",
+    "require_study_share",
     "require_user_access",
     "require_userinfo_reader",
+    "require_viewer_launcher",
     "research_adder",
     "sendable_series",
     "series_add_target",
+    "series_send_or_claim",
     "share_destination",
+    "share_source",
     "share_target",
+    "viewer_launch_scope",
     "viewer_scope",
     "visible_series",
 ]

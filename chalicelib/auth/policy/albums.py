@@ -23,7 +23,7 @@ from chalicelib.auth.principals import (
     VIEWER,
     Principal,
 )
-from chalicelib.errors import AlbumNotFound, Forbidden
+from chalicelib.errors import AlbumNotFound, Forbidden, NotFound
 from chalicelib.store.models import Album, AlbumMember
 
 # ---- album permissions (docs/kheops-compatibility.md §3) -----------------------------------------
@@ -214,3 +214,16 @@ def require_member_listing(principal: Principal) -> None:
     only (403); the album itself was reached first (`album_access`)."""
     if principal.kind not in (USER, USER_CAPABILITY):
         raise Forbidden("listing users needs a user token")
+
+
+def require_held_series_admin(principal: Principal, album_id: str) -> AlbumAccess:
+    """A research album's held series (docs/research-albums.md) are listed and released by its
+    admins only: a user-level token (403), the album reached (404), a research album (404 as for
+    no album), an admin (403)."""
+    require_user_access(principal)
+    access = album_access(principal, album_id)
+    if access.album.research is None:
+        raise NotFound("not a research album", message="Album Not Found")
+    if not access.is_admin:
+        raise Forbidden("only album admins see and release held series")
+    return access

@@ -3,7 +3,14 @@ where STOW or a claim places new series and whether an existing series may grow.
 from __future__ import annotations
 
 from chalicelib.auth.facts import facts
-from chalicelib.auth.policy.albums import ADD_SERIES, SEND_SERIES, _standing, album_access, require_album_permission
+from chalicelib.auth.policy.albums import (
+    ADD_SERIES,
+    DELETE_SERIES,
+    SEND_SERIES,
+    _standing,
+    album_access,
+    require_album_permission,
+)
 from chalicelib.auth.policy.reads import (
     ANYWHERE,
     Source,
@@ -12,11 +19,12 @@ from chalicelib.auth.policy.reads import (
     _still_entitled,
     _study_pinned_out,
     _viewer_source,
+    parse_source,
     readable_albums,
     readable_series,
 )
 from chalicelib.auth.policy.research import research_adder, share_target
-from chalicelib.auth.policy.tokens import ALBUM_SCOPED, SEND, require_action
+from chalicelib.auth.policy.tokens import ALBUM_SCOPED, CHANGE, SEND, require_action
 from chalicelib.auth.principals import (
     ALBUM_CAPABILITY,
     DEIDENTIFIER,
@@ -26,7 +34,7 @@ from chalicelib.auth.principals import (
     VIEWER,
     Principal,
 )
-from chalicelib.errors import AlbumNotFound, Forbidden, SeriesNotFound
+from chalicelib.errors import AlbumNotFound, BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
 from chalicelib.store import research
 from chalicelib.store.models import AlbumMember, SeriesShare
 
@@ -209,3 +217,66 @@ class StudyStanding:
         if self.scope.target_album in readable:
             return True
         return bool(readable) and _grants(principal, sorted(readable), SEND_SERIES)
+
+
+# ---- sharing a study from where it is read (services/sharing.py) --------------------------------
+
+
+def share_source(principal: Principal, album: str | None, inbox: str | None) -> Source:
+    """Where a shared study is read: an album token's own album (it has no inbox); for the
+    others exactly one of album and inbox (400)."""
+    if principal.kind in ALBUM_SCOPED:
+        if inbox is not None:
+            raise BadQueryParameter("an album token has no inbox")
+        return Source(album_id=album or principal.album_id)
+    if (album is None) == (inbox is None):
+        raise BadQueryParameter("give exactly one of album and inbox")
+    return parse_source(album, inbox)
+
+
+def require_study_share(principal: Principal, study_uid: str, source: Source) -> list[str]:
+    """The series of a study shared from `source`: from an album, its SEND_SERIES (404, 403);
+    every series read there, none read: 404."""
+    if source.album_id:
+        require_album_permission(principal, source.album_id, SEND_SERIES)
+    visible = readable_series(principal, study_uid, source)
+    if not visible:
+        raise StudyNotFound("Study does not exist or you don't have access")
+    return sorted(visible)
+
+
+def require_study_send(sender: Principal, study_uid: str, source: Source) -> list[str]:
+    """Every series of the study the sender may send from `source`: 404 when it reads none, 403
+    when it reads some but may send none (KHEOPS's study-level answers)."""
+    series = sendable_series(sender, study_uid, None, source)
+    if not series:
+        if readable_series(sender, study_uid, source):
+            raise Forbidden("you may not send this study from where you read it")
+        raise StudyNotFound("Study does not exist or you don't have access")
+    return series
+
+
+def series_send_or_claim(principal: Principal, sender: Principal | None, study_uid: str, series_uid: str) -> bool:
+    """One series into a target (whose rights were checked): True when the sender (the
+    `X-Authorization-Source` principal, else the caller) may send it (rule 4); False for a claim,
+    a series not stored here without a source header (KHEOPS answers 201 and so does Obelisk); a
+    stored series the sender may not send, or any with a source header: 404, as in KHEOPS."""
+    if sendable_series(sender or principal, study_uid, series_uid):
+        return True
+    if sender is not None or facts().shares_of_study(study_uid, series_uid):
+        raise SeriesNotFound("Series does not exist or you don't have access")
+    return False
+
+
+def removal_album(principal: Principal, study_uid: str, series_uid: str | None) -> str | None:
+    """`DELETE /studies/{s}[/series/{se}]`: an album-scoped token removes from its album what it
+    reads there (404 otherwise) with DELETE_SERIES (403), and this answers that album; a user-level
+    token removes from its inbox when it may change things (403), and this answers None."""
+    if principal.kind not in ALBUM_SCOPED:
+        require_action(principal, CHANGE)
+        return None
+    visible = readable_series(principal, study_uid)
+    if not visible or (series_uid and series_uid not in visible):
+        raise (SeriesNotFound if series_uid else StudyNotFound)("not visible")
+    require_album_permission(principal, principal.album_id, DELETE_SERIES)
+    return principal.album_id
