@@ -12,7 +12,7 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.qido import Page
-from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter
+from chalicelib.errors import BadFormParameter, BadQueryParameter
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
 from chalicelib.serializers import albums as album_json
@@ -168,14 +168,7 @@ def member_responses(members: list[AlbumMember]) -> list[dict]:
 
 
 def get(principal: Principal, album_id: str, include_users: bool) -> album_json.AlbumView:
-    if principal.has_user_access:
-        policy.require_action(principal, policy.READ)
-        access = policy.album_access(principal, album_id)
-    else:
-        access = policy.require_album_permission(principal, album_id, policy.READ_SERIES)
-    if access.album.is_inbox:
-        raise AlbumNotFound("Album does not exist or you don't have access")
-    return album_view(access, include_users)
+    return album_view(policy.require_album_reader(principal, album_id), include_users)
 
 
 _SOUNDEX_CODES = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "01230120022455012623010202", strict=True))

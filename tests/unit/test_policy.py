@@ -514,6 +514,10 @@ def _viewer_launch(source: policy.Source) -> Callable[[Principal], object]:
 RW = "read write"
 SERVICE_DECISIONS = {  # decision -> (facts variant, decision, the answer for each kind of _member_kinds(), in order)
     # alice, bob, carol, bob's uc `read write`, bob's uc `read`, album capability, viewer, report provider
+    "read album A (GET /albums/A)": ("all on", lambda pp: bool(policy.require_album_reader(pp, "A")),
+                                     (OK, OK, N, OK, OK, OK, N, OK)),
+    "read alice's inbox as an album": ("all on", lambda pp: policy.require_album_reader(pp, model.inbox("alice")),
+                                       (N, N, N, N, N, N, N, N)),
     "list or release A's held series": ("A a research album", lambda pp: bool(policy.require_held_series_admin(pp, "A")),
                                         (OK, F, N, F, F, F, F, F)),
     "held series of A, not a research album": ("all on", lambda pp: policy.require_held_series_admin(pp, "A"),

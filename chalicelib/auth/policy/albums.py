@@ -227,3 +227,16 @@ def require_held_series_admin(principal: Principal, album_id: str) -> AlbumAcces
     if not access.is_admin:
         raise Forbidden("only album admins see and release held series")
     return access
+
+
+def require_album_reader(principal: Principal, album_id: str) -> AlbumAccess:
+    """`GET /albums/{album}`: a user-level token needs `read` (403) and reaches the album (404); an
+    album-scoped token needs READ_SERIES there (404, 403); an inbox is no album (404)."""
+    if principal.has_user_access:
+        require_action(principal, READ)
+        access = album_access(principal, album_id)
+    else:
+        access = require_album_permission(principal, album_id, READ_SERIES)
+    if access.album.is_inbox:
+        raise AlbumNotFound("Album does not exist or you don't have access")
+    return access
