@@ -69,6 +69,10 @@ class WebhookNotFound(NotFound):
     message = "Webhook Not Found"
 
 
+class CapabilityNotFound(NotFound):
+    message = "Capability Not Found"
+
+
 class NotAcceptable(ObeliskError):
     status = 406
     message = "Not Acceptable"

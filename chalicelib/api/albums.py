@@ -9,6 +9,7 @@ from chalicelib.api.routing import FORM, form_last_values, page, query_lists, qu
 from chalicelib.auth import policy
 from chalicelib.dicom.deid_profile import OPTION_FIELDS
 from chalicelib.events import audit
+from chalicelib.serializers import albums as album_json
 from chalicelib.serializers import research as research_json
 from chalicelib.serializers.albums import FLAG_FIELDS
 from chalicelib.services import album_events, album_members, albums, research
@@ -48,7 +49,7 @@ def _page(items: list) -> object:
 @route(bp, "/albums", methods=["POST"], content_types=FORM)
 def create_album(caller):
     album = albums.create(caller, _album_form())
-    return responses.json_body(albums.get(caller, album.album_id, False), status=201)
+    return responses.json_body(album_json.answer(albums.get(caller, album.album_id, False)), status=201)
 
 
 @route(bp, "/albums", methods=["GET"])
@@ -56,19 +57,19 @@ def list_albums(caller):
     request = bp.current_request
     params = {k: v[-1] for k, v in query_lists(request).items() if v}
     listed, total = albums.list_albums(caller, album_query(params), page(request))
-    return responses.json_body(listed, headers={"X-Total-Count": str(total)})
+    return responses.json_body([album_json.answer(view) for view in listed], headers={"X-Total-Count": str(total)})
 
 
 @route(bp, "/albums/{album}", methods=["GET"])
 def get_album(caller, album):
     request = bp.current_request
     include = booleans.parse(query_value(request, "includeUsers"), "includeUsers", False)
-    return responses.json_body(albums.get(caller, album, include))
+    return responses.json_body(album_json.answer(albums.get(caller, album, include)))
 
 
 @route(bp, "/albums/{album}", methods=["PATCH"], content_types=FORM)
 def edit_album(caller, album):
-    return responses.json_body(albums.edit(caller, album, _album_form()))
+    return responses.json_body(album_json.answer(albums.edit(caller, album, _album_form())))
 
 
 @route(bp, "/albums/{album}", methods=["DELETE"])

@@ -13,7 +13,8 @@ from chalicelib.api.routing import query_value, route
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, MissingAuth, ObeliskError
-from chalicelib.reporting import reports, sites
+from chalicelib.reporting import reports, returns, sites
+from chalicelib.serializers import reporting as reporting_json
 
 bp = Blueprint(__name__)
 PAGE = Path(__file__).resolve().parent.parent / "reporting" / "site" / "index.html"
@@ -36,6 +37,10 @@ def _embedding_headers(origins: list[str]) -> dict[str, str]:
             "Cache-Control": "no-store"}
 
 
+def _report_json(report) -> dict:
+    return reporting_json.report(report, returns.delivery_of(report.report_id, int(report.version)))
+
+
 def _site_headers(report) -> dict[str, str]:
     return _embedding_headers(list(sites.get_site(report.site_id).origins))
 
@@ -43,12 +48,13 @@ def _site_headers(report) -> dict[str, str]:
 @route(bp, "/report/sites/{site_id}", methods=["PUT"], linkable=False)
 def put_report_site(caller, site_id):
     site = sites.administer_site(caller, site_id, _body(bp.current_request))
-    return responses.json_body(sites.site_json(site))
+    return responses.json_body(reporting_json.site(site, sites.link_seconds(site)))
 
 
 @route(bp, "/report/sites/{site_id}", methods=["GET"], linkable=False)
 def get_report_site(caller, site_id):
-    return responses.json_body(sites.site_json(sites.read_site(caller, site_id)))
+    site = sites.read_site(caller, site_id)
+    return responses.json_body(reporting_json.site(site, sites.link_seconds(site)))
 
 
 @route(bp, "/report/launch/clinical", methods=["POST"], linkable=False)
@@ -60,9 +66,7 @@ def launch_clinical_report():
         raise MissingAuth("the x-access-token header (a site admin's access token) is missing")
     report, code = reports.launch(principal_for_token(token), body)
     link = f"{settings().api_url}/report/page?code={code}"
-    return responses.json_body({"status": report.status, "reportId": report.report_id,
-                                "owner": {"name": report.owner_name, "email": report.owner_email},
-                                "reportLink": link}, headers={"Cache-Control": "no-store"})
+    return responses.json_body(reporting_json.launched(report, link), headers={"Cache-Control": "no-store"})
 
 
 @route(bp, "/report/page", methods=["GET"], linkable=False)
@@ -85,7 +89,7 @@ def report_page():
 @route(bp, "/report/session", methods=["POST"], linkable=False)
 def open_report_session():
     session, report = reports.open_session(str(_body(bp.current_request).get("code") or ""))
-    return responses.json_body({"session": session, "report": reports.report_json(report),
+    return responses.json_body({"session": session, "report": _report_json(report),
                                 "ohifUrl": settings().ohif_url}, headers=_site_headers(report))
 
 
@@ -96,26 +100,26 @@ def _session_report():
 @route(bp, "/report/current", methods=["GET"], linkable=False)
 def get_current_report():
     report = _session_report()
-    return responses.json_body(reports.report_json(report), headers=_site_headers(report))
+    return responses.json_body(_report_json(report), headers=_site_headers(report))
 
 
 @route(bp, "/report/current/draft", methods=["PUT"], linkable=False)
 def save_report_draft():
     report = reports.save_draft(_session_report(), _body(bp.current_request))
-    return responses.json_body(reports.report_json(report), headers=_site_headers(report))
+    return responses.json_body(_report_json(report), headers=_site_headers(report))
 
 
 @route(bp, "/report/current/sign", methods=["POST"], linkable=False)
 def sign_report():
     report = reports.sign(_session_report(), _body(bp.current_request))
-    return responses.json_body(reports.report_json(report), headers=_site_headers(report))
+    return responses.json_body(_report_json(report), headers=_site_headers(report))
 
 
 @route(bp, "/reports/{report_id}", methods=["GET"], linkable=False)
 def get_report(caller, report_id):
     """The report as its page sees it, with its return delivery, for one of its site's admins."""
     report = reports.report_for_site_admin(caller, report_id)
-    return responses.json_body(reports.report_json(report), headers={"Cache-Control": "no-store"})
+    return responses.json_body(_report_json(report), headers={"Cache-Control": "no-store"})
 
 
 @route(bp, "/reports/{report_id}/hl7", methods=["GET"], linkable=False)

@@ -23,7 +23,8 @@ def _oauth_error(error: OAuthError) -> Response:
 def token():
     request = bp.current_request
     try:
-        body = token_grants.exchange(_oauth_form(request), request.headers.get("authorization", ""))
+        body = token_grants.exchange(token_grants.TokenRequest.parse(_oauth_form(request),
+                                                                     request.headers.get("authorization", "")))
     except OAuthError as error:
         return _oauth_error(error)
     return responses.json_body(body, headers=NO_STORE)

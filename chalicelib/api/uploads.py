@@ -13,6 +13,7 @@ from chalicelib.api import responses
 from chalicelib.api.routing import base_url, query_value, route
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest
+from chalicelib.serializers import uploads as upload_json
 from chalicelib.services import uploads
 
 bp = Blueprint(__name__)
@@ -31,13 +32,7 @@ def start_upload(caller):
     upload = uploads.start(caller, query_value(request, "album"), document.get("study"),
                            str(document.get("content_type", "")), document.get("size"))
     status_url = f"{base_url(request)}/uploads/{upload.upload_id}"
-    answer = {"upload_id": upload.upload_id, "content_type": upload.content_type, "status_url": status_url}
-    if upload.part_size is None:
-        answer["upload_url"] = upload.upload_url
-    else:
-        answer.update(part_size=upload.part_size, complete_url=f"{status_url}/complete",
-                      parts=[{"part_number": n, "url": url} for n, url in enumerate(upload.part_urls, 1)])
-    return responses.json_body(answer, status=201, headers={"Location": status_url})
+    return responses.json_body(upload_json.started(upload, status_url), status=201, headers={"Location": status_url})
 
 
 @route(bp, "/uploads/{upload_id}/complete", methods=["POST"])
@@ -46,7 +41,7 @@ def complete_upload(caller, upload_id):
     request = bp.current_request
     uploads.complete(caller, upload_id)
     status_url = f"{base_url(request)}/uploads/{upload_id}"
-    return Response(body={"status": "pending"}, status_code=202,
+    return Response(body=upload_json.pending(), status_code=202,
                     headers={"Content-Type": "application/json", "Location": status_url, "Retry-After": "1"})
 
 
@@ -56,19 +51,14 @@ def upload_parts(caller, upload_id):
     request = bp.current_request
     held = uploads.progress(caller, upload_id)
     status_url = f"{base_url(request)}/uploads/{upload_id}"
-    return responses.json_body({
-        "upload_id": held.upload_id, "size": held.size, "part_size": held.part_size,
-        "status": "completed" if held.completed else "uploading",
-        "received": held.received, "received_bytes": sum(p["size"] for p in held.received),
-        "parts": [{"part_number": n, "url": url} for n, url in held.missing_urls],
-        "status_url": status_url, "complete_url": f"{status_url}/complete"})
+    return responses.json_body(upload_json.progress(held, status_url))
 
 
 @route(bp, "/uploads/{upload_id}", methods=["GET"])
 def upload_result(caller, upload_id):
     answer = uploads.result(caller, upload_id)
     if answer is None:
-        return Response(body={"status": "pending"}, status_code=202,
+        return Response(body=upload_json.pending(), status_code=202,
                         headers={"Content-Type": "application/json", "Retry-After": "1"})
     content_type = responses.DICOM_JSON if answer["status"] in (200, 202, 409) else "application/json"
     return responses.json_body(answer["body"], status=answer["status"], headers={"Content-Type": content_type})

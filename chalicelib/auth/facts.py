@@ -1,6 +1,6 @@
 """The facts the permission policy decides from, and where it reads them.
 
-The policy (`auth/policy.py`) is a set of decisions over a few facts: a user's memberships, one
+The policy (`auth/policy/`) is a set of decisions over a few facts: a user's memberships, one
 membership, an album's flags, which albums hold a study's series, what an album holds, a reporting
 site. It reads them through the reader in use: `StoreFacts` (the tables, one DynamoDB request per
 call, as the policy always read them, so its request budget is unchanged) unless a caller or a

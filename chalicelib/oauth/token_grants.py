@@ -4,6 +4,8 @@ Errors are RFC 6749 section 5.2 `OAuthError`s."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from chalicelib.auth import capabilities, issued, policy
 from chalicelib.auth.authenticate import principal_for_token
@@ -25,13 +27,58 @@ def token_endpoint() -> str:
     return f"{settings().api_url}/token"
 
 
-def _one(form: dict[str, list[str]], name: str, required: bool = True) -> str | None:
-    values = form.get(name) or []
-    if len(values) > 1:
-        raise OAuthError("invalid_request", f"{name} must be given once")
-    if required and not (values and values[0]):
-        raise OAuthError("invalid_request", f"{name} is required")
-    return values[0] if values else None
+# The form parameters a grant reads, by their name in the form -> the TokenRequest field.
+PARAMETERS = {
+    "grant_type": "grant_type", "client_id": "client_id", "client_assertion": "client_assertion",
+    "client_assertion_type": "client_assertion_type", "code": "code", "redirect_uri": "redirect_uri",
+    "code_verifier": "code_verifier", "subject_token": "subject_token", "subject_token_type": "subject_token_type",
+    "scope": "scope", "studyUID": "study_uid", "source_type": "source_type", "source_id": "source_id",
+}
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """A `POST /token` request as sent, parsed from its form in one place (`parse`): each parameter
+    a grant reads (None: absent; the first value when repeated), the ones sent more than once, and
+    the Authorization header. A grant reads a parameter with `one`, which answers in the OAuth error
+    shape (RFC 6749 `invalid_request`) when it is repeated or, if required, absent or empty, at the
+    moment the grant asks, so the order of the answers is the grant's order of steps."""
+
+    grant_type: str | None = None
+    client_id: str | None = None
+    client_assertion: str | None = None
+    client_assertion_type: str | None = None
+    code: str | None = None
+    redirect_uri: str | None = None
+    code_verifier: str | None = None
+    subject_token: str | None = None
+    subject_token_type: str | None = None
+    scope: str | None = None
+    study_uid: str | None = None
+    source_type: str | None = None
+    source_id: str | None = None
+    repeated: frozenset[str] = frozenset()
+    authorization: str = ""
+
+    @classmethod
+    def parse(cls, form: Mapping[str, list[str]], authorization: str = "") -> TokenRequest:
+        sent = {name: form[name] for name in PARAMETERS if form.get(name)}
+        return cls(**{PARAMETERS[name]: values[0] for name, values in sent.items()},
+                   repeated=frozenset(name for name, values in sent.items() if len(values) > 1),
+                   authorization=authorization)
+
+    def sent(self, name: str) -> bool:
+        """Whether the form carried the parameter (even empty)."""
+        return getattr(self, PARAMETERS[name]) is not None
+
+    def one(self, name: str, required: bool = True) -> str | None:
+        """The parameter's value; `invalid_request` when repeated, or required and absent or empty."""
+        if name in self.repeated:
+            raise OAuthError("invalid_request", f"{name} must be given once")
+        value = getattr(self, PARAMETERS[name])
+        if required and not value:
+            raise OAuthError("invalid_request", f"{name} is required")
+        return value
 
 
 def _response(token: str, expires_in: int, **extra) -> dict:
@@ -44,19 +91,19 @@ class TokenExchangeGrant:
 
     GRANT_TYPE = TOKEN_EXCHANGE
 
-    def __init__(self, form: dict[str, list[str]]):
-        self.form = form
+    def __init__(self, request: TokenRequest):
+        self.request = request
 
     @staticmethod
-    def accepts(form: dict[str, list[str]]) -> bool:
+    def accepts(request: TokenRequest) -> bool:
         """Any client: the subject token is the credential."""
         return True
 
     def subject(self) -> Principal:
-        if _one(self.form, "subject_token_type") != ACCESS_TOKEN_TYPE:
+        if self.request.one("subject_token_type") != ACCESS_TOKEN_TYPE:
             raise OAuthError("invalid_request", "subject_token_type must be an access token")
         try:
-            subject = principal_for_token(_one(self.form, "subject_token"))
+            subject = principal_for_token(self.request.one("subject_token"))
         except ObeliskError as error:
             raise OAuthError("invalid_grant", "subject_token is not valid") from error
         if subject.kind not in (USER, USER_CAPABILITY, ALBUM_CAPABILITY):
@@ -65,7 +112,7 @@ class TokenExchangeGrant:
 
     def requested(self) -> list[str]:
         """The `read`/`write` words asked for (`viewer` is required)."""
-        scope = _one(self.form, "scope")
+        scope = self.request.one("scope")
         if not _SCOPE_CHARS.match(scope):
             raise OAuthError("invalid_scope", "scope has characters outside the allowed set")
         words = set(scope.split())
@@ -85,8 +132,8 @@ class TokenExchangeGrant:
         return " ".join(held)
 
     def source(self, subject: Principal) -> tuple[str | None, str | None]:
-        source_type = _one(self.form, "source_type", required=False)
-        source_id = _one(self.form, "source_id", required=False)
+        source_type = self.request.one("source_type", required=False)
+        source_id = self.request.one("source_id", required=False)
         if source_type not in (None, "album", "inbox") or (source_type == "album") != bool(source_id):
             raise OAuthError("invalid_request", "source_type is album (with source_id) or inbox")
         if subject.kind == ALBUM_CAPABILITY:
@@ -98,7 +145,7 @@ class TokenExchangeGrant:
     def execute(self) -> dict:
         subject = self.subject()
         requested = self.requested()
-        study_uid = _one(self.form, "studyUID")
+        study_uid = self.request.one("studyUID")
         if not is_keyable_uid(study_uid):
             raise OAuthError("invalid_request", "studyUID is not a valid UID")
         source_type, source_id = self.source(subject)
@@ -116,24 +163,24 @@ class ReportProviderCodeGrant:
 
     GRANT_TYPE = AUTHORIZATION_CODE
 
-    def __init__(self, form: dict[str, list[str]]):
-        self.form = form
+    def __init__(self, request: TokenRequest):
+        self.request = request
 
     @staticmethod
-    def accepts(form: dict[str, list[str]]) -> bool:
+    def accepts(request: TokenRequest) -> bool:
         """Authenticated with a client assertion (checked in `execute`)."""
-        return bool(form.get("client_assertion") or form.get("client_assertion_type"))
+        return request.sent("client_assertion") or request.sent("client_assertion_type")
 
     def execute(self) -> dict:
-        client_id = _one(self.form, "client_id")
+        client_id = self.request.one("client_id")
         provider, config = client_assertions.authenticate(
-            client_id, _one(self.form, "client_assertion_type"), _one(self.form, "client_assertion"),
+            client_id, self.request.one("client_assertion_type"), self.request.one("client_assertion"),
             token_endpoint(),
         )
-        grant = provider_launch.redeem_code(_one(self.form, "code"))
+        grant = provider_launch.redeem_code(self.request.one("code"))
         if grant is None or grant.client_id != client_id:
             raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
-        if _one(self.form, "redirect_uri") != config.redirect_uri:
+        if self.request.one("redirect_uri") != config.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri does not match")
         token, expires_in = issued.mint_report_provider(grant.sub, client_id, provider.album_id, grant.study_uids,
                                                         grant.scope, grant.capability_id, grant.capability_key)
@@ -145,18 +192,18 @@ class PublicClientCodeGrant:
 
     GRANT_TYPE = AUTHORIZATION_CODE
 
-    def __init__(self, form: dict[str, list[str]]):
-        self.form = form
+    def __init__(self, request: TokenRequest):
+        self.request = request
 
     @staticmethod
-    def accepts(form: dict[str, list[str]]) -> bool:
+    def accepts(request: TokenRequest) -> bool:
         """A built-in public client, named by `client_id`."""
-        return _one(form, "client_id", required=False) in viewer_launch.public_clients()
+        return request.one("client_id", required=False) in viewer_launch.public_clients()
 
     def execute(self) -> dict:
-        client_id = _one(self.form, "client_id")
-        claims = viewer_launch.redeem_code(_one(self.form, "code"), client_id, _one(self.form, "redirect_uri"),
-                                           _one(self.form, "code_verifier"))
+        client_id = self.request.one("client_id")
+        claims = viewer_launch.redeem_code(self.request.one("code"), client_id, self.request.one("redirect_uri"),
+                                           self.request.one("code_verifier"))
         if claims is None:
             raise OAuthError("invalid_grant", "the code is invalid, expired, already used or the PKCE check failed")
         token, expires_in = issued.mint_viewer(claims["sub"], claims["study_uid"], claims["scope"],
@@ -172,19 +219,22 @@ class PublicClientCodeGrant:
 GRANTS = (TokenExchangeGrant, ReportProviderCodeGrant, PublicClientCodeGrant)
 
 
-def grant_for(form: dict[str, list[str]]):
-    grant_type = _one(form, "grant_type")
+def grant_for(request: TokenRequest | Mapping[str, list[str]]):
+    """The grant serving the request (a form as sent is parsed first)."""
+    if not isinstance(request, TokenRequest):
+        request = TokenRequest.parse(request)
+    grant_type = request.one("grant_type")
     candidates = [grant for grant in GRANTS if grant.GRANT_TYPE == grant_type]
     if not candidates:
         raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported")
     for grant in candidates:
-        if grant.accepts(form):
-            return grant(form)
+        if grant.accepts(request):
+            return grant(request)
     raise OAuthError("unauthorized_client", f"{grant_type} needs private_key_jwt client authentication")
 
 
-def exchange(form: dict[str, list[str]], authorization_header: str) -> dict:
-    if authorization_header and form.get("client_assertion"):
+def exchange(request: TokenRequest) -> dict:
+    if request.authorization and request.sent("client_assertion"):
         raise OAuthError("invalid_request", "use one client authentication method")
-    return grant_for(form).execute()
+    return grant_for(request).execute()
 

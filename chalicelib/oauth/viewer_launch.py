@@ -16,7 +16,7 @@ from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
-from chalicelib.errors import BadRequest, Forbidden
+from chalicelib.errors import BadRequest
 from chalicelib.oauth import pkce
 from chalicelib.store import one_time
 
@@ -40,21 +40,17 @@ class Launch:
 
 
 def launch(principal: Principal, study_uid: str | None, source_type: str | None, source_id: str | None) -> Launch:
-    if not principal.has_user_access:
-        raise Forbidden("only a user token can launch the viewer")
+    policy.require_viewer_launcher(principal)
     study_uid = require_uid(study_uid, "studyUID")
     if source_type not in (None, "", "album", "inbox"):
         raise BadRequest("source_type must be album or inbox")
     if (source_type == "album") != bool(source_id):
         raise BadRequest("source_id is required with source_type=album, and only then")
     source = policy.Source(album_id=source_id or None, inbox=source_type == "inbox")
-    policy.require_action(principal, policy.READ)
-    policy.authorize_study_read(principal, study_uid, source)
-    writable = principal.can("write") and (
-        source.inbox or (source.album_id and policy.album_access(principal, source.album_id).allows(policy.ADD_SERIES)))
+    scope = policy.viewer_launch_scope(principal, study_uid, source)
     ticket = one_time.issue(TICKET_KIND, {
         "sub": principal.sub, "study_uid": study_uid, "source_type": source_type or None,
-        "source_id": source_id or None, "scope": "read write" if writable else "read",
+        "source_id": source_id or None, "scope": scope,
         "capability_id": principal.capability_id,
         "capability_key": capabilities.secret_hash(principal.token) if principal.capability_id else None,
     }, TICKET_SECONDS)

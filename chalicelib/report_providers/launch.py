@@ -13,9 +13,9 @@ from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.uids import require_uid
-from chalicelib.errors import AlbumNotFound, BadRequest, Forbidden, NotFound, StudyNotFound
+from chalicelib.errors import BadRequest, NotFound
 from chalicelib.report_providers import provider_config, registry
-from chalicelib.store import one_time, shares
+from chalicelib.store import one_time
 
 CODE_KIND = "RPCODE"
 CODE_SECONDS = 600
@@ -35,27 +35,21 @@ class ProviderGrant:
 
 
 def _grant(principal: Principal, client_id: str | None, study_uids: list[str]) -> tuple[ProviderGrant, provider_config.ProviderConfiguration]:
-    if not principal.has_user_access:
-        raise Forbidden("only a user token or a user capability token can launch a report provider")
-    policy.require_action(principal, policy.CHANGE)
+    policy.require_provider_launcher(principal)
     provider = registry.by_client_id(client_id or "")
     if provider is None:
         raise NotFound("Client ID not found", message="Report Provider Not Found")
-    try:
-        access = policy.album_access(principal, provider.album_id)
-    except AlbumNotFound as error:
-        raise Forbidden("you are not a member of the report provider's album") from error
+    access = policy.provider_album_access(principal, provider.album_id)
     if not study_uids:
         raise BadRequest("studyUID is required")
     for study_uid in study_uids:
         require_uid(study_uid, "studyUID")
-        if not shares.shares_in_album(provider.album_id, study_uid):
-            raise StudyNotFound("Study does not exist in the report provider's album")
+        policy.require_launched_study(provider.album_id, study_uid)
     try:
         config = provider_config.fetch(provider.url)
     except provider_config.InvalidConfiguration as error:
         raise BadRequest(f"the report provider's configuration is not valid: {error}") from error
-    scope = "read write" if access.allows(policy.ADD_SERIES) else "read"
+    scope = policy.provider_launch_scope(access)
     capability_key = capabilities.secret_hash(principal.token) if principal.capability_id else None
     grant = ProviderGrant(principal.sub, provider.client_id, provider.album_id, list(study_uids), scope,
                           principal.capability_id, capability_key)

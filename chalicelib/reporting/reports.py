@@ -211,23 +211,6 @@ def _store_sr(report: Report, version: int) -> dict:
             "sopInstanceUID": stored.sop_uid, "album": result.album_id}
 
 
-def report_json(report: Report) -> dict:
-    tags = report.tags
-    return {
-        "reportId": report.report_id, "siteId": report.site_id, "accession": report.accession,
-        "status": report.status, "version": report.version,
-        "owner": {"name": report.owner_name, "email": report.owner_email},
-        "findings": report.findings, "impression": report.impression, "updatedAt": report.updated_at,
-        "study": {k: tags.get(k, "") for k in (
-            "PatientName", "PatientMRN", "PatientBirthDate", "PatientAge", "PatientSex", "Modality",
-            "BodyPartExamined", "StudyDescription", "StudyDate", "StudyTime", "StudyInstanceUID",
-            "ReasonForExam")},
-        "sr": (report.outputs or {}).get("sr"),
-        "delivery": returns.delivery_json(report.report_id, int(report.version),
-                                           (report.outputs or {}).get("return_format")),
-    }
-
-
 def report_for_site_admin(principal: Principal, report_id: str) -> Report:
     """The report, for one of its site's admins (its JSON, its HL7 and FHIR outputs)."""
     report = get_report(report_id)

@@ -17,7 +17,6 @@ from chalicelib.store.items import get_or_none
 from chalicelib.store.models import ReportDelivery, ReportVersion
 
 CONTENT_TYPES = {"HL7": "x-application/hl7-v2+er7", "FHIR": "application/fhir+json"}
-NO_ENDPOINT = "the site has no return endpoint"
 
 
 def planned(report_id: str, version: int, endpoint: str, return_format: str) -> ReportDelivery | None:
@@ -58,14 +57,7 @@ def _delivery(report_id: str, version: int) -> ReportDelivery | None:
     return get_or_none(ReportDelivery, ReportDelivery.key(report_id, version), consistent_read=True)
 
 
-def delivery_json(report_id: str, version: int, return_format: str | None) -> dict | None:
-    """What became of signed version n's return: `status` pending | pass | fail with the attempts,
-    or `none` when the site had no endpoint; None before the first signing."""
-    if version < 1:
-        return None
-    delivery = _delivery(report_id, version)
-    if delivery is None:
-        return {"version": version, "format": return_format, "status": "none", "detail": NO_ENDPOINT,
-                "attempts": []}
-    return {"version": version, "format": delivery.return_format, "status": delivery.state,
-            "attempts": deliveries.attempts_json(delivery)}
+def delivery_of(report_id: str, version: int) -> ReportDelivery | None:
+    """The delivery of signed version n's return (`serializers.reporting.delivery`); None before the
+    first signing (nothing read) or when the site had no endpoint."""
+    return _delivery(report_id, version) if version >= 1 else None

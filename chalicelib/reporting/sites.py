@@ -70,9 +70,3 @@ def link_seconds(site: ReportSite) -> int:
 def read_site(principal: Principal, site_id: str) -> ReportSite:
     policy.require_obelisk_admin(principal)
     return get_site(site_id)
-
-
-def site_json(site: ReportSite) -> dict:
-    return {"siteId": site.site_id, "admins": list(site.admins), "origins": list(site.origins),
-            "returnFormat": site.return_format, "returnEndpoint": site.return_endpoint,
-            "linkSeconds": link_seconds(site)}

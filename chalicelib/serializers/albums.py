@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store.models import Album, AlbumMember
+from chalicelib.serializers import research as research_json
+from chalicelib.serializers import users as user_json
+from chalicelib.serializers.research import ResearchCounts
+from chalicelib.store.models import Album, AlbumMember, UserProfile
 
 # KHEOPS's name of each album flag -> the `AlbumFlags` attribute (forms use the first, answers the second).
 FLAG_FIELDS = {"addUser": "add_user", "downloadSeries": "download_series", "sendSeries": "send_series",
@@ -44,3 +47,32 @@ def album(album: Album, membership: AlbumMember | None, is_admin: bool, counts: 
     if users is not None:
         body["users"] = users
     return body
+
+
+@dataclass(frozen=True)
+class AlbumView:
+    """An album as one caller sees it: what its AlbumResponse is built from (`answer`)."""
+
+    album: Album
+    membership: AlbumMember | None
+    is_admin: bool
+    counts: AlbumCounts
+    research: ResearchCounts | None = None  # a research album's counts
+    members: tuple[tuple[UserProfile, bool], ...] | None = None  # (profile, is admin), when listed
+
+
+def members(listed) -> list[dict]:
+    """Members, each `{email, name, sub, is_admin}`, in the order given."""
+    return [user_json.member(profile, profile.sub, is_admin) for profile, is_admin in listed]
+
+
+def answer(view: AlbumView) -> dict:
+    """The AlbumResponse of a view: the flags as the caller reads them (a research album's members
+    never add series, `research_json.member_flags`), its summary, its members when listed."""
+    flags = {attr: getattr(view.album.flags, attr) for attr in FLAG_FIELDS.values()}
+    summary = None
+    if view.research is not None:
+        summary = research_json.summary(view.album.research, view.research)
+        flags.update(research_json.member_flags())
+    listed = None if view.members is None else members(view.members)
+    return album(view.album, view.membership, view.is_admin, view.counts, flags, summary, listed)

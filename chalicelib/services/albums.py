@@ -12,17 +12,24 @@ from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.config import settings
 from chalicelib.dicom.qido import Page
-from chalicelib.errors import AlbumNotFound, BadFormParameter, BadQueryParameter
+from chalicelib.errors import BadFormParameter, BadQueryParameter
 from chalicelib.events import messages, mutations
 from chalicelib.events.messages import AlbumChange
 from chalicelib.serializers import albums as album_json
-from chalicelib.serializers import research as research_json
-from chalicelib.serializers import users as user_json
 from chalicelib.serializers.albums import FLAG_FIELDS
 from chalicelib.services import capabilities, research, users
 from chalicelib.store import albums as album_items
 from chalicelib.store import listing, shares, study_index
-from chalicelib.store.models import Album, AlbumEvent, AlbumFlags, AlbumMember, SeriesRecord, SeriesShare, transact
+from chalicelib.store.models import (
+    Album,
+    AlbumEvent,
+    AlbumFlags,
+    AlbumMember,
+    SeriesRecord,
+    SeriesShare,
+    UserProfile,
+    transact,
+)
 from chalicelib.store.research import intake_id
 
 SORT_KEYS = ("created_time", "last_event_time", "name", "number_of_users", "number_of_studies", "number_of_comments")
@@ -104,42 +111,38 @@ def create(principal: Principal, form: AlbumForm) -> Album:
     return album
 
 
-def album_response(access: policy.AlbumAccess, include_users: bool = False) -> dict:
+def album_view(access: policy.AlbumAccess, include_users: bool = False) -> album_json.AlbumView:
     album_shares = shares.shares_in_album(access.album_id)
-    return _response(access, album_shares, _series(album_shares), include_users)
+    return _view(access, album_shares, _series(album_shares), include_users)
 
 
-def _responses(accesses: list[policy.AlbumAccess]) -> list[dict]:
-    """The answers of several albums (a page of the list), the series records of all read together."""
+def _views(accesses: list[policy.AlbumAccess]) -> list[album_json.AlbumView]:
+    """The views of several albums (a page of the list), the series records of all read together."""
     held = {a.album_id: shares.shares_in_album(a.album_id) for a in accesses}
     records = {(r.study_uid, r.series_uid): r for r in _series([s for h in held.values() for s in h])}
-    answers = []
+    views = []
     for access in accesses:
         album_shares = held[access.album_id]
         series = [records[k] for k in ((s.study_uid, s.series_uid) for s in album_shares) if k in records]
-        answers.append(_response(access, album_shares, series))
-    return answers
+        views.append(_view(access, album_shares, series))
+    return views
 
 
-def _response(access: policy.AlbumAccess, album_shares: list[SeriesShare], series: list[SeriesRecord],
-              include_users: bool = False) -> dict:
-    """An AlbumResponse from the album's shares and their series records."""
+def _view(access: policy.AlbumAccess, album_shares: list[SeriesShare], series: list[SeriesRecord],
+          include_users: bool = False) -> album_json.AlbumView:
+    """An album as the caller sees it, from the album's shares and their series records."""
     album = access.album
     members = album_items.members(album.album_id)
     counts = album_json.AlbumCounts(
         users=len(members), comments=album_items.comment_count(album.album_id),
         studies=len({s.study_uid for s in album_shares}), series=len(album_shares),
         instances=sum(int(s.instance_count) for s in series), modalities=tuple(sorted(_modalities(series))))
-    flags = {attr: getattr(album.flags, attr) for attr in FLAG_FIELDS.values()}
-    summary = None
-    if album.research is not None:
-        summary = research_json.summary(album.research, research.counts(album.album_id))
-        flags.update(research_json.member_flags())
+    research_counts = research.counts(album.album_id) if album.research is not None else None
     listed = None
     if include_users:
         policy.require_member_listing(access.principal)
-        listed = member_responses(members)
-    return album_json.album(album, access.membership, access.is_admin, counts, flags, summary, listed)
+        listed = tuple(listed_members(members))
+    return album_json.AlbumView(album, access.membership, access.is_admin, counts, research_counts, listed)
 
 
 def _series(album_shares: list[SeriesShare]) -> list[SeriesRecord]:
@@ -152,22 +155,20 @@ def _modalities(series: list[SeriesRecord]) -> set[str]:
     return {(s.attributes.get("00080060", {}).get("Value") or [""])[0] for s in series} - {""}
 
 
-def member_responses(members: list[AlbumMember]) -> list[dict]:
-    """Members as KHEOPS lists them (`users.listing_order`), each with `is_admin`."""
+def listed_members(members: list[AlbumMember]) -> list[tuple[UserProfile, bool]]:
+    """Members as KHEOPS lists them (`users.listing_order`), each with whether they are admin."""
     admin = {m.member_sub: m.is_admin for m in members}
     profiles = sorted(users.get_users(list(admin)), key=users.listing_order)
-    return [user_json.member(p, p.sub, admin[p.sub]) for p in profiles if p.sub in admin]
+    return [(p, admin[p.sub]) for p in profiles if p.sub in admin]
 
 
-def get(principal: Principal, album_id: str, include_users: bool) -> dict:
-    if principal.has_user_access:
-        policy.require_action(principal, policy.READ)
-        access = policy.album_access(principal, album_id)
-    else:
-        access = policy.require_album_permission(principal, album_id, policy.READ_SERIES)
-    if access.album.is_inbox:
-        raise AlbumNotFound("Album does not exist or you don't have access")
-    return album_response(access, include_users)
+def member_responses(members: list[AlbumMember]) -> list[dict]:
+    """Members as KHEOPS lists them, each with `is_admin` (`GET /albums/{album}/users`)."""
+    return album_json.members(listed_members(members))
+
+
+def get(principal: Principal, album_id: str, include_users: bool) -> album_json.AlbumView:
+    return album_view(policy.require_album_reader(principal, album_id), include_users)
 
 
 _SOUNDEX_CODES = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "01230120022455012623010202", strict=True))
@@ -230,7 +231,7 @@ def _exists(day: str) -> bool:
     return True
 
 
-def list_albums(principal: Principal, query: AlbumQuery, page: Page) -> tuple[list[dict], int]:
+def list_albums(principal: Principal, query: AlbumQuery, page: Page) -> tuple[list[album_json.AlbumView], int]:
     """A page of the caller's albums (never the inbox) that pass KHEOPS's filters, in the order
     asked for, and how many pass. The albums are filtered and sorted on their own items (read in
     batches: docs/scale.md), and only the page's answers are built; the modality filter and sorts
@@ -262,7 +263,7 @@ def list_albums(principal: Principal, query: AlbumQuery, page: Page) -> tuple[li
         passing = _holding_modality(passing, query.modality.upper())
     values = _sort_values([a.album for a in passing], sort.lstrip("-"))
     passing.sort(key=lambda a: (values[a.album_id], a.album_id), reverse=sort.startswith("-"))
-    return _responses(passing[page.offset: page.offset + page.limit]), len(passing)
+    return _views(passing[page.offset: page.offset + page.limit]), len(passing)
 
 
 def _accesses(principal: Principal) -> list[policy.AlbumAccess]:
@@ -296,7 +297,7 @@ def _sort_values(found: list[Album], key: str) -> dict[str, object]:
     return {album.album_id: getattr(album, key) for album in found}
 
 
-def edit(principal: Principal, album_id: str, form: AlbumForm) -> dict:
+def edit(principal: Principal, album_id: str, form: AlbumForm) -> album_json.AlbumView:
     access = policy.require_album_edit(principal, album_id, form.changes_settings)
     album = access.album
     actions = []
@@ -318,7 +319,7 @@ def edit(principal: Principal, album_id: str, form: AlbumForm) -> dict:
             transaction.save(mutations.mutation_event(album_id, "EDIT_ALBUM", principal))
         if member_actions:
             transaction.update(access.membership, actions=member_actions, condition=AlbumMember.pk.exists())
-    return album_response(policy.album_access(principal, album_id))
+    return album_view(policy.album_access(principal, album_id))
 
 
 def delete(principal: Principal, album_id: str) -> None:

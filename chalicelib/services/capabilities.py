@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import booleans, clock
 from chalicelib.auth import capabilities, policy
 from chalicelib.auth.principals import Principal
-from chalicelib.errors import BadFormParameter, BadQueryParameter, Forbidden, NotFound
+from chalicelib.errors import BadFormParameter, BadQueryParameter, CapabilityNotFound
 from chalicelib.serializers import users as user_json
 from chalicelib.services import users
 from chalicelib.store import albums
@@ -17,10 +17,6 @@ from chalicelib.store.items import get_or_none
 from chalicelib.store.models import Album, AlbumCapability, Capability, CapabilityPointer, transact
 
 DEFAULT_LIFETIME = timedelta(days=91)  # KHEOPS: plusMonths(3)
-
-
-class CapabilityNotFound(NotFound):
-    message = "Capability Not Found"
 
 
 def _parse_time(value: str | None, name: str, default: datetime) -> datetime:
@@ -109,17 +105,10 @@ def _by_id(capability_id: str) -> Capability:
 
 
 def _visible(principal: Principal, capability_id: str) -> Capability:
-    """The creator, or an admin of the token's album, may see it; anyone else gets 404."""
+    """The token, to its creator or an admin of its album (`policy.require_capability_reader`); 404 to anyone else."""
     capability = _by_id(capability_id)
-    if capability.owner_sub == principal.sub:
-        return capability
-    if capability.album_id:
-        try:
-            if policy.album_access(principal, capability.album_id).is_admin:
-                return capability
-        except NotFound:
-            pass
-    raise CapabilityNotFound("no such capability token")
+    policy.require_capability_reader(principal, capability.owner_sub, capability.album_id)
+    return capability
 
 
 def get(principal: Principal, capability_id: str) -> Capability:
@@ -157,11 +146,8 @@ def revoke_created_by(sub: str | None, album_id: str, actor: Principal) -> int:
 
 def list_capabilities(principal: Principal, valid_only: bool, album_id: str | None,
                       user_filter: str | None) -> list[Capability]:
-    policy.require_action(principal, policy.MANAGE_CAPABILITIES)
+    policy.require_capability_lister(principal, album_id)
     if album_id:
-        access = policy.album_access(principal, album_id)
-        if not access.is_admin:
-            raise Forbidden("only album admins list the album's tokens")
         links = albums.capability_links(album_id)
         found = list(Capability.batch_get([Capability.key(link.secret_hash) for link in links]))
         if user_filter:

@@ -16,7 +16,7 @@ from chalicelib import clock
 from chalicelib.auth import policy
 from chalicelib.auth.principals import DEIDENTIFIER, Principal
 from chalicelib.dicom.deid_profile import OPTION_FIELDS, Profile
-from chalicelib.errors import BadFormParameter, Forbidden, NotFound
+from chalicelib.errors import BadFormParameter, NotFound
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesEnteredResearch
 from chalicelib.serializers.research import ResearchCounts
@@ -178,24 +178,15 @@ def _hold_id(album_id: str, study: str, series: str) -> str:
 # ---- held series ----------------------------------------------------------------------------
 
 
-def _require_admin(principal: Principal, album_id: str) -> None:
-    policy.require_user_access(principal)
-    access = policy.album_access(principal, album_id)
-    if access.album.research is None:
-        raise NotFound("not a research album", message="Album Not Found")
-    if not access.is_admin:
-        raise Forbidden("only album admins see and release held series")
-
-
 def list_held(principal: Principal, album_id: str) -> list[HeldSeries]:
     """`GET /albums/{album}/held`: the series waiting for release (`serializers.research.held_series`)."""
-    _require_admin(principal, album_id)
+    policy.require_held_series_admin(principal, album_id)
     return list(held(album_id))
 
 
 def release(principal: Principal, album_id: str, hold_id: str) -> None:
     """`POST /albums/{album}/held/{id}/release`: the worker copies the series without holding it."""
-    _require_admin(principal, album_id)
+    policy.require_held_series_admin(principal, album_id)
     row = items.get_or_none(HeldSeries, HeldSeries.key(album_id, hold_id))
     if row is None:
         raise NotFound("no such held series", message="Held Series Not Found")

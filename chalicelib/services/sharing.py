@@ -8,7 +8,7 @@ from __future__ import annotations
 from chalicelib.auth import policy
 from chalicelib.auth.principals import Principal
 from chalicelib.dicom import json_model
-from chalicelib.errors import BadQueryParameter, Forbidden, SeriesNotFound, StudyNotFound
+from chalicelib.errors import BadQueryParameter, SeriesNotFound, StudyNotFound
 from chalicelib.events import mutations
 from chalicelib.services import research_intake, users
 from chalicelib.store import identity, research, shares
@@ -33,30 +33,11 @@ def _copy(principal: Principal, study_uid: str, series_uids: list[str], target_a
     return len(added)
 
 
-def _source(principal: Principal, album: str | None, inbox: str | None) -> policy.Source:
-    if principal.kind in policy.ALBUM_SCOPED:
-        if inbox is not None:
-            raise BadQueryParameter("an album token has no inbox")
-        return policy.Source(album_id=album or principal.album_id)
-    if (album is None) == (inbox is None):
-        raise BadQueryParameter("give exactly one of album and inbox")
-    return policy.parse_source(album, inbox)
-
-
-def _sendable_series(principal: Principal, study_uid: str, source: policy.Source) -> list[str]:
-    if source.album_id:
-        policy.require_album_permission(principal, source.album_id, policy.SEND_SERIES)
-    visible = policy.readable_series(principal, study_uid, source)
-    if not visible:
-        raise StudyNotFound("Study does not exist or you don't have access")
-    return sorted(visible)
-
-
 def share_study_with_user(principal: Principal, study_uid: str, reference: str,
                           album: str | None, inbox: str | None) -> None:
     """`PUT /studies/{s}/users/{user}`: the study's series from the source to the user's inbox."""
-    source = _source(principal, album, inbox)
-    series = _sendable_series(principal, study_uid, source)
+    source = policy.share_source(principal, album, inbox)
+    series = policy.require_study_share(principal, study_uid, source)
     policy.require_action(principal, policy.SEND)
     target = users.find_user(reference)
     _copy(principal, study_uid, series, target.inbox_id, is_inbox=True)
@@ -70,27 +51,17 @@ def share_series_with_user(principal: Principal, study_uid: str, series_uid: str
 
 def _claim_or_send_series(principal: Principal, sender: Principal | None, study_uid: str, series_uid: str,
                           target: str) -> None:
-    """One series into `target` (the destination rights are checked already). The sender (the
-    `X-Authorization-Source` principal, else the caller) must be able to send it (rule 4), else
-    404. Without a source header, a series not stored here is a claim: KHEOPS answers 201, and so
-    does Obelisk, storing nothing (the series joins the target when the caller stores its
-    instances there). A stored series the caller may not send is 404, as in KHEOPS."""
-    source = sender or principal
-    if policy.sendable_series(source, study_uid, series_uid):
+    """One series into `target` (the destination rights are checked already), when the sender may
+    send it (`policy.series_send_or_claim`, 404 otherwise). A claim stores nothing: the series
+    joins the target when the caller stores its instances there."""
+    if policy.series_send_or_claim(principal, sender, study_uid, series_uid):
         _copy(principal, study_uid, [series_uid], target, is_inbox=target == principal.user.inbox_id)
-        return
-    if sender is not None or shares.shares_of_study(study_uid, series_uid):
-        raise SeriesNotFound("Series does not exist or you don't have access")
 
 
 def _send_study(principal: Principal, sender: Principal, study_uid: str, source: policy.Source, target: str) -> None:
-    """Every series of the study the sender may send from `source` into `target`: 404 when it
-    reads none, 403 when it reads some but may send none (KHEOPS's study-level answers)."""
-    series = policy.sendable_series(sender, study_uid, None, source)
-    if not series:
-        if policy.readable_series(sender, study_uid, source):
-            raise Forbidden("you may not send this study from where you read it")
-        raise StudyNotFound("Study does not exist or you don't have access")
+    """Every series of the study the sender may send from `source` into `target`
+    (`policy.require_study_send`: 404 when it reads none, 403 when it may send none)."""
+    series = policy.require_study_send(sender, study_uid, source)
     _copy(principal, study_uid, series, target, is_inbox=target == principal.user.inbox_id)
 
 
@@ -115,9 +86,9 @@ def add_study_to_album(principal: Principal, study_uid: str, album_id: str, albu
         policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
         _send_study(principal, sender, study_uid, policy.ANYWHERE, album_id)
         return
-    source = _source(principal, album, inbox)
+    source = policy.share_source(principal, album, inbox)
     policy.require_album_permission(principal, album_id, policy.ADD_SERIES)
-    series = _sendable_series(principal, study_uid, source)
+    series = policy.require_study_share(principal, study_uid, source)
     _copy(principal, study_uid, series, album_id, is_inbox=False)
 
 
@@ -158,14 +129,10 @@ def remove_from_album(principal: Principal, study_uid: str, series_uid: str | No
 def remove(principal: Principal, study_uid: str, series_uid: str | None) -> None:
     """`DELETE /studies/{s}[/series/{se}]`: a user removes from their inbox; an album-scoped token
     from its album. Not visible: 404; visible but not deletable: 403."""
-    if principal.kind in policy.ALBUM_SCOPED:
-        visible = policy.readable_series(principal, study_uid)
-        if not visible or (series_uid and series_uid not in visible):
-            raise (SeriesNotFound if series_uid else StudyNotFound)("not visible")
-        policy.require_album_permission(principal, principal.album_id, policy.DELETE_SERIES)
-        remove_from_album(principal, study_uid, series_uid, principal.album_id)
+    album_id = policy.removal_album(principal, study_uid, series_uid)
+    if album_id is not None:
+        remove_from_album(principal, study_uid, series_uid, album_id)
         return
-    policy.require_action(principal, policy.CHANGE)
     inbox = principal.user.inbox_id
     held = [s for s in shares.shares_in_album(inbox, study_uid) if series_uid in (None, s.series_uid)]
     if not held:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 
 from chalicelib import clock
 from chalicelib.auth import policy
@@ -17,6 +16,7 @@ from chalicelib.dicom import multipart, stow
 from chalicelib.dicom.multipart import media_type
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadRequest, NotFound, ObeliskError, UnsupportedMediaType
+from chalicelib.serializers.uploads import Progress, Upload
 from chalicelib.services.ingest import CANNOT_UNDERSTAND, Failed, Ingest, IngestResult, store_body
 from chalicelib.services.parsed import parse
 from chalicelib.store import dicom_store
@@ -25,14 +25,6 @@ from chalicelib.store.models import UserProfile
 MIN_PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000  # S3's limit per multipart upload
 
-
-@dataclass
-class Upload:
-    upload_id: str
-    upload_url: str | None
-    content_type: str
-    part_size: int | None = None
-    part_urls: list[str] = field(default_factory=list)
 
 
 def start(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,
@@ -98,16 +90,6 @@ def complete(principal: Principal, upload_id: str) -> None:
         raise BadRequest(f"{received} of {request['size']} bytes received in {len(parts)} of {expected} parts")
     dicom_store.complete_multipart(key, request["multipart_id"], parts)
 
-
-@dataclass
-class Progress:
-    """What S3 holds of a multipart upload: the parts received, and fresh URLs for the missing ones."""
-    upload_id: str
-    size: int
-    part_size: int
-    completed: bool
-    received: list[dict]
-    missing_urls: list[tuple[int, str]]
 
 
 def progress(principal: Principal, upload_id: str) -> Progress:

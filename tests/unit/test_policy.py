@@ -461,3 +461,104 @@ def test_members_leave_and_only_admins_remove_others(provider_world, remover, ta
         if not allowed:
             with pytest.raises(Forbidden):
                 policy.require_removable_member(access, target)
+
+
+# ---- decisions services used to take themselves (held series, capability tokens, sharing, launches) --
+
+def _service_facts(variant: str) -> FactsValue:
+    """The provider world (alice admin of A, bob a member, series B of study 2 in A, C of study 2
+    and I of study 1 in alice's inbox), every flag on; or A a research album; or A's sendSeries off."""
+    w = world({f: not (variant == "sendSeries off" and f == "sendSeries") for f in model.FLAGS})
+    w.holders[("2", "C")] = {model.inbox("alice")}
+    facts = facts_of(w)
+    if variant == "A a research album":
+        facts.albums["A"].research = {"retain_dates": False}
+    return facts
+
+
+def _refusal_or_answer(decide: Callable[[Principal], object], principal: Principal) -> object:
+    try:
+        return decide(principal)
+    except Forbidden:
+        return Forbidden
+    except NotFound:
+        return NotFound
+
+
+def _token_read(owner: str, album: str | None) -> Callable[[Principal], object]:
+    """`GET /capabilities/{id}`: the kind of token (403), then who sees a token of `owner` (404)."""
+    def decide(pp: Principal) -> bool:
+        policy.require_action(pp, policy.READ_CAPABILITY)
+        policy.require_capability_reader(pp, owner, album)
+        return True
+    return decide
+
+
+def _provider_launch(study: str) -> Callable[[Principal], object]:
+    """A launch of A's report provider for `study`, in the order `report_providers/launch.py` asks."""
+    def decide(pp: Principal) -> str:
+        policy.require_provider_launcher(pp)
+        access = policy.provider_album_access(pp, "A")
+        policy.require_launched_study("A", study)
+        return policy.provider_launch_scope(access)
+    return decide
+
+
+def _viewer_launch(source: policy.Source) -> Callable[[Principal], object]:
+    def decide(pp: Principal) -> str:
+        policy.require_viewer_launcher(pp)
+        return policy.viewer_launch_scope(pp, "2", source)
+    return decide
+
+
+RW = "read write"
+SERVICE_DECISIONS = {  # decision -> (facts variant, decision, the answer for each kind of _member_kinds(), in order)
+    # alice, bob, carol, bob's uc `read write`, bob's uc `read`, album capability, viewer, report provider
+    "read album A (GET /albums/A)": ("all on", lambda pp: bool(policy.require_album_reader(pp, "A")),
+                                     (OK, OK, N, OK, OK, OK, N, OK)),
+    "read alice's inbox as an album": ("all on", lambda pp: policy.require_album_reader(pp, model.inbox("alice")),
+                                       (N, N, N, N, N, N, N, N)),
+    "list or release A's held series": ("A a research album", lambda pp: bool(policy.require_held_series_admin(pp, "A")),
+                                        (OK, F, N, F, F, F, F, F)),
+    "held series of A, not a research album": ("all on", lambda pp: policy.require_held_series_admin(pp, "A"),
+                                               (N, N, N, N, N, F, F, F)),
+    "read a token alice made for A": ("all on", _token_read("alice", "A"), (OK, N, N, N, N, F, F, F)),
+    "read a token bob made for A (alice is A's admin)": ("all on", _token_read("bob", "A"),
+                                                         (OK, OK, N, OK, OK, F, F, F)),
+    "read a user token of bob's": ("all on", _token_read("bob", None), (N, OK, N, OK, OK, F, F, F)),
+    "list A's tokens": ("all on", lambda pp: bool(policy.require_capability_lister(pp, "A")), (OK, F, N, F, F, F, F, F)),
+    "list one's own tokens": ("all on", lambda pp: policy.require_capability_lister(pp, None) is None,
+                              (OK, OK, OK, F, F, F, F, F)),
+    "share study 2 from A": ("all on", lambda pp: policy.require_study_share(pp, "2", policy.Source(album_id="A")),
+                             (["B"], ["B"], N, ["B"], F, ["B"], N, F)),
+    "send study 2 from where it is read": ("all on", lambda pp: policy.require_study_send(pp, "2", policy.ANYWHERE),
+                                           (["B", "C"], ["B"], N, ["B"], F, ["B"], F, F)),
+    "send study 2, A's sendSeries off": ("sendSeries off",
+                                         lambda pp: policy.require_study_send(pp, "2", policy.ANYWHERE),
+                                         (["B", "C"], F, N, F, F, ["B"], F, F)),
+    "send (or claim) series B": ("all on", lambda pp: policy.series_send_or_claim(pp, None, "2", "B"),
+                                 (OK, OK, N, OK, N, OK, N, N)),
+    "claim series Z, stored nowhere": ("all on", lambda pp: policy.series_send_or_claim(pp, None, "2", "Z"),
+                                       (False,) * 8),
+    "remove series B (from the inbox, or the token's album)": (
+        "all on", lambda pp: policy.removal_album(pp, "2", "B") or "inbox",
+        ("inbox", "inbox", "inbox", "inbox", F, "A", F, F)),
+    "launch A's report provider for study 2": ("all on", _provider_launch("2"), (RW, RW, F, RW, F, F, F, F)),
+    "launch A's report provider for study 1, not in A": ("all on", _provider_launch("1"), (N, N, F, N, F, F, F, F)),
+    "launch the viewer on study 2 from A": ("all on", _viewer_launch(policy.Source(album_id="A")),
+                                            (RW, RW, N, RW, "read", F, F, F)),
+    "launch the viewer on study 2 from the inbox": ("all on", _viewer_launch(policy.Source(inbox=True)),
+                                                    (RW, N, N, N, N, F, F, F)),
+}
+SERVICE_CASES = [(decision, kind, expected) for decision, (_, _, answers) in SERVICE_DECISIONS.items()
+                 for kind, expected in zip(_member_kinds(), answers, strict=True)]
+
+
+@pytest.mark.parametrize(("decision", "kind", "expected"), SERVICE_CASES,
+                         ids=[f"{d}: {k}" for d, k, _ in SERVICE_CASES])
+def test_service_decisions_per_principal_kind(decision, kind, expected):
+    """What the services ask the policy before acting: 403 (F) where the caller reaches the thing
+    but may not, 404 (N) where it does not reach it, else the answer they act on."""
+    variant, decide, _ = SERVICE_DECISIONS[decision]
+    with using(_service_facts(variant)):
+        assert _refusal_or_answer(decide, _member_kinds()[kind]) == expected
