@@ -35,9 +35,19 @@ _CONFIG = Config(
 
 
 @cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str):
     """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
-    return boto3.session.Session().client(service, region_name=config.settings().region, config=_CONFIG)
+    return _session().client(service, region_name=config.settings().region, config=_CONFIG)
+
+
+def credentials():
+    """The credentials the clients sign with (botocore's, refreshed by it when they expire)."""
+    return _session().get_credentials()
 
 
 @cache
@@ -46,6 +56,7 @@ def queue_url(name: str) -> str:
 
 
 config.on_reset(client.cache_clear)
+config.on_reset(_session.cache_clear)
 config.on_reset(queue_url.cache_clear)
 
 

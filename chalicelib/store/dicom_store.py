@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, multipart, skeleton
-from chalicelib.store import aws
+from chalicelib.store import aws, s3_put
 from chalicelib.store.aws import client
 
 INSTANCE_BOUNDARY = "obelisk-instance-boundary"
@@ -145,7 +145,8 @@ def dicom_part_type(transfer_syntax: str) -> str:
 
 
 def put(key: str, body: bytes, content_type: str, **extra) -> None:
-    client("s3").put_object(Bucket=settings().dicom_bucket, Key=key, Body=body, ContentType=content_type, **extra)
+    """One object written (`s3_put`: the lean PutObject, boto3's for anything it does not handle)."""
+    s3_put.put_object(settings().dicom_bucket, key, body, ContentType=content_type, **extra)
 
 
 def put_all(objects: list[tuple]) -> None:
