@@ -24,21 +24,19 @@ import json
 import logging
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, json_model
 from chalicelib.errors import ConcurrentChange
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesGrown
-from chalicelib.store import dicom_store, studies
+from chalicelib.store import aws, dicom_store, studies
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import InstanceRecord, SeriesRecord
 
 log = logging.getLogger("obelisk")
 SERIES_BOUNDARY = "obelisk-series-boundary"
 DICOM_JSON = "application/dicom+json"
-READERS = 16
 READ_ATTEMPTS = 4  # reads of a series row and its instances before giving up on a moving series
 
 
@@ -144,8 +142,7 @@ def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> 
     def document(record: InstanceRecord) -> dict:
         return json.loads(dicom_store.read_decoded(metadata_of(record)))[0]
 
-    with ThreadPoolExecutor(READERS) as pool:
-        documents = list(pool.map(document, records))
+    documents = aws.each(document, records)
     key = dicom_store.series_metadata_key(series_row.study_uid, series_row.series_uid, len(records),
                                           generation=series_row.generation)
     dicom_store.put(key, json.dumps(documents).encode(), DICOM_JSON)

@@ -1,9 +1,16 @@
 """boto3 clients, created once per process (again after `config.reset()`). The endpoint comes from
-AWS_ENDPOINT_URL alone, the region from `settings().region`."""
+AWS_ENDPOINT_URL alone, the region from `settings().region`.
+
+One pool policy for the AWS calls a process sends at once (docs/storage.md, "Concurrency"): one
+shared pool of `WORKERS` threads (`together` for reads, `each` for independent writes and ranged
+reads), and each client's connection pool holds `CONNECTIONS`: the workers plus the caller's own
+thread, so no call waits for, or opens and throws away, a connection (botocore's default of 10
+was below the 16 readers)."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
@@ -12,19 +19,35 @@ from botocore.config import Config
 
 from chalicelib import config
 
+# The pool policy: at most WORKERS calls of one request on the shared pool, plus the request's
+# own thread; every client keeps that many connections.
+WORKERS = 16
+CONNECTIONS = WORKERS + 1
+
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
     read_timeout=30,
     s3={"addressing_style": "path"},
     signature_version="s3v4",
+    max_pool_connections=CONNECTIONS,
 )
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
 
 
 @cache
 def client(service: str):
     """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
-    return boto3.session.Session().client(service, region_name=config.settings().region, config=_CONFIG)
+    return _session().client(service, region_name=config.settings().region, config=_CONFIG)
+
+
+def credentials():
+    """The credentials the clients sign with (botocore's, refreshed by it when they expire)."""
+    return _session().get_credentials()
 
 
 @cache
@@ -33,25 +56,43 @@ def queue_url(name: str) -> str:
 
 
 config.on_reset(client.cache_clear)
+config.on_reset(_session.cache_clear)
 config.on_reset(queue_url.cache_clear)
 
 
 # Independent reads of one request sent at once (`together`): a request's latency is then its
 # longest chain of reads, not their sum (docs/benchmarks.md, "critical path").
-READERS = 16
+_worker = threading.local()
+
+
+def _mark_worker() -> None:
+    _worker.active = True
 
 
 @cache
-def _readers() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(READERS, thread_name_prefix="reader")
+def _workers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(WORKERS, thread_name_prefix="aws", initializer=_mark_worker)
+
+
+def _in_worker() -> bool:
+    return getattr(_worker, "active", False)
 
 
 def together(*reads: Callable[[], object]) -> list:
     """The results of independent reads, in order, sent at once: the first in the caller's thread,
-    the others on the shared readers, each in a copy of the caller's context (a read given here
-    must not itself wait on `together`'s readers from a reader thread, or a full pool would wait
-    on itself)."""
-    if len(reads) <= 1:
+    the others on the shared workers, each in a copy of the caller's context. Called from a worker,
+    the reads run one after the other in it (a worker waiting on the pool could wait on itself)."""
+    if len(reads) <= 1 or _in_worker():
         return [read() for read in reads]
-    others = [_readers().submit(contextvars.copy_context().run, read) for read in reads[1:]]
+    others = [_workers().submit(contextvars.copy_context().run, read) for read in reads[1:]]
     return [reads[0](), *(future.result() for future in others)]
+
+
+def each(call: Callable, items: Iterable) -> list:
+    """`call` of every item, in order, sent at once on the shared workers (at most `WORKERS` at a
+    time for the whole process); in line when called from a worker, as `together`."""
+    items = list(items)
+    if len(items) <= 1 or _in_worker():
+        return [call(item) for item in items]
+    futures = [_workers().submit(contextvars.copy_context().run, call, item) for item in items]
+    return [future.result() for future in futures]

@@ -24,18 +24,16 @@ from __future__ import annotations
 import gzip
 import secrets
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.config import settings
 from chalicelib.dicom import frames, multipart, skeleton
+from chalicelib.store import aws, s3_put
 from chalicelib.store.aws import client
 
 INSTANCE_BOUNDARY = "obelisk-instance-boundary"
 INSTANCE_MULTIPART_TYPE = f'multipart/related; type="application/dicom"; boundary={INSTANCE_BOUNDARY}'
 FRAME_BOUNDARY = "obelisk-frame-boundary"
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts: at least 5 MiB except the last
-WRITERS = 8
-READERS = 8
 
 
 def new_generation() -> str:
@@ -147,14 +145,14 @@ def dicom_part_type(transfer_syntax: str) -> str:
 
 
 def put(key: str, body: bytes, content_type: str, **extra) -> None:
-    client("s3").put_object(Bucket=settings().dicom_bucket, Key=key, Body=body, ContentType=content_type, **extra)
+    """One object written (`s3_put`: the lean PutObject, boto3's for anything it does not handle)."""
+    s3_put.put_object(settings().dicom_bucket, key, body, ContentType=content_type, **extra)
 
 
 def put_all(objects: list[tuple]) -> None:
-    """Writes independent objects concurrently (`WRITERS` at a time): (key, body, content type)
-    each, and optionally a dict of further `put_object` arguments."""
-    with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda o: put(o[0], o[1], o[2], **(o[3] if len(o) > 3 else {})), objects))
+    """Writes independent objects concurrently (on the shared workers, `aws.each`): (key, body,
+    content type) each, and optionally a dict of further `put_object` arguments."""
+    aws.each(lambda o: put(o[0], o[1], o[2], **(o[3] if len(o) > 3 else {})), objects)
 
 
 def instance_objects(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
@@ -181,7 +179,7 @@ def frame_payload_offset(transfer_syntax: str | None) -> int:
 
 def part10_chunks(study: str, series: str, sop: str, transfer_syntax: str, *, generation: str | None) -> Iterator[bytes]:
     """The stored Part-10 file's bytes, joined from its skeleton and frame objects (or read whole
-    when stored before skeletons); each frame range is fetched ahead, a few at a time."""
+    when stored before skeletons); each frame range is fetched ahead, on the shared workers (`aws.each`)."""
     body = read_if_present(skeleton_key(study, series, sop, generation=generation))
     if body is None:
         yield from read_chunks(part10_key(study, series, sop, generation=generation))
@@ -193,8 +191,7 @@ def part10_chunks(study: str, series: str, sop: str, transfer_syntax: str, *, ge
         _, length, number, at = span
         return read_range(frame_key(study, series, sop, number, generation=generation), start + at, length)
 
-    with ThreadPoolExecutor(READERS) as pool:
-        fetched = {(s[2], s[3]): data for s, data in zip(spans, pool.map(fetch, spans), strict=True)}
+    fetched = {(s[2], s[3]): data for s, data in zip(spans, aws.each(fetch, spans), strict=True)}
     yield from skeleton.join(spans, rest, lambda number, at, _: fetched[(number, at)])
 
 

@@ -1,0 +1,65 @@
+"""A lean S3 PutObject for the objects Obelisk writes (`dicom_store.put`: a STOW's skeletons,
+frames and metadata documents, cached renditions). boto3's `put_object` costs 2-3 ms of CPU per
+call whatever the body's size (event hooks, parameter validation, endpoint rules, the User-Agent
+built twice, response parsing: docs/benchmarks.md, "STOW's botocore cost"), 3 of them per
+instance. This sends the same request with less around it: the PUT that boto3 would send with
+path-style addressing, signed by botocore's own SigV4 signer (`S3SigV4Auth`, with the clients'
+credentials and region), the body's SHA-256 signed on every endpoint (S3 then checks the body
+against it: the integrity AWS asks for, and the same work locally and on AWS), sent with urllib3 on
+connections kept like the clients' (`aws.CONNECTIONS`).
+
+Anything it does not handle goes to boto3 unchanged: parameters other than those in `HEADERS`, and
+any answer but 200 or a connection error, after which boto3's `put_object` sends the write again
+(with its retries, and raising its `ClientError`), so a failed write costs one request more than
+through boto3 alone. What it costs in maintenance: this module follows S3's PutObject as boto3
+sends it (path-style URL, SigV4 headers); proxy settings and client-side checksums (object lock
+buckets need Content-MD5 or a checksum: the DICOM bucket has no object lock, infra/resources.yaml)
+are not handled here; `tests/unit/test_s3_put.py` pins the request, the integration tests the
+objects as read back."""
+from __future__ import annotations
+
+from functools import cache
+from urllib.parse import quote
+
+import urllib3
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.httpsession import DEFAULT_CA_BUNDLE
+
+from chalicelib import config
+from chalicelib.store import aws
+
+HEADERS = {"ContentType": "Content-Type", "ContentEncoding": "Content-Encoding"}
+
+
+@cache
+def _connections() -> urllib3.PoolManager:
+    return urllib3.PoolManager(maxsize=aws.CONNECTIONS, retries=False, ca_certs=DEFAULT_CA_BUNDLE,
+                               timeout=urllib3.Timeout(connect=5, read=30))
+
+
+config.on_reset(_connections.cache_clear)
+
+
+def signed_request(bucket: str, key: str, body: bytes, headers: dict[str, str]):
+    """The PutObject request as sent: path-style URL on the S3 client's endpoint, SigV4-signed
+    with the body's SHA-256 (botocore's prepared request: url, headers, body)."""
+    url = f"{aws.client('s3').meta.endpoint_url.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
+    request = AWSRequest("PUT", url, data=body, headers=headers)
+    request.context["payload_signing_enabled"] = True
+    S3SigV4Auth(aws.credentials(), "s3", config.settings().region).add_auth(request)
+    return request.prepare()
+
+
+def put_object(bucket: str, key: str, body: bytes, **params: str) -> None:
+    """Writes the object (boto3's `put_object` arguments); see the module's docstring."""
+    if set(params) <= HEADERS.keys() and isinstance(body, bytes):
+        prepared = signed_request(bucket, key, body, {HEADERS[name]: value for name, value in params.items()})
+        try:
+            answer = _connections().request("PUT", prepared.url, body=prepared.body,
+                                            headers=dict(prepared.headers.items()), preload_content=True)
+            if answer.status == 200:
+                return
+        except (urllib3.exceptions.HTTPError, OSError):
+            pass
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body, **params)
