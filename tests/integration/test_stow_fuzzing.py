@@ -5,11 +5,13 @@ from __future__ import annotations
 import zlib
 
 import boto3
+import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from devstack.demo import multipart_body
+from tests.conftest import running_stack, token_cache
 from tests.integration.dicom_samples import load, part10
 
 VALID = part10(load("CT_small.dcm"))
@@ -17,6 +19,18 @@ _MODALITY = VALID.find(b"\x08\x00\x60\x00CS")
 UNKNOWN_VR = VALID[:_MODALITY + 4] + b"\x46\x00" + VALID[_MODALITY + 6:]  # pydicom: NotImplementedError
 _DS = VALID.find(b"DS", 132) + 4  # the first DS value (explicit VR: tag, VR, 2-byte length)
 NOT_A_NUMBER = VALID[:_DS] + b"\x00" + VALID[_DS + 1:]  # pydicom: ValueError in to_json_dict
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A stack of its own: each example lists the DICOM bucket before and after its STOW, and the
+    shared stack's bucket holds every earlier test's objects by then (seconds per listing)."""
+    yield from running_stack(tmp_path_factory, "stow-fuzzing")
+
+
+@pytest.fixture(scope="module")
+def tokens(stack):
+    return token_cache(stack)
 
 
 def s3_keys(stack) -> set[str]:
