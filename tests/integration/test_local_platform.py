@@ -1,7 +1,9 @@
 """The local platform itself: probes, registration, persistence across a restart."""
 from __future__ import annotations
 
+import boto3
 import pydicom
+import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
@@ -30,26 +32,41 @@ def test_register_with_a_bad_token_is_a_bad_form_parameter(stack):
     assert response.json()["message"] == "Bad Form Parameter"
 
 
-def test_restart_keeps_alices_study(tmp_path):
-    first = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
+@pytest.fixture(scope="module")
+def restarted(tmp_path_factory):
+    """A persisted stack that stored alice's MR study and lost its research queue (as state kept
+    from a version before research albums), stopped, and started again on that state."""
+    folder = tmp_path_factory.mktemp("restart")
     dataset = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    first = LocalStack(folder, emulator_port=0, api_port=0, persist=True)
     try:
         first.start()
         client = DICOMwebClient(first.api_url, headers={"Authorization": f"Bearer {first.token('alice')}"})
         client.store_instances([dataset])
+        queues = _sqs(first)
+        queues.delete_queue(QueueUrl=queues.get_queue_url(QueueName=f"obelisk-{first.stage}-research")["QueueUrl"])
     finally:
         first.stop()
-    second = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
+    second = LocalStack(folder, emulator_port=0, api_port=0, persist=True)
     try:
-        second.start()
-        client = DICOMwebClient(second.api_url, headers={"Authorization": f"Bearer {second.token('alice')}"})
-        studies = client.search_for_studies()
-        assert [s["0020000D"]["Value"][0] for s in studies] == [str(dataset.StudyInstanceUID)]
-        retrieved = client.retrieve_instance(str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID),
-                                             str(dataset.SOPInstanceUID))
-        assert retrieved.PixelData == dataset.PixelData
+        yield second.start(), dataset
     finally:
         second.stop()
+
+
+def _sqs(stack):
+    return boto3.client("sqs", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def test_restart_keeps_alices_study(restarted):
+    second, dataset = restarted
+    client = DICOMwebClient(second.api_url, headers={"Authorization": f"Bearer {second.token('alice')}"})
+    studies = client.search_for_studies()
+    assert [s["0020000D"]["Value"][0] for s in studies] == [str(dataset.StudyInstanceUID)]
+    retrieved = client.retrieve_instance(str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID),
+                                         str(dataset.SOPInstanceUID))
+    assert retrieved.PixelData == dataset.PixelData
 
 
 def test_make_token_prints_one_line_the_api_accepts(stack):
@@ -69,29 +86,12 @@ def test_make_token_prints_one_line_the_api_accepts(stack):
     assert response.status_code in (200, 204)
 
 
-def test_a_queue_a_newer_version_adds_exists_after_restarting_on_older_state(tmp_path):
+def test_a_queue_a_newer_version_adds_exists_after_restarting_on_older_state(restarted):
     """Emulator state kept from a version without a queue (here the research queue, added with
     research albums) gains it at the next start, with its dead-letter redrive: `make run` after
     `git pull` must not answer 500 on every path that sends to the new queue."""
-    import boto3
-
-    def sqs(stack):
-        return boto3.client("sqs", endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test")
-
-    first = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
-    try:
-        first.start()
-        queues = sqs(first)
-        queues.delete_queue(QueueUrl=queues.get_queue_url(QueueName=f"obelisk-{first.stage}-research")["QueueUrl"])
-    finally:
-        first.stop()
-    second = LocalStack(tmp_path, emulator_port=0, api_port=0, persist=True)
-    try:
-        second.start()
-        queues = sqs(second)
-        url = queues.get_queue_url(QueueName=f"obelisk-{second.stage}-research")["QueueUrl"]
-        redrive = queues.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
-        assert f"obelisk-{second.stage}-research-dlq" in redrive["RedrivePolicy"]
-    finally:
-        second.stop()
+    second, _ = restarted
+    queues = _sqs(second)
+    url = queues.get_queue_url(QueueName=f"obelisk-{second.stage}-research")["QueueUrl"]
+    redrive = queues.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    assert f"obelisk-{second.stage}-research-dlq" in redrive["RedrivePolicy"]
