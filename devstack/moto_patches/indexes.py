@@ -67,13 +67,24 @@ def _position(names: list[str], attrs: dict) -> tuple | None:
 
 class _Sorted:
     """The entries under one hash value, in index order: positions, their first element (the
-    range key's value, for bisecting a condition) and the items."""
+    range key's value, for bisecting a condition) and the items; each item's index entry and its
+    size (as moto counts the 1 MB page) are kept once asked (`entry`)."""
 
-    def __init__(self, entries):
+    def __init__(self, entries, project):
         ordered = sorted(entries, key=lambda entry: entry[0])
         self.positions = [position for position, _ in ordered]
         self.firsts = [position[0] for position in self.positions]
         self.items = [item for _, item in ordered]
+        self.project = project
+        self.entries: list = [None] * len(ordered)
+
+    def entry(self, i: int) -> tuple:
+        """(index entry, its size) of the i-th item."""
+        found = self.entries[i]
+        if found is None:
+            projected = self.project(self.items[i])
+            found = self.entries[i] = (projected, projected.size())
+        return found
 
 
 class _Buckets:
@@ -116,18 +127,19 @@ class _Buckets:
         self.catch_up()
         return list(self.by_index.get(index_name, {}).get(value, {}).values())
 
-    def ordered(self, index_name: str, value: DynamoType) -> _Sorted:
-        """The entries under a hash value of an index (or of the table's key: `TABLE`), sorted."""
+    def ordered(self, index, value: DynamoType) -> _Sorted:
+        """The entries under a hash value of an index (or of the table's key: `index` None), sorted."""
         self.catch_up()
-        found = self.sorted.get((index_name, value))
+        name = TABLE if index is None else index.name
+        found = self.sorted.get((name, value))
         if found is None:
-            if index_name == TABLE:
+            if index is None:
                 held = self.table.items.get(value) or {}
-                entries = [((item.range_key.cast_value,), item) for item in held.values()]
+                found = _Sorted([((item.range_key.cast_value,), item) for item in held.values()], lambda item: item)
             else:
-                entries = [entry for entry in self.by_index.get(index_name, {}).get(value, {}).values()
-                           if entry[0] is not None]
-            found = self.sorted[(index_name, value)] = _Sorted(entries)
+                found = _Sorted([entry for entry in self.by_index.get(name, {}).get(value, {}).values()
+                                 if entry[0] is not None], lambda item: _project(index, item))
+            self.sorted[(name, value)] = found
         return found
 
 
@@ -160,7 +172,7 @@ def _condition_span(firsts: list, comparison: str | None, values: list[DynamoTyp
     return None
 
 
-def _handed(inside, past, limit: int | None, project) -> list:
+def _handed(bucket: _Sorted, inside, past, limit: int | None) -> list:
     """What moto's loop over the sorted candidates looks at before it stops (`Table.query`): the
     matching entries (`inside`, in the asked order, after the start key) until `limit` are taken
     and one more is seen, or the next would pass the 1 MB page; then the entries past the range
@@ -168,22 +180,21 @@ def _handed(inside, past, limit: int | None, project) -> list:
     entry can stop it only by the count (the first one) or by its own size (when what was taken is
     within one item of the page)."""
     handed, count, size = [], 0, 0
-    for item in inside:
-        entry = project(item)
+    for i in inside:
+        entry, entry_size = bucket.entry(i)
         handed.append(entry)
-        entry_size = entry.size()
         if count == limit or size + entry_size > RESULT_SIZE_LIMIT:
             return handed
         count, size = count + 1, size + entry_size
-    for item in past:
-        entry = project(item)
+    for i in past:
+        entry, entry_size = bucket.entry(i)
         handed.append(entry)
-        if count == limit or size + LARGEST_ITEM <= RESULT_SIZE_LIMIT or size + entry.size() > RESULT_SIZE_LIMIT:
+        if count == limit or size + entry_size > RESULT_SIZE_LIMIT or size + LARGEST_ITEM <= RESULT_SIZE_LIMIT:
             return handed
     return handed
 
 
-def _narrowed(bucket: _Sorted, order: list[str], asked: dict, project) -> list | None:
+def _narrowed(bucket: _Sorted, order: list[str], asked: dict) -> list | None:
     """The candidates for one Query from its sorted bucket (see `_handed`), or None when this
     Query is not one narrowed here."""
     limit = asked.get("limit")
@@ -204,14 +215,11 @@ def _narrowed(bucket: _Sorted, order: list[str], asked: dict, project) -> list |
             start = bisect.bisect_right(bucket.positions, after)
         else:
             end = bisect.bisect_left(bucket.positions, after)
-    items = bucket.items
     if forward:
-        inside = (items[i] for i in range(max(lo, start), hi))
-        past = (items[i] for i in range(max(hi, start), end))
+        inside, past = range(max(lo, start), hi), range(max(hi, start), end)
     else:
-        inside = (items[i] for i in range(min(hi, end) - 1, lo - 1, -1))
-        past = (items[i] for i in range(min(lo, end) - 1, start - 1, -1))
-    return _handed(inside, past, None if limit is None else int(limit), project)
+        inside, past = range(min(hi, end) - 1, lo - 1, -1), range(min(lo, end) - 1, start - 1, -1)
+    return _handed(bucket, inside, past, None if limit is None else int(limit))
 
 
 def _start_matches(asked: dict, attribute: str, value: DynamoType) -> bool:
@@ -268,8 +276,7 @@ def _index_candidates(table: Table, index, asked: dict) -> list | None:
     ranges = _range_attributes(index)
     if len(ranges) <= 1 and _start_matches(asked, attribute, conditions[attribute]):
         try:
-            found = _narrowed(buckets.ordered(index.name, conditions[attribute]), _order(table, index), asked,
-                              lambda item: _project(index, item))
+            found = _narrowed(buckets.ordered(index, conditions[attribute]), _order(table, index), asked)
         except TypeError:  # values of another type than the key's: moto's own answer (or error)
             found = None
         if found is not None:
@@ -282,8 +289,7 @@ def _table_candidates(table: Table, asked: dict) -> list:
     hash_value = asked["hash_key"]
     if table.range_key_attr and _start_matches(asked, table.hash_key_attr, hash_value):
         try:
-            found = _narrowed(_buckets(table, build=True).ordered(TABLE, hash_value),
-                              [table.hash_key_attr, table.range_key_attr][1:], asked, lambda item: item)
+            found = _narrowed(_buckets(table, build=True).ordered(None, hash_value), [table.range_key_attr], asked)
         except TypeError:
             found = None
         if found is not None:

@@ -180,8 +180,9 @@ def _write(rng, name: str) -> dict:
     if kind <= 1:
         item = {**key, "g": {"S": f"g{rng.randrange(3)}"}, "r": _value(rng, "r"), "n": _value(rng, "n"),
                 "v": {"S": "x" * (350_000 if rng.random() < 0.2 else rng.randrange(1, 50))},
-                "m": {"M": {"l": {"L": [{"N": "1"}, {"S": "é"}, {"NULL": True}, {"BOOL": False}]},
-                            "ss": {"SS": ["a", "b"]}, "b": {"B": b"\x00\xff"}}}}
+                "m": {"M": {"l": {"L": [{"N": "1.50"}, {"S": "é\"\x1f"}, {"NULL": True}, {"BOOL": False}, {"L": []}]},
+                            "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "-2.5"]}, "b": {"B": b"\x00\xff"},
+                            "bs": {"BS": [b"\x01", b"\xfe"]}, "e": {"S": ""}, "empty": {"M": {}}}}}
         for optional in ("r", "n", "g"):
             if rng.random() < 0.15:
                 del item[optional]
