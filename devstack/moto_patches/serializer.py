@@ -4,11 +4,12 @@ moto 5 serializes every response through botocore's model of the operation: for 
 value of each returned item it tries the ten members of `AttributeValue` (S, N, B, SS, ..., BOOL),
 each through a chain of alias lookups (`serialize.AttributePicker.get_possible_keys`): ~1.4 ms an
 item, so a search answering 1,000 index entries spent ~1.4 s in the emulator's serializer, a cost
-AWS does not have. This writes an `AttributeValue` of the DynamoDB JSON protocol directly from the
-value moto hands the serializer (a dict of those members, `dynamo_to_dict`), with the same rules as
-moto's serializer (members in the model's order, absent or None members left out, strings through
-`str`, binaries in base64, lists and maps member by member), so the body's bytes are the same;
-anything else (another service, a value that is not such a dict) is left to moto's serializer.
+AWS does not have. This writes an `AttributeValue`, and a map of them (an item, a key), of the
+DynamoDB JSON protocol directly from the value moto hands the serializer (dicts of those members,
+`dynamo_to_dict`), with the same rules as moto's serializer (members in the model's order, absent
+or None members left out, strings through `str`, binaries in base64, lists and maps member by
+member), so the body's bytes are the same; anything else (another service, a value that is not
+such a dict) is left to moto's serializer.
 `tests/integration/test_emulator.py` compares the emulator's answers with moto's own, byte for byte."""
 from __future__ import annotations
 
@@ -60,22 +61,40 @@ def _attribute_value(serializer, members, value) -> dict:
 
 
 def install() -> None:
-    original = BaseJSONSerializer._serialize_type_structure
-    if getattr(original, "obelisk_patched", False):
+    structure, mapping = BaseJSONSerializer._serialize_type_structure, BaseJSONSerializer._serialize_type_map
+    if getattr(structure, "obelisk_patched", False):
         return
     members_of: dict[str, list] = {}
 
+    def written(serializer, shape, value, one: bool):
+        """`value` written as an AttributeValue (`one`) or a map of them, or None when moto's
+        serializer writes it (another service or shape, an unusual value)."""
+        if shape.name != SHAPE or serializer.service_model.service_name != SERVICE:
+            return None
+        members = members_of.get(SHAPE) or members_of.setdefault(SHAPE, _members(shape))
+        try:
+            if one:
+                return _attribute_value(serializer, members, value)
+            if type(value) is not dict:
+                return None
+            return {k: _attribute_value(serializer, members, v) for k, v in value.items() if v is not None}
+        except _Unusual:
+            return None
+
     def serialize_structure(self, serialized, value, shape, key):
-        if key and shape.name == SHAPE and self.service_model.service_name == SERVICE:
-            members = members_of.get(SHAPE) or members_of.setdefault(SHAPE, _members(shape))
-            try:
-                written = _attribute_value(self, members, value)
-            except _Unusual:
-                pass
-            else:
-                serialized[self.get_serialized_name(shape, key)] = written
-                return
-        original(self, serialized, value, shape, key)
+        done = written(self, shape, value, one=True) if key else None
+        if done is None:
+            structure(self, serialized, value, shape, key)
+        else:
+            serialized[self.get_serialized_name(shape, key)] = done
+
+    def serialize_map(self, serialized, value, shape, key):
+        done = written(self, shape.value, value, one=False)
+        if done is None:
+            mapping(self, serialized, value, shape, key)
+        else:
+            serialized[self.get_serialized_name(shape, key)] = done
 
     serialize_structure.obelisk_patched = True
     BaseJSONSerializer._serialize_type_structure = serialize_structure
+    BaseJSONSerializer._serialize_type_map = serialize_map

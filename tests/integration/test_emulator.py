@@ -234,21 +234,32 @@ def _query(rng, name: str) -> dict:
     return {"op": "query", "args": args}
 
 
+def _reads(rng, name: str) -> list[dict]:
+    """A GetItem, a BatchGetItem and a Scan page: their bodies are compared too (the serializer)."""
+    keys = [{"pk": {"S": f"p{rng.randrange(3)}"}, "sk": {"S": rng.choice(WORDS) + str(rng.randrange(4))}}
+            for _ in range(4)]
+    return [{"op": "get_item", "args": {"TableName": name, "Key": keys[0]}},
+            {"op": "batch_get_item", "args": {"RequestItems": {name: {"Keys": list(
+                {json.dumps(key): key for key in keys}.values())}}}},
+            {"op": "scan", "args": {"TableName": name, "Limit": 7}}]
+
+
 def _workload(name: str, seed: int, rounds: int) -> list[dict]:
     rng = random.Random(seed)
     ops: list[dict] = [{"op": "create_table", "args": {"TableName": name, **COMPARED_TABLE}}]
     for _ in range(rounds):
         ops += [_write(rng, name) for _ in range(rng.randrange(4, 25))]
-        ops += [_query(rng, name) for _ in range(12)]
+        ops += [_query(rng, name) for _ in range(12)] + _reads(rng, name)
     return ops + [{"op": "delete_table", "args": {"TableName": name}}]
 
 
 def play(dynamodb, ops: list[dict]) -> list[str]:
     """Sends `ops`, following each Query's LastEvaluatedKey (up to 8 pages); the raw bodies of the
-    Queries' answers. Writes moto refuses (an item over the size limit) are sent the same to both."""
+    answers to every read."""
     bodies: list[str] = []
-    dynamodb.meta.events.register("after-call.dynamodb.Query",
-                                  lambda http_response, **_: bodies.append(http_response.content.decode()))
+    for operation in ("Query", "GetItem", "BatchGetItem", "Scan"):
+        dynamodb.meta.events.register(f"after-call.dynamodb.{operation}",
+                                      lambda http_response, **_: bodies.append(http_response.content.decode()))
     for op in ops:
         args = dict(op["args"])
         for _ in range(8 if op["op"] == "query" else 1):
