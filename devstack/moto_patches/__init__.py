@@ -11,7 +11,8 @@ internals lives in this folder.
   and moto's version, checked on load.
 
 They rely on the internals of one moto release (`Table.items`' layout, `Table.query`'s parameter
-names, the `copy` global of `moto.dynamodb.models`, the JSON serializer's structure method), so importing this package on any other moto
+names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the JSON
+serializer's structure and map methods), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB

@@ -10,7 +10,8 @@ only after a write touched them: writes mark their item, and the buckets catch u
 next query. A Query is handed only what moto's own loop would look at: the entries inside its
 range-key condition (bisected: `begins_with`, `between`, `=`, `<`, `<=`, `>`, `>=`), after its
 `ExclusiveStartKey`, up to where moto stops (its `Limit` + 1, or the 1 MB page), and the one
-entry past the range at which moto would see the limit reached (`_handed`). DynamoDB reads only
+entry past the range at which moto would see the limit reached (`_handed`); those entries carry
+their size, and the answer is not deep-copied (`_Entry`). DynamoDB reads only
 the matching range too; moto sorted and tested a whole album's index (tens of thousands of
 entries) for a search matching ten.
 
@@ -27,8 +28,11 @@ entry under the hash key, as before."""
 from __future__ import annotations
 
 import bisect
+import copy
 import inspect
+import types
 
+import moto.dynamodb.models.table as moto_table
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, SecondaryIndex, Table
@@ -65,6 +69,30 @@ def _position(names: list[str], attrs: dict) -> tuple | None:
                  for n in names if n in attrs)
 
 
+class _Entry(Item):
+    """An index entry handed to moto, with its size kept (moto's loop asks it twice per entry).
+    moto reads entries and builds new items from them, never changes them, so a Query's answer
+    holds them as they are (`_copy_answer`): no deep copy of each, which AWS does not make either."""
+
+    def size(self) -> int:
+        known = self.__dict__.get("known_size")
+        return super().size() if known is None else known
+
+
+def _entry(item: Item) -> _Entry:
+    entry = _Entry.__new__(_Entry)
+    entry.hash_key, entry.range_key, entry.attrs = item.hash_key, item.range_key, item.attrs
+    entry.known_size = item.size()
+    return entry
+
+
+def _copy_answer(value, memo=None):
+    """moto's deep copy of a Query's results, except for results that are all `_Entry`s."""
+    if type(value) is list and value and all(type(v) is _Entry for v in value):
+        return list(value)
+    return copy.deepcopy(value, memo)
+
+
 class _Sorted:
     """The entries under one hash value, in index order: positions, their first element (the
     range key's value, for bisecting a condition) and the items; each item's index entry and its
@@ -82,8 +110,8 @@ class _Sorted:
         """(index entry, its size) of the i-th item."""
         found = self.entries[i]
         if found is None:
-            projected = self.project(self.items[i])
-            found = self.entries[i] = (projected, projected.size())
+            entry = _entry(self.project(self.items[i]))
+            found = self.entries[i] = (entry, entry.known_size)
         return found
 
 
@@ -352,6 +380,7 @@ def install() -> None:
                      DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None)
 
     SecondaryIndex.project = _project
+    moto_table.copy = types.SimpleNamespace(deepcopy=_copy_answer, copy=copy.copy)
     patched_query.obelisk_patched = True
     Table.query, Table.all_items = patched_query, patched_all_items
     Table.put_item, Table.delete_item, DynamoDBBackend.update_item = (patched_put_item, patched_delete_item,
