@@ -1,7 +1,8 @@
 """The local emulator keeps DynamoDB's guarantees that Obelisk relies on: a failed transaction
 changes nothing, of concurrent conditional puts of the same item exactly one succeeds, and a
 query, on the table's key or on a global secondary index, finds what a scan of the table finds (the
-emulator answers it from the items under the hash key, `devstack/moto_patches/indexes.py`)."""
+emulator answers it from the items under the hash key, `devstack/moto_patches/indexes.py`); and its
+patches change no answer: reads get, byte for byte, the bodies an unpatched moto sends."""
 from __future__ import annotations
 
 import json
