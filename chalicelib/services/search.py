@@ -11,7 +11,7 @@ from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.events import audit
-from chalicelib.store import aws, identity, listing, shares, study_index
+from chalicelib.store import aws, identity, listing, rows, shares, study_index
 from chalicelib.store import studies as study_partition
 from chalicelib.store.items import batch_get as _batch_get  # one BatchGetItem per 100 keys, sent at once
 from chalicelib.store.models import SeriesRecord, SeriesShare, StudyRecord
@@ -194,8 +194,8 @@ def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFie
     keys = [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses]
     if all(uid in known for uid in visible) and all(se in modalities for ses in visible.values() for se in ses):
         studies = {uid: known[uid] for uid in visible}
-        series = {(r.study_uid, r.series_uid): _counted(modalities[r.series_uid], int(r.instance_count))
-                  for r in _batch_get(SeriesRecord, keys, SERIES_COUNTED)}
+        series = {(r["study_uid"], r["series_uid"]): _counted(modalities[r["series_uid"]], int(r["instance_count"]))
+                  for r in rows.batch_get(SeriesRecord, keys, SERIES_COUNTED)}
     else:
         records = _batch_get(SeriesRecord, keys)
         studies = {uid: attributes for uid, attributes in known.items() if uid in visible}
