@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import statistics
 import sys
@@ -32,9 +33,11 @@ BASE = "limit=101&offset=0&includefield=00081030%2C00080060"  # OHIF's list (its
 
 
 def searches(population: list[dict]) -> dict[str, str]:
-    """Query strings of the searches, chosen from the population so each has matches."""
+    """Query strings of the searches, chosen from the population so each has matches; only those
+    whose label starts with one of `BENCH_QIDO_SEARCHES` (comma-separated) when it is set."""
     known = population[len(population) // 2]
-    return {
+    wanted = [w for w in os.environ.get("BENCH_QIDO_SEARCHES", "").split(",") if w]
+    every = {
         "OHIF study list (no criteria)": BASE + "&fuzzymatching=false",
         "PatientName prefix (Rossi*)": BASE + "&fuzzymatching=false&PatientName=Rossi*",
         "OHIF name search (*ross*, fuzzy)": BASE + "&fuzzymatching=true&PatientName=*ross*",
@@ -43,6 +46,7 @@ def searches(population: list[dict]) -> dict[str, str]:
         "StudyDate range (one month)": BASE + "&fuzzymatching=false&StudyDate=20200301-20200331",
         "ModalitiesInStudy=MR": BASE + "&fuzzymatching=false&ModalitiesInStudy=MR",
     }
+    return {label: query for label, query in every.items() if not wanted or any(label.startswith(w) for w in wanted)}
 
 
 def tiny_studies(count: int, seed: int) -> tuple[list[bytes], list[dict]]:
@@ -162,9 +166,12 @@ def _value(both: dict, name: str, key: str) -> float:
     return float("nan") if "error" in both[name] else both[name][key]
 
 
+NAME = os.environ.get("BENCH_QIDO_NAME", "search")  # bench/results/<NAME>.{json,md,png}
+
+
 def report(results: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "search.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / f"{NAME}.json").write_text(json.dumps(results, indent=1))
     sizes = [row["studies"] for row in results["sizes"]]
     labels = list(results["sizes"][0]["searches"])
     lines = [f"# Study searches, Obelisk vs Orthanc ({results['date']})", "",
@@ -191,7 +198,7 @@ def report(results: dict) -> None:
     lines += ["Loading (seconds): " + "; ".join(f"{row['studies']:,}: {json.dumps({k: round(v, 1) for k, v in row['load_seconds'].items()})}"
                                                  for row in results["sizes"]), "",
               "Load average at each size: " + "; ".join(f"{row['studies']:,}: {row['load']}" for row in results["sizes"])]
-    (RESULTS / "search.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{NAME}.md").write_text("\n".join(lines) + "\n")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -205,13 +212,13 @@ def report(results: dict) -> None:
     axes[1].set(xscale="log", xlabel="studies visible", ylabel="DynamoDB requests", title="searches: DynamoDB requests")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(RESULTS / "search.png", dpi=110)
+    fig.savefig(RESULTS / f"{NAME}.png", dpi=110)
 
 
 def main() -> int:
     results = run(Settings())
     report(results)
-    print(f"results in {RESULTS}/search.md")
+    print(f"results in {RESULTS}/{NAME}.md")
     medians = [statistics.median([r["searches"][label]["obelisk"].get("dynamodb_requests", float("nan"))
                                   for label in r["searches"]])
                for r in results["sizes"]]

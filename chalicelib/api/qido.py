@@ -17,7 +17,7 @@ def _context(*uids: str):
     return request, source(request), page(request)
 
 
-@route(bp, "/studies", methods=["GET"])
+@route(bp, "/studies", methods=["GET"], reads_memberships=True)
 def search_studies(caller):
     request, source, page = _context()
     return responses.search_result(search.search_studies(caller, source, query_lists(request), page,

@@ -4,6 +4,7 @@ Each route is registered twice: at its path, and under `/link/{link_token}` (cap
 so both transports reach the same view. Domain errors become HTTP answers here."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from urllib.parse import parse_qs
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, CORSConfig
 
 from chalicelib.api import responses
+from chalicelib.auth import facts
 from chalicelib.auth.authenticate import authenticate
 from chalicelib.auth.authenticate import source_principal as authenticate_source
 from chalicelib.auth.policy import Source, parse_source
@@ -44,13 +46,15 @@ def require_body_type(request, accepted: list[str]) -> None:
 
 
 def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool = True,
-          content_types: list[str] | None = None, **kwargs):
+          content_types: list[str] | None = None, reads_memberships: bool = False, **kwargs):
     """Registers `view`. Chalice lets any content type through (`*/*` after the route's own types,
     which stay first in the route table); the route's `content_types` (default JSON) are checked
     on non-empty bodies only (`require_body_type`), answering 415 in the documented error shape.
     A view with a `caller` parameter gets the request's principal (`principal`), resolved before
     the view reads anything else (its body's content type included), so an unauthenticated
-    request answers 401 whatever its body, content type or query."""
+    request answers 401 whatever its body, content type or query. A route whose every answer asks
+    the policy for the caller's albums (`reads_memberships`) has them read with the user's
+    profile, at once (`facts.memberships_read_early`)."""
     accepted = [t.lower() for t in content_types or ["application/json"]]
 
     def register(view):
@@ -58,6 +62,10 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
 
         @functools.wraps(view)
         def handler(**params):
+            with facts.memberships_read_early() if reads_memberships else contextlib.nullcontext():
+                return answer(**params)
+
+        def answer(**params):
             params.pop("link_token", None)
             try:
                 if takes_caller:  # authentication first: 401 before any input check, 415 included

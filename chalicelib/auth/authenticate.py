@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable
 
-from chalicelib.auth import capabilities, issued, oidc, reporting_sessions
+from chalicelib.auth import capabilities, facts, issued, oidc, reporting_sessions
 from chalicelib.auth.principals import ALBUM_CAPABILITY, USER, Principal
 from chalicelib.errors import Forbidden, Unauthenticated
-from chalicelib.store import users
+from chalicelib.store import aws, shares, users
 
 TOKEN_CHARSET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+=_-~/")
 MAX_TOKEN_LENGTH = 8192
@@ -52,7 +53,14 @@ def presented_token(headers, link_token: str | None) -> str:
 
 def _user_from_oidc(token: str) -> Principal:
     identity = oidc.verify_access_token(token)
-    user = users.get_or_none(identity.sub)
+    early = facts.early_memberships()
+    if early is None:
+        user = users.get_or_none(identity.sub)
+    else:  # the route will ask for the user's albums: read with the profile, at once
+        user, member_of = aws.together(functools.partial(users.get_or_none, identity.sub),
+                                       functools.partial(shares.memberships, identity.sub))
+        if user is not None:  # a user registered below has an inbox the read cannot have seen
+            early.known = (identity.sub, member_of)
     if user is None:
         profile = oidc.fetch_profile(identity)
         user = users.register(identity.sub, profile["email"], profile["name"],

@@ -2,6 +2,7 @@
 QIDO level returns."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,10 @@ INSTANCE_KEYWORDS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def tag_hex(keyword_or_tag: str) -> str | None:
-    """`PatientName` or `00100010` -> `00100010`; None when unknown."""
+    """`PatientName` or `00100010` -> `00100010`; None when unknown. Remembered: answers look up
+    the same few keywords for every item (a study list of 101, ~300 times)."""
     value = keyword_or_tag.strip()
     if len(value) == 8 and all(c in "0123456789abcdefABCDEF" for c in value):
         return value.upper()

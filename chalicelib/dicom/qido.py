@@ -71,15 +71,26 @@ def flag(params: dict[str, list[str]], name: str) -> bool | None:
 
 def study_item(attributes: dict, series: list[dict], base_url: str) -> dict:
     """A study answer from its stored attributes and its visible series' attributes."""
-    item = dict(attributes)
-    modalities = sorted({json_model.text_value(s, "Modality") for s in series} - {""})
-    item["00080061"] = element("CS", *modalities)
-    item["00201206"] = element("IS", len(series))
-    item["00201208"] = element("IS", sum(int(json_model.first_value(s, "NumberOfSeriesRelatedInstances") or 0)
-                                         for s in series))
-    item["00080056"] = element("CS", "ONLINE")
-    study = json_model.first_value(attributes, "StudyInstanceUID")
-    item["00081190"] = element("UR", f"{base_url}/studies/{study}")
+    return counted_study_item(attributes, *counted_series(series), base_url)
+
+
+def counted_series(series: list[dict]) -> tuple[set[str], int, int]:
+    """What a study answer counts of its visible series (their attributes): modalities, number,
+    instances."""
+    modalities = {json_model.text_value(s, "Modality") for s in series}
+    return modalities, len(series), sum(int(json_model.first_value(s, "NumberOfSeriesRelatedInstances") or 0)
+                                        for s in series)
+
+
+def counted_study_item(attributes: dict, modalities: set[str], series: int, instances: int, base_url: str) -> dict:
+    """A study answer from its stored attributes and what it counts of its visible series: their
+    modalities, number and instances."""
+    item = {**attributes,
+            "00080061": element("CS", *sorted(modalities - {""})),
+            "00201206": element("IS", series),
+            "00201208": element("IS", instances),
+            "00080056": element("CS", "ONLINE"),
+            "00081190": element("UR", f"{base_url}/studies/{json_model.first_value(attributes, 'StudyInstanceUID')}")}
     return dict(sorted(item.items()))
 
 

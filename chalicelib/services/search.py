@@ -11,7 +11,7 @@ from chalicelib.dicom.json_model import element
 from chalicelib.dicom.qido import Page, SearchResult  # noqa: F401 - the routes' vocabulary
 from chalicelib.errors import BadQueryParameter
 from chalicelib.events import audit
-from chalicelib.store import aws, identity, listing, shares, study_index
+from chalicelib.store import aws, identity, listing, rows, shares, study_index
 from chalicelib.store import studies as study_partition
 from chalicelib.store.items import batch_get as _batch_get  # one BatchGetItem per 100 keys, sent at once
 from chalicelib.store.models import SeriesRecord, SeriesShare, StudyRecord
@@ -48,7 +48,6 @@ def readable_identity(principal: Principal, study_uid: str) -> dict | None:
 # What a study answer reads of its series' records when the study lists' copies give the study's
 # attributes and the series' modalities: their instance counts.
 SERIES_COUNTED = ["study_uid", "series_uid", "instance_count"]
-MODALITY, INSTANCE_COUNT = "00080060", "00201209"
 
 
 def _series_items(records: list[SeriesRecord], base_url: str) -> dict[tuple[str, str], dict]:
@@ -194,32 +193,30 @@ def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFie
     keys = [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses]
     if all(uid in known for uid in visible) and all(se in modalities for ses in visible.values() for se in ses):
         studies = {uid: known[uid] for uid in visible}
-        series = {(r.study_uid, r.series_uid): _counted(modalities[r.series_uid], int(r.instance_count))
-                  for r in _batch_get(SeriesRecord, keys, SERIES_COUNTED)}
+        counts: dict[str, tuple[set[str], int, int]] = {}
+        for r in rows.batch_get(SeriesRecord, keys, SERIES_COUNTED):
+            seen, series_count, instances = counts.get(r["study_uid"], (set(), 0, 0))
+            counts[r["study_uid"]] = (seen | {modalities[r["series_uid"]]}, series_count + 1,
+                                      instances + int(r["instance_count"]))
     else:
         records = _batch_get(SeriesRecord, keys)
         studies = {uid: attributes for uid, attributes in known.items() if uid in visible}
         identities = identity.of_series([r for r in records if r.study_uid not in studies])
         studies.update((uid, found) for uid in visible if uid not in studies
                        and (found := identity.of_study(identities, uid)) is not None)
-        series = _series_items(records, base_url)
-    children: dict[str, list[dict]] = {}
-    for (study_uid, _), item in series.items():
-        children.setdefault(study_uid, []).append(item)
+        children: dict[str, list[dict]] = {}
+        for (study_uid, _), item in _series_items(records, base_url).items():
+            children.setdefault(study_uid, []).append(item)
+        counts = {uid: qido.counted_series(children[uid]) for uid in children}
     items = []
     for study_uid in (s for s in visible if s in studies):
-        item = qido.study_item(studies[study_uid], children.get(study_uid, []), base_url)
+        item = qido.counted_study_item(studies[study_uid], *counts.get(study_uid, (set(), 0, 0)), base_url)
         if qido.FAVORITE_TAG in fields.custom:
             item[qido.FAVORITE_TAG] = element("IS", _favorites(visible[study_uid]))
         if qido.COMMENTS_TAG in fields.custom:
             item[qido.COMMENTS_TAG] = element("IS", _comment_count(principal, study_uid))
         items.append(item)
     return items
-
-
-def _counted(modality: str, instance_count: int) -> dict:
-    """What a study item counts of one of its series (`qido.study_item`)."""
-    return {**({MODALITY: element("CS", modality)} if modality else {}), INSTANCE_COUNT: element("IS", instance_count)}
 
 
 def _favorites(series: dict[str, list[SeriesShare]]) -> int:

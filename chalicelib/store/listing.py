@@ -13,7 +13,7 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dicom import json_model, qido
-from chalicelib.store import aws, identity, items, study_index
+from chalicelib.store import aws, identity, rows, study_index
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
@@ -136,28 +136,27 @@ def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, L
     """The first `wanted` (None: all) distinct studies of the albums' lists together, newest
     first. One Query per album, each with a Limit of `wanted` + 1, sent at once (all: pages of
     1 MB, one album after the other): a study's `listing` is the same in every album, so its rows
-    meet in the merge."""
+    meet in the merge. The rows are decoded without models (`rows`)."""
     page_size = None if wanted is None else min(wanted + 1, MAX_PAGE)
 
-    def rows(album_id: str, limit: int | None = None):
-        return AlbumStudy.by_listing.query(album_id, scan_index_forward=False, page_size=page_size, limit=limit,
-                                           attributes_to_get=LISTED)
+    def album_rows(album_id: str) -> list[rows.Row]:
+        return rows.query(AlbumStudy, AlbumStudy.by_listing, album_id, LISTED, newest_first=True,
+                          limit=None if wanted is None else wanted + 1, page_size=page_size)
 
     if wanted is None:
-        streams = [rows(album_id) for album_id in album_ids]
+        streams = [album_rows(album_id) for album_id in album_ids]
     else:
-        streams = aws.together(*(functools.partial(lambda a: list(rows(a, wanted + 1)), album_id)
-                                 for album_id in album_ids))
+        streams = aws.together(*(functools.partial(album_rows, album_id) for album_id in album_ids))
     studies: dict[str, Listed] = {}
-    for album_row in heapq.merge(*streams, key=lambda r: r.listing, reverse=True):
-        listed = studies.get(album_row.study_uid)
+    for album_row in heapq.merge(*streams, key=lambda r: r["listing"], reverse=True):
+        listed = studies.get(album_row["study_uid"])
         if listed is None:
             if wanted is not None and len(studies) == wanted:
                 break
-            listed = studies[album_row.study_uid] = Listed(set(), None, {})
-        listed.series_uids.update(album_row.series_uids)
-        listed.attributes = listed.attributes or album_row.study_attributes
-        listed.modalities.update(entry.split("=", 1) for entry in album_row.series_modalities or ())  # series=modality
+            listed = studies[album_row["study_uid"]] = Listed(set(), None, {})
+        listed.series_uids.update(album_row["series_uids"])
+        listed.attributes = listed.attributes or album_row.get("study_attributes")
+        listed.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())  # series=modality
     return studies
 
 
@@ -196,14 +195,14 @@ def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
     """The albums' rows of these studies, merged as `newest_first` merges them, in the order of
     `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
-    found: dict[str, list[AlbumStudy]] = {}
-    for album_row in items.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]):
-        found.setdefault(album_row.study_uid, []).append(album_row)
+    found: dict[str, list[rows.Row]] = {}
+    for album_row in rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]):
+        found.setdefault(album_row["study_uid"], []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
         listed = studies[study_uid] = Listed(set(), None, {})
-        for album_row in sorted(found[study_uid], key=lambda r: r.album_id):
-            listed.series_uids.update(album_row.series_uids)
-            listed.attributes = listed.attributes or album_row.study_attributes
-            listed.modalities.update(entry.split("=", 1) for entry in album_row.series_modalities or ())
+        for album_row in sorted(found[study_uid], key=lambda r: r["album_id"]):
+            listed.series_uids.update(album_row["series_uids"])
+            listed.attributes = listed.attributes or album_row.get("study_attributes")
+            listed.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())
     return studies

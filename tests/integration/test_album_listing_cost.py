@@ -127,6 +127,16 @@ def test_ohifs_study_list_waits_on_four_round_trips_of_its_six_requests(stack, t
     assert rounds(timeline) <= 4, [r for r in timeline if r[0].startswith("dynamodb:")]
 
 
+def test_ohifs_study_list_reads_the_users_profile_and_albums_at_once(stack, tokens, albums):
+    """Both need only the token's subject: OHIF's list waits on three round trips (profile and
+    memberships, then counts and rows, then series records), not four, with the same six requests."""
+    album, dates = albums[max(SIZES)]
+    (cost, response), timeline = timed(stack, lambda: dynamodb_requests_for(stack, tokens, album, limit=101))
+    assert response.status_code == 200 and _dates(response) == dates[:101]
+    assert cost == 6, cost
+    assert rounds(timeline) <= 3, [r for r in timeline if r[0].startswith("dynamodb:")]
+
+
 def test_the_page_size_sets_the_cost(stack, tokens, albums):
     album, _ = albums[max(SIZES)]
     small, _ = dynamodb_requests_for(stack, tokens, album, limit=10)

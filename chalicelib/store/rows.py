@@ -1,0 +1,118 @@
+"""Rows read on the study list's hot path without building PynamoDB models: the one home of that
+row decoder. A model instance per row and botocore's walk of the answer's shape (every attribute
+of every item, recursively) were two thirds of the list's API CPU (docs/benchmarks.md, "The
+study list's CPU"). Here the answer stays DynamoDB's JSON as it arrives (`_KeptJson`), and only
+the attributes asked for are decoded, each by its model attribute's own deserializer (`decode`):
+the values are those PynamoDB would give. The requests are those PynamoDB sends for the same
+reads: one Query per page, one BatchGetItem per 100 keys (sent at once), unprocessed keys retried."""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+import botocore.session
+from botocore.config import Config
+from botocore.parsers import ResponseParserFactory
+from pynamodb.attributes import Attribute, JSONAttribute
+from pynamodb.indexes import Index
+from pynamodb.models import Model
+
+from chalicelib import config
+from chalicelib.store import aws
+
+Row = dict  # attribute name -> value, as the model's attribute deserializes it
+BATCH_KEYS = 100  # keys a BatchGetItem request takes
+_JSON = json.JSONDecoder(strict=False).decode  # JSONAttribute's `json.loads(value, strict=False)`, one decoder
+
+
+class _KeptJson:
+    """botocore's JSON parser for errors (and their retries); a successful answer is the JSON as
+    DynamoDB sent it, which is what botocore's walk returns for these operations (strings, numbers
+    as strings, sets as lists: no blobs or timestamps in the attributes read here)."""
+
+    def __init__(self, parser):
+        self._parser = parser
+
+    def parse(self, response: dict, shape) -> dict:
+        if response["status_code"] != 200 or not response["body"]:
+            return self._parser.parse(response, shape)
+        parsed = self._parser.parse({**response, "body": b"{}"}, shape)  # the response metadata alone
+        parsed.update(json.loads(response["body"]))
+        return parsed
+
+
+class _KeptJsonFactory(ResponseParserFactory):
+    def create_parser(self, protocol_name):
+        return _KeptJson(super().create_parser(protocol_name))
+
+
+@functools.cache
+def _client():
+    session = botocore.session.Session()
+    session.register_component("response_parser_factory", _KeptJsonFactory())
+    # The requests are built here, not from user input: botocore's validation of each is CPU for nothing.
+    checked = aws._CONFIG.merge(Config(parameter_validation=False))
+    return session.create_client("dynamodb", region_name=config.settings().region, config=checked)
+
+
+config.on_reset(_client.cache_clear)
+
+
+@functools.cache
+def _decoder(model: type[Model], name: str) -> Callable[[dict], object]:
+    attribute: Attribute = model.get_attributes()[name]
+    if isinstance(attribute, JSONAttribute):
+        return lambda value: _JSON(value["S"])
+    return lambda value: attribute.deserialize(attribute.get_value(value))
+
+
+def decode(model: type[Model], item: dict, names: list[str]) -> Row:
+    """The attributes `names` of a DynamoDB item (its JSON) that it has, as `model` reads them."""
+    return {name: _decoder(model, name)(item[name]) for name in names if name in item}
+
+
+def _projection(names: list[str]) -> dict:
+    return {"ProjectionExpression": ", ".join(f"#a{i}" for i in range(len(names))),
+            "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)}}
+
+
+def query(model: type[Model], index: Index, hash_value: str, names: list[str], *, newest_first: bool = False,
+          limit: int | None = None, page_size: int | None = None) -> list[Row]:
+    """The rows of `model` in its `index` under `hash_value`, in the index's order (`newest_first`:
+    reversed), `limit` of them at most (None: all), `page_size` a request (None: 1 MB pages)."""
+    hash_name = index._hash_key_attribute().attr_name
+    projection = _projection(names)
+    request = {"TableName": model.Meta.table_name, "IndexName": index.Meta.index_name,
+               "KeyConditionExpression": "#h = :h", "ExpressionAttributeValues": {":h": {"S": hash_value}},
+               "ScanIndexForward": not newest_first, **projection}
+    request["ExpressionAttributeNames"] = {**projection["ExpressionAttributeNames"], "#h": hash_name}
+    found: list[Row] = []
+    while limit is None or len(found) < limit:
+        size = page_size if limit is None else min(page_size or limit, limit - len(found))
+        answer = _client().query(**request, **({"Limit": size} if size else {}))
+        found += [decode(model, item, names) for item in answer.get("Items", [])]
+        if "LastEvaluatedKey" not in answer:
+            break
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return found
+
+
+def batch_get(model: type[Model], keys: list[tuple[str, str]], names: list[str]) -> list[Row]:
+    """The rows of `model` at `keys` (hash, range) that exist, in no particular order: one
+    BatchGetItem per 100 keys, of even sizes, sent at once (`aws.together`)."""
+    size = -(-len(keys) // -(-len(keys) // BATCH_KEYS)) if keys else 1
+    reads = [functools.partial(_batch, model, keys[i:i + size], names) for i in range(0, len(keys), size)]
+    return [row for rows in aws.together(*reads) for row in rows]
+
+
+def _batch(model: type[Model], keys: list[tuple[str, str]], names: list[str]) -> list[Row]:
+    hash_name, range_name = model._hash_key_attribute().attr_name, model._range_key_attribute().attr_name
+    table = model.Meta.table_name
+    pending = {table: {"Keys": [{hash_name: {"S": h}, range_name: {"S": r}} for h, r in keys], **_projection(names)}}
+    found: list[Row] = []
+    while pending:
+        answer = _client().batch_get_item(RequestItems=pending)
+        found += [decode(model, item, names) for item in answer.get("Responses", {}).get(table, [])]
+        pending = answer.get("UnprocessedKeys") or {}
+    return found
