@@ -24,7 +24,7 @@ from chalicelib import config
 WORKERS = 16
 CONNECTIONS = WORKERS + 1
 
-_CONFIG = Config(
+CLIENT_CONFIG = Config(  # every client's settings (store/rows.py adds to them)
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
     read_timeout=30,
@@ -42,7 +42,7 @@ def _session() -> boto3.session.Session:
 @cache
 def client(service: str):
     """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
-    return _session().client(service, region_name=config.settings().region, config=_CONFIG)
+    return _session().client(service, region_name=config.settings().region, config=CLIENT_CONFIG)
 
 
 def credentials():

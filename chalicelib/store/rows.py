@@ -52,7 +52,7 @@ def _client():
     session = botocore.session.Session()
     session.register_component("response_parser_factory", _KeptJsonFactory())
     # The requests are built here, not from user input: botocore's validation of each is CPU for nothing.
-    checked = aws._CONFIG.merge(Config(parameter_validation=False))
+    checked = aws.CLIENT_CONFIG.merge(Config(parameter_validation=False))
     return session.create_client("dynamodb", region_name=config.settings().region, config=checked)
 
 
