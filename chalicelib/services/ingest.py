@@ -8,11 +8,12 @@ instance's objects are named with a new generation (`dicom_store`), kept on its 
 new series row gets one too: a series purged and stored again never reuses an object name. Each
 instance is parsed once (`services.parsed.ParsedInstance`: one DICOM JSON conversion, frames cut
 once), and every step after reads that value; the share row is written by `shares.write_share` and
-conflicts are retried with `shares.back_off`, as every share write is."""
+conflicts are retried with `shares.back_off`, as every share write is. Its parts: the answer's
+values (`ingest_results`), the checks against the study joined (`identity_checks`), the rows and
+transactions of accepted instances (`ingest_rows`)."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
@@ -24,7 +25,19 @@ from chalicelib.dicom import json_model, stow
 from chalicelib.dicom.uids import MAX_KEYABLE_LENGTH, is_keyable_uid
 from chalicelib.errors import BadRequest, PayloadTooLarge, SeriesNotFound
 from chalicelib.events import mutations
-from chalicelib.services import renditions, research_intake
+from chalicelib.services import identity_checks, ingest_rows, renditions, research_intake
+from chalicelib.services.ingest_results import (
+    CANNOT_UNDERSTAND,
+    INVALID_ATTRIBUTE_VALUE,
+    NOT_AUTHORIZED,
+    OUT_OF_RESOURCES,
+    PROCESSING_FAILURE,
+    STUDY_UID_MISMATCH,
+    Failed,
+    IngestResult,
+    Stored,
+)
+from chalicelib.services.ingest_rows import Accepted
 from chalicelib.services.parsed import UID_KEYWORDS, ParsedInstance, of_dataset, parse, read_part10  # noqa: F401 - read_part10 is ingest's
 from chalicelib.store import dicom_store, identity, listing, research, shares
 from chalicelib.store.items import get_or_none
@@ -33,62 +46,8 @@ from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, StudyRe
 if TYPE_CHECKING:
     import pydicom
 
-# PS3.4 / PS3.18 failure reasons used in FailedSOPSequence.
-PROCESSING_FAILURE = 0x0110
-NOT_AUTHORIZED = 0x0124
-INVALID_ATTRIBUTE_VALUE = 0x0106
-CANNOT_UNDERSTAND = 0xC000
-OUT_OF_RESOURCES = 0xA700
-STUDY_UID_MISMATCH = 0xC409  # as dcm4chee answers it
-
 COMMIT_ATTEMPTS = shares.WRITE_ATTEMPTS
-
-# Attributes an instance must agree on with the study it joins, when its sender reads the study.
-STUDY_IDENTITY_KEYWORDS = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
-                           "StudyDate", "AccessionNumber", "StudyID")
-# What an instance lacking them (or leaving them empty) gets from the study it joins, with warning
-# 0xB000: the attributes it must agree on. Other study-level attributes are stored as sent.
-COERCIBLE_KEYWORDS = STUDY_IDENTITY_KEYWORDS
-
-
-@dataclass
-class Stored:
-    study_uid: str
-    series_uid: str
-    sop_uid: str
-    sop_class_uid: str
-    new_in_album: bool = False
-    created: bool = False
-    coerced: list[str] = field(default_factory=list)  # tags given the stored study's values
-
-
-@dataclass
-class Failed:
-    sop_uid: str
-    sop_class_uid: str
-    reason: int
-    comment: str
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass
-class IngestResult:
-    album_id: str
-    stored: list[Stored] = field(default_factory=list)
-    failed: list[Failed] = field(default_factory=list)
-
-
-@dataclass
-class _Accepted:
-    """An instance that passed the checks, on its way to the store."""
-    instance: ParsedInstance
-    stored: Stored
-    coerced: list[str]
-    generation: str = ""
-
-    @property
-    def attributes(self) -> dict:
-        return self.instance.attributes
+WRITE_BATCH_BYTES = 64 * 1024 * 1024  # objects held before they are written (a large upload may hold more)
 
 
 class Ingest:
@@ -119,10 +78,10 @@ class Ingest:
         """Checks the instances in order (each against the study as the sender reads it, and as
         the instances before it in the request left it), then stores those that passed: objects
         first, then the index rows of each series in as few transactions as fit."""
-        present = _existing([i.uids for i in instances if all(is_keyable_uid(u) for u in i.uids)])
-        new: list[_Accepted] = []
-        known: list[_Accepted] = []
-        order: list[_Accepted] = []
+        present = ingest_rows.existing([i.uids for i in instances if all(is_keyable_uid(u) for u in i.uids)])
+        new: list[Accepted] = []
+        known: list[Accepted] = []
+        order: list[Accepted] = []
         for instance in instances:
             accepted = self._accept(instance)
             if accepted is None:
@@ -136,7 +95,7 @@ class Ingest:
             self._expect(accepted)
             new.append(accepted)
         written = self._store_new(new)
-        shared: list[_Accepted] = []
+        shared: list[Accepted] = []
         for accepted in known:
             stored = accepted.stored
             self._remember_album_state(stored.study_uid, stored.series_uid)
@@ -151,7 +110,7 @@ class Ingest:
         kept = {id(a.stored) for a in [*written, *shared]}
         self.result.stored.extend(a.stored for a in order if id(a.stored) in kept)
 
-    def _accept(self, instance: ParsedInstance) -> _Accepted | None:
+    def _accept(self, instance: ParsedInstance) -> Accepted | None:
         """The instance with its study-level attributes coerced, or None when refused."""
         study, series, sop, sop_class = instance.uids
         failure = self._refusal(instance)
@@ -159,12 +118,12 @@ class Ingest:
             reason, comment, tags = failure
             self.result.failed.append(Failed(sop, sop_class, reason, comment, tags))
             return None
-        coerced = self._coerce(instance.dataset, self._reference(study, series), instance.attributes)
+        coerced = identity_checks.coerce(instance.dataset, self._reference(study, series), instance.attributes)
         if coerced:  # the dataset changed: its DICOM JSON as it is now (`_expect` encodes it again)
             instance = replace(instance, attributes=json_model.to_json(instance.dataset))
-        return _Accepted(instance, Stored(study, series, sop, sop_class), coerced)
+        return Accepted(instance, Stored(study, series, sop, sop_class), coerced)
 
-    def _expect(self, accepted: _Accepted) -> None:
+    def _expect(self, accepted: Accepted) -> None:
         """The identity the next instances of the request are checked against, as if stored."""
         stored = accepted.stored
         if accepted.coerced:
@@ -186,11 +145,7 @@ class Ingest:
         reference = self._reference(study, series)
         if reference is None:
             return None  # the sender reads nothing of the study: it is a new study to them
-        incoming = instance.attributes
-        conflicts = [
-            json_model.tag_hex(k) for k in STUDY_IDENTITY_KEYWORDS
-            if json_model.text_value(incoming, k) and json_model.text_value(incoming, k) != json_model.text_value(reference, k)
-        ]
+        conflicts = identity_checks.conflicts(instance.attributes, reference)
         if conflicts:
             names = ", ".join(json_model.keyword_of(t) for t in conflicts)
             return INVALID_ATTRIBUTE_VALUE, f"conflicts with the stored study: {names}", conflicts
@@ -206,38 +161,21 @@ class Ingest:
             self._references[study] = identity.of_study(self._identities, study)
         return self._identities.get((study, series)) or self._references[study]
 
-    @staticmethod
-    def _coerce(dataset, reference: dict | None, incoming: dict) -> list[str]:
-        """Study-level attributes the instance lacks (or leaves empty) set to the stored study's,
-        as PS3.18 coercion (`incoming`: the instance's DICOM JSON); the tags changed."""
-        if not reference:
-            return []
-        missing = {tag: reference[tag] for tag in (json_model.tag_hex(k) for k in COERCIBLE_KEYWORDS)
-                   if tag in reference and json_model.first_value(reference, tag) is not None
-                   and json_model.first_value(incoming, tag) in (None, "")}
-        if not missing:
-            return []
-        from pydicom import Dataset
-
-        for coerced in Dataset.from_json(missing):
-            dataset[coerced.tag] = coerced
-        return sorted(missing)
-
-    def _store_new(self, new: list[_Accepted]) -> list[_Accepted]:
+    def _store_new(self, new: list[Accepted]) -> list[Accepted]:
         """Stores instances not stored yet, series by series; those indexed (or found stored by
         a concurrent request) are returned, the others are in `result.failed`."""
-        by_series: dict[tuple[str, str], list[_Accepted]] = {}
+        by_series: dict[tuple[str, str], list[Accepted]] = {}
         for accepted in new:
             by_series.setdefault((accepted.stored.study_uid, accepted.stored.series_uid), []).append(accepted)
-        written: list[_Accepted] = []
+        written: list[Accepted] = []
         for (study, series), instances in by_series.items():
             self._remember_album_state(study, series)
-            for chunk in _commit_chunks(instances):
+            for chunk in ingest_rows.commit_chunks(instances):
                 self._write_objects(chunk)
                 written += self._index(chunk)
         return written
 
-    def _write_objects(self, chunk: list[_Accepted]) -> None:
+    def _write_objects(self, chunk: list[Accepted]) -> None:
         """The permanent S3 objects of each instance (skeleton, frames, metadata: docs/storage.md),
         named with a new generation, the chunk's written concurrently (at most `WRITE_BATCH_BYTES`
         of them held at once); on a failure those of the chunk are removed. Each instance's
@@ -258,10 +196,10 @@ class Ingest:
                     objects = []
             dicom_store.put_all(objects)
         except Exception:
-            _delete_objects(chunk)
+            ingest_rows.delete_objects(chunk)
             raise
 
-    def _index(self, chunk: list[_Accepted]) -> list[_Accepted]:
+    def _index(self, chunk: list[Accepted]) -> list[Accepted]:
         """One transaction for the chunk (instances of one series), retried while another request
         changes the same rows; instances a concurrent request stored first leave the chunk (their
         objects of this request removed). Returns the chunk's instances now stored."""
@@ -272,10 +210,10 @@ class Ingest:
                 self._commit(pending, clock.local_iso())
                 break
             except TransactWriteError as error:
-                present = _existing([a.instance.uids for a in pending])
+                present = ingest_rows.existing([a.instance.uids for a in pending])
                 if present:  # a concurrent request stored some of them first, under its own generation
                     first = [a for a in pending if a.instance.key in present]
-                    _delete_objects(first)
+                    ingest_rows.delete_objects(first)
                     settled += first
                     pending = [a for a in pending if a not in first]
                     if not pending:
@@ -288,13 +226,13 @@ class Ingest:
                 if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
                     shares.back_off(attempt)  # another STOW updated the same series or study
                     continue
-                _delete_objects(pending)
+                ingest_rows.delete_objects(pending)
                 for accepted in pending:
                     self.result.failed.append(Failed(accepted.stored.sop_uid, accepted.stored.sop_class_uid,
                                                      PROCESSING_FAILURE, f"index write failed: {error}"))
                 return settled
         else:
-            _delete_objects(pending)
+            ingest_rows.delete_objects(pending)
             for accepted in pending:
                 self.result.failed.append(Failed(accepted.stored.sop_uid, accepted.stored.sop_class_uid,
                                                  PROCESSING_FAILURE, "index write failed: the rows kept changing"))
@@ -305,7 +243,7 @@ class Ingest:
             accepted.stored.coerced = accepted.coerced
         return settled + pending
 
-    def _commit(self, chunk: list[_Accepted], moment: str) -> None:
+    def _commit(self, chunk: list[Accepted], moment: str) -> None:
         """One transaction: the instances (each if absent), their series and study rows, the
         album share. The series row keeps the generation it has (a new row takes a new one)."""
         first = chunk[0]
@@ -317,7 +255,7 @@ class Ingest:
         self._proposed.add(generation)
         with transact() as transaction:
             for accepted in chunk:
-                transaction.save(_instance_record(accepted, moment), condition=InstanceRecord.pk.does_not_exist())
+                transaction.save(ingest_rows.instance_record(accepted, moment), condition=InstanceRecord.pk.does_not_exist())
             transaction.update(
                 SeriesRecord(*SeriesRecord.key(study, series)),
                 actions=[
@@ -427,53 +365,6 @@ class Ingest:
                                   placed_by=self._placer())
         self._new_in_album[study] = False
         return added
-
-
-MAX_INSTANCES_PER_COMMIT = 25  # TransactWriteItems takes 100 items and 4 MB
-WRITE_BATCH_BYTES = 64 * 1024 * 1024  # objects held before they are written (a large upload may hold more)
-MAX_INDEX_BYTES_PER_COMMIT = 2_000_000
-
-
-def _commit_chunks(instances: list[_Accepted]) -> list[list[_Accepted]]:
-    """The instances of one series cut into transactions within DynamoDB's limits."""
-    chunks: list[list[_Accepted]] = []
-    size = 0
-    for accepted in instances:
-        estimate = len(json.dumps(json_model.indexable(accepted.attributes)))
-        if not chunks or len(chunks[-1]) == MAX_INSTANCES_PER_COMMIT or size + estimate > MAX_INDEX_BYTES_PER_COMMIT:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(accepted)
-        size += estimate
-    return chunks
-
-
-def _instance_record(accepted: _Accepted, moment: str) -> InstanceRecord:
-    instance, stored = accepted.instance, accepted.stored
-    dataset = instance.dataset
-    return InstanceRecord(
-        *InstanceRecord.key(stored.study_uid, stored.series_uid, stored.sop_uid), study_uid=stored.study_uid,
-        series_uid=stored.series_uid, sop_uid=stored.sop_uid, sop_class_uid=stored.sop_class_uid,
-        transfer_syntax_uid=instance.transfer_syntax,
-        attributes=json_model.indexable(accepted.attributes), size=len(instance.data),
-        number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1), stored_at=moment,
-        generation=accepted.generation,
-    )
-
-
-def _delete_objects(instances: list[_Accepted]) -> None:
-    for accepted in instances:
-        stored = accepted.stored
-        dicom_store.delete_objects(dicom_store.instance_keys(stored.study_uid, stored.series_uid, stored.sop_uid,
-                                                             generation=accepted.generation))
-
-
-def _existing(uids: list[tuple[str, ...]]) -> set[tuple[str, str, str]]:
-    """Which of these instances are stored (one strongly consistent BatchGetItem per 100)."""
-    keys = {InstanceRecord.key(*u[:3]) for u in uids}
-    if not keys:
-        return set()
-    return {(r.study_uid, r.series_uid, r.sop_uid) for r in InstanceRecord.batch_get(keys, consistent_read=True)}
 
 
 def store_body(principal: Principal, album_id: str | None, study_uid: str | None, content_type: str,

@@ -17,7 +17,8 @@ from chalicelib.dicom.multipart import media_type
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadRequest, NotFound, ObeliskError, UnsupportedMediaType
 from chalicelib.serializers.uploads import Progress, Upload
-from chalicelib.services.ingest import CANNOT_UNDERSTAND, Failed, Ingest, IngestResult, store_body
+from chalicelib.services.ingest import Ingest, store_body
+from chalicelib.services.ingest_results import CANNOT_UNDERSTAND, Failed, IngestResult
 from chalicelib.services.parsed import parse
 from chalicelib.store import dicom_store
 from chalicelib.store.models import UserProfile

@@ -33,7 +33,7 @@ BINARY_TYPES = ["multipart/related", "application/dicom", "application/octet-str
 # The imaging paths: JPEG baseline (libjpeg), JPEG 2000 (openjpeg), RLE (rle).
 COMPRESSED = ["SC_rgb_jpeg_dcmtk.dcm", "US1_J2KR.dcm", "MR_small_RLE.dcm"]
 # The three samples come from different patients: in one study they must agree on the study's
-# identity, or their STOW is refused 0x0106 (docs/dicomweb.md, ingest.STUDY_IDENTITY_KEYWORDS).
+# identity, or their STOW is refused 0x0106 (docs/dicomweb.md, identity_checks.STUDY_IDENTITY_KEYWORDS).
 REHEARSAL_IDENTITY = {"PatientID": "REHEARSAL", "PatientName": "Rehearsal^Patient", "PatientBirthDate": "19700101",
                       "PatientSex": "O", "StudyDate": "20240101", "AccessionNumber": "REHEARSAL", "StudyID": "1"}
 
