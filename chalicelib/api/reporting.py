@@ -9,7 +9,7 @@ from pathlib import Path
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import query_value, route
+from chalicelib.api.routing import JSON, query_value, route
 from chalicelib.auth.authenticate import principal_for_token
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest, MissingAuth, ObeliskError
@@ -45,7 +45,7 @@ def _site_headers(report) -> dict[str, str]:
     return _embedding_headers(list(sites.get_site(report.site_id).origins))
 
 
-@route(bp, "/report/sites/{site_id}", methods=["PUT"], linkable=False)
+@route(bp, "/report/sites/{site_id}", methods=["PUT"], linkable=False, content_types=JSON)
 def put_report_site(caller, site_id):
     site = sites.administer_site(caller, site_id, _body(bp.current_request))
     return responses.json_body(reporting_json.site(site, sites.link_seconds(site)))
@@ -57,7 +57,7 @@ def get_report_site(caller, site_id):
     return responses.json_body(reporting_json.site(site, sites.link_seconds(site)))
 
 
-@route(bp, "/report/launch/clinical", methods=["POST"], linkable=False)
+@route(bp, "/report/launch/clinical", methods=["POST"], linkable=False, content_types=JSON)
 def launch_clinical_report():
     request = bp.current_request
     body = _body(request)
@@ -86,7 +86,7 @@ def report_page():
                     headers={"Content-Type": "text/html; charset=utf-8", **headers})
 
 
-@route(bp, "/report/session", methods=["POST"], linkable=False)
+@route(bp, "/report/session", methods=["POST"], linkable=False, content_types=JSON)
 def open_report_session():
     session, report = reports.open_session(str(_body(bp.current_request).get("code") or ""))
     return responses.json_body({"session": session, "report": _report_json(report),
@@ -103,13 +103,13 @@ def get_current_report():
     return responses.json_body(_report_json(report), headers=_site_headers(report))
 
 
-@route(bp, "/report/current/draft", methods=["PUT"], linkable=False)
+@route(bp, "/report/current/draft", methods=["PUT"], linkable=False, content_types=JSON)
 def save_report_draft():
     report = reports.save_draft(_session_report(), _body(bp.current_request))
     return responses.json_body(_report_json(report), headers=_site_headers(report))
 
 
-@route(bp, "/report/current/sign", methods=["POST"], linkable=False)
+@route(bp, "/report/current/sign", methods=["POST"], linkable=False, content_types=JSON)
 def sign_report():
     report = reports.sign(_session_report(), _body(bp.current_request))
     return responses.json_body(_report_json(report), headers=_site_headers(report))

@@ -27,10 +27,13 @@ def carries_secret(body) -> bool:
     return False
 
 
-def finish(result) -> Response:
-    """Every API answer passes here: `X-Content-Type-Options: nosniff` on all of them."""
+def finish(result, no_store: bool = False) -> Response:
+    """Every API answer passes here: `X-Content-Type-Options: nosniff` on all of them, and
+    `no-store` on every answer of a route that hands out or checks secrets (`no_store`: the token
+    and introspection endpoints, their refusals included: RFC 6749 5.1)."""
     response = result if isinstance(result, Response) else Response(body=result, status_code=200)
-    response.headers = {**(response.headers or {}), "X-Content-Type-Options": "nosniff"}
+    response.headers = {**(response.headers or {}), "X-Content-Type-Options": "nosniff",
+                        **(NO_STORE if no_store else {})}
     return response
 
 

@@ -31,6 +31,8 @@ CORS = CORSConfig(
 )
 LINK_PREFIX = "/link/{link_token}"
 FORM = ["application/x-www-form-urlencoded"]  # `content_types` of a route that reads a form body
+JSON = ["application/json"]  # of a route that reads a JSON body, and the default: a route that reads no
+# body accepts an empty one of any type and ignores a JSON one ({} from clients that always send JSON)
 UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
@@ -39,23 +41,27 @@ def _media_type(value: str | None) -> str:
 
 
 def require_body_type(request, accepted: list[str]) -> None:
-    """A body must be of a type the route reads; an empty body passes whatever its declared type
-    (KHEOPS clients send `Content-Type: application/x-www-form-urlencoded` on body-less PUTs)."""
+    """A body must be of a type the route reads (JSON for a route that reads none); an empty
+    body passes whatever its declared type (KHEOPS clients send `Content-Type:
+    application/x-www-form-urlencoded` on body-less PUTs)."""
     if request.raw_body and _media_type(request.headers.get("content-type")) not in accepted:
         raise UnsupportedMediaType(f"Unsupported media type: {request.headers.get('content-type')}")
 
 
 def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool = True,
-          content_types: list[str] | None = None, reads_memberships: bool = False, **kwargs):
+          content_types: list[str] | None = None, reads_memberships: bool = False, no_store: bool = False,
+          **kwargs):
     """Registers `view`. Chalice lets any content type through (`*/*` after the route's own types,
-    which stay first in the route table); the route's `content_types` (default JSON) are checked
-    on non-empty bodies only (`require_body_type`), answering 415 in the documented error shape.
+    which stay first in the route table); the route's `content_types` (`FORM`, STOW's; `JSON` by
+    default) are checked on non-empty bodies only (`require_body_type`), answering 415 in the
+    documented error shape.
     A view with a `caller` parameter gets the request's principal (`principal`), resolved before
     the view reads anything else (its body's content type included), so an unauthenticated
     request answers 401 whatever its body, content type or query. A route whose every answer asks
     the policy for the caller's albums (`reads_memberships`) has them read with the user's
-    profile, at once (`facts.memberships_read_early`)."""
-    accepted = [t.lower() for t in content_types or ["application/json"]]
+    profile, at once (`facts.memberships_read_early`). `no_store`: every answer of the route,
+    refusals included, is marked `Cache-Control: no-store` (`responses.finish`)."""
+    accepted = [t.lower() for t in content_types or JSON]
 
     def register(view):
         takes_caller = "caller" in inspect.signature(view).parameters
@@ -71,11 +77,11 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
                 if takes_caller:  # authentication first: 401 before any input check, 415 included
                     params["caller"] = principal(blueprint.current_request)
                 require_body_type(blueprint.current_request, accepted)
-                return responses.finish(view(**params))
+                return responses.finish(view(**params), no_store)
             except ObeliskError as exc:
-                return responses.finish(responses.error(exc))
+                return responses.finish(responses.error(exc), no_store)
             except Exception:  # noqa: BLE001 - the one place unhandled errors become a 500 body
-                return responses.finish(responses.internal_error())
+                return responses.finish(responses.internal_error(), no_store)
 
         handler.content_types = accepted  # what the route reads (the OpenAPI description lists it)
         chalice_types = [*accepted, "*/*"]

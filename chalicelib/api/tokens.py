@@ -19,7 +19,7 @@ def _oauth_error(error: OAuthError) -> Response:
     return responses.json_body(error.body(), status=400, headers=NO_STORE)
 
 
-@route(bp, "/token", methods=["POST"], linkable=False, content_types=FORM)
+@route(bp, "/token", methods=["POST"], linkable=False, content_types=FORM, no_store=True)
 def token():
     request = bp.current_request
     try:
@@ -38,7 +38,7 @@ def _oauth_form(request) -> dict[str, list[str]]:
         raise OAuthError("invalid_request", error.detail) from error
 
 
-@route(bp, "/token/introspect", methods=["POST"], linkable=False, content_types=FORM)
+@route(bp, "/token/introspect", methods=["POST"], linkable=False, content_types=FORM, no_store=True)
 def introspect():
     try:
         values = _oauth_form(bp.current_request).get("token") or [None]

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from chalice import Blueprint, Response
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, query_value, route
+from chalicelib.api.routing import JSON, base_url, query_value, route
 from chalicelib.config import settings
 from chalicelib.errors import BadRequest
 from chalicelib.serializers import uploads as upload_json
@@ -20,7 +20,7 @@ bp = Blueprint(__name__)
 log = logging.getLogger("obelisk")
 
 
-@route(bp, "/uploads", methods=["POST"], content_types=["application/json"])
+@route(bp, "/uploads", methods=["POST"], content_types=JSON)
 def start_upload(caller):
     request = bp.current_request
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import form, query_value, route
+from chalicelib.api.routing import FORM, form, query_value, route
 from chalicelib.auth import oidc
 from chalicelib.errors import BadFormParameter, Unauthenticated
 from chalicelib.serializers import users as user_json
@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
 
 
 @route(bp, "/register", methods=["POST"], linkable=False,
-       content_types=["application/x-www-form-urlencoded"])
+       content_types=FORM)
 def register():
     values = form(bp.current_request).get("access_token") or []
     if len(values) != 1 or not values[0]:

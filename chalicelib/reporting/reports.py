@@ -79,7 +79,7 @@ def _create(principal: Principal, site_id: str, tags: dict[str, str]) -> Report:
 def get_report(report_id: str) -> Report:
     report = get_or_none(Report, Report.key(report_id), consistent_read=True)
     if report is None:
-        raise NotFound("report not found", message="Report Not Found")
+        raise NotFound(policy.REPORT_REFUSAL, message="Report Not Found")
     return report
 
 
@@ -212,7 +212,8 @@ def _store_sr(report: Report, version: int) -> dict:
 
 
 def report_for_site_admin(principal: Principal, report_id: str) -> Report:
-    """The report, for one of its site's admins (its JSON, its HL7 and FHIR outputs)."""
+    """The report, for one of its site's admins (its JSON, its HL7 and FHIR outputs); 404 for
+    anyone else, as for an unknown report (`policy.require_report_reader`)."""
     report = get_report(report_id)
-    policy.require_site_admin(principal, sites.get_site(report.site_id))
+    policy.require_report_reader(principal, sites.get_site(report.site_id))
     return report

@@ -59,6 +59,10 @@ def test_body_less_puts_with_a_form_content_type_are_accepted(people):
     # a body the route does not read is still refused, in the documented error shape
     refused = alice.put(f"/albums/{album}/favorites", data=b"<x/>", headers={"Content-Type": "application/xml"})
     assert refused.status_code == 415 and set(refused.json()) == {"message", "detail"}
+    # a JSON body is ignored, as documented (clients that always send JSON send {}: outside check, round 12)
+    assert alice.put(f"/albums/{album}/favorites", json={}).status_code == 204
+    assert alice.put(f"/studies/{study}/users/carol@example.org", params={"inbox": "true"},
+                     data=b'{"x": 1}', headers={"Content-Type": "application/json"}).status_code == 201
 
 
 def test_appropriating_a_study_or_series_from_an_album_into_the_inbox(people):

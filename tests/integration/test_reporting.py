@@ -206,7 +206,12 @@ def test_radiologist_signs_in_an_iframe_and_outputs_follow(stack, tokens, browse
     assert diagnostic.status == "final"
     assert diagnostic.conclusion == "New liver lesion, suspicious for metastasis."
     bob = {"Authorization": f"Bearer {tokens('bob')}"}
-    assert requests.get(f"{stack.api_url}/reports/{report_id}/fhir", headers=bob, timeout=30).status_code == 403
+    # others learn nothing, not even that the report exists (outside check, round 12: 403 naming its site)
+    for path in ("", "/hl7", "/fhir"):
+        real = requests.get(f"{stack.api_url}/reports/{report_id}{path}", headers=bob, timeout=30)
+        made_up = requests.get(f"{stack.api_url}/reports/{'x' * 22}{path}", headers=bob, timeout=30)
+        assert (real.status_code, real.json()) == (made_up.status_code, made_up.json()) == (
+            404, {"message": "Report Not Found", "detail": "report not found"}), (path, real.text)
 
 
 def test_drafts_are_kept_and_signing_again_amends_with_versions(stack, tokens, carol_study):

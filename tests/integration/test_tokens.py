@@ -234,3 +234,16 @@ def test_introspecting_a_user_token_is_refused_to_public_callers(stack, tokens):
     assert response.status_code == 401
     inactive = requests.post(f"{stack.api_url}/token/introspect", data={"token": "A" * 22}, timeout=10)
     assert inactive.json() == {"active": False}
+
+
+def test_every_answer_of_the_token_endpoints_is_no_store(stack, tokens):
+    """RFC 6749 5.1: refusals too (outside check, round 12: a 401 of introspection and a 415 of
+    /token carried no `no-store`)."""
+    answers = [
+        requests.post(f"{stack.api_url}/token/introspect", data={"token": tokens("alice")}, timeout=10),  # 401
+        requests.post(f"{stack.api_url}/token/introspect", data={"token": "A" * 22}, timeout=10),  # inactive
+        requests.post(f"{stack.api_url}/token", data={"grant_type": "x"}, timeout=10),  # 400
+        requests.post(f"{stack.api_url}/token", json={"grant_type": "x"}, timeout=10),  # 415
+    ]
+    assert [a.status_code for a in answers] == [401, 200, 400, 415]
+    assert all(a.headers.get("Cache-Control") == "no-store" for a in answers), [a.headers for a in answers]

@@ -276,6 +276,20 @@ def test_reporting_site_launches(provider_world, who, site_id, allowed):
     assert (refused.value.status, str(refused.value)) == (404, policy.SITE_REFUSAL)
 
 
+@pytest.mark.parametrize(("principal", "reads"), [
+    (Principal(kind=USER, user=profile("carol")), True),  # the demo site's admin
+    (Principal(kind=USER, user=profile("bob")), False),
+    (Principal(kind=USER_CAPABILITY, user=profile("carol"), scope=frozenset({"read", "write"})), False),
+])
+def test_a_report_is_read_by_its_sites_admins_and_unknown_to_everyone_else(principal, reads):
+    if reads:
+        policy.require_report_reader(principal, SITE)
+        return
+    with pytest.raises(NotFound) as refused:
+        policy.require_report_reader(principal, SITE)
+    assert (refused.value.status, str(refused.value)) == (404, policy.REPORT_REFUSAL)
+
+
 def test_a_site_admins_token_of_another_kind_is_refused(provider_world):
     token = Principal(kind=USER_CAPABILITY, user=profile("carol"), scope=frozenset({"read", "write"}))
     with pytest.raises(Forbidden):

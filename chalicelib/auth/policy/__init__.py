@@ -51,6 +51,7 @@ from chalicelib.auth.policy.albums import (
 from chalicelib.auth.policy.capabilities import capability_visible, require_capability_lister, require_capability_reader
 from chalicelib.auth.policy.comments import comment_reader, comment_visible, event_reader, history_reader
 from chalicelib.auth.policy.launches import (
+    REPORT_REFUSAL,
     SITE_REFUSAL,
     launchable_site,
     provider_album_access,
@@ -59,6 +60,7 @@ from chalicelib.auth.policy.launches import (
     require_launched_study,
     require_obelisk_admin,
     require_provider_launcher,
+    require_report_reader,
     require_site_admin,
     require_viewer_launcher,
     viewer_launch_scope,
@@ -135,6 +137,7 @@ __all__ = [
     "REMOVE_USER",
     "SEND",
     "SEND_SERIES",
+    "REPORT_REFUSAL",
     "SITE_REFUSAL",
     "Source",
     "StoreStanding",
@@ -180,6 +183,7 @@ __all__ = [
     "require_provider_launcher",
     "require_provider_testing",
     "require_removable_member",
+    "require_report_reader",
     "require_site_admin",
     "require_study_send",
     "require_study_share",

@@ -38,6 +38,19 @@ def require_site_admin(principal: Principal, site) -> None:
         raise Forbidden(f"the access token is not a site admin's token for site {site.site_id}")
 
 
+REPORT_REFUSAL = "report not found"
+
+
+def require_report_reader(principal: Principal, site) -> None:
+    """Reading a report (its JSON, HL7 and FHIR outputs): one of its site's admins (the site
+    named by the report). Anyone else is answered as for a report that does not exist (404, one
+    message), so report ids cannot be probed and the site is not named."""
+    try:
+        require_site_admin(principal, site)
+    except Forbidden as error:
+        raise NotFound(REPORT_REFUSAL, message="Report Not Found") from error
+
+
 def launchable_site(principal: Principal, site_id: str):
     """The site a report may be launched for: unknown sites and sites the token does not
     administer answer the same 404 (one status, one message), so site names cannot be listed."""
