@@ -247,7 +247,7 @@ def storage_url(bucket: str, region: str) -> str:
     """The origin of the presigned URLs the API hands out for `bucket` (signed as
     chalicelib/store/aws.py signs them), for the sites' Content-Security-Policies."""
     s3 = boto3.session.Session(aws_access_key_id="-", aws_secret_access_key="-", region_name=region).client(
-        "s3", config=store_aws._CONFIG, endpoint_url=None)
+        "s3", config=store_aws.CLIENT_CONFIG, endpoint_url=None)
     return site_headers.origin(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}))
 
 

@@ -24,7 +24,7 @@ from chalicelib import config
 WORKERS = 16
 CONNECTIONS = WORKERS + 1
 
-CLIENT_CONFIG = Config(  # every client's settings (store/rows.py adds to them)
+CLIENT_CONFIG = Config(  # every client's settings (store/rows.py adds to them; infra/deploy.py signs alike)
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
     read_timeout=30,
