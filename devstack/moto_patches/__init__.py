@@ -6,6 +6,8 @@ internals lives in this folder.
 - `serializer.py`: DynamoDB attribute values are written into responses directly, not through
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
+- `server.py`: per-request costs of moto's server that change no answer (the list of moto's
+  services read from disk on every request).
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
   and moto's version, checked on load.
@@ -92,8 +94,9 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, indexes, serializer, transactions
+    from devstack.moto_patches import cognito, indexes, serializer, server, transactions
 
+    server.install()
     transactions.install()
     cognito.install()
     indexes.install()
