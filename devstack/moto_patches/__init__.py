@@ -8,6 +8,8 @@ internals lives in this folder.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
 - `server.py`: per-request costs of moto's server that change no answer (the list of moto's
   services read from disk on every request).
+- `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
+  in the number of actions), same errors.
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
   and moto's version, checked on load.
@@ -94,9 +96,10 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, indexes, serializer, server, transactions
+    from devstack.moto_patches import cognito, expressions, indexes, serializer, server, transactions
 
     server.install()
+    expressions.install()
     transactions.install()
     cognito.install()
     indexes.install()
