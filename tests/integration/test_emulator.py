@@ -352,13 +352,15 @@ UPDATES = [
     "ADD #n :one, #n2 :one REMOVE #r0 ADD #ss :set",
     "SET #a0 = :s, #a0 = :s",
     "SET #n = #n + :one, #a3 = :s REMOVE #r0, #r0",
+    "SET #a0 = :s,",
 ]
 NAMES = {**{f"#a{i}": f"a{i}" for i in range(24)}, "#n": "n", "#n2": "n2", "#ss": "ss", "#l": "l", "#r0": "r0", "#r1": "r1"}
 VALUES = {":s": {"S": "v"}, ":one": {"N": "1"}, ":set": {"SS": ["x", "y"]}, ":list": {"L": [{"S": "e"}]}}
 
 
 def play_updates(dynamodb, name: str) -> list[str]:
-    """Each of `UPDATES` alone and in a transaction, on the item it leaves: the error (code and
+    """Each of `UPDATES` alone and then in a transaction (the emulator keeps a parsed expression:
+the second use gets the kept one), on the item it leaves: the error (code and
     message) or the item as GetItem's raw body."""
     answers: list[str] = []
     dynamodb.meta.events.register("after-call.dynamodb.GetItem",
