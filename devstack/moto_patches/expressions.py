@@ -15,6 +15,10 @@ single cost of a STOW's TransactWriteItems. Here the same counts are kept per no
 traversal climbs (each subtree counted once), and the same node, in the same order, raises the
 same `TooManyClauses`. The counts live on the validator, which moto makes for one expression.
 
+**Each validator's map built once.** moto's `DepthFirstTraverser` rebuilds its processor's map (node
+class -> method, a constant per class) twice at every node it visits (`nodes_to_be_processed`,
+`process`); ten processors walk each update's tree. The map is built once per processor.
+
 The kept trees are shared between requests but never changed (only the validator's deep copies
 are), so neither patch needs `ONE_AT_A_TIME`."""
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 from moto.dynamodb.exceptions import TooManyClauses
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.ast_nodes import (
+    DepthFirstTraverser,
     Expression,
     UpdateExpressionAddClause,
     UpdateExpressionFunction,
@@ -62,11 +67,31 @@ def verify_action_counts(self, node):
 verify_action_counts.obelisk_patched = True
 
 
+def processing_map(traverser) -> dict:
+    """The traverser's `_processing_map()`, built on first use."""
+    known = traverser.__dict__.get("obelisk_map")
+    if known is None:
+        known = traverser.__dict__["obelisk_map"] = traverser._processing_map()
+    return known
+
+
+def nodes_to_be_processed(self):
+    return tuple(processing_map(self))
+
+
+def process(self, node):
+    for class_key, processor in processing_map(self).items():
+        if isinstance(node, class_key):
+            return processor(node)
+
+
 def install() -> None:
     """`ActionCountValidator` counts clauses in linear time; each expression text is parsed once."""
     if getattr(validators.ActionCountValidator.verify_action_counts, "obelisk_patched", False):
         return
     validators.ActionCountValidator.verify_action_counts = verify_action_counts
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+    DepthFirstTraverser.process = process
     parse = UpdateExpressionParser.make.__func__
 
     def make(cls, expression_str):
