@@ -16,7 +16,9 @@ internals lives in this folder.
 
 They rely on the internals of one moto release (`Table.items`' layout, `Table.query`'s parameter
 names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the JSON
-serializer's structure and map methods), so importing this package on any other moto
+serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFirstTraverser`'s
+`process` and `nodes_to_be_processed`, `ActionCountValidator.verify_action_counts`,
+`moto.backends.list_of_moto_modules`), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
