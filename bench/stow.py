@@ -20,8 +20,9 @@ from bench.orthanc import Orthanc, install, version
 BATCH = int(os.environ.get("BENCH_STOW_MULTI_BATCH", "8"))
 
 
-def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None) -> dict:
+def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None, emulator_pid=None) -> dict:
     cpu0 = measure.cpu_seconds(pid)
+    emulator0 = measure.cpu_seconds(emulator_pid) if emulator_pid else 0.0
     seconds, _ = run_pool(batches(files, BATCH), server.stow, concurrency)
     n = len(files)
     result = {"instances": n, "concurrency": concurrency, "batch": BATCH, "seconds": round(seconds, 2),
@@ -29,6 +30,8 @@ def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=
               "api_cpu_ms_per_instance": round((measure.cpu_seconds(pid) - cpu0) / n * 1e3, 1),
               "refused": list(server.stow_failures)}
     server.stow_failures.clear()
+    if emulator_pid:  # the local AWS emulator's CPU (moto), which AWS spends on its own machines
+        result["emulator_cpu_ms_per_instance"] = round((measure.cpu_seconds(emulator_pid) - emulator0) / n * 1e3, 1)
     if calls:
         counted = calls()
         result["aws_calls_per_instance"] = round(sum(counted.values()) / n, 2)
@@ -50,7 +53,8 @@ def run(obelisk: Obelisk, orthanc: Orthanc, s: Settings) -> dict:
             if name == "obelisk":
                 obelisk.reset_calls()
             out.setdefault(f"{clients} clients", {})[name] = phase(
-                server, pid, files, clients, obelisk.calls if name == "obelisk" else None)
+                server, pid, files, clients, obelisk.calls if name == "obelisk" else None,
+                obelisk.emulator_pid if name == "obelisk" else None)
         row = out[f"{clients} clients"]
         row["ratios"] = {
             "throughput obelisk/orthanc": round(row["obelisk"]["instances_per_second"] / row["orthanc"]["instances_per_second"], 3),
@@ -61,14 +65,15 @@ def run(obelisk: Obelisk, orthanc: Orthanc, s: Settings) -> dict:
 
 def markdown(results: dict) -> str:
     lines = [f"# STOW, {results['date']} (Obelisk {results['obelisk_commit']}, {results['orthanc_version']})", "",
-             "| clients | server | instances/s | API CPU ms/instance | AWS calls/instance |", "|---|---|---|---|---|"]
+             "| clients | server | instances/s | API CPU ms/instance | emulator CPU ms/instance | AWS calls/instance |",
+             "|---|---|---|---|---|---|"]
     for phase_name, row in results["stow"].items():
         for name in ("obelisk", "orthanc"):
             r = row[name]
             lines.append(f"| {phase_name} | {name} | {r['instances_per_second']} | {r['api_cpu_ms_per_instance']} | "
-                         f"{r.get('aws_calls_per_instance', '')} |")
+                         f"{r.get('emulator_cpu_ms_per_instance', '')} | {r.get('aws_calls_per_instance', '')} |")
         lines.append(f"| {phase_name} | obelisk/orthanc | {row['ratios']['throughput obelisk/orthanc']}x | "
-                     f"{row['ratios']['API CPU obelisk/orthanc']}x | |")
+                     f"{row['ratios']['API CPU obelisk/orthanc']}x | | |")
     lines += ["", "Obelisk's AWS calls per instance by operation (4 clients):", "```",
               json.dumps(results["stow"]["4 clients"]["obelisk"].get("aws_calls_by_operation_per_instance", {}), indent=1),
               "```", f"Machine: {json.dumps(results['machine'])}", ""]

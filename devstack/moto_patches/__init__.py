@@ -6,13 +6,19 @@ internals lives in this folder.
 - `serializer.py`: DynamoDB attribute values are written into responses directly, not through
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
+- `server.py`: per-request costs of moto's server that change no answer (the list of moto's
+  services read from disk on every request).
+- `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
+  in the number of actions), same errors.
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
   and moto's version, checked on load.
 
 They rely on the internals of one moto release (`Table.items`' layout, `Table.query`'s parameter
 names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the JSON
-serializer's structure and map methods), so importing this package on any other moto
+serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFirstTraverser`'s
+`process` and `nodes_to_be_processed`, `ActionCountValidator.verify_action_counts`,
+`moto.backends.list_of_moto_modules`), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
@@ -92,8 +98,10 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, indexes, serializer, transactions
+    from devstack.moto_patches import cognito, expressions, indexes, serializer, server, transactions
 
+    server.install()
+    expressions.install()
     transactions.install()
     cognito.install()
     indexes.install()
