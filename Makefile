@@ -24,8 +24,9 @@ token: install
 	@$(PY) -m devstack token $(USER)
 
 ## test: every test (unit, integration against a real emulator and API, browser), on TEST_WORKERS
-## processes (pytest-xdist); each worker has its own stack and gets whole files (docs/testing.md)
-TEST_WORKERS ?= 2
+## processes (pytest-xdist); each worker has its own stack and gets whole files (docs/testing.md).
+## Three on 2 cores: the workers mostly wait on their stacks, which do the CPU work.
+TEST_WORKERS ?= 3
 test: install test-deps web
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
