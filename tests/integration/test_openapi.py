@@ -36,9 +36,13 @@ def test_schemathesis_finds_no_server_error(stack, tokens, who):
     # Schemathesis gives up on an answer after 10 s by default, and reports it as an error; under load
     # the API can take longer. Past the gateway's own 29 s the API answers 504, a server error found.
     timeout = ["--request-timeout", "60"]
+    # One worker thread: Hypothesis describes strategies with `ast.parse`, and CPython 3.11's AST
+    # constructor keeps its recursion depth per interpreter, not per thread, so two threads parsing
+    # at once fail with "AST constructor recursion depth mismatch" (python/cpython#106905; a loaded
+    # clean-clone run reported it as a Schemathesis runtime error on POST /albums).
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", f"{stack.api_url}/openapi.yaml",
-         "--checks", "not_a_server_error,status_code_conformance", "--max-examples", "8", "--workers", "2",
+         "--checks", "not_a_server_error,status_code_conformance", "--max-examples", "8", "--workers", "1",
          "--phases", "examples,fuzzing", "--seed", "20261122", *timeout, *excluded, *header],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     summary = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
