@@ -318,8 +318,12 @@ def _moto_own(ops: list[dict]) -> list[str]:
             return {k: encoded(v) for k, v in value.items()}
         return [encoded(v) for v in value] if isinstance(value, list) else value
 
-    run = subprocess.run([sys.executable, "-c", REFERENCE],
-                         input=json.dumps(encoded(ops)), capture_output=True, text=True, timeout=600,
+    return unpatched_moto(REFERENCE, json.dumps(encoded(ops)))
+
+
+def unpatched_moto(script: str, given: str = ""):
+    """What `script` prints (JSON) run against moto's own, unpatched, in a process of its own."""
+    run = subprocess.run([sys.executable, "-c", script], input=given, capture_output=True, text=True, timeout=600,
                          cwd=ROOT, env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout)
@@ -408,10 +412,7 @@ def test_updates_answer_what_moto_itself_answers_errors_included(stack):
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
     emulated = play_updates(dynamodb, f"updated-{uuid.uuid4().hex[:8]}")
-    run = subprocess.run([sys.executable, "-c", REFERENCE_UPDATES], capture_output=True, text=True, timeout=600,
-                         cwd=ROOT, env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
-    assert run.returncode == 0, run.stderr[-3000:]
-    own = json.loads(run.stdout)
+    own = unpatched_moto(REFERENCE_UPDATES)
     assert sum(answer.startswith("refused: ") for answer in own) >= 8  # the refusals are compared too
     assert emulated == own
 
@@ -466,7 +467,4 @@ def test_object_writes_answer_what_moto_itself_answers(stack):
     s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
                       aws_access_key_id="local", aws_secret_access_key="local")
     emulated = play_objects(s3, f"stored-{uuid.uuid4().hex[:8]}")
-    run = subprocess.run([sys.executable, "-c", REFERENCE_OBJECTS], capture_output=True, text=True, timeout=600,
-                         cwd=ROOT, env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(json.dumps(emulated)) == json.loads(run.stdout)
+    assert json.loads(json.dumps(emulated)) == unpatched_moto(REFERENCE_OBJECTS)
