@@ -8,6 +8,7 @@ reads: one Query per page, one BatchGetItem per 100 keys (sent at once), unproce
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Callable
 
@@ -19,7 +20,7 @@ from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.store import aws
+from chalicelib.store import aws, shares
 
 Row = dict  # attribute name -> value, as the model's attribute deserializes it
 BATCH_KEYS = 100  # keys a BatchGetItem request takes
@@ -111,8 +112,11 @@ def _batch(model: type[Model], keys: list[tuple[str, str]], names: list[str]) ->
     table = model.Meta.table_name
     pending = {table: {"Keys": [{hash_name: {"S": h}, range_name: {"S": r}} for h, r in keys], **_projection(names)}}
     found: list[Row] = []
-    while pending:
+    for attempt in itertools.count():
+        if attempt:  # keys DynamoDB left unprocessed (throttled): asked again after a backoff, as AWS advises
+            shares.back_off(attempt)
         answer = _client().batch_get_item(RequestItems=pending)
         found += [decode(model, item, names) for item in answer.get("Responses", {}).get(table, [])]
         pending = answer.get("UnprocessedKeys") or {}
-    return found
+        if not pending:
+            return found

@@ -56,3 +56,25 @@ def test_an_error_is_parsed_as_botocore_parses_it():
     parsed = rows._KeptJsonFactory().create_parser("json").parse(error, None)
     assert parsed == ResponseParserFactory().create_parser("json").parse(error, None)
     assert parsed["Error"]["Code"] == "ProvisionedThroughputExceededException"
+
+
+def test_keys_left_unprocessed_are_asked_again_after_a_backoff(monkeypatch):
+    """A throttled BatchGetItem answers part of its keys and returns the rest as UnprocessedKeys:
+    they are asked for again, after a backoff, until every row is read."""
+    item = {"pk": {"S": "STUDY#1.2"}, "sk": {"S": "SERIES#1.2.3"}, "series_uid": {"S": "1.2.3"}}
+    later = {"pk": {"S": "STUDY#1.2"}, "sk": {"S": "SERIES#1.2.4"}, "series_uid": {"S": "1.2.4"}}
+    table = SeriesRecord.Meta.table_name
+    answers = [{"Responses": {table: [item]}, "UnprocessedKeys": {table: {"Keys": [{"pk": later["pk"], "sk": later["sk"]}]}}},
+               {"Responses": {table: [later]}}]
+    asked, waits = [], []
+
+    class Client:
+        def batch_get_item(self, RequestItems):  # noqa: N803 - botocore's parameter name
+            asked.append(RequestItems)
+            return answers[len(asked) - 1]
+
+    monkeypatch.setattr(rows, "_client", lambda: Client())
+    monkeypatch.setattr(rows.shares, "back_off", waits.append)
+    found = rows._batch(SeriesRecord, [("STUDY#1.2", "SERIES#1.2.3"), ("STUDY#1.2", "SERIES#1.2.4")], ["series_uid"])
+    assert found == [{"series_uid": "1.2.3"}, {"series_uid": "1.2.4"}]
+    assert len(asked) == 2 and waits == [1]
