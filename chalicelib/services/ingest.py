@@ -8,7 +8,7 @@ instance's objects are named with a new generation (`dicom_store`), kept on its 
 new series row gets one too: a series purged and stored again never reuses an object name. Each
 instance is parsed once (`services.parsed.ParsedInstance`: one DICOM JSON conversion, frames cut
 once), and every step after reads that value; the share row is written by `shares.write_share` and
-conflicts are retried with `shares.back_off`, as every share write is. Its parts: the answer's
+conflicts are retried with `aws.back_off`, as every share write is. Its parts: the answer's
 values (`ingest_results`), the checks against the study joined (`identity_checks`), the rows and
 transactions of accepted instances (`ingest_rows`)."""
 from __future__ import annotations
@@ -39,7 +39,7 @@ from chalicelib.services.ingest_results import (
 )
 from chalicelib.services.ingest_rows import Accepted
 from chalicelib.services.parsed import UID_KEYWORDS, ParsedInstance, of_dataset, parse, read_part10  # noqa: F401 - read_part10 is ingest's
-from chalicelib.store import dicom_store, identity, listing, research, shares
+from chalicelib.store import aws, dicom_store, identity, listing, research, shares
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import Album, InstanceRecord, SeriesRecord, StudyRecord, transact
 
@@ -224,7 +224,7 @@ class Ingest:
                 if attempt + 1 < COMMIT_ATTEMPTS and self._new_in_album[study] != guessed_new:
                     continue  # another request listed the study in the album first, or removed it
                 if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
-                    shares.back_off(attempt)  # another STOW updated the same series or study
+                    aws.back_off(attempt)  # another STOW updated the same series or study
                     continue
                 ingest_rows.delete_objects(pending)
                 for accepted in pending:

@@ -9,7 +9,9 @@ was below the 16 readers)."""
 from __future__ import annotations
 
 import contextvars
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -96,3 +98,10 @@ def each(call: Callable, items: Iterable) -> list:
         return [call(item) for item in items]
     futures = [_workers().submit(contextvars.copy_context().run, call, item) for item in items]
     return [future.result() for future in futures]
+
+
+def back_off(attempt: int) -> None:
+    """Jittered exponential wait before another attempt: at rows other requests are changing (every
+    share write: `shares.add_series`, `remove_series`, ingest's transactions), or at keys a batch
+    read left unprocessed (`rows`)."""
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))

@@ -20,7 +20,7 @@ from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.store import aws, shares
+from chalicelib.store import aws
 
 Row = dict  # attribute name -> value, as the model's attribute deserializes it
 BATCH_KEYS = 100  # keys a BatchGetItem request takes
@@ -114,7 +114,7 @@ def _batch(model: type[Model], keys: list[tuple[str, str]], names: list[str]) ->
     found: list[Row] = []
     for attempt in itertools.count():
         if attempt:  # keys DynamoDB left unprocessed (throttled): asked again after a backoff, as AWS advises
-            shares.back_off(attempt)
+            aws.back_off(attempt)
         answer = _client().batch_get_item(RequestItems=pending)
         found += [decode(model, item, names) for item in answer.get("Responses", {}).get(table, [])]
         pending = answer.get("UnprocessedKeys") or {}

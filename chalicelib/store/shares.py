@@ -2,15 +2,12 @@
 keep each album's study list (`store.listing`) in step with its shares."""
 from __future__ import annotations
 
-import random
-import time
-
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.errors import ConcurrentChange, SeriesNotFound
-from chalicelib.store import listing, orphans
+from chalicelib.store import aws, listing, orphans
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import (
     AlbumMember,
@@ -25,10 +22,6 @@ from chalicelib.store.models import (
 WRITE_ATTEMPTS = 10  # attempts at rows other requests are changing, `back_off` between two
 
 
-def back_off(attempt: int) -> None:
-    """Jittered exponential wait before another attempt at rows other requests are changing (every
-    share write: `add_series`, `remove_series`, ingest's transactions)."""
-    time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
 
 
 def memberships(sub: str) -> dict[str, AlbumMember]:
@@ -76,7 +69,7 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
                 return False
             if get_or_none(SeriesRecord, SeriesRecord.key(study_uid, series_uid), consistent_read=True) is None:
                 raise SeriesNotFound("the series was deleted meanwhile") from None
-            back_off(attempt)
+            aws.back_off(attempt)
     raise ConcurrentChange(f"series {series_uid} could not be put into album {album_id}")
 
 
@@ -112,7 +105,7 @@ def remove_series(share: SeriesShare) -> bool:
         except TransactWriteError:
             if not _share_exists(key):
                 return False
-            back_off(attempt)
+            aws.back_off(attempt)
     raise ConcurrentChange(f"series {share.series_uid} could not be taken out of album {share.album_id}")
 
 

@@ -74,7 +74,7 @@ def test_keys_left_unprocessed_are_asked_again_after_a_backoff(monkeypatch):
             return answers[len(asked) - 1]
 
     monkeypatch.setattr(rows, "_client", lambda: Client())
-    monkeypatch.setattr(rows.shares, "back_off", waits.append)
+    monkeypatch.setattr(rows.aws, "back_off", waits.append)
     found = rows._batch(SeriesRecord, [("STUDY#1.2", "SERIES#1.2.3"), ("STUDY#1.2", "SERIES#1.2.4")], ["series_uid"])
     assert found == [{"series_uid": "1.2.3"}, {"series_uid": "1.2.4"}]
     assert len(asked) == 2 and waits == [1]
