@@ -1,13 +1,15 @@
 """The lean PutObject (`store.s3_put`): the request S3 gets is the one AWS requires (path-style,
-SigV4 with the body's SHA-256 signed on HTTP and HTTPS endpoints alike), and what it does not send
-itself goes through boto3 unchanged."""
+SigV4 with an unsigned payload and the body's CRC32 in a signed `x-amz-checksum-crc32` header, on
+HTTP and HTTPS endpoints alike), and what it does not send itself goes through boto3 unchanged."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from types import SimpleNamespace
 
 import pytest
 import urllib3
+from botocore.httpchecksum import Crc32Checksum
 
 from chalicelib import config
 from chalicelib.store import aws, s3_put
@@ -26,18 +28,43 @@ def endpoint(request, monkeypatch):
     config.reset()
 
 
-def test_the_put_is_path_style_and_signs_its_body_on_every_endpoint(endpoint):
+def test_the_put_is_path_style_and_checksums_its_body_on_every_endpoint(endpoint):
     sent = s3_put.signed_request("obelisk-x-dicom", "wado/1.2/3.4/5.6/0123456789abcdef/frames/1", BODY,
                                  {"Content-Type": "application/octet-stream", "Content-Encoding": "gzip"})
     assert sent.method == "PUT"
     assert sent.url == f"{endpoint}/obelisk-x-dicom/wado/1.2/3.4/5.6/0123456789abcdef/frames/1"
     assert sent.body == BODY
-    assert sent.headers["X-Amz-Content-SHA256"] == hashlib.sha256(BODY).hexdigest()
+    assert sent.headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+    assert sent.headers["x-amz-checksum-crc32"] == Crc32Checksum().handle(BODY)
+    assert sent.headers["x-amz-sdk-checksum-algorithm"] == "CRC32"
     authorization = sent.headers["Authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "/eu-west-3/s3/aws4_request" in authorization
     signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
-    assert {"host", "content-type", "content-encoding", "x-amz-content-sha256", "x-amz-date"} <= set(signed)
+    assert {"host", "content-type", "content-encoding", "x-amz-content-sha256", "x-amz-date",
+            "x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm"} <= set(signed)
+
+
+def _sigv4(secret: str, date: str, region: str, string_to_sign: str) -> str:
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_signature_is_sigv4_over_the_checksum_header(endpoint):
+    """Recomputed from the SigV4 specification: a body's checksum changed after signing breaks it."""
+    sent = s3_put.signed_request("obelisk-x-dicom", "a/key", BODY, {"Content-Type": "application/octet-stream"})
+    headers = {name.lower(): value for name, value in sent.headers.items()}
+    signed = headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    host = endpoint.split("://")[1]
+    canonical = "\n".join(["PUT", "/obelisk-x-dicom/a/key", "",
+                           *(f"{name}:{host if name == 'host' else headers[name]}" for name in signed), "",
+                           ";".join(signed), "UNSIGNED-PAYLOAD"])
+    stamp = headers["x-amz-date"]
+    scope = f"{stamp[:8]}/eu-west-3/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    assert headers["authorization"].endswith("Signature=" + _sigv4("secret", stamp[:8], "eu-west-3", to_sign))
 
 
 class _Boto3:
