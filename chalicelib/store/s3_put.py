@@ -21,11 +21,10 @@ are not handled here; `tests/unit/test_s3_put.py` pins the request, the integrat
 objects as read back."""
 from __future__ import annotations
 
-from functools import cache
-from urllib.parse import quote
-
 import base64
 import zlib
+from functools import cache
+from urllib.parse import quote
 
 import urllib3
 from botocore.auth import S3SigV4Auth
