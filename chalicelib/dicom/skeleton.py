@@ -88,8 +88,19 @@ def _pixel_value_offset(data: bytes) -> tuple[int, int] | None:
     return (tell, raw.length) if tell is not None else None
 
 
+def _parsed_value_offset(data: bytes, dataset: Dataset) -> tuple[int, int] | None:
+    """(file offset, length) of the pixel data value as the dataset read it from `data` (pydicom
+    keeps where each value was read, `file_tell`), when the value is found there byte for byte: a
+    dataset changed or encoded again since (coercion) is read again instead (`_pixel_value_offset`)."""
+    element = next((dataset[t] for t in PIXEL_TAGS if t in dataset), None)
+    tell, value = getattr(element, "file_tell", None), getattr(element, "value", None)
+    if tell is None or not isinstance(value, bytes) or data[tell:tell + len(value)] != value:
+        return None
+    return tell, (0xFFFFFFFF if element.is_undefined_length else len(value))
+
+
 def _spans(data: bytes, dataset: Dataset, frames: list[bytes]) -> list[Span]:
-    found = _pixel_value_offset(data)
+    found = _parsed_value_offset(data, dataset) or _pixel_value_offset(data)
     if found is None:
         return []
     start, length = found

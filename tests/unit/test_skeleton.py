@@ -105,3 +105,28 @@ def test_only_the_frames_the_data_holds_are_cut_and_empty_pixel_data_has_none():
 def test_a_deflated_file_s_frames_are_explicit_little_endian():
     assert frames.frame_transfer_syntax("1.2.840.10008.1.2.1.99") == "1.2.840.10008.1.2.1"
     assert frames.frame_transfer_syntax("1.2.840.10008.1.2.4.50") == "1.2.840.10008.1.2.4.50"
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "emri_small_RLE.dcm", "US1_J2KR.dcm", "SC_rgb_rle_2frame.dcm"])
+def test_a_parsed_file_is_split_without_reading_it_again(name):
+    """Ingest parsed the file already: where its pixel data lies comes from that parse (one
+    pydicom pass per stored instance), with the same spans as reading it again finds."""
+    data = open(get_testdata_file(name), "rb").read()
+    dataset = pydicom.dcmread(io.BytesIO(data))
+    cut = list(frames.frames(dataset))
+    expected = skeleton.split(data, dataset, cut)
+    with mock.patch.object(pydicom, "dcmread", side_effect=AssertionError("read again")):
+        assert skeleton.split(data, dataset, cut) == expected
+    assert expected[0] != []
+
+
+def test_a_dataset_encoded_again_is_split_at_its_new_bytes():
+    """Coercion encodes the dataset again (`ParsedInstance.coerced`): the offsets pydicom kept are
+    those of the old bytes, so the new ones are read."""
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.PatientName = "A much longer patient name than the one before^Coerced"
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    data, cut = buffer.getvalue(), list(frames.frames(dataset))
+    spans, rest = skeleton.split(data, dataset, cut)
+    assert spans and b"".join(skeleton.join(spans, rest, lambda n, at, length: cut[n - 1][at:at + length])) == data
