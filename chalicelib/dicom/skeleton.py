@@ -94,7 +94,7 @@ def _parsed_value_offset(data: bytes, dataset: Dataset) -> tuple[int, int] | Non
     dataset changed or encoded again since (coercion) is read again instead (`_pixel_value_offset`)."""
     element = next((dataset[t] for t in PIXEL_TAGS if t in dataset), None)
     tell, value = getattr(element, "file_tell", None), getattr(element, "value", None)
-    if tell is None or not isinstance(value, bytes) or data[tell:tell + len(value)] != value:
+    if tell is None or not isinstance(value, bytes) or not data.startswith(value, tell):
         return None
     return tell, (0xFFFFFFFF if element.is_undefined_length else len(value))
 
