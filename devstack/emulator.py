@@ -51,7 +51,12 @@ def _body_checksum_matches(environ: dict) -> bool:
     an aws-chunked trailer) has that CRC32. The body read is put back for moto to read."""
     if "HTTP_X_AMZ_DECODED_CONTENT_LENGTH" in environ:
         return True  # aws-chunked: moto reads the chunks and their trailer itself
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    if environ.get("CONTENT_LENGTH"):
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    elif environ.get("wsgi.input_terminated"):  # HTTP chunked: werkzeug ends the stream
+        body = environ["wsgi.input"].read()
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     sent = environ["HTTP_X_AMZ_CHECKSUM_CRC32"]
     return sent == base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
