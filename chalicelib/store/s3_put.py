@@ -5,11 +5,14 @@ built twice, response parsing: docs/benchmarks.md, "STOW's botocore cost"), 3 of
 instance. This sends the same request with less around it: the PUT that boto3 would send with
 path-style addressing, signed by botocore's own SigV4 signer (`S3SigV4Auth`, with the clients'
 credentials and region), sent with urllib3 on connections kept like the clients' (`aws.CONNECTIONS`).
-The body itself is not hashed into the signature (`UNSIGNED-PAYLOAD`, what AWS SDKs send over
-HTTPS); it carries a CRC32 checksum instead (`x-amz-checksum-crc32`, signed with the other headers),
-which S3 computes again and refuses the write on a mismatch (400 `BadDigest`), as the local
-emulator does (`devstack/emulator.py`): the same integrity check as the body's SHA-256 it replaces,
-at less than half its CPU (0.13 vs 0.30 ms per 512 KiB frame; docs/benchmarks.md, "STOW's API CPU, s7").
+The body carries a CRC32 checksum (`x-amz-checksum-crc32`, signed with the other headers), which
+S3 computes again and refuses the write on a mismatch (400 `BadDigest`), as the local emulator does
+(`devstack/emulator.py`); over HTTPS (the DICOM bucket refuses anything else: infra/resources.yaml)
+and to the emulator on loopback the body itself is not hashed into the signature
+(`UNSIGNED-PAYLOAD`, what AWS SDKs send over HTTPS: TLS guards against tampering, the CRC32 against
+corruption), at less than half the CPU of the body's SHA-256 it replaces (0.13 vs 0.30 ms per
+512 KiB frame; docs/benchmarks.md, "STOW's API CPU, s7"). A plain-HTTP endpoint elsewhere gets the
+body's SHA-256 signed too, as botocore does.
 
 Anything it does not handle goes to boto3 unchanged: parameters other than those in `HEADERS`, and
 any answer but 200 or a connection error, after which boto3's `put_object` sends the write again
@@ -24,7 +27,7 @@ from __future__ import annotations
 import base64
 import zlib
 from functools import cache
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import urllib3
 from botocore.auth import S3SigV4Auth
@@ -46,12 +49,18 @@ def _connections() -> urllib3.PoolManager:
 config.on_reset(_connections.cache_clear)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 class _UnsignedPayloadAuth(S3SigV4Auth):
-    """SigV4 with `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` on every endpoint: the body's integrity
-    is its signed CRC32 header, which S3 checks."""
+    """SigV4 with `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` where nothing can change the request on
+    its way (HTTPS, or the local emulator on loopback): the body's integrity is then its signed
+    CRC32 header, which S3 checks. On a plain-HTTP endpoint elsewhere the body's SHA-256 is signed,
+    as botocore does."""
 
     def _should_sha256_sign_payload(self, request) -> bool:
-        return False
+        url = urlsplit(request.url)
+        return url.scheme != "https" and url.hostname not in LOOPBACK
 
 
 def crc32(body: bytes) -> str:

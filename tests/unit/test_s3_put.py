@@ -45,6 +45,20 @@ def test_the_put_is_path_style_and_checksums_its_body_on_every_endpoint(endpoint
             "x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm"} <= set(signed)
 
 
+def test_on_plain_http_beyond_loopback_the_body_s_sha256_is_signed_too(monkeypatch):
+    """Without TLS a CRC32 guards against corruption, not tampering: the body is signed there."""
+    for name, value in {"AWS_ENDPOINT_URL": "http://10.0.0.5:9000", "AWS_DEFAULT_REGION": "eu-west-3",
+                        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}.items():
+        monkeypatch.setenv(name, value)
+    config.reset()
+    try:
+        sent = s3_put.signed_request("obelisk-x-dicom", "a/key", BODY, {"Content-Type": "application/octet-stream"})
+    finally:
+        config.reset()
+    assert sent.headers["X-Amz-Content-SHA256"] == hashlib.sha256(BODY).hexdigest()
+    assert sent.headers["x-amz-checksum-crc32"] == Crc32Checksum().handle(BODY)
+
+
 def _sigv4(secret: str, date: str, region: str, string_to_sign: str) -> str:
     key = ("AWS4" + secret).encode()
     for part in (date, region, "s3", "aws4_request"):
