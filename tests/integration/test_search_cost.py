@@ -261,3 +261,15 @@ def test_ohifs_page_of_101_costs_the_same_at_100_and_at_3000_studies(stack, toke
         costs[size], response = search(stack, token, album, **OHIF_PAGE[name], limit="101")
         assert _answered(response) == _expected(size, matches)[:101]
     assert abs(costs[3000] - costs[100]) <= 1, costs
+
+
+def test_a_studydate_search_reads_the_pages_rows_once(stack, token, albums):
+    """A StudyDate range reads the album's whole rows in the range (`by-listing`): the page is
+    built from them, not read again. Five requests (user, memberships, count, range, series),
+    not six, on three round trips, with the same answers."""
+    params, matches = SEARCHES["StudyDate range"]
+    (cost, response), timeline = timed(stack, lambda: search(stack, token, albums[3000], **params))
+    assert _answered(response) == _expected(3000, matches)[:25]
+    assert response.headers["X-Total-Count"] == str(len(_expected(3000, matches)))
+    assert cost == 5, cost
+    assert rounds(timeline) <= 3, [r for r in timeline if r[0].startswith("dynamodb:")]
