@@ -97,12 +97,19 @@ def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.
                                        functools.partial(listing.newest_first, readable, page.offset + page.limit))
         chosen, total = list(newest.items())[page.offset:], listing.count_visible(principal.sub, holding)
         return _page_of_list(principal, fields, holding, chosen, total, page, base_url)
-    holding = listing.counts(readable)  # several albums: only those holding studies are read
+    rows_read: dict = {}  # a StudyDate range's rows: not read again for the page
+    if criteria and len(readable) == 1:  # its count beside its indexes' Queries: one round trip, not two
+        holding, *hits = aws.together(functools.partial(listing.counts, readable),
+                                      *(functools.partial(study_index.hits, readable, c, fuzzy, rows_read)
+                                        for c in criteria))
+    else:
+        holding = listing.counts(readable)  # several albums: only those holding studies are read
+        hits = None
     if not criteria:
         chosen = list(listing.newest_first(sorted(holding), page.offset + page.limit).items())[page.offset:]
         return _page_of_list(principal, fields, holding, chosen, listing.count_visible(principal.sub, holding),
                              page, base_url)
-    found = _from_indexes(sorted(holding), holding, criteria, fuzzy, page)
+    found = _from_indexes(sorted(holding), holding, criteria, fuzzy, page, hits, rows_read)
     if found is not None:
         total, chosen = found
     else:
@@ -128,17 +135,30 @@ def _page_of_list(principal: Principal, fields: qido.IncludeFields, holding: dic
 
 
 def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.Criterion], fuzzy: bool,
-                  page: Page) -> tuple[int, list[tuple[str, listing.Listed]]] | None:
+                  page: Page, read: list[study_index.Hits | None] | None = None,
+                  rows_read: dict | None = None) -> tuple[int, list[tuple[str, listing.Listed]]] | None:
     """The total and the page's studies, newest first, from the indexes of the criteria that have
-    one (`study_index`): each reads its matches; criteria without an index are then matched on
-    the rows of those studies. None when no criterion has an index, or some album holds rows
-    written before the indexes (until `migrations.index_study_rows` has run)."""
+    one (`study_index`): each reads its matches (all at once; `read` when the caller has, beside
+    the albums' counts); criteria without an index are then matched on the rows of those studies,
+    which are read unless a StudyDate range read them (`rows_read`). None when no criterion has an
+    index, or some album holds rows written before the indexes (until
+    `migrations.index_study_rows` has run)."""
     if not listing.all_indexed(holding):
         return None
+    if read is None:
+        rows_read = {}
+        read = aws.together(*(functools.partial(study_index.hits, album_ids, c, fuzzy, rows_read) for c in criteria))
+    rows_read = {key: row for key, row in (rows_read or {}).items() if key[0] in holding}
+    read_studies = {study for _, study in rows_read}
+
+    def rows_of(study_uids: list[str]) -> dict[str, listing.Listed]:
+        if all(uid in read_studies for uid in study_uids):
+            return listing.of_models(rows_read, study_uids)
+        return listing.rows_of(album_ids, study_uids)
+
     found: study_index.Hits | None = None
     unindexed = []
-    for criterion in criteria:
-        hits = study_index.hits(album_ids, criterion, fuzzy)
+    for criterion, hits in zip(criteria, read, strict=True):
         if hits is None:
             unindexed.append(criterion)
         else:
@@ -147,12 +167,12 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
         return None
     ordered = sorted(found, key=found.__getitem__, reverse=True)
     if unindexed:
-        rows = listing.rows_of(album_ids, ordered)
+        rows = rows_of(ordered)
         _read_what_rows_lack(rows, modalities=False)
         matched = [(uid, study) for uid, study in rows.items() if matching.matches_all(_matchable(study), unindexed, fuzzy)]
         return len(matched), matched[page.offset:page.offset + page.limit]
     chosen = ordered[page.offset:page.offset + page.limit]
-    rows = listing.rows_of(album_ids, chosen)
+    rows = rows_of(chosen)
     return len(ordered), [(uid, rows[uid]) for uid in chosen if uid in rows]
 
 

@@ -195,8 +195,21 @@ def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
     """The albums' rows of these studies, merged as `newest_first` merges them, in the order of
     `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
+    return merged(rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]), study_uids)
+
+
+def of_models(album_rows: dict[tuple[str, str], AlbumStudy], study_uids: list[str]) -> dict[str, Listed]:
+    """`rows_of` from rows already read as models, (album, study) -> row (a StudyDate range's:
+    `study_index.hits`)."""
+    return merged([{"album_id": album_id, "study_uid": study_uid, "series_uids": r.series_uids or set(),
+                    "study_attributes": r.study_attributes, "series_modalities": r.series_modalities}
+                   for (album_id, study_uid), r in album_rows.items()], study_uids)
+
+
+def merged(album_rows: list[rows.Row], study_uids: list[str]) -> dict[str, Listed]:
+    """The albums' rows of these studies merged, one `Listed` a study, in the order of `study_uids`."""
     found: dict[str, list[rows.Row]] = {}
-    for album_row in rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]):
+    for album_row in album_rows:
         found.setdefault(album_row["study_uid"], []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):

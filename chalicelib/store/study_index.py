@@ -62,13 +62,15 @@ def is_no_criterion(criterion: matching.Criterion) -> bool:
     return criterion.value in ("", "*")
 
 
-def hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool) -> Hits | None:
+def hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool,
+         rows_read: dict[tuple[str, str], AlbumStudy] | None = None) -> Hits | None:
     """The studies of the albums whose rows match the criterion, read from an index; None when no
-    index holds the attribute (the caller matches the rows themselves)."""
+    index holds the attribute (the caller matches the rows themselves). A StudyDate range reads
+    whole rows: those are kept in `rows_read` ((album, study) -> row), when given."""
     if criterion.tag in _KEYS:
         return _key_hits(album_ids, criterion, fuzzy)
     if criterion.tag == STUDY_DATE:
-        return _date_hits(album_ids, criterion)
+        return _date_hits(album_ids, criterion, rows_read)
     if criterion.tag == MODALITIES_IN_STUDY:
         return _modality_hits(album_ids, criterion)
     return None
@@ -94,7 +96,8 @@ def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool) 
     return found
 
 
-def _date_hits(album_ids: list[str], criterion: matching.Criterion) -> Hits:
+def _date_hits(album_ids: list[str], criterion: matching.Criterion,
+               rows_read: dict[tuple[str, str], AlbumStudy] | None = None) -> Hits:
     """`by-listing` rows whose listing starts with a date in the range (or the date), checked on
     their copy of the study's attributes; a pattern of another form reads the album's list."""
     conditions = []
@@ -114,6 +117,8 @@ def _date_hits(album_ids: list[str], criterion: matching.Criterion) -> Hits:
     for album_id in album_ids:
         for condition in conditions:
             for row in AlbumStudy.by_listing.query(album_id, condition):
+                if rows_read is not None:  # every album's row of a study in range: its listing is the same
+                    rows_read[(album_id, row.study_uid)] = row
                 if matching.matches(row.study_attributes or {}, criterion):
                     found_hits[row.study_uid] = row.listing
     return found_hits
