@@ -7,7 +7,8 @@ internals lives in this folder.
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
 - `server.py`: per-request costs of moto's server that change no answer (the list of moto's
-  services read from disk on every request).
+  services read from disk on every request; a connection and a thread per request, where AWS
+  keeps HTTP/1.1 connections alive).
 - `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
   in the number of actions), same errors.
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
