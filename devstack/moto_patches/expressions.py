@@ -23,7 +23,7 @@ built once per processor.
 **The validator's copy of the tree made directly.** `Validator.__init__` deep-copies the tree
 (`copy.deepcopy`, the module's `deepcopy` global) before its processors change it: through
 `__reduce_ex__` and a memo for every node, list and string, ~7 ms of a STOW transaction's update
-under the profiler, a quarter of the validation. `copied_tree` makes the same copy: each node a new
+under the profiler, a third of the validation. `copied_tree` makes the same copy: each node a new
 object of its class with its attributes copied in the same order, lists new lists, parents pointing
 to the copies (the memo, as `deepcopy`'s), strings and numbers shared (`deepcopy` shares them too);
 anything else (a DynamoType in `list_append`, a class with copy hooks of its own) goes to
