@@ -71,15 +71,17 @@ def kept_alive(handler: type) -> type:
             finally:
                 if self._body is not None:
                     self.rfile = self._connection_input
-            if self._body is not None and not self.close_connection:
+            body, self._body = self._body, None  # http.server's own errors (send_error) close as before
+            if body is not None and not self.close_connection:
                 try:
-                    while self._body.read(1 << 20):
+                    while body.read(1 << 20):
                         pass
                 except Exception:  # the client went away, or a chunked body that does not end
                     self.close_connection = True
 
         def send_header(self, keyword: str, value: str) -> None:
-            if keyword.lower() == "connection" and value.lower() == "close" and self._body is not None:
+            if (keyword.lower() == "connection" and value.lower() == "close" and self._body is not None
+                    and not self.close_connection):
                 return  # werkzeug's blanket close; the connection's end is decided above
             super().send_header(keyword, value)
 

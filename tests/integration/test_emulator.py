@@ -525,3 +525,23 @@ def test_connections_are_kept_alive_and_each_request_is_read_to_its_end(stack):
     assert (got_big, got_chunked) == (big, b"abc" + b"def" * 1000)
     assert [status for _, _, status, _, _ in answers] == [200, 200, 200, 404, 200, 200]
     assert all(not will_close and same_socket for *_, will_close, same_socket in answers), answers
+
+
+def test_a_request_the_server_cannot_read_still_closes_its_connection(stack):
+    """After a kept-alive request, a request line http.server cannot parse is answered 400 with
+    `Connection: close` and the connection is closed, as before connections were kept alive."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(stack.emulator_url)
+    with socket.create_connection((address.hostname, address.port), timeout=60) as connection:
+        connection.sendall(b"GET /_emulator/latency HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"}" not in first:
+            first += connection.recv(65536)
+        connection.sendall(b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n")  # one word too many
+        rest = b""
+        while chunk := connection.recv(65536):  # ends only when the emulator closes the connection
+            rest += chunk
+    assert first.startswith(b"HTTP/1.1 200") and b"connection: close" not in first.lower()
+    assert rest.startswith(b"HTTP/1.1 400") and b"connection: close" in rest.lower()
