@@ -79,6 +79,10 @@ def kept_alive(handler: type) -> type:
                 except Exception:  # the client went away, or a chunked body that does not end
                     self.close_connection = True
 
+        def log_error(self, format: str, *args) -> None:  # noqa: A002 (http.server's name)
+            if not format.startswith("Request timed out"):  # an idle kept-alive connection closing
+                super().log_error(format, *args)
+
         def send_header(self, keyword: str, value: str) -> None:
             if (keyword.lower() == "connection" and value.lower() == "close" and self._body is not None
                     and not self.close_connection):
