@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from devstack import moto_patches
+        from devstack.moto_patches import server as moto_server
         from devstack.moto_patches import state
 
         moto_patches.install()
@@ -229,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
 
     app = CountingApp(DomainDispatcherApplication(create_backend_app))
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
+    server = make_server(args.host, args.port, app, threaded=True,
+                         request_handler=moto_server.kept_alive(QuietRequestHandler))
     stop = threading.Event()
     if args.state:
         threading.Thread(target=_saver, args=(app, args.state, stop), daemon=True).start()

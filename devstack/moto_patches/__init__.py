@@ -7,15 +7,18 @@ internals lives in this folder.
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
 - `server.py`: per-request costs of moto's server that change no answer (the list of moto's
-  services read from disk on every request).
+  services read from disk on every request; a connection and a thread per request, where AWS
+  keeps HTTP/1.1 connections alive).
 - `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
-  in the number of actions), same errors.
+  in the number of actions), same errors; an expression parsed once per text; the validator's copy
+  of its tree made directly instead of through `copy.deepcopy`.
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
   and moto's version, checked on load.
 
 They rely on the internals of one moto release (`Table.items`' layout, `Table.query`'s parameter
-names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the JSON
+names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the `deepcopy`
+global of `moto.dynamodb.parsing.validators` and the expression nodes' attributes, the JSON
 serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFirstTraverser`'s
 `process` and `nodes_to_be_processed`, `ActionCountValidator.verify_action_counts`,
 `moto.backends.list_of_moto_modules`), so importing this package on any other moto

@@ -1,13 +1,26 @@
 """Per-request costs of moto's server that AWS does not have and that change no answer.
 
-`DomainDispatcherApplication.get_backend_for_host` asks `moto.backends.list_of_moto_modules()`,
-twice per request, whether the host is a moto service: that lists moto's package folder and
-stats its ~180 entries each time (about 1.5 ms of the emulator's CPU per request, a third of an
-S3 PutObject's). The folder does not change while the emulator runs, so it is listed once. Nothing
-here takes or needs `ONE_AT_A_TIME`: the list is computed once, before the server starts."""
+- `DomainDispatcherApplication.get_backend_for_host` asks `moto.backends.list_of_moto_modules()`,
+  twice per request, whether the host is a moto service: that lists moto's package folder and
+  stats its ~180 entries each time (about 1.5 ms of the emulator's CPU per request, a third of an
+  S3 PutObject's). The folder does not change while the emulator runs, so it is listed once.
+- werkzeug's development server, which moto's server runs on, closes the connection after every
+  answer (`Connection: close`), so every AWS request cost a TCP connection and a thread in the
+  emulator and a new connection in the caller; AWS keeps connections alive (HTTP/1.1), and so
+  does `kept_alive`'s handler. werkzeug closes because its handler, after an answer, discards
+  whatever the client sent beyond it, which on a kept-alive connection is the next request; here
+  the request's body is read to its end (its `Content-Length`, or its last chunk) instead, and the
+  connection is closed whenever that cannot be done (a client that went away, a body that does not
+  end). Answers are unchanged but for that hop-by-hop header.
+
+Nothing here takes or needs `ONE_AT_A_TIME`: the list is computed once, before the server starts,
+and a connection's requests are served one after the other by its own thread, as before."""
 from __future__ import annotations
 
 import moto.backends as backends
+from werkzeug.wsgi import LimitedStream
+
+IDLE_SECONDS = 120  # a kept-alive connection without a request for this long is closed
 
 
 def install() -> None:
@@ -22,3 +35,59 @@ def install() -> None:
 
     list_of_moto_modules.obelisk_patched = True
     backends.list_of_moto_modules = list_of_moto_modules
+
+
+class _Spent:
+    """The connection's input as werkzeug's handler sees it after an answer: nothing more to
+    discard (the body was bounded by its length; what follows is the next request)."""
+
+    @staticmethod
+    def read(*_args) -> bytes:
+        return b""
+
+
+def kept_alive(handler: type) -> type:
+    """`handler` (a werkzeug request handler) keeping HTTP/1.1 connections open between requests."""
+
+    class KeptAlive(handler):
+        timeout = IDLE_SECONDS
+        _body = None  # the request body being served, if any
+
+        def make_environ(self):
+            environ = super().make_environ()
+            if not environ.get("wsgi.input_terminated"):  # chunked bodies end at their last chunk
+                try:
+                    length = max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+                except ValueError:
+                    length, self.close_connection = 0, True
+                environ["wsgi.input"] = LimitedStream(self.rfile, length)
+            self._body, self._connection_input, self.rfile = environ["wsgi.input"], self.rfile, _Spent()
+            return environ
+
+        def run_wsgi(self) -> None:
+            self._body = None
+            try:
+                super().run_wsgi()
+            finally:
+                if self._body is not None:
+                    self.rfile = self._connection_input
+            body, self._body = self._body, None  # http.server's own errors (send_error) close as before
+            if body is not None and not self.close_connection:
+                try:
+                    while body.read(1 << 20):
+                        pass
+                except Exception:  # the client went away, or a chunked body that does not end
+                    self.close_connection = True
+
+        def log_error(self, format: str, *args) -> None:  # noqa: A002 (http.server's name)
+            if not format.startswith("Request timed out"):  # an idle kept-alive connection closing
+                super().log_error(format, *args)
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if (keyword.lower() == "connection" and value.lower() == "close" and self._body is not None
+                    and not self.close_connection):
+                return  # werkzeug's blanket close; the connection's end is decided above
+            super().send_header(keyword, value)
+
+    KeptAlive.__name__ = KeptAlive.__qualname__ = f"KeptAlive{handler.__name__}"
+    return KeptAlive

@@ -468,3 +468,80 @@ def test_object_writes_answer_what_moto_itself_answers(stack):
                       aws_access_key_id="local", aws_secret_access_key="local")
     emulated = play_objects(s3, f"stored-{uuid.uuid4().hex[:8]}")
     assert json.loads(json.dumps(emulated)) == unpatched_moto(REFERENCE_OBJECTS)
+
+
+def _signed(method: str, url: str, body=b"", headers=None):
+    """A SigV4-signed S3 request (body's SHA-256 signed, as `chalicelib/store/s3_put.py` sends it)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method, url, data=body, headers=headers or {})
+    request.context["payload_signing_enabled"] = True
+    S3SigV4Auth(Credentials("local", "local"), "s3", "us-east-1").add_auth(request)
+    return request.prepare()
+
+
+def test_connections_are_kept_alive_and_each_request_is_read_to_its_end(stack):
+    """As AWS does, the emulator keeps a connection open between requests (werkzeug's server closed
+    it after every answer: a connection and a thread per AWS call, `devstack/moto_patches/server.py`),
+    and a request's body is consumed to its end whether the answer read it or not, so the next
+    request on the connection is read as sent: a 512 KiB PutObject, a request whose body nobody
+    reads, a chunked PutObject, a refused PutObject and the objects read back, on one connection."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    bucket = f"kept-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    address = urlsplit(stack.emulator_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    big = random.Random(3).randbytes(512 * 1024)
+    answers = []
+
+    def send(method: str, path: str, body=b"", chunked=False, **headers):
+        prepared = _signed(method, f"{stack.emulator_url}{path}", b"".join(body) if chunked else body, headers)
+        sent = dict(prepared.headers.items())
+        if chunked:
+            sent.pop("Content-Length", None)
+        connection.request(method, path, body=iter(body) if chunked else body, headers=sent, encode_chunked=chunked)
+        socket_before = connection.sock
+        answer = connection.getresponse()
+        payload = answer.read()
+        answers.append((method, path, answer.status, answer.will_close, connection.sock is socket_before))
+        return answer, payload
+
+    put, _ = send("PUT", f"/{bucket}/big", big, **{"Content-Type": "application/octet-stream"})
+    assert put.getheader("ETag") == f'"{hashlib.md5(big).hexdigest()}"'
+    send("GET", "/_emulator/timeline", b"x" * 100_000)  # answered without reading its body
+    chunked, _ = send("PUT", f"/{bucket}/chunked", [b"abc", b"def" * 1000], chunked=True)
+    assert chunked.getheader("ETag") == f'"{hashlib.md5(b"abc" + b"def" * 1000).hexdigest()}"'
+    refused, _ = send("PUT", f"/{bucket}-missing/k", b"y" * 70_000)
+    _, got_big = send("GET", f"/{bucket}/big")
+    _, got_chunked = send("GET", f"/{bucket}/chunked")
+    connection.close()
+    assert refused.status == 404
+    assert (got_big, got_chunked) == (big, b"abc" + b"def" * 1000)
+    assert [status for _, _, status, _, _ in answers] == [200, 200, 200, 404, 200, 200]
+    assert all(not will_close and same_socket for *_, will_close, same_socket in answers), answers
+
+
+def test_a_request_the_server_cannot_read_still_closes_its_connection(stack):
+    """After a kept-alive request, a request line http.server cannot parse is answered 400 with
+    `Connection: close` and the connection is closed, as before connections were kept alive."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(stack.emulator_url)
+    with socket.create_connection((address.hostname, address.port), timeout=60) as connection:
+        connection.sendall(b"GET /_emulator/latency HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"}" not in first:
+            first += connection.recv(65536)
+        connection.sendall(b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n")  # one word too many
+        rest = b""
+        while chunk := connection.recv(65536):  # ends only when the emulator closes the connection
+            rest += chunk
+    assert first.startswith(b"HTTP/1.1 200") and b"connection: close" not in first.lower()
+    assert rest.startswith(b"HTTP/1.1 400") and b"connection: close" in rest.lower()

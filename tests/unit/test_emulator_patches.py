@@ -119,3 +119,41 @@ def test_state_saved_before_the_patches_moved_still_unpickles():
     old = written.replace(b"cdevstack.moto_patches.state\n", b"cdevstack.emulator\n")
     restored = pickle.loads(old)
     assert restored.private_numbers() == key.private_numbers()
+
+
+def _layout(node, copies: dict | None = None):
+    """A tree as classes, attributes in order and leaf values, parents as the position of their node."""
+    copies = {} if copies is None else copies
+    if isinstance(node, list):
+        return [_layout(v, copies) for v in node]
+    if hasattr(node, "__dict__"):
+        copies.setdefault(id(node), len(copies))
+        return (type(node).__name__, copies[id(node)],
+                [(k, copies.get(id(v)) if k == "parent" and v is not None else _layout(v, copies))
+                 for k, v in node.__dict__.items()])
+    return node
+
+
+@pytest.mark.parametrize("text", [
+    "SET #a = :a, #b = if_not_exists(#b, :b), #c = list_append(#c, :c), #d.e[2] = :d REMOVE #x, #y[1] ADD #n :one DELETE #s :s",
+    "SET " + ", ".join(f"#k{i} = :v{i}" for i in range(22)),
+    "SET #a = #a + :one, #b = #b - :one REMOVE #c"])
+def test_the_validators_copy_of_a_tree_is_the_one_deepcopy_makes(text):
+    """`expressions.copied_tree`, the validator's copy of a parsed UpdateExpression, is what
+    `copy.deepcopy` makes: the same classes, attributes in the same order, parents pointing into
+    the copy, nothing shared with the kept tree but strings; other values go to `copy.deepcopy`."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack.moto_patches import expressions
+
+    tree = UpdateExpressionParser.make(text)
+    copied = expressions.copied_tree(tree)
+    assert _layout(copied) == _layout(copy.deepcopy(tree)) == _layout(tree)
+    originals, copies = {}, {}
+    _layout(tree, originals), _layout(copied, copies)
+    assert not originals.keys() & copies.keys()
+    value = DynamoType({"L": [{"S": "x"}]})
+    assert expressions.copied_tree(value) == value and expressions.copied_tree(value) is not value
