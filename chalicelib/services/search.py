@@ -137,8 +137,9 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
         return None
     found: study_index.Hits | None = None
     unindexed = []
+    termed = listing.all_termed(holding)
     for criterion in criteria:
-        hits = study_index.hits(album_ids, criterion, fuzzy)
+        hits = study_index.hits(album_ids, criterion, fuzzy, termed)
         if hits is None:
             unindexed.append(criterion)
         else:
