@@ -146,6 +146,34 @@ def _answered(response) -> list[tuple[str, str]]:
     return [(item["00080020"]["Value"][0], item["00100020"]["Value"][0]) for item in response.json()]
 
 
+def test_the_migration_indexes_rows_written_before_the_indexes(stack, token):
+    """An album of rows without search keys answers from its rows (every row read) until
+    `index_study_rows` has run, then from the keys indexes, and from its term rows once
+    `term_study_rows` has run, with the same answers. (Before the large albums are written: the
+    migrations Scan the table, which the emulator does item by item.)"""
+    album = _album_of(stack, token, 40, indexed=False)
+    params, matches = SEARCHES["name and modality"]
+    _, before = search(stack, token, album, **params)
+    assert _answered(before) == _expected(40, matches)
+    with service_layer(stack):
+        from chalicelib.store.migrations import index_study_rows, term_study_rows
+        from chalicelib.store.models import AlbumStudyCount
+
+        assert index_study_rows() == 40
+        assert index_study_rows() == 0
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).indexed) == 40
+    for params, matches in SEARCHES.values():  # by the keys indexes: no term rows yet
+        _, after = search(stack, token, album, **params)
+        assert _answered(after) == _expected(40, matches)[:25], params
+    with service_layer(stack):
+        assert term_study_rows() == 40
+        assert term_study_rows() == 0
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).termed) == 40
+    for params, matches in SEARCHES.values():
+        _, after = search(stack, token, album, **params)
+        assert _answered(after) == _expected(40, matches)[:25], params
+
+
 @pytest.mark.parametrize("name", SEARCHES)
 def test_a_search_costs_the_same_in_an_album_of_100_and_of_3000_studies(stack, token, albums, name):
     params, matches = SEARCHES[name]
@@ -224,32 +252,6 @@ def test_a_later_page_of_a_search_is_the_next_matches(stack, token, albums):
     assert response.headers["X-Total-Count"] == str(len(expected))
 
 
-def test_the_migration_indexes_rows_written_before_the_indexes(stack, token):
-    """An album of rows without search keys answers from its rows (every row read) until
-    `index_study_rows` has run, then from the indexes, with the same answers."""
-    album = _album_of(stack, token, 40, indexed=False)
-    params, matches = SEARCHES["name and modality"]
-    _, before = search(stack, token, album, **params)
-    assert _answered(before) == _expected(40, matches)
-    with service_layer(stack):
-        from chalicelib.store.migrations import index_study_rows, term_study_rows
-        from chalicelib.store.models import AlbumStudyCount
-
-        assert index_study_rows() == 40
-        assert index_study_rows() == 0
-        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).indexed) == 40
-    for params, matches in SEARCHES.values():  # by the keys indexes: no term rows yet
-        _, after = search(stack, token, album, **params)
-        assert _answered(after) == _expected(40, matches)[:25], params
-    with service_layer(stack):
-        assert term_study_rows() == 40
-        assert term_study_rows() == 0
-        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).termed) == 40
-    for params, matches in SEARCHES.values():
-        _, after = search(stack, token, album, **params)
-        assert _answered(after) == _expected(40, matches)[:25], params
-
-
 def _stow(stack, token: str, album: str, dataset) -> None:
     from tests.integration import dicom_samples
     response = requests.post(f"{stack.api_url}/studies", params={"album": album}, data=dicom_samples.part10(dataset),
@@ -296,28 +298,43 @@ def test_the_indexes_follow_series_into_and_out_of_an_album(stack, token):
     assert found(PatientName="alpha*") == [] and found(ModalitiesInStudy="MR") == []
 
 
+def _store_series(album: str, uid: str, series: str, identity: dict, new: bool) -> None:
+    """A series of a study into an album as STOW and sharing write it (`listing.add`), its
+    study identity on its series record."""
+    from chalicelib.store import listing
+    from chalicelib.store.models import SeriesRecord, SeriesShare, transact
+    with transact() as transaction:
+        transaction.save(SeriesRecord(*SeriesRecord.key(uid, series), study_uid=uid, series_uid=series, instance_count=1,
+                                      attributes={"00080060": {"vr": "CS", "Value": ["CT"]}}, study_attributes=identity))
+        transaction.save(SeriesShare(*SeriesShare.key(album, uid, series), album_id=album, study_uid=uid,
+                                     series_uid=series, series_album=f"{series}#{album}", added_at="2026-01-01"))
+        listing.add(transaction, album, uid, series, identity, "CT", study_is_new=new)
+
+
 def test_wildcard_searches_follow_a_study_identity_and_leave_no_term_row_behind(stack, token):
-    """A study whose two series carry different patient names (identity is per series): the
-    album's row copies the first's, and `*lph*`, fuzzy `one` and `*LPHA-*` find it; when that series
-    leaves, the row copies the other's and the wildcard searches follow it; when the last leaves,
-    no search finds it and the album holds no term row of it."""
-    from tests.integration import dicom_samples
+    """A study whose two series carry different patient identities (identity is per series, as
+    de-identified copies have): the album's row copies the first's, and `*lph*`, fuzzy `one` and
+    `*LPHA-*` find it; when that series leaves, the row copies the other's and the wildcard
+    searches follow it, no term row of the old identity left; when the last leaves, no search
+    finds it and the album holds no term row of it."""
     album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
                           data={"name": "changing identity"}, timeout=60).json()["album_id"]
-    first = dicom_samples.load("CT_small.dcm")
-    first.PatientName, first.PatientID, first.AccessionNumber = "Alpha^One", "ALPHA-1", "ACC-ALPHA"
-    second = dicom_samples.renewed(dicom_samples.load("CT_small.dcm"), study=str(first.StudyInstanceUID))
-    second.PatientName, second.PatientID, second.AccessionNumber = "Beta^Two", "BETA-2", "ACC-BETA"
-    _stow(stack, token, album, first)
-    _stow(stack, token, album, second)
-    study = str(first.StudyInstanceUID)
+    study, first, second = generate_uid(), "1.2.3.1", "1.2.3.2"  # the copy comes from the lowest remaining
+    alpha, beta = _attributes(study, _study(1)), _attributes(study, _study(2))
+    alpha.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Alpha^One"}]}, "00100020": {"vr": "LO", "Value": ["ALPHA-1"]},
+                  "00080050": {"vr": "SH", "Value": ["ACC-ALPHA"]}})
+    beta.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Beta^Two"}]}, "00100020": {"vr": "LO", "Value": ["BETA-2"]},
+                 "00080050": {"vr": "SH", "Value": ["ACC-BETA"]}})
+    with service_layer(stack):
+        _store_series(album, study, first, alpha, new=True)
+        _store_series(album, study, second, beta, new=False)
 
     def found(**params) -> list[str]:
         _, response = search(stack, token, album, **params)
         return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
 
-    def leave(series) -> None:
-        response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series.SeriesInstanceUID}/albums/{album}",
+    def leave(series: str) -> None:
+        response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series}/albums/{album}",
                                    headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert response.status_code == 204, response.text
 
@@ -338,3 +355,55 @@ def test_wildcard_searches_follow_a_study_identity_and_leave_no_term_row_behind(
     leave(second)
     assert found(PatientName="*eta*") == [] and found(AccessionNumber="*-beta") == []
     assert term_rows() == []
+
+
+TRICKY = [  # (PatientName, PatientID, AccessionNumber) of studies stored through `listing.add`
+    ("Rossi^Mario", "PAT-1", "ACC0042"), ("GROSSMAN^Ann", "pat-2", "X0042Y"), ("de la Cruz^María José", "", "0042"),
+    ("O'Brien^Seán", "A?B", ""), ("Müller^Jürgen", "müller-7", "M-1"), ("Li", "LI", "L"), ("", "EMPTY-NAME", "E1"),
+    ("Smith^John^^Dr", "S*1", "S1"), ("ross", "ROSS", "R0SS"), ("Ro ss^i", "R OSS", "R0 55"),
+]
+PATTERNS = [  # (attribute, pattern, fuzzy)
+    ("PatientName", "*ross*", False), ("PatientName", "*ROSS*", True), ("PatientName", "*o?s*", False),
+    ("PatientName", "*i^m*", False), ("PatientName", "*cruz^m*", False), ("PatientName", "ross", True),
+    ("PatientName", "mar", True), ("PatientName", "jos", True), ("PatientName", "JOS MAR", True),
+    ("PatientName", "*a*\\*i", False), ("PatientName", "*josé", False), ("PatientName", "*e la*", False),
+    ("PatientName", "?i", False), ("PatientName", "*?*", False), ("PatientName", "*rien*", True),
+    ("PatientName", "*ss^*", False), ("PatientName", "*Ü*", False), ("PatientName", "dr", True),
+    ("PatientName", "*o s*", True), ("PatientID", "*at-*", False), ("PatientID", "*-?", False),
+    ("PatientID", "*?b", False), ("PatientID", "*ss*\\*üll*", False), ("PatientID", "*OSS", False),
+    ("AccessionNumber", "*0042*", False), ("AccessionNumber", "*0?4*", False), ("AccessionNumber", "*s", False),
+    ("AccessionNumber", "*0 5*", False),
+]
+
+
+@pytest.fixture(scope="module")
+def tricky_album(stack, token):
+    """An album of the `TRICKY` studies, each written by `listing.add` (its term rows with it);
+    their study attributes by StudyInstanceUID."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "tricky names"}, timeout=60).json()["album_id"]
+    written = {}
+    with service_layer(stack):
+        from chalicelib.dicom import json_model
+        for n, (name, patient_id, accession) in enumerate(TRICKY):
+            uid, series = generate_uid(), generate_uid()
+            attributes = _attributes(uid, _study(n))
+            for keyword, value in (("PatientName", name), ("PatientID", patient_id), ("AccessionNumber", accession)):
+                tag = json_model.tag_hex(keyword)
+                attributes[tag] = {"vr": attributes[tag]["vr"], "Value": [{"Alphabetic": value} if keyword == "PatientName" else value]}
+            _store_series(album, uid, series, attributes, new=True)
+            written[uid] = attributes
+    return album, written
+
+
+@pytest.mark.parametrize(("keyword", "pattern", "fuzzy"), PATTERNS)
+def test_a_wildcard_search_answers_what_matching_every_row_answers(stack, token, tricky_album, keyword, pattern, fuzzy):
+    """Wildcards inside, `?`, alternatives, mixed case, accents, names with `^` and spaces, empty
+    values: the album's term rows answer exactly the studies whose attributes match."""
+    from chalicelib.dicom import json_model, matching
+    album, written = tricky_album
+    criterion = matching.Criterion(json_model.tag_hex(keyword), pattern)
+    expected = sorted(uid for uid, attributes in written.items() if matching.matches(attributes, criterion, fuzzy))
+    _, response = search(stack, token, album, **{keyword: pattern, "fuzzymatching": str(fuzzy).lower()})
+    answered = [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+    assert sorted(answered) == expected
