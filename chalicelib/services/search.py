@@ -100,7 +100,7 @@ def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.
     rows_read: dict = {}  # a StudyDate range's rows: not read again for the page
     if criteria and len(readable) == 1:  # its count beside its indexes' Queries: one round trip, not two
         holding, *hits = aws.together(functools.partial(listing.counts, readable),
-                                      *(functools.partial(study_index.hits, readable, c, fuzzy, rows_read)
+                                      *(functools.partial(study_index.hits, readable, c, fuzzy, True, rows_read)
                                         for c in criteria))
     else:
         holding = listing.counts(readable)  # several albums: only those holding studies are read
@@ -145,9 +145,11 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
     `migrations.index_study_rows` has run)."""
     if not listing.all_indexed(holding):
         return None
-    if read is None:
-        rows_read = {}
-        read = aws.together(*(functools.partial(study_index.hits, album_ids, c, fuzzy, rows_read) for c in criteria))
+    termed = listing.all_termed(holding)
+    if read is None or (not termed and any(study_index.reads_terms(c, fuzzy) for c in criteria)):
+        rows_read = {}  # (read beside the counts as if every row had its term rows: read again without)
+        read = aws.together(*(functools.partial(study_index.hits, album_ids, c, fuzzy, termed, rows_read)
+                              for c in criteria))
     rows_read = {key: row for key, row in (rows_read or {}).items() if key[0] in holding}
     read_studies = {study for _, study in rows_read}
 

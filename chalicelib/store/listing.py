@@ -17,6 +17,7 @@ from chalicelib.store import aws, identity, rows, study_index
 from chalicelib.store.models import AlbumStudy, AlbumStudyCount, VisibleStudyCount
 
 MAX_PAGE = 1000  # rows per Query request of a list page
+MAX_TERM_CHANGES = 80  # term rows a series leaving may write or delete (TransactWriteItems takes 100)
 # What a list page reads of each row: not its keys nor its search keys (`study_index`), which
 # the emulator serializes and botocore and PynamoDB parse for nothing (docs/benchmarks.md).
 LISTED = ["study_uid", "listing", "series_uids", "study_attributes", "series_modalities"]
@@ -34,8 +35,9 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
         modality: str, study_is_new: bool) -> None:
     """The listing part of putting a series into an album, inside the caller's transaction: the
     album's study row gains the series and its modality (and, once, the study's attributes as
-    stored); a new study row also counts one more study and takes its search keys from that copy
-    (`study_index`), and the series' modality its `AlbumStudyModality` row. Each guess is a
+    stored); a new study row also counts one more study and takes its search keys and
+    `AlbumStudyTerm` rows from that copy (`study_index`: at most 68 rows), and the series' modality
+    its `AlbumStudyModality` row. Each guess is a
     condition, so a wrong one cancels the transaction (see `row`) and nothing is miscounted."""
     study_row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
     copy = json_model.subset(study_attributes, json_model.PATIENT_STUDY_KEYWORDS)
@@ -47,9 +49,13 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
                AlbumStudy.series_uids.add({series_uid}),
                AlbumStudy.series_modalities.add({modality_entry(series_uid, modality)})]
     if study_is_new:
+        terms = study_index.term_rows(album_id, study_uid, order, copy)
         actions += [*study_index.key_actions(copy, only_if_absent=True), AlbumStudy.indexed.set(True)]
-        transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
-        count(transaction, album_id, +1, indexed=True)
+        transaction.update(study_row, actions=actions + ([AlbumStudy.termed.set(True)] if terms is not None else []),
+                           condition=AlbumStudy.pk.does_not_exist())
+        count(transaction, album_id, +1, indexed=True, termed=terms is not None)
+        for term in terms or ():
+            transaction.save(term)
     else:
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.exists())
     if modality:
@@ -67,11 +73,13 @@ def series_of_entry(entry: str) -> str:
     return entry.partition("=")[0]
 
 
-def count(transaction: TransactWrite, album_id: str, delta: int, indexed: bool = False) -> None:
-    """One study more or fewer in the album; `indexed` when its row is (`AlbumStudy.indexed`)."""
+def count(transaction: TransactWrite, album_id: str, delta: int, indexed: bool = False, termed: bool = False) -> None:
+    """One study more or fewer in the album; `indexed` when its row is (`AlbumStudy.indexed`),
+    `termed` when its term rows are written (`AlbumStudy.termed`)."""
     actions = [AlbumStudyCount.studies.add(delta), AlbumStudyCount.changes.add(1)]
-    transaction.update(AlbumStudyCount(*AlbumStudyCount.key(album_id)),
-                       actions=actions + ([AlbumStudyCount.indexed.add(delta)] if indexed else []))
+    actions += [AlbumStudyCount.indexed.add(delta)] if indexed else []
+    actions += [AlbumStudyCount.termed.add(delta)] if termed else []
+    transaction.update(AlbumStudyCount(*AlbumStudyCount.key(album_id)), actions=actions)
 
 
 def modalities_of(study_row: AlbumStudy, leaving: str | None = None) -> set[str]:
@@ -84,13 +92,18 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
     """The listing part of taking a series out of an album: `study_row` (as read) loses the
     series, or goes with its last one. The condition holds only while the row is as read."""
     series_uids = study_row.series_uids
-    unchanged = (size(AlbumStudy.series_uids) == len(series_uids)) & AlbumStudy.series_uids.contains(series_uid)
+    unchanged = (size(AlbumStudy.series_uids) == len(series_uids)) & AlbumStudy.series_uids.contains(series_uid) \
+        & (AlbumStudy.termed.exists() if study_row.termed else AlbumStudy.termed.does_not_exist())
     if series_uids == {series_uid}:
         transaction.delete(study_row, condition=unchanged)
-        count(transaction, study_row.album_id, -1, indexed=bool(study_row.indexed))
+        count(transaction, study_row.album_id, -1, indexed=bool(study_row.indexed), termed=bool(study_row.termed))
+        for term in _terms(study_row, study_row.study_attributes, study_row.listing) or ():
+            transaction.delete(term)
         remaining: set[str] = set()
     else:
-        copied, order = _copy_from_another(study_row, series_uid)
+        copied, order, copy = _copy_from_another(study_row, series_uid)
+        if order is not None:
+            copied += _replace_terms(transaction, study_row, copy, order)
         actions = [AlbumStudy.series_uids.delete({series_uid}), *copied]
         entries = {e for e in study_row.series_modalities or () if series_of_entry(e) == series_uid}
         if entries:
@@ -104,18 +117,52 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
         transaction.delete(study_index.modality_row(study_row.album_id, modality, study_row.study_uid))
 
 
-def _copy_from_another(study_row: AlbumStudy, leaving: str) -> tuple[list, str | None]:
+def _copy_from_another(study_row: AlbumStudy, leaving: str) -> tuple[list, str | None, dict]:
     """When the series whose identity the row copies leaves (or the row does not say which it
     copies), the copy comes from a remaining series: members must see no identity of a series the
-    album no longer holds. The update actions, and the row's new `listing` (None: unchanged)."""
+    album no longer holds. The update actions, the row's new `listing` (None: unchanged) and copy."""
     if study_row.attributes_from not in (None, leaving):
-        return [], None
+        return [], None, {}
     remaining = sorted(study_row.series_uids - {leaving})
     copy = json_model.subset(identity.read(study_row.study_uid, remaining[:1]).get(
         (study_row.study_uid, remaining[0]), {}), json_model.PATIENT_STUDY_KEYWORDS)
     order = f"{qido.listing_key(copy)}#{study_row.study_uid}"
     return [AlbumStudy.study_attributes.set(copy), AlbumStudy.attributes_from.set(remaining[0]),
-            AlbumStudy.listing.set(order), *study_index.key_actions(copy)], order
+            AlbumStudy.listing.set(order), *study_index.key_actions(copy)], order, copy
+
+
+def _terms(study_row: AlbumStudy, attributes: dict | None, order: str) -> list | None:
+    """The row's `AlbumStudyTerm` rows, were it to copy `attributes`; None when it has none written."""
+    if not study_row.termed:
+        return None
+    return study_index.term_rows(study_row.album_id, study_row.study_uid, order, attributes or {})
+
+
+def _replace_terms(transaction: TransactWrite, study_row: AlbumStudy, copy: dict, order: str) -> list:
+    """The term rows follow a new copy of the study's identity (`_copy_from_another`), in the
+    caller's transaction: those of the old copy alone go, the new copy's are written. When the new
+    copy has none (a value too long) or the change would not fit a transaction, the old ones go and
+    the row is no longer `termed` (the album's wildcard searches then read its keys index, until
+    `migrations.term_study_rows`). The update actions of the row."""
+    old = _terms(study_row, study_row.study_attributes, study_row.listing)
+    if old is None:
+        return []
+    new = study_index.term_rows(study_row.album_id, study_row.study_uid, order, copy)
+    kept = {(t.pk, t.sk) for t in new or ()}
+    gone = [t for t in old if (t.pk, t.sk) not in kept]
+    was = {(t.pk, t.sk): (t.listing, t.value) for t in old}
+    changed = [t for t in new or () if was.get((t.pk, t.sk)) != (t.listing, t.value)]
+    if new is None or len(gone) + len(changed) > MAX_TERM_CHANGES:
+        for term in old:
+            transaction.delete(term)
+        transaction.update(AlbumStudyCount(*AlbumStudyCount.key(study_row.album_id)),
+                           actions=[AlbumStudyCount.termed.add(-1)])
+        return [AlbumStudy.termed.remove()]
+    for term in gone:
+        transaction.delete(term)
+    for term in changed:
+        transaction.save(term)
+    return []
 
 
 @dataclass
@@ -189,6 +236,11 @@ def all_indexed(holding: dict[str, AlbumStudyCount]) -> bool:
     """Whether every study row of the albums carries its search keys (`study_index`): rows
     written before them do once `migrations.index_study_rows` has run."""
     return all(int(c.indexed or 0) == int(c.studies) for c in holding.values())
+
+
+def all_termed(holding: dict[str, AlbumStudyCount]) -> bool:
+    """Whether every study row of the albums has its `AlbumStudyTerm` rows (`study_index`)."""
+    return all(int(c.termed or 0) == int(c.studies) for c in holding.values())
 
 
 def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:

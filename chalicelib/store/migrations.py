@@ -114,6 +114,38 @@ def index_study_rows(dry_run: bool = False) -> int:
     return indexed
 
 
+def term_study_rows(dry_run: bool = False) -> int:
+    """The `AlbumStudyTerm` rows (`study_index.term_rows`) of the indexed `AlbumStudy` rows
+    written before them, each row in one transaction with its album's `termed` count; an album's
+    wildcard and fuzzy searches use them once all its rows have them. Run after
+    `index_study_rows`. A row with a value too long for term rows keeps none (its album's
+    searches read the keys index). Returns how many rows it gave term rows (`dry_run`: would)."""
+    termed = 0
+    for row in AlbumStudy.scan(AlbumStudy.sk.startswith("STUDY#") & AlbumStudy.indexed.exists()
+                               & AlbumStudy.termed.does_not_exist()):
+        terms = study_index.term_rows(row.album_id, row.study_uid, row.listing, row.study_attributes or {})
+        if terms is None:
+            continue
+        if dry_run:
+            termed += 1
+            continue
+        copied_from = (AlbumStudy.attributes_from == row.attributes_from) if row.attributes_from \
+            else AlbumStudy.attributes_from.does_not_exist()
+        try:
+            with transact() as transaction:
+                transaction.update(row, actions=[AlbumStudy.termed.set(True)],
+                                   condition=AlbumStudy.pk.exists() & AlbumStudy.termed.does_not_exist()
+                                   & (AlbumStudy.listing == row.listing) & copied_from)
+                for term in terms:
+                    transaction.save(term)
+                transaction.update(AlbumStudyCount(*AlbumStudyCount.key(row.album_id)),
+                                   actions=[AlbumStudyCount.termed.add(1)])
+            termed += 1
+        except TransactWriteError:
+            pass  # the row changed or left meanwhile: the next run gives it its rows
+    return termed
+
+
 def _study_attributes(study_uids: list[str]) -> dict[str, dict]:
     """What `AlbumStudy.study_attributes` copies of each stored study."""
     records = StudyRecord.batch_get([StudyRecord.key(u) for u in study_uids]) if study_uids else []
@@ -158,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"study lists {would}built for {build_study_lists(args.dry_run)} album(s)")
     print(f"album study rows {would}completed with study attributes and modalities: {complete_study_rows(args.dry_run)}")
     print(f"album study rows {would}given search keys: {index_study_rows(args.dry_run)}")
+    print(f"album study rows {would}given term rows: {term_study_rows(args.dry_run)}")
     claimed, ambiguous = claim_emails(args.dry_run)
     print(f"e-mail claims {would}written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
     if args.purge_orphans:

@@ -438,6 +438,7 @@ class AlbumStudy(_Item):
     patient_id_key = UnicodeAttribute(null=True)
     accession_key = UnicodeAttribute(null=True)
     indexed = BooleanAttribute(null=True)  # keys and `AlbumStudyModality` rows written with the row
+    termed = BooleanAttribute(null=True)  # its `AlbumStudyTerm` rows are written (`store.study_index`)
     by_listing = StudiesByListing()
     by_name = StudiesByName()
     by_patient_id = StudiesByPatientId()
@@ -461,15 +462,33 @@ class AlbumStudyModality(_Item):
         return f"ALBUM#{album_id}", f"MODALITY#{modality.upper()}#{study_uid}"
 
 
+class AlbumStudyTerm(_Item):
+    """`ALBUM#{id}` / `TERM#{code}#{suffix}#{study}`: a suffix (its first characters) of the
+    lower-cased PatientName, PatientID or AccessionNumber the album's row of the study copies;
+    `value` the whole of it, `listing` the study's order. A search for `*ross*` is one Query on
+    `TERM#{code}#ross` (`store.study_index`)."""
+
+    Meta = _meta("shares_table")
+    study_uid = UnicodeAttribute()
+    listing = UnicodeAttribute()
+    value = UnicodeAttribute()
+
+    @staticmethod
+    def key(album_id: str, code: str, suffix: str, study_uid: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"TERM#{code}#{suffix}#{study_uid}"
+
+
 class AlbumStudyCount(_Item):
     """`ALBUM#{id}` / `STUDYCOUNT`: how many studies an album holds (X-Total-Count of its study
     list); `changes` counts every study that came or went; `indexed`, how many of its study rows
-    are `AlbumStudy.indexed` (searches use the indexes when all are)."""
+    are `AlbumStudy.indexed` (searches use the indexes when all are); `termed`, how many are
+    `AlbumStudy.termed` (wildcard and fuzzy searches use the term rows when all are)."""
 
     Meta = _meta("shares_table")
     studies = NumberAttribute(default=0)
     changes = NumberAttribute(default=0)
     indexed = NumberAttribute(null=True)
+    termed = NumberAttribute(null=True)
 
     @staticmethod
     def key(album_id: str) -> tuple[str, str]:

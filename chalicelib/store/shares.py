@@ -14,6 +14,7 @@ from chalicelib.store.models import (
     AlbumStudy,
     AlbumStudyCount,
     AlbumStudyModality,
+    AlbumStudyTerm,
     SeriesRecord,
     SeriesShare,
     transact,
@@ -127,5 +128,8 @@ def forget_album(album_id: str) -> None:
             batch.delete(row)
     with AlbumStudyModality.batch_write() as batch:
         for row in AlbumStudyModality.query(f"ALBUM#{album_id}", AlbumStudyModality.sk.startswith("MODALITY#")):
+            batch.delete(row)
+    with AlbumStudyTerm.batch_write() as batch:
+        for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith("TERM#")):
             batch.delete(row)
     AlbumStudyCount(*AlbumStudyCount.key(album_id)).delete()

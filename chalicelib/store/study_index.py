@@ -4,16 +4,21 @@ PatientID and AccessionNumber (`keys_of`), each the sort key of a global seconda
 album (keys only; the value is followed by the study's order, `SEPARATOR` between); StudyDate ranges are ranges of the `by-listing` index (its
 sort key starts with the date); each modality of the album's series of a study is an
 `AlbumStudyModality` row. A criterion with a literal start (`Rossi*`, `PAT123`, a date range,
-`CT`) is one Query per album and alternative reading its matches; one starting with a wildcard, or
-a fuzzy name, reads the whole name (or ID) index of the album, about 200 bytes a study. Every
-candidate is checked with `matching`, so the answers are exactly those of matching the rows."""
+`CT`) is one Query per album and alternative reading its matches. One starting with a wildcard
+(`*ross*`), or a fuzzy name, is one Query per album and alternative on the album's
+`AlbumStudyTerm` rows (`term_rows`: one per distinct suffix of each value) for the longest literal
+run of the pattern (`term_run`), reading only the studies whose value holds that run; an album
+holding a study whose rows are not written (`AlbumStudy.termed`: a value longer than
+`TERM_POSITIONS`, or a row written before them) reads its whole name (or ID) index instead, about
+200 bytes a study. Every candidate is checked with `matching`, so the answers are exactly those of
+matching the rows."""
 from __future__ import annotations
 
 import re
 
 from chalicelib.dicom import json_model, matching, qido
 from chalicelib.dicom.json_model import element
-from chalicelib.store.models import AlbumStudy, AlbumStudyModality
+from chalicelib.store.models import AlbumStudy, AlbumStudyModality, AlbumStudyTerm
 
 PATIENT_NAME, PATIENT_ID, ACCESSION = "00100010", "00100020", "00080050"
 STUDY_DATE, MODALITIES_IN_STUDY = "00080020", "00080061"
@@ -22,6 +27,11 @@ _KEYS = {PATIENT_NAME: ("PatientName", "name_key", "by_name", "PN"),
          ACCESSION: ("AccessionNumber", "accession_key", "by_accession", "SH")}
 INDEXED_TAGS = frozenset({*_KEYS, STUDY_DATE, MODALITIES_IN_STUDY})
 SEPARATOR = "\x1f"
+TERM_CODES = {PATIENT_NAME: "n", PATIENT_ID: "p", ACCESSION: "a"}  # in `AlbumStudyTerm` keys
+TERM_CHARS = 12  # of a suffix in its row's key: a longer run is looked up by its first 12
+# The longest value whose suffixes get rows: a study has at most 32 + 20 + 16 = 68 term rows, so
+# that STOW's transaction (25 instances and 6 other rows: `services.ingest_rows`) stays within 100.
+TERM_POSITIONS = {PATIENT_NAME: 32, PATIENT_ID: 20, ACCESSION: 16}
 _DATE_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")
 
 Hits = dict[str, str]  # study uid -> its `listing` (the study list's order)
@@ -62,13 +72,38 @@ def is_no_criterion(criterion: matching.Criterion) -> bool:
     return criterion.value in ("", "*")
 
 
-def hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool,
+def term_rows(album_id: str, study_uid: str, order: str, study_attributes: dict) -> list[AlbumStudyTerm] | None:
+    """The `AlbumStudyTerm` rows of a study's copy in an album: one per distinct suffix (its first
+    `TERM_CHARS`) of each lower-cased value; None when a value is longer than `TERM_POSITIONS`
+    (the study's row is then not `termed`)."""
+    terms: dict[tuple[str, str], str] = {}
+    for tag, (keyword, _, _, _) in _KEYS.items():
+        value = json_model.text_value(study_attributes, keyword).lower()
+        if len(value) > TERM_POSITIONS[tag]:
+            return None
+        for start in range(len(value)):
+            terms[(TERM_CODES[tag], value[start:start + TERM_CHARS])] = value
+    return [AlbumStudyTerm(*AlbumStudyTerm.key(album_id, code, suffix, study_uid), study_uid=study_uid,
+                           listing=order, value=value) for (code, suffix), value in sorted(terms.items())]
+
+
+def term_run(alternative: str, fuzzy: bool) -> str:
+    """What every value an alternative matches holds (lower-cased): its longest literal run
+    between wildcards; of a fuzzy name (a word of the query starts a word of the name, or the
+    pattern matches as a wildcard: `matching`), its longest run between separators and wildcards.
+    Cut to `TERM_CHARS`."""
+    separators = r"[\s^,*?]+" if fuzzy else r"[*?]+"
+    return max(re.split(separators, alternative.lower()), key=len)[:TERM_CHARS]
+
+
+def hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool, termed: bool = False,
          rows_read: dict[tuple[str, str], AlbumStudy] | None = None) -> Hits | None:
     """The studies of the albums whose rows match the criterion, read from an index; None when no
-    index holds the attribute (the caller matches the rows themselves). A StudyDate range reads
-    whole rows: those are kept in `rows_read` ((album, study) -> row), when given."""
+    index holds the attribute (the caller matches the rows themselves). `termed`: every study row
+    of the albums has its term rows (`listing.all_termed`). A StudyDate range reads whole rows:
+    those are kept in `rows_read` ((album, study) -> row), when given."""
     if criterion.tag in _KEYS:
-        return _key_hits(album_ids, criterion, fuzzy)
+        return _key_hits(album_ids, criterion, fuzzy, termed)
     if criterion.tag == STUDY_DATE:
         return _date_hits(album_ids, criterion, rows_read)
     if criterion.tag == MODALITIES_IN_STUDY:
@@ -76,24 +111,62 @@ def hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool,
     return None
 
 
-def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool) -> Hits:
-    _, attribute, index_name, vr = _KEYS[criterion.tag]
-    index, column = getattr(AlbumStudy, index_name), getattr(AlbumStudy, attribute)
-    fuzzy = fuzzy and vr == "PN"  # a fuzzy name matches any word of it: the whole index is read
-    starts = {"" if fuzzy else literal_start(a).lower() for a in criterion.value.split("\\")}
-    if "" in starts:
-        starts = {""}
+def reads_terms(criterion: matching.Criterion, fuzzy: bool) -> bool:
+    """Whether the criterion's hits come from term rows when the albums have them (`_key_hits`)."""
+    if criterion.tag not in _KEYS:
+        return False
+    fuzzy = fuzzy and _KEYS[criterion.tag][3] == "PN"
+    return any(fuzzy or not literal_start(a) for a in criterion.value.split("\\"))
+
+
+def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool, termed: bool) -> Hits:
+    """Each alternative with a literal start reads the index from it; another, the term rows of
+    its run (`term_run`) when the albums have them; the whole index otherwise."""
+    vr = _KEYS[criterion.tag][3]
+    fuzzy = fuzzy and vr == "PN"  # a fuzzy name matches any word of it: no literal start
+    starts, runs = set(), set()
+    for alternative in criterion.value.split("\\"):
+        start = "" if fuzzy else literal_start(alternative).lower()
+        run = term_run(alternative, fuzzy) if termed and not start else ""
+        if start:
+            starts.add(start)
+        elif run:
+            runs.add(run)
+        else:
+            starts, runs = {""}, set()
+            break
     found: Hits = {}
     for album_id in album_ids:
         for start in sorted(starts):
-            for row in index.query(album_id, column.startswith(start) if start else None,
-                                   attributes_to_get=["sk", attribute]):  # half the entry to parse
-                text, _, order = getattr(row, attribute).rpartition(SEPARATOR)
-                if matching.matches({criterion.tag: element(vr, {"Alphabetic": text} if vr == "PN" else text)},
-                                    criterion, fuzzy):
-                    study_uid = row.sk.removeprefix("STUDY#")
-                    found[study_uid] = f"{order}#{study_uid}"
+            _index_hits(album_id, criterion, fuzzy, start, found)
+        for run in sorted(runs):
+            _term_hits(album_id, criterion, fuzzy, run, found)
     return found
+
+
+def _matches(criterion: matching.Criterion, text: str, fuzzy: bool) -> bool:
+    vr = _KEYS[criterion.tag][3]
+    return matching.matches({criterion.tag: element(vr, {"Alphabetic": text} if vr == "PN" else text)}, criterion, fuzzy)
+
+
+def _index_hits(album_id: str, criterion: matching.Criterion, fuzzy: bool, start: str, found: Hits) -> None:
+    _, attribute, index_name, _ = _KEYS[criterion.tag]
+    index, column = getattr(AlbumStudy, index_name), getattr(AlbumStudy, attribute)
+    for row in index.query(album_id, column.startswith(start) if start else None,
+                           attributes_to_get=["sk", attribute]):  # half the entry to parse
+        text, _, order = getattr(row, attribute).rpartition(SEPARATOR)
+        if _matches(criterion, text, fuzzy):
+            study_uid = row.sk.removeprefix("STUDY#")
+            found[study_uid] = f"{order}#{study_uid}"
+
+
+def _term_hits(album_id: str, criterion: matching.Criterion, fuzzy: bool, run: str, found: Hits) -> None:
+    """The album's studies whose value holds `run` (one Query), checked with `matching`."""
+    prefix = f"TERM#{TERM_CODES[criterion.tag]}#{run}"
+    for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith(prefix),
+                                    attributes_to_get=["study_uid", "listing", "value"]):
+        if row.study_uid not in found and _matches(criterion, row.value, fuzzy):
+            found[row.study_uid] = row.listing
 
 
 def _date_hits(album_ids: list[str], criterion: matching.Criterion,

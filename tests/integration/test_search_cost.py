@@ -58,15 +58,23 @@ def token(stack):
 
 def _album_of(stack, token: str, count: int, indexed: bool = True) -> str:
     """An album of `count` one-series studies (`_study`), written as `store.listing.add` writes
-    them (`indexed`) or as before the search indexes."""
+    them (`indexed`: with their search keys and term rows) or as before the search indexes."""
     album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
                           data={"name": f"{count} studies"}, timeout=60).json()["album_id"]
     with service_layer(stack):
         from chalicelib.dicom import qido
         from chalicelib.store import study_index
-        from chalicelib.store.models import AlbumStudy, AlbumStudyCount, AlbumStudyModality, SeriesRecord, SeriesShare
+        from chalicelib.store.models import (
+            AlbumStudy,
+            AlbumStudyCount,
+            AlbumStudyModality,
+            AlbumStudyTerm,
+            SeriesRecord,
+            SeriesShare,
+        )
         with SeriesRecord.batch_write() as series_rows, SeriesShare.batch_write() as shares, \
-                AlbumStudy.batch_write() as listed, AlbumStudyModality.batch_write() as modalities:
+                AlbumStudy.batch_write() as listed, AlbumStudyModality.batch_write() as modalities, \
+                AlbumStudyTerm.batch_write() as terms:
             for n in range(count):
                 study, uid, series = _study(n), generate_uid(), generate_uid()
                 attributes = _attributes(uid, study)
@@ -80,12 +88,14 @@ def _album_of(stack, token: str, count: int, indexed: bool = True) -> str:
                 listed.save(AlbumStudy(*AlbumStudy.key(album, uid), album_id=album, study_uid=uid, listing=order,
                                        series_uids={series}, study_attributes=attributes, attributes_from=series,
                                        series_modalities={f"{series}={study['modality']}"},
-                                       indexed=True if indexed else None, **keys))
+                                       indexed=True if indexed else None, termed=True if indexed else None, **keys))
                 if indexed:
                     modalities.save(AlbumStudyModality(*AlbumStudyModality.key(album, study["modality"], uid),
                                                        study_uid=uid, listing=order))
+                    for term in study_index.term_rows(album, uid, order, attributes):
+                        terms.save(term)
         AlbumStudyCount(*AlbumStudyCount.key(album), studies=count, changes=count,
-                        indexed=count if indexed else None).save()
+                        indexed=count if indexed else None, termed=count if indexed else None).save()
     return album
 
 
@@ -109,6 +119,10 @@ SEARCHES = {  # what each client sends -> which of the population's studies it f
     "patient-name prefix": ({"PatientName": "Rossi*"}, lambda s: s["name"].startswith("Rossi")),
     "OHIF's name search (fuzzy)": ({"PatientName": "*ross*", "fuzzymatching": "true"},
                                    lambda s: "ross" in s["name"].lower()),
+    "name inside (*ross*)": ({"PatientName": "*ross*"}, lambda s: "ross" in s["name"].lower()),
+    "KHEOPS fuzzy name (ross)": ({"PatientName": "ross", "fuzzymatching": "true"},
+                                 lambda s: s["name"].lower().startswith("ross")),
+    "patient ID inside (*00042*)": ({"PatientID": "*00042*"}, lambda s: "00042" in s["patient_id"]),
     "patient ID": ({"PatientID": "PAT0000042"}, lambda s: s["patient_id"] == "PAT0000042"),
     "OHIF's accession search": ({"AccessionNumber": "*0000042*"}, lambda s: "0000042" in s["accession"]),
     "StudyDate range": ({"StudyDate": "20100101-20101231"}, lambda s: "20100101" <= s["date"] <= "20101231"),
@@ -132,6 +146,34 @@ def _answered(response) -> list[tuple[str, str]]:
     return [(item["00080020"]["Value"][0], item["00100020"]["Value"][0]) for item in response.json()]
 
 
+def test_the_migration_indexes_rows_written_before_the_indexes(stack, token):
+    """An album of rows without search keys answers from its rows (every row read) until
+    `index_study_rows` has run, then from the keys indexes, and from its term rows once
+    `term_study_rows` has run, with the same answers. (Before the large albums are written: the
+    migrations Scan the table, which the emulator does item by item.)"""
+    album = _album_of(stack, token, 40, indexed=False)
+    params, matches = SEARCHES["name and modality"]
+    _, before = search(stack, token, album, **params)
+    assert _answered(before) == _expected(40, matches)
+    with service_layer(stack):
+        from chalicelib.store.migrations import index_study_rows, term_study_rows
+        from chalicelib.store.models import AlbumStudyCount
+
+        assert index_study_rows() == 40
+        assert index_study_rows() == 0
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).indexed) == 40
+    for params, matches in SEARCHES.values():  # by the keys indexes: no term rows yet
+        _, after = search(stack, token, album, **params)
+        assert _answered(after) == _expected(40, matches)[:25], params
+    with service_layer(stack):
+        assert term_study_rows() == 40
+        assert term_study_rows() == 0
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).termed) == 40
+    for params, matches in SEARCHES.values():
+        _, after = search(stack, token, album, **params)
+        assert _answered(after) == _expected(40, matches)[:25], params
+
+
 @pytest.mark.parametrize("name", SEARCHES)
 def test_a_search_costs_the_same_in_an_album_of_100_and_of_3000_studies(stack, token, albums, name):
     params, matches = SEARCHES[name]
@@ -146,6 +188,49 @@ def test_a_search_costs_the_same_in_an_album_of_100_and_of_3000_studies(stack, t
     print(f"DynamoDB requests for a {name} search, by album size: {costs}")
     assert costs[3000] == costs[100], costs
 
+
+
+WILDCARDS = {  # criterion (tag, value, fuzzy) -> which of the population's studies match it
+    "*ross*": (("00100010", "*ross*", False), lambda s: "ross" in s["name"].lower()),
+    "fuzzy ross": (("00100010", "ross", True), lambda s: s["name"].lower().startswith("ross")),
+    "fuzzy *ross*": (("00100010", "*ross*", True), lambda s: "ross" in s["name"].lower()),
+    "accession *0000042*": (("00080050", "*0000042*", False), lambda s: "0000042" in s["accession"]),
+    "accession *000004?*": (("00080050", "*000004?*", False), lambda s: "000004" in s["accession"][:-1]),
+}
+
+
+@pytest.mark.parametrize("name", WILDCARDS)
+def test_a_wildcard_or_fuzzy_search_reads_rows_as_its_matches_not_as_the_album(stack, albums, monkeypatch, name):
+    """`*ross*`, a fuzzy name and `*...*` on an accession read the index rows of the studies
+    holding the pattern's longest literal run (`store.study_index` term rows), not the album's
+    whole index: the DynamoDB items read are at most twice the studies holding the run, in the
+    album of 100 studies as in that of 3,000. Items counted in the store layer (each Query's
+    ScannedCount), as the search asks them."""
+    import botocore.client
+    (tag, value, fuzzy), matches = WILDCARDS[name]
+    scanned: list[int] = []
+    make_call = botocore.client.BaseClient._make_api_call
+
+    def counting(client, operation: str, params: dict):
+        answer = make_call(client, operation, params)
+        if operation == "Query":
+            scanned.append(answer.get("ScannedCount", 0))
+        return answer
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    with service_layer(stack):
+        from chalicelib.dicom.matching import Criterion
+        from chalicelib.store import listing, study_index
+        for size, album in albums.items():
+            scanned.clear()
+            holding = listing.counts([album])
+            hits = study_index.hits([album], Criterion(tag, value), fuzzy, termed=listing.all_termed(holding))
+            expected = [_study(n) for n in range(size) if matches(_study(n))]
+            assert len(hits) == len(expected)
+            run = study_index.term_run(value, fuzzy)
+            holding_run = sum(run in s[{"00100010": "name", "00080050": "accession"}[tag]].lower()
+                              for s in map(_study, range(size)))
+            assert len(scanned) == 1 and sum(scanned) <= 2 * holding_run, (size, scanned, holding_run)
 
 
 def test_a_page_of_101_matches_waits_on_the_round_trips_of_a_smaller_page(stack, token, albums):
@@ -165,25 +250,6 @@ def test_a_later_page_of_a_search_is_the_next_matches(stack, token, albums):
     _, response = search(stack, token, albums[3000], PatientName="Rossi*", offset="25")
     assert _answered(response) == expected[25:50]
     assert response.headers["X-Total-Count"] == str(len(expected))
-
-
-def test_the_migration_indexes_rows_written_before_the_indexes(stack, token):
-    """An album of rows without search keys answers from its rows (every row read) until
-    `index_study_rows` has run, then from the indexes, with the same answers."""
-    album = _album_of(stack, token, 40, indexed=False)
-    params, matches = SEARCHES["name and modality"]
-    _, before = search(stack, token, album, **params)
-    assert _answered(before) == _expected(40, matches)
-    with service_layer(stack):
-        from chalicelib.store.migrations import index_study_rows
-        from chalicelib.store.models import AlbumStudyCount
-
-        assert index_study_rows() == 40
-        assert index_study_rows() == 0
-        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).indexed) == 40
-    for params, matches in SEARCHES.values():
-        _, after = search(stack, token, album, **params)
-        assert _answered(after) == _expected(40, matches)[:25], params
 
 
 def _stow(stack, token: str, album: str, dataset) -> None:
@@ -273,3 +339,114 @@ def test_a_studydate_search_reads_the_pages_rows_once(stack, token, albums):
     assert response.headers["X-Total-Count"] == str(len(_expected(3000, matches)))
     assert cost == 5, cost
     assert rounds(timeline) <= 3, [r for r in timeline if r[0].startswith("dynamodb:")]
+
+
+def _store_series(album: str, uid: str, series: str, identity: dict, new: bool) -> None:
+    """A series of a study into an album as STOW and sharing write it (`listing.add`), its
+    study identity on its series record."""
+    from chalicelib.store import listing
+    from chalicelib.store.models import SeriesRecord, SeriesShare, transact
+    with transact() as transaction:
+        transaction.save(SeriesRecord(*SeriesRecord.key(uid, series), study_uid=uid, series_uid=series, instance_count=1,
+                                      attributes={"00080060": {"vr": "CS", "Value": ["CT"]}}, study_attributes=identity))
+        transaction.save(SeriesShare(*SeriesShare.key(album, uid, series), album_id=album, study_uid=uid,
+                                     series_uid=series, series_album=f"{series}#{album}", added_at="2026-01-01"))
+        listing.add(transaction, album, uid, series, identity, "CT", study_is_new=new)
+
+
+def test_wildcard_searches_follow_a_study_identity_and_leave_no_term_row_behind(stack, token):
+    """A study whose two series carry different patient identities (identity is per series, as
+    de-identified copies have): the album's row copies the first's, and `*lph*`, fuzzy `one` and
+    `*LPHA-*` find it; when that series leaves, the row copies the other's and the wildcard
+    searches follow it, no term row of the old identity left; when the last leaves, no search
+    finds it and the album holds no term row of it."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "changing identity"}, timeout=60).json()["album_id"]
+    study, first, second = generate_uid(), "1.2.3.1", "1.2.3.2"  # the copy comes from the lowest remaining
+    alpha, beta = _attributes(study, _study(1)), _attributes(study, _study(2))
+    alpha.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Alpha^One"}]}, "00100020": {"vr": "LO", "Value": ["ALPHA-1"]},
+                  "00080050": {"vr": "SH", "Value": ["ACC-ALPHA"]}})
+    beta.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Beta^Two"}]}, "00100020": {"vr": "LO", "Value": ["BETA-2"]},
+                 "00080050": {"vr": "SH", "Value": ["ACC-BETA"]}})
+    with service_layer(stack):
+        _store_series(album, study, first, alpha, new=True)
+        _store_series(album, study, second, beta, new=False)
+
+    def found(**params) -> list[str]:
+        _, response = search(stack, token, album, **params)
+        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+
+    def leave(series: str) -> None:
+        response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series}/albums/{album}",
+                                   headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert response.status_code == 204, response.text
+
+    def term_rows() -> list[str]:
+        with service_layer(stack):
+            from chalicelib.store.models import AlbumStudyTerm
+            return [r.sk for r in AlbumStudyTerm.query(f"ALBUM#{album}", AlbumStudyTerm.sk.startswith("TERM#"))]
+
+    assert found(PatientName="*lph*") == [study] and found(PatientName="one", fuzzymatching="true") == [study]
+    assert found(PatientID="*LPHA-*") == [study] and found(AccessionNumber="*alpha") == [study]
+    assert found(PatientName="*eta*") == []
+    leave(first)
+    assert found(PatientName="*lph*") == [] and found(PatientName="one", fuzzymatching="true") == []
+    assert found(PatientID="*lpha*") == [] and found(AccessionNumber="*alpha") == []
+    assert found(PatientName="*eta*") == [study] and found(PatientName="two", fuzzymatching="true") == [study]
+    assert found(PatientID="*ETA-*") == [study] and found(AccessionNumber="*-beta") == [study]
+    assert not [sk for sk in term_rows() if "alpha" in sk or "one" in sk], term_rows()
+    leave(second)
+    assert found(PatientName="*eta*") == [] and found(AccessionNumber="*-beta") == []
+    assert term_rows() == []
+
+
+TRICKY = [  # (PatientName, PatientID, AccessionNumber) of studies stored through `listing.add`
+    ("Rossi^Mario", "PAT-1", "ACC0042"), ("GROSSMAN^Ann", "pat-2", "X0042Y"), ("de la Cruz^María José", "", "0042"),
+    ("O'Brien^Seán", "A?B", ""), ("Müller^Jürgen", "müller-7", "M-1"), ("Li", "LI", "L"), ("", "EMPTY-NAME", "E1"),
+    ("Smith^John^^Dr", "S*1", "S1"), ("ross", "ROSS", "R0SS"), ("Ro ss^i", "R OSS", "R0 55"),
+]
+PATTERNS = [  # (attribute, pattern, fuzzy)
+    ("PatientName", "*ross*", False), ("PatientName", "*ROSS*", True), ("PatientName", "*o?s*", False),
+    ("PatientName", "*i^m*", False), ("PatientName", "*cruz^m*", False), ("PatientName", "ross", True),
+    ("PatientName", "mar", True), ("PatientName", "jos", True), ("PatientName", "JOS MAR", True),
+    ("PatientName", "*a*\\*i", False), ("PatientName", "*josé", False), ("PatientName", "*e la*", False),
+    ("PatientName", "?i", False), ("PatientName", "*?*", False), ("PatientName", "*rien*", True),
+    ("PatientName", "*ss^*", False), ("PatientName", "*Ü*", False), ("PatientName", "dr", True),
+    ("PatientName", "*o s*", True), ("PatientID", "*at-*", False), ("PatientID", "*-?", False),
+    ("PatientID", "*?b", False), ("PatientID", "*ss*\\*üll*", False), ("PatientID", "*OSS", False),
+    ("AccessionNumber", "*0042*", False), ("AccessionNumber", "*0?4*", False), ("AccessionNumber", "*s", False),
+    ("AccessionNumber", "*0 5*", False),
+]
+
+
+@pytest.fixture(scope="module")
+def tricky_album(stack, token):
+    """An album of the `TRICKY` studies, each written by `listing.add` (its term rows with it);
+    their study attributes by StudyInstanceUID."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "tricky names"}, timeout=60).json()["album_id"]
+    written = {}
+    with service_layer(stack):
+        from chalicelib.dicom import json_model
+        for n, (name, patient_id, accession) in enumerate(TRICKY):
+            uid, series = generate_uid(), generate_uid()
+            attributes = _attributes(uid, _study(n))
+            for keyword, value in (("PatientName", name), ("PatientID", patient_id), ("AccessionNumber", accession)):
+                tag = json_model.tag_hex(keyword)
+                attributes[tag] = {"vr": attributes[tag]["vr"], "Value": [{"Alphabetic": value} if keyword == "PatientName" else value]}
+            _store_series(album, uid, series, attributes, new=True)
+            written[uid] = attributes
+    return album, written
+
+
+@pytest.mark.parametrize(("keyword", "pattern", "fuzzy"), PATTERNS)
+def test_a_wildcard_search_answers_what_matching_every_row_answers(stack, token, tricky_album, keyword, pattern, fuzzy):
+    """Wildcards inside, `?`, alternatives, mixed case, accents, names with `^` and spaces, empty
+    values: the album's term rows answer exactly the studies whose attributes match."""
+    from chalicelib.dicom import json_model, matching
+    album, written = tricky_album
+    criterion = matching.Criterion(json_model.tag_hex(keyword), pattern)
+    expected = sorted(uid for uid, attributes in written.items() if matching.matches(attributes, criterion, fuzzy))
+    _, response = search(stack, token, album, **{keyword: pattern, "fuzzymatching": str(fuzzy).lower()})
+    answered = [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+    assert sorted(answered) == expected
