@@ -99,9 +99,9 @@ def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.
         return _page_of_list(principal, fields, holding, chosen, total, page, base_url)
     rows_read: dict = {}  # a StudyDate range's rows: not read again for the page
     if criteria and len(readable) == 1:  # its count beside its indexes' Queries: one round trip, not two
-        holding, *hits = aws.together(functools.partial(listing.counts, readable),
-                                      *(functools.partial(study_index.hits, readable, c, fuzzy, True, rows_read)
-                                        for c in criteria))
+        *hits, holding = aws.together(*(functools.partial(study_index.hits, readable, c, fuzzy, True, rows_read)
+                                        for c in criteria), functools.partial(listing.counts, readable))
+        # (the first criterion's reads in this thread: its term and long-value Queries are sent at once)
     else:
         holding = listing.counts(readable)  # several albums: only those holding studies are read
         hits = None
