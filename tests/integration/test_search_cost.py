@@ -487,6 +487,34 @@ def test_long_values_follow_a_study_identity_and_leave_no_row_behind(stack, toke
     assert rows() == ([], 0) and found(PatientName="*ross*") == []
 
 
+def test_the_migration_gives_a_row_left_without_term_rows_for_a_long_value_its_long_value_row(stack, token):
+    """A row written while a value too long for term rows got none (indexed, not `termed`): its
+    album's wildcard searches read the whole keys index until `term_study_rows` gives it its
+    long-value row; then the album counts it `termed` and `*ross*` finds it from the term rows."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "long name before"}, timeout=60).json()["album_id"]
+    uid, series = generate_uid(), generate_uid()
+    attributes = _attributes(uid, _study(3))
+    attributes["00100010"] = {"vr": "PN", "Value": [{"Alphabetic": LONG_NAME}]}
+    with service_layer(stack):
+        from chalicelib.dicom import qido
+        from chalicelib.store import study_index
+        from chalicelib.store.migrations import term_study_rows
+        from chalicelib.store.models import AlbumStudy, AlbumStudyCount, AlbumStudyTerm, SeriesShare
+        SeriesShare(*SeriesShare.key(album, uid, series), album_id=album, study_uid=uid, series_uid=series,
+                    series_album=f"{series}#{album}", added_at="2026-01-01").save()
+        AlbumStudy(*AlbumStudy.key(album, uid), album_id=album, study_uid=uid, series_uids={series},
+                   listing=f"{qido.listing_key(attributes)}#{uid}", study_attributes=attributes, attributes_from=series,
+                   series_modalities={f"{series}=CT"}, indexed=True, **study_index.keys_of(attributes)).save()
+        AlbumStudyCount(*AlbumStudyCount.key(album), studies=1, changes=1, indexed=1, termed=0).save()
+        assert term_study_rows() >= 1
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).termed) == 1
+        assert [r.value for r in AlbumStudyTerm.query(f"ALBUM#{album}", AlbumStudyTerm.sk.startswith("LONG#n#"))] \
+            == [LONG_NAME.lower()]
+    _, response = search(stack, token, album, PatientName="*ross*")
+    assert [item["0020000D"]["Value"][0] for item in response.json()] == [uid]
+
+
 @pytest.mark.parametrize(("name", "patient_id", "accession"), [
     pytest.param("Abcdefghijklmnop^Qrstuvwxyz01234", "ABCDEFGHIJKLMNOPQRST", "0123456789ABCDEF", id="at the caps"),
     pytest.param("Abcdefghijklmnopqrstuvwxyz012345^Abcdefghijklmnopqrstuvwxyz01234", "A" * 64, "B" * 17,
