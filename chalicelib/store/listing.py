@@ -37,9 +37,8 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
     album's study row gains the series and its modality (and, once, the study's attributes as
     stored); a new study row also counts one more study and takes its search keys and
     `AlbumStudyTerm` rows (long-value rows included) from that copy (`study_index`: at most 68
-    rows), and the series' modality
-    its `AlbumStudyModality` row. Each guess is a
-    condition, so a wrong one cancels the transaction (see `row`) and nothing is miscounted."""
+    rows), and the series' modality its `AlbumStudyModality` row. Each guess is a condition, so a
+    wrong one cancels the transaction (see `row`) and nothing is miscounted."""
     study_row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
     copy = json_model.subset(study_attributes, json_model.PATIENT_STUDY_KEYWORDS)
     order = f"{qido.listing_key(copy)}#{study_uid}"
