@@ -154,9 +154,9 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
     read_studies = {study for _, study in rows_read}
 
     def rows_of(study_uids: list[str]) -> dict[str, listing.Listed]:
-        if all(uid in read_studies for uid in study_uids):
+        if len(album_ids) == 1 and all(uid in read_studies for uid in study_uids):  # several: each album's row
             return listing.of_models(rows_read, study_uids)
-        return listing.rows_of(album_ids, study_uids)
+        return listing.rows_of(album_ids, study_uids, functools.partial(_shows_match, criteria, fuzzy))
 
     found: study_index.Hits | None = None
     unindexed = []
@@ -176,6 +176,13 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
     chosen = ordered[page.offset:page.offset + page.limit]
     rows = rows_of(chosen)
     return len(ordered), [(uid, rows[uid]) for uid in chosen if uid in rows]
+
+
+def _shows_match(criteria: list[matching.Criterion], fuzzy: bool, study_attributes: dict) -> bool:
+    """Whether an album's copy of a study's identity satisfies the criteria on study attributes: a
+    study several albums hold with different identities (identity is per series) is shown with
+    one its match came from, so what a search answers satisfies it."""
+    return matching.matches_all(study_attributes, [c for c in criteria if c.tag != MODALITIES_IN_STUDY], fuzzy)
 
 
 def _read_what_rows_lack(listed: dict[str, listing.Listed], modalities: bool) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pynamodb.expressions.condition import size
@@ -244,11 +245,12 @@ def all_termed(holding: dict[str, AlbumStudyCount]) -> bool:
     return all(int(c.termed or 0) == int(c.studies) for c in holding.values())
 
 
-def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
-    """The albums' rows of these studies, merged as `newest_first` merges them, in the order of
-    `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
+def rows_of(album_ids: list[str], study_uids: list[str],
+            shown: Callable[[dict], bool] | None = None) -> dict[str, Listed]:
+    """The albums' rows of these studies, merged as `newest_first` merges them (but for `shown`:
+    `merged`), in the order of `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
-    return merged(rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]), study_uids)
+    return merged(rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]), study_uids, shown)
 
 
 def of_models(album_rows: dict[tuple[str, str], AlbumStudy], study_uids: list[str]) -> dict[str, Listed]:
@@ -259,15 +261,19 @@ def of_models(album_rows: dict[tuple[str, str], AlbumStudy], study_uids: list[st
                    for (album_id, study_uid), r in album_rows.items()], study_uids)
 
 
-def merged(album_rows: list[rows.Row], study_uids: list[str]) -> dict[str, Listed]:
-    """The albums' rows of these studies merged, one `Listed` a study, in the order of `study_uids`."""
+def merged(album_rows: list[rows.Row], study_uids: list[str],
+           shown: Callable[[dict], bool] | None = None) -> dict[str, Listed]:
+    """The albums' rows of these studies merged, one `Listed` a study, in the order of `study_uids`:
+    its series and modalities in all of them, its identity the copy of the first album's row (by
+    album id), or of the first whose copy satisfies `shown` (a search's criteria) if any does."""
     found: dict[str, list[rows.Row]] = {}
     for album_row in album_rows:
         found.setdefault(album_row["study_uid"], []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
         listed = studies[study_uid] = Listed(set(), None, {})
-        for album_row in sorted(found[study_uid], key=lambda r: r["album_id"]):
+        for album_row in sorted(found[study_uid], key=lambda r: (
+                shown is not None and not shown(r.get("study_attributes") or {}), r["album_id"])):
             listed.series_uids.update(album_row["series_uids"])
             listed.attributes = listed.attributes or album_row.get("study_attributes")
             listed.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())
