@@ -99,9 +99,9 @@ def _from_study_lists(principal: Principal, source: policy.Source, fields: qido.
         return _page_of_list(principal, fields, holding, chosen, total, page, base_url)
     rows_read: dict = {}  # a StudyDate range's rows: not read again for the page
     if criteria and len(readable) == 1:  # its count beside its indexes' Queries: one round trip, not two
-        holding, *hits = aws.together(functools.partial(listing.counts, readable),
-                                      *(functools.partial(study_index.hits, readable, c, fuzzy, True, rows_read)
-                                        for c in criteria))
+        *hits, holding = aws.together(*(functools.partial(study_index.hits, readable, c, fuzzy, True, rows_read)
+                                        for c in criteria), functools.partial(listing.counts, readable))
+        # (the first criterion's reads in this thread: its term and long-value Queries are sent at once)
     else:
         holding = listing.counts(readable)  # several albums: only those holding studies are read
         hits = None
@@ -154,9 +154,9 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
     read_studies = {study for _, study in rows_read}
 
     def rows_of(study_uids: list[str]) -> dict[str, listing.Listed]:
-        if all(uid in read_studies for uid in study_uids):
+        if len(album_ids) == 1 and all(uid in read_studies for uid in study_uids):  # several: each album's row
             return listing.of_models(rows_read, study_uids)
-        return listing.rows_of(album_ids, study_uids)
+        return listing.rows_of(album_ids, study_uids, functools.partial(_shows_match, criteria, fuzzy))
 
     found: study_index.Hits | None = None
     unindexed = []
@@ -176,6 +176,13 @@ def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.C
     chosen = ordered[page.offset:page.offset + page.limit]
     rows = rows_of(chosen)
     return len(ordered), [(uid, rows[uid]) for uid in chosen if uid in rows]
+
+
+def _shows_match(criteria: list[matching.Criterion], fuzzy: bool, study_attributes: dict) -> bool:
+    """Whether an album's copy of a study's identity satisfies the criteria on study attributes: a
+    study several albums hold with different identities (identity is per series) is shown with
+    one its match came from, so what a search answers satisfies it."""
+    return matching.matches_all(study_attributes, [c for c in criteria if c.tag != MODALITIES_IN_STUDY], fuzzy)
 
 
 def _read_what_rows_lack(listed: dict[str, listing.Listed], modalities: bool) -> None:

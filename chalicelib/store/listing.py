@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pynamodb.expressions.condition import size
@@ -36,9 +37,9 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
     """The listing part of putting a series into an album, inside the caller's transaction: the
     album's study row gains the series and its modality (and, once, the study's attributes as
     stored); a new study row also counts one more study and takes its search keys and
-    `AlbumStudyTerm` rows from that copy (`study_index`: at most 68 rows), and the series' modality
-    its `AlbumStudyModality` row. Each guess is a
-    condition, so a wrong one cancels the transaction (see `row`) and nothing is miscounted."""
+    `AlbumStudyTerm` rows (long-value rows included) from that copy (`study_index`: at most 68
+    rows), and the series' modality its `AlbumStudyModality` row. Each guess is a condition, so a
+    wrong one cancels the transaction (see `row`) and nothing is miscounted."""
     study_row = AlbumStudy(*AlbumStudy.key(album_id, study_uid))
     copy = json_model.subset(study_attributes, json_model.PATIENT_STUDY_KEYWORDS)
     order = f"{qido.listing_key(copy)}#{study_uid}"
@@ -50,11 +51,11 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
                AlbumStudy.series_modalities.add({modality_entry(series_uid, modality)})]
     if study_is_new:
         terms = study_index.term_rows(album_id, study_uid, order, copy)
-        actions += [*study_index.key_actions(copy, only_if_absent=True), AlbumStudy.indexed.set(True)]
-        transaction.update(study_row, actions=actions + ([AlbumStudy.termed.set(True)] if terms is not None else []),
-                           condition=AlbumStudy.pk.does_not_exist())
-        count(transaction, album_id, +1, indexed=True, termed=terms is not None)
-        for term in terms or ():
+        actions += [*study_index.key_actions(copy, only_if_absent=True), AlbumStudy.indexed.set(True),
+                    AlbumStudy.termed.set(True)]
+        transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
+        count(transaction, album_id, +1, indexed=True, termed=True)
+        for term in terms:
             transaction.save(term)
     else:
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.exists())
@@ -132,7 +133,8 @@ def _copy_from_another(study_row: AlbumStudy, leaving: str) -> tuple[list, str |
 
 
 def _terms(study_row: AlbumStudy, attributes: dict | None, order: str) -> list | None:
-    """The row's `AlbumStudyTerm` rows, were it to copy `attributes`; None when it has none written."""
+    """The row's `AlbumStudyTerm` rows (long-value rows included), were it to copy `attributes`;
+    None when it has none written."""
     if not study_row.termed:
         return None
     return study_index.term_rows(study_row.album_id, study_row.study_uid, order, attributes or {})
@@ -140,19 +142,19 @@ def _terms(study_row: AlbumStudy, attributes: dict | None, order: str) -> list |
 
 def _replace_terms(transaction: TransactWrite, study_row: AlbumStudy, copy: dict, order: str) -> list:
     """The term rows follow a new copy of the study's identity (`_copy_from_another`), in the
-    caller's transaction: those of the old copy alone go, the new copy's are written. When the new
-    copy has none (a value too long) or the change would not fit a transaction, the old ones go and
-    the row is no longer `termed` (the album's wildcard searches then read its keys index, until
-    `migrations.term_study_rows`). The update actions of the row."""
+    caller's transaction: those of the old copy alone go, the new copy's are written (a value too
+    long for suffix rows has its long-value row). When the change would not fit a transaction, the
+    old ones go and the row is no longer `termed` (the album's wildcard searches then read its keys
+    index, until `migrations.term_study_rows`). The update actions of the row."""
     old = _terms(study_row, study_row.study_attributes, study_row.listing)
     if old is None:
         return []
     new = study_index.term_rows(study_row.album_id, study_row.study_uid, order, copy)
-    kept = {(t.pk, t.sk) for t in new or ()}
+    kept = {(t.pk, t.sk) for t in new}
     gone = [t for t in old if (t.pk, t.sk) not in kept]
     was = {(t.pk, t.sk): (t.listing, t.value) for t in old}
-    changed = [t for t in new or () if was.get((t.pk, t.sk)) != (t.listing, t.value)]
-    if new is None or len(gone) + len(changed) > MAX_TERM_CHANGES:
+    changed = [t for t in new if was.get((t.pk, t.sk)) != (t.listing, t.value)]
+    if len(gone) + len(changed) > MAX_TERM_CHANGES:
         for term in old:
             transaction.delete(term)
         transaction.update(AlbumStudyCount(*AlbumStudyCount.key(study_row.album_id)),
@@ -243,11 +245,12 @@ def all_termed(holding: dict[str, AlbumStudyCount]) -> bool:
     return all(int(c.termed or 0) == int(c.studies) for c in holding.values())
 
 
-def rows_of(album_ids: list[str], study_uids: list[str]) -> dict[str, Listed]:
-    """The albums' rows of these studies, merged as `newest_first` merges them, in the order of
-    `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
+def rows_of(album_ids: list[str], study_uids: list[str],
+            shown: Callable[[dict], bool] | None = None) -> dict[str, Listed]:
+    """The albums' rows of these studies, merged as `newest_first` merges them (but for `shown`:
+    `merged`), in the order of `study_uids` (one BatchGetItem per 100 album-study pairs, sent at once)."""
     keys = [AlbumStudy.key(a, s) for s in study_uids for a in album_ids]
-    return merged(rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]), study_uids)
+    return merged(rows.batch_get(AlbumStudy, keys, [*LISTED, "album_id"]), study_uids, shown)
 
 
 def of_models(album_rows: dict[tuple[str, str], AlbumStudy], study_uids: list[str]) -> dict[str, Listed]:
@@ -258,15 +261,19 @@ def of_models(album_rows: dict[tuple[str, str], AlbumStudy], study_uids: list[st
                    for (album_id, study_uid), r in album_rows.items()], study_uids)
 
 
-def merged(album_rows: list[rows.Row], study_uids: list[str]) -> dict[str, Listed]:
-    """The albums' rows of these studies merged, one `Listed` a study, in the order of `study_uids`."""
+def merged(album_rows: list[rows.Row], study_uids: list[str],
+           shown: Callable[[dict], bool] | None = None) -> dict[str, Listed]:
+    """The albums' rows of these studies merged, one `Listed` a study, in the order of `study_uids`:
+    its series and modalities in all of them, its identity the copy of the first album's row (by
+    album id), or of the first whose copy satisfies `shown` (a search's criteria) if any does."""
     found: dict[str, list[rows.Row]] = {}
     for album_row in album_rows:
         found.setdefault(album_row["study_uid"], []).append(album_row)
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
         listed = studies[study_uid] = Listed(set(), None, {})
-        for album_row in sorted(found[study_uid], key=lambda r: r["album_id"]):
+        for album_row in sorted(found[study_uid], key=lambda r: (
+                shown is not None and not shown(r.get("study_attributes") or {}), r["album_id"])):
             listed.series_uids.update(album_row["series_uids"])
             listed.attributes = listed.attributes or album_row.get("study_attributes")
             listed.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())

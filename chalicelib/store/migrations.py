@@ -118,14 +118,11 @@ def term_study_rows(dry_run: bool = False) -> int:
     """The `AlbumStudyTerm` rows (`study_index.term_rows`) of the indexed `AlbumStudy` rows
     written before them, each row in one transaction with its album's `termed` count; an album's
     wildcard and fuzzy searches use them once all its rows have them. Run after
-    `index_study_rows`. A row with a value too long for term rows keeps none (its album's
-    searches read the keys index). Returns how many rows it gave term rows (`dry_run`: would)."""
+    `index_study_rows`. A value too long for suffix rows gets its long-value row (rows skipped
+    before those existed get theirs now). Returns how many rows it gave term rows (`dry_run`: would)."""
     termed = 0
     for row in AlbumStudy.scan(AlbumStudy.sk.startswith("STUDY#") & AlbumStudy.indexed.exists()
                                & AlbumStudy.termed.does_not_exist()):
-        terms = study_index.term_rows(row.album_id, row.study_uid, row.listing, row.study_attributes or {})
-        if terms is None:
-            continue
         if dry_run:
             termed += 1
             continue
@@ -133,6 +130,7 @@ def term_study_rows(dry_run: bool = False) -> int:
             else AlbumStudy.attributes_from.does_not_exist()
         try:
             with transact() as transaction:
+                terms = study_index.term_rows(row.album_id, row.study_uid, row.listing, row.study_attributes or {})
                 transaction.update(row, actions=[AlbumStudy.termed.set(True)],
                                    condition=AlbumStudy.pk.exists() & AlbumStudy.termed.does_not_exist()
                                    & (AlbumStudy.listing == row.listing) & copied_from)

@@ -466,7 +466,8 @@ class AlbumStudyTerm(_Item):
     """`ALBUM#{id}` / `TERM#{code}#{suffix}#{study}`: a suffix (its first characters) of the
     lower-cased PatientName, PatientID or AccessionNumber the album's row of the study copies;
     `value` the whole of it, `listing` the study's order. A search for `*ross*` is one Query on
-    `TERM#{code}#ross` (`store.study_index`)."""
+    `TERM#{code}#ross` (`store.study_index`), sent with one on `LONG#{code}#`: `ALBUM#{id}` /
+    `LONG#{code}#{study}` holds a value too long for suffix rows (`long_key`)."""
 
     Meta = _meta("shares_table")
     study_uid = UnicodeAttribute()
@@ -476,6 +477,10 @@ class AlbumStudyTerm(_Item):
     @staticmethod
     def key(album_id: str, code: str, suffix: str, study_uid: str) -> tuple[str, str]:
         return f"ALBUM#{album_id}", f"TERM#{code}#{suffix}#{study_uid}"
+
+    @staticmethod
+    def long_key(album_id: str, code: str, study_uid: str) -> tuple[str, str]:
+        return f"ALBUM#{album_id}", f"LONG#{code}#{study_uid}"
 
 
 class AlbumStudyCount(_Item):

@@ -130,6 +130,7 @@ def forget_album(album_id: str) -> None:
         for row in AlbumStudyModality.query(f"ALBUM#{album_id}", AlbumStudyModality.sk.startswith("MODALITY#")):
             batch.delete(row)
     with AlbumStudyTerm.batch_write() as batch:
-        for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith("TERM#")):
-            batch.delete(row)
+        for prefix in ("TERM#", "LONG#"):
+            for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith(prefix)):
+                batch.delete(row)
     AlbumStudyCount(*AlbumStudyCount.key(album_id)).delete()

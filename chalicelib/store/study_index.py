@@ -5,19 +5,22 @@ album (keys only; the value is followed by the study's order, `SEPARATOR` betwee
 sort key starts with the date); each modality of the album's series of a study is an
 `AlbumStudyModality` row. A criterion with a literal start (`Rossi*`, `PAT123`, a date range,
 `CT`) is one Query per album and alternative reading its matches. One starting with a wildcard
-(`*ross*`), or a fuzzy name, is one Query per album and alternative on the album's
+(`*ross*`), or a fuzzy name, reads per album and alternative, in one round trip, the album's
 `AlbumStudyTerm` rows (`term_rows`: one per distinct suffix of each value) for the longest literal
-run of the pattern (`term_run`), reading only the studies whose value holds that run; an album
-holding a study whose rows are not written (`AlbumStudy.termed`: a value longer than
-`TERM_POSITIONS`, or a row written before them) reads its whole name (or ID) index instead, about
-200 bytes a study. Every candidate is checked with `matching`, so the answers are exactly those of
-matching the rows."""
+run of the pattern (`term_run`) and the album's long-value rows of the attribute (one per value
+longer than `TERM_POSITIONS`, which gets no suffix rows): only the studies whose value holds that
+run, and the rare long values. An album holding a study row whose term rows are not written
+(`AlbumStudy.termed`: a row written before them) reads its whole name (or ID) index instead,
+about 200 bytes a study. Every candidate is checked with `matching`, so the answers are exactly
+those of matching the rows."""
 from __future__ import annotations
 
+import functools
 import re
 
 from chalicelib.dicom import json_model, matching, qido
 from chalicelib.dicom.json_model import element
+from chalicelib.store import aws
 from chalicelib.store.models import AlbumStudy, AlbumStudyModality, AlbumStudyTerm
 
 PATIENT_NAME, PATIENT_ID, ACCESSION = "00100010", "00100020", "00080050"
@@ -31,6 +34,7 @@ TERM_CODES = {PATIENT_NAME: "n", PATIENT_ID: "p", ACCESSION: "a"}  # in `AlbumSt
 TERM_CHARS = 12  # of a suffix in its row's key: a longer run is looked up by its first 12
 # The longest value whose suffixes get rows: a study has at most 32 + 20 + 16 = 68 term rows, so
 # that STOW's transaction (25 instances and 6 other rows: `services.ingest_rows`) stays within 100.
+# A longer value gets one long-value row instead (`AlbumStudyTerm.long_key`).
 TERM_POSITIONS = {PATIENT_NAME: 32, PATIENT_ID: 20, ACCESSION: 16}
 _DATE_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")
 
@@ -72,19 +76,24 @@ def is_no_criterion(criterion: matching.Criterion) -> bool:
     return criterion.value in ("", "*")
 
 
-def term_rows(album_id: str, study_uid: str, order: str, study_attributes: dict) -> list[AlbumStudyTerm] | None:
+def term_rows(album_id: str, study_uid: str, order: str, study_attributes: dict) -> list[AlbumStudyTerm]:
     """The `AlbumStudyTerm` rows of a study's copy in an album: one per distinct suffix (its first
-    `TERM_CHARS`) of each lower-cased value; None when a value is longer than `TERM_POSITIONS`
-    (the study's row is then not `termed`)."""
+    `TERM_CHARS`) of each lower-cased value; a value longer than `TERM_POSITIONS` gets one
+    long-value row (`LONG#{code}#{study}`) instead, read by every search of its attribute that
+    reads term rows. At most 68 rows (three values at their caps); 3 when all are too long."""
     terms: dict[tuple[str, str], str] = {}
+    longs: dict[str, str] = {}
     for tag, (keyword, _, _, _) in _KEYS.items():
         value = json_model.text_value(study_attributes, keyword).lower()
         if len(value) > TERM_POSITIONS[tag]:
-            return None
+            longs[TERM_CODES[tag]] = value
+            continue
         for start in range(len(value)):
             terms[(TERM_CODES[tag], value[start:start + TERM_CHARS])] = value
     return [AlbumStudyTerm(*AlbumStudyTerm.key(album_id, code, suffix, study_uid), study_uid=study_uid,
-                           listing=order, value=value) for (code, suffix), value in sorted(terms.items())]
+                           listing=order, value=value) for (code, suffix), value in sorted(terms.items())] \
+        + [AlbumStudyTerm(*AlbumStudyTerm.long_key(album_id, code, study_uid), study_uid=study_uid,
+                          listing=order, value=value) for code, value in sorted(longs.items())]
 
 
 def term_run(alternative: str, fuzzy: bool) -> str:
@@ -121,7 +130,8 @@ def reads_terms(criterion: matching.Criterion, fuzzy: bool) -> bool:
 
 def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool, termed: bool) -> Hits:
     """Each alternative with a literal start reads the index from it; another, the term rows of
-    its run (`term_run`) when the albums have them; the whole index otherwise."""
+    its run (`term_run`) and the album's long values of the attribute when the albums have them;
+    the whole index otherwise. Every Query of every album is sent at once."""
     vr = _KEYS[criterion.tag][3]
     fuzzy = fuzzy and vr == "PN"  # a fuzzy name matches any word of it: no literal start
     starts, runs = set(), set()
@@ -135,12 +145,18 @@ def _key_hits(album_ids: list[str], criterion: matching.Criterion, fuzzy: bool, 
         else:
             starts, runs = {""}, set()
             break
-    found: Hits = {}
+    reads = []
     for album_id in album_ids:
-        for start in sorted(starts):
-            _index_hits(album_id, criterion, fuzzy, start, found)
-        for run in sorted(runs):
-            _term_hits(album_id, criterion, fuzzy, run, found)
+        reads += [functools.partial(_index_candidates, album_id, criterion.tag, start) for start in sorted(starts)]
+        reads += [functools.partial(_term_candidates, album_id, f"TERM#{TERM_CODES[criterion.tag]}#{run}")
+                  for run in sorted(runs)]
+        if runs:  # the album's values too long for term rows (rare): one Query beside those of the runs
+            reads.append(functools.partial(_term_candidates, album_id, f"LONG#{TERM_CODES[criterion.tag]}#"))
+    found: Hits = {}
+    for candidates in aws.together(*reads):
+        for study_uid, order, text in candidates:
+            if study_uid not in found and _matches(criterion, text, fuzzy):
+                found[study_uid] = order
     return found
 
 
@@ -149,24 +165,28 @@ def _matches(criterion: matching.Criterion, text: str, fuzzy: bool) -> bool:
     return matching.matches({criterion.tag: element(vr, {"Alphabetic": text} if vr == "PN" else text)}, criterion, fuzzy)
 
 
-def _index_hits(album_id: str, criterion: matching.Criterion, fuzzy: bool, start: str, found: Hits) -> None:
-    _, attribute, index_name, _ = _KEYS[criterion.tag]
+Candidates = list[tuple[str, str, str]]  # (study uid, its listing, its lower-cased value)
+
+
+def _index_candidates(album_id: str, tag: str, start: str) -> Candidates:
+    """The album's studies whose value starts with `start` (all with ""): one Query of its keys index."""
+    _, attribute, index_name, _ = _KEYS[tag]
     index, column = getattr(AlbumStudy, index_name), getattr(AlbumStudy, attribute)
+    candidates = []
     for row in index.query(album_id, column.startswith(start) if start else None,
                            attributes_to_get=["sk", attribute]):  # half the entry to parse
         text, _, order = getattr(row, attribute).rpartition(SEPARATOR)
-        if _matches(criterion, text, fuzzy):
-            study_uid = row.sk.removeprefix("STUDY#")
-            found[study_uid] = f"{order}#{study_uid}"
+        study_uid = row.sk.removeprefix("STUDY#")
+        candidates.append((study_uid, f"{order}#{study_uid}", text))
+    return candidates
 
 
-def _term_hits(album_id: str, criterion: matching.Criterion, fuzzy: bool, run: str, found: Hits) -> None:
-    """The album's studies whose value holds `run` (one Query), checked with `matching`."""
-    prefix = f"TERM#{TERM_CODES[criterion.tag]}#{run}"
-    for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith(prefix),
-                                    attributes_to_get=["study_uid", "listing", "value"]):
-        if row.study_uid not in found and _matches(criterion, row.value, fuzzy):
-            found[row.study_uid] = row.listing
+def _term_candidates(album_id: str, prefix: str) -> Candidates:
+    """The album's `AlbumStudyTerm` rows whose key starts with `prefix`: those of a run
+    (`TERM#{code}#{run}`) or its long values of an attribute (`LONG#{code}#`). One Query."""
+    return [(row.study_uid, row.listing, row.value)
+            for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith(prefix),
+                                            attributes_to_get=["study_uid", "listing", "value"])]
 
 
 def _date_hits(album_ids: list[str], criterion: matching.Criterion,

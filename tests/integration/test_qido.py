@@ -150,3 +150,49 @@ def test_counts_cover_only_what_the_caller_sees_and_favorites(stack, tokens, cor
     assert get(stack, bob, "/studies", favorite="true").status_code == 400  # needs album or inbox
     assert get(stack, bob, f"/studies/{corpus[0][0]}/series").status_code == 404
 
+
+
+def _stow_one(stack, token: str, study: str, identity: tuple[str, str, str, str], album: str | None = None) -> str:
+    """One instance of a new series of `study` with this identity (PatientName, PatientID, StudyDate,
+    Modality), into the caller's inbox or `album`; its series UID."""
+    series = generate_uid()
+    ds = samples.renewed(samples.load("CT_small.dcm"), study, series)
+    ds.PatientName, ds.PatientID, ds.StudyDate, ds.Modality = identity
+    answer = requests.post(f"{stack.api_url}/studies", data=samples.part10(ds), params={"album": album} if album else {},
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/dicom"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return series
+
+
+def test_a_study_read_through_two_sources_with_two_identities_is_shown_as_it_matched(stack, tokens):
+    """Identity is per series: alice stores a series of a study in an album (Alpha), bob sends her
+    his series of the same study stored as Omega (her inbox). Searched without a source, the study
+    is answered with an identity that satisfies the search (outside check round 13: a search on
+    Alpha answered Omega), and with the modalities of both sources."""
+    alice, bob = tokens("alice"), tokens("bob")
+    album = requests.post(f"{stack.api_url}/albums", data={"name": f"two identities {RUN}"}, timeout=30,
+                          headers={"Authorization": f"Bearer {alice}"}).json()["album_id"]
+    study = generate_uid()
+    _stow_one(stack, alice, study, (f"Alpha{RUN}^Two", f"A{RUN}", "20220424", "CR"), album)
+    series = _stow_one(stack, bob, study, (f"Omega{RUN}^Two", f"O{RUN}", "20250101", "NM"))
+    sent = requests.put(f"{stack.api_url}/studies/{study}/series/{series}/users/alice@example.org", timeout=30,
+                        headers={"Authorization": f"Bearer {bob}"})
+    assert sent.status_code == 201, sent.text
+
+    def shown(**criteria):
+        answer = get(stack, alice, "/studies", includefield="00080061", **criteria)
+        (item,) = [s for s in answer.json() if s["0020000D"]["Value"][0] == study]
+        return (item["00100010"]["Value"][0]["Alphabetic"], item["00100020"]["Value"][0],
+                item["00080020"]["Value"][0], sorted(item["00080061"]["Value"]))
+
+    alpha = (f"Alpha{RUN}^Two", f"A{RUN}", "20220424", ["CR", "NM"])
+    omega = (f"Omega{RUN}^Two", f"O{RUN}", "20250101", ["CR", "NM"])
+    assert shown(PatientName=f"alpha{RUN}*") == alpha
+    assert shown(PatientName=f"omega{RUN}*") == omega
+    assert shown(PatientID=f"A{RUN}") == alpha
+    assert shown(PatientID=f"O{RUN}") == omega
+    assert shown(PatientName=f"*{RUN.lower()}^two", PatientID=f"O{RUN}") == omega
+    assert shown(StudyDate="20220424", PatientName=f"*{RUN.lower()}*") == alpha
+    assert shown(StudyDate="20250101", PatientName=f"*{RUN.lower()}*") == omega
+    assert shown(StudyDate="20220424") == alpha  # the range's rows alone would have shown CR only
+    assert shown(StudyDate="20250101") == omega

@@ -206,18 +206,8 @@ def test_a_wildcard_or_fuzzy_search_reads_rows_as_its_matches_not_as_the_album(s
     whole index: the DynamoDB items read are at most twice the studies holding the run, in the
     album of 100 studies as in that of 3,000. Items counted in the store layer (each Query's
     ScannedCount), as the search asks them."""
-    import botocore.client
     (tag, value, fuzzy), matches = WILDCARDS[name]
-    scanned: list[int] = []
-    make_call = botocore.client.BaseClient._make_api_call
-
-    def counting(client, operation: str, params: dict):
-        answer = make_call(client, operation, params)
-        if operation == "Query":
-            scanned.append(answer.get("ScannedCount", 0))
-        return answer
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    scanned = _queries_scanned(monkeypatch)
     with service_layer(stack):
         from chalicelib.dicom.matching import Criterion
         from chalicelib.store import listing, study_index
@@ -230,7 +220,62 @@ def test_a_wildcard_or_fuzzy_search_reads_rows_as_its_matches_not_as_the_album(s
             run = study_index.term_run(value, fuzzy)
             holding_run = sum(run in s[{"00100010": "name", "00080050": "accession"}[tag]].lower()
                               for s in map(_study, range(size)))
-            assert len(scanned) == 1 and sum(scanned) <= 2 * holding_run, (size, scanned, holding_run)
+            assert len(scanned) == 2 and sum(scanned) <= 2 * holding_run, (size, scanned, holding_run)  # run, long values
+
+
+def _queries_scanned(monkeypatch) -> list[int]:
+    """The DynamoDB items each Query the store layer sends from now on reads (its ScannedCount)."""
+    import botocore.client
+    scanned: list[int] = []
+    make_call = botocore.client.BaseClient._make_api_call
+
+    def counting(client, operation: str, params: dict):
+        answer = make_call(client, operation, params)
+        if operation == "Query":
+            scanned.append(answer.get("ScannedCount", 0))
+        return answer
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return scanned
+
+
+LONG_NAME = "Grossmann-Vandenberghe^Annemarie-Christiane-Louise"  # 50 characters: PN allows 64 a group
+LONG_ID, LONG_ACCESSION = "LONG-PATIENT-IDENTIFIER-0042", "ACC-0042-TOO-LONG"  # over 20, over 16
+
+
+def test_a_long_name_leaves_its_albums_wildcard_searches_on_term_rows(stack, token, monkeypatch):
+    """An album of 100 studies with term rows and two studies whose values are too long for them
+    (one name holds `ross`, the other none): `*ross*` still reads the term rows of `ross` and the
+    album's long values, not its whole index (the items read follow the matches), costs the
+    requests it costs in an album without long values, and finds the long-named study."""
+    plain, album = _album_of(stack, token, 100), _album_of(stack, token, 100)
+    matching_study, other = generate_uid(), generate_uid()
+    with service_layer(stack):
+        for uid, name in ((matching_study, LONG_NAME), (other, "Abcdefghijklmnopqrstuvwxyz^Abcdefghijklmnopqrstuvw")):
+            attributes = _attributes(uid, _study(7))
+            attributes.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": name}]},
+                               "00100020": {"vr": "LO", "Value": [LONG_ID]},
+                               "00080050": {"vr": "SH", "Value": [LONG_ACCESSION]}})
+            _store_series(album, uid, generate_uid(), attributes, new=True)
+    expected = {(s["date"], s["patient_id"]) for s in map(_study, range(100)) if "ross" in s["name"].lower()}
+    cost, response = search(stack, token, album, PatientName="*ross*")
+    assert {(item["00080020"]["Value"][0], item["00100020"]["Value"][0]) for item in response.json()} \
+        == expected | {(_study(7)["date"], LONG_ID)}
+    assert matching_study in {item["0020000D"]["Value"][0] for item in response.json()}
+    plain_cost, _ = search(stack, token, plain, PatientName="*ross*")
+    assert cost == plain_cost, (cost, plain_cost)
+    _, by_id = search(stack, token, album, PatientID="*-identifier-*")
+    assert by_id.status_code == 200 and len(by_id.json()) == 2
+    scanned = _queries_scanned(monkeypatch)
+    with service_layer(stack):
+        from chalicelib.dicom.matching import Criterion
+        from chalicelib.store import listing, study_index
+        holding = listing.counts([album])
+        assert listing.all_termed(holding)
+        scanned.clear()
+        hits = study_index.hits([album], Criterion("00100010", "*ross*"), False, termed=True)
+    assert len(hits) == len(expected) + 1
+    assert len(scanned) == 2 and sum(scanned) <= 2 * len(expected) + 2, scanned  # not the album's 102 rows
 
 
 def test_a_page_of_101_matches_waits_on_the_round_trips_of_a_smaller_page(stack, token, albums):
@@ -400,10 +445,120 @@ def test_wildcard_searches_follow_a_study_identity_and_leave_no_term_row_behind(
     assert term_rows() == []
 
 
+def test_long_values_follow_a_study_identity_and_leave_no_row_behind(stack, token):
+    """A study whose first series has a short identity and its second one too long for term rows
+    (name of 50, ID over 20, accession over 16 characters): when the first leaves, the row copies
+    the long one, which gets its long-value rows (the row stays `termed`) and `*ross*` finds it;
+    when the last leaves, the album holds no term nor long-value row."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "long identity"}, timeout=60).json()["album_id"]
+    study, first, second = generate_uid(), "1.2.3.1", "1.2.3.2"
+    short, long = _attributes(study, _study(1)), _attributes(study, _study(2))
+    short.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Beta^Two"}]}})
+    long.update({"00100010": {"vr": "PN", "Value": [{"Alphabetic": LONG_NAME}]},
+                 "00100020": {"vr": "LO", "Value": [LONG_ID]}, "00080050": {"vr": "SH", "Value": [LONG_ACCESSION]}})
+    with service_layer(stack):
+        _store_series(album, study, first, short, new=True)
+        _store_series(album, study, second, long, new=False)
+
+    def found(**params) -> list[str]:
+        _, response = search(stack, token, album, **params)
+        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+
+    def rows() -> tuple[list[str], int]:
+        with service_layer(stack):
+            from chalicelib.store.models import AlbumStudyCount, AlbumStudyTerm
+            keys = [r.sk for prefix in ("TERM#", "LONG#")
+                    for r in AlbumStudyTerm.query(f"ALBUM#{album}", AlbumStudyTerm.sk.startswith(prefix))]
+            return keys, int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).termed or 0)
+
+    assert found(PatientName="*eta*") == [study] and found(PatientName="*ross*") == []
+    response = requests.delete(f"{stack.api_url}/studies/{study}/series/{first}/albums/{album}",
+                               headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    assert response.status_code == 204, response.text
+    keys, termed = rows()
+    assert sorted(k for k in keys if k.startswith("LONG#")) == [f"LONG#{c}#{study}" for c in "anp"], keys
+    assert not [k for k in keys if "beta" in k] and termed == 1
+    assert found(PatientName="*ross*") == [study] and found(PatientName="*eta*") == []
+    assert found(PatientID="*identifier*") == [study] and found(AccessionNumber="*too-long") == [study]
+    response = requests.delete(f"{stack.api_url}/studies/{study}/series/{second}/albums/{album}",
+                               headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    assert response.status_code == 204, response.text
+    assert rows() == ([], 0) and found(PatientName="*ross*") == []
+
+
+def test_the_migration_gives_a_row_left_without_term_rows_for_a_long_value_its_long_value_row(stack, token):
+    """A row written while a value too long for term rows got none (indexed, not `termed`): its
+    album's wildcard searches read the whole keys index until `term_study_rows` gives it its
+    long-value row; then the album counts it `termed` and `*ross*` finds it from the term rows."""
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "long name before"}, timeout=60).json()["album_id"]
+    uid, series = generate_uid(), generate_uid()
+    attributes = _attributes(uid, _study(3))
+    attributes["00100010"] = {"vr": "PN", "Value": [{"Alphabetic": LONG_NAME}]}
+    with service_layer(stack):
+        from chalicelib.dicom import qido
+        from chalicelib.store import study_index
+        from chalicelib.store.migrations import term_study_rows
+        from chalicelib.store.models import AlbumStudy, AlbumStudyCount, AlbumStudyTerm, SeriesShare
+        SeriesShare(*SeriesShare.key(album, uid, series), album_id=album, study_uid=uid, series_uid=series,
+                    series_album=f"{series}#{album}", added_at="2026-01-01").save()
+        AlbumStudy(*AlbumStudy.key(album, uid), album_id=album, study_uid=uid, series_uids={series},
+                   listing=f"{qido.listing_key(attributes)}#{uid}", study_attributes=attributes, attributes_from=series,
+                   series_modalities={f"{series}=CT"}, indexed=True, **study_index.keys_of(attributes)).save()
+        AlbumStudyCount(*AlbumStudyCount.key(album), studies=1, changes=1, indexed=1, termed=0).save()
+        assert term_study_rows() >= 1
+        assert int(AlbumStudyCount.get(*AlbumStudyCount.key(album)).termed) == 1
+        assert [r.value for r in AlbumStudyTerm.query(f"ALBUM#{album}", AlbumStudyTerm.sk.startswith("LONG#n#"))] \
+            == [LONG_NAME.lower()]
+    _, response = search(stack, token, album, PatientName="*ross*")
+    assert [item["0020000D"]["Value"][0] for item in response.json()] == [uid]
+
+
+@pytest.mark.parametrize(("name", "patient_id", "accession"), [
+    pytest.param("Abcdefghijklmnop^Qrstuvwxyz01234", "ABCDEFGHIJKLMNOPQRST", "0123456789ABCDEF", id="at the caps"),
+    pytest.param("Abcdefghijklmnopqrstuvwxyz012345^Abcdefghijklmnopqrstuvwxyz01234", "A" * 64, "B" * 17,
+                 id="all too long"),
+])
+def test_stow_of_25_instances_of_a_new_study_with_its_longest_values_fits_one_transaction(stack, token, name,
+                                                                                          patient_id, accession):
+    """The most a STOW transaction writes: 25 instances of a new study whose three values are at
+    their caps (68 term rows) or all too long (3 long-value rows): stored, and found by a wildcard
+    inside each value."""
+    from tests.integration import dicom_samples
+    album = requests.post(f"{stack.api_url}/albums", headers={"Authorization": f"Bearer {token}"},
+                          data={"name": "longest values"}, timeout=60).json()["album_id"]
+    study, series, boundary = generate_uid(), generate_uid(), "longest-values"
+    body = b""
+    for number in range(25):
+        dataset = dicom_samples.renewed(dicom_samples.load("CT_small.dcm"), study, series)
+        dataset.PatientName, dataset.PatientID, dataset.AccessionNumber = name, patient_id, accession
+        dataset.InstanceNumber = number + 1
+        body += (f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+                 + dicom_samples.part10(dataset) + b"\r\n")
+    response = requests.post(f"{stack.api_url}/studies", params={"album": album}, data=body + f"--{boundary}--\r\n".encode(),
+                             headers={"Authorization": f"Bearer {token}", "Accept": "application/dicom+json",
+                                      "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'},
+                             timeout=120)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["00081199"]["Value"]) == 25
+    for params in ({"PatientName": f"*{name[20:26]}*"}, {"PatientID": f"*{patient_id[5:9]}*"},
+                   {"AccessionNumber": f"*{accession[3:7]}*"}):
+        _, found = search(stack, token, album, **params)
+        assert found.status_code == 200 and [i["0020000D"]["Value"][0] for i in found.json()] == [study], params
+    with service_layer(stack):
+        from chalicelib.store.models import AlbumStudyTerm
+        rows = [r.sk for prefix in ("TERM#", "LONG#")
+                for r in AlbumStudyTerm.query(f"ALBUM#{album}", AlbumStudyTerm.sk.startswith(prefix))]
+    assert len(rows) == (68 if len(accession) == 16 else 3), rows
+
+
 TRICKY = [  # (PatientName, PatientID, AccessionNumber) of studies stored through `listing.add`
     ("Rossi^Mario", "PAT-1", "ACC0042"), ("GROSSMAN^Ann", "pat-2", "X0042Y"), ("de la Cruz^María José", "", "0042"),
     ("O'Brien^Seán", "A?B", ""), ("Müller^Jürgen", "müller-7", "M-1"), ("Li", "LI", "L"), ("", "EMPTY-NAME", "E1"),
     ("Smith^John^^Dr", "S*1", "S1"), ("ross", "ROSS", "R0SS"), ("Ro ss^i", "R OSS", "R0 55"),
+    (LONG_NAME, LONG_ID, LONG_ACCESSION),  # too long for term rows: long-value rows
+    ("Müller-Lüdenscheidt-Rossberg^Jürgen-Maria", "müller-7-ross-abcdefgh", "X0042Y-LONGVALUE"),
 ]
 PATTERNS = [  # (attribute, pattern, fuzzy)
     ("PatientName", "*ross*", False), ("PatientName", "*ROSS*", True), ("PatientName", "*o?s*", False),
@@ -415,7 +570,8 @@ PATTERNS = [  # (attribute, pattern, fuzzy)
     ("PatientName", "*o s*", True), ("PatientID", "*at-*", False), ("PatientID", "*-?", False),
     ("PatientID", "*?b", False), ("PatientID", "*ss*\\*üll*", False), ("PatientID", "*OSS", False),
     ("AccessionNumber", "*0042*", False), ("AccessionNumber", "*0?4*", False), ("AccessionNumber", "*s", False),
-    ("AccessionNumber", "*0 5*", False),
+    ("AccessionNumber", "*0 5*", False), ("PatientName", "*louise", False), ("PatientName", "anne", True),
+    ("PatientName", "*berg*", True), ("PatientID", "*identifier*", False), ("AccessionNumber", "*-long*", False),
 ]
 
 

@@ -1,7 +1,8 @@
 """The term rows of a study (`store.study_index.term_rows`) miss no study a wildcard or fuzzy
 search matches: whenever `matching` says a value matches a pattern, one of the value's term rows
-starts with the pattern's run (`term_run`), the one Query a search sends; and a study has at
-most 68 of them, so STOW's transaction stays within DynamoDB's 100 items."""
+starts with the pattern's run (`term_run`), or the value, too long for suffix rows, has its
+long-value row (`LONG#`), the two Queries a search sends; and a study has at most 68 of them, so
+STOW's transaction stays within DynamoDB's 100 items."""
 from __future__ import annotations
 
 import random
@@ -22,13 +23,14 @@ def _attributes(name: str, patient_id: str = "", accession: str = "") -> dict:
 
 
 def _found(attributes: dict, tag: str, pattern: str, fuzzy: bool) -> bool | None:
-    """Whether the search's Query on the term rows returns the study; None when the pattern has
-    no run (the search reads the keys index instead)."""
+    """Whether the search's Queries on the term rows (the run's and the long values') return the
+    study; None when the pattern has no run (the search reads the keys index instead)."""
     run = study_index.term_run(pattern, fuzzy and VR[tag] == "PN")
     if not run:
         return None
     rows = study_index.term_rows("album", "1.2.3", "order#1.2.3", attributes)
-    return any(r.sk.startswith(f"TERM#{study_index.TERM_CODES[tag]}#{run}") for r in rows)
+    code = study_index.TERM_CODES[tag]
+    return any(r.sk.startswith((f"TERM#{code}#{run}", f"LONG#{code}#")) for r in rows)
 
 
 TABLE = [  # (name, pattern, fuzzy)
@@ -78,6 +80,7 @@ def test_no_study_a_pattern_matches_is_missed_by_its_terms():
     letters = "abcrosiMARIO^ ^-é.#1"
     values = ["", "a", "Rossi^Mario", "ross"] + ["".join(rng.choice(letters) for _ in range(rng.randint(0, 16)))
                                                  for _ in range(300)]
+    values += ["".join(rng.choice(letters) for _ in range(rng.randint(17, 64))) for _ in range(100)]  # over the caps
     checked = 0
     for value in values:
         for tag in (NAME, PATIENT_ID, ACCESSION):
@@ -93,12 +96,19 @@ def test_no_study_a_pattern_matches_is_missed_by_its_terms():
     assert checked > 500
 
 
-def test_a_study_has_at_most_68_term_rows_and_none_for_a_value_too_long():
+def test_a_study_has_at_most_68_term_rows_and_one_for_a_value_too_long():
     longest = _attributes("abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrst", "0123456789abcdef")
     assert len(study_index.term_rows("a", "1.2", "o", longest)) == 68
     repeated = _attributes("x" * 32, "y" * 20, "")  # distinct suffixes (their first 12 characters) only
     assert len(study_index.term_rows("a", "1.2", "o", repeated)) == 12 + 12
-    assert study_index.term_rows("a", "1.2", "o", _attributes("x" * 33)) is None
+    too_long = _attributes("Rossi-Abcdefghijklmnopqrstuvwxyz^Mario-Abcdefghijk", "P" * 21, "A" * 17)
+    rows = study_index.term_rows("a", "1.2", "o", too_long)
+    assert [(r.sk, r.value, r.listing) for r in rows] == [
+        ("LONG#a#1.2", "a" * 17, "o"), ("LONG#n#1.2", "rossi-abcdefghijklmnopqrstuvwxyz^mario-abcdefghijk", "o"),
+        ("LONG#p#1.2", "p" * 21, "o")]
+    one_long = _attributes("x" * 33, "abc", "")
+    assert sorted(r.sk for r in study_index.term_rows("a", "1.2", "o", one_long)) == [
+        "LONG#n#1.2", "TERM#p#abc#1.2", "TERM#p#bc#1.2", "TERM#p#c#1.2"]
 
 
 def test_the_run_of_a_pattern_is_its_longest_literal_run():
