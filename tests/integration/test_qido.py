@@ -63,6 +63,18 @@ def test_single_value_list_wildcard_and_fuzzy_matching(stack, tokens, corpus):
     assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-*", PatientName="ann", fuzzymatching="false")) == []
 
 
+def test_text_values_match_case_insensitively_as_documented(stack, tokens, corpus):
+    """docs/dicomweb.md: text values of every VR match case-insensitively, single values and
+    wildcards alike (a stated difference from PS3.4, outside check round 13); UIDs exactly."""
+    alice = tokens("alice")
+    study = corpus[1][0]
+    assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN.lower()}-1")) == [study]
+    assert uids_of(get(stack, alice, "/studies", AccessionNumber=f"acc{RUN.lower()}2")) == [study]
+    assert uids_of(get(stack, alice, "/studies", AccessionNumber=f"*{RUN.lower()}2")) == [study]
+    assert study in uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-*", ModalitiesInStudy="mr"))
+    assert uids_of(get(stack, alice, "/studies", StudyInstanceUID=study.upper() + "x")) == []
+
+
 def test_date_range_uid_list_and_modalities(stack, tokens, corpus):
     alice = tokens("alice")
     ours = {"PatientID": f"{RUN}-*"}
