@@ -170,7 +170,10 @@ def test_a_search_on_study_attributes_reads_the_album_list_not_each_study(stack,
 
 def test_a_modality_search_matches_the_series_modalities_held_by_the_album_rows(stack, tokens, albums):
     """`ModalitiesInStudy=MR` (what OHIF's modality filter sends): one study in ten, for no more
-    requests than the default list's page of as many studies."""
+    requests than the default list's page of as many studies and the modality index's Query. These
+    rows were written before the search indexes (`AlbumStudy.indexed` unset), so the Query, sent
+    beside the album's count before it says so (`services/search._from_study_lists`), finds
+    nothing usable and the rows are matched as before (`docs/data-model.md`)."""
     album, _ = albums[max(SIZES)]
     expected = sorted(f"Patient^{n}" for n in range(max(SIZES)) if _modality(n) == "MR")
     cost, response = dynamodb_requests_for(stack, tokens, album, ModalitiesInStudy="MR", limit=500)
@@ -179,7 +182,7 @@ def test_a_modality_search_matches_the_series_modalities_held_by_the_album_rows(
     assert response.headers["X-Total-Count"] == str(len(expected))
     page_cost, _ = dynamodb_requests_for(stack, tokens, album, limit=len(expected))
     print(f"DynamoDB requests for a modality search at {max(SIZES)} studies: {cost}; a page as long: {page_cost}")
-    assert cost <= page_cost + 2, (cost, page_cost)
+    assert cost <= page_cost + 3, (cost, page_cost)
     _, nothing = dynamodb_requests_for(stack, tokens, album, ModalitiesInStudy="PT")
     assert nothing.status_code == 204
 
