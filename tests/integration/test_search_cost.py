@@ -6,6 +6,7 @@ are written through the store layer (3,000 studies over STOW would take many min
 searches are real HTTP, their requests counted at the emulator."""
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import pytest
@@ -113,6 +114,12 @@ def search(stack, token: str, album: str, **params) -> tuple[int, requests.Respo
     counted = requests.get(calls, timeout=60).json()
     assert not any(op.endswith(":Scan") for op in counted), counted
     return sum(n for op, n in counted.items() if op.startswith("dynamodb:")), response
+
+
+def found_in(stack, token: str, album: str, **params) -> list[str]:
+    """The studies alice's search of the album answers, in order."""
+    _, response = search(stack, token, album, **params)
+    return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
 
 
 SEARCHES = {  # what each client sends -> which of the population's studies it finds
@@ -321,9 +328,7 @@ def test_the_indexes_follow_series_into_and_out_of_an_album(stack, token):
     _stow(stack, token, album, mr)
     study = str(ct.StudyInstanceUID)
 
-    def found(**params) -> list[str]:
-        _, response = search(stack, token, album, **params)
-        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+    found = functools.partial(found_in, stack, token, album)
 
     def leave(series) -> None:
         response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series.SeriesInstanceUID}/albums/{album}",
@@ -417,9 +422,7 @@ def test_wildcard_searches_follow_a_study_identity_and_leave_no_term_row_behind(
         _store_series(album, study, first, alpha, new=True)
         _store_series(album, study, second, beta, new=False)
 
-    def found(**params) -> list[str]:
-        _, response = search(stack, token, album, **params)
-        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+    found = functools.partial(found_in, stack, token, album)
 
     def leave(series: str) -> None:
         response = requests.delete(f"{stack.api_url}/studies/{study}/series/{series}/albums/{album}",
@@ -461,9 +464,7 @@ def test_long_values_follow_a_study_identity_and_leave_no_row_behind(stack, toke
         _store_series(album, study, first, short, new=True)
         _store_series(album, study, second, long, new=False)
 
-    def found(**params) -> list[str]:
-        _, response = search(stack, token, album, **params)
-        return [] if response.status_code == 204 else [item["0020000D"]["Value"][0] for item in response.json()]
+    found = functools.partial(found_in, stack, token, album)
 
     def rows() -> tuple[list[str], int]:
         with service_layer(stack):
