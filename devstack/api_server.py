@@ -1,7 +1,8 @@
 """`chalice local` for the dev stack, with the API under `/api` as API Gateway's stage `api`
 serves it in AWS, so every URL a client uses is the same locally and deployed; with API Gateway's
 and Lambda's limits (devstack/gateway_limits.py): request size, answer size, the 29 s timeout, and
-chunked request bodies read whole as API Gateway does."""
+chunked request bodies read whole as API Gateway does; answers on kept-alive connections are sent
+without waiting for the client's delayed acknowledgement (`TCP_NODELAY`, as the emulator's)."""
 from __future__ import annotations
 
 import argparse
@@ -66,6 +67,8 @@ def make_server(host: str, port: int, stage: str, app=None):
     app.__class__ = CustomLocalChalice
 
     class StagePrefixedHandler(ChaliceRequestHandler):
+        disable_nagle_algorithm = True  # headers and body are two sends: no 40 ms delayed-ACK wait
+
         def _generic_handle(self) -> None:
             if self.path != STAGE_PREFIX and not self.path.startswith(STAGE_PREFIX + "/"):
                 body = b'{"message":"Not Found","detail":"the API lives under /api"}'

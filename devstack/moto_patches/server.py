@@ -11,7 +11,11 @@
   whatever the client sent beyond it, which on a kept-alive connection is the next request; here
   the request's body is read to its end (its `Content-Length`, or its last chunk) instead, and the
   connection is closed whenever that cannot be done (a client that went away, a body that does not
-  end). Answers are unchanged but for that hop-by-hop header.
+  end). Answers are unchanged but for that hop-by-hop header. The handler writes an answer's
+  headers and its body in two sends; with Nagle's algorithm on, the body then waited for the
+  client's delayed acknowledgement (40 ms on Linux) on every request of a kept-alive connection
+  after the first, which AWS does not do: `TCP_NODELAY` is set on each connection (GetItem 48 ms
+  -> 3 ms).
 
 Nothing here takes or needs `ONE_AT_A_TIME`: the list is computed once, before the server starts,
 and a connection's requests are served one after the other by its own thread, as before."""
@@ -51,6 +55,7 @@ def kept_alive(handler: type) -> type:
 
     class KeptAlive(handler):
         timeout = IDLE_SECONDS
+        disable_nagle_algorithm = True
         _body = None  # the request body being served, if any
 
         def make_environ(self):
