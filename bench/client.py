@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from devstack.demo import multipart_body
 
@@ -16,6 +18,11 @@ OHIF_STUDY_LIST = {"limit": "101", "offset": "0", "fuzzymatching": "false", "inc
 # The same list filtered by a patient-name prefix (about 1 study in 10 of the bench's population), as
 # a query string with `*` as is: Orthanc's DICOMweb plugin 1.7 does not decode `%2A` and matches nothing.
 PATIENT_SEARCH = urlencode(OHIF_STUDY_LIST) + "&PatientName=Rossi*"
+# A server may close a kept-alive connection just as the client reuses it (Orthanc closes idle ones
+# after its keep-alive timeout): a GET sent on it gets no answer at all, and browsers send it again
+# on a new connection. So does the bench, once, for GET and HEAD only; answers are never retried.
+STALE_CONNECTION_RETRY = Retry(total=1, connect=1, read=1, status=0, other=0, redirect=False,
+                               allowed_methods={"GET", "HEAD"}, raise_on_status=False)
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Server:
         if not hasattr(self._local, "session"):
             self._local.session = requests.Session()
             self._local.session.headers.update(self.headers)
+            self._local.session.mount("http://", HTTPAdapter(max_retries=STALE_CONNECTION_RETRY))
         return self._local.session
 
     def get(self, path: str, redirects: bool = True, **kw) -> requests.Response:
