@@ -41,6 +41,23 @@ def _method_not_routed(response: dict) -> bool:
         return False
 
 
+class _HeadersOnlyAfterHead:
+    """The connection's writer while a HEAD is answered: the status line and headers go out, the
+    body that chalice writes after them does not (RFC 9110 9.3.2). Sent, it was read as the start of
+    the next answer on a kept-alive connection."""
+
+    def __init__(self, writer, handler) -> None:
+        self._writer, self._handler = writer, handler
+
+    def write(self, data: bytes) -> int:
+        if self._handler.command == "HEAD" and self._handler.answer_headers_sent:
+            return len(data)
+        return self._writer.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._writer, name)
+
+
 def make_server(host: str, port: int, stage: str, app=None):
     for key, value in stage_environment(stage).items():
         os.environ.setdefault(key, value)  # values the launcher passes explicitly win
@@ -68,6 +85,24 @@ def make_server(host: str, port: int, stage: str, app=None):
 
     class StagePrefixedHandler(ChaliceRequestHandler):
         disable_nagle_algorithm = True  # headers and body are two sends: no 40 ms delayed-ACK wait
+        answer_headers_sent = False
+
+        def setup(self) -> None:
+            super().setup()
+            self.wfile = _HeadersOnlyAfterHead(self.wfile, self)
+
+        def handle_one_request(self) -> None:
+            self.answer_headers_sent = False
+            super().handle_one_request()
+
+        def end_headers(self) -> None:
+            super().end_headers()
+            self.answer_headers_sent = True
+
+        def handle_expect_100(self) -> bool:
+            going_on = super().handle_expect_100()
+            self.answer_headers_sent = False  # "100 Continue" is not the answer
+            return going_on
 
         def _generic_handle(self) -> None:
             if self.path != STAGE_PREFIX and not self.path.startswith(STAGE_PREFIX + "/"):

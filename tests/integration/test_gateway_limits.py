@@ -5,10 +5,11 @@ does, so dicomweb-client (which chunks any body over 1 MB) stores through it."""
 from __future__ import annotations
 
 import io
+import socket
 import subprocess
 import sys
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pydicom
 import pytest
@@ -116,6 +117,25 @@ def test_a_kept_alive_connection_answers_without_waiting_for_a_delayed_ack(stack
     alice, albums = api("alice"), f"{stack.api_url}/albums"
     assert alice.get(albums).status_code == 200
     assert fastest_seconds(lambda: alice.get(albums).raise_for_status()) < DELAYED_ACK_SECONDS
+
+
+@pytest.mark.parametrize("path", ["/studies", "/albums", "/nope", "/../x"])
+def test_a_head_answer_has_no_body_and_the_connection_stays_in_step(stack, tokens, path):
+    """A HEAD is answered with headers only (RFC 9110 9.3.2), so the next request on the kept-alive
+    connection gets its own answer: the local API sent the 404 body after HEAD's headers, and the
+    next answer read began with it (requests: BadStatusLine; curl -I: "HTTP/0.9"; outside check
+    round 14)."""
+    address = urlsplit(stack.api_url)
+    request = (f"{{}} {address.path}{{}} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+               f"Authorization: Bearer {tokens('alice')}\r\n\r\n")
+    with socket.create_connection((address.hostname, address.port), timeout=60) as connection:
+        connection.sendall((request.format("HEAD", path) + request.format("GET", "/liveness")).encode())
+        received = b""
+        while not received.endswith(b'"alive"}'):  # the liveness answer ends the exchange
+            received += connection.recv(65536)
+    head, rest = received.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 ")
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:200]  # the GET's answer follows HEAD's headers at once
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nope"), ("DELETE", "/inboxinfo"), ("PATCH", "/studies")])
