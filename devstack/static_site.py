@@ -4,7 +4,12 @@ response carries the site's security headers (`devstack/site_headers.py`, shared
 With `--api-proxy URL`, `/api` and `/api/*` are forwarded to the API at URL, as a deployment's
 CloudFront routes `/api/*` to API Gateway: one origin for the web app and the API. The request
 (method, path and query, headers, body) and the answer (status, headers, body) pass through
-unchanged and streamed; redirects are handed to the client, never followed."""
+unchanged and streamed; redirects are handed to the client, never followed.
+
+Connections are kept alive (HTTP/1.1, as CloudFront's are; each answer's end is its length, and an
+answer of unknown length closes its connection), answers go out without Nagle's delay, and a
+request sent with `Expect: 100-continue` is told to go on before its body is read (curl sends it with
+any body over 1 MiB, and waited a second for it on each)."""
 from __future__ import annotations
 
 import argparse
@@ -23,12 +28,21 @@ CHUNK = 64 * 1024
 # RFC 9110 section 7.6.1: connection-specific fields are not forwarded by an intermediary.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authenticate", "proxy-authorization"}
+NOT_FORWARDED = HOP_BY_HOP | {"expect"}  # this server answers the 100-continue; the API gets the whole body
+IDLE_SECONDS = 120  # a kept-alive connection without a request for this long is closed
 
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
     extra_headers: dict[str, str] = {}
     api_proxy: str = ""
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = IDLE_SECONDS
+
+    def handle_one_request(self):
+        self._proxying = False  # per request: a kept-alive connection may mix site and API requests
+        super().handle_one_request()
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
@@ -51,10 +65,17 @@ class SiteHandler(SimpleHTTPRequestHandler):
         return bool(self.api_proxy) and (path == API_PREFIX or path.startswith(API_PREFIX + "/"))
 
     def do_GET(self):  # noqa: N802 - http.server's naming
-        self._proxy() if self._for_api() else super().do_GET()
+        self._proxy() if self._for_api() else self._site(super().do_GET)
 
     def do_HEAD(self):  # noqa: N802
-        self._proxy() if self._for_api() else super().do_HEAD()
+        self._proxy() if self._for_api() else self._site(super().do_HEAD)
+
+    def _site(self, answer) -> None:
+        """A file's answer; a body sent with the request is read first, so that the next request
+        on the connection starts where it ends."""
+        for _ in self._request_body() or ():
+            pass
+        answer()
 
     def _other_method(self):
         if self._for_api():
@@ -97,7 +118,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
         self._proxying = True
         target = urlsplit(self.api_proxy)
         path = target.path.rstrip("/") + self.path[len(API_PREFIX):]
-        headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in NOT_FORWARDED}
         headers["Host"] = target.netloc
         headers["X-Forwarded-Host"] = self.headers.get("Host", "")
         headers["X-Forwarded-For"] = self.client_address[0]
@@ -111,23 +132,31 @@ class SiteHandler(SimpleHTTPRequestHandler):
             connection.close()
             self._bad_gateway(error)
             return
+        length_known = answer.getheader("Content-Length") is not None and answer.chunked is False
         try:
-            self.send_response(answer.status, answer.reason)
+            self.log_request(answer.status)
+            self.send_response_only(answer.status, answer.reason)  # the API's own Date and Server follow
             for name, value in answer.getheaders():
                 if name.lower() not in HOP_BY_HOP:
                     self.send_header(name, value)
-            self.send_header("Connection", "close")  # the body ends where the connection does
+            if not length_known:
+                self.send_header("Connection", "close")  # the body ends where the connection does
             self.end_headers()
             if self.command != "HEAD":
                 shutil.copyfileobj(answer, self.wfile, CHUNK)
+        except OSError:
+            self.close_connection = True  # the client went away mid-answer
         finally:
             connection.close()
-            self.close_connection = True
+            if not length_known:
+                self.close_connection = True
 
     def _bad_gateway(self, error: OSError) -> None:
         body = b'{"message":"Bad Gateway","detail":"the API did not answer"}'
         sys.stdout.write(f"api proxy: {error}\n")
+        self.close_connection = True  # the request's body may not have been read to its end
         self.send_response(502)
+        self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
