@@ -116,6 +116,8 @@ def refusal(environ: dict, service: str) -> Refusal | None:
     reading of the request (`emulator.operation_of`): "s3" when signed for S3, "other" when not
     signed at all (moto serves those as S3) or signed for a service the counters do not name,
     which is not checked here."""
+    if environ.get("REQUEST_METHOD") == "OPTIONS":
+        return None  # a CORS preflight: S3 answers it from the bucket's CORS rules, unauthenticated
     if service != "s3":
         anonymous = not environ.get("HTTP_AUTHORIZATION") and not environ.get("PATH_INFO", "").startswith("/moto-api")
         return ANONYMOUS_WRITE if anonymous and environ.get("REQUEST_METHOD", "GET") not in READS else None
