@@ -194,3 +194,21 @@ def test_the_apis_wado_redirect_expires(stack, tokens):
     finally:
         requests.post(clock, json={"offset_seconds": 0}, timeout=30).raise_for_status()
 
+
+
+def test_the_browsers_preflight_of_a_presigned_part_put_is_answered_by_the_buckets_cors_rules(stack):
+    """A CORS preflight carries the presigned URL's query but no signature of its own (S3 answers it
+    from the bucket's CORS rules): the web app's large uploads PUT presigned parts cross-origin."""
+    url = _presigned(stack, "put_object", "obelisk-local-dicom", "uploads/preflight/body", 300)
+    answer = requests.options(url, timeout=30, headers={"Origin": stack.web_url, "Access-Control-Request-Method": "PUT",
+                                                         "Access-Control-Request-Headers": "content-type"})
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == stack.web_url
+
+
+def test_a_presigned_url_sent_with_an_authorization_header_too_is_refused(stack, bucket):
+    """A client that keeps its bearer token across the API's redirect: S3 allows one mechanism."""
+    _s3(stack).put_object(Bucket=bucket, Key="two", Body=BODY)
+    url = _presigned(stack, "get_object", bucket, "two", 300)
+    answer = requests.get(url, headers={"Authorization": "Bearer a-token"}, timeout=30)
+    assert _error(answer)[:2] == (400, "InvalidArgument")
