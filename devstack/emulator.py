@@ -23,6 +23,7 @@ import zlib
 from collections import Counter, deque
 
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
+from devstack import s3_auth
 from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
 
 TIMELINE_LENGTH = 100_000  # requests remembered between two resets of the counters
@@ -101,6 +102,8 @@ class CountingApp:
             return self._json(start_response, list(self.timeline))
         if path == "/_emulator/latency":
             return self._latency_endpoint(environ, start_response)
+        if path == "/_emulator/clock":
+            return s3_auth.clock_endpoint(environ, start_response)
         arrived = time.monotonic()
         try:
             if self.latency and operation_of(environ)[0] == "dynamodb":
@@ -121,6 +124,8 @@ class CountingApp:
             return self._throttle(service, start_response)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or service in ("dynamodb", "sqs"):
             self.dirty.set()
+        if service in ("s3", "other") and (refused := s3_auth.refusal(environ, service)):
+            return refused.answer(start_response)  # what S3 refuses: devstack/s3_auth.py
         if service == "s3" and "HTTP_X_AMZ_CHECKSUM_CRC32" in environ and not _body_checksum_matches(environ):
             return _bad_digest(start_response)
         if service == "dynamodb":

@@ -12,6 +12,7 @@ internals lives in this folder.
 - `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
   in the number of actions), same errors; an expression parsed once per text; the validator's copy
   of its tree made directly instead of through `copy.deepcopy`.
+- `multipart.py`: S3's 404 `NoSuchUpload` for a multipart upload id it does not know (moto: 500).
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
   and moto's version, checked on load.
@@ -21,7 +22,7 @@ names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, t
 global of `moto.dynamodb.parsing.validators` and the expression nodes' attributes, the JSON
 serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFirstTraverser`'s
 `process` and `nodes_to_be_processed`, `ActionCountValidator.verify_action_counts`,
-`moto.backends.list_of_moto_modules`), so importing this package on any other moto
+`moto.backends.list_of_moto_modules`, the multipart methods of `S3Backend`), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
@@ -101,7 +102,7 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, expressions, indexes, serializer, server, transactions
+    from devstack.moto_patches import cognito, expressions, indexes, multipart, serializer, server, transactions
 
     server.install()
     expressions.install()
@@ -109,3 +110,4 @@ def install() -> None:
     cognito.install()
     indexes.install()
     serializer.install()
+    multipart.install()

@@ -1,0 +1,316 @@
+"""What S3 refuses and moto lets through: the emulator's S3 checks a request's authentication and
+its body's digests before moto sees it (`refusal`, called by `devstack/emulator.py`'s CountingApp),
+and answers as S3 does, with S3's status, error Code and Message.
+
+- SigV2 presigned URLs (`AWSAccessKeyId=...&Signature=...&Expires=...`, what boto3 presigns
+  for S3 unless told `signature_version="s3v4"`) likewise, with botocore's `HmacV1QueryAuth`.
+  SigV2 in an `Authorization` header is not checked (no client of the stack sends it).
+- SigV4, header-signed (`Authorization: AWS4-HMAC-SHA256 ...`) or query-presigned
+  (`X-Amz-Signature=...`): the signature is computed again with botocore's own signer
+  (`S3SigV4Auth`, `S3SigV4QueryAuth`) from the request as received and the secret of its access key
+  (`CREDENTIALS`: the key pair the stack uses, devstack/stack.py and .chalice/config.json). An
+  unknown access key is 403 InvalidAccessKeyId, another signature 403 SignatureDoesNotMatch, a
+  presigned URL past its `X-Amz-Date` + `X-Amz-Expires` 403 AccessDenied "Request has expired", a
+  header-signed request dated more than 15 minutes away 403 RequestTimeTooSkewed, both mechanisms
+  at once 400 InvalidArgument.
+- Anonymous writes (no signature at all) are 403 AccessDenied, as on a private bucket; anonymous
+  reads are left to moto, which already refuses them on private objects.
+- The body: a `Content-MD5` that is not the body's is 400 BadDigest; an `x-amz-content-sha256`
+  that is a hex digest and not the body's is 400 XAmzContentSHA256Mismatch (so a Content-Length
+  shorter than the body sent, whose tail moto would drop, is refused when the body's hash is
+  signed). `UNSIGNED-PAYLOAD` and `STREAMING-*` bodies are not hashed (their integrity is their
+  `x-amz-checksum-*` header, checked by emulator.py, or TLS in AWS).
+
+The emulator's clock for these checks can be moved forward (`POST /_emulator/clock
+{"offset_seconds": 600}`, 0 to go back), so that a test shows a presigned URL handed out by the
+API expiring without waiting for it."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+import os
+import re
+import time
+from calendar import timegm
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
+from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+
+CREDENTIALS = {"local": "local"}  # access key id -> secret key (devstack/stack.py, .chalice/config.json)
+MAX_SKEW_SECONDS = 15 * 60  # S3's RequestTimeTooSkewed bound
+MAX_EXPIRES_SECONDS = 7 * 24 * 3600  # S3's bound on X-Amz-Expires
+READS = ("GET", "HEAD", "OPTIONS")
+STAMP = re.compile(r"\d{8}T\d{6}Z")
+HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)")
+_offset = {"seconds": 0.0}  # the clock's offset (`/_emulator/clock`)
+
+
+class Refusal(NamedTuple):
+    """S3's error answer: HTTP status, error Code, Message."""
+
+    status: str
+    code: str
+    message: str
+
+    def answer(self, start_response) -> list[bytes]:
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{self.code}</Code>'
+                f"<Message>{self.message}</Message></Error>").encode()
+        start_response(self.status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+ANONYMOUS_WRITE = Refusal("403 Forbidden", "AccessDenied", "Access Denied")
+EXPIRED = Refusal("403 Forbidden", "AccessDenied", "Request has expired")
+UNKNOWN_KEY = Refusal("403 Forbidden", "InvalidAccessKeyId",
+                      "The AWS Access Key Id you provided does not exist in our records.")
+BAD_SIGNATURE = Refusal("403 Forbidden", "SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you provided. "
+                        "Check your key and signing method.")
+SKEWED = Refusal("403 Forbidden", "RequestTimeTooSkewed",
+                 "The difference between the request time and the current time is too large.")
+TWO_MECHANISMS = Refusal("400 Bad Request", "InvalidArgument",
+                         "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                         "Signature query string parameter or the Authorization header should be specified")
+BAD_QUERY_AUTH = Refusal("400 Bad Request", "AuthorizationQueryParametersError",
+                         "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+                         "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+BAD_HEADER_AUTH = Refusal("400 Bad Request", "AuthorizationHeaderMalformed",
+                          "The authorization header is malformed.")
+NO_CONTENT_SHA256 = Refusal("400 Bad Request", "InvalidRequest",
+                            "Missing required header for this request: x-amz-content-sha256")
+BAD_CONTENT_SHA256 = Refusal("400 Bad Request", "InvalidArgument",
+                             "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+                             "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+                             "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+                             "or a valid sha256 value.")
+SHA256_MISMATCH = Refusal("400 Bad Request", "XAmzContentSHA256Mismatch",
+                          "The provided 'x-amz-content-sha256' header does not match what was computed.")
+MD5_MISMATCH = Refusal("400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match what we received.")
+MD5_INVALID = Refusal("400 Bad Request", "InvalidDigest", "The Content-MD5 you specified was invalid.")
+
+
+def now() -> float:
+    """The emulator's clock for S3's checks: the machine's, moved by `/_emulator/clock`."""
+    return time.time() + _offset["seconds"]
+
+
+def clock_endpoint(environ, start_response) -> list[bytes]:
+    """`POST {"offset_seconds": 600}` moves the clock S3's checks read that far forward; 0 resets it."""
+    if environ.get("REQUEST_METHOD") == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        _offset["seconds"] = float(json.loads(environ["wsgi.input"].read(length) or b"{}").get("offset_seconds", 0.0))
+    body = json.dumps({"offset_seconds": _offset["seconds"]}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def refusal(environ: dict, service: str) -> Refusal | None:
+    """Why S3 would refuse this request before acting on it, or None. `service` is the emulator's
+    reading of the request (`emulator.operation_of`): "s3" when signed for S3, "other" when not
+    signed at all (moto serves those as S3) or signed for a service the counters do not name,
+    which is not checked here."""
+    if environ.get("REQUEST_METHOD") == "OPTIONS":
+        return None  # a CORS preflight: S3 answers it from the bucket's CORS rules, unauthenticated
+    if service != "s3":
+        anonymous = not environ.get("HTTP_AUTHORIZATION") and not environ.get("PATH_INFO", "").startswith("/moto-api")
+        return ANONYMOUS_WRITE if anonymous and environ.get("REQUEST_METHOD", "GET") not in READS else None
+    query = environ.get("QUERY_STRING", "")
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    presigned = "X-Amz-Signature=" in query or "X-Amz-Algorithm=" in query
+    if presigned and authorization:
+        return TWO_MECHANISMS
+    if presigned:
+        return _presigned_refusal(environ, query) or _digest_refusal(environ)
+    if authorization.startswith("AWS4-HMAC-SHA256"):
+        return _header_signed_refusal(environ, authorization) or _digest_refusal(environ)
+    if "AWSAccessKeyId=" in query and not authorization:
+        return _v2_presigned_refusal(environ, query) or _digest_refusal(environ)
+    if authorization:
+        return None  # SigV2 in a header: not sent by any client of the stack, not verified here
+    if environ.get("REQUEST_METHOD", "GET") not in READS:
+        return ANONYMOUS_WRITE
+    return None
+
+
+def _header_signed_refusal(environ: dict, authorization: str) -> Refusal | None:
+    parsed = AUTHORIZATION.match(authorization)
+    if not parsed:
+        return BAD_HEADER_AUTH
+    credential, signed_headers, signature = parsed.groups()
+    scope = credential.split("/")
+    if len(scope) != 5:
+        return BAD_HEADER_AUTH
+    if scope[0] not in CREDENTIALS:
+        return UNKNOWN_KEY
+    payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
+    if payload is None:
+        return NO_CONTENT_SHA256
+    stamp = environ.get("HTTP_X_AMZ_DATE", "")
+    when = _seconds(stamp)
+    if when is None or stamp[:8] != scope[1]:
+        return BAD_SIGNATURE
+    if abs(now() - when) > MAX_SKEW_SECONDS:
+        return SKEWED
+    request = _request(environ, environ.get("QUERY_STRING", ""), signed_headers)
+    signer = _HeaderVerifier(Credentials(scope[0], CREDENTIALS[scope[0]]), scope[3], scope[2], payload)
+    return None if _matches(signer, request, stamp, signature) else BAD_SIGNATURE
+
+
+def _presigned_refusal(environ: dict, query: str) -> Refusal | None:
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    try:
+        scope = params["X-Amz-Credential"].split("/")
+        stamp, signature = params["X-Amz-Date"], params["X-Amz-Signature"]
+        expires, signed_headers = int(params["X-Amz-Expires"]), params["X-Amz-SignedHeaders"]
+    except (KeyError, ValueError):
+        return BAD_QUERY_AUTH
+    when = _seconds(stamp)
+    if (params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" or len(scope) != 5 or when is None
+            or not 0 < expires <= MAX_EXPIRES_SECONDS):
+        return BAD_QUERY_AUTH
+    if scope[0] not in CREDENTIALS:
+        return UNKNOWN_KEY
+    if now() > when + expires:
+        return EXPIRED
+    unsigned_query = "&".join(pair for pair in query.split("&") if not pair.startswith("X-Amz-Signature="))
+    signer = S3SigV4QueryAuth(Credentials(scope[0], CREDENTIALS[scope[0]]), scope[3], scope[2])
+    for host in _hosts(environ):
+        if _matches(signer, _request(environ, unsigned_query, signed_headers, host), stamp, signature):
+            return None
+    return BAD_SIGNATURE
+
+
+def _hosts(environ: dict) -> list[str]:
+    """The Host a presigned URL may have been signed for: the Host header, then (unless
+    OBELISK_EMULATOR_STRICT_HOST=1) the emulator's own address. The one leniency S3 does not
+    have: dicomweb-client sends an explicit `Host: <the API's host>` on every GET, and requests
+    keeps it across the API's 303 to the presigned URL; S3 would refuse that request (docs/testing.md)."""
+    sent = environ.get("HTTP_HOST", "")
+    if os.environ.get("OBELISK_EMULATOR_STRICT_HOST") == "1":
+        return [sent]
+    port = environ.get("SERVER_PORT", "")
+    own = [f"{name}:{port}" for name in (environ.get("SERVER_NAME", ""), "127.0.0.1", "localhost")]
+    return [sent, *dict.fromkeys(host for host in own if host != sent)]
+
+
+def _v2_presigned_refusal(environ: dict, query: str) -> Refusal | None:
+    """A SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`: boto3's default for S3 in
+    us-east-1 without `signature_version="s3v4"`), checked with botocore's `HmacV1QueryAuth`."""
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    try:
+        key, expires, signature = params["AWSAccessKeyId"], int(params["Expires"]), params["Signature"]
+    except (KeyError, ValueError):
+        return BAD_QUERY_AUTH
+    if key not in CREDENTIALS:
+        return UNKNOWN_KEY
+    if now() > expires:
+        return EXPIRED
+    headers = HTTPHeaders()
+    for name in ("content-md5", "content-type"):
+        if value := _header(environ, name):
+            headers[name] = value
+    for name, value in params.items():
+        if name.lower().startswith("x-amz-"):
+            headers[name.lower()] = value
+    signer = _V2QueryVerifier(Credentials(key, CREDENTIALS[key]), str(expires))
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    expected = signer.sign_string(signer.canonical_string(environ.get("REQUEST_METHOD", "GET"), urlsplit(raw), headers))
+    return None if hmac.compare_digest(expected, signature) else BAD_SIGNATURE
+
+
+class _V2QueryVerifier(HmacV1QueryAuth):
+    """botocore's SigV2 query signer, dated by the URL's `Expires`."""
+
+    def __init__(self, credentials, expires: str):
+        super().__init__(credentials)
+        self._expires_value = expires
+
+    def _get_date(self) -> str:
+        return self._expires_value
+
+
+class _HeaderVerifier(S3SigV4Auth):
+    """botocore's S3 signer, with the payload hash the request declared (`x-amz-content-sha256`)."""
+
+    def __init__(self, credentials, service_name, region_name, payload: str):
+        super().__init__(credentials, service_name, region_name)
+        self._payload = payload
+
+    def payload(self, request) -> str:
+        return self._payload
+
+
+def _matches(signer, request: AWSRequest, stamp: str, signature: str) -> bool:
+    """Whether `signature` is the one botocore's `signer` computes for the request as received."""
+    request.context["timestamp"] = stamp
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    return hmac.compare_digest(expected, signature)
+
+
+def _request(environ: dict, query: str, signed_headers: str, host: str | None = None) -> AWSRequest:
+    """The request as received (its Host header unless `host`), with the headers it signed only
+    and its path as sent."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    path = raw.split("?", 1)[0]
+    host = environ.get("HTTP_HOST", "") if host is None else host
+    headers = {name: host if name == "host" else _header(environ, name) for name in signed_headers.split(";")}
+    url = f"http://{host}{path}" + (f"?{query}" if query else "")
+    return AWSRequest(environ.get("REQUEST_METHOD", "GET"), url, headers=headers)
+
+
+def _header(environ: dict, name: str) -> str:
+    key = name.upper().replace("-", "_")
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return environ.get(key, "")
+    return environ.get(f"HTTP_{key}", "")
+
+
+def _seconds(stamp: str) -> float | None:
+    """Seconds since the epoch of a SigV4 timestamp (`20261207T040000Z`), None if it is not one."""
+    if not STAMP.fullmatch(stamp):
+        return None
+    fields = (stamp[0:4], stamp[4:6], stamp[6:8], stamp[9:11], stamp[11:13], stamp[13:15])
+    return float(timegm(tuple(int(field) for field in fields)))
+
+
+def _digest_refusal(environ: dict) -> Refusal | None:
+    """The body against its `Content-MD5` and its hex `x-amz-content-sha256`, when sent."""
+    md5 = environ.get("HTTP_CONTENT_MD5")
+    sha256 = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "UNSIGNED-PAYLOAD")
+    hashed = not (sha256 == "UNSIGNED-PAYLOAD" or sha256.startswith("STREAMING-"))
+    if hashed and not HEX_SHA256.fullmatch(sha256):
+        return BAD_CONTENT_SHA256
+    if md5 is None and not hashed:
+        return None
+    body = body_of(environ)
+    if md5 is not None:
+        try:
+            digest = base64.b64decode(md5, validate=True)
+        except ValueError:
+            digest = b""
+        if len(digest) != 16:
+            return MD5_INVALID
+        if not hmac.compare_digest(digest, hashlib.md5(body).digest()):
+            return MD5_MISMATCH
+    if hashed and hashlib.sha256(body).hexdigest() != sha256:
+        return SHA256_MISMATCH
+    return None
+
+
+def body_of(environ: dict) -> bytes:
+    """The request's body, read once and put back for moto to read."""
+    if environ.get("CONTENT_LENGTH"):
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    elif environ.get("wsgi.input_terminated"):  # HTTP chunked: werkzeug ends the stream
+        body = environ["wsgi.input"].read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
