@@ -20,7 +20,7 @@ from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.store import aws
+from chalicelib.store import aws, dynamodb_reads
 
 Row = dict  # attribute name -> value, as the model's attribute deserializes it
 BATCH_KEYS = 100  # keys a BatchGetItem request takes
@@ -59,6 +59,14 @@ def _client():
 
 config.on_reset(_client.cache_clear)
 
+_METHODS = {"Query": "query", "BatchGetItem": "batch_get_item"}
+
+
+def _call(operation: str, params: dict) -> dict:
+    """The answer of a read, sent lean (`dynamodb_reads`), else through the client (its retries, errors)."""
+    found = dynamodb_reads.read(_client().meta.endpoint_url, operation, params)
+    return found if found is not None else getattr(_client(), _METHODS[operation])(**params)
+
 
 @functools.cache
 def _decoder(model: type[Model], name: str) -> Callable[[dict], object]:
@@ -91,7 +99,7 @@ def query(model: type[Model], index: Index, hash_value: str, names: list[str], *
     found: list[Row] = []
     while limit is None or len(found) < limit:
         size = page_size if limit is None else min(page_size or limit, limit - len(found))
-        answer = _client().query(**request, **({"Limit": size} if size else {}))
+        answer = _call("Query", {**request, **({"Limit": size} if size else {})})
         found += [decode(model, item, names) for item in answer.get("Items", [])]
         if "LastEvaluatedKey" not in answer:
             break
@@ -115,7 +123,7 @@ def _batch(model: type[Model], keys: list[tuple[str, str]], names: list[str]) ->
     for attempt in itertools.count():
         if attempt:  # keys DynamoDB left unprocessed (throttled): asked again after a backoff, as AWS advises
             aws.back_off(attempt)
-        answer = _client().batch_get_item(RequestItems=pending)
+        answer = _call("BatchGetItem", {"RequestItems": pending})
         found += [decode(model, item, names) for item in answer.get("Responses", {}).get(table, [])]
         pending = answer.get("UnprocessedKeys") or {}
         if not pending:
