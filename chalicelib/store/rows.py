@@ -48,24 +48,34 @@ class _KeptJsonFactory(ResponseParserFactory):
         return _KeptJson(super().create_parser(protocol_name))
 
 
+class _LeanClient:
+    """The two reads of this module, sent lean (`dynamodb_reads`), else through the botocore client
+    (its retries and errors)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def _read(self, operation: str, method: str, params: dict) -> dict:
+        found = dynamodb_reads.read(self._client.meta.endpoint_url, operation, params)
+        return found if found is not None else getattr(self._client, method)(**params)
+
+    def query(self, **params) -> dict:
+        return self._read("Query", "query", params)
+
+    def batch_get_item(self, **params) -> dict:
+        return self._read("BatchGetItem", "batch_get_item", params)
+
+
 @functools.cache
-def _client():
+def _client() -> _LeanClient:
     session = botocore.session.Session()
     session.register_component("response_parser_factory", _KeptJsonFactory())
     # The requests are built here, not from user input: botocore's validation of each is CPU for nothing.
     checked = aws.CLIENT_CONFIG.merge(Config(parameter_validation=False))
-    return session.create_client("dynamodb", region_name=config.settings().region, config=checked)
+    return _LeanClient(session.create_client("dynamodb", region_name=config.settings().region, config=checked))
 
 
 config.on_reset(_client.cache_clear)
-
-_METHODS = {"Query": "query", "BatchGetItem": "batch_get_item"}
-
-
-def _call(operation: str, params: dict) -> dict:
-    """The answer of a read, sent lean (`dynamodb_reads`), else through the client (its retries, errors)."""
-    found = dynamodb_reads.read(_client().meta.endpoint_url, operation, params)
-    return found if found is not None else getattr(_client(), _METHODS[operation])(**params)
 
 
 @functools.cache
@@ -99,7 +109,7 @@ def query(model: type[Model], index: Index, hash_value: str, names: list[str], *
     found: list[Row] = []
     while limit is None or len(found) < limit:
         size = page_size if limit is None else min(page_size or limit, limit - len(found))
-        answer = _call("Query", {**request, **({"Limit": size} if size else {})})
+        answer = _client().query(**request, **({"Limit": size} if size else {}))
         found += [decode(model, item, names) for item in answer.get("Items", [])]
         if "LastEvaluatedKey" not in answer:
             break
@@ -123,7 +133,7 @@ def _batch(model: type[Model], keys: list[tuple[str, str]], names: list[str]) ->
     for attempt in itertools.count():
         if attempt:  # keys DynamoDB left unprocessed (throttled): asked again after a backoff, as AWS advises
             aws.back_off(attempt)
-        answer = _call("BatchGetItem", {"RequestItems": pending})
+        answer = _client().batch_get_item(RequestItems=pending)
         found += [decode(model, item, names) for item in answer.get("Responses", {}).get(table, [])]
         pending = answer.get("UnprocessedKeys") or {}
         if not pending:
