@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
 from chalicelib.config import settings
+from chalicelib.store import dynamodb_reads
 
 
 class _TableMeta(type):
@@ -67,6 +68,14 @@ def transact() -> TransactWrite:
 class _Item(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+    @classmethod
+    def _get_connection(cls):
+        """PynamoDB's connection of the model, its reads sent lean (`dynamodb_reads.LeanReads`)."""
+        table = super()._get_connection()
+        if type(table.connection) is Connection:  # PynamoDB builds a plain one: same state, lean reads
+            table.connection.__class__ = dynamodb_reads.LeanReads
+        return table
 
 
 # ---- users table -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.store import aws
+from chalicelib.store import aws, dynamodb_reads
 
 Row = dict  # attribute name -> value, as the model's attribute deserializes it
 BATCH_KEYS = 100  # keys a BatchGetItem request takes
@@ -48,13 +48,31 @@ class _KeptJsonFactory(ResponseParserFactory):
         return _KeptJson(super().create_parser(protocol_name))
 
 
+class _LeanClient:
+    """The two reads of this module, sent lean (`dynamodb_reads`), else through the botocore client
+    (its retries and errors)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def _read(self, operation: str, method: str, params: dict) -> dict:
+        found = dynamodb_reads.read(self._client.meta.endpoint_url, operation, params)
+        return found if found is not None else getattr(self._client, method)(**params)
+
+    def query(self, **params) -> dict:
+        return self._read("Query", "query", params)
+
+    def batch_get_item(self, **params) -> dict:
+        return self._read("BatchGetItem", "batch_get_item", params)
+
+
 @functools.cache
-def _client():
+def _client() -> _LeanClient:
     session = botocore.session.Session()
     session.register_component("response_parser_factory", _KeptJsonFactory())
     # The requests are built here, not from user input: botocore's validation of each is CPU for nothing.
     checked = aws.CLIENT_CONFIG.merge(Config(parameter_validation=False))
-    return session.create_client("dynamodb", region_name=config.settings().region, config=checked)
+    return _LeanClient(session.create_client("dynamodb", region_name=config.settings().region, config=checked))
 
 
 config.on_reset(_client.cache_clear)

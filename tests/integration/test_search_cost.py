@@ -231,7 +231,8 @@ def test_a_wildcard_or_fuzzy_search_reads_rows_as_its_matches_not_as_the_album(s
 
 
 def _queries_scanned(monkeypatch) -> list[int]:
-    """The DynamoDB items each Query the store layer sends from now on reads (its ScannedCount)."""
+    """The DynamoDB items each Query the store layer sends from now on reads (its ScannedCount),
+    through botocore's client or without it (`store.dynamodb_reads`)."""
     import botocore.client
     scanned: list[int] = []
     make_call = botocore.client.BaseClient._make_api_call
@@ -243,6 +244,16 @@ def _queries_scanned(monkeypatch) -> list[int]:
         return answer
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    from chalicelib.store import dynamodb_reads  # reads sent without botocore's client (None: sent through it)
+    lean_read = dynamodb_reads.read
+
+    def counting_lean(endpoint_url: str, operation: str, params: dict):
+        answer = lean_read(endpoint_url, operation, params)
+        if answer is not None and operation == "Query":
+            scanned.append(answer.get("ScannedCount", 0))
+        return answer
+
+    monkeypatch.setattr(dynamodb_reads, "read", counting_lean)
     return scanned
 
 

@@ -1,0 +1,85 @@
+"""DynamoDB reads (GetItem, Query, BatchGetItem) sent with less around them than botocore's client
+pipeline: the request a client sends (DynamoDB's JSON protocol: a POST of the parameters as JSON,
+`X-Amz-Target` naming the operation), signed by botocore's own SigV4 signer with the clients'
+credentials and region, sent with urllib3 on kept-alive connections, the answer's JSON returned as
+DynamoDB sent it (what botocore's parser returns for these operations: strings, numbers as strings,
+sets as lists). botocore's pipeline cost ~1.5 ms of CPU per request whatever its size (event
+hooks, endpoint rules, the User-Agent built twice, header parsing through `email`, the walk of the
+answer's shape), six of them per study search, most of the search's API CPU (docs/benchmarks.md,
+"A search's fixed cost, s8").
+
+Reads only, so that sending one again is harmless: any answer but 200 with an intact body (its
+`x-amz-crc32`, which botocore checks too), or a connection error, gives None and the caller sends
+the read again through its botocore client, with its retries and its errors (`ClientError`,
+throttling): a failed read costs one request more than through botocore alone. PynamoDB's models
+read through `LeanReads` (`models._Item`), the study list's rows through `rows`."""
+from __future__ import annotations
+
+import json
+import zlib
+from functools import cache
+
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.httpsession import DEFAULT_CA_BUNDLE
+from pynamodb.connection import Connection
+
+from chalicelib import config
+from chalicelib.store import aws
+
+READS = frozenset({"GetItem", "Query", "BatchGetItem"})
+TARGET = "DynamoDB_20120810."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+@cache
+def _connections() -> urllib3.PoolManager:
+    return urllib3.PoolManager(maxsize=aws.CONNECTIONS, retries=False, ca_certs=DEFAULT_CA_BUNDLE,
+                               timeout=urllib3.Timeout(connect=5, read=30))
+
+
+config.on_reset(_connections.cache_clear)
+
+
+def signed(endpoint_url: str, operation: str, params: dict):
+    """The request of `operation` as a DynamoDB client sends it, SigV4-signed (prepared: url,
+    headers, body)."""
+    body = json.dumps(params, separators=(",", ":")).encode()
+    request = AWSRequest("POST", endpoint_url.rstrip("/") + "/", data=body,
+                         headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET + operation})
+    SigV4Auth(aws.credentials(), "dynamodb", config.settings().region).add_auth(request)
+    return request.prepare()
+
+
+def read(endpoint_url: str, operation: str, params: dict) -> dict | None:
+    """The answer of a read (`READS`) as DynamoDB's JSON; None when it must go through botocore
+    (another operation, an error answer, a damaged body, no connection)."""
+    if operation not in READS:
+        return None
+    request = signed(endpoint_url, operation, params)
+    try:
+        answer = _connections().request("POST", request.url, body=request.body, headers=dict(request.headers),
+                                        retries=False, preload_content=True)
+    except urllib3.exceptions.HTTPError:
+        return None
+    if answer.status != 200 or not _intact(answer):
+        return None
+    try:
+        return json.loads(answer.data)
+    except ValueError:
+        return None
+
+
+def _intact(answer) -> bool:
+    expected = answer.headers.get("x-amz-crc32")
+    return expected is None or zlib.crc32(answer.data) == int(expected)
+
+
+class LeanReads(Connection):
+    """A PynamoDB connection whose reads go through `read` (its writes, and reads `read` declines,
+    through its botocore client as before)."""
+
+    def _make_api_call(self, operation_name: str, operation_kwargs: dict) -> dict:
+        found = read(self.client.meta.endpoint_url, operation_name, operation_kwargs)
+        return found if found is not None else super()._make_api_call(operation_name, operation_kwargs)
