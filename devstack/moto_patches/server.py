@@ -28,6 +28,11 @@
   pairs, empty payload, no defects) directly when every line is a plain `Name: value` line (a name
   of the characters `email` accepts in one, no continuation line, no carriage return but the line's
   end, the block ended by an empty line); any other block goes to the `email` package as before.
+- moto's `EnvironHeaders` (its `Request.headers`, walked ~3 times per S3 request: `dict(headers)`,
+  metadata, ACL) looks every header's name up in the original spellings of `x-amz-meta-` names
+  with underscores, computing each name's WSGI key to do so; when the request has none of those
+  (the map is empty: every look-up would answer the name itself) `headers_in_order` hands out
+  werkzeug's own iteration, the same pairs in the same order.
 
 Nothing here takes or needs `ONE_AT_A_TIME`: the list is computed once, before the server starts,
 and a connection's requests are served one after the other by its own thread, as before."""
@@ -38,7 +43,9 @@ import http.client
 import re
 
 import moto.backends as backends
+from moto.core import request as moto_request
 from moto.core.base_backend import BackendDict
+from werkzeug.datastructures import EnvironHeaders as WerkzeugEnvironHeaders
 from werkzeug.wsgi import LimitedStream
 
 IDLE_SECONDS = 120  # a kept-alive connection without a request for this long is closed
@@ -59,6 +66,14 @@ def install() -> None:
 
     BackendDict._create_account_specific_backend = ready_backend
     http.client.parse_headers = parse_headers
+    spelled = moto_request.EnvironHeaders.__iter__
+
+    def headers_in_order(self):
+        if self.environ.get(moto_request.PRESERVED_HEADER_NAMES_ENVIRON_KEY):
+            return spelled(self)  # some names keep their own spelling: moto's walk
+        return WerkzeugEnvironHeaders.__iter__(self)
+
+    moto_request.EnvironHeaders.__iter__ = headers_in_order
     modules = tuple(original())
 
     def list_of_moto_modules():
