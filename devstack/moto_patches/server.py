@@ -35,7 +35,9 @@
   werkzeug's own iteration, the same pairs in the same order.
 
 Nothing here takes or needs `ONE_AT_A_TIME`: the list is computed once, before the server starts,
-and a connection's requests are served one after the other by its own thread, as before."""
+and a connection's requests are served one after the other by its own thread, as before;
+`ready_backend` only reads (a key set before it is seen, a list appended to under moto's lock) and
+leaves anything it does not find to moto's locked check; header parsing is per request."""
 from __future__ import annotations
 
 import email.parser
