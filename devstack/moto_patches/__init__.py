@@ -7,12 +7,15 @@ internals lives in this folder.
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
 - `server.py`: per-request costs of moto's server that change no answer (the list of moto's
-  services read from disk on every request; a connection and a thread per request, where AWS
+  services read from disk on every request; moto's check that a service's backend exists, made
+  on every look-up; a connection and a thread per request, where AWS
   keeps HTTP/1.1 connections alive).
 - `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
   in the number of actions), same errors; an expression parsed once per text; the validator's copy
   of its tree made directly instead of through `copy.deepcopy`.
 - `multipart.py`: S3's 404 `NoSuchUpload` for a multipart upload id it does not know (moto: 500).
+- `items.py`: an item's size limit summed once while moto builds the item (it was quadratic in
+  the number of attributes), same error at the same attribute.
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`), stamped with its format
   and moto's version, checked on load.
@@ -21,8 +24,10 @@ They rely on the internals of one moto release (`Table.items`' layout, `Table.qu
 names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the `deepcopy`
 global of `moto.dynamodb.parsing.validators` and the expression nodes' attributes, the JSON
 serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFirstTraverser`'s
-`process` and `nodes_to_be_processed`, `ActionCountValidator.verify_action_counts`,
-`moto.backends.list_of_moto_modules`, the multipart methods of `S3Backend`), so importing this package on any other moto
+`process`, `nodes_to_be_processed`, `traverse_node_recursively` and `pre_processing_of_child`,
+`ActionCountValidator.verify_action_counts`, `Item.__init__` and `LimitedSizeDict`'s limit,
+`BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
+methods of `S3Backend`), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
@@ -102,10 +107,11 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, expressions, indexes, multipart, serializer, server, transactions
+    from devstack.moto_patches import cognito, expressions, indexes, items, multipart, serializer, server, transactions
 
     server.install()
     expressions.install()
+    items.install()
     transactions.install()
     cognito.install()
     indexes.install()

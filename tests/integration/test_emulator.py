@@ -365,8 +365,9 @@ NAMES = {**{f"#a{i}": f"a{i}" for i in range(24)}, "#n": "n", "#n2": "n2", "#ss"
 VALUES = {":s": {"S": "v"}, ":one": {"N": "1"}, ":set": {"SS": ["x", "y"]}, ":list": {"L": [{"S": "e"}]}}
 
 
-def play_updates(dynamodb, name: str) -> list[str]:
-    """Each of `UPDATES` alone and then in a transaction (the emulator keeps a parsed expression:
+def play_updates(dynamodb, name: str, updates: list[str] = UPDATES, names: dict = NAMES,
+                 values: dict = VALUES) -> list[str]:
+    """Each of `updates` alone and then in a transaction (the emulator keeps a parsed expression:
 the second use gets the kept one), on the item it leaves: the error (code and
     message) or the item as GetItem's raw body."""
     answers: list[str] = []
@@ -374,14 +375,13 @@ the second use gets the kept one), on the item it leaves: the error (code and
                                   lambda http_response, **_: answers.append(http_response.content.decode()))
     dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=KEYS,
                           AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
-    for n, expression in enumerate(UPDATES):
+    for n, expression in enumerate(updates):
         key = {"pk": {"S": f"u{n}"}, "sk": {"S": "x"}}
         dynamodb.put_item(TableName=name, Item={**key, "r0": {"S": "gone"}, "r1": {"N": "2"}, "n": {"N": "5"}})
         used = set(re.findall(r"[#:]\w+", expression))
-        names = {k: v for k, v in NAMES.items() if k in used}
-        values = {k: v for k, v in VALUES.items() if k in used}
         update = {"TableName": name, "Key": key, "UpdateExpression": expression,
-                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+                  "ExpressionAttributeNames": {k: v for k, v in names.items() if k in used},
+                  "ExpressionAttributeValues": {k: v for k, v in values.items() if k in used}}
         for transaction in (False, True):
             try:
                 if transaction:
@@ -416,6 +416,121 @@ def test_updates_answer_what_moto_itself_answers_errors_included(stack):
     emulated = play_updates(dynamodb, f"updated-{uuid.uuid4().hex[:8]}")
     own = unpatched_moto(REFERENCE_UPDATES)
     assert sum(answer.startswith("refused: ") for answer in own) >= 8  # the refusals are compared too
+    assert emulated == own
+
+
+# Updates that each of moto's ten validators of an UpdateExpression has something to do with, or
+# refuses: the walks of the tree are replaced (`expressions.py`, `traverse_node_recursively`).
+UPDATES_WALKED = [
+    "SET #pk = :s",  # a key attribute: refused
+    "SET #a0 = :empty",  # an empty string: allowed on a non-key attribute
+    "SET #sk = :empty",  # refused: an empty key value (and a key attribute)
+    "SET #a0 = #missing",  # refused: a path the item does not have
+    "SET #a0 = :s, #a0 = :one",  # refused: overlapping paths
+    "SET #a0 = :s REMOVE #a0",
+    "ADD #a0 :one",  # refused: ADD to a string
+    "SET #n = #n - :one, #a1 = list_append(:list, :list), #a2 = if_not_exists(#missing, :s)",
+    "SET #n = #r0 + :one",  # refused: arithmetic on a string
+    "SET #m = :map SET #a0 = :s",
+    "SET #m = :map",
+    "SET #m.#a0 = :s, #m.#a1[0] = :one",
+    "SET #l[0] = :s",
+    "DELETE #ss :set",
+    "SET #a0 = :undefined",  # refused: a value not given
+]
+WALKED_NAMES = {**NAMES, "#pk": "pk", "#sk": "sk", "#missing": "missing", "#m": "m"}
+WALKED_VALUES = {**VALUES, ":empty": {"S": ""}, ":map": {"M": {"a0": {"S": "w"}, "a1": {"L": [{"N": "3"}]}}}}
+
+
+def play_walked_updates(dynamodb, name: str) -> list[str]:
+    """`play_updates` on `UPDATES_WALKED`, with their names and values."""
+    return play_updates(dynamodb, name, UPDATES_WALKED, WALKED_NAMES, WALKED_VALUES)
+
+
+REFERENCE_WALKED = """
+import json
+import boto3
+from moto import mock_aws
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+from tests.integration.test_emulator import play_walked_updates
+assert not getattr(DepthFirstTraverser.traverse_node_recursively, "obelisk_patched", False)
+with mock_aws():
+    print(json.dumps(play_walked_updates(boto3.client("dynamodb", region_name="us-east-1"), "walked")))
+"""
+
+
+def test_updates_each_validator_acts_on_answer_what_moto_itself_answers(stack):
+    """Updates of key attributes, empty strings, missing paths, overlapping paths, mismatched types,
+    maps, lists, functions and undefined values, alone and in a transaction: the emulator's answers
+    (refusals with moto's messages) and the items they leave are moto's own, byte for byte."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+    emulated = play_walked_updates(dynamodb, f"walked-{uuid.uuid4().hex[:8]}")
+    own = unpatched_moto(REFERENCE_WALKED)
+    assert sum(answer.startswith("refused: ") for answer in own) >= 12
+    assert emulated == own
+
+
+def play_sized_items(dynamodb, name: str) -> list[str]:
+    """Items of 1 to 300 attributes around DynamoDB's 400 KB limit, as moto counts it, put by PutItem,
+    in a transaction and in a batch: each answer (the error's code and message) and the item as
+    GetItem's raw body."""
+    answers: list[str] = []
+    dynamodb.meta.events.register("after-call.dynamodb.GetItem",
+                                  lambda http_response, **_: answers.append(http_response.content.decode()))
+    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=KEYS,
+                          AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
+    shapes = []
+    for attributes in (1, 7, 60, 300):
+        for total in (1_000, 404_990, 405_000, 405_010, 420_000):
+            each = (total - 4 - 2) // attributes  # `pk` + "p", `sk` + "x"
+            shapes.append((attributes, total, each))
+    for n, (attributes, total, each) in enumerate(shapes):
+        key = {"pk": {"S": f"p{n % 10}"}, "sk": {"S": f"{n:02d}"}}
+        names = [f"a{i:03d}" for i in range(attributes)]
+        item = {**key, **{a: {"S": "v" * max(each - len(a), 1)} for a in names}}
+        item[names[-1]] = {"S": "v" * max(total - 6 - 2 - sum(len(a) + max(each - len(a), 1) for a in names[:-1])
+                                          - len(names[-1]), 1)}
+        if n % 4 == 3:
+            item["m"] = {"M": {"x": {"L": [{"N": "12.5"}, {"SS": ["a", "b"]}, {"B": b"bytes"}, {"BOOL": True}]}}}
+        for way in ("put", "transaction", "batch"):
+            try:
+                if way == "put":
+                    dynamodb.put_item(TableName=name, Item=item)
+                elif way == "transaction":
+                    dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": item}}])
+                else:
+                    dynamodb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}}]})
+                answers.append(f"{way}: stored")
+            except dynamodb.exceptions.ClientError as error:
+                answers.append(f"{way}: refused: {error.response['Error']['Code']}: {error.response['Error']['Message']}")
+            dynamodb.get_item(TableName=name, Key=key, ConsistentRead=True)
+            dynamodb.delete_item(TableName=name, Key=key)
+    dynamodb.delete_table(TableName=name)
+    return answers
+
+
+REFERENCE_SIZED = """
+import json
+import boto3
+from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import Item
+from tests.integration.test_emulator import play_sized_items
+assert not getattr(Item.__init__, "obelisk_patched", False)
+with mock_aws():
+    print(json.dumps(play_sized_items(boto3.client("dynamodb", region_name="us-east-1"), "sized")))
+"""
+
+
+def test_items_around_the_size_limit_answer_what_moto_itself_answers(stack):
+    """Items just under, at and just over the 400 KB limit (as moto counts it), of 1 to 300
+    attributes, put alone, in a transaction and in a batch: stored or refused exactly as an
+    unpatched moto does (`moto_patches/items.py` sums the item's size once), and read back alike."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+    emulated = play_sized_items(dynamodb, f"sized-{uuid.uuid4().hex[:8]}")
+    own = unpatched_moto(REFERENCE_SIZED)
+    assert any("refused" in answer for answer in own) and any(answer.endswith("stored") for answer in own)
     assert emulated == own
 
 
@@ -470,6 +585,48 @@ def test_object_writes_answer_what_moto_itself_answers(stack):
                       aws_access_key_id="local", aws_secret_access_key="local")
     emulated = play_objects(s3, f"stored-{uuid.uuid4().hex[:8]}")
     assert json.loads(json.dumps(emulated)) == unpatched_moto(REFERENCE_OBJECTS)
+
+
+def play_object_headers(s3, bucket: str) -> list:
+    """Puts whose headers moto reads by walking them all (user metadata, underscored names among
+    them, a stored header, ACL grants): what HeadObject and GetObjectAcl give back."""
+    seen: list = []
+    s3.create_bucket(Bucket=bucket)
+    for n, extra in enumerate(({}, {"Metadata": {"plain": "1", "Two-Words": "x y"}},
+                               {"Metadata": {"my_key": "u", "other-key": "d"}},
+                               {"Metadata": {"a_b_c": "u", "x": ""}, "ContentDisposition": "inline"},
+                               {"GrantRead": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"',
+                                "CacheControl": "no-cache", "ContentLanguage": "fr"})):
+        put = s3.put_object(Bucket=bucket, Key=f"k{n}", Body=b"body %d" % n, **extra)
+        head = s3.head_object(Bucket=bucket, Key=f"k{n}")
+        acl = s3.get_object_acl(Bucket=bucket, Key=f"k{n}")
+        seen.append([put["ETag"], head["Metadata"], head.get("ContentDisposition"), head.get("CacheControl"),
+                     head.get("ContentLanguage"), head["ContentLength"],
+                     sorted(json.dumps(g["Grantee"].get("URI") or g["Grantee"].get("Type")) + g["Permission"]
+                            for g in acl["Grants"])])
+    return seen
+
+
+REFERENCE_OBJECT_HEADERS = """
+import json
+import boto3
+from moto import mock_aws
+from tests.integration.test_emulator import play_object_headers
+with mock_aws():
+    print(json.dumps(play_object_headers(boto3.client("s3", region_name="us-east-1"), "headed")))
+"""
+
+
+def test_object_headers_answer_what_moto_itself_answers(stack):
+    """User metadata (underscored names among dashed ones), stored headers and ACL grants
+    sent with a PutObject come back from HeadObject and GetObjectAcl as from an unpatched moto
+    (`server.py` hands moto werkzeug's walk of the headers when no name keeps its own spelling)."""
+    s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    emulated = play_object_headers(s3, f"headed-{uuid.uuid4().hex[:8]}")
+    own = unpatched_moto(REFERENCE_OBJECT_HEADERS)
+    assert {"my_key": "u", "other-key": "d"} in [row[1] for row in own]
+    assert json.loads(json.dumps(emulated)) == own
 
 
 def _signed(method: str, url: str, body=b"", headers=None):

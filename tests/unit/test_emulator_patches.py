@@ -157,3 +157,38 @@ def test_the_validators_copy_of_a_tree_is_the_one_deepcopy_makes(text):
     assert not originals.keys() & copies.keys()
     value = DynamoType({"L": [{"S": "x"}]})
     assert expressions.copied_tree(value) == value and expressions.copied_tree(value) is not value
+
+
+HEADER_BLOCKS = [
+    b"\r\n",
+    b"Host: 127.0.0.1:4566\r\nContent-Length: 3\r\nX-Amz-Date:  20261207T035000Z \r\n"
+    b"Authorization: AWS4-HMAC-SHA256 Credential=local/20261207/us-east-1/s3/aws4_request, SignedHeaders=host\r\n\r\n",
+    b"Host: x\nAccept-Encoding: identity\n\n",  # bare newlines
+    b"X-Amz-Meta-Cafe: cr\xe8me\r\nx-amz-meta-my_key:v\r\nEmpty:\r\nTabbed:\t v\t\r\n\r\n",  # latin-1 value, empty
+    b"X-Amz-Meta-Caf\xe9: cr\xe8me\r\n\r\n",  # a latin-1 name: the email package's
+    b"Host: x\r\n folded continuation\r\n\r\n",  # continuation line: the email package's
+    b"Host: x\r\n: no name\r\n\r\n",  # a defect
+    b"Host: x\r\nFrom nowhere\r\n\r\n",
+    b"Host: x\r\nno colon here\r\nAfter: it\r\n\r\n",  # the body starts: the email package's
+    b"Host: x\rAfter: cr\r\n\r\n",  # a bare carriage return
+    b"Host: x\r\r\nAfter: it\r\n\r\n",
+    b"Host: x\r\nName With Space: y\r\n\r\n",
+    b"Host: x\r\n",  # the connection ended before the empty line
+]
+
+
+@pytest.mark.parametrize("block", HEADER_BLOCKS)
+def test_request_headers_parse_as_the_email_package_parses_them(block):
+    """`server.parse_headers`, the emulator's reading of a request's header lines, makes the
+    `HTTPMessage` that `http.client`'s own (through the `email` package) makes, defects included,
+    and leaves the stream where it does."""
+    import io
+
+    from devstack.moto_patches import server
+
+    fast, own = io.BytesIO(block + b"body"), io.BytesIO(block + b"body")
+    mine, theirs = server.parse_headers(fast), server._email_parse_headers(own)
+    assert type(mine) is type(theirs)
+    assert {k: v for k, v in vars(mine).items() if k != "defects"} == {k: v for k, v in vars(theirs).items() if k != "defects"}
+    assert [type(d) for d in mine.defects] == [type(d) for d in theirs.defects]
+    assert fast.read() == own.read()
