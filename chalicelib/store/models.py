@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
 from chalicelib.config import settings
+from chalicelib.store import dynamodb_send
 
 
 class _TableMeta(type):
@@ -45,7 +46,9 @@ def _transaction_connection() -> Connection:
     """One PynamoDB connection for every transaction of the process: a new one per transaction
     loaded botocore's DynamoDB service model again, ~170 ms of JSON parsing per STOW instance
     (`python -m bench.profile`)."""
-    return Connection(region=settings().region)
+    connection = Connection(region=settings().region)
+    dynamodb_send.attach(connection.client)
+    return connection
 
 
 @config.on_reset
@@ -67,6 +70,13 @@ def transact() -> TransactWrite:
 class _Item(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+    @classmethod
+    def _get_connection(cls):
+        """PynamoDB's connection of the model, its client's calls sent by `dynamodb_send`."""
+        connection = super()._get_connection()
+        dynamodb_send.attach(connection.connection.client)
+        return connection
 
 
 # ---- users table -------------------------------------------------------------------------
