@@ -14,7 +14,8 @@ exception class and PynamoDB its same errors.
 
 Left to botocore, which then sends the request itself (with its retries): any other operation; a
 connection error, a 5xx answer or a throttling error (what botocore retries); an answer whose
-`x-amz-crc32` does not match its body (botocore retries that too); and a read whose answer holds
+`x-amz-crc32` does not match its body (botocore retries that too); an answer that is not a JSON
+object; and a read whose answer holds
 binary values (`B`, `BS`: botocore decodes them from base64; Obelisk's models have none). A
 transaction's answer holds no attribute values. What it costs in maintenance: this module follows
 DynamoDB's JSON protocol answers (`tests/unit/test_dynamodb_send.py` pins them against botocore's
@@ -76,7 +77,14 @@ def parse(operation: str, status: int, headers: dict[str, str], body: bytes) -> 
         return None
     if status == 200 and operation in READS and (b'"B":' in body or b'"BS":' in body):
         return None
-    document = json.loads(body) if body else {}
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:  # not DynamoDB's JSON (a proxy's page): botocore's parser says what it is,
+        if status < 300 and operation not in READS:  # but a write that succeeded is not sent again
+            raise
+        return None
+    if not isinstance(document, dict):
+        return None
     if status >= 300:
         code = str(document.pop("__type", "")).rsplit("#", 1)[-1]
         if code in RETRIED_ERRORS:

@@ -134,8 +134,8 @@ def test_an_error_raises_botocore_s_modelled_exception(monkeypatch):
     _Answers(refuse=True), _Answers(500, {"__type": "x#InternalServerError", "message": "busy"}),
     _Answers(400, {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "message": "slow"}),
     _Answers(body=ANSWERS["GetItem"], crc=1),
-    _Answers(body={"Item": {"pk": {"S": "a"}, "data": {"B": "AAE="}}}),
-], ids=["refused", "5xx", "throttled", "checksum", "binary"])
+    _Answers(body={"Item": {"pk": {"S": "a"}, "data": {"B": "AAE="}}}), _Answers(403, b"<html>Forbidden</html>"),
+], ids=["refused", "5xx", "throttled", "checksum", "binary", "not JSON"])
 def test_what_botocore_retries_or_decodes_goes_through_botocore(monkeypatch, answers):
     client, own = _client(monkeypatch, answers)
     assert client.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "b"}}) == {"Sent": "by botocore"}
