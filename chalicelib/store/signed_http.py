@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 import urllib3
+from botocore.exceptions import NoCredentialsError
 from botocore.httpsession import DEFAULT_CA_BUNDLE
 
 from chalicelib import config
@@ -31,7 +32,10 @@ def sign(method: str, url: str, headers: dict[str, str], payload_hash: str, serv
     """The request's headers with its SigV4 `Authorization` (every header given is signed, with
     `host`, `X-Amz-Date`, the session token when there is one and, when `content_sha256_header`,
     `X-Amz-Content-SHA256`: S3 requires it). `credentials`: botocore's (`aws.credentials()`)."""
-    frozen = (credentials or aws.credentials()).get_frozen_credentials()
+    credentials = credentials or aws.credentials()
+    if credentials is None:  # as botocore's signer: no credentials found is its own error
+        raise NoCredentialsError()
+    frozen = credentials.get_frozen_credentials()
     stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
     headers = {**headers, "X-Amz-Date": stamp}
     if content_sha256_header:

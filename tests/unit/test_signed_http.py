@@ -84,3 +84,14 @@ def test_each_day_s_signature_uses_that_day_s_key():
         request.context["timestamp"] = signed["X-Amz-Date"]
         string_to_sign = auth.string_to_sign(request, auth.canonical_request(request))
         assert signed["Authorization"].endswith("Signature=" + auth.signature(string_to_sign, request))
+
+
+def test_without_credentials_it_raises_botocore_s_error(monkeypatch):
+    from botocore.exceptions import NoCredentialsError
+
+    from chalicelib.store import aws
+
+    monkeypatch.setattr(aws, "credentials", lambda: None)
+    with pytest.raises(NoCredentialsError):
+        signed_http.sign("POST", "https://dynamodb.eu-west-3.amazonaws.com/", {}, hashlib.sha256(BODY).hexdigest(),
+                         "dynamodb", "eu-west-3", content_sha256_header=False)
