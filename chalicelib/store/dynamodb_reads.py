@@ -1,7 +1,7 @@
 """DynamoDB reads (GetItem, Query, BatchGetItem) sent with less around them than botocore's client
 pipeline: the request a client sends (DynamoDB's JSON protocol: a POST of the parameters as JSON,
-`X-Amz-Target` naming the operation), signed by botocore's own SigV4 signer with the clients'
-credentials and region, sent with urllib3 on kept-alive connections, the answer's JSON returned as
+`X-Amz-Target` naming the operation), signed and sent as the lean S3 PUT is (`signed_http`: SigV4
+with the clients' credentials and region, urllib3 on kept-alive connections), the answer's JSON returned as
 DynamoDB sent it (what botocore's parser returns for these operations: strings, numbers as strings,
 sets as lists). botocore's pipeline cost ~1.5 ms of CPU per request whatever its size (event
 hooks, endpoint rules, the User-Agent built twice, header parsing through `email`, the walk of the
@@ -15,41 +15,37 @@ throttling): a failed read costs one request more than through botocore alone. P
 read through `LeanReads` (`models._Item`), the study list's rows through `rows`."""
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
-from functools import cache
+from typing import NamedTuple
 
 import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.httpsession import DEFAULT_CA_BUNDLE
 from pynamodb.connection import Connection
 
 from chalicelib import config
-from chalicelib.store import aws
+from chalicelib.store import signed_http
 
 READS = frozenset({"GetItem", "Query", "BatchGetItem"})
 TARGET = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
-@cache
-def _connections() -> urllib3.PoolManager:
-    return urllib3.PoolManager(maxsize=aws.CONNECTIONS, retries=False, ca_certs=DEFAULT_CA_BUNDLE,
-                               timeout=urllib3.Timeout(connect=5, read=30))
+class SignedRead(NamedTuple):
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
 
 
-config.on_reset(_connections.cache_clear)
-
-
-def signed(endpoint_url: str, operation: str, params: dict):
-    """The request of `operation` as a DynamoDB client sends it, SigV4-signed (prepared: url,
-    headers, body)."""
+def signed(endpoint_url: str, operation: str, params: dict) -> SignedRead:
+    """The request of `operation` as a DynamoDB client sends it, SigV4-signed by `signed_http`."""
     body = json.dumps(params, separators=(",", ":")).encode()
-    request = AWSRequest("POST", endpoint_url.rstrip("/") + "/", data=body,
-                         headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET + operation})
-    SigV4Auth(aws.credentials(), "dynamodb", config.settings().region).add_auth(request)
-    return request.prepare()
+    url = endpoint_url.rstrip("/") + "/"
+    headers = signed_http.sign("POST", url, {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET + operation},
+                               hashlib.sha256(body).hexdigest(), "dynamodb", config.settings().region,
+                               content_sha256_header=False)
+    return SignedRead("POST", url, headers, body)
 
 
 def read(endpoint_url: str, operation: str, params: dict) -> dict | None:
@@ -59,8 +55,7 @@ def read(endpoint_url: str, operation: str, params: dict) -> dict | None:
         return None
     request = signed(endpoint_url, operation, params)
     try:
-        answer = _connections().request("POST", request.url, body=request.body, headers=dict(request.headers),
-                                        retries=False, preload_content=True)
+        answer = signed_http.connections().request("POST", request.url, body=request.body, headers=request.headers)
     except urllib3.exceptions.HTTPError:
         return None
     if answer.status != 200 or not _intact(answer):

@@ -3,8 +3,9 @@ frames and metadata documents, cached renditions). boto3's `put_object` costs 2-
 call whatever the body's size (event hooks, parameter validation, endpoint rules, the User-Agent
 built twice, response parsing: docs/benchmarks.md, "STOW's botocore cost"), 3 of them per
 instance. This sends the same request with less around it: the PUT that boto3 would send with
-path-style addressing, signed by botocore's own SigV4 signer (`S3SigV4Auth`, with the clients'
-credentials and region), sent with urllib3 on connections kept like the clients' (`aws.CONNECTIONS`).
+path-style addressing, SigV4-signed with the clients' credentials and region (`signed_http.sign`,
+checked against botocore's own signer), sent with urllib3 on connections kept like the clients'
+(`aws.CONNECTIONS`, `signed_http.Connections`).
 The body carries a CRC32 checksum (`x-amz-checksum-crc32`, signed with the other headers), which
 S3 computes again and refuses the write on a mismatch (400 `BadDigest`), as the local emulator does
 (`devstack/emulator.py`); over HTTPS (the DICOM bucket refuses anything else: infra/resources.yaml)
@@ -25,42 +26,39 @@ objects as read back."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import zlib
-from functools import cache
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import urllib3
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.httpsession import DEFAULT_CA_BUNDLE
 
 from chalicelib import config
-from chalicelib.store import aws
+from chalicelib.store import aws, signed_http
 
 HEADERS = {"ContentType": "Content-Type", "ContentEncoding": "Content-Encoding"}
-
-
-@cache
-def _connections() -> urllib3.PoolManager:
-    return urllib3.PoolManager(maxsize=aws.CONNECTIONS, retries=False, ca_certs=DEFAULT_CA_BUNDLE,
-                               timeout=urllib3.Timeout(connect=5, read=30))
-
-
-config.on_reset(_connections.cache_clear)
-
-
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class _UnsignedPayloadAuth(S3SigV4Auth):
-    """SigV4 with `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` where nothing can change the request on
-    its way (HTTPS, or the local emulator on loopback): the body's integrity is then its signed
-    CRC32 header, which S3 checks. On a plain-HTTP endpoint elsewhere the body's SHA-256 is signed,
-    as botocore does."""
+def _connections() -> signed_http.Connections:
+    return signed_http.connections()
 
-    def _should_sha256_sign_payload(self, request) -> bool:
-        url = urlsplit(request.url)
-        return url.scheme != "https" and url.hostname not in LOOPBACK
+
+class SignedRequest(NamedTuple):
+    method: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def _payload_hash(url: str, body: bytes) -> str:
+    """`UNSIGNED-PAYLOAD` where nothing can change the request on its way (HTTPS, or the local
+    emulator on loopback): the body's integrity is then its signed CRC32 header, which S3 checks.
+    On a plain-HTTP endpoint elsewhere the body's SHA-256, as botocore signs it."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or parts.hostname in LOOPBACK:
+        return signed_http.UNSIGNED_PAYLOAD
+    return hashlib.sha256(body).hexdigest()
 
 
 def crc32(body: bytes) -> str:
@@ -68,15 +66,14 @@ def crc32(body: bytes) -> str:
     return base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
 
 
-def signed_request(bucket: str, key: str, body: bytes, headers: dict[str, str]):
+def signed_request(bucket: str, key: str, body: bytes, headers: dict[str, str]) -> SignedRequest:
     """The PutObject request as sent: path-style URL on the S3 client's endpoint, the body's CRC32
-    in `x-amz-checksum-crc32`, SigV4-signed with an unsigned payload (botocore's prepared request:
-    url, headers, body)."""
+    in `x-amz-checksum-crc32`, SigV4-signed (`signed_http.sign`) with an unsigned payload."""
     url = f"{aws.client('s3').meta.endpoint_url.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
     headers = {**headers, "x-amz-checksum-crc32": crc32(body), "x-amz-sdk-checksum-algorithm": "CRC32"}
-    request = AWSRequest("PUT", url, data=body, headers=headers)
-    _UnsignedPayloadAuth(aws.credentials(), "s3", config.settings().region).add_auth(request)
-    return request.prepare()
+    signed = signed_http.sign("PUT", url, headers, _payload_hash(url, body), "s3", config.settings().region,
+                              content_sha256_header=True)
+    return SignedRequest("PUT", url, body, signed)
 
 
 def put_object(bucket: str, key: str, body: bytes, **params: str) -> None:
@@ -84,8 +81,8 @@ def put_object(bucket: str, key: str, body: bytes, **params: str) -> None:
     if set(params) <= HEADERS.keys() and isinstance(body, bytes):
         prepared = signed_request(bucket, key, body, {HEADERS[name]: value for name, value in params.items()})
         try:
-            answer = _connections().request("PUT", prepared.url, body=prepared.body,
-                                            headers=dict(prepared.headers.items()), preload_content=True)
+            answer = _connections().request("PUT", prepared.url, body=prepared.body, headers=prepared.headers,
+                                            preload_content=True)
             if answer.status == 200:
                 return
         except (urllib3.exceptions.HTTPError, OSError):

@@ -1,0 +1,97 @@
+"""The lean requests' SigV4 signature (`store.signed_http.sign`) is botocore's, header for header:
+for S3 (signed or unsigned payload, `X-Amz-Content-SHA256` sent) and DynamoDB (the body's SHA-256,
+no such header), with and without a session token, on default and explicit ports."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+
+import pytest
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from chalicelib.store import signed_http
+
+BODY = b'{"TableName": "t", "Key": {"pk": {"S": "a b"}}}'
+
+
+def _botocore(signer, method: str, url: str, headers: dict, body: bytes) -> dict[str, str]:
+    request = AWSRequest(method, url, data=body, headers=headers)
+    signer.add_auth(request)
+    return dict(request.headers.items())  # as signed (urllib3 adds Content-Length, unsigned, as botocore's prepare)
+
+
+def _at(signed: dict[str, str]) -> datetime.datetime:
+    return datetime.datetime.strptime(signed["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize("token", [None, "session-token/with+signs="])
+@pytest.mark.parametrize("url", ["https://s3.eu-west-3.amazonaws.com/obelisk-x-dicom/wado/1.2/3.4/5.6/0a1b/frames/1",
+                                 "http://127.0.0.1:4566/obelisk-x-dicom/a%20key/with~tilde",
+                                 "https://s3.eu-west-3.amazonaws.com:443/bucket/key"])
+def test_an_s3_put_is_signed_as_botocore_signs_it(url, token):
+    credentials = Credentials("AKIDEXAMPLE", "secret", token)
+    headers = {"Content-Type": "application/octet-stream;  transfer-syntax=1.2.840.10008.1.2.1",
+               "Content-Encoding": "gzip", "x-amz-checksum-crc32": "AAAAAA==", "x-amz-sdk-checksum-algorithm": "CRC32"}
+    expected = _botocore(S3SigV4Auth(credentials, "s3", "eu-west-3"), "PUT", url, headers, BODY)
+    payload = expected["X-Amz-Content-SHA256"]
+    assert payload == hashlib.sha256(BODY).hexdigest()  # botocore signs the body; the unsigned case below
+    signed = signed_http.sign("PUT", url, headers, payload, "s3", "eu-west-3", content_sha256_header=True,
+                              credentials=credentials, now=_at(expected))
+    assert signed == expected
+
+
+class _UnsignedPayloadAuth(S3SigV4Auth):
+    """botocore's S3 signer with the payload left unsigned (what `s3_put` used before `signed_http`)."""
+
+    def _should_sha256_sign_payload(self, request) -> bool:
+        return False
+
+
+def test_an_unsigned_payload_is_signed_as_botocore_signs_it():
+    credentials = Credentials("AKIDEXAMPLE", "secret")
+    url = "https://s3.eu-west-3.amazonaws.com/bucket/a/key"
+    expected = _botocore(_UnsignedPayloadAuth(credentials, "s3", "eu-west-3"), "PUT", url,
+                         {"Content-Type": "application/dicom+json"}, BODY)
+    assert expected["X-Amz-Content-SHA256"] == signed_http.UNSIGNED_PAYLOAD
+    signed = signed_http.sign("PUT", url, {"Content-Type": "application/dicom+json"}, signed_http.UNSIGNED_PAYLOAD,
+                              "s3", "eu-west-3", content_sha256_header=True, credentials=credentials, now=_at(expected))
+    assert signed == expected
+
+
+@pytest.mark.parametrize("token", [None, "session-token"])
+@pytest.mark.parametrize("url", ["https://dynamodb.eu-west-3.amazonaws.com/", "http://127.0.0.1:4566/"])
+def test_a_dynamodb_request_is_signed_as_botocore_signs_it(url, token):
+    credentials = Credentials("AKIDEXAMPLE", "secret", token)
+    headers = {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "application/x-amz-json-1.0"}
+    expected = _botocore(SigV4Auth(credentials, "dynamodb", "eu-west-3"), "POST", url, headers, BODY)
+    signed = signed_http.sign("POST", url, headers, hashlib.sha256(BODY).hexdigest(), "dynamodb", "eu-west-3",
+                              content_sha256_header=False, credentials=credentials, now=_at(expected))
+    assert signed == expected
+
+
+def test_each_day_s_signature_uses_that_day_s_key():
+    credentials = Credentials("AKIDEXAMPLE", "secret")
+    headers = {"Content-Type": "application/x-amz-json-1.0"}
+    url = "https://dynamodb.eu-west-3.amazonaws.com/"
+    day = datetime.datetime(2026, 12, 7, 23, 59, 59, tzinfo=datetime.UTC)
+    for moment in (day, day + datetime.timedelta(seconds=2)):
+        signed = signed_http.sign("POST", url, headers, hashlib.sha256(BODY).hexdigest(), "dynamodb", "eu-west-3",
+                                  content_sha256_header=False, credentials=credentials, now=moment)
+        request = AWSRequest("POST", url, data=BODY, headers={**headers, "X-Amz-Date": signed["X-Amz-Date"]})
+        auth = SigV4Auth(credentials, "dynamodb", "eu-west-3")
+        request.context["timestamp"] = signed["X-Amz-Date"]
+        string_to_sign = auth.string_to_sign(request, auth.canonical_request(request))
+        assert signed["Authorization"].endswith("Signature=" + auth.signature(string_to_sign, request))
+
+
+def test_without_credentials_it_raises_botocore_s_error(monkeypatch):
+    from botocore.exceptions import NoCredentialsError
+
+    from chalicelib.store import aws
+
+    monkeypatch.setattr(aws, "credentials", lambda: None)
+    with pytest.raises(NoCredentialsError):
+        signed_http.sign("POST", "https://dynamodb.eu-west-3.amazonaws.com/", {}, hashlib.sha256(BODY).hexdigest(),
+                         "dynamodb", "eu-west-3", content_sha256_header=False)
