@@ -10,8 +10,6 @@ requests sent at once overlap there however fast they are answered)."""
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import pickle
@@ -19,7 +17,6 @@ import signal
 import sys
 import threading
 import time
-import zlib
 from collections import Counter, deque
 
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
@@ -45,30 +42,6 @@ def operation_of(environ: dict) -> tuple[str, str]:
     if "/sqs/" in auth:
         return "sqs", "query"
     return "other", environ.get("REQUEST_METHOD", "")
-
-
-def _body_checksum_matches(environ: dict) -> bool:
-    """What S3 checks and moto does not: a body sent with `x-amz-checksum-crc32` (in a header, not
-    an aws-chunked trailer) has that CRC32. The body read is put back for moto to read."""
-    if "HTTP_X_AMZ_DECODED_CONTENT_LENGTH" in environ:
-        return True  # aws-chunked: moto reads the chunks and their trailer itself
-    if environ.get("CONTENT_LENGTH"):
-        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-    elif environ.get("wsgi.input_terminated"):  # HTTP chunked: werkzeug ends the stream
-        body = environ["wsgi.input"].read()
-    else:
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    sent = environ["HTTP_X_AMZ_CHECKSUM_CRC32"]
-    return sent == base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
-
-
-def _bad_digest(start_response):
-    """S3's answer to a body whose checksum does not match it."""
-    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>BadDigest</Code>'
-            b"<Message>The CRC32 you specified did not match the calculated checksum.</Message></Error>")
-    start_response("400 Bad Request", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
-    return [body]
 
 
 class CountingApp:
@@ -126,8 +99,6 @@ class CountingApp:
             self.dirty.set()
         if service in ("s3", "other") and (refused := s3_auth.refusal(environ, service)):
             return refused.answer(start_response)  # what S3 refuses: devstack/s3_auth.py
-        if service == "s3" and "HTTP_X_AMZ_CHECKSUM_CRC32" in environ and not _body_checksum_matches(environ):
-            return _bad_digest(start_response)
         if service == "dynamodb":
             with self.dynamodb:
                 return list(self.app(environ, start_response))

@@ -34,6 +34,7 @@ import json
 import os
 import re
 import time
+import zlib
 from calendar import timegm
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
@@ -66,6 +67,8 @@ class Refusal(NamedTuple):
         return [body]
 
 
+CRC32_MISMATCH = Refusal("400 Bad Request", "BadDigest",
+                         "The CRC32 you specified did not match the calculated checksum.")
 ANONYMOUS_WRITE = Refusal("403 Forbidden", "AccessDenied", "Access Denied")
 EXPIRED = Refusal("403 Forbidden", "AccessDenied", "Request has expired")
 UNKNOWN_KEY = Refusal("403 Forbidden", "InvalidAccessKeyId",
@@ -281,15 +284,19 @@ def _seconds(stamp: str) -> float | None:
 
 
 def _digest_refusal(environ: dict) -> Refusal | None:
-    """The body against its `Content-MD5` and its hex `x-amz-content-sha256`, when sent."""
+    """The body against its `Content-MD5`, its hex `x-amz-content-sha256` and its
+    `x-amz-checksum-crc32` (in a header, not an aws-chunked trailer: moto reads those), when sent."""
     md5 = environ.get("HTTP_CONTENT_MD5")
     sha256 = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "UNSIGNED-PAYLOAD")
     hashed = not (sha256 == "UNSIGNED-PAYLOAD" or sha256.startswith("STREAMING-"))
+    crc32 = None if "HTTP_X_AMZ_DECODED_CONTENT_LENGTH" in environ else environ.get("HTTP_X_AMZ_CHECKSUM_CRC32")
     if hashed and not HEX_SHA256.fullmatch(sha256):
         return BAD_CONTENT_SHA256
-    if md5 is None and not hashed:
+    if md5 is None and not hashed and crc32 is None:
         return None
     body = body_of(environ)
+    if crc32 is not None and crc32 != base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode():
+        return CRC32_MISMATCH
     if md5 is not None:
         try:
             digest = base64.b64decode(md5, validate=True)
