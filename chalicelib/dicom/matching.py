@@ -81,9 +81,15 @@ def _fuzzy_name(pattern: str, value: str) -> bool:
     return all(any(w.startswith(q) for w in words) for q in re.split(r"[\s^,*]+", pattern.lower()) if q)
 
 
+def is_universal(query: str) -> bool:
+    """Universal matching (PS3.4 C.2.2.2.3): an empty value, or only `*`s, which match any
+    sequence of characters including none (C.2.2.2.4): an empty or absent attribute too."""
+    return not query.strip("*")
+
+
 def matches(attributes: dict, criterion: Criterion, fuzzy: bool = False) -> bool:
     query = criterion.value
-    if query in ("", "*"):
+    if is_universal(query):
         return True
     vr = attributes.get(criterion.tag, {}).get("vr") or json_model.vr_of(criterion.tag)
     values = _values(attributes, criterion.tag)

@@ -73,7 +73,7 @@ def literal_start(pattern: str) -> str:
 
 
 def is_no_criterion(criterion: matching.Criterion) -> bool:
-    return criterion.value in ("", "*")
+    return matching.is_universal(criterion.value)
 
 
 def term_rows(album_id: str, study_uid: str, order: str, study_attributes: dict) -> list[AlbumStudyTerm]:

@@ -208,3 +208,21 @@ def test_a_study_read_through_two_sources_with_two_identities_is_shown_as_it_mat
     assert shown(StudyDate="20250101", PatientName=f"*{RUN.lower()}*") == omega
     assert shown(StudyDate="20220424") == alpha  # the range's rows alone would have shown CR only
     assert shown(StudyDate="20250101") == omega
+
+
+def test_a_criterion_of_only_stars_matches_empty_values_too(stack, tokens, corpus):
+    """`*` matches any sequence of characters, none included (PS3.4 C.2.2.2.4): `**` is universal
+    matching as `*` is, so a study whose AccessionNumber or StudyDescription is empty is found by
+    it (it was not: outside check round 15), through the indexes as through matching."""
+    alice = tokens("alice")
+    study = generate_uid()
+    ds = samples.renewed(samples.load("CT_small.dcm"), study, generate_uid())
+    ds.PatientID, ds.AccessionNumber, ds.StudyDescription = f"{RUN}-E", "", ""
+    answer = requests.post(f"{stack.api_url}/studies", data=samples.part10(ds), timeout=30, headers={
+        "Authorization": f"Bearer {alice}", "Content-Type": "application/dicom"})
+    assert answer.status_code == 200, answer.text
+    for name in ("AccessionNumber", "StudyDescription"):
+        for stars in ("*", "**", "***"):
+            assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-E", **{name: stars})) == [study]
+    every_study = get(stack, alice, "/studies", limit="1").headers["X-Total-Count"]
+    assert get(stack, alice, "/studies", AccessionNumber="**", limit="1").headers["X-Total-Count"] == every_study

@@ -27,6 +27,10 @@ STUDY = {
     ("00080061", "MR\\CT", True),
     ("00080050", "A1", False),
     ("00080050", "*", True),
+    ("00080050", "**", True),  # only *s is universal: an empty value matches (outside check round 15)
+    ("00080050", "***", True),
+    ("00080050", "?*", False),
+    ("00100010", "**", True),
 ])
 def test_matching_kinds(tag, query, expected):
     assert matches(STUDY, Criterion(tag, query)) is expected
