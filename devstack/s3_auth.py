@@ -69,7 +69,7 @@ class Refusal(NamedTuple):
 
 CRC32_MISMATCH = Refusal("400 Bad Request", "BadDigest",
                          "The CRC32 you specified did not match the calculated checksum.")
-ANONYMOUS_WRITE = Refusal("403 Forbidden", "AccessDenied", "Access Denied")
+ANONYMOUS_WRITE = ACCESS_DENIED = Refusal("403 Forbidden", "AccessDenied", "Access Denied")
 EXPIRED = Refusal("403 Forbidden", "AccessDenied", "Request has expired")
 UNKNOWN_KEY = Refusal("403 Forbidden", "InvalidAccessKeyId",
                       "The AWS Access Key Id you provided does not exist in our records.")
@@ -123,6 +123,8 @@ def refusal(environ: dict, service: str) -> Refusal | None:
         return None  # a CORS preflight: S3 answers it from the bucket's CORS rules, unauthenticated
     if service != "s3":
         anonymous = not environ.get("HTTP_AUTHORIZATION") and not environ.get("PATH_INFO", "").startswith("/moto-api")
+        if anonymous and _names_a_bucket(environ.get("PATH_INFO", "/")):
+            return _anonymous_refusal(environ.get("QUERY_STRING", ""))
         return ANONYMOUS_WRITE if anonymous and environ.get("REQUEST_METHOD", "GET") not in READS else None
     query = environ.get("QUERY_STRING", "")
     authorization = environ.get("HTTP_AUTHORIZATION", "")
@@ -281,6 +283,24 @@ def _seconds(stamp: str) -> float | None:
         return None
     fields = (stamp[0:4], stamp[4:6], stamp[6:8], stamp[9:11], stamp[11:13], stamp[13:15])
     return float(timegm(tuple(int(field) for field in fields)))
+
+
+def _names_a_bucket(path: str) -> bool:
+    """Whether an unsigned request is S3's: the bucket list (`/`) or a bucket of the emulator's, with
+    or without a key (Cognito's discovery documents, also served unsigned, are not)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    bucket = path.lstrip("/").split("/", 1)[0]
+    return not bucket or bucket in s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets
+
+
+def _anonymous_refusal(query: str) -> Refusal:
+    """S3's answer to a request to a private bucket without a credential: a query that carries
+    a signature but not its credential is a malformed presigned URL; anything else is anonymous."""
+    if "X-Amz-Signature=" in query or "X-Amz-Algorithm=" in query or "X-Amz-Date=" in query:
+        return BAD_QUERY_AUTH
+    return ACCESS_DENIED
 
 
 def _digest_refusal(environ: dict) -> Refusal | None:

@@ -212,3 +212,25 @@ def test_a_presigned_url_sent_with_an_authorization_header_too_is_refused(stack,
     url = _presigned(stack, "get_object", bucket, "two", 300)
     answer = requests.get(url, headers={"Authorization": "Bearer a-token"}, timeout=30)
     assert _error(answer)[:2] == (400, "InvalidArgument")
+
+
+@pytest.mark.parametrize("query", ["X-Amz-Signature=x", "X-Amz-Date=20200101T000000Z&X-Amz-Expires=1&X-Amz-Signature=x",
+                                   "Signature=x", "Signature=x&Expires=1", ""])
+def test_an_object_is_not_served_for_a_signature_without_its_credential(stack, bucket, query):
+    """A query with a signature but no credential is not a presigned URL: S3 refuses it (the
+    emulator served the object for it, an expired link with `X-Amz-Credential` removed included:
+    outside check round 15)."""
+    _s3(stack).put_object(Bucket=bucket, Key="private", Body=BODY)
+    url = f"{stack.emulator_url}/{bucket}/private" + (f"?{query}" if query else "")
+    for answer in (requests.get(url, timeout=30), requests.head(url, timeout=30)):
+        assert answer.status_code in (400, 403) and BODY not in answer.content
+    assert _error(requests.get(url, timeout=30))[1] in ("AccessDenied", "AuthorizationQueryParametersError")
+
+
+def test_buckets_and_their_keys_are_not_listed_anonymously(stack, bucket):
+    """The bucket list and a bucket's keys (every study's, series' and instance's UIDs) are S3
+    calls that need a credential (both were answered anonymously: outside check round 15)."""
+    for url in (f"{stack.emulator_url}/", f"{stack.emulator_url}/{bucket}?max-keys=1", f"{stack.emulator_url}/{bucket}"):
+        answer = requests.get(url, timeout=30)
+        assert _error(answer)[:2] == (403, "AccessDenied"), url
+    assert bucket in [listed["Name"] for listed in _s3(stack).list_buckets()["Buckets"]]
