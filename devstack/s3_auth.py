@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import re
 import time
 import zlib
@@ -186,23 +185,8 @@ def _presigned_refusal(environ: dict, query: str) -> Refusal | None:
         return EXPIRED
     unsigned_query = "&".join(pair for pair in query.split("&") if not pair.startswith("X-Amz-Signature="))
     signer = S3SigV4QueryAuth(Credentials(scope[0], CREDENTIALS[scope[0]]), scope[3], scope[2])
-    for host in _hosts(environ):
-        if _matches(signer, _request(environ, unsigned_query, signed_headers, host), stamp, signature):
-            return None
-    return BAD_SIGNATURE
-
-
-def _hosts(environ: dict) -> list[str]:
-    """The Host a presigned URL may have been signed for: the Host header, then (unless
-    OBELISK_EMULATOR_STRICT_HOST=1) the emulator's own address. The one leniency S3 does not
-    have: dicomweb-client sends an explicit `Host: <the API's host>` on every GET, and requests
-    keeps it across the API's 303 to the presigned URL; S3 would refuse that request (docs/testing.md)."""
-    sent = environ.get("HTTP_HOST", "")
-    if os.environ.get("OBELISK_EMULATOR_STRICT_HOST") == "1":
-        return [sent]
-    port = environ.get("SERVER_PORT", "")
-    own = [f"{name}:{port}" for name in (environ.get("SERVER_NAME", ""), "127.0.0.1", "localhost")]
-    return [sent, *dict.fromkeys(host for host in own if host != sent)]
+    request = _request(environ, unsigned_query, signed_headers)
+    return None if _matches(signer, request, stamp, signature) else BAD_SIGNATURE
 
 
 def _v2_presigned_refusal(environ: dict, query: str) -> Refusal | None:
@@ -259,14 +243,14 @@ def _matches(signer, request: AWSRequest, stamp: str, signature: str) -> bool:
     return hmac.compare_digest(expected, signature)
 
 
-def _request(environ: dict, query: str, signed_headers: str, host: str | None = None) -> AWSRequest:
-    """The request as received (its Host header unless `host`), with the headers it signed only
-    and its path as sent."""
+def _request(environ: dict, query: str, signed_headers: str) -> AWSRequest:
+    """The request as received, with the headers it signed only and its path as sent (its Host
+    header as sent: a client that sends another host's, as dicomweb-client does along a
+    redirect, is refused, as S3 refuses it; docs/dicomweb.md)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
     path = raw.split("?", 1)[0]
-    host = environ.get("HTTP_HOST", "") if host is None else host
-    headers = {name: host if name == "host" else _header(environ, name) for name in signed_headers.split(";")}
-    url = f"http://{host}{path}" + (f"?{query}" if query else "")
+    headers = {name: _header(environ, name) for name in signed_headers.split(";")}
+    url = f"http://{environ.get('HTTP_HOST', '')}{path}" + (f"?{query}" if query else "")
     return AWSRequest(environ.get("REQUEST_METHOD", "GET"), url, headers=headers)
 
 

@@ -16,7 +16,6 @@ import pydicom
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
-from dicomweb_client.api import DICOMwebClient
 from jwt.algorithms import RSAAlgorithm
 from playwright.sync_api import expect
 from pydicom.data import get_testdata_file
@@ -26,6 +25,7 @@ from devstack import bootstrap, ohif
 from devstack.stack import ROOT, free_port, wait_for
 from tests.browser.hosted_ui import HostedUI
 from tests.conftest import running_stack, token_cache
+from tests.dicomweb_session import DICOMwebClient
 from web.build import build_site, oidc_auth, password_auth
 
 STUDY_ATTRIBUTES = {"StudyDate": "20240115", "StudyTime": "101500", "AccessionNumber": "ACC-WEB",

@@ -10,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from PIL import Image, ImageStat
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from tests.browser.conftest import SUBMIT_FROM_PAGE
+from tests.dicomweb_session import DICOMwebClient
 
 pytestmark = pytest.mark.browser
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import boto3
 import pydicom
 import pytest
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
 from devstack import bootstrap
 from devstack.stack import free_port, wait_for
 from infra import deploy
+from tests.dicomweb_session import DICOMwebClient
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_STAGE = "cfn"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
+from tests.dicomweb_session import DICOMwebClient
 from tests.integration.dicom_samples import renewed
 from tests.integration.webhook_receiver import Receiver, wait_until
 

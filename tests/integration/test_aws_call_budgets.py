@@ -27,7 +27,7 @@ def series(stack, tokens):
     alice = {"Authorization": f"Bearer {tokens('alice')}"}
     dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID = (generate_uid() for _ in range(3))
-    from dicomweb_client.api import DICOMwebClient
+    from tests.dicomweb_session import DICOMwebClient
     DICOMwebClient(stack.api_url, headers=alice).store_instances([dataset])
     album = requests.post(f"{stack.api_url}/albums", headers=alice, data={"name": "budget"}, timeout=10).json()["album_id"]
     shared = requests.put(f"{stack.api_url}/studies/{dataset.StudyInstanceUID}/albums/{album}",

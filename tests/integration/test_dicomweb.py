@@ -8,9 +8,9 @@ import io
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from PIL import Image
 
+from tests.dicomweb_session import DICOMwebClient
 from tests.integration import dicom_samples as samples
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -443,3 +443,20 @@ def test_frames_named_by_number_of_frames_but_absent_from_the_data_are_not_found
         assert _frame(stack, tokens("alice"), ds, 2).status_code == 200
         assert _is_frame_not_found(_frame(stack, tokens("alice"), ds, 3))
     assert _payload(_frame(stack, tokens("alice"), native, 2)) == bytes(range(256))
+
+
+def test_dicomweb_client_without_the_documented_session_is_refused_along_the_redirect(stack, tokens, stored):
+    """dicomweb-client sends its own `Host` (the API's) with every GET and requests keeps it along
+    Obelisk's 303 to the presigned S3 URL, whose signature covers the host: S3 refuses it, and so
+    does the emulator (it accepted it until round 14's fixes). With the session docs/dicomweb.md
+    gives (`tests/dicomweb_session.py`), the same retrieval succeeds."""
+    from dicomweb_client.api import DICOMwebClient as PlainClient
+
+    dataset, _ = next(iter(stored.values()))
+    uids = str(dataset.StudyInstanceUID), str(dataset.SeriesInstanceUID), str(dataset.SOPInstanceUID)
+    plain = PlainClient(url=stack.api_url, headers={"Authorization": f"Bearer {tokens('alice')}"})
+    with pytest.raises(requests.HTTPError) as refused:
+        plain.retrieve_instance(*uids)
+    assert refused.value.response.status_code == 403
+    assert "SignatureDoesNotMatch" in refused.value.response.text
+    assert str(client_for(stack, tokens("alice")).retrieve_instance(*uids).SOPInstanceUID) == uids[2]

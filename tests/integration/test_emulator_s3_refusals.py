@@ -24,8 +24,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from dicomweb_client.api import DICOMwebClient
 
+from tests.dicomweb_session import DICOMwebClient
 from tests.integration import dicom_samples as samples
 
 BODY = b"pixel data " * 2000

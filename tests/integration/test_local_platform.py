@@ -5,10 +5,10 @@ import boto3
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
 from devstack.stack import LocalStack
+from tests.dicomweb_session import DICOMwebClient
 
 
 def test_liveness_and_readiness_answer(stack):

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from tests.dicomweb_session import DICOMwebClient
 from tests.support.report_provider import ReportProviderApp
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

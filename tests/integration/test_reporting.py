@@ -11,13 +11,13 @@ import hl7
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
+from tests.dicomweb_session import DICOMwebClient
 from tests.integration.webhook_receiver import wait_until
 from tests.support.reporting import HOST_ORIGIN, configure_site, launch, launch_tags
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pydicom
 import pytest
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
+from tests.dicomweb_session import DICOMwebClient
 from tests.integration.dicom_samples import load, renewed
 from tests.support.api import signed_in
 

@@ -6,9 +6,10 @@ import io
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
+
+from tests.dicomweb_session import DICOMwebClient
 
 SAMPLES = ("CT_small.dcm", "MR_small.dcm")
 

@@ -12,10 +12,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 
 from devstack.in_process import service_layer
+from tests.dicomweb_session import DICOMwebClient
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
