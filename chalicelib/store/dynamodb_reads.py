@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from typing import NamedTuple
 
 import urllib3
 from pynamodb.connection import Connection
@@ -31,21 +30,14 @@ TARGET = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
-class SignedRead(NamedTuple):
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def signed(endpoint_url: str, operation: str, params: dict) -> SignedRead:
+def signed(endpoint_url: str, operation: str, params: dict) -> signed_http.SignedRequest:
     """The request of `operation` as a DynamoDB client sends it, SigV4-signed by `signed_http`."""
     body = json.dumps(params, separators=(",", ":")).encode()
     url = endpoint_url.rstrip("/") + "/"
     headers = signed_http.sign("POST", url, {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET + operation},
                                hashlib.sha256(body).hexdigest(), "dynamodb", config.settings().region,
                                content_sha256_header=False)
-    return SignedRead("POST", url, headers, body)
+    return signed_http.SignedRequest("POST", url, body, headers)
 
 
 def read(endpoint_url: str, operation: str, params: dict) -> dict | None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import urllib3
@@ -42,13 +41,6 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def _connections() -> signed_http.Connections:
     return signed_http.connections()
-
-
-class SignedRequest(NamedTuple):
-    method: str
-    url: str
-    body: bytes
-    headers: dict[str, str]
 
 
 def _payload_hash(url: str, body: bytes) -> str:
@@ -66,14 +58,14 @@ def crc32(body: bytes) -> str:
     return base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
 
 
-def signed_request(bucket: str, key: str, body: bytes, headers: dict[str, str]) -> SignedRequest:
+def signed_request(bucket: str, key: str, body: bytes, headers: dict[str, str]) -> signed_http.SignedRequest:
     """The PutObject request as sent: path-style URL on the S3 client's endpoint, the body's CRC32
     in `x-amz-checksum-crc32`, SigV4-signed (`signed_http.sign`) with an unsigned payload."""
     url = f"{aws.client('s3').meta.endpoint_url.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
     headers = {**headers, "x-amz-checksum-crc32": crc32(body), "x-amz-sdk-checksum-algorithm": "CRC32"}
     signed = signed_http.sign("PUT", url, headers, _payload_hash(url, body), "s3", config.settings().region,
                               content_sha256_header=True)
-    return SignedRequest("PUT", url, body, signed)
+    return signed_http.SignedRequest("PUT", url, body, signed)
 
 
 def put_object(bucket: str, key: str, body: bytes, **params: str) -> None:

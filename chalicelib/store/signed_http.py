@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import threading
 from functools import cache, lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import urllib3
@@ -24,6 +25,14 @@ from chalicelib import config
 from chalicelib.store import aws
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+
+class SignedRequest(NamedTuple):
+    """A request ready to send: its headers carry its signature."""
+    method: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
