@@ -13,13 +13,17 @@ and answers as S3 does, with S3's status, error Code and Message.
   presigned URL past its `X-Amz-Date` + `X-Amz-Expires` 403 AccessDenied "Request has expired", a
   header-signed request dated more than 15 minutes away 403 RequestTimeTooSkewed, both mechanisms
   at once 400 InvalidArgument.
-- Anonymous writes (no signature at all) are 403 AccessDenied, as on a private bucket; anonymous
-  reads are left to moto, which already refuses them on private objects.
+  The Host header is the one the request carries, as S3 reads it: a client that sends another
+  host's along a redirect (dicomweb-client) is refused (docs/dicomweb.md).
+- Unsigned requests to the bucket list or to a bucket (reads, listings, writes) are 403
+  AccessDenied, as on a private bucket; a query with a signature but not its credential is 400
+  AuthorizationQueryParametersError. Cognito's discovery documents, unsigned in AWS too, pass.
 - The body: a `Content-MD5` that is not the body's is 400 BadDigest; an `x-amz-content-sha256`
   that is a hex digest and not the body's is 400 XAmzContentSHA256Mismatch (so a Content-Length
   shorter than the body sent, whose tail moto would drop, is refused when the body's hash is
-  signed). `UNSIGNED-PAYLOAD` and `STREAMING-*` bodies are not hashed (their integrity is their
-  `x-amz-checksum-*` header, checked by emulator.py, or TLS in AWS).
+  signed); an `x-amz-checksum-crc32` header that is not the body's is 400 BadDigest.
+  `UNSIGNED-PAYLOAD` and `STREAMING-*` bodies are not hashed (their integrity is their checksum
+  header, or TLS in AWS).
 
 The emulator's clock for these checks can be moved forward (`POST /_emulator/clock
 {"offset_seconds": 600}`, 0 to go back), so that a test shows a presigned URL handed out by the
