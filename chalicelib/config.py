@@ -61,6 +61,10 @@ class Settings:
     renditions_delay_seconds: int = 2
     function_memory_mb: int = 1024  # the Lambda's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
     upload_max_bytes: int = 2 * 1024 ** 3
+    # Where the public origin reaches the DICOM bucket (docs/dicomweb.md, "Which URL"): the S3
+    # endpoint, without the bucket, that its storage paths forward to, virtual-hosted. Empty: reads
+    # are redirected to the bucket's own URL.
+    public_storage_endpoint: str = ""
 
     @property
     def api_url(self) -> str:
@@ -119,6 +123,7 @@ def settings() -> Settings:
         report_session_seconds=int(_env("OBELISK_REPORT_SESSION_SECONDS", "3600")),
         # One instance sent through the multipart upload is ingested in the function's memory.
         upload_max_bytes=int(_env("OBELISK_UPLOAD_MAX_BYTES", str(2 * 1024 ** 3))),
+        public_storage_endpoint=_env("OBELISK_PUBLIC_STORAGE_ENDPOINT"),
     )
 
 

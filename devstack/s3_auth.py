@@ -126,7 +126,7 @@ def refusal(environ: dict, service: str) -> Refusal | None:
         return None  # a CORS preflight: S3 answers it from the bucket's CORS rules, unauthenticated
     if service != "s3":
         anonymous = not environ.get("HTTP_AUTHORIZATION") and not environ.get("PATH_INFO", "").startswith("/moto-api")
-        if anonymous and _names_a_bucket(environ.get("PATH_INFO", "/")):
+        if anonymous and _names_a_bucket(environ.get("PATH_INFO", "/"), environ.get("HTTP_HOST", "")):
             return _anonymous_refusal(environ.get("QUERY_STRING", ""))
         return ANONYMOUS_WRITE if anonymous and environ.get("REQUEST_METHOD", "GET") not in READS else None
     query = environ.get("QUERY_STRING", "")
@@ -273,14 +273,19 @@ def _seconds(stamp: str) -> float | None:
     return float(timegm(tuple(int(field) for field in fields)))
 
 
-def _names_a_bucket(path: str) -> bool:
+def _names_a_bucket(path: str, host: str = "") -> bool:
     """Whether an unsigned request is S3's: the bucket list (`/`) or a bucket of the emulator's, with
-    or without a key (Cognito's discovery documents, also served unsigned, are not)."""
+    or without a key, named in the path or, virtual-hosted, in the host (`{bucket}.localhost`, as
+    the public origin forwards reads; devstack/static_site.py). Cognito's discovery documents,
+    also served unsigned, are not."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
+    buckets = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets
+    if host.split(".", 1)[0] in buckets and "." in host:
+        return True
     bucket = path.lstrip("/").split("/", 1)[0]
-    return not bucket or bucket in s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets
+    return not bucket or bucket in buckets
 
 
 def _anonymous_refusal(query: str) -> Refusal:

@@ -45,7 +45,9 @@ class LocalStack:
     `/api/*` to API Gateway and the rest to the site bucket): the web app's server on that port also
     forwards `/api/*` to the API (`devstack/static_site.py`), and every URL Obelisk writes (QIDO
     retrieve URLs, report providers' `conf_uri` and `return_uri`, OHIF's redirect) is on it. The
-    API still answers on its own port."""
+    same server forwards the bucket's read prefixes to the emulator, as CloudFront forwards them to
+    the bucket, and the API's redirects to pixel data point there (docs/dicomweb.md, "Which URL").
+    The API still answers on its own port, its redirects on the public origin too."""
 
     data_dir: Path
     emulator_port: int = 4566
@@ -72,6 +74,13 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return self.public_url + "/api"
+
+    @property
+    def storage_origin(self) -> str:
+        """The DICOM bucket as the public origin reaches it: virtual-hosted on the emulator
+        (`{bucket}.localhost`, as CloudFront's origin is `{bucket}.s3.{region}.amazonaws.com`)."""
+        bucket = self.extra_env.get("OBELISK_DICOM_BUCKET") or f"obelisk-{self.stage}-dicom"
+        return f"http://{bucket}.localhost:{self.emulator_port}"
 
     @property
     def direct_api_url(self) -> str:
@@ -106,6 +115,8 @@ class LocalStack:
             "OBELISK_OUTBOUND_ALLOWLIST": "127.0.0.0/8",
             "OBELISK_ADMINS": bootstrap.demo_email(reporting.OBELISK_ADMIN),
             "PYTHONDONTWRITEBYTECODE": "",
+            # With a public origin, reads are redirected to it (`start_front_door`).
+            **({"OBELISK_PUBLIC_STORAGE_ENDPOINT": f"http://localhost:{self.emulator_port}"} if self.web_port else {}),
             **self.extra_env,
         }
 
@@ -139,10 +150,12 @@ class LocalStack:
         return self
 
     def start_front_door(self) -> subprocess.Popen:
-        """The web app's server on the public origin, forwarding `/api/*` to the API."""
+        """The web app's server on the public origin, forwarding `/api/*` to the API and the
+        bucket's read prefixes to the bucket."""
         self.web_root.mkdir(parents=True, exist_ok=True)
         site = self._spawn("web-app", ["devstack.static_site", "--directory", str(self.web_root),
-                                       "--port", str(self.web_port), "--api-proxy", self.direct_api_url])
+                                       "--port", str(self.web_port), "--api-proxy", self.direct_api_url,
+                                       "--storage-origin", self.storage_origin])
         wait_for(self.api_url + "/liveness", process=site)
         return site
 

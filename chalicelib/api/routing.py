@@ -21,6 +21,7 @@ from chalicelib.config import settings
 from chalicelib.dicom.qido import DEFAULT_LIMIT, Page
 from chalicelib.dicom.uids import require_uid
 from chalicelib.errors import BadFormParameter, BadQueryParameter, ObeliskError, UnsupportedMediaType
+from chalicelib.store import dicom_store
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -68,7 +69,8 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
 
         @functools.wraps(view)
         def handler(**params):
-            with facts.memberships_read_early() if reads_memberships else contextlib.nullcontext():
+            with (facts.memberships_read_early() if reads_memberships else contextlib.nullcontext(),
+                  dicom_store.reader_at_public_origin(at_public_origin(blueprint.current_request))):
                 return answer(**params)
 
         def answer(**params):
@@ -93,6 +95,12 @@ def route(blueprint: Blueprint, path: str, *, methods: list[str], linkable: bool
         return view
 
     return register
+
+
+def at_public_origin(request) -> bool:
+    """Whether the request came through the public origin, which marks what it forwards
+    (`dicom_store.PUBLIC_ORIGIN_HEADER`): its reads are then redirected to that origin."""
+    return bool((request.headers or {}).get(dicom_store.PUBLIC_ORIGIN_HEADER.lower()))
 
 
 def link_token(request) -> str | None:

@@ -47,6 +47,13 @@ def client(service: str):
     return _session().client(service, region_name=config.settings().region, config=CLIENT_CONFIG)
 
 
+def virtual_hosted_s3(endpoint_url: str):
+    """An S3 client that names buckets in the host (`{bucket}.{endpoint's host}`), signing as
+    `client` does; not shared (its caller keeps it)."""
+    return _session().client("s3", region_name=config.settings().region, endpoint_url=endpoint_url,
+                             config=CLIENT_CONFIG.merge(Config(s3={"addressing_style": "virtual"})))
+
+
 def credentials():
     """The credentials the clients sign with (botocore's, refreshed by it when they expire)."""
     return _session().get_credentials()

@@ -24,12 +24,24 @@ from __future__ import annotations
 import gzip
 import secrets
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from urllib.parse import urlsplit, urlunsplit
 
-from chalicelib.config import settings
+from chalicelib.config import on_reset, settings
 from chalicelib.dicom import frames, multipart, skeleton
 from chalicelib.store import aws, s3_put
 from chalicelib.store.aws import client
 
+# The prefixes of every object a read is redirected to (`presigned_get`): the paths a public origin
+# forwards to the bucket (infra/site.yaml's cache behaviours, devstack/static_site.py).
+READ_PREFIXES = ("dicom/", "wado/", "cache/")
+# The header the public origin adds to every request it forwards to the API (CloudFront's origin
+# custom header, infra/site.yaml; the local front door's): the reader came through it, and is
+# redirected to it (`reader_at_public_origin`).
+PUBLIC_ORIGIN_HEADER = "X-Obelisk-Public-Origin"
+_at_public_origin: ContextVar[bool] = ContextVar("reader_at_public_origin", default=False)
 INSTANCE_BOUNDARY = "obelisk-instance-boundary"
 INSTANCE_MULTIPART_TYPE = f'multipart/related; type="application/dicom"; boundary={INSTANCE_BOUNDARY}'
 FRAME_BOUNDARY = "obelisk-frame-boundary"
@@ -253,11 +265,42 @@ def delete_objects(keys: list[str]) -> None:
 
 
 def presigned_get(key: str, **response_overrides: str) -> str:
-    return client("s3").generate_presigned_url(
-        "get_object",
-        Params={"Bucket": settings().dicom_bucket, "Key": key, **response_overrides},
-        ExpiresIn=settings().presign_seconds,
-    )
+    """Where a reader is redirected to read `key`: a presigned GET (its signature and expiry decide).
+    For a reader who came through the public origin (`reader_at_public_origin`) when the bucket is
+    behind it too (`settings().public_storage_endpoint`), the URL is on that origin: the path and
+    query of a GET presigned virtual-hosted for the host the origin sends to the bucket, so that a
+    client carrying the API's Host header along the redirect names a host that is the origin's own
+    (docs/dicomweb.md, "Which URL"). Anyone else gets the bucket's own URL."""
+    params = {"Bucket": settings().dicom_bucket, "Key": key, **response_overrides}
+    public = settings().public_storage_endpoint and _at_public_origin.get() and key.startswith(READ_PREFIXES)
+    if not public:
+        return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=settings().presign_seconds)
+    signed = urlsplit(_behind_public_origin().generate_presigned_url(
+        "get_object", Params=params, ExpiresIn=settings().presign_seconds))
+    public = urlsplit(settings().public_url)
+    return urlunsplit((public.scheme, public.netloc, signed.path, signed.query, ""))
+
+
+@contextmanager
+def reader_at_public_origin(at: bool) -> Iterator[None]:
+    """While answering a request that came through the public origin (`at`), reads are redirected
+    to it (`presigned_get`); set for every request by the API's routing."""
+    token = _at_public_origin.set(at)
+    try:
+        yield
+    finally:
+        _at_public_origin.reset(token)
+
+
+@cache
+def _behind_public_origin():
+    """The S3 client that signs for the bucket as the public origin reaches it: virtual-hosted at
+    `public_storage_endpoint` (`{bucket}.s3.{region}.amazonaws.com` on AWS), so that the signed path
+    is the key alone, the path the origin forwards unchanged."""
+    return aws.virtual_hosted_s3(settings().public_storage_endpoint)
+
+
+on_reset(_behind_public_origin.cache_clear)
 
 
 def presigned_put(key: str, content_type: str) -> str:
