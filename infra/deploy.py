@@ -425,6 +425,9 @@ def _function_settings(stage: str) -> dict[str, Any]:
             "OBELISK_PUBLIC_URL": {"Ref": "PublicUrl"},
             "OBELISK_WEB_URL": {"Ref": "PublicUrl"},
             "OBELISK_OHIF_URL": {"Ref": "ViewerUrl"},
+            # The public origin forwards the bucket's reads to it at this endpoint, virtual-hosted
+            # (infra/site.yaml, origin `dicom`): reads that came through it are redirected there.
+            "OBELISK_PUBLIC_STORAGE_ENDPOINT": {"Fn::Sub": "https://s3.${AWS::Region}.${AWS::URLSuffix}"},
             "OIDC_REQUIRED_SCOPE": {"Ref": "OidcRequiredScope"},
         }},
     }

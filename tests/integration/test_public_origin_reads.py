@@ -93,6 +93,7 @@ def test_a_link_tampered_with_expired_or_signed_by_another_key_is_refused(public
     """The public origin serves what the signature allows and nothing else, with S3's answers."""
     mr, ct = stored
     location = redirect(public, token, ct)
+    assert location.startswith(public.public_url + "/")
     assert requests.get(location, timeout=60).status_code == 200
     signature = dict(parse_qsl(urlsplit(location).query))["X-Amz-Signature"]
     tampered = with_query(location, **{"X-Amz-Signature": ("0" if signature[0] != "0" else "1") + signature[1:]})
@@ -119,6 +120,7 @@ def test_a_link_tampered_with_expired_or_signed_by_another_key_is_refused(public
 def test_only_reads_of_the_buckets_read_prefixes_reach_it(public, token, stored):
     """Writes are refused at the origin; the bucket's root and other prefixes are the site's."""
     location = redirect(public, token, stored[1])
+    assert location.startswith(public.public_url + "/")
     for method in ("PUT", "DELETE", "POST"):
         assert requests.request(method, location, data=b"x", timeout=60).status_code == 403, method
     assert requests.get(location, timeout=60).status_code == 200  # still there
