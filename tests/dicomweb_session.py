@@ -1,4 +1,6 @@
-"""dicomweb-client as the tests use it: with the session docs/dicomweb.md gives its users.
+"""dicomweb-client as the tests use it against the API's own URL (the test stack's, which has no
+public origin): with the session docs/dicomweb.md gives its users for that URL. Through the public
+origin no session is needed (`test_public_origin_reads.py`).
 
 dicomweb-client sets an explicit `Host` header (the API's) on its GETs, and requests keeps it when it
 follows Obelisk's 303 to a presigned S3 URL; S3 refuses that request (the signature covers the
