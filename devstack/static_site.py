@@ -41,7 +41,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
               "proxy-authenticate", "proxy-authorization"}
 NOT_FORWARDED = HOP_BY_HOP | {"expect"}  # this server answers the 100-continue; the API gets the whole body
 IDLE_SECONDS = 120  # a kept-alive connection without a request for this long is closed
-# The viewer headers CloudFront sends to the bucket (infra/site.yaml's StorageOriginRequestPolicy
+# The viewer headers CloudFront sends to the bucket (infra/site.yaml's StorageReadsPolicy
 # and the headers it forwards by default, `Range` and `If-Range`); Host is the bucket's own.
 STORAGE_HEADERS = ("origin", "access-control-request-method", "access-control-request-headers", "range", "if-range")
 STORAGE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -151,7 +151,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if self.storage_origin:  # the API redirects reads here (as CloudFront's custom origin header)
             headers = {k: v for k, v in headers.items() if k.lower() != PUBLIC_ORIGIN_HEADER.lower()}
             headers[PUBLIC_ORIGIN_HEADER] = "1"
-        self._forward(target.hostname, target.port, target.path.rstrip("/") + self.path[len(API_PREFIX):], headers)
+        self._forward(target.hostname, target.port, target.path.rstrip("/") + self.path[len(API_PREFIX):], headers,
+                      "the API")
 
     def _storage_proxy(self) -> None:
         """A read of the bucket, as CloudFront's storage behaviour forwards it (module docstring)."""
@@ -164,10 +165,11 @@ class SiteHandler(SimpleHTTPRequestHandler):
         headers["X-Forwarded-For"] = self.client_address[0]
         # `{bucket}.localhost` names the emulator on loopback (resolvers need not know *.localhost).
         hostname = "127.0.0.1" if target.hostname.endswith(".localhost") else target.hostname
-        self._forward(hostname, target.port, self.path, headers)
+        self._forward(hostname, target.port, self.path, headers, "the bucket")
 
-    def _forward(self, hostname: str, port: int | None, path: str, headers: dict[str, str]) -> None:
-        """The request sent on to hostname:port with `headers`, its answer streamed back unchanged."""
+    def _forward(self, hostname: str, port: int | None, path: str, headers: dict[str, str], origin: str) -> None:
+        """The request sent on to `origin` at hostname:port with `headers`, its answer streamed back
+        unchanged."""
         self._proxying = True
         body = self._request_body()
         connection = http.client.HTTPConnection(hostname, port, timeout=300)
@@ -177,7 +179,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
             answer = connection.getresponse()
         except OSError as error:
             connection.close()
-            self._bad_gateway(error)
+            self._bad_gateway(error, origin)
             return
         length_known = answer.getheader("Content-Length") is not None and answer.chunked is False
         try:
@@ -198,9 +200,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
             if not length_known:
                 self.close_connection = True
 
-    def _bad_gateway(self, error: OSError) -> None:
-        sys.stdout.write(f"proxy: {error}\n")
-        self._refuse(502, "Bad Gateway", "the origin did not answer")
+    def _bad_gateway(self, error: OSError, origin: str) -> None:
+        sys.stdout.write(f"proxy to {origin}: {error}\n")
+        self._refuse(502, "Bad Gateway", f"{origin} did not answer")
 
     def _refuse(self, status: int, message: str, detail: str) -> None:
         """An answer in the documented error shape; the connection closes (the request's body may
