@@ -272,13 +272,12 @@ def presigned_get(key: str, **response_overrides: str) -> str:
     client carrying the API's Host header along the redirect names a host that is the origin's own
     (docs/dicomweb.md, "Which URL"). Anyone else gets the bucket's own URL."""
     params = {"Bucket": settings().dicom_bucket, "Key": key, **response_overrides}
-    public = settings().public_storage_endpoint and _at_public_origin.get() and key.startswith(READ_PREFIXES)
-    if not public:
+    if not (settings().public_storage_endpoint and _at_public_origin.get() and key.startswith(READ_PREFIXES)):
         return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=settings().presign_seconds)
     signed = urlsplit(_behind_public_origin().generate_presigned_url(
         "get_object", Params=params, ExpiresIn=settings().presign_seconds))
-    public = urlsplit(settings().public_url)
-    return urlunsplit((public.scheme, public.netloc, signed.path, signed.query, ""))
+    origin = urlsplit(settings().public_url)
+    return urlunsplit((origin.scheme, origin.netloc, signed.path, signed.query, ""))
 
 
 @contextmanager
