@@ -46,9 +46,10 @@ def run(obelisk: Obelisk, orthanc: Orthanc, s: Settings) -> dict:
     out: dict = {}
     for clients, seed in ((1, 11), (4, 15)):
         files = data.ct_study([s.stow_slices] * s.stow_series, seed=seed).instances()
-        warm = data.ct_study([BATCH], seed=seed + 100).instances()
+        warm = data.ct_study([2 * BATCH], seed=seed + 100).instances()
         for name, (server, pid) in servers.items():
-            server.stow(warm)  # connections, lazy imports, caches
+            for batch in batches(warm, BATCH):  # connections, lazy imports, caches; the second request
+                server.stow(batch)  # adds to a stored series, as most of the phase's do (a first SQS send)
             log(f"STOW {clients} client(s), {BATCH} per request: {name}")
             if name == "obelisk":
                 obelisk.reset_calls()

@@ -1,7 +1,8 @@
 """`chalice local` for the dev stack, with the API under `/api` as API Gateway's stage `api`
 serves it in AWS, so every URL a client uses is the same locally and deployed; with API Gateway's
 and Lambda's limits (devstack/gateway_limits.py): request size, answer size, the 29 s timeout, and
-chunked request bodies read whole as API Gateway does; answers on kept-alive connections are sent
+chunked request bodies read whole as API Gateway does, binary bodies handed to the function
+base64-encoded as API Gateway hands them; answers on kept-alive connections are sent
 without waiting for the client's delayed acknowledgement (`TCP_NODELAY`, as the emulator's)."""
 from __future__ import annotations
 
@@ -67,9 +68,11 @@ def make_server(host: str, port: int, stage: str, app=None):
         ChaliceRequestHandler,
         CustomLocalChalice,
         ForbiddenError,
+        LambdaEventConverter,
         LocalChalice,
         LocalDevServer,
         LocalGatewayException,
+        RouteMatcher,
     )
 
     from infra.gateway_responses import no_route_answer
@@ -83,12 +86,27 @@ def make_server(host: str, port: int, stage: str, app=None):
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
 
+    class GatewayEventConverter(LambdaEventConverter):
+        """The event API Gateway sends: a body of one of the API's binary media types, whatever the
+        Content-Type's parameters (a STOW's `multipart/related; type=...; boundary=...`), base64 in
+        the event. chalice local's converter compares the whole header, read under a lower-case
+        key the handler does not use, so it handed every body over as bytes."""
+
+        def create_lambda_event(self, method, path, headers, body=None):
+            event = super().create_lambda_event(method, path, headers, None)
+            event["body"], event["isBase64Encoded"] = limits.event_body(
+                event["headers"].get("content-type", ""), body, app.api.binary_types)
+            return event
+
+    events = GatewayEventConverter(RouteMatcher(list(app.routes)), app.api.binary_types)
+
     class StagePrefixedHandler(ChaliceRequestHandler):
         disable_nagle_algorithm = True  # headers and body are two sends: no 40 ms delayed-ACK wait
         answer_headers_sent = False
 
         def setup(self) -> None:
             super().setup()
+            self.local_gateway.event_converter = events
             self.wfile = _HeadersOnlyAfterHead(self.wfile, self)
 
         def handle_one_request(self) -> None:

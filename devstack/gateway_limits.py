@@ -2,6 +2,9 @@
 around the function, so that the local API refuses what AWS refuses, with the answer a client sees
 from AWS. The evidence for each answer is in docs/deploy.md ("Limits a client meets").
 
+- A request body whose media type (parameters ignored) is one of the API's binary media types
+  reaches the function base64-encoded, with `isBase64Encoded: true` (Chalice decodes it there);
+  any other body as it came.
 - A request body over 10 MiB: API Gateway answers 413 `HTTP content length exceeded 10485760
   bytes.` (plain text) before anything runs.
 - A Lambda event over 6 MiB: the body is base64-encoded in the event when its media type is one of
@@ -20,6 +23,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
+
+import pybase64
 
 GATEWAY_BODY_LIMIT = 10 * 1024 * 1024  # API Gateway REST payload quota (10 MB)
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation, request and response (6 MB)
@@ -76,6 +81,13 @@ def is_binary(content_type: str, binary_types: list[str]) -> bool:
     """API Gateway matches the media type (parameters ignored) against binaryMediaTypes."""
     kind = media_type(content_type)
     return any(kind == b or b == "*/*" or (b.endswith("/*") and kind.startswith(b[:-1])) for b in binary_types)
+
+
+def event_body(content_type: str, body: bytes | None, binary_types: list[str]) -> tuple[str | bytes | None, bool]:
+    """The event's `body` and `isBase64Encoded` for this request body, as API Gateway builds them."""
+    if body and is_binary(content_type, binary_types):
+        return pybase64.b64encode_as_string(body), True
+    return body, False
 
 
 def base64_length(size: int) -> int:

@@ -9,6 +9,7 @@ import functools
 import inspect
 from urllib.parse import parse_qs
 
+import pybase64
 from chalice import Blueprint, CORSConfig
 
 from chalicelib.api import responses
@@ -41,11 +42,29 @@ def _media_type(value: str | None) -> str:
     return (value or "application/json").split(";")[0].strip().lower()
 
 
+def request_body(request) -> bytes:
+    """The request's body as bytes. API Gateway hands a body of one of the API's binary media types
+    (app.py; a STOW's among them) base64-encoded; it is decoded here with pybase64, 25x faster
+    than the standard library's decode that Chalice's `raw_body` uses (a 4 MB STOW body: 0.5
+    against 12 ms)."""
+    event = request.to_original_event()
+    content = event.get("body")
+    if not content:
+        return b""
+    if event.get("isBase64Encoded"):
+        return pybase64.b64decode(content, validate=True)
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def has_body(request) -> bool:
+    return bool(request.to_original_event().get("body"))
+
+
 def require_body_type(request, accepted: list[str]) -> None:
     """A body must be of a type the route reads (JSON for a route that reads none); an empty
     body passes whatever its declared type (KHEOPS clients send `Content-Type:
     application/x-www-form-urlencoded` on body-less PUTs)."""
-    if request.raw_body and _media_type(request.headers.get("content-type")) not in accepted:
+    if has_body(request) and _media_type(request.headers.get("content-type")) not in accepted:
         raise UnsupportedMediaType(f"Unsupported media type: {request.headers.get('content-type')}")
 
 
@@ -143,9 +162,8 @@ class MalformedForm(BadFormParameter):
 
 
 def form(request) -> dict[str, list[str]]:
-    body = request.raw_body or b""
     try:
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        return parse_qs(request_body(request).decode("utf-8"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError as error:
         raise MalformedForm("the form body is not UTF-8 (application/x-www-form-urlencoded)") from error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import responses
-from chalicelib.api.routing import base_url, query_value, route
+from chalicelib.api.routing import base_url, query_value, request_body, route
 from chalicelib.dicom import stow
 from chalicelib.dicom.uids import require_uid
 from chalicelib.services.ingest import store_body
@@ -18,7 +18,7 @@ def _store(caller, study: str | None):
     if study is not None:
         require_uid(study, "StudyInstanceUID")
     result = store_body(caller, query_value(request, "album"), study,
-                        request.headers.get("content-type", ""), request.raw_body or b"")
+                        request.headers.get("content-type", ""), request_body(request))
     return responses.json_body(stow.response_document(result, base_url(request)), status=stow.status_of(result),
                                headers={"Content-Type": responses.DICOM_JSON})
 

@@ -79,15 +79,15 @@ def parse(body: bytes, content_type: str) -> list[Part]:
         next_delimiter = body.find(CRLF + delimiter, line_end)
         if next_delimiter < 0:
             raise BadRequest("multipart body has no closing boundary")
-        region = body[line_end + 2:next_delimiter]
-        if region.startswith(CRLF):
-            headers_raw, content = b"", region[2:]
+        start = line_end + 2  # the part's headers, then its content, up to the next delimiter
+        if body.startswith(CRLF, start, next_delimiter):
+            headers_raw, content_start = b"", start + 2
         else:
-            header_end = region.find(CRLF + CRLF)
+            header_end = body.find(CRLF + CRLF, start, next_delimiter)
             if header_end < 0:
                 raise BadRequest("a part has no header/body separator")
-            headers_raw, content = region[:header_end], region[header_end + 4:]
-        parts.append(Part(_parse_headers(headers_raw), content))
+            headers_raw, content_start = body[start:header_end], header_end + 4
+        parts.append(Part(_parse_headers(headers_raw), body[content_start:next_delimiter]))  # one copy
         if len(parts) > MAX_PARTS:
             raise BadRequest(f"more than {MAX_PARTS} parts")
         position = next_delimiter + 2

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from chalicelib import config
@@ -37,14 +38,28 @@ CLIENT_CONFIG = Config(  # every client's settings (store/rows.py adds to them; 
 
 
 @cache
+def botocore_session() -> botocore.session.Session:
+    """The process's one botocore session, boto3's and PynamoDB's (`dynamodb_reads.LeanReads`): its
+    loader reads a service's model (~85 ms of JSON for DynamoDB or SQS) once per process. PynamoDB
+    keeps a session per thread, so each model's client made on another thread read it again (each
+    request of the local API runs on a thread of its own). A session is not safe for making
+    clients from two threads at once: whoever makes one holds `CLIENT_CREATION`."""
+    return botocore.session.get_session()
+
+
+CLIENT_CREATION = threading.RLock()
+
+
+@cache
 def _session() -> boto3.session.Session:
-    return boto3.session.Session()
+    return boto3.session.Session(botocore_session=botocore_session())
 
 
 @cache
 def client(service: str):
     """A shared boto3 client. Thread-safe for calls; created lazily to keep cold starts short."""
-    return _session().client(service, region_name=config.settings().region, config=CLIENT_CONFIG)
+    with CLIENT_CREATION:
+        return _session().client(service, region_name=config.settings().region, config=CLIENT_CONFIG)
 
 
 def virtual_hosted_s3(endpoint_url: str):
@@ -66,6 +81,7 @@ def queue_url(name: str) -> str:
 
 config.on_reset(client.cache_clear)
 config.on_reset(_session.cache_clear)
+config.on_reset(botocore_session.cache_clear)
 config.on_reset(queue_url.cache_clear)
 
 

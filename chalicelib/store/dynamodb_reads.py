@@ -23,7 +23,7 @@ import urllib3
 from pynamodb.connection import Connection
 
 from chalicelib import config
-from chalicelib.store import signed_http
+from chalicelib.store import aws, signed_http
 
 READS = frozenset({"GetItem", "Query", "BatchGetItem"})
 TARGET = "DynamoDB_20120810."
@@ -65,7 +65,17 @@ def _intact(answer) -> bool:
 
 class LeanReads(Connection):
     """A PynamoDB connection whose reads go through `read` (its writes, and reads `read` declines,
-    through its botocore client as before)."""
+    through its botocore client as before), its client made from the process's botocore session
+    (`aws.botocore_session`) rather than from one per thread."""
+
+    @property
+    def session(self):
+        return aws.botocore_session()
+
+    @property
+    def client(self):
+        with aws.CLIENT_CREATION:
+            return super().client
 
     def _make_api_call(self, operation_name: str, operation_kwargs: dict) -> dict:
         found = read(self.client.meta.endpoint_url, operation_name, operation_kwargs)

@@ -45,8 +45,8 @@ def _meta(table_setting: str):
 def _transaction_connection() -> Connection:
     """One PynamoDB connection for every transaction of the process: a new one per transaction
     loaded botocore's DynamoDB service model again, ~170 ms of JSON parsing per STOW instance
-    (`python -m bench.profile`)."""
-    return Connection(region=settings().region)
+    (`python -m bench.profile`); its client from the process's botocore session (`LeanReads`)."""
+    return dynamodb_reads.LeanReads(region=settings().region)
 
 
 @config.on_reset

@@ -5,13 +5,14 @@ CPU, s8"): the signing key is derived once a day per credentials, region and ser
 every request; the rest is the SigV4 specification (canonical request, string to sign) for a
 request whose path is already URI-encoded (S3's keys: `quote(key, safe='/~')`; DynamoDB's `/`)
 and that has no query string. `tests/unit/test_signed_http.py` checks it against botocore's
-signer. urllib3's `PoolManager.request` looks the connection pool up from the URL on every call;
-`Connections` keeps the pool of each origin."""
+signer. `Connections` sends them on kept-alive connections with `http.client`."""
 from __future__ import annotations
 
 import datetime
 import hashlib
 import hmac
+import http.client
+import ssl
 import threading
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -80,25 +81,82 @@ def _host(parts) -> str:
     return host if parts.port in (None, DEFAULT_PORTS.get(parts.scheme)) else f"{host}:{parts.port}"
 
 
+class Answer(NamedTuple):
+    """An answer read whole: its status, headers (case-insensitive `get`) and body."""
+    status: int
+    headers: http.client.HTTPMessage
+    data: bytes
+
+
 class Connections:
-    """urllib3's connections for the lean requests: `request` as `PoolManager.request`, the pool
-    of each origin found once."""
+    """Kept-alive HTTP/1.1 connections for the lean requests, a few idle ones per origin, sent on
+    with `http.client` itself: urllib3's pool around it (its retries, timeouts and response
+    objects) cost 0.15-0.3 ms of CPU more per request, about 4 per stored instance (docs/benchmarks.md,
+    "STOW's API CPU, s9"). Any failure to send or read is raised as urllib3's `ProtocolError`, an
+    `HTTPError` as before; a kept connection the server closed meanwhile is replaced once (every
+    lean request, a PUT of an object or a read, can be sent again). HTTPS verifies the server
+    against botocore's CA bundle, as its clients and urllib3 here did."""
 
-    def __init__(self):
-        self._manager = urllib3.PoolManager(maxsize=aws.CONNECTIONS, retries=False, ca_certs=DEFAULT_CA_BUNDLE,
-                                            timeout=urllib3.Timeout(connect=5, read=30))
-        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
+    CONNECT_TIMEOUT, READ_TIMEOUT = 5, 30
+
+    def __init__(self, idle: int = aws.CONNECTIONS):
+        self._idle: dict[str, list[http.client.HTTPConnection]] = {}
+        self._most_idle = idle
         self._lock = threading.Lock()
+        self._tls = None
 
-    def request(self, method: str, url: str, *, body: bytes, headers: dict[str, str], preload_content: bool = True):
-        origin, _, path = url.partition("://")[2].partition("/")
-        origin = url[: url.index("://") + 3] + origin
-        pool = self._pools.get(origin)
-        if pool is None:
-            with self._lock:
-                pool = self._pools.setdefault(origin, self._manager.connection_from_url(origin))
-        return pool.urlopen(method, "/" + path, body=body, headers=headers, retries=False, redirect=False,
-                            assert_same_host=False, preload_content=preload_content)
+    def request(self, method: str, url: str, *, body: bytes, headers: dict[str, str],
+                preload_content: bool = True) -> Answer:
+        scheme, _, rest = url.partition("://")
+        netloc, _, path = rest.partition("/")
+        origin = f"{scheme}://{netloc}"
+        for attempt in (1, 2):
+            connection, kept = self._take(origin, scheme, netloc)
+            try:
+                connection.request(method, "/" + path, body=body, headers=headers)
+                response = connection.getresponse()
+                answer = Answer(response.status, response.headers, response.read())
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                if kept and attempt == 1 and not isinstance(error, TimeoutError):
+                    continue  # closed by the server while kept: once more on a new connection
+                raise urllib3.exceptions.ProtocolError(f"{method} {origin}: {error!r}") from error
+            if response.will_close:
+                connection.close()
+            else:
+                self._give_back(origin, connection)
+            return answer
+        raise AssertionError("unreachable")
+
+    def _take(self, origin: str, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            idle = self._idle.get(origin)
+            if idle:
+                return idle.pop(), True
+        if scheme == "https":
+            connection = http.client.HTTPSConnection(netloc, timeout=self.CONNECT_TIMEOUT, context=self._context())
+        else:
+            connection = http.client.HTTPConnection(netloc, timeout=self.CONNECT_TIMEOUT)
+        try:
+            connection.connect()
+        except OSError as error:
+            connection.close()
+            raise urllib3.exceptions.NewConnectionError(None, f"{origin}: {error!r}") from error
+        connection.sock.settimeout(self.READ_TIMEOUT)
+        return connection, False
+
+    def _give_back(self, origin: str, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(origin, [])
+            if len(idle) < self._most_idle:
+                idle.append(connection)
+                return
+        connection.close()
+
+    def _context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=DEFAULT_CA_BUNDLE)
+        return self._tls
 
 
 @cache

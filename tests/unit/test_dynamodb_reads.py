@@ -8,6 +8,7 @@ import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import botocore.loaders
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -146,3 +147,29 @@ def test_what_is_not_a_plain_read_is_never_sent_here(serve, operation):
     server = serve(200, b"{}")
     assert dynamodb_reads.read(server.url, operation, PARAMS) is None
     assert server.requests == []
+
+
+def test_models_first_used_on_other_threads_read_dynamodbs_service_model_once(monkeypatch):
+    """Each request of the local API, and each worker of the shared pool, is a thread of its own;
+    PynamoDB made a botocore session per thread, so every model's client made on a new thread
+    parsed DynamoDB's service model again (~85 ms of CPU)."""
+    from chalicelib.store import models
+
+    loaded = []
+    load_file = botocore.loaders.JSONFileLoader.load_file
+
+    def counting(self, file_path, *args, **kwargs):
+        found = load_file(self, file_path, *args, **kwargs)
+        if found is not None and "/dynamodb/" in str(file_path) and str(file_path).endswith("service-2"):
+            loaded.append(threading.current_thread().name)
+        return found
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", counting)
+    used = [models.UserProfile, models.Album, models.AlbumMember]
+    threads = [threading.Thread(target=lambda m=m: m._get_connection().connection.client) for m in used]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    clients = {id(m._get_connection().connection.client) for m in used}
+    assert len(clients) == len(used)  # each model keeps its own connection and client
+    assert len(loaded) <= 1, loaded

@@ -1,12 +1,18 @@
 """The lean requests' SigV4 signature (`store.signed_http.sign`) is botocore's, header for header:
 for S3 (signed or unsigned payload, `X-Amz-Content-SHA256` sent) and DynamoDB (the body's SHA-256,
-no such header), with and without a session token, on default and explicit ports."""
+no such header), with and without a session token, on default and explicit ports; and they are sent
+on kept connections (`Connections`), one replaced when its server closed it, failures raised as
+urllib3's errors."""
 from __future__ import annotations
 
 import datetime
 import hashlib
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import urllib3
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -95,3 +101,59 @@ def test_without_credentials_it_raises_botocore_s_error(monkeypatch):
     with pytest.raises(NoCredentialsError):
         signed_http.sign("POST", "https://dynamodb.eu-west-3.amazonaws.com/", {}, hashlib.sha256(BODY).hexdigest(),
                          "dynamodb", "eu-west-3", content_sha256_header=False)
+
+
+class _Origin(BaseHTTPRequestHandler):
+    """Answers every request with its body's length; counts the connections it was sent on, and
+    closes each connection after its answer when `close_after` (no `Connection: close` said)."""
+
+    protocol_version = "HTTP/1.1"
+    close_after = False
+    peers: set = set()
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Origin.peers.add(self.client_address)
+        answer = str(len(body)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.send_header("x-amz-crc32", "1")
+        self.end_headers()
+        self.wfile.write(answer)
+        self.close_connection = _Origin.close_after
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def origin():
+    _Origin.peers, _Origin.close_after = set(), False
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_to_one_origin_go_on_one_kept_connection(origin):
+    connections = signed_http.Connections()
+    answers = [connections.request("PUT", f"{origin}/bucket/key{i}", body=b"x" * i, headers={}) for i in range(5)]
+    assert [(a.status, a.data, a.headers.get("X-Amz-Crc32")) for a in answers] == \
+           [(200, str(i).encode(), "1") for i in range(5)]
+    assert len(_Origin.peers) == 1
+
+
+def test_a_kept_connection_the_server_closed_is_replaced(origin):
+    _Origin.close_after = True
+    connections = signed_http.Connections()
+    assert [connections.request("PUT", f"{origin}/b/k", body=b"abc", headers={}).data for _ in range(3)] == [b"3"] * 3
+    assert len(_Origin.peers) == 3
+
+
+def test_no_server_is_urllib3s_error():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        signed_http.Connections().request("PUT", f"http://127.0.0.1:{port}/b/k", body=b"", headers={})
