@@ -53,6 +53,7 @@ READS = ("GET", "HEAD", "OPTIONS")
 STAMP = re.compile(r"\d{8}T\d{6}Z")
 HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)")
+READ_BODY = "obelisk.s3_auth.body"  # environ key: (the stream put back, the body read)
 _offset = {"seconds": 0.0}  # the clock's offset (`/_emulator/clock`)
 
 
@@ -321,6 +322,8 @@ def _digest_refusal(environ: dict) -> Refusal | None:
 
 def body_of(environ: dict) -> bytes:
     """The request's body, read once and put back for moto to read."""
+    if (read := environ.get(READ_BODY)) is not None and read[0] is environ["wsgi.input"]:
+        return read[1]
     if environ.get("CONTENT_LENGTH"):
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
     elif environ.get("wsgi.input_terminated"):  # HTTP chunked: werkzeug ends the stream
@@ -328,4 +331,5 @@ def body_of(environ: dict) -> bytes:
     else:
         body = b""
     environ["wsgi.input"] = io.BytesIO(body)
+    environ[READ_BODY] = (environ["wsgi.input"], body)
     return body

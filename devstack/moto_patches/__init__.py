@@ -13,6 +13,9 @@ internals lives in this folder.
 - `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
   in the number of actions), same errors; an expression parsed once per text; the validator's copy
   of its tree made directly instead of through `copy.deepcopy`.
+- `s3_put.py`: a plain S3 PutObject (the three a STOW writes per instance) served with moto's own
+  `S3Response.put_object` and answer, without moto's domain dispatch, Flask and flask-cors around
+  it and with its body read once; anything else goes to moto.
 - `multipart.py`: S3's 404 `NoSuchUpload` for a multipart upload id it does not know (moto: 500).
 - `items.py`: an item's size limit summed once while moto builds the item (it was quadratic in
   the number of attributes), same error at the same attribute.
@@ -27,7 +30,8 @@ serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFir
 `process`, `nodes_to_be_processed`, `traverse_node_recursively` and `pre_processing_of_child`,
 `ActionCountValidator.verify_action_counts`, `Item.__init__` and `LimitedSizeDict`'s limit,
 `BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
-methods of `S3Backend`), so importing this package on any other moto
+methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object` and `_send_response` and what
+moto's server view and flask-cors add around them), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
