@@ -3,6 +3,8 @@ internals lives in this folder.
 
 - `indexes.py`: a Query is handed only the entries DynamoDB would read: those under its hash key
   inside its range-key condition, up to its page (moto sorts and tests the whole table).
+- `parser.py`: DynamoDB requests parsed by walkers built once per shape of botocore's model,
+  instead of moto's shape-by-shape dispatch (ten look-ups per attribute value), same result.
 - `serializer.py`: DynamoDB attribute values are written into responses directly, not through
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
@@ -31,7 +33,8 @@ serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFir
 `ActionCountValidator.verify_action_counts`, `Item.__init__` and `LimitedSizeDict`'s limit,
 `BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
 methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object` and `_send_response` and what
-moto's server view and flask-cors add around them), so importing this package on any other moto
+moto's server view and flask-cors add around them, `JSONParser`'s handlers and
+`_parse_json_body`), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
@@ -111,7 +114,17 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, expressions, indexes, items, multipart, serializer, server, transactions
+    from devstack.moto_patches import (
+        cognito,
+        expressions,
+        indexes,
+        items,
+        multipart,
+        parser,
+        serializer,
+        server,
+        transactions,
+    )
 
     server.install()
     expressions.install()
@@ -120,4 +133,5 @@ def install() -> None:
     cognito.install()
     indexes.install()
     serializer.install()
+    parser.install()
     multipart.install()
