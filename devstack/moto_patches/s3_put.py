@@ -68,7 +68,7 @@ def answer(environ: dict, start_response) -> list[bytes] | None:
     if not _plain_put(environ):
         return None
     body = s3_auth.body_of(environ)
-    request = BackendRequest(environ)
+    request = BackendRequest(environ, populate_request=False)  # not kept in the environ: no cycle holding the body
     handler = _set_up(S3Response(), request, body)
     try:
         bucket = handler.backend.get_bucket(handler.bucket_name)
