@@ -17,7 +17,8 @@ internals lives in this folder.
   of its tree made directly instead of through `copy.deepcopy`.
 - `s3_put.py`: a plain S3 PutObject (the three a STOW writes per instance) served with moto's own
   `S3Response.put_object` and answer, without moto's domain dispatch, Flask and flask-cors around
-  it and with its body read once; anything else goes to moto.
+  it and with its body read once; anything else goes to moto. An object's ETag hashed from its
+  buffer in memory, not from a copy read back.
 - `multipart.py`: S3's 404 `NoSuchUpload` for a multipart upload id it does not know (moto: 500).
 - `items.py`: an item's size limit summed once while moto builds the item (it was quadratic in
   the number of attributes), same error at the same attribute.
@@ -34,7 +35,7 @@ serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFir
 `BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
 methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object` and `_send_response` and what
 moto's server view and flask-cors add around them, `JSONParser`'s handlers and
-`_parse_json_body`), so importing this package on any other moto
+`_parse_json_body`, `FakeKey.etag` and its `SpooledTemporaryFile` buffer), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
@@ -121,6 +122,7 @@ def install() -> None:
         items,
         multipart,
         parser,
+        s3_put,
         serializer,
         server,
         transactions,
@@ -134,4 +136,5 @@ def install() -> None:
     indexes.install()
     serializer.install()
     parser.install()
+    s3_put.install()
     multipart.install()

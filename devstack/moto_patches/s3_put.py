@@ -63,6 +63,29 @@ ADDED_BY_FLASK = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length
                   ("Access-Control-Allow-Origin", "*"))  # flask-cors, for a request without Origin
 
 
+def install() -> None:
+    """`FakeKey.etag` hashes a body held in memory where it lies instead of reading a copy of it
+    (moto reads its buffer back, 16 MiB at a time, to hash it: a copy of every object written, at
+    its first ETag); the same MD5, the buffer left at its end as moto's read leaves it. A body
+    rolled over to a temporary file is read by moto's own property."""
+    from moto.s3 import models
+
+    original = models.FakeKey.etag
+    if getattr(original.fget, "obelisk_patched", False):
+        return
+
+    def etag(self) -> str:
+        buffer = self._value_buffer
+        if self._etag is None and not buffer._rolled:
+            with buffer._file.getbuffer() as held:
+                self._etag = models.md5_hash(held).hexdigest()
+            buffer.seek(0, io.SEEK_END)
+        return original.fget(self)
+
+    etag.obelisk_patched = True
+    models.FakeKey.etag = property(etag)
+
+
 def answer(environ: dict, start_response) -> list[bytes] | None:
     """moto's answer to a plain PutObject (module docstring), or None to let moto serve it."""
     if not _plain_put(environ):

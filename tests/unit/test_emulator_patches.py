@@ -262,3 +262,22 @@ def test_dynamodb_requests_parse_as_moto_parses_them():
             assert json.dumps(mine, default=repr) == json.dumps(theirs, default=repr), (name, value)
             compared += 1
     assert compared > 40 * 50
+
+
+def test_an_objects_etag_is_the_md5_moto_computes_in_memory_or_rolled_over():
+    """`s3_put.install`: an ETag hashed from the key's buffer where it lies is the MD5 of the
+    body (empty, one byte, 512 KiB, and 9 MiB rolled over to a temporary file, which moto's own
+    property reads), the buffer left at its end as moto's read leaves it, the body unchanged."""
+    import hashlib
+    import os
+
+    from moto.s3.models import FakeKey
+
+    moto_patches.install()
+    assert getattr(FakeKey.etag.fget, "obelisk_patched", False)
+    for body, buffer_size in ((b"", None), (b"x", None), (os.urandom(512 * 1024), None), (os.urandom(9 << 20), 1024)):
+        key = FakeKey("k", body, "123456789012", "us-east-1", max_buffer_size=buffer_size)
+        assert key._value_buffer._rolled == (buffer_size is not None)
+        assert key.etag == f'"{hashlib.md5(body).hexdigest()}"'
+        assert key._value_buffer.tell() == len(body)
+        assert key.value == body and key.etag == f'"{hashlib.md5(body).hexdigest()}"'
