@@ -39,10 +39,11 @@ import re
 import time
 import zlib
 from calendar import timegm
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth
+from botocore.auth import SIGNED_HEADERS_BLACKLIST, HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
@@ -52,7 +53,11 @@ MAX_EXPIRES_SECONDS = 7 * 24 * 3600  # S3's bound on X-Amz-Expires
 READS = ("GET", "HEAD", "OPTIONS")
 STAMP = re.compile(r"\d{8}T\d{6}Z")
 HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")  # a path S3 signs as sent, with nothing to encode
+SIGNED_NAME = re.compile(r"[a-z0-9-]+")
+PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]+)?")  # a Host that ends the URL's authority as sent
 AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)")
+READ_BODY = "obelisk.s3_auth.body"  # environ key: (the stream put back, the body read)
 _offset = {"seconds": 0.0}  # the clock's offset (`/_emulator/clock`)
 
 
@@ -166,9 +171,44 @@ def _header_signed_refusal(environ: dict, authorization: str) -> Refusal | None:
         return BAD_SIGNATURE
     if abs(now() - when) > MAX_SKEW_SECONDS:
         return SKEWED
+    quick = _plain_signature(environ, scope, signed_headers, payload, stamp)
+    if quick is not None and hmac.compare_digest(quick, signature):
+        return None  # botocore's signer computes the same signature for such a request (`_plain_signature`)
     request = _request(environ, environ.get("QUERY_STRING", ""), signed_headers)
     signer = _HeaderVerifier(Credentials(scope[0], CREDENTIALS[scope[0]]), scope[3], scope[2], payload)
     return None if _matches(signer, request, stamp, signature) else BAD_SIGNATURE
+
+
+def _plain_signature(environ: dict, scope: list[str], signed_headers: str, payload: str, stamp: str) -> str | None:
+    """The SigV4 signature botocore's `S3SigV4Auth` computes for a header-signed request without a
+    query string, whose path is plain (unreserved characters: S3 signs it as sent), whose Host is a
+    plain name or address with its port, and whose signed headers are distinct lower-case names
+    botocore signs, `host` among them; None for any other request (botocore's signer is then
+    asked). The signing key is derived once a day per
+    key, region and service (`_signing_key`), as the API's own signer does."""
+    path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    names = signed_headers.split(";")
+    if (environ.get("QUERY_STRING") or not PLAIN_PATH.fullmatch(path) or "host" not in names
+            or not PLAIN_HOST.fullmatch(environ.get("HTTP_HOST", ""))
+            or len(set(names)) != len(names) or not all(SIGNED_NAME.fullmatch(name) for name in names)
+            or any(name in SIGNED_HEADERS_BLACKLIST for name in names)):
+        return None
+    lines = [f"{name}:{' '.join(_header(environ, name).split())}" for name in sorted(names)]
+    canonical = "\n".join([environ.get("REQUEST_METHOD", "GET").upper(), path, "", "\n".join(lines) + "\n",
+                           ";".join(sorted(names)),
+                           _header(environ, "x-amz-content-sha256") if "x-amz-content-sha256" in names else payload])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, f"{scope[1]}/{scope[2]}/{scope[3]}/aws4_request",
+                         hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
+    key = _signing_key(CREDENTIALS[scope[0]], scope[1], scope[2], scope[3])
+    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
 
 
 def _presigned_refusal(environ: dict, query: str) -> Refusal | None:
@@ -326,6 +366,8 @@ def _digest_refusal(environ: dict) -> Refusal | None:
 
 def body_of(environ: dict) -> bytes:
     """The request's body, read once and put back for moto to read."""
+    if (read := environ.get(READ_BODY)) is not None and read[0] is environ["wsgi.input"]:
+        return read[1]
     if environ.get("CONTENT_LENGTH"):
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
     elif environ.get("wsgi.input_terminated"):  # HTTP chunked: werkzeug ends the stream
@@ -333,4 +375,5 @@ def body_of(environ: dict) -> bytes:
     else:
         body = b""
     environ["wsgi.input"] = io.BytesIO(body)
+    environ[READ_BODY] = (environ["wsgi.input"], body)
     return body

@@ -3,6 +3,8 @@ internals lives in this folder.
 
 - `indexes.py`: a Query is handed only the entries DynamoDB would read: those under its hash key
   inside its range-key condition, up to its page (moto sorts and tests the whole table).
+- `parser.py`: DynamoDB requests parsed by walkers built once per shape of botocore's model,
+  instead of moto's shape-by-shape dispatch (ten look-ups per attribute value), same result.
 - `serializer.py`: DynamoDB attribute values are written into responses directly, not through
   botocore's model member by member (~1.4 ms an item), with the same bytes.
 - `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
@@ -13,6 +15,10 @@ internals lives in this folder.
 - `expressions.py`: moto's count of an UpdateExpression's clauses in linear time (it was quadratic
   in the number of actions), same errors; an expression parsed once per text; the validator's copy
   of its tree made directly instead of through `copy.deepcopy`.
+- `s3_put.py`: a plain S3 PutObject (the three a STOW writes per instance) served with moto's own
+  `S3Response.put_object` and answer, without moto's domain dispatch, Flask and flask-cors around
+  it and with its body read once; anything else goes to moto. An object's ETag hashed from its
+  buffer in memory, not from a copy read back.
 - `multipart.py`: S3's 404 `NoSuchUpload` for a multipart upload id it does not know (moto: 500).
 - `items.py`: an item's size limit summed once while moto builds the item (it was quadratic in
   the number of attributes), same error at the same attribute.
@@ -27,7 +33,9 @@ serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFir
 `process`, `nodes_to_be_processed`, `traverse_node_recursively` and `pre_processing_of_child`,
 `ActionCountValidator.verify_action_counts`, `Item.__init__` and `LimitedSizeDict`'s limit,
 `BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
-methods of `S3Backend`), so importing this package on any other moto
+methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object` and `_send_response` and what
+moto's server view and flask-cors add around them, `JSONParser`'s handlers and
+`_parse_json_body`, `FakeKey.etag` and its `SpooledTemporaryFile` buffer), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB
@@ -107,7 +115,18 @@ ONE_AT_A_TIME = OneAtATime()
 
 def install() -> None:
     """Applies every patch (idempotent)."""
-    from devstack.moto_patches import cognito, expressions, indexes, items, multipart, serializer, server, transactions
+    from devstack.moto_patches import (
+        cognito,
+        expressions,
+        indexes,
+        items,
+        multipart,
+        parser,
+        s3_put,
+        serializer,
+        server,
+        transactions,
+    )
 
     server.install()
     expressions.install()
@@ -116,4 +135,6 @@ def install() -> None:
     cognito.install()
     indexes.install()
     serializer.install()
+    parser.install()
+    s3_put.install()
     multipart.install()

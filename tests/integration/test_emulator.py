@@ -713,3 +713,129 @@ def test_a_request_the_server_cannot_read_still_closes_its_connection(stack):
             rest += chunk
     assert first.startswith(b"HTTP/1.1 200") and b"connection: close" not in first.lower()
     assert rest.startswith(b"HTTP/1.1 400") and b"connection: close" in rest.lower()
+
+
+def _moto_server():
+    """An unpatched moto server (`python -m moto.server`) in a process of its own, on a free port."""
+    from devstack.stack import free_port, wait_for
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(f"http://127.0.0.1:{port}/moto-api/", process=process)
+    return process, f"http://127.0.0.1:{port}"
+
+
+KEY = "studies/1.2.840.1/series/1.2.840.2/instances/1.2.840.3"
+PUTS = [  # (bucket, key, body, headers): the API's PUTs, then variations, then what moto itself serves
+    ("plain", KEY + "/skeleton", b"DICM" * 700, {"Content-Type": "application/dicom"}),
+    ("plain", KEY + "/frames/1", bytes(range(256)) * 2048, {"Content-Type": "application/octet-stream"}),
+    ("plain", KEY + "/metadata.json.gz", b"\x1f\x8b" + b"m" * 2500,
+     {"Content-Type": "application/dicom+json", "Content-Encoding": "gzip"}),
+    ("plain", "empty", b"", {"Content-Type": "application/octet-stream"}),
+    ("plain", "no-checksum", b"no checksum", {"Content-Type": "text/plain", "checksum": ""}),
+    ("plain", "no-algorithm", b"crc32 without its algorithm", {"algorithm": ""}),
+    ("plain", "no-type", b"no content type", {}),
+    ("plain", KEY + "/skeleton", b"overwritten", {"Content-Type": "application/dicom"}),
+    ("plain", "a.b/c-d_e~f/x.y", b"unreserved", {"Content-Type": "application/dicom"}),
+    ("versioned", "v", b"one", {"Content-Type": "application/dicom"}),
+    ("versioned", "v", b"two", {"Content-Type": "application/dicom"}),
+    ("plain", "sp%20ace/%C3%A9", b"percent-encoded", {"Content-Type": "application/dicom"}),
+    ("plain", "with-meta", b"meta", {"Content-Type": "application/dicom", "x-amz-meta-a": "1"}),
+    ("plain", "ranged", b"range header", {"Content-Type": "application/dicom", "Range": "bytes=0-1"}),
+    ("plain", "form", b"a=b", {"Content-Type": "application/x-www-form-urlencoded"}),
+    ("missing", "k", b"no bucket", {"Content-Type": "application/dicom"}),
+]
+READS = [  # (method, path, headers): how clients read the objects back
+    *(("GET", f"/{bucket}/{key}", {}) for bucket, key, _, _ in PUTS[:11]),
+    *(("HEAD", f"/{bucket}/{key}", {"x-amz-checksum-mode": "ENABLED"}) for bucket, key, _, _ in PUTS[:11]),
+    ("GET", f"/plain/{KEY}/frames/1", {"Range": "bytes=1000-1999"}),
+    ("GET", f"/plain/{KEY}/metadata.json.gz", {"Range": "bytes=-10"}),
+    ("GET", "/plain?list-type=2", {}),
+    ("GET", "/plain?list-type=2&prefix=studies/&fetch-owner=true", {}),
+    ("GET", "/versioned?versions", {}),
+    ("GET", f"/plain/{KEY}/skeleton?acl", {}),
+    ("GET", f"/plain/{KEY}/skeleton?tagging", {}),
+    ("GET", f"/plain/{KEY}/frames/1?attributes", {"x-amz-object-attributes": "ETag,Checksum,ObjectSize,StorageClass"}),
+]
+VARYING = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z|[A-Za-z0-9]{52}")
+
+
+def play_puts(url: str) -> list:
+    """Each of PUTS then READS sent as raw HTTP (signed as `chalicelib/store/s3_put.py` signs, the
+    CRC32 in its header): status, every header but the date and the connection's, and the body;
+    request ids, dates and version ids as their shape and order, not their random values."""
+    import base64
+    import http.client
+    import zlib
+    from urllib.parse import urlsplit
+
+    from botocore.credentials import Credentials
+
+    from chalicelib.store import signed_http
+
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3.create_bucket(Bucket="plain")
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    address = urlsplit(url)
+    versions: dict[str, str] = {}
+    seen = []
+
+    def send(method: str, path: str, body: bytes, headers: dict) -> None:
+        signed = signed_http.sign(method, url + path.split("?")[0], headers, "UNSIGNED-PAYLOAD", "s3", "us-east-1",
+                                  content_sha256_header=True, credentials=Credentials("local", "local"))
+        if "?" in path:  # the query is not signed by `sign`: sign the request as botocore does instead
+            signed = dict(_signed(method, url + path, body, {**headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+                          .headers.items())
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        connection.request(method, path, body=body, headers=signed)
+        answer = connection.getresponse()
+        payload = answer.read()
+        connection.close()
+        for version in re.findall(rb"<VersionId>([^<]+)</VersionId>", payload) + [
+                answer.getheader("x-amz-version-id", "").encode()]:
+            if version and version != b"null":
+                versions.setdefault(version.decode(), f"version-{len(versions)}")
+        headers_seen = [(name.lower(), versions.get(value, VARYING.sub(lambda m: b"<%d>" % len(m[0]), value.encode())
+                                                     .decode()))
+                        for name, value in answer.getheaders() if name.lower() not in ("date", "connection")]
+        headers_seen = [(name, "<date>" if name == "last-modified" else value) for name, value in headers_seen]
+        body_seen = VARYING.sub(lambda m: b"<%d>" % len(m[0]), payload)
+        for version, alias in versions.items():
+            body_seen = body_seen.replace(version.encode(), alias.encode())
+        seen.append([method, path, answer.status, headers_seen, hashlib.sha256(body_seen).hexdigest(),
+                     body_seen[:1500].decode("latin-1")])
+
+    for bucket, key, body, headers in PUTS:
+        headers = dict(headers)
+        crc32 = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        if headers.pop("checksum", None) is None:
+            headers["x-amz-checksum-crc32"] = crc32
+        if headers.pop("algorithm", None) is None and "x-amz-checksum-crc32" in headers:
+            headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
+        send("PUT", f"/{bucket}/{key}", body, headers)
+    for method, path, headers in READS:
+        send(method, path, b"", headers)
+    return seen
+
+
+def test_object_puts_answer_what_moto_server_itself_answers(stack):
+    """The PutObjects a STOW sends (`devstack/moto_patches/s3_put.py` serves them without moto's
+    Flask dispatch) and their variations (no checksum, no algorithm, no type, an empty body, an
+    overwrite, a versioned bucket), then PUTs moto serves itself (percent-encoded key, user
+    metadata, a Range header, a form type, a missing bucket): every status, header and body, and
+    every way a client reads the objects back (GET, HEAD with checksums, ranged GETs,
+    ListObjectsV2, ListObjectVersions, ACL, tagging, attributes), are an unpatched moto server's."""
+    process, url = _moto_server()
+    try:
+        own = play_puts(url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    emulated = play_puts(stack.emulator_url)
+    assert [row[2] for row in own[:11]] == [200] * 11 and own[len(PUTS) - 1][2] == 404
+    assert len(emulated) == len(own)
+    for mine, theirs in zip(emulated, own, strict=True):
+        assert mine == theirs, (mine[5], theirs[5])

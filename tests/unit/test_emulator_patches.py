@@ -192,3 +192,92 @@ def test_request_headers_parse_as_the_email_package_parses_them(block):
     assert {k: v for k, v in vars(mine).items() if k != "defects"} == {k: v for k, v in vars(theirs).items() if k != "defects"}
     assert [type(d) for d in mine.defects] == [type(d) for d in theirs.defects]
     assert fast.read() == own.read()
+
+
+def _value(shape, rng, depth: int = 0):
+    """A JSON value for `shape` as a client could send it: any subset of a structure's members,
+    some sent as null, some unknown names, nested attribute values, base64 blobs."""
+    import base64
+
+    kind = shape.type_name
+    if kind == "structure":
+        members = list(shape.members.items())
+        chosen = rng.sample(members, rng.randint(0, min(len(members), 1 if depth > 3 else 4)))
+        value = {member.serialization.get("name", name): (None if rng.random() < 0.1 else _value(member, rng, depth + 1))
+                 for name, member in chosen}
+        if rng.random() < 0.2:
+            value["Unknown"] = "x"
+        return value
+    if kind == "list":
+        return [_value(shape.member, rng, depth + 1) for _ in range(rng.randint(0, 0 if depth > 3 else 3))]
+    if kind == "map":
+        return {f"k{n}": _value(shape.value, rng, depth + 1) for n in range(rng.randint(0, 0 if depth > 3 else 3))}
+    if kind == "blob":
+        return base64.b64encode(rng.randbytes(rng.randint(0, 9))).decode()
+    if kind == "timestamp":
+        return rng.choice([1700000000, 1700000000.5, "2026-12-07T06:00:00Z"])
+    if kind in ("integer", "long", "byte", "short"):
+        return rng.choice([0, 7, "12"])
+    if kind in ("float", "double"):
+        return rng.choice([0.5, 3, "1.25"])
+    if kind == "boolean":
+        return rng.choice([True, False])
+    return rng.choice(["", "text", "a:b"])
+
+
+def _outcome(parse, value):
+    try:
+        return ("parsed", parse(value))
+    except Exception as error:  # noqa: BLE001 (the same exception is what is compared)
+        return ("raised", type(error).__name__)
+
+
+def test_dynamodb_requests_parse_as_moto_parses_them():
+    """Every DynamoDB operation's input, 40 random requests each (members in any order, some null,
+    unknown names, attribute values nested to depth 4, blobs, numbers as strings) and wrong types
+    where objects are expected: the walkers built once per shape (`devstack/moto_patches/parser.py`)
+    give what moto's `JSONParser` gives, key order included, or raise what it raises."""
+    import json
+    import random
+    from functools import partial
+
+    from moto.core import parse
+    from moto.core.utils import get_service_model
+
+    from devstack.moto_patches import parser
+
+    model = get_service_model("dynamodb")
+    rng = random.Random(23)
+    compared = 0
+    for name in model.operation_names:
+        operation = model.operation_model(name)
+        shape = operation.input_shape
+        if shape is None:
+            continue
+        moto_walk = partial(parse.JSONParser(operation)._parse_shape, shape)
+        values = [_value(shape, rng) for _ in range(40)]
+        values += [None, [], "text", {"Item": []}, {"Key": {"pk": "not a structure"}}, {"TransactItems": {}}]
+        for value in values:
+            mine, theirs = _outcome(parser.walker(shape), value), _outcome(moto_walk, value)
+            assert json.dumps(mine, default=repr) == json.dumps(theirs, default=repr), (name, value)
+            compared += 1
+    assert compared > 40 * 50
+
+
+def test_an_objects_etag_is_the_md5_moto_computes_in_memory_or_rolled_over():
+    """`s3_put.install`: an ETag hashed from the key's buffer where it lies is the MD5 of the
+    body (empty, one byte, 512 KiB, and 9 MiB rolled over to a temporary file, which moto's own
+    property reads), the buffer left at its end as moto's read leaves it, the body unchanged."""
+    import hashlib
+    import os
+
+    from moto.s3.models import FakeKey
+
+    moto_patches.install()
+    assert getattr(FakeKey.etag.fget, "obelisk_patched", False)
+    for body, buffer_size in ((b"", None), (b"x", None), (os.urandom(512 * 1024), None), (os.urandom(9 << 20), 1024)):
+        key = FakeKey("k", body, "123456789012", "us-east-1", max_buffer_size=buffer_size)
+        assert key._value_buffer._rolled == (buffer_size is not None)
+        assert key.etag == f'"{hashlib.md5(body).hexdigest()}"'
+        assert key._value_buffer.tell() == len(body)
+        assert key.value == body and key.etag == f'"{hashlib.md5(body).hexdigest()}"'
