@@ -20,6 +20,7 @@ import time
 from collections import Counter, deque
 
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
+from chalicelib import collector
 from devstack import s3_auth
 from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
 
@@ -172,26 +173,6 @@ def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
                     time.sleep(0.2)  # a dict changed size mid-pickle: try again
 
 
-GC_THRESHOLDS = (50_000, 20, 10)  # allocations before a young collection; young collections per middle one; middle per full
-
-
-def _collect_less() -> None:
-    """Python's cyclic collector, set for a server holding a large heap that changes slowly: what is
-    loaded by then (moto's modules and models, botocore's service data, the saved state: ~1M
-    objects) is frozen out of every collection (`gc.freeze`; it is still freed by reference
-    counting), and collections run every 50,000 allocations instead of 700, middle and full ones
-    20 and 10 times rarer than young ones. With Python's defaults the collector took 0.8 s of the
-    emulator's 4 s of CPU in a `bench.stow` session (~3 ms per stored instance, 0.7 s of it in six
-    full collections scanning the whole heap); with these settings 0.11 s (docs/benchmarks.md,
-    "The emulator's CPU per stored instance, s9"). Cycles are still collected, later; nothing else
-    changes."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -241,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    _collect_less()
+    collector.collect_less()  # chalicelib/collector.py: ~3 ms of CPU less per stored instance
     print(f"emulator listening on http://{args.host}:{server.server_port}", flush=True)
     server.serve_forever()
     if args.state:
