@@ -314,7 +314,8 @@ def merged(album_rows: list[rows.Row], study_uids: list[str],
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
         listed = studies[study_uid] = Listed(set(), None, {})
-        for album_row in sorted(found[study_uid], key=lambda r: (
+        held = found[study_uid]
+        for album_row in held if len(held) == 1 else sorted(held, key=lambda r: (
                 shown is not None and not shown(r.get("study_attributes") or {}), r["album_id"])):
             listed.take(album_row)
     return studies
