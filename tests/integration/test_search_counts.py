@@ -94,3 +94,27 @@ def test_rows_written_before_the_counts_are_answered_and_then_counted(stack, peo
     assert {album: (r.counted, int(r.instance_count)) for album, r in rows.items()} == {x: (True, 3), y: (True, 2)}
     assert _counts(alice, x, name) == (2, 3, ["CT", "MR"])
     assert _counts(alice, y, name) == (1, 2, ["CT"])
+
+
+def _requests(stack, user: api.Api, **params) -> tuple[int, list[dict]]:
+    """alice's `GET /studies` with these parameters and the DynamoDB requests it cost."""
+    calls = f"{stack.emulator_url}/_emulator/calls"
+    user.session.delete(calls, timeout=60)
+    response = user.get("/studies", params=params)
+    counted = user.session.get(calls, timeout=60).json()
+    assert response.status_code == 200, response.text
+    return sum(n for op, n in counted.items() if op.startswith("dynamodb:")), response.json()
+
+
+def test_a_page_of_stowed_studies_reads_no_series_record(stack, tokens, people, two_albums):
+    """The study list and a name search of an album whose rows STOW wrote: the user, the
+    memberships, the album's count, its page (or index) and, for the search, the page's rows; no
+    series record (the rows count the instances): 4 and 5 requests, not 5 and 6."""
+    alice, x, name = people["alice"], two_albums["x"], two_albums["name"]
+    listed, items = _requests(stack, alice, album=x, limit="101")
+    assert listed == 4, listed
+    assert {(item["00201206"]["Value"][0], item["00201208"]["Value"][0]) for item in items
+            if item["00100010"]["Value"][0]["Alphabetic"] == name} == {(2, 3)}
+    searched, items = _requests(stack, alice, album=x, PatientName=f"{name[:8]}*", limit="101")
+    assert searched == 5, searched
+    assert [(item["00201206"]["Value"][0], item["00201208"]["Value"][0]) for item in items] == [(2, 3)]
