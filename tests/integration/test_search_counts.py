@@ -31,9 +31,11 @@ def _instances(study: str, series: str, name: str, count: int, modality: str) ->
     return datasets
 
 
-def _counts(user: api.Api, album: str, name: str) -> tuple[int, int, list[str]] | None:
-    """The one study a name-prefix search of the album answers: its series, instances, modalities."""
-    response = user.get("/studies", params={"album": album, "PatientName": f"{name[:8]}*", "limit": "101"})
+def _counts(user: api.Api, album: str | None, name: str) -> tuple[int, int, list[str]] | None:
+    """The one study a name-prefix search of the album (None: all the user's) answers: its
+    series, instances, modalities."""
+    response = user.get("/studies", params={"PatientName": f"{name[:8]}*", "limit": "101",
+                                            **({"album": album} if album else {})})
     assert response.status_code in (200, 204), response.text
     if response.status_code == 204:
         return None
@@ -61,12 +63,15 @@ def test_the_counts_follow_stow_sharing_and_removal_in_every_album(stack, tokens
     x, y, study, a, name = (two_albums[k] for k in ("x", "y", "study", "a", "name"))
     assert _counts(alice, x, name) == (2, 3, ["CT", "MR"])
     assert _counts(alice, y, name) == (1, 2, ["CT"])  # shared: its count as stored
+    assert _counts(alice, None, name) == (2, 3, ["CT", "MR"])  # both albums: A counted once
     stow(stack, tokens("alice"), x, _instances(study, a, name, 3, "CT"))  # into X: Y holds A too
     assert _counts(alice, x, name) == (2, 6, ["CT", "MR"])
     assert _counts(alice, y, name) == (1, 5, ["CT"])
     stow(stack, tokens("alice"), y, _instances(study, a, name, 1, "CT"))  # into Y: X holds A too
     assert _counts(alice, x, name) == (2, 7, ["CT", "MR"])
     assert _counts(bob, y, name) == (1, 6, ["CT"])  # bob reads Y: nothing of B
+    assert _counts(bob, None, name) == (1, 6, ["CT"])
+    assert _counts(alice, None, name) == (2, 7, ["CT", "MR"])
     assert alice.delete(f"/studies/{study}/series/{a}/albums/{x}").status_code == 204
     assert _counts(alice, x, name) == (1, 1, ["MR"])
     assert _counts(alice, y, name) == (1, 6, ["CT"])
