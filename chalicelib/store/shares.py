@@ -67,7 +67,7 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
                 write_share(transaction, album_id, study_uid, series_uid, moment, placed_by, only_new=True)
                 transaction.update(SeriesRecord(*SeriesRecord.key(study_uid, series_uid)),
                                    actions=[SeriesRecord.shares_added.add(1)],
-                                   condition=SeriesRecord.pk.exists() & (SeriesRecord.instance_count == instances))
+                                   condition=SeriesRecord.pk.exists() & _still_has(instances))
                 listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_row is None,
                             instances)
             return True
@@ -85,6 +85,13 @@ def _study_row_and_series(album_id: str, study_uid: str, series_uid: str) -> tup
     return tuple(aws.together(functools.partial(listing.row, album_id, study_uid),
                               functools.partial(get_or_none, SeriesRecord, SeriesRecord.key(study_uid, series_uid),
                                                 consistent_read=True)))
+
+
+def _still_has(instances: int):
+    """The condition that a series record still counts `instances` (0: also a record without the
+    attribute, which its model reads as 0)."""
+    condition = SeriesRecord.instance_count == instances
+    return condition | SeriesRecord.instance_count.does_not_exist() if instances == 0 else condition
 
 
 def write_share(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, moment: str,
@@ -118,7 +125,7 @@ def remove_series(share: SeriesShare) -> bool:
                     if record is not None:
                         instances = int(record.instance_count)
                         transaction.condition_check(SeriesRecord, *SeriesRecord.key(share.study_uid, share.series_uid),
-                                                    condition=SeriesRecord.instance_count == instances)
+                                                    condition=_still_has(instances))
                     listing.remove(transaction, study_row, share.series_uid, instances)
             orphans.purge_if_orphan(share.study_uid, share.series_uid, left=share.album_id)
             return True
