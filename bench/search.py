@@ -92,7 +92,7 @@ def write_to_obelisk(obelisk: Obelisk, files: list[bytes]) -> float:
             attributes = json_model.to_json(ds)
             with transact() as transaction:
                 listing.add(transaction, inbox, str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID),
-                            json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS), str(ds.Modality), True)
+                            json_model.subset(attributes, json_model.PATIENT_STUDY_KEYWORDS), str(ds.Modality), True, 1)
     return time.perf_counter() - start
 
 

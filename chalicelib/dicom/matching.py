@@ -3,6 +3,7 @@ and fuzzy person-name matching, over DICOM JSON attributes."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 
@@ -64,9 +65,14 @@ def _values(attributes: dict, tag: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _wildcard_regex(pattern: str) -> re.Pattern:
+    """A search's pattern is matched on every candidate: translated once, not once a candidate."""
+    return re.compile(fnmatch.translate(pattern.lower().replace("[", "[[]")))
+
+
 def _wildcard(pattern: str, value: str) -> bool:
-    regex = fnmatch.translate(pattern.lower().replace("[", "[[]"))
-    return re.match(regex, value.lower()) is not None
+    return _wildcard_regex(pattern).match(value.lower()) is not None
 
 
 def _in_range(query: str, value: str) -> bool:

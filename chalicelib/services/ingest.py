@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     import pydicom
 
 COMMIT_ATTEMPTS = shares.WRITE_ATTEMPTS
+# Albums holding a series whose study rows count its instances in the commit that stores them
+# (`listing.grow`): with 25 - 24 instances, 6 other rows and 68 term rows, 99 items of 100.
+GROWN_PER_COMMIT = 24
 WRITE_BATCH_BYTES = 64 * 1024 * 1024  # objects held before they are written (a large upload may hold more)
 
 
@@ -68,6 +71,7 @@ class Ingest:
         self._shared: set[tuple[str, str]] = set()  # series put into the album by `_share`
         self._documents: dict[tuple[str, str, str], dict] = {}  # (study, series, sop) -> metadata document
         self._proposed: set[str] = set()  # series generations this request's commits proposed
+        self._holders: dict[tuple[str, str], list[str]] = {}  # (study, series) -> the other albums holding it
 
     def add(self, data: bytes, dataset: pydicom.Dataset | None = None) -> None:
         """Checks and stores one instance (see `add_all`): its bytes, parsed here (`parse`) unless
@@ -170,10 +174,20 @@ class Ingest:
         written: list[Accepted] = []
         for (study, series), instances in by_series.items():
             self._remember_album_state(study, series)
-            for chunk in ingest_rows.commit_chunks(instances):
+            room = ingest_rows.MAX_INSTANCES_PER_COMMIT - min(GROWN_PER_COMMIT, len(self._other_holders(study, series)))
+            for chunk in (c[i:i + room] for c in ingest_rows.commit_chunks(instances) for i in range(0, len(c), room)):
                 self._write_objects(chunk)
                 written += self._index(chunk)
         return written
+
+    def _other_holders(self, study: str, series: str) -> list[str]:
+        """The albums but the target holding the series, whose study rows count its instances too
+        (`listing.grow`): from the study's shares read once per request, read again when a commit
+        fails (an album took the series or let it go meanwhile)."""
+        if (study, series) not in self._holders:
+            self._holders[(study, series)] = sorted({s.album_id for s in self._standing.study(study).holders
+                                                     if s.series_uid == series} - {self.album_id})
+        return self._holders[(study, series)]
 
     def _write_objects(self, chunk: list[Accepted]) -> None:
         """The permanent S3 objects of each instance (skeleton, frames, metadata: docs/storage.md),
@@ -210,6 +224,8 @@ class Ingest:
                 self._commit(pending, clock.local_iso())
                 break
             except TransactWriteError as error:
+                self._holders[(study, chunk[0].stored.series_uid)] = sorted(
+                    {s.album_id for s in shares.shares_of_study(study, chunk[0].stored.series_uid)} - {self.album_id})
                 present = ingest_rows.existing([a.instance.uids for a in pending])
                 if present:  # a concurrent request stored some of them first, under its own generation
                     first = [a for a in pending if a.instance.key in present]
@@ -277,7 +293,12 @@ class Ingest:
             )
             shares.write_share(transaction, self.album_id, study, series, moment, self._placer(), only_new=False)
             listing.add(transaction, self.album_id, study, series, series_identity,
-                        json_model.text_value(attributes, "Modality"), self._study_is_new(study))
+                        json_model.text_value(attributes, "Modality"), self._study_is_new(study), len(chunk))
+            others = self._other_holders(study, series)
+            for album in others[:GROWN_PER_COMMIT]:
+                listing.grow(transaction, album, study, series, len(chunk))
+        for album in others[GROWN_PER_COMMIT:]:  # a series in very many albums: their rows after the commit
+            listing.grow_alone(album, study, series, len(chunk))
 
     def _placer(self) -> str | None:
         """Who places a series in a research album's intake (`SeriesShare.placed_by`): the one

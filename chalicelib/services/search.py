@@ -131,7 +131,10 @@ def _page_of_list(principal: Principal, fields: qido.IncludeFields, holding: dic
         visible = {study: {series: [] for series in listed_study.series_uids} for study, listed_study in chosen}
     known = {study: listed_study.attributes for study, listed_study in chosen if listed_study.attributes}
     modalities = {series: modality for _, listed_study in chosen for series, modality in listed_study.modalities.items()}
-    return SearchResult(_study_items(principal, visible, fields, base_url, known, modalities), total, page.offset)
+    instances = {study: listed_study.instances for study, listed_study in chosen
+                 if listed_study.instances is not None and visible[study].keys() == listed_study.series_uids}
+    return SearchResult(_study_items(principal, visible, fields, base_url, known, modalities, instances), total,
+                        page.offset)
 
 
 def _from_indexes(album_ids: list[str], holding: dict, criteria: list[matching.Criterion], fuzzy: bool,
@@ -213,17 +216,22 @@ def _shares_by_series(rows: list[SeriesShare]) -> dict[str, list[SeriesShare]]:
 
 
 def _study_items(principal: Principal, visible: Visible, fields: qido.IncludeFields, base_url: str,
-                 known: dict[str, dict] | None = None, modalities: dict[str, str] | None = None) -> list[dict]:
+                 known: dict[str, dict] | None = None, modalities: dict[str, str] | None = None,
+                 instances: dict[str, int] | None = None) -> list[dict]:
     """QIDO study items of `visible`, in its order, with counts over the visible series only;
     `known` study attributes and series `modalities` (copies from the study lists) spare reading
     those study rows and, when both cover every study and series, all of the series records
-    but their instance counts."""
+    but their instance counts, and those too of the studies whose visible series' `instances`
+    the lists count (`listing.Listed.instances`)."""
     known, modalities = known or {}, modalities or {}
     keys = [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses]
     if all(uid in known for uid in visible) and all(se in modalities for ses in visible.values() for se in ses):
         studies = {uid: known[uid] for uid in visible}
-        counts: dict[str, tuple[set[str], int, int]] = {}
-        for r in rows.batch_get(SeriesRecord, keys, SERIES_COUNTED):
+        counts: dict[str, tuple[set[str], int, int]] = {
+            uid: ({modalities[se] for se in visible[uid]}, len(visible[uid]), n)
+            for uid, n in (instances or {}).items() if uid in visible}
+        uncounted = [SeriesRecord.key(st, se) for st, ses in visible.items() if st not in counts for se in ses]
+        for r in rows.batch_get(SeriesRecord, uncounted, SERIES_COUNTED):
             seen, series_count, instances = counts.get(r["study_uid"], (set(), 0, 0))
             counts[r["study_uid"]] = (seen | {modalities[r["series_uid"]]}, series_count + 1,
                                       instances + int(r["instance_count"]))

@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
@@ -21,7 +22,7 @@ MAX_PAGE = 1000  # rows per Query request of a list page
 MAX_TERM_CHANGES = 80  # term rows a series leaving may write or delete (TransactWriteItems takes 100)
 # What a list page reads of each row: not its keys nor its search keys (`study_index`), which
 # the emulator serializes and botocore and PynamoDB parse for nothing (docs/benchmarks.md).
-LISTED = ["study_uid", "listing", "series_uids", "study_attributes", "series_modalities"]
+LISTED = ["study_uid", "listing", "series_uids", "study_attributes", "series_modalities", "instance_count", "counted"]
 
 
 def row(album_id: str, study_uid: str) -> AlbumStudy | None:
@@ -33,10 +34,11 @@ def row(album_id: str, study_uid: str) -> AlbumStudy | None:
 
 
 def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, study_attributes: dict,
-        modality: str, study_is_new: bool) -> None:
-    """The listing part of putting a series into an album, inside the caller's transaction: the
-    album's study row gains the series and its modality (and, once, the study's attributes as
-    stored); a new study row also counts one more study and takes its search keys and
+        modality: str, study_is_new: bool, instances: int | None = None) -> None:
+    """The listing part of putting a series into an album, or `instances` more of it, inside the
+    caller's transaction: the album's study row gains the series and its modality (and, once, the
+    study's attributes as stored) and counts `instances` more (None: unknown, the row is no longer
+    `counted`); a new study row also counts one more study and takes its search keys and
     `AlbumStudyTerm` rows (long-value rows included) from that copy (`study_index`: at most 68
     rows), and the series' modality its `AlbumStudyModality` row. Each guess is a condition, so a
     wrong one cancels the transaction (see `row`) and nothing is miscounted."""
@@ -49,10 +51,15 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
                AlbumStudy.attributes_from.set(AlbumStudy.attributes_from | series_uid),
                AlbumStudy.series_uids.add({series_uid}),
                AlbumStudy.series_modalities.add({modality_entry(series_uid, modality)})]
+    if instances is None:
+        actions.append(AlbumStudy.counted.remove())
+    elif instances:
+        actions.append(AlbumStudy.instance_count.add(instances))
     if study_is_new:
         terms = study_index.term_rows(album_id, study_uid, order, copy)
         actions += [*study_index.key_actions(copy, only_if_absent=True), AlbumStudy.indexed.set(True),
                     AlbumStudy.termed.set(True)]
+        actions += [AlbumStudy.counted.set(True)] if instances is not None else []
         transaction.update(study_row, actions=actions, condition=AlbumStudy.pk.does_not_exist())
         count(transaction, album_id, +1, indexed=True, termed=True)
         for term in terms:
@@ -63,6 +70,25 @@ def add(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: s
         modality_row = study_index.modality_row(album_id, modality, study_uid)
         transaction.update(modality_row, actions=[type(modality_row).study_uid.set(study_uid),
                                                   type(modality_row).listing.set(type(modality_row).listing | order)])
+
+
+def grow(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, instances: int) -> None:
+    """`instances` more of a series into the row of an album that holds it (not the one they are
+    stored into: `add`), inside the caller's transaction; the transaction fails when the album no
+    longer holds the series (the caller reads the series' albums again)."""
+    transaction.update(AlbumStudy(*AlbumStudy.key(album_id, study_uid)),
+                       actions=[AlbumStudy.instance_count.add(instances)],
+                       condition=AlbumStudy.series_uids.contains(series_uid))
+
+
+def grow_alone(album_id: str, study_uid: str, series_uid: str, instances: int) -> None:
+    """`grow` in a write of its own (a series in more albums than a transaction holds), nothing
+    when the album no longer holds the series."""
+    try:
+        AlbumStudy(*AlbumStudy.key(album_id, study_uid)).update(
+            actions=[AlbumStudy.instance_count.add(instances)], condition=AlbumStudy.series_uids.contains(series_uid))
+    except UpdateError:
+        pass
 
 
 def modality_entry(series_uid: str, modality: str) -> str:
@@ -89,9 +115,11 @@ def modalities_of(study_row: AlbumStudy, leaving: str | None = None) -> set[str]
             if m and series != leaving}
 
 
-def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -> None:
+def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str, instances: int | None = None) -> None:
     """The listing part of taking a series out of an album: `study_row` (as read) loses the
-    series, or goes with its last one. The condition holds only while the row is as read."""
+    series and its `instances` (None: unknown, the row is no longer `counted`; the caller checks
+    the series still has them in the same transaction), or goes with its last one. The condition
+    holds only while the row is as read."""
     series_uids = study_row.series_uids
     unchanged = (size(AlbumStudy.series_uids) == len(series_uids)) & AlbumStudy.series_uids.contains(series_uid) \
         & (AlbumStudy.termed.exists() if study_row.termed else AlbumStudy.termed.does_not_exist())
@@ -106,6 +134,9 @@ def remove(transaction: TransactWrite, study_row: AlbumStudy, series_uid: str) -
         if order is not None:
             copied += _replace_terms(transaction, study_row, copy, order)
         actions = [AlbumStudy.series_uids.delete({series_uid}), *copied]
+        if study_row.counted:
+            actions.append(AlbumStudy.instance_count.add(-instances) if instances is not None
+                           else AlbumStudy.counted.remove())
         entries = {e for e in study_row.series_modalities or () if series_of_entry(e) == series_uid}
         if entries:
             actions.append(AlbumStudy.series_modalities.delete(entries))
@@ -170,15 +201,27 @@ def _replace_terms(transaction: TransactWrite, study_row: AlbumStudy, copy: dict
 @dataclass
 class Listed:
     """A study of the albums' lists: its series in those albums, the modality of those its rows
-    hold (`modalities_known` when all) and, unless every row holding it was written before the
-    copy, its attributes."""
+    hold (`modalities_known` when all), unless every row holding it was written before the copy,
+    its attributes, and the instances of its series when every row holding it is `counted` and no
+    two share a series (None otherwise: they are read from the series rows)."""
     series_uids: set[str]
     attributes: dict | None
     modalities: dict[str, str]
+    instances: int | None = 0
 
     @property
     def modalities_known(self) -> bool:
         return self.series_uids <= self.modalities.keys()
+
+    def take(self, album_row: rows.Row) -> None:
+        """One album's row of the study into what the lists say of it."""
+        series = album_row["series_uids"]
+        if self.instances is not None:
+            self.instances = self.instances + int(album_row.get("instance_count") or 0) \
+                if album_row.get("counted") and not series & self.series_uids else None
+        self.series_uids.update(series)
+        self.attributes = self.attributes or album_row.get("study_attributes")
+        self.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())  # series=modality
 
 
 def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, Listed]:
@@ -203,9 +246,7 @@ def newest_first(album_ids: list[str], wanted: int | None = None) -> dict[str, L
             if wanted is not None and len(studies) == wanted:
                 break
             listed = studies[album_row["study_uid"]] = Listed(set(), None, {})
-        listed.series_uids.update(album_row["series_uids"])
-        listed.attributes = listed.attributes or album_row.get("study_attributes")
-        listed.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())  # series=modality
+        listed.take(album_row)
     return studies
 
 
@@ -257,7 +298,8 @@ def of_models(album_rows: dict[tuple[str, str], AlbumStudy], study_uids: list[st
     """`rows_of` from rows already read as models, (album, study) -> row (a StudyDate range's:
     `study_index.hits`)."""
     return merged([{"album_id": album_id, "study_uid": study_uid, "series_uids": r.series_uids or set(),
-                    "study_attributes": r.study_attributes, "series_modalities": r.series_modalities}
+                    "study_attributes": r.study_attributes, "series_modalities": r.series_modalities,
+                    "instance_count": r.instance_count, "counted": r.counted}
                    for (album_id, study_uid), r in album_rows.items()], study_uids)
 
 
@@ -272,9 +314,8 @@ def merged(album_rows: list[rows.Row], study_uids: list[str],
     studies: dict[str, Listed] = {}
     for study_uid in (s for s in study_uids if s in found):
         listed = studies[study_uid] = Listed(set(), None, {})
-        for album_row in sorted(found[study_uid], key=lambda r: (
+        held = found[study_uid]
+        for album_row in held if len(held) == 1 else sorted(held, key=lambda r: (
                 shown is not None and not shown(r.get("study_attributes") or {}), r["album_id"])):
-            listed.series_uids.update(album_row["series_uids"])
-            listed.attributes = listed.attributes or album_row.get("study_attributes")
-            listed.modalities.update(entry.split("=", 1) for entry in album_row.get("series_modalities") or ())
+            listed.take(album_row)
     return studies

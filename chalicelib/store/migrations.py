@@ -144,6 +144,33 @@ def term_study_rows(dry_run: bool = False) -> int:
     return termed
 
 
+def count_study_rows(dry_run: bool = False) -> int:
+    """The instances of their series (`AlbumStudy.instance_count`) into the `AlbumStudy` rows
+    written before they counted them; a page of the study list reads those rows' series records
+    until then. Each row on the condition that it holds the same series and count as read (a STOW
+    or share meanwhile: the next run counts it). Returns how many rows it counted (`dry_run`: would)."""
+    rows = list(AlbumStudy.scan(AlbumStudy.sk.startswith("STUDY#") & AlbumStudy.counted.does_not_exist()))
+    if dry_run:
+        return len(rows)
+    keys = sorted({(r.study_uid, s) for r in rows for s in r.series_uids})
+    instances = {(r.study_uid, r.series_uid): int(r.instance_count)
+                 for r in (SeriesRecord.batch_get([SeriesRecord.key(*k) for k in keys]) if keys else [])}
+    counted = 0
+    for row in rows:
+        as_read = (AlbumStudy.instance_count == row.instance_count) if row.instance_count is not None \
+            else AlbumStudy.instance_count.does_not_exist()
+        try:
+            row.update(actions=[AlbumStudy.instance_count.set(sum(instances.get((row.study_uid, s), 0)
+                                                                  for s in row.series_uids)),
+                                AlbumStudy.counted.set(True)],
+                       condition=AlbumStudy.pk.exists() & AlbumStudy.counted.does_not_exist() & as_read
+                       & (size(AlbumStudy.series_uids) == len(row.series_uids)))
+            counted += 1
+        except UpdateError:
+            pass  # the row changed or left meanwhile: the next run counts it
+    return counted
+
+
 def _study_attributes(study_uids: list[str]) -> dict[str, dict]:
     """What `AlbumStudy.study_attributes` copies of each stored study."""
     records = StudyRecord.batch_get([StudyRecord.key(u) for u in study_uids]) if study_uids else []
@@ -189,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"album study rows {would}completed with study attributes and modalities: {complete_study_rows(args.dry_run)}")
     print(f"album study rows {would}given search keys: {index_study_rows(args.dry_run)}")
     print(f"album study rows {would}given term rows: {term_study_rows(args.dry_run)}")
+    print(f"album study rows {would}given their instance counts: {count_study_rows(args.dry_run)}")
     claimed, ambiguous = claim_emails(args.dry_run)
     print(f"e-mail claims {would}written for {claimed} user(s); held by several users, left unclaimed: {ambiguous}")
     if args.purge_orphans:

@@ -432,7 +432,10 @@ class AlbumStudy(_Item):
     Query with a Limit. `study_attributes` copies the study identity of one series it holds,
     `attributes_from` (replaced when that series leaves) and `series_modalities` holds `{series}={Modality}` for each series: the list and its
     searches on study attributes and modalities read no study or series row (None in rows written
-    before the copies). Written in the same transaction as the album's `SeriesShare` rows
+    before the copies). `instance_count` is the instances of those series, kept with them by every
+    write that adds instances or series or takes a series away (`store.listing`), true when
+    `counted` (rows written before it: `migrations.count_study_rows`): a page's answer then reads
+    no series row either. Written in the same transaction as the album's `SeriesShare` rows
     (`store.shares`)."""
 
     Meta = _meta("shares_table")
@@ -448,6 +451,8 @@ class AlbumStudy(_Item):
     accession_key = UnicodeAttribute(null=True)
     indexed = BooleanAttribute(null=True)  # keys and `AlbumStudyModality` rows written with the row
     termed = BooleanAttribute(null=True)  # its `AlbumStudyTerm` rows are written (`store.study_index`)
+    instance_count = NumberAttribute(null=True)  # of `series_uids`, when `counted`
+    counted = BooleanAttribute(null=True)
     by_listing = StudiesByListing()
     by_name = StudiesByName()
     by_patient_id = StudiesByPatientId()

@@ -96,16 +96,22 @@ def _projection(names: list[str]) -> dict:
             "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)}}
 
 
-def query(model: type[Model], index: Index, hash_value: str, names: list[str], *, newest_first: bool = False,
-          limit: int | None = None, page_size: int | None = None) -> list[Row]:
-    """The rows of `model` in its `index` under `hash_value`, in the index's order (`newest_first`:
-    reversed), `limit` of them at most (None: all), `page_size` a request (None: 1 MB pages)."""
-    hash_name = index._hash_key_attribute().attr_name
+def query(model: type[Model], index: Index | None, hash_value: str, names: list[str], *, newest_first: bool = False,
+          limit: int | None = None, page_size: int | None = None, starting: str = "") -> list[Row]:
+    """The rows of `model` in its `index` (None: the table) under `hash_value`, those whose range
+    key starts with `starting` (all with ""), in the key's order (`newest_first`: reversed),
+    `limit` of them at most (None: all), `page_size` a request (None: 1 MB pages)."""
+    keys = index if index is not None else model
+    hash_name = keys._hash_key_attribute().attr_name
     projection = _projection(names)
-    request = {"TableName": model.Meta.table_name, "IndexName": index.Meta.index_name,
-               "KeyConditionExpression": "#h = :h", "ExpressionAttributeValues": {":h": {"S": hash_value}},
-               "ScanIndexForward": not newest_first, **projection}
+    request = {"TableName": model.Meta.table_name, "KeyConditionExpression": "#h = :h",
+               "ExpressionAttributeValues": {":h": {"S": hash_value}}, "ScanIndexForward": not newest_first,
+               **projection, **({"IndexName": index.Meta.index_name} if index is not None else {})}
     request["ExpressionAttributeNames"] = {**projection["ExpressionAttributeNames"], "#h": hash_name}
+    if starting:
+        request["KeyConditionExpression"] += " AND begins_with(#r, :r)"
+        request["ExpressionAttributeNames"]["#r"] = _range_key_name(keys)
+        request["ExpressionAttributeValues"][":r"] = {"S": starting}
     found: list[Row] = []
     while limit is None or len(found) < limit:
         size = page_size if limit is None else min(page_size or limit, limit - len(found))
@@ -115,6 +121,12 @@ def query(model: type[Model], index: Index, hash_value: str, names: list[str], *
             break
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
     return found
+
+
+def _range_key_name(keys: type[Model] | Index) -> str:
+    """The range key of a model or index (PynamoDB's indexes name only their hash key)."""
+    return next(a.attr_name for a in (keys.get_attributes() if isinstance(keys, type) else keys.Meta.attributes).values()
+                if a.is_range_key)
 
 
 def batch_get(model: type[Model], keys: list[tuple[str, str]], names: list[str]) -> list[Row]:

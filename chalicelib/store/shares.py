@@ -2,6 +2,8 @@
 keep each album's study list (`store.listing`) in step with its shares."""
 from __future__ import annotations
 
+import functools
+
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -53,17 +55,21 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
     """Puts a series into an album; False when it was there already, SeriesNotFound when it is
     gone (purged meanwhile: docs/data-model.md). `study_attributes` (the study's as stored: its
     `StudyRecord`) and the series' `modality` go to the album's study list; `placed_by` names who
-    placed it in a research album's intake."""
+    placed it in a research album's intake. The album's row counts the series' instances as
+    read, on the condition that the series still has that many (a STOW meanwhile: read again)."""
     key = SeriesShare.key(album_id, study_uid, series_uid)
     moment = clock.local_iso()
     for attempt in range(WRITE_ATTEMPTS):
-        study_is_new = listing.row(album_id, study_uid) is None
+        study_row, record = _study_row_and_series(album_id, study_uid, series_uid)
+        instances = int(record.instance_count) if record is not None else 0
         try:
             with transact() as transaction:
                 write_share(transaction, album_id, study_uid, series_uid, moment, placed_by, only_new=True)
                 transaction.update(SeriesRecord(*SeriesRecord.key(study_uid, series_uid)),
-                                   actions=[SeriesRecord.shares_added.add(1)], condition=SeriesRecord.pk.exists())
-                listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_is_new)
+                                   actions=[SeriesRecord.shares_added.add(1)],
+                                   condition=SeriesRecord.pk.exists() & _still_has(instances))
+                listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_row is None,
+                            instances)
             return True
         except TransactWriteError:
             if _share_exists(key):
@@ -72,6 +78,20 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
                 raise SeriesNotFound("the series was deleted meanwhile") from None
             aws.back_off(attempt)
     raise ConcurrentChange(f"series {series_uid} could not be put into album {album_id}")
+
+
+def _study_row_and_series(album_id: str, study_uid: str, series_uid: str) -> tuple[AlbumStudy | None, SeriesRecord | None]:
+    """The album's row of the study and the series' record, both strongly consistent, read at once."""
+    return tuple(aws.together(functools.partial(listing.row, album_id, study_uid),
+                              functools.partial(get_or_none, SeriesRecord, SeriesRecord.key(study_uid, series_uid),
+                                                consistent_read=True)))
+
+
+def _still_has(instances: int):
+    """The condition that a series record still counts `instances` (0: also a record without the
+    attribute, which its model reads as 0)."""
+    condition = SeriesRecord.instance_count == instances
+    return condition | SeriesRecord.instance_count.does_not_exist() if instances == 0 else condition
 
 
 def write_share(transaction: TransactWrite, album_id: str, study_uid: str, series_uid: str, moment: str,
@@ -92,15 +112,21 @@ def write_share(transaction: TransactWrite, album_id: str, study_uid: str, serie
 def remove_series(share: SeriesShare) -> bool:
     """Takes a series out of its album; the album's study row loses it, and goes (one study
     fewer) with its last series; the series is purged when no album holds it any more
-    (`orphans`). False when the series was no longer there."""
+    (`orphans`). False when the series was no longer there. The row loses the series' instances
+    as read, on the condition that the series still has that many (a STOW meanwhile: read again)."""
     key = (share.pk, share.sk)
     for attempt in range(WRITE_ATTEMPTS):
-        study_row = listing.row(share.album_id, share.study_uid)
+        study_row, record = _study_row_and_series(share.album_id, share.study_uid, share.series_uid)
         try:
             with transact() as transaction:
                 transaction.delete(SeriesShare(*key), condition=SeriesShare.pk.exists())
                 if study_row is not None and share.series_uid in study_row.series_uids:  # else never listed
-                    listing.remove(transaction, study_row, share.series_uid)
+                    instances = None
+                    if record is not None:
+                        instances = int(record.instance_count)
+                        transaction.condition_check(SeriesRecord, *SeriesRecord.key(share.study_uid, share.series_uid),
+                                                    condition=_still_has(instances))
+                    listing.remove(transaction, study_row, share.series_uid, instances)
             orphans.purge_if_orphan(share.study_uid, share.series_uid, left=share.album_id)
             return True
         except TransactWriteError:

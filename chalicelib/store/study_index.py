@@ -20,7 +20,7 @@ import re
 
 from chalicelib.dicom import json_model, matching, qido
 from chalicelib.dicom.json_model import element
-from chalicelib.store import aws
+from chalicelib.store import aws, rows
 from chalicelib.store.models import AlbumStudy, AlbumStudyModality, AlbumStudyTerm
 
 PATIENT_NAME, PATIENT_ID, ACCESSION = "00100010", "00100020", "00080050"
@@ -171,12 +171,11 @@ Candidates = list[tuple[str, str, str]]  # (study uid, its listing, its lower-ca
 def _index_candidates(album_id: str, tag: str, start: str) -> Candidates:
     """The album's studies whose value starts with `start` (all with ""): one Query of its keys index."""
     _, attribute, index_name, _ = _KEYS[tag]
-    index, column = getattr(AlbumStudy, index_name), getattr(AlbumStudy, attribute)
     candidates = []
-    for row in index.query(album_id, column.startswith(start) if start else None,
-                           attributes_to_get=["sk", attribute]):  # half the entry to parse
-        text, _, order = getattr(row, attribute).rpartition(SEPARATOR)
-        study_uid = row.sk.removeprefix("STUDY#")
+    for row in rows.query(AlbumStudy, getattr(AlbumStudy, index_name), album_id, ["sk", attribute],
+                          starting=start):  # half the entry to parse, without models
+        text, _, order = row[attribute].rpartition(SEPARATOR)
+        study_uid = row["sk"].removeprefix("STUDY#")
         candidates.append((study_uid, f"{order}#{study_uid}", text))
     return candidates
 
@@ -184,9 +183,9 @@ def _index_candidates(album_id: str, tag: str, start: str) -> Candidates:
 def _term_candidates(album_id: str, prefix: str) -> Candidates:
     """The album's `AlbumStudyTerm` rows whose key starts with `prefix`: those of a run
     (`TERM#{code}#{run}`) or its long values of an attribute (`LONG#{code}#`). One Query."""
-    return [(row.study_uid, row.listing, row.value)
-            for row in AlbumStudyTerm.query(f"ALBUM#{album_id}", AlbumStudyTerm.sk.startswith(prefix),
-                                            attributes_to_get=["study_uid", "listing", "value"])]
+    names = ["study_uid", "listing", "value"]
+    return [(row["study_uid"], row["listing"], row["value"])
+            for row in rows.query(AlbumStudyTerm, None, f"ALBUM#{album_id}", names, starting=prefix)]
 
 
 def _date_hits(album_ids: list[str], criterion: matching.Criterion,
@@ -224,10 +223,11 @@ def _modality_hits(album_ids: list[str], criterion: matching.Criterion) -> Hits:
     found: Hits = {}
     for album_id in album_ids:
         for start in sorted(starts):
-            for row in AlbumStudyModality.query(f"ALBUM#{album_id}", AlbumStudyModality.sk.startswith(f"MODALITY#{start}")):
-                modality = row.sk.split("#")[1]
+            for row in rows.query(AlbumStudyModality, None, f"ALBUM#{album_id}", ["sk", "study_uid", "listing"],
+                                  starting=f"MODALITY#{start}"):
+                modality = row["sk"].split("#")[1]
                 if matching.matches({criterion.tag: element("CS", modality)}, criterion):
-                    found[row.study_uid] = row.listing
+                    found[row["study_uid"]] = row["listing"]
     return found
 
 
