@@ -7,10 +7,10 @@ dictionaries; for the emulator moto's models and its saved state) is frozen out 
 collection (`gc.freeze`; it is still freed by reference counting), and collections run every
 50,000 allocations instead of Python's 700, middle and full ones 20 and 10 times rarer than young
 ones. Cycles are still collected, later; nothing else changes. Measured (docs/benchmarks.md,
-"STOW's API CPU, s9" and "The emulator's CPU per stored instance, s9"): with Python's defaults the
-collector took ~0.6 ms of the API's CPU per stored instance and ~3 ms of the emulator's (0.8 s of
-its 4 s in a `bench.stow` session, most of it in full collections scanning the whole heap); with
-these settings almost none, for ~30 MB more at peak in the emulator."""
+"Where issue 23 stands (ninth session)" and "The emulator's CPU per stored instance, s9"): with
+Python's defaults the collector took ~0.6 ms of the API's CPU per stored instance and ~3 ms of
+the emulator's (0.8 s of its 4 s in a `bench.stow` session, most of it in full collections
+scanning the whole heap); with these settings almost none, for ~30 MB more at peak in the emulator."""
 from __future__ import annotations
 
 import gc
