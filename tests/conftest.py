@@ -72,6 +72,18 @@ def running_stack(tmp_path_factory, name: str = "stack"):
         local.stop()
 
 
+def running_public_stack(tmp_path_factory, name: str):
+    """Yields a started test stack with a public origin, as `make run` starts it: the web app's
+    server forwards `/api/*` and the bucket's read prefixes (devstack/static_site.py); stops it after."""
+    local = LocalStack(tmp_path_factory.mktemp(name), emulator_port=0, api_port=0, web_port=0, persist=False,
+                       extra_env=dict(TEST_STACK_ENV), poller_args=TEST_POLLER_ARGS)
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     yield from running_stack(tmp_path_factory)

@@ -9,9 +9,8 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from devstack.stack import LocalStack
 from tests.browser.conftest import _serve
-from tests.conftest import TEST_POLLER_ARGS, TEST_STACK_ENV
+from tests.conftest import running_public_stack
 from tests.dicomweb_session import DICOMwebClient
 
 FETCH = """async ([url, token, accept]) => {
@@ -24,13 +23,7 @@ FETCH = """async ([url, token, accept]) => {
 
 @pytest.fixture(scope="module")
 def public(tmp_path_factory):
-    local = LocalStack(tmp_path_factory.mktemp("public-origin-browser"), emulator_port=0, api_port=0, web_port=0,
-                       persist=False, extra_env=dict(TEST_STACK_ENV), poller_args=TEST_POLLER_ARGS)
-    try:
-        local.start()
-        yield local
-    finally:
-        local.stop()
+    yield from running_public_stack(tmp_path_factory, "public-origin-browser")
 
 
 @pytest.fixture(scope="module")

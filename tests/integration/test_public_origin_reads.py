@@ -14,7 +14,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient as PlainClient
 
 from devstack.stack import LocalStack
-from tests.conftest import TEST_POLLER_ARGS, TEST_STACK_ENV
+from tests.conftest import running_public_stack
 from tests.dicomweb_session import DICOMwebClient as SessionClient
 from tests.integration import dicom_samples as samples
 
@@ -26,13 +26,7 @@ INSTANCE_TYPE = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 def public(tmp_path_factory):
     """A stack with a public origin (the web app's server on it forwards `/api/*` and the bucket's
     read prefixes), as `make run` starts it."""
-    local = LocalStack(tmp_path_factory.mktemp("public-origin"), emulator_port=0, api_port=0, web_port=0,
-                       persist=False, extra_env=dict(TEST_STACK_ENV), poller_args=TEST_POLLER_ARGS)
-    try:
-        local.start()
-        yield local
-    finally:
-        local.stop()
+    yield from running_public_stack(tmp_path_factory, "public-origin")
 
 
 @pytest.fixture(scope="module")
