@@ -224,8 +224,10 @@ class Ingest:
                 self._commit(pending, clock.local_iso())
                 break
             except TransactWriteError as error:
-                self._holders[(study, chunk[0].stored.series_uid)] = sorted(
-                    {s.album_id for s in shares.shares_of_study(study, chunk[0].stored.series_uid)} - {self.album_id})
+                series = chunk[0].stored.series_uid
+                holders_read = self._holders.get((study, series))
+                self._holders[(study, series)] = sorted(
+                    {s.album_id for s in shares.shares_of_study(study, series)} - {self.album_id})
                 present = ingest_rows.existing([a.instance.uids for a in pending])
                 if present:  # a concurrent request stored some of them first, under its own generation
                     first = [a for a in pending if a.instance.key in present]
@@ -239,8 +241,12 @@ class Ingest:
                 self._new_in_album[study] = listing.row(self.album_id, study) is None
                 if attempt + 1 < COMMIT_ATTEMPTS and self._new_in_album[study] != guessed_new:
                     continue  # another request listed the study in the album first, or removed it
-                if attempt + 1 < COMMIT_ATTEMPTS and "TransactionConflict" in str(error.cause):
-                    aws.back_off(attempt)  # another STOW updated the same series or study
+                if attempt + 1 < COMMIT_ATTEMPTS and self._holders[(study, series)] != holders_read:
+                    continue  # an album took the series or let it go meanwhile: grow the albums holding it now
+                if attempt + 1 < COMMIT_ATTEMPTS and _conflict_or_condition(error):
+                    # another STOW updated the same series or study, or an album let the series go
+                    # and the shares' index (eventually consistent) does not show it yet
+                    aws.back_off(attempt)
                     continue
                 ingest_rows.delete_objects(pending)
                 for accepted in pending:
@@ -417,3 +423,10 @@ def _is_inbox(album_id: str) -> bool:
     album = get_or_none(Album, Album.key(album_id))
     return bool(album and album.is_inbox)
 
+
+def _conflict_or_condition(error: TransactWriteError) -> bool:
+    """Whether a cancelled commit may pass when tried again: a concurrent transaction on the same
+    rows, or a condition of ours that a concurrent change made false (an album's row grown on the
+    condition that it still holds the series: `listing.grow`)."""
+    cause = str(error.cause)
+    return "TransactionConflict" in cause or "ConditionalCheckFailed" in cause

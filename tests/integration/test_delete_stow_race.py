@@ -136,3 +136,44 @@ def test_a_stow_of_a_stored_instance_into_another_album_racing_its_purge_leaves_
     metadata = requests.get(f"{api}/studies/{study}/series/{series}/metadata", headers=headers, timeout=60)
     assert (listed.status_code, metadata.status_code) in ((204, 404), (404, 404)), (listed.text[:200], metadata.text[:200])
     assert not result.stored and [f.reason for f in result.failed] == [ingest.PROCESSING_FAILURE]
+
+
+def test_a_stow_into_a_series_another_album_lets_go_meanwhile_is_stored(stack, tokens, monkeypatch):
+    """A STOW into album A of a series album D also holds, D letting the series go right after the
+    STOW read which albums hold it (so its commit grows D's row on the condition that D still
+    holds the series, and is cancelled): the STOW reads the holders again and is stored, A counts
+    both instances, D shows nothing of the study (round 16 of the outside checks: 409 with
+    0x0110 for about half of the STOWs racing a removal)."""
+    from chalicelib.auth.authenticate import authenticate
+    from chalicelib.services import ingest, sharing
+
+    api, headers = stack.api_url, alice(tokens)
+    study, series = generate_uid(), generate_uid()
+    albums = [requests.post(f"{api}/albums", headers=headers, data={"name": name}, timeout=10).json()["album_id"]
+              for name in ("A", "D")]
+    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
+    assert requests.post(f"{api}/studies", data=body, params={"album": albums[0]},
+                         headers={**headers, "Content-Type": content_type}, timeout=60).status_code == 200
+    assert requests.put(f"{api}/studies/{study}/series/{series}/albums/{albums[1]}", headers=headers,
+                        timeout=60).status_code == 201
+    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
+
+    with service_layer(stack):
+        caller = authenticate(headers)
+        original = ingest.Ingest._other_holders
+
+        def other_holders(self, *args):
+            holders = original(self, *args)
+            monkeypatch.undo()
+            sharing.remove_from_album(caller, study, series, albums[1])
+            return holders
+        monkeypatch.setattr(ingest.Ingest, "_other_holders", other_holders)
+        result = ingest.store_body(caller, albums[0], None, content_type, body)
+        monkeypatch.undo()
+
+    assert len(result.stored) == 1 and not result.failed, result.failed
+    found = requests.get(f"{api}/studies", headers=headers, params={"album": albums[0], "StudyInstanceUID": study},
+                         timeout=60).json()
+    assert found[0]["00201208"]["Value"] == [2]
+    assert requests.get(f"{api}/studies", headers=headers, params={"album": albums[1], "StudyInstanceUID": study},
+                        timeout=60).status_code == 204
