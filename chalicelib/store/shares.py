@@ -55,21 +55,21 @@ def add_series(album_id: str, study_uid: str, series_uid: str, study_attributes:
     """Puts a series into an album; False when it was there already, SeriesNotFound when it is
     gone (purged meanwhile: docs/data-model.md). `study_attributes` (the study's as stored: its
     `StudyRecord`) and the series' `modality` go to the album's study list; `placed_by` names who
-    placed it in a research album's intake. The album's row counts the series' instances as
-    read, on the condition that the series still has that many (a STOW meanwhile: read again)."""
+    placed it in a research album's intake. The album's row stops trusting its instance count
+    (`listing.add` without one): a STOW that read the series' albums before this share commits
+    would not grow it, and nothing here can tell (docs/data-model.md, "Instance counts on the
+    study rows"); the row's studies are then counted from their series records."""
     key = SeriesShare.key(album_id, study_uid, series_uid)
     moment = clock.local_iso()
     for attempt in range(WRITE_ATTEMPTS):
-        study_row, record = _study_row_and_series(album_id, study_uid, series_uid)
-        instances = int(record.instance_count) if record is not None else 0
+        study_row = listing.row(album_id, study_uid)
         try:
             with transact() as transaction:
                 write_share(transaction, album_id, study_uid, series_uid, moment, placed_by, only_new=True)
                 transaction.update(SeriesRecord(*SeriesRecord.key(study_uid, series_uid)),
-                                   actions=[SeriesRecord.shares_added.add(1)],
-                                   condition=SeriesRecord.pk.exists() & _still_has(instances))
+                                   actions=[SeriesRecord.shares_added.add(1)], condition=SeriesRecord.pk.exists())
                 listing.add(transaction, album_id, study_uid, series_uid, study_attributes, modality, study_row is None,
-                            instances)
+                            None)
             return True
         except TransactWriteError:
             if _share_exists(key):
