@@ -84,6 +84,18 @@ def running_public_stack(tmp_path_factory, name: str):
         local.stop()
 
 
+def running_quiet_stack(tmp_path_factory, name: str):
+    """Yields a started stack of its own, its event functions stopped, so that the AWS calls its
+    emulator counts are the API's alone; stops it after."""
+    local = LocalStack(tmp_path_factory.mktemp(name), emulator_port=0, api_port=0, persist=False)
+    try:
+        local.start()
+        local.kill_pollers()
+        yield local
+    finally:
+        local.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     yield from running_stack(tmp_path_factory)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.stack import LocalStack
+from tests.conftest import running_quiet_stack
 from tests.integration.dicom_samples import load, part10
 from tests.support import api
 
@@ -21,13 +21,7 @@ PER_ALBUM_SORTS = ("number_of_users", "number_of_comments")  # one count request
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A stack of its own, its event functions stopped: the calls counted are the API's alone."""
-    local = LocalStack(tmp_path_factory.mktemp("album-pages"), emulator_port=0, api_port=0, persist=False)
-    try:
-        local.start()
-        local.kill_pollers()
-        yield local
-    finally:
-        local.stop()
+    yield from running_quiet_stack(tmp_path_factory, "album-pages")
 
 
 @pytest.fixture(scope="module")

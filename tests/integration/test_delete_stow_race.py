@@ -138,78 +138,68 @@ def test_a_stow_of_a_stored_instance_into_another_album_racing_its_purge_leaves_
     assert not result.stored and [f.reason for f in result.failed] == [ingest.PROCESSING_FAILURE]
 
 
+
+def _stow_while_albums_change(stack, tokens, monkeypatch, shared_first: bool, change) -> tuple:
+    """alice's albums A and D and a series of one instance stored into A (and put into D when
+    `shared_first`); then a second instance STOWed into A, `change(caller, study, series, D)` run
+    right after the STOW read which albums hold the series (before its commit). Returns the
+    STOW's result, the study, the albums and alice's headers."""
+    from chalicelib.auth.authenticate import authenticate
+    from chalicelib.services import ingest
+
+    api, headers = stack.api_url, alice(tokens)
+    study, series = generate_uid(), generate_uid()
+    albums = [requests.post(f"{api}/albums", headers=headers, data={"name": name}, timeout=10).json()["album_id"]
+              for name in ("A", "D")]
+    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
+    assert requests.post(f"{api}/studies", data=body, params={"album": albums[0]},
+                         headers={**headers, "Content-Type": content_type}, timeout=60).status_code == 200
+    if shared_first:
+        assert requests.put(f"{api}/studies/{study}/series/{series}/albums/{albums[1]}", headers=headers,
+                            timeout=60).status_code == 201
+    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
+    with service_layer(stack):
+        caller = authenticate(headers)
+        original = ingest.Ingest._other_holders
+
+        def other_holders(self, *args):
+            holders = original(self, *args)
+            monkeypatch.undo()
+            change(caller, study, series, albums[1])
+            return holders
+        monkeypatch.setattr(ingest.Ingest, "_other_holders", other_holders)
+        result = ingest.store_body(caller, albums[0], None, content_type, body)
+        monkeypatch.undo()
+    return result, study, albums, headers
+
+
+def _instances_in(stack, headers: dict, album: str, study: str) -> int | None:
+    found = requests.get(f"{stack.api_url}/studies", headers=headers,
+                         params={"album": album, "StudyInstanceUID": study}, timeout=60)
+    return None if found.status_code == 204 else found.json()[0]["00201208"]["Value"][0]
+
+
 def test_a_stow_into_a_series_another_album_lets_go_meanwhile_is_stored(stack, tokens, monkeypatch):
     """A STOW into album A of a series album D also holds, D letting the series go right after the
     STOW read which albums hold it (so its commit grows D's row on the condition that D still
     holds the series, and is cancelled): the STOW reads the holders again and is stored, A counts
     both instances, D shows nothing of the study (round 16 of the outside checks: 409 with
     0x0110 for about half of the STOWs racing a removal)."""
-    from chalicelib.auth.authenticate import authenticate
-    from chalicelib.services import ingest, sharing
+    from chalicelib.services import sharing
 
-    api, headers = stack.api_url, alice(tokens)
-    study, series = generate_uid(), generate_uid()
-    albums = [requests.post(f"{api}/albums", headers=headers, data={"name": name}, timeout=10).json()["album_id"]
-              for name in ("A", "D")]
-    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
-    assert requests.post(f"{api}/studies", data=body, params={"album": albums[0]},
-                         headers={**headers, "Content-Type": content_type}, timeout=60).status_code == 200
-    assert requests.put(f"{api}/studies/{study}/series/{series}/albums/{albums[1]}", headers=headers,
-                        timeout=60).status_code == 201
-    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
-
-    with service_layer(stack):
-        caller = authenticate(headers)
-        original = ingest.Ingest._other_holders
-
-        def other_holders(self, *args):
-            holders = original(self, *args)
-            monkeypatch.undo()
-            sharing.remove_from_album(caller, study, series, albums[1])
-            return holders
-        monkeypatch.setattr(ingest.Ingest, "_other_holders", other_holders)
-        result = ingest.store_body(caller, albums[0], None, content_type, body)
-        monkeypatch.undo()
-
+    result, study, albums, headers = _stow_while_albums_change(stack, tokens, monkeypatch, True,
+                                                               sharing.remove_from_album)
     assert len(result.stored) == 1 and not result.failed, result.failed
-    found = requests.get(f"{api}/studies", headers=headers, params={"album": albums[0], "StudyInstanceUID": study},
-                         timeout=60).json()
-    assert found[0]["00201208"]["Value"] == [2]
-    assert requests.get(f"{api}/studies", headers=headers, params={"album": albums[1], "StudyInstanceUID": study},
-                        timeout=60).status_code == 204
+    assert [_instances_in(stack, headers, album, study) for album in albums] == [2, None]
 
 
 def test_a_share_committed_while_a_stow_is_in_flight_leaves_the_albums_count_right(stack, tokens, monkeypatch):
     """A series shared into album D right after a STOW into album A read which albums hold it (so
     the STOW's commit does not grow D's row): D still answers every instance of the series (round
     16 of the outside checks: D counted 5 or 9 of 11 instances in 5 of 11 rounds, for good)."""
-    from chalicelib.auth.authenticate import authenticate
-    from chalicelib.services import ingest, sharing
+    from chalicelib.services import sharing
 
-    api, headers = stack.api_url, alice(tokens)
-    study, series = generate_uid(), generate_uid()
-    albums = [requests.post(f"{api}/albums", headers=headers, data={"name": name}, timeout=10).json()["album_id"]
-              for name in ("A", "D")]
-    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
-    assert requests.post(f"{api}/studies", data=body, params={"album": albums[0]},
-                         headers={**headers, "Content-Type": content_type}, timeout=60).status_code == 200
-    body, content_type = multipart_body([part10(renewed(load("CT_small.dcm"), study=study, series=series))])
-
-    with service_layer(stack):
-        caller = authenticate(headers)
-        original = ingest.Ingest._other_holders
-
-        def other_holders(self, *args):
-            holders = original(self, *args)
-            monkeypatch.undo()
-            sharing.add_series_to_album(caller, study, series, albums[1])
-            return holders
-        monkeypatch.setattr(ingest.Ingest, "_other_holders", other_holders)
-        result = ingest.store_body(caller, albums[0], None, content_type, body)
-        monkeypatch.undo()
-
+    result, study, albums, headers = _stow_while_albums_change(stack, tokens, monkeypatch, False,
+                                                               sharing.add_series_to_album)
     assert len(result.stored) == 1 and not result.failed, result.failed
-    for album in albums:
-        found = requests.get(f"{api}/studies", headers=headers, params={"album": album, "StudyInstanceUID": study},
-                             timeout=60).json()
-        assert found[0]["00201208"]["Value"] == [2], album
+    assert [_instances_in(stack, headers, album, study) for album in albums] == [2, 2]

@@ -13,7 +13,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from devstack.in_process import service_layer
-from devstack.stack import LocalStack
+from tests.conftest import running_quiet_stack
 from tests.integration.dicom_samples import sample_path
 from tests.integration.test_webhooks import stow
 from tests.support import api
@@ -122,13 +122,7 @@ def _requests(stack, user: api.Api, **params) -> tuple[int, list[dict]]:
 def quiet_stack(tmp_path_factory):
     """A stack of its own, its event functions stopped: the requests counted are the API's alone
     (on the shared stack, a STOW's delayed renditions message is read meanwhile)."""
-    local = LocalStack(tmp_path_factory.mktemp("search-counts"), emulator_port=0, api_port=0, persist=False)
-    try:
-        local.start()
-        local.kill_pollers()
-        yield local
-    finally:
-        local.stop()
+    yield from running_quiet_stack(tmp_path_factory, "search-counts")
 
 
 def test_a_page_of_stowed_studies_reads_no_series_record(quiet_stack):
