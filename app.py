@@ -2,7 +2,7 @@
 `chalicelib/`."""
 from chalice import Chalice
 
-from chalicelib import collector
+from chalicelib import allocator, collector
 from chalicelib.api import (
     access_log,
     albums,
@@ -76,5 +76,7 @@ def on_research_intake(event):
         research.copy_series(messages.parse(record.body, messages.RESEARCH))
 
 
-# Everything above is loaded once per Lambda instance: out of the collector's way from here on.
+# Everything above is loaded once per Lambda instance: out of the collector's way from here on,
+# and freed buffers kept for the next request (chalicelib/allocator.py).
 collector.collect_less()
+allocator.keep_freed_memory()

@@ -20,7 +20,7 @@ import time
 from collections import Counter, deque
 
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
-from chalicelib import collector
+from chalicelib import allocator, collector
 from devstack import s3_auth
 from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
 
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     collector.collect_less()  # chalicelib/collector.py: ~3 ms of CPU less per stored instance
+    allocator.keep_freed_memory()  # chalicelib/allocator.py: stored bodies' buffers reused, not faulted in again
     print(f"emulator listening on http://{args.host}:{server.server_port}", flush=True)
     server.serve_forever()
     if args.state:

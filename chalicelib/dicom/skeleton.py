@@ -31,9 +31,20 @@ def split(data: bytes, dataset: Dataset, frames: list[bytes]) -> tuple[list[Span
     spans = _spans(data, dataset, frames) if frames else []
     if spans:
         skeleton = _cut(data, spans)
-        if b"".join(join(spans, skeleton, lambda n, at, size: frames[n - 1][at:at + size])) == data:
+        if _rejoins(data, join(spans, skeleton, lambda n, at, size: frames[n - 1][at:at + size])):
             return spans, skeleton
     return [], data
+
+
+def _rejoins(data: bytes, pieces: Iterable[bytes]) -> bool:
+    """Whether the pieces, in order, are `data` byte for byte: each compared where it falls, no
+    joined copy made (a whole frame is its own piece: `frame[0:len(frame)]` is not copied)."""
+    position = 0
+    for piece in pieces:
+        if not data.startswith(piece, position):
+            return False
+        position += len(piece)
+    return position == len(data)
 
 
 def encode(spans: list[Span], skeleton: bytes) -> bytes:

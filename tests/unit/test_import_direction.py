@@ -1,6 +1,6 @@
 """Imports point one way (docs/architecture.md, "Layers"): `app.py`, then `api/`, then the feature
 packages (reporting, webhooks, report_providers, oauth) and services, then `auth/` and `events/`, then `store/`, then `dicom/`, with the leaf
-utilities (config, errors, clock, booleans, outbound, collector) below everything. A module imports its own
+utilities (config, errors, clock, booleans, outbound, collector, allocator) below everything. A module imports its own
 layer or a lower one, never a higher one, and no two modules or packages import each other, even
 through others and even inside a function. Read from the source (AST), nothing is imported."""
 from __future__ import annotations
@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("auth", "events"),
     ("store",),
     ("dicom",),
-    ("config", "errors", "clock", "booleans", "outbound", "collector"),
+    ("config", "errors", "clock", "booleans", "outbound", "collector", "allocator"),
 ]
 RANK = {room: len(LAYERS) - i for i, rooms in enumerate(LAYERS) for room in rooms}
 

@@ -45,6 +45,18 @@ def test_a_deflated_file_is_kept_whole():
     assert spans == [] and rest == data
 
 
+@pytest.mark.parametrize("name", ["CT_small.dcm", "SC_rgb_rle_2frame.dcm"])
+@pytest.mark.parametrize("where", ["first byte", "last byte"])
+def test_frames_that_differ_from_the_file_by_one_byte_keep_it_whole(name, where):
+    data = open(get_testdata_file(name), "rb").read()
+    dataset = pydicom.dcmread(io.BytesIO(data))
+    cut = list(frames.frames(dataset))
+    index = 0 if where == "first byte" else -1
+    altered = bytearray(cut[-1])
+    altered[index] ^= 0xFF
+    assert skeleton.split(data, dataset, [*cut[:-1], bytes(altered)]) == ([], data)
+
+
 ST, SE, SOP, GEN, OTHER = "1.2.3", "1.2.4", "1.2.5", "0123456789abcdef", "fedcba9876543210"
 
 
