@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from chalicelib.dicom import json_model
 from chalicelib.services.ingest_results import Stored
 from chalicelib.services.parsed import ParsedInstance
 from chalicelib.store import dicom_store
@@ -35,7 +34,7 @@ def commit_chunks(instances: list[Accepted]) -> list[list[Accepted]]:
     chunks: list[list[Accepted]] = []
     size = 0
     for accepted in instances:
-        estimate = len(json.dumps(json_model.indexable(accepted.attributes)))
+        estimate = len(json.dumps(accepted.instance.indexed))
         if not chunks or len(chunks[-1]) == MAX_INSTANCES_PER_COMMIT or size + estimate > MAX_INDEX_BYTES_PER_COMMIT:
             chunks.append([])
             size = 0
@@ -51,7 +50,7 @@ def instance_record(accepted: Accepted, moment: str) -> InstanceRecord:
         *InstanceRecord.key(stored.study_uid, stored.series_uid, stored.sop_uid), study_uid=stored.study_uid,
         series_uid=stored.series_uid, sop_uid=stored.sop_uid, sop_class_uid=stored.sop_class_uid,
         transfer_syntax_uid=instance.transfer_syntax,
-        attributes=json_model.indexable(accepted.attributes), size=len(instance.data),
+        attributes=instance.indexed, size=len(instance.data),
         number_of_frames=int(dataset.get("NumberOfFrames", 1) or 1), stored_at=moment,
         generation=accepted.generation,
     )

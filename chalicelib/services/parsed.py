@@ -8,6 +8,7 @@ import io
 import json
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from chalicelib.dicom import frames, json_model
@@ -47,6 +48,12 @@ class ParsedInstance:
         """(study, series, SOP instance): what identifies the instance in the store."""
         return self.study_uid, self.series_uid, self.sop_uid
 
+    @cached_property
+    def indexed(self) -> dict:
+        """What the instance's index row keeps of `attributes` (`json_model.indexable`), made once:
+        the transaction's size estimate and the row read it (a coerced instance is a new value)."""
+        return json_model.indexable(self.attributes)
+
     @property
     def transfer_syntax(self) -> str:
         return str(self.dataset.file_meta.TransferSyntaxUID)
@@ -79,9 +86,9 @@ def parse(data: bytes) -> ParsedInstance:
         if _truncated(dataset):
             raise BadRequest("the object is truncated: an element is shorter than its declared length")
         check_pixel_geometry(dataset)
-        for _element in dataset.iterall():
-            pass  # converts every raw element: sequences cut short fail here
-        document = _document(dataset)  # values DICOM JSON cannot carry (a DS of '\x0080.0') fail here
+        # converts every raw element, sequence items included: sequences cut short and values
+        # DICOM JSON cannot carry (a DS of '\x0080.0') fail here
+        document = _document(dataset)
         cut = tuple(frames.frames(dataset))  # a pixel module frames cannot be cut from fails here
         for keyword in UID_KEYWORDS:  # a UID too long to key is refused per instance (`Ingest`)
             if not has_uid_form(str(dataset.get(keyword, ""))):
