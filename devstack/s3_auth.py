@@ -37,7 +37,6 @@ import io
 import json
 import re
 import time
-import zlib
 from calendar import timegm
 from functools import lru_cache
 from typing import NamedTuple
@@ -46,6 +45,8 @@ from urllib.parse import parse_qsl, urlsplit
 from botocore.auth import SIGNED_HEADERS_BLACKLIST, HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
+
+from chalicelib.store import s3_put
 
 CREDENTIALS = {"local": "local"}  # access key id -> secret key (devstack/stack.py, .chalice/config.json)
 MAX_SKEW_SECONDS = 15 * 60  # S3's RequestTimeTooSkewed bound
@@ -348,7 +349,7 @@ def _digest_refusal(environ: dict) -> Refusal | None:
     if md5 is None and not hashed and crc32 is None:
         return None
     body = body_of(environ)
-    if crc32 is not None and crc32 != base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode():
+    if crc32 is not None and crc32 != s3_put.crc32(body):
         return CRC32_MISMATCH
     if md5 is not None:
         try:

@@ -80,6 +80,12 @@ def test_stow_bodies_are_decoded_by_native_code_on_the_runtime(unpacked):
     assert list((unpacked.task / "pybase64").glob("_pybase64.cpython-312-x86_64-linux-gnu.so"))
 
 
+def test_object_checksums_are_computed_by_native_code_on_the_runtime(unpacked):
+    """The CRC32 of every object a STOW writes is ISA-L's (`s3_put.crc32`): the package carries
+    its extension built for the runtime."""
+    assert list((unpacked.task / "isal").glob("isal_zlib.cpython-312-x86_64-linux-gnu.so"))
+
+
 def test_pillow_links_only_its_bundled_libraries_and_the_system_baseline(unpacked):
     for module in (unpacked.task / "PIL").glob("*.so"):
         dynamic = subprocess.run(["readelf", "-d", str(module)], capture_output=True, text=True, check=True).stdout
