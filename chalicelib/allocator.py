@@ -19,7 +19,6 @@ after the same 480 instances. Where the C library is not glibc, nothing changes.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 M_TRIM_THRESHOLD = -1  # mallopt parameters (glibc's malloc.h)
 M_MMAP_THRESHOLD = -3
@@ -32,8 +31,7 @@ ARENAS = 2
 def keep_freed_memory() -> bool:
     """Sets glibc's thresholds and arenas (see the module); False where there is no glibc `mallopt`."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on (no `ldconfig` run)
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
