@@ -12,9 +12,10 @@ get an arena of its own (up to 8 per core), each keeping its own freed memory: t
 a thread per request, held 374 MB after 480 stored instances.
 
 `keep_freed_memory` maps only blocks of over 32 MiB on their own, keeps up to 256 MiB of freed
-heap for the next request, and lets the process's threads share 2 arenas (the interpreter runs
-one thread at a time anyway). Measured on `bench.stow`'s load (docs/benchmarks.md, "The
-allocator, s10"): ~45 faults per stored instance, 0.6 ms of system time, and 230 MB resident
+heap for the next request, and has the process's threads share one arena (the interpreter runs
+one thread at a time anyway; with two, a thread given the second arena had its heap deleted and
+mapped again, request after request). Measured on `bench.stow`'s load (docs/benchmarks.md, "The
+allocator, s10"): ~45 faults per stored instance, 0.7 ms of system time, and 225 MB resident
 after the same 480 instances. Where the C library is not glibc, nothing changes."""
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest dynamic threshold on 64-bit systems
 TRIM_THRESHOLD = 256 * 1024 * 1024
-ARENAS = 2
+ARENAS = 1
 
 
 def keep_freed_memory() -> bool:
