@@ -34,6 +34,7 @@ test: install test-deps web
 ## orthanc-dicomweb; BENCH_QUICK=1 for a smoke run; settings in docs/benchmarks.md); not part of `make test`
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.stow
 	$(PY) -m bench.search
 
 ## model-long: the permission model against the stack for 5,000+ random steps (docs/security.md;

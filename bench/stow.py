@@ -2,12 +2,15 @@
 (same machine, client and data): multi-instance STOWs with 1 and 4 clients, throughput, API CPU
 per instance and, for Obelisk, AWS calls per instance by operation (event functions stopped, as
 in `python -m bench`). Writes bench/results/stow.json and stow.md; settings from bench.config
-(`BENCH_STOW_SERIES`, `BENCH_STOW_SLICES`) and `BENCH_STOW_MULTI_BATCH` (instances per request, 8)."""
+(`BENCH_STOW_SERIES`, `BENCH_STOW_SLICES`), `BENCH_STOW_MULTI_BATCH` (instances per request, 8)
+and `BENCH_STOW_ROUNDS` (3: alternating rounds, medians reported). `make bench` runs it after
+`python -m bench`."""
 from __future__ import annotations
 
 import datetime
 import json
 import os
+import statistics
 import subprocess
 
 from bench import data, machine, measure
@@ -18,6 +21,7 @@ from bench.obelisk import Obelisk
 from bench.orthanc import Orthanc, install, version
 
 BATCH = int(os.environ.get("BENCH_STOW_MULTI_BATCH", "8"))
+ROUNDS = int(os.environ.get("BENCH_STOW_ROUNDS", "3"))
 
 
 def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None, emulator_pid=None) -> dict:
@@ -40,32 +44,59 @@ def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=
 
 
 def run(obelisk: Obelisk, orthanc: Orthanc, s: Settings) -> dict:
+    """For 1 and then 4 clients, `ROUNDS` rounds, each storing a new study into Obelisk and then
+    into Orthanc: the figures of each round, their medians, and the ratios of the medians (the
+    machine's pace moves between rounds, for both servers alike; a round pairs them closely)."""
     alice = {"Authorization": f"Bearer {obelisk.token}"}
     servers = {"obelisk": (Server("obelisk", obelisk.dicomweb, alice), obelisk.api_pid),
                "orthanc": (Server("orthanc", orthanc.dicomweb), orthanc.pid)}
     out: dict = {}
     for clients, seed in ((1, 11), (4, 15)):
-        files = data.ct_study([s.stow_slices] * s.stow_series, seed=seed).instances()
         warm = data.ct_study([2 * BATCH], seed=seed + 100).instances()
-        for name, (server, pid) in servers.items():
+        for server, _ in servers.values():
             for batch in batches(warm, BATCH):  # connections, lazy imports, caches; the second request
                 server.stow(batch)  # adds to a stored series, as most of the phase's do (a first SQS send)
-            log(f"STOW {clients} client(s), {BATCH} per request: {name}")
-            if name == "obelisk":
-                obelisk.reset_calls()
-            out.setdefault(f"{clients} clients", {})[name] = phase(
-                server, pid, files, clients, obelisk.calls if name == "obelisk" else None,
-                obelisk.emulator_pid if name == "obelisk" else None)
-        row = out[f"{clients} clients"]
+        rounds: dict[str, list[dict]] = {name: [] for name in servers}
+        for number in range(ROUNDS):
+            files = data.ct_study([s.stow_slices] * s.stow_series, seed=seed + 1000 * number).instances()
+            for name, (server, pid) in servers.items():
+                log(f"STOW {clients} client(s), {BATCH} per request, round {number + 1}/{ROUNDS}: {name}")
+                if name == "obelisk":
+                    obelisk.reset_calls()
+                rounds[name].append(phase(server, pid, files, clients, obelisk.calls if name == "obelisk" else None,
+                                          obelisk.emulator_pid if name == "obelisk" else None))
+        row = out[f"{clients} clients"] = {name: median_of(runs) for name, runs in rounds.items()}
         row["ratios"] = {
             "throughput obelisk/orthanc": round(row["obelisk"]["instances_per_second"] / row["orthanc"]["instances_per_second"], 3),
             "API CPU obelisk/orthanc": round(row["obelisk"]["api_cpu_ms_per_instance"]
-                                              / max(row["orthanc"]["api_cpu_ms_per_instance"], 0.1), 1)}
+                                              / max(row["orthanc"]["api_cpu_ms_per_instance"], 0.1), 2)}
+        row["ratios by round"] = [
+            {"throughput": round(o["instances_per_second"] / t["instances_per_second"], 3),
+             "API CPU": round(o["api_cpu_ms_per_instance"] / max(t["api_cpu_ms_per_instance"], 0.1), 2)}
+            for o, t in zip(rounds["obelisk"], rounds["orthanc"], strict=True)]
     return out
+
+
+MEDIAN_FIELDS = ("seconds", "instances_per_second", "api_cpu_ms_per_instance", "emulator_cpu_ms_per_instance",
+                 "aws_calls_per_instance")
+
+
+def median_of(runs: list[dict]) -> dict:
+    """One server's rounds: the median of each figure, the call counts of the last round (they do
+    not move between rounds), every round as measured, and every refusal."""
+    summary = {k: v for k, v in runs[-1].items() if k not in MEDIAN_FIELDS and k != "refused"}
+    for field in MEDIAN_FIELDS:
+        if field in runs[0]:
+            summary[field] = round(statistics.median(r[field] for r in runs), 2)
+    summary["instances"] = sum(r["instances"] for r in runs)
+    summary["refused"] = [refusal for r in runs for refusal in r["refused"]]
+    summary["rounds"] = runs
+    return summary
 
 
 def markdown(results: dict) -> str:
     lines = [f"# STOW, {results['date']} (Obelisk {results['obelisk_commit']}, {results['orthanc_version']})", "",
+             f"Medians of {ROUNDS} rounds; each round stores a new study into Obelisk, then into Orthanc.", "",
              "| clients | server | instances/s | API CPU ms/instance | emulator CPU ms/instance | AWS calls/instance |",
              "|---|---|---|---|---|---|"]
     for phase_name, row in results["stow"].items():
@@ -75,6 +106,10 @@ def markdown(results: dict) -> str:
                          f"{r.get('emulator_cpu_ms_per_instance', '')} | {r.get('aws_calls_per_instance', '')} |")
         lines.append(f"| {phase_name} | obelisk/orthanc | {row['ratios']['throughput obelisk/orthanc']}x | "
                      f"{row['ratios']['API CPU obelisk/orthanc']}x | | |")
+    lines += ["", "Ratios by round (Obelisk/Orthanc):", "", "| clients | round | throughput | API CPU |", "|---|---|---|---|"]
+    for phase_name, row in results["stow"].items():
+        lines += [f"| {phase_name} | {n} | {r['throughput']}x | {r['API CPU']}x |"
+                  for n, r in enumerate(row["ratios by round"], start=1)]
     lines += ["", "Obelisk's AWS calls per instance by operation (4 clients):", "```",
               json.dumps(results["stow"]["4 clients"]["obelisk"].get("aws_calls_by_operation_per_instance", {}), indent=1),
               "```", f"Machine: {json.dumps(results['machine'])}", ""]

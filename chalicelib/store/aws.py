@@ -39,8 +39,8 @@ CLIENT_CONFIG = Config(  # every client's settings (store/rows.py adds to them; 
 
 @cache
 def botocore_session() -> botocore.session.Session:
-    """The process's one botocore session, boto3's and PynamoDB's (`dynamodb_reads.LeanReads`): its
-    loader reads a service's model (~85 ms of JSON for DynamoDB or SQS) once per process. PynamoDB
+    """The process's one botocore session, boto3's and PynamoDB's (`dynamodb_connection.LeanConnection`):
+    its loader reads a service's model (~85 ms of JSON for DynamoDB or SQS) once per process. PynamoDB
     keeps a session per thread, so each model's client made on another thread read it again (each
     request of the local API runs on a thread of its own). A session is not safe for making
     clients from two threads at once: whoever makes one holds `CLIENT_CREATION`."""

@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
 from chalicelib.config import settings
-from chalicelib.store import dynamodb_reads
+from chalicelib.store import dynamodb_connection
 
 
 class _TableMeta(type):
@@ -45,8 +45,9 @@ def _meta(table_setting: str):
 def _transaction_connection() -> Connection:
     """One PynamoDB connection for every transaction of the process: a new one per transaction
     loaded botocore's DynamoDB service model again, ~170 ms of JSON parsing per STOW instance
-    (`python -m bench.profile`); its client from the process's botocore session (`LeanReads`)."""
-    return dynamodb_reads.LeanReads(region=settings().region)
+    (`python -m bench.profile`); its client from the process's botocore session, its transactions
+    sent lean (`dynamodb_connection.LeanConnection`)."""
+    return dynamodb_connection.LeanConnection(region=settings().region)
 
 
 @config.on_reset
@@ -71,10 +72,10 @@ class _Item(Model):
 
     @classmethod
     def _get_connection(cls):
-        """PynamoDB's connection of the model, its reads sent lean (`dynamodb_reads.LeanReads`)."""
+        """PynamoDB's connection of the model, its reads sent lean (`dynamodb_connection.LeanConnection`)."""
         table = super()._get_connection()
         if type(table.connection) is Connection:  # PynamoDB builds a plain one: same state, lean reads
-            table.connection.__class__ = dynamodb_reads.LeanReads
+            table.connection.__class__ = dynamodb_connection.LeanConnection
         return table
 
 

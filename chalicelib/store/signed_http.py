@@ -1,4 +1,4 @@
-"""What the lean AWS requests (`s3_put`, `dynamodb_reads`) share: their SigV4 signature and their
+"""What the lean AWS requests (`s3_put`, `dynamodb_protocol`) share: their SigV4 signature and their
 connections. botocore's signer (`SigV4Auth.add_auth` and the request it prepares) costs about
 0.1 ms of CPU per request on a quiet core, this one a tenth of it (docs/benchmarks.md, "STOW's API
 CPU, s8"): the signing key is derived once a day per credentials, region and service, not for
@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import hmac
 import http.client
+import select
 import ssl
 import threading
 from functools import cache, lru_cache
@@ -93,9 +94,11 @@ class Connections:
     with `http.client` itself: urllib3's pool around it (its retries, timeouts and response
     objects) cost 0.15-0.3 ms of CPU more per request, about 4 per stored instance (docs/benchmarks.md,
     "STOW's API CPU, s9"). Any failure to send or read is raised as urllib3's `ProtocolError`, an
-    `HTTPError` as before; a kept connection the server closed meanwhile is replaced once (every
-    lean request, a PUT of an object or a read, can be sent again). HTTPS verifies the server
-    against botocore's CA bundle, as its clients and urllib3 here did."""
+    `HTTPError` as before; a kept connection the server closed meanwhile is replaced once for a
+    request that can be sent again (`repeatable`: a PUT of an object, a read), not for one that
+    may have been applied already (a transaction: `dynamodb_transactions`), whose failure is
+    raised. HTTPS verifies the server against botocore's CA bundle, as its clients and urllib3
+    here did."""
 
     CONNECT_TIMEOUT, READ_TIMEOUT = 5, 30
 
@@ -106,7 +109,7 @@ class Connections:
         self._tls = None
 
     def request(self, method: str, url: str, *, body: bytes, headers: dict[str, str],
-                preload_content: bool = True) -> Answer:
+                preload_content: bool = True, repeatable: bool = True) -> Answer:
         scheme, _, rest = url.partition("://")
         netloc, _, path = rest.partition("/")
         origin = f"{scheme}://{netloc}"
@@ -118,7 +121,7 @@ class Connections:
                 answer = Answer(response.status, response.headers, response.read())
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                if kept and attempt == 1 and not isinstance(error, TimeoutError):
+                if kept and attempt == 1 and repeatable and not isinstance(error, TimeoutError):
                     continue  # closed by the server while kept: once more on a new connection
                 raise urllib3.exceptions.ProtocolError(f"{method} {origin}: {error!r}") from error
             if response.will_close:
@@ -129,10 +132,15 @@ class Connections:
         raise AssertionError("unreachable")
 
     def _take(self, origin: str, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            idle = self._idle.get(origin)
-            if idle:
-                return idle.pop(), True
+        while True:
+            with self._lock:
+                idle = self._idle.get(origin)
+                kept = idle.pop() if idle else None
+            if kept is None:
+                break
+            if not _closed_by_server(kept):
+                return kept, True
+            kept.close()
         if scheme == "https":
             connection = http.client.HTTPSConnection(netloc, timeout=self.CONNECT_TIMEOUT, context=self._context())
         else:
@@ -157,6 +165,15 @@ class Connections:
         if self._tls is None:
             self._tls = ssl.create_default_context(cafile=DEFAULT_CA_BUNDLE)
         return self._tls
+
+
+def _closed_by_server(connection: http.client.HTTPConnection) -> bool:
+    """Whether the server of a kept connection closed it meanwhile (an idle timeout): its socket
+    has something to read, the end of the stream, though no request was sent. Seen before a request
+    goes out, so that it is replaced at no risk, even for a request that is not `repeatable`."""
+    poller = select.poll()
+    poller.register(connection.sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 @cache

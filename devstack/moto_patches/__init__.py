@@ -7,7 +7,9 @@ internals lives in this folder.
   instead of moto's shape-by-shape dispatch (ten look-ups per attribute value), same result.
 - `serializer.py`: DynamoDB attribute values are written into responses directly, not through
   botocore's model member by member (~1.4 ms an item), with the same bytes.
-- `transactions.py`: a transaction saves the items it names instead of deep-copying its tables.
+- `transactions.py`: a transaction saves the items it names instead of deep-copying its tables;
+  its `ClientRequestToken` is honoured (sent again, a transaction that succeeded is answered, not
+  applied again), which moto ignores.
 - `server.py`: per-request costs of moto's server that change no answer (the list of moto's
   services read from disk on every request; moto's check that a service's backend exists, made
   on every look-up; a connection and a thread per request, where AWS
@@ -29,7 +31,8 @@ internals lives in this folder.
   and moto's version, checked on load.
 
 They rely on the internals of one moto release (`Table.items`' layout, `Table.query`'s parameter
-names, the `copy` globals of `moto.dynamodb.models` and of its `table` module, the `deepcopy`
+names, the `copy` globals of `moto.dynamodb.models` and of its `table` module,
+`DynamoHandler.transact_write_items` with its `body`, `raw_body` and `current_account`, the `deepcopy`
 global of `moto.dynamodb.parsing.validators` and the expression nodes' attributes, the JSON
 serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFirstTraverser`'s
 `process`, `nodes_to_be_processed`, `traverse_node_recursively` and `pre_processing_of_child`,

@@ -4,7 +4,7 @@ of each) are mapped afresh and paged in again on every request, ~3,000 page faul
 API is loaded, almost none after the first."""
 from __future__ import annotations
 
-import ctypes.util
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +36,7 @@ requests(int(sys.argv[2]))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
-pytestmark = pytest.mark.skipif(not (ctypes.util.find_library("c") or "").startswith("libc.so"),
-                                reason="glibc's malloc only")
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
 
 
 def page_faults(load_app: bool) -> int:

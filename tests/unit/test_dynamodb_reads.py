@@ -1,21 +1,17 @@
 """The lean DynamoDB reads (`store.dynamodb_reads`): the request DynamoDB gets is the one botocore's
-client sends (same URL, operation, body, SigV4 over the same headers), the answer is DynamoDB's JSON
+client sends (same URL, operation, body bytes, SigV4 over the same headers), the answer is DynamoDB's JSON
 as sent, and whatever is not a clean 200 (an error, a damaged body, a write) is left to botocore."""
 from __future__ import annotations
 
 import json
 import threading
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import botocore.loaders
-import botocore.session
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 
 from chalicelib import config
-from chalicelib.store import dynamodb_reads
+from chalicelib.store import dynamodb_protocol, dynamodb_reads
+from tests.support.dynamodb_endpoint import botocore_request
 
 PARAMS = {"TableName": "obelisk-x-users", "Key": {"pk": {"S": "USER#abc"}, "sk": {"S": "PROFILE"}},
           "ConsistentRead": True, "ReturnConsumedCapacity": "TOTAL"}
@@ -36,33 +32,12 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class _Raw:
-    def stream(self):
-        return iter([b"{}"])
-
-
-def _botocore_request(endpoint: str, operation: str, params: dict):
-    """What botocore's DynamoDB client sends for the same read (caught before it leaves)."""
-    client = botocore.session.get_session().create_client(
-        "dynamodb", region_name="eu-west-3", endpoint_url=endpoint, aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret", config=Config(parameter_validation=False))
-    caught = {}
-
-    def catch(request, **_):
-        caught["request"] = request
-        return AWSResponse(request.url, 200, {}, _Raw())
-
-    client.meta.events.register("before-send.dynamodb.*", catch)
-    client._make_api_call(operation, params)
-    return caught["request"]
-
-
 def test_the_read_is_the_request_botocore_sends():
     endpoint = "https://dynamodb.eu-west-3.amazonaws.com"
-    ours, theirs = dynamodb_reads.signed(endpoint, "GetItem", PARAMS), _botocore_request(endpoint, "GetItem", PARAMS)
+    ours, theirs = dynamodb_protocol.signed(endpoint, "GetItem", PARAMS), botocore_request(endpoint, "GetItem", PARAMS)
     assert ours.method == theirs.method == "POST"
     assert ours.url.rstrip("/") == theirs.url.rstrip("/")
-    assert json.loads(ours.body) == json.loads(theirs.body) == PARAMS
+    assert ours.body == theirs.body and json.loads(ours.body) == PARAMS
     for header in ("X-Amz-Target", "Content-Type"):
         assert _text(ours.headers[header]) == _text(theirs.headers[header])
 
@@ -74,51 +49,9 @@ def test_the_read_is_the_request_botocore_sends():
     assert "/eu-west-3/dynamodb/aws4_request" in ours.headers["Authorization"]
 
 
-class _Server:
-    """A local endpoint answering every POST with `status`, `body` and an `x-amz-crc32` (`crc`)."""
-
-    def __init__(self, status: int, body: bytes, crc: int | None = None):
-        self.requests: list[tuple[dict, bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                outer.requests.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("x-amz-crc32", str(zlib.crc32(body) if crc is None else crc))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(status: int, body: bytes, crc: int | None = None) -> _Server:
-        servers.append(_Server(status, body, crc))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def test_an_answer_is_dynamodb_s_json_as_sent(serve):
+def test_an_answer_is_dynamodb_s_json_as_sent(dynamodb_endpoint):
     item = {"Item": {"pk": {"S": "USER#abc"}, "n": {"N": "3"}, "tags": {"SS": ["a", "b"]}}}
-    server = serve(200, json.dumps(item).encode())
+    server = dynamodb_endpoint(200, json.dumps(item).encode())
     assert dynamodb_reads.read(server.url, "GetItem", PARAMS) == item
     headers, body = server.requests[0]
     assert headers["X-Amz-Target"] == "DynamoDB_20120810.GetItem"
@@ -126,25 +59,25 @@ def test_an_answer_is_dynamodb_s_json_as_sent(serve):
 
 
 @pytest.mark.parametrize("status, crc", [(400, None), (500, None), (200, 12345)])
-def test_an_error_or_a_damaged_answer_is_left_to_botocore(serve, status, crc):
+def test_an_error_or_a_damaged_answer_is_left_to_botocore(dynamodb_endpoint, status, crc):
     """Throttling, a missing table, a server error, a body whose CRC32 differs: None, so the caller
     sends the read through its client (its retries, its `ClientError`)."""
-    server = serve(status, b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}'
+    server = dynamodb_endpoint(status, b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}'
                    if status != 200 else b'{"Item": {}}', crc)
     assert dynamodb_reads.read(server.url, "GetItem", PARAMS) is None
     assert len(server.requests) == 1
 
 
-def test_no_connection_is_left_to_botocore(serve):
-    server = serve(200, b"{}")
+def test_no_connection_is_left_to_botocore(dynamodb_endpoint):
+    server = dynamodb_endpoint(200, b"{}")
     server.close()
     assert dynamodb_reads.read(server.url, "Query", PARAMS) is None
 
 
 @pytest.mark.parametrize("operation", ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
                                        "BatchWriteItem", "TransactGetItems"])
-def test_what_is_not_a_plain_read_is_never_sent_here(serve, operation):
-    server = serve(200, b"{}")
+def test_what_is_not_a_plain_read_is_never_sent_here(dynamodb_endpoint, operation):
+    server = dynamodb_endpoint(200, b"{}")
     assert dynamodb_reads.read(server.url, operation, PARAMS) is None
     assert server.requests == []
 

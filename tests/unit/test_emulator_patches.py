@@ -1,6 +1,7 @@
 """The emulator's patches to moto refuse a moto release they were not written for, refuse to run
 outside the one-request-at-a-time rule they rely on, and the emulator's saved state is read only
-by the moto release that wrote it (`devstack/moto_patches/`)."""
+by the moto release that wrote it (`devstack/moto_patches/`); what they change answers as moto or
+DynamoDB does (parsing, expression trees, ETags, transactions' idempotency tokens)."""
 from __future__ import annotations
 
 import pickle
@@ -281,3 +282,42 @@ def test_an_objects_etag_is_the_md5_moto_computes_in_memory_or_rolled_over():
         assert key.etag == f'"{hashlib.md5(body).hexdigest()}"'
         assert key._value_buffer.tell() == len(body)
         assert key.value == body and key.etag == f'"{hashlib.md5(body).hexdigest()}"'
+
+
+def test_a_transaction_sent_again_with_its_token_is_applied_once():
+    """moto ignores a transaction's `ClientRequestToken`; `transactions.py` honours it as DynamoDB
+    does: the same token and request again answers success and writes nothing, another request
+    with it is refused (`IdempotentParameterMismatchException`), a cancelled transaction runs
+    again, and one without a token runs each time."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    moto_patches.install()
+    add = [{"Update": {"TableName": "t", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "ADD n :one",
+                       "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
+    needs_b = [{"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "b"}}, "ConditionExpression": "attribute_exists(pk)"}}]
+    with mock_aws(), moto_patches.ONE_AT_A_TIME:
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        db.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+
+        def count() -> int:
+            return int(db.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"]["N"])
+
+        for _ in range(3):
+            db.transact_write_items(TransactItems=add, ClientRequestToken="same")
+        assert count() == 1
+        with pytest.raises(ClientError) as refused:
+            db.transact_write_items(TransactItems=add + [{"Put": {"TableName": "t", "Item": {"pk": {"S": "c"}}}}],
+                                    ClientRequestToken="same")
+        assert refused.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+        with pytest.raises(ClientError) as cancelled:
+            db.transact_write_items(TransactItems=add + needs_b, ClientRequestToken="cancelled-first")
+        assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+        db.put_item(TableName="t", Item={"pk": {"S": "b"}})
+        db.transact_write_items(TransactItems=add + needs_b, ClientRequestToken="cancelled-first")
+        db.transact_write_items(TransactItems=add)  # botocore gives each call a token of its own
+        db.transact_write_items(TransactItems=add)
+        assert count() == 4

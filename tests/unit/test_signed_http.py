@@ -1,14 +1,18 @@
 """The lean requests' SigV4 signature (`store.signed_http.sign`) is botocore's, header for header:
 for S3 (signed or unsigned payload, `X-Amz-Content-SHA256` sent) and DynamoDB (the body's SHA-256,
 no such header), with and without a session token, on default and explicit ports; and they are sent
-on kept connections (`Connections`), one replaced when its server closed it, failures raised as
-urllib3's errors."""
+on kept connections (`Connections`), one replaced when its server closed it (before sending when
+the close has arrived), a request whose answer was lost sent again only when it may be, failures
+raised as urllib3's errors."""
 from __future__ import annotations
 
 import datetime
 import hashlib
+import http.client
+import select
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -149,6 +153,57 @@ def test_a_kept_connection_the_server_closed_is_replaced(origin):
     connections = signed_http.Connections()
     assert [connections.request("PUT", f"{origin}/b/k", body=b"abc", headers={}).data for _ in range(3)] == [b"3"] * 3
     assert len(_Origin.peers) == 3
+
+
+def _closed_by_then(connections: signed_http.Connections, origin: str) -> None:
+    """Waits until the server's close of the kept connection has reached this side."""
+    [kept] = connections._idle[origin]
+    deadline = time.monotonic() + 5
+    while not select.select([kept.sock], [], [], 0.05)[0] and time.monotonic() < deadline:
+        pass
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_before_sending(origin):
+    """Even a request that is not sent twice (`repeatable=False`) goes out on a new connection."""
+    _Origin.close_after = True
+    connections = signed_http.Connections()
+    answers = []
+    for _ in range(3):
+        answers.append(connections.request("PUT", f"{origin}/b/k", body=b"abc", headers={}, repeatable=False).data)
+        _closed_by_then(connections, origin)
+    assert answers == [b"3"] * 3
+    assert len(_Origin.peers) == 3
+
+
+class _SentThenLost:
+    """A kept connection that sends the request, then loses its answer."""
+
+    def __init__(self):
+        self.sent = 0
+        self.sock, self._peer = socket.socketpair()
+
+    def request(self, method, path, body, headers):
+        self.sent += 1
+
+    def getresponse(self):
+        raise http.client.RemoteDisconnected("Remote end closed connection without response")
+
+    def close(self):
+        self.sock.close()
+        self._peer.close()
+
+
+@pytest.mark.parametrize("repeatable", [True, False])
+def test_a_request_whose_answer_was_lost_is_sent_again_only_if_repeatable(origin, repeatable):
+    connections, lost = signed_http.Connections(), _SentThenLost()
+    connections._give_back(origin, lost)
+    if repeatable:
+        assert connections.request("PUT", f"{origin}/b/k", body=b"ab", headers={}).data == b"2"
+    else:
+        with pytest.raises(urllib3.exceptions.ProtocolError):
+            connections.request("PUT", f"{origin}/b/k", body=b"ab", headers={}, repeatable=False)
+    assert lost.sent == 1
+    assert len(_Origin.peers) == (1 if repeatable else 0)
 
 
 def test_no_server_is_urllib3s_error():
