@@ -30,6 +30,8 @@ and answers as S3 does, with S3's status, error Code and Message.
   order of precedence. The codes and messages are S3's as openstack/swift's test/s3api
   (`test_object_checksums.py`, `test_input_errors.py`, written to run against AWS too) pins them.
   moto checks none of these checksums (moto.s3.responses `_get_checksum` stores the value sent).
+  CRC32 is `s3_put.crc32`, the API's own (ISA-L's); CRC32C and CRC64NVME are `devstack/crc.py`'s,
+  in Python, not awscrt's (installed, awscrt would replace botocore's signers: crc.py says why).
 - An aws-chunked body (`x-amz-content-sha256: STREAMING-...`; boto3 sends `STREAMING-UNSIGNED-
   PAYLOAD-TRAILER` over TLS, its checksum in a trailer after the last chunk; over plain HTTP, as to
   this emulator, it sends a header and signs the body's SHA-256) is decoded here: its data is
@@ -63,12 +65,12 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from awscrt import checksums as crt_checksums
 from botocore.auth import SIGNED_HEADERS_BLACKLIST, HmacV1QueryAuth, S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from chalicelib.store import s3_put
+from devstack import crc
 
 CREDENTIALS = {"local": "local"}  # access key id -> secret key (devstack/stack.py, .chalice/config.json)
 MAX_SKEW_SECONDS = 15 * 60  # S3's RequestTimeTooSkewed bound
@@ -139,8 +141,8 @@ def _b64(digest: bytes) -> str:
 
 CHECKSUMS = {  # S3's checksum algorithms: (the digest's size in bytes, the header's value for a body)
     "crc32": (4, s3_put.crc32),
-    "crc32c": (4, lambda body: _b64(crt_checksums.crc32c(body).to_bytes(4, "big"))),
-    "crc64nvme": (8, lambda body: _b64(crt_checksums.crc64nvme(body).to_bytes(8, "big"))),
+    "crc32c": (4, lambda body: _b64(crc.crc32c(body).to_bytes(4, "big"))),
+    "crc64nvme": (8, lambda body: _b64(crc.crc64nvme(body).to_bytes(8, "big"))),
     "sha1": (20, lambda body: _b64(hashlib.sha1(body).digest())),
     "sha256": (32, lambda body: _b64(hashlib.sha256(body).digest())),
 }

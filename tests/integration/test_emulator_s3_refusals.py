@@ -27,8 +27,9 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from botocore.httpchecksum import Crc32Checksum, CrtCrc32cChecksum, CrtCrc64NvmeChecksum, Sha1Checksum, Sha256Checksum
+from botocore.httpchecksum import Crc32Checksum, Sha1Checksum, Sha256Checksum
 
+from devstack import crc
 from tests.dicomweb_session import DICOMwebClient
 from tests.integration import dicom_samples as samples
 
@@ -122,10 +123,7 @@ def _presigned(stack, method: str, bucket: str, key: str, seconds: int, version:
     """A presigned URL, signed now or at `signed_at` (SigV4: botocore's clock)."""
     s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1", aws_access_key_id="local",
                       aws_secret_access_key="local", config=Config(signature_version=version))
-    when = signed_at or _utc_now()
-    # botocore signs with awscrt's signers when it is installed (requirements-dev.txt), each reading its own clock
-    with mock.patch("botocore.auth.get_current_datetime", return_value=when), \
-            mock.patch("botocore.crt.auth.get_current_datetime", return_value=when):
+    with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at or _utc_now()):
         return s3.generate_presigned_url(method, Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
 
 
@@ -243,12 +241,18 @@ def test_buckets_and_their_keys_are_not_listed_anonymously(stack, bucket):
     assert bucket in [listed["Name"] for listed in _s3(stack).list_buckets()["Buckets"]]
 
 
-ALGORITHMS = {"CRC32": Crc32Checksum, "CRC32C": CrtCrc32cChecksum, "CRC64NVME": CrtCrc64NvmeChecksum,
-              "SHA1": Sha1Checksum, "SHA256": Sha256Checksum}  # S3's flexible checksums, as botocore computes them
+ALGORITHMS = {  # S3's flexible checksums, a body's header value: botocore's, and devstack/crc.py's for the two
+    # that botocore computes only with awscrt, which no requirements file installs (devstack/crc.py says why)
+    "CRC32": lambda body: Crc32Checksum().handle(body),
+    "CRC32C": lambda body: base64.b64encode(crc.crc32c(body).to_bytes(4, "big")).decode(),
+    "CRC64NVME": lambda body: base64.b64encode(crc.crc64nvme(body).to_bytes(8, "big")).decode(),
+    "SHA1": lambda body: Sha1Checksum().handle(body),
+    "SHA256": lambda body: Sha256Checksum().handle(body),
+}
 
 
 def _checksum(algorithm: str, body: bytes) -> str:
-    return ALGORITHMS[algorithm]().handle(body)
+    return ALGORITHMS[algorithm](body)
 
 
 BASE64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
@@ -317,8 +321,23 @@ def _as_over_tls(stack, call) -> tuple[str, str, dict[str, str], bytes]:
 
     tls.meta.events.register("before-send.s3.*", capture)
     call(tls)
-    assert built[0][2]["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    assert built[0][2]["X-Amz-Content-SHA256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
     return built[0]
+
+
+def _aws_chunked_put(stack, bucket: str, key: str, body: bytes, algorithm: str) -> tuple[str, str, dict[str, str], bytes]:
+    """The PutObject `_as_over_tls` captures from boto3 with `ChecksumAlgorithm=algorithm`, built
+    here (boto3 computes CRC32C and CRC64NVME only with awscrt): the body in one aws-chunked chunk
+    (`{hex size}\\r\\n{data}\\r\\n0\\r\\n`, boto3's chunks are 1 MiB) and its checksum in a trailer,
+    signed by botocore's S3 signer as boto3 signs it (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`)."""
+    path, trailer = f"/{bucket}/{key}", f"x-amz-checksum-{algorithm.lower()}"
+    request = AWSRequest("PUT", f"{stack.emulator_url}{path}", headers={
+        "x-amz-sdk-checksum-algorithm": algorithm, "Content-Encoding": "aws-chunked", "X-Amz-Trailer": trailer,
+        "X-Amz-Decoded-Content-Length": str(len(body))})
+    request.context["checksum"] = {"request_algorithm": {"in": "trailer"}}  # what botocore's signer reads
+    S3SigV4Auth(Credentials("local", "local"), "s3", "us-east-1").add_auth(request)
+    sent = b"%x\r\n%s\r\n0\r\n%s:%s\r\n\r\n" % (len(body), body, trailer.encode(), _checksum(algorithm, body).encode())
+    return "PUT", path, dict(request.headers.items()), sent
 
 
 def _send_chunked(stack, method: str, path: str, headers: dict[str, str], body: bytes):
@@ -337,14 +356,12 @@ def _send_chunked(stack, method: str, path: str, headers: dict[str, str], body: 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_an_aws_chunked_body_whose_trailing_checksum_is_not_its_own_is_refused(stack, bucket, algorithm):
-    """boto3's PutObject over TLS, its body changed on the way (same length) so that the checksum
-    in its trailer is another body's: S3 answers 400 BadDigest (a trailing checksum is checked as
-    a header one is); so does the emulator, which stored it (moto ignores the trailer). A body cut
-    before its last chunk is 400 IncompleteBody. The whole body is stored."""
+    """boto3's PutObject over TLS (`_aws_chunked_put`), its body changed on the way (same length)
+    so that the checksum in its trailer is another body's: S3 answers 400 BadDigest (a trailing
+    checksum is checked as a header one is); so does the emulator, which stored it (moto ignores
+    the trailer). A body cut before its last chunk is 400 IncompleteBody. The whole body is stored."""
     key = f"trailer-{algorithm}"
-    method, path, headers, body = _as_over_tls(
-        stack, lambda s3: s3.put_object(Bucket=bucket, Key=key, Body=BODY, ChecksumAlgorithm=algorithm))
-    assert f"x-amz-checksum-{algorithm.lower()}:{_checksum(algorithm, BODY)}".encode() in body[-120:]
+    method, path, headers, body = _aws_chunked_put(stack, bucket, key, BODY, algorithm)
     status, _, answer = _send_chunked(stack, method, path, headers, body.replace(b"pixel", b"pixie", 1))
     error = ElementTree.fromstring(answer)
     assert (status, error.findtext("Code"), error.findtext("Message")) == \
@@ -374,13 +391,20 @@ def test_an_objects_checksum_read_back_is_its_own(stack, bucket):
 
 @pytest.mark.parametrize("algorithm", [None, *ALGORITHMS])
 def test_correct_checksums_are_accepted_and_read_back(stack, bucket, algorithm):
-    """boto3's PutObject by default (its CRC32) and with each algorithm, over plain HTTP (the
-    checksum in a header) and as over TLS (in an aws-chunked trailer): stored, and read back with
-    the checksum it was sent with."""
+    """boto3's PutObject by default (its CRC32, computed by boto3) and with each algorithm (the
+    checksum given to boto3), over plain HTTP (the checksum in a header) and as over TLS (in an
+    aws-chunked trailer: boto3's own request by default, built by `_aws_chunked_put` with each
+    algorithm, whose body is boto3's byte for byte): stored, and read back with the checksum it
+    was sent with."""
     s3, name = _s3(stack), algorithm or "CRC32"
-    options = {"ChecksumAlgorithm": algorithm} if algorithm else {}
-    s3.put_object(Bucket=bucket, Key=f"header-{name}", Body=BODY, **options)
-    built = _as_over_tls(stack, lambda tls: tls.put_object(Bucket=bucket, Key=f"trailer-ok-{name}", Body=BODY, **options))
+    if algorithm:
+        s3.put_object(Bucket=bucket, Key=f"header-{name}", Body=BODY, ChecksumAlgorithm=algorithm,
+                      **{f"Checksum{algorithm}": _checksum(algorithm, BODY)})
+        built = _aws_chunked_put(stack, bucket, f"trailer-ok-{name}", BODY, algorithm)
+    else:
+        s3.put_object(Bucket=bucket, Key=f"header-{name}", Body=BODY)
+        built = _as_over_tls(stack, lambda tls: tls.put_object(Bucket=bucket, Key=f"trailer-ok-{name}", Body=BODY))
+        assert built[3] == _aws_chunked_put(stack, bucket, f"trailer-ok-{name}", BODY, "CRC32")[3]
     assert _send_chunked(stack, *built)[0] == 200
     for key in (f"header-{name}", f"trailer-ok-{name}"):
         read = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
