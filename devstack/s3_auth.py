@@ -18,12 +18,35 @@ and answers as S3 does, with S3's status, error Code and Message.
 - Unsigned requests to the bucket list or to a bucket (reads, listings, writes) are 403
   AccessDenied, as on a private bucket; a query with a signature but not its credential is 400
   AuthorizationQueryParametersError. Cognito's discovery documents, unsigned in AWS too, pass.
-- The body: a `Content-MD5` that is not the body's is 400 BadDigest; an `x-amz-content-sha256`
-  that is a hex digest and not the body's is 400 XAmzContentSHA256Mismatch (so a Content-Length
-  shorter than the body sent, whose tail moto would drop, is refused when the body's hash is
-  signed); an `x-amz-checksum-crc32` header that is not the body's is 400 BadDigest.
-  `UNSIGNED-PAYLOAD` and `STREAMING-*` bodies are not hashed (their integrity is their checksum
-  header, or TLS in AWS).
+- The body: an `x-amz-content-sha256` that is a hex digest and not the body's is 400
+  XAmzContentSHA256Mismatch (so a Content-Length shorter than the body sent, whose tail moto would
+  drop, is refused when the body's hash is signed); a `Content-MD5` that is not the body's is 400
+  BadDigest; a checksum of S3's (`x-amz-checksum-crc32`, `-crc32c`, `-crc64nvme`, `-sha1`,
+  `-sha256`) that is not the body's is 400 BadDigest "The SHA256 you specified did not match the
+  calculated checksum." (the algorithm's name in capitals), and one that is not a base64 digest of
+  the algorithm's size (`y/Q5Jh==` for `y/Q5Jg==`) 400 InvalidRequest "Value for
+  x-amz-checksum-crc32 header is invalid.", on a PutObject, an UploadPart or any other request
+  whose body it names (CompleteMultipartUpload's names the whole object: not checked), in that
+  order of precedence. The codes and messages are S3's as openstack/swift's test/s3api
+  (`test_object_checksums.py`, `test_input_errors.py`, written to run against AWS too) pins them.
+  moto checks none of these checksums (moto.s3.responses `_get_checksum` stores the value sent).
+  CRC32 is `s3_put.crc32`, the API's own (ISA-L's); CRC32C and CRC64NVME are `devstack/crc.py`'s,
+  in Python, not awscrt's (installed, awscrt would replace botocore's signers: crc.py says why).
+- An aws-chunked body (`x-amz-content-sha256: STREAMING-...`; boto3 sends `STREAMING-UNSIGNED-
+  PAYLOAD-TRAILER` over TLS, its checksum in a trailer after the last chunk; over plain HTTP, as to
+  this emulator, it sends a header and signs the body's SHA-256) is decoded here: its data is
+  checked against a checksum header or its trailing `x-amz-checksum-*:` line alike (swift's
+  `test_strm_unsgnd_pyld_trl_with_trailer_checksum_mismatch`: BadDigest, "trailing header" for an
+  invalid value), a body that ends before its zero-size chunk is 400 IncompleteBody "The request
+  body terminated unexpectedly", and data of another length than `x-amz-decoded-content-length`
+  400 IncompleteBody too (moto answered the first with a 500 and stored the second). A checked trailer's checksum is what moto stores
+  (`TRAILER_CHECKSUM`, `devstack/moto_patches/checksums.py`; moto took the first
+  `x-amz-checksum-...:...=` anywhere in the raw body). Chunk signatures
+  (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`) are not verified. `UNSIGNED-PAYLOAD` and `STREAMING-*`
+  bodies are not hashed (their integrity is their checksum, or TLS in AWS).
+- The path is the one the client sent (`RAW_URI`, kept as sent by `devstack/moto_patches/server.py`:
+  Python's http.server made a leading `//` one `/`, so a URL presigned for `/cache/x` served
+  `//cache/x` too, which S3 refuses and reads as the key `/cache/x`).
 
 The emulator's clock for these checks can be moved forward (`POST /_emulator/clock
 {"offset_seconds": 600}`, 0 to go back), so that a test shows a presigned URL handed out by the
@@ -47,6 +70,7 @@ from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from chalicelib.store import s3_put
+from devstack import crc
 
 CREDENTIALS = {"local": "local"}  # access key id -> secret key (devstack/stack.py, .chalice/config.json)
 MAX_SKEW_SECONDS = 15 * 60  # S3's RequestTimeTooSkewed bound
@@ -59,6 +83,8 @@ SIGNED_NAME = re.compile(r"[a-z0-9-]+")
 PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]+)?")  # a Host that ends the URL's authority as sent
 AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)")
 READ_BODY = "obelisk.s3_auth.body"  # environ key: (the stream put back, the body read)
+TRAILER_CHECKSUM = "obelisk.s3_auth.trailer_checksum"  # environ key: (algorithm, value) of a checked trailer
+CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]+")
 _offset = {"seconds": 0.0}  # the clock's offset (`/_emulator/clock`)
 
 
@@ -76,8 +102,6 @@ class Refusal(NamedTuple):
         return [body]
 
 
-CRC32_MISMATCH = Refusal("400 Bad Request", "BadDigest",
-                         "The CRC32 you specified did not match the calculated checksum.")
 ANONYMOUS_WRITE = ACCESS_DENIED = Refusal("403 Forbidden", "AccessDenied", "Access Denied")
 EXPIRED = Refusal("403 Forbidden", "AccessDenied", "Request has expired")
 UNKNOWN_KEY = Refusal("403 Forbidden", "InvalidAccessKeyId",
@@ -106,6 +130,22 @@ SHA256_MISMATCH = Refusal("400 Bad Request", "XAmzContentSHA256Mismatch",
                           "The provided 'x-amz-content-sha256' header does not match what was computed.")
 MD5_MISMATCH = Refusal("400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match what we received.")
 MD5_INVALID = Refusal("400 Bad Request", "InvalidDigest", "The Content-MD5 you specified was invalid.")
+UNTERMINATED = Refusal("400 Bad Request", "IncompleteBody", "The request body terminated unexpectedly")
+WRONG_LENGTH = Refusal("400 Bad Request", "IncompleteBody",
+                       "You did not provide the number of bytes specified by the Content-Length HTTP header")
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+CHECKSUMS = {  # S3's checksum algorithms: (the digest's size in bytes, the header's value for a body)
+    "crc32": (4, s3_put.crc32),
+    "crc32c": (4, lambda body: _b64(crc.crc32c(body).to_bytes(4, "big"))),
+    "crc64nvme": (8, lambda body: _b64(crc.crc64nvme(body).to_bytes(8, "big"))),
+    "sha1": (20, lambda body: _b64(hashlib.sha1(body).digest())),
+    "sha256": (32, lambda body: _b64(hashlib.sha256(body).digest())),
+}
 
 
 def now() -> float:
@@ -338,19 +378,28 @@ def _anonymous_refusal(query: str) -> Refusal:
 
 
 def _digest_refusal(environ: dict) -> Refusal | None:
-    """The body against its `Content-MD5`, its hex `x-amz-content-sha256` and its
-    `x-amz-checksum-crc32` (in a header, not an aws-chunked trailer: moto reads those), when sent."""
+    """The body against its hex `x-amz-content-sha256`, its `Content-MD5` and its checksums, in
+    headers or in an aws-chunked trailer, when sent (module docstring)."""
     md5 = environ.get("HTTP_CONTENT_MD5")
     sha256 = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "UNSIGNED-PAYLOAD")
-    hashed = not (sha256 == "UNSIGNED-PAYLOAD" or sha256.startswith("STREAMING-"))
-    crc32 = None if "HTTP_X_AMZ_DECODED_CONTENT_LENGTH" in environ else environ.get("HTTP_X_AMZ_CHECKSUM_CRC32")
+    streaming = sha256.startswith("STREAMING-")
+    hashed = not (sha256 == "UNSIGNED-PAYLOAD" or streaming)
+    headers = [(name, environ[key]) for name in CHECKSUMS if (key := f"HTTP_X_AMZ_CHECKSUM_{name.upper()}") in environ]
     if hashed and not HEX_SHA256.fullmatch(sha256):
         return BAD_CONTENT_SHA256
-    if md5 is None and not hashed and crc32 is None:
+    if md5 is None and not hashed and not headers and not streaming:
         return None
     body = body_of(environ)
-    if crc32 is not None and crc32 != s3_put.crc32(body):
-        return CRC32_MISMATCH
+    if hashed and hashlib.sha256(body).hexdigest() != sha256:
+        return SHA256_MISMATCH
+    trailer: list[tuple[str, str]] = []
+    if streaming:
+        decoded = _aws_chunked(body)
+        if decoded is None:
+            return UNTERMINATED
+        body, trailer = decoded
+        if environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH", str(len(body))) != str(len(body)):
+            return WRONG_LENGTH
     if md5 is not None:
         try:
             digest = base64.b64decode(md5, validate=True)
@@ -360,9 +409,57 @@ def _digest_refusal(environ: dict) -> Refusal | None:
             return MD5_INVALID
         if not hmac.compare_digest(digest, hashlib.md5(body).digest()):
             return MD5_MISMATCH
-    if hashed and hashlib.sha256(body).hexdigest() != sha256:
-        return SHA256_MISMATCH
+    if environ.get("REQUEST_METHOD") == "POST" and "uploadId=" in environ.get("QUERY_STRING", ""):
+        return None  # CompleteMultipartUpload: its checksum header is the whole object's, not its XML's
+    for name, value in headers:
+        if refused := _checksum_refusal(name, value, body, f"x-amz-checksum-{name} header"):
+            return refused
+    for name, value in trailer:
+        if refused := _checksum_refusal(name, value, body, f"x-amz-checksum-{name} trailing header"):
+            return refused
+        environ[TRAILER_CHECKSUM] = (name.upper(), value)
     return None
+
+
+def _checksum_refusal(name: str, value: str, body: bytes, header: str) -> Refusal | None:
+    """S3's answer to a checksum of `body` that is not a base64 digest of its algorithm's size (with
+    its unused bits zero), or not the body's."""
+    size, checksum = CHECKSUMS[name]
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except ValueError:
+        digest = b""
+    if len(digest) != size or _b64(digest) != value:
+        return Refusal("400 Bad Request", "InvalidRequest", f"Value for {header} is invalid.")
+    if checksum(body) != value:
+        return Refusal("400 Bad Request", "BadDigest",
+                       f"The {name.upper()} you specified did not match the calculated checksum.")
+    return None
+
+
+def _aws_chunked(raw: bytes) -> tuple[bytes, list[tuple[str, str]]] | None:
+    """The data of an aws-chunked body (`{hex size}[;chunk-signature=...]\\r\\n{data}\\r\\n`, ...,
+    up to a zero-size chunk) and the checksums among its trailing headers, each algorithm's last
+    (S3 reads the last); None if the body ends before its zero-size chunk."""
+    pieces, at = [], 0
+    while True:
+        end = raw.find(b"\r\n", at)
+        size = raw[at:end].split(b";", 1)[0] if end >= 0 else b""
+        if not CHUNK_SIZE.fullmatch(size):
+            return None
+        size, at = int(size, 16), end + 2
+        if size == 0:
+            break
+        if raw[at + size:at + size + 2] != b"\r\n":
+            return None
+        pieces.append(raw[at:at + size])
+        at += size + 2
+    trailer = {}
+    for line in raw[at:].split(b"\r\n"):
+        name, _, value = line.decode("latin-1").partition(":")
+        if (name := name.strip().lower()).startswith("x-amz-checksum-") and name[15:] in CHECKSUMS:
+            trailer[name[15:]] = value.strip()
+    return b"".join(pieces), list(trailer.items())
 
 
 def body_of(environ: dict) -> bytes:

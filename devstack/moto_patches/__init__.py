@@ -22,6 +22,8 @@ internals lives in this folder.
   it and with its body read once; anything else goes to moto. An object's ETag hashed from its
   buffer in memory, not from a copy read back.
 - `multipart.py`: S3's 404 `NoSuchUpload` for a multipart upload id it does not know (moto: 500).
+- `checksums.py`: an object stored from an aws-chunked body keeps the checksum of its trailer, as
+  `devstack/s3_auth.py` checked it (moto took the first checksum-like text in the raw body).
 - `items.py`: an item's size limit summed once while moto builds the item (it was quadratic in
   the number of attributes), same error at the same attribute.
 - `cognito.py`: Cognito's rules for a user changing their own attributes, which moto skips.
@@ -36,7 +38,7 @@ serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFir
 `process`, `nodes_to_be_processed`, `traverse_node_recursively` and `pre_processing_of_child`,
 `ActionCountValidator.verify_action_counts`, `Item.__init__` and `LimitedSizeDict`'s limit,
 `BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
-methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object` and `_send_response` and what
+methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object`, `_get_checksum` and `_send_response` and what
 moto's server view and flask-cors add around them, `JSONParser`'s handlers and
 `_parse_json_body`, `FakeKey.etag` and its `SpooledTemporaryFile` buffer), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
@@ -119,6 +121,7 @@ ONE_AT_A_TIME = OneAtATime()
 def install() -> None:
     """Applies every patch (idempotent)."""
     from devstack.moto_patches import (
+        checksums,
         cognito,
         expressions,
         indexes,
@@ -141,3 +144,4 @@ def install() -> None:
     parser.install()
     s3_put.install()
     multipart.install()
+    checksums.install()

@@ -1,4 +1,5 @@
-"""Per-request costs of moto's server that AWS does not have and that change no answer.
+"""Per-request costs of moto's server that AWS does not have and that change no answer, and the
+request's path as the client sent it.
 
 - `DomainDispatcherApplication.get_backend_for_host` asks `moto.backends.list_of_moto_modules()`,
   twice per request, whether the host is a moto service: that lists moto's package folder and
@@ -33,6 +34,13 @@
   with underscores, computing each name's WSGI key to do so; when the request has none of those
   (the map is empty: every look-up would answer the name itself) `headers_in_order` hands out
   werkzeug's own iteration, the same pairs in the same order.
+- http.server makes a request target's leading slashes one (`//cache/x` -> `/cache/x`: CPython's
+  gh-87389, against open redirects from file servers) before werkzeug builds the environ, so the
+  emulator's signature check and moto read a path the client did not send: a URL presigned for
+  `/cache/x` served `//cache/x` (S3 signs the path as sent and reads the key `/cache/x` there),
+  and a virtual-hosted request for the key `/cache/x` was refused. `kept_alive`'s handler keeps
+  the target as sent (its request line's), which werkzeug puts in `RAW_URI`, and moto reads
+  (`Request.raw_path`, written for a path that begins with `//`).
 
 Nothing here takes or needs `ONE_AT_A_TIME`: the list is computed once, before the server starts,
 and a connection's requests are served one after the other by its own thread, as before;
@@ -134,6 +142,12 @@ def kept_alive(handler: type) -> type:
         timeout = IDLE_SECONDS
         disable_nagle_algorithm = True
         _body = None  # the request body being served, if any
+
+        def parse_request(self) -> bool:
+            parsed = super().parse_request()
+            if parsed and self.path.startswith("/"):
+                self.path = self.requestline.split()[1]  # the target as sent (module docstring)
+            return parsed
 
         def make_environ(self):
             environ = super().make_environ()

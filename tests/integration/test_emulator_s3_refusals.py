@@ -1,9 +1,11 @@
 """The local emulator's S3 refuses what S3 refuses (`devstack/s3_auth.py`), with S3's status and
-error Code, and stores nothing: a body that is not the one its Content-MD5 or its signed SHA-256
-names, a presigned URL past its expiry or with another signature, a request signed with another
-key or an unknown access key, an anonymous write, a part or a completion of an unknown multipart
-upload. Obelisk's pixel-data links are presigned URLs whose expiry is their security: the
-API's own WADO redirect is shown to expire here."""
+error Code, and stores nothing: a body that is not the one its Content-MD5, its signed SHA-256 or
+its checksum (in a header or an aws-chunked trailer, each of S3's algorithms) names, a presigned
+URL past its expiry or with another signature or used on another path, a request signed with
+another key or an unknown access key, an anonymous write, a part or a completion of an unknown
+multipart upload; what it stores is read back with its own checksum. Obelisk's pixel-data links
+are presigned URLs whose expiry is their security: the API's own WADO redirect is shown to expire
+here."""
 from __future__ import annotations
 
 import base64
@@ -11,6 +13,7 @@ import datetime
 import hashlib
 import http.client
 import socket
+import string
 import uuid
 from unittest import mock
 from urllib.parse import urlsplit
@@ -20,11 +23,13 @@ import boto3
 import pytest
 import requests
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.httpchecksum import Crc32Checksum, Sha1Checksum, Sha256Checksum
 
+from devstack import crc
 from tests.dicomweb_session import DICOMwebClient
 from tests.integration import dicom_samples as samples
 
@@ -234,3 +239,209 @@ def test_buckets_and_their_keys_are_not_listed_anonymously(stack, bucket):
         answer = requests.get(url, timeout=30)
         assert _error(answer)[:2] == (403, "AccessDenied"), url
     assert bucket in [listed["Name"] for listed in _s3(stack).list_buckets()["Buckets"]]
+
+
+ALGORITHMS = {  # S3's flexible checksums, a body's header value: botocore's, and devstack/crc.py's for the two
+    # that botocore computes only with awscrt, which no requirements file installs (devstack/crc.py says why)
+    "CRC32": lambda body: Crc32Checksum().handle(body),
+    "CRC32C": lambda body: base64.b64encode(crc.crc32c(body).to_bytes(4, "big")).decode(),
+    "CRC64NVME": lambda body: base64.b64encode(crc.crc64nvme(body).to_bytes(8, "big")).decode(),
+    "SHA1": lambda body: Sha1Checksum().handle(body),
+    "SHA256": lambda body: Sha256Checksum().handle(body),
+}
+
+
+def _checksum(algorithm: str, body: bytes) -> str:
+    return ALGORITHMS[algorithm](body)
+
+
+BASE64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+
+
+def _invalid(value: str) -> str:
+    """`value` with a bit set that base64 leaves unused in its last character: the same length,
+    decoded to the same bytes by lenient decoders, and not a digest as S3 reads it (400
+    InvalidRequest: `y/Q5Jh==` for `y/Q5Jg==`, openstack/swift test/s3api/test_object_checksums.py)."""
+    last = len(value.rstrip("=")) - 1
+    return value[:last] + BASE64[BASE64.index(value[last]) | 1] + value[last + 1:]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_body_that_is_not_its_checksum_header_is_refused_and_not_stored(stack, bucket, algorithm):
+    """A PutObject or UploadPart whose `x-amz-checksum-*` header is another body's: S3 answers 400
+    BadDigest "The SHA256 you specified did not match the calculated checksum." (and so for each
+    algorithm), and 400 InvalidRequest for a value that is no such digest. The emulator stored the
+    object for each but CRC32, and a malformed CRC32 was a BadDigest."""
+    s3, key = _s3(stack), f"checksum-header-{algorithm}"
+    wrong, right = _checksum(algorithm, b"another body"), _checksum(algorithm, BODY)
+    put = {"Bucket": bucket, "Key": key, "Body": BODY, "ChecksumAlgorithm": algorithm}
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(**put, **{f"Checksum{algorithm}": wrong})
+    assert refused.value.response["Error"]["Code"] == "BadDigest"
+    assert refused.value.response["Error"]["Message"] == f"The {algorithm} you specified did not match the calculated checksum."
+    with pytest.raises(ClientError) as invalid:
+        s3.put_object(**put, **{f"Checksum{algorithm}": _invalid(right)})
+    assert (invalid.value.response["Error"]["Code"], invalid.value.response["Error"]["Message"]) == \
+        ("InvalidRequest", f"Value for x-amz-checksum-{algorithm.lower()} header is invalid.")
+    assert not _stored(stack, bucket, key)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm)["UploadId"]
+    try:
+        part = {"Bucket": bucket, "Key": key, "UploadId": upload, "PartNumber": 1, "Body": BODY}
+        assert _code(lambda: s3.upload_part(**part, **{f"Checksum{algorithm}": wrong})) == (400, "BadDigest")
+        assert s3.list_parts(Bucket=bucket, Key=key, UploadId=upload).get("Parts", []) == []
+        assert s3.upload_part(**part, **{f"Checksum{algorithm}": right})["ETag"]
+    finally:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+    s3.put_object(**put, **{f"Checksum{algorithm}": right})
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == BODY
+
+
+class _Unsent:
+    """The raw answer boto3 reads for a request that was captured instead of sent."""
+
+    @staticmethod
+    def stream(*_args, **_kwargs):
+        return iter([b""])
+
+
+def _as_over_tls(stack, call) -> tuple[str, str, dict[str, str], bytes]:
+    """The request boto3 sends over HTTPS for `call(client)`, built and not sent: a PutObject's
+    body aws-chunked, its checksum in a trailer after the last chunk (`x-amz-content-sha256:
+    STREAMING-UNSIGNED-PAYLOAD-TRAILER`, boto3's default over TLS; over plain HTTP, as to the
+    emulator, it sends the checksum in a header and signs the body's SHA-256 instead)."""
+    tls = boto3.client("s3", endpoint_url=stack.emulator_url.replace("http://", "https://"), region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    built = []
+
+    def capture(request, **_kwargs):
+        body = request.body.read() if hasattr(request.body, "read") else request.body
+        headers = {name: value.decode() if isinstance(value, bytes) else value for name, value in request.headers.items()}
+        built.append((request.method, urlsplit(request.url).path, headers, body))
+        return AWSResponse(request.url, 200, {}, _Unsent())
+
+    tls.meta.events.register("before-send.s3.*", capture)
+    call(tls)
+    assert built[0][2]["X-Amz-Content-SHA256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    return built[0]
+
+
+def _aws_chunked_put(stack, bucket: str, key: str, body: bytes, algorithm: str) -> tuple[str, str, dict[str, str], bytes]:
+    """The PutObject `_as_over_tls` captures from boto3 with `ChecksumAlgorithm=algorithm`, built
+    here (boto3 computes CRC32C and CRC64NVME only with awscrt): the body in one aws-chunked chunk
+    (`{hex size}\\r\\n{data}\\r\\n0\\r\\n`, boto3's chunks are 1 MiB) and its checksum in a trailer,
+    signed by botocore's S3 signer as boto3 signs it (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`)."""
+    path, trailer = f"/{bucket}/{key}", f"x-amz-checksum-{algorithm.lower()}"
+    request = AWSRequest("PUT", f"{stack.emulator_url}{path}", headers={
+        "x-amz-sdk-checksum-algorithm": algorithm, "Content-Encoding": "aws-chunked", "X-Amz-Trailer": trailer,
+        "X-Amz-Decoded-Content-Length": str(len(body))})
+    request.context["checksum"] = {"request_algorithm": {"in": "trailer"}}  # what botocore's signer reads
+    S3SigV4Auth(Credentials("local", "local"), "s3", "us-east-1").add_auth(request)
+    sent = b"%x\r\n%s\r\n0\r\n%s:%s\r\n\r\n" % (len(body), body, trailer.encode(), _checksum(algorithm, body).encode())
+    return "PUT", path, dict(request.headers.items()), sent
+
+
+def _send_chunked(stack, method: str, path: str, headers: dict[str, str], body: bytes):
+    """Sends a request as boto3 sends it over TLS (HTTP chunked transfer encoding), to the
+    emulator over plain HTTP: (status, headers, body) of its answer."""
+    address = urlsplit(stack.emulator_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        sent = {name: value for name, value in headers.items() if name.lower() != "expect"}
+        connection.request(method, path, body=iter([body]), headers=sent, encode_chunked=True)
+        answer = connection.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_an_aws_chunked_body_whose_trailing_checksum_is_not_its_own_is_refused(stack, bucket, algorithm):
+    """boto3's PutObject over TLS (`_aws_chunked_put`), its body changed on the way (same length)
+    so that the checksum in its trailer is another body's: S3 answers 400 BadDigest (a trailing
+    checksum is checked as a header one is); so does the emulator, which stored it (moto ignores
+    the trailer). A body cut before its last chunk is 400 IncompleteBody. The whole body is stored."""
+    key = f"trailer-{algorithm}"
+    method, path, headers, body = _aws_chunked_put(stack, bucket, key, BODY, algorithm)
+    status, _, answer = _send_chunked(stack, method, path, headers, body.replace(b"pixel", b"pixie", 1))
+    error = ElementTree.fromstring(answer)
+    assert (status, error.findtext("Code"), error.findtext("Message")) == \
+        (400, "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+    status, _, answer = _send_chunked(stack, method, path, headers, body[:len(body) // 2])
+    assert (status, ElementTree.fromstring(answer).findtext("Code")) == (400, "IncompleteBody")
+    assert not _stored(stack, bucket, key)
+    assert _send_chunked(stack, method, path, headers, body)[0] == 200
+    assert _s3(stack).get_object(Bucket=bucket, Key=key)["Body"].read() == BODY
+
+
+def test_an_objects_checksum_read_back_is_its_own(stack, bucket):
+    """GetObject and HeadObject with checksum mode on answer the CRC32 the object was stored with.
+    moto stores the one the request carries without computing it, and takes an aws-chunked
+    body's from the first `x-amz-checksum-...:...=` it finds in the raw body: a body carrying such
+    text had that text's value, which boto3 then refused on reading the body."""
+    body = b"HTTP log\r\nx-amz-checksum-crc32:AAAAAA==\r\n" + BODY
+    method, path, headers, sent = _as_over_tls(stack, lambda s3: s3.put_object(Bucket=bucket, Key="logged", Body=body))
+    status, answered, _ = _send_chunked(stack, method, path, headers, sent)
+    assert (status, answered["x-amz-checksum-crc32"]) == (200, _checksum("CRC32", body))
+    s3 = _s3(stack)
+    read = s3.get_object(Bucket=bucket, Key="logged", ChecksumMode="ENABLED")
+    assert read["ChecksumCRC32"] == _checksum("CRC32", body)
+    assert read["Body"].read() == body  # boto3 checks the body against it
+    assert s3.head_object(Bucket=bucket, Key="logged", ChecksumMode="ENABLED")["ChecksumCRC32"] == _checksum("CRC32", body)
+
+
+@pytest.mark.parametrize("algorithm", [None, *ALGORITHMS])
+def test_correct_checksums_are_accepted_and_read_back(stack, bucket, algorithm):
+    """boto3's PutObject by default (its CRC32, computed by boto3) and with each algorithm (the
+    checksum given to boto3), over plain HTTP (the checksum in a header) and as over TLS (in an
+    aws-chunked trailer: boto3's own request by default, built by `_aws_chunked_put` with each
+    algorithm, whose body is boto3's byte for byte): stored, and read back with the checksum it
+    was sent with."""
+    s3, name = _s3(stack), algorithm or "CRC32"
+    if algorithm:
+        s3.put_object(Bucket=bucket, Key=f"header-{name}", Body=BODY, ChecksumAlgorithm=algorithm,
+                      **{f"Checksum{algorithm}": _checksum(algorithm, BODY)})
+        built = _aws_chunked_put(stack, bucket, f"trailer-ok-{name}", BODY, algorithm)
+    else:
+        s3.put_object(Bucket=bucket, Key=f"header-{name}", Body=BODY)
+        built = _as_over_tls(stack, lambda tls: tls.put_object(Bucket=bucket, Key=f"trailer-ok-{name}", Body=BODY))
+        assert built[3] == _aws_chunked_put(stack, bucket, f"trailer-ok-{name}", BODY, "CRC32")[3]
+    assert _send_chunked(stack, *built)[0] == 200
+    for key in (f"header-{name}", f"trailer-ok-{name}"):
+        read = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert read[f"Checksum{name}"] == _checksum(name, BODY)
+        assert read["Body"].read() == BODY
+
+
+def _get(stack, target: str, host: str | None = None) -> tuple[int, bytes]:
+    """Status and body of a GET of `target` exactly as written (no client normalises its path)."""
+    address = urlsplit(stack.emulator_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.request("GET", target, headers={"Host": host or address.netloc})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def test_a_path_with_a_doubled_slash_is_not_the_path_that_was_signed(stack, bucket):
+    """S3 signs and routes the path as sent: `//cache/x` on a virtual-hosted bucket is the key
+    `/cache/x`, and a URL presigned for `/cache/x` does not sign it. The emulator's HTTP server
+    (Python's http.server) made every leading `//` one `/` before anything read the path, so such
+    a URL served `cache/x`, and the URL presigned for the key `/cache/x` was refused."""
+    s3 = _s3(stack)
+    s3.put_object(Bucket=bucket, Key="cache/x", Body=b"cache/x")
+    s3.put_object(Bucket=bucket, Key="/cache/x", Body=b"/cache/x")
+    hosted = boto3.client("s3", endpoint_url=f"http://localhost:{urlsplit(stack.emulator_url).port}",
+                          region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local",
+                          config=Config(signature_version=SIGV4, s3={"addressing_style": "virtual"}))
+    for key in ("cache/x", "/cache/x"):
+        url = urlsplit(hosted.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}))
+        assert _get(stack, f"{url.path}?{url.query}", url.netloc) == (200, key.encode())
+        other = url.path.replace("//", "/") if key.startswith("/") else "/" + url.path
+        assert _get(stack, f"{other}?{url.query}", url.netloc)[0] == 403, other
+    path_style = urlsplit(_presigned(stack, "get_object", bucket, "cache/x", 300))
+    assert _get(stack, f"{path_style.path}?{path_style.query}") == (200, b"cache/x")
+    for doubled in ("/" + path_style.path, path_style.path.replace("/cache/", "//cache/")):
+        status, answer = _get(stack, f"{doubled}?{path_style.query}")
+        assert (status, ElementTree.fromstring(answer).findtext("Code")) == (403, "SignatureDoesNotMatch"), doubled
