@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -212,3 +213,14 @@ def test_no_server_is_urllib3s_error():
         port = unused.getsockname()[1]
     with pytest.raises(urllib3.exceptions.HTTPError):
         signed_http.Connections().request("PUT", f"http://127.0.0.1:{port}/b/k", body=b"", headers={})
+
+
+def test_the_local_stack_signs_with_botocore_s_own_code_as_the_lambda_package_does():
+    """awscrt, when installed, replaces botocore's SigV4 signers in every process; the Lambda
+    package has no awscrt (requirements.lock), so neither may the local stack: the signatures
+    compared above, and every request of the local stack, are botocore's own."""
+    from botocore import compat
+
+    root = Path(__file__).resolve().parents[2]
+    assert not compat.HAS_CRT
+    assert "awscrt" not in (root / "requirements.lock").read_text() + (root / "requirements-dev.txt").read_text()
