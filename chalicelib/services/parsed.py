@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from chalicelib.dicom import frames, json_model
+from chalicelib.dicom import frames, integrity, json_model
 from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
 from chalicelib.dicom.uids import has_uid_form
 from chalicelib.errors import BadRequest, PayloadTooLarge
@@ -83,8 +83,10 @@ def parse(data: bytes) -> ParsedInstance:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message="End of file reached")
             dataset = pydicom.dcmread(io.BytesIO(data), force=False)
-        if _truncated(dataset):
+        if integrity.truncated(dataset):
             raise BadRequest("the object is truncated: an element is shorter than its declared length")
+        if integrity.overrunning_item(dataset):
+            raise BadRequest("the object is malformed: a sequence item runs past the end of its sequence")
         check_pixel_geometry(dataset)
         # converts every raw element, sequence items included: sequences cut short and values
         # DICOM JSON cannot carry (a DS of '\x0080.0') fail here
@@ -123,17 +125,6 @@ def _document(dataset: pydicom.Dataset) -> dict:
 
     study, series, sop = (str(dataset.get(k, "")) for k in UID_KEYWORDS[:3])
     return json_model.metadata(dataset, canonical_instance_url(study, series, sop))
-
-
-def _truncated(dataset: pydicom.Dataset) -> bool:
-    """pydicom reads a short final element without complaint: compare each top-level raw value
-    with its declared length."""
-    for tag in dataset.keys():
-        raw = dataset.get_item(tag)
-        length, value = getattr(raw, "length", None), getattr(raw, "value", None)
-        if isinstance(value, bytes) and length not in (None, 0xFFFFFFFF) and len(value) < length:
-            return True
-    return False
 
 
 def _encoded(dataset: pydicom.Dataset) -> bytes:
