@@ -3,7 +3,7 @@
 An instance becomes visible only once its bytes, renditions and index rows are all written: S3
 objects first, then one DynamoDB transaction per series of the request (its instances, series,
 study, share). A failed transaction removes the objects it wrote. What is per study (shares,
-identities, permission) is read once per request, existence in one BatchGetItem (docs/dicomweb.md). Ingest is idempotent per SOP Instance UID. Each stored
+identities, permission) is read once per request, existence in one BatchGetItem (docs/dicomweb.md). Ingest is idempotent per instance (study, series, SOP Instance UID). Each stored
 instance's objects are named with a new generation (`dicom_store`), kept on its index row, and a
 new series row gets one too: a series purged and stored again never reuses an object name. Each
 instance is parsed once (`services.parsed.ParsedInstance`: one DICOM JSON conversion, frames cut
