@@ -41,9 +41,32 @@ and answers as S3 does, with S3's status, error Code and Message.
   body terminated unexpectedly", and data of another length than `x-amz-decoded-content-length`
   400 IncompleteBody too (moto answered the first with a 500 and stored the second). A checked trailer's checksum is what moto stores
   (`TRAILER_CHECKSUM`, `devstack/moto_patches/checksums.py`; moto took the first
-  `x-amz-checksum-...:...=` anywhere in the raw body). Chunk signatures
-  (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`) are not verified. `UNSIGNED-PAYLOAD` and `STREAMING-*`
+  `x-amz-checksum-...:...=` anywhere in the raw body). `UNSIGNED-PAYLOAD` and `STREAMING-*`
   bodies are not hashed (their integrity is their checksum, or TLS in AWS).
+- One checksum a request, the one announced (`_declaration_refusal`, before the body is read):
+  two checksum headers, or two trailers named in `x-amz-trailer`, are 400 InvalidRequest
+  "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed." (a header
+  and a trailer: without its second sentence); an `x-amz-sdk-checksum-algorithm` with no checksum
+  header or trailer "x-amz-sdk-checksum-algorithm specified, but no corresponding
+  x-amz-checksum-* or x-amz-trailer headers were found.", one naming another algorithm than the
+  checksum's (an unknown one, `MD7`, included) "Value for x-amz-sdk-checksum-algorithm header is
+  invalid."; an `x-amz-trailer` naming no checksum of S3's "The value specified in the x-amz-trailer
+  header is not supported", and one on a body that is not aws-chunked 400 MalformedTrailerError.
+  The trailers sent are the ones announced (`_trailer_refusal`): another name, or the announced one
+  missing, is 400 MalformedTrailerError; unannounced trailers are read as before. swift's
+  test/s3api pins each (`test_object_checksums.py`, `test_input_errors.py`).
+- Signed chunks (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, `_chunk_signature_refusal`): each
+  chunk's signature is the chain AWS's "sigv4-streaming" page defines from the Authorization
+  header's signature (`chunk_signature`), the trailer's `x-amz-trailer-signature` the one of its
+  "sigv4-streaming-trailers" page (`trailer_signature`; both pages' worked examples are
+  tests/unit/test_s3_auth_signature.py's); another is 403 SignatureDoesNotMatch, a chunk without
+  one, or a -TRAILER body without its trailer signature, 400 IncompleteBody (swift's
+  `test_strm_sgnd_pyld_*`). ECDSA-signed chunks (SigV4a) are not verified: no client of the stack
+  sends them. Not checked either: the 8 KiB minimum of a chunk that is not the last.
+- A presigned URL's unsigned `Content-MD5` is checked as a header-signed one is (400 BadDigest,
+  SigV4); a SigV2 URL signs `Content-MD5` whether sent or not (AWS's RESTAuthentication page:
+  it is a line of the StringToSign), so one sent with a URL presigned without it is 403
+  SignatureDoesNotMatch, as in S3.
 - The path is the one the client sent (`RAW_URI`, kept as sent by `devstack/moto_patches/server.py`:
   Python's http.server made a leading `//` one `/`, so a URL presigned for `/cache/x` served
   `//cache/x` too, which S3 refuses and reads as the key `/cache/x`).
