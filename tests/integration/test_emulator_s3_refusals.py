@@ -1,6 +1,8 @@
 """The local emulator's S3 refuses what S3 refuses (`devstack/s3_auth.py`), with S3's status and
 error Code, and stores nothing: a body that is not the one its Content-MD5, its signed SHA-256 or
-its checksum (in a header or an aws-chunked trailer, each of S3's algorithms) names, a presigned
+its checksum (in a header or an aws-chunked trailer, each of S3's algorithms) names, two
+checksums or another than announced, a trailer not announced, signed chunks whose signatures are
+not the chain S3 computes, a presigned
 URL past its expiry or with another signature or used on another path, a request signed with
 another key or an unknown access key, an anonymous write, a part or a completion of an unknown
 multipart upload; what it stores is read back with its own checksum. Obelisk's pixel-data links
