@@ -41,9 +41,32 @@ and answers as S3 does, with S3's status, error Code and Message.
   body terminated unexpectedly", and data of another length than `x-amz-decoded-content-length`
   400 IncompleteBody too (moto answered the first with a 500 and stored the second). A checked trailer's checksum is what moto stores
   (`TRAILER_CHECKSUM`, `devstack/moto_patches/checksums.py`; moto took the first
-  `x-amz-checksum-...:...=` anywhere in the raw body). Chunk signatures
-  (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`) are not verified. `UNSIGNED-PAYLOAD` and `STREAMING-*`
+  `x-amz-checksum-...:...=` anywhere in the raw body). `UNSIGNED-PAYLOAD` and `STREAMING-*`
   bodies are not hashed (their integrity is their checksum, or TLS in AWS).
+- One checksum a request, the one announced (`_declaration_refusal`, before the body is read):
+  two checksum headers, or two trailers named in `x-amz-trailer`, are 400 InvalidRequest
+  "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed." (a header
+  and a trailer: without its second sentence); an `x-amz-sdk-checksum-algorithm` with no checksum
+  header or trailer "x-amz-sdk-checksum-algorithm specified, but no corresponding
+  x-amz-checksum-* or x-amz-trailer headers were found.", one naming another algorithm than the
+  checksum's (an unknown one, `MD7`, included) "Value for x-amz-sdk-checksum-algorithm header is
+  invalid."; an `x-amz-trailer` naming no checksum of S3's "The value specified in the x-amz-trailer
+  header is not supported", and one on a body that is not aws-chunked 400 MalformedTrailerError.
+  The trailers sent are the ones announced (`_trailer_refusal`): another name, or the announced one
+  missing, is 400 MalformedTrailerError; unannounced trailers are read as before. swift's
+  test/s3api pins each (`test_object_checksums.py`, `test_input_errors.py`).
+- Signed chunks (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, `_chunk_signature_refusal`): each
+  chunk's signature is the chain AWS's "sigv4-streaming" page defines from the Authorization
+  header's signature (`chunk_signature`), the trailer's `x-amz-trailer-signature` the one of its
+  "sigv4-streaming-trailers" page (`trailer_signature`; both pages' worked examples are
+  tests/unit/test_s3_auth_signature.py's); another is 403 SignatureDoesNotMatch, a chunk without
+  one, or a -TRAILER body without its trailer signature, 400 IncompleteBody (swift's
+  `test_strm_sgnd_pyld_*`). ECDSA-signed chunks (SigV4a) are not verified: no client of the stack
+  sends them. Not checked either: the 8 KiB minimum of a chunk that is not the last.
+- A presigned URL's unsigned `Content-MD5` is checked as a header-signed one is (400 BadDigest,
+  SigV4); a SigV2 URL signs `Content-MD5` whether sent or not (AWS's RESTAuthentication page:
+  it is a line of the StringToSign), so one sent with a URL presigned without it is 403
+  SignatureDoesNotMatch, as in S3.
 - The path is the one the client sent (`RAW_URI`, kept as sent by `devstack/moto_patches/server.py`:
   Python's http.server made a leading `//` one `/`, so a URL presigned for `/cache/x` served
   `//cache/x` too, which S3 refuses and reads as the key `/cache/x`).
@@ -85,6 +108,8 @@ AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeader
 READ_BODY = "obelisk.s3_auth.body"  # environ key: (the stream put back, the body read)
 TRAILER_CHECKSUM = "obelisk.s3_auth.trailer_checksum"  # environ key: (algorithm, value) of a checked trailer
 CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]+")
+SIGNED_CHUNKS = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"  # and its -TRAILER variant: chunks signed in a chain
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _offset = {"seconds": 0.0}  # the clock's offset (`/_emulator/clock`)
 
 
@@ -133,6 +158,18 @@ MD5_INVALID = Refusal("400 Bad Request", "InvalidDigest", "The Content-MD5 you s
 UNTERMINATED = Refusal("400 Bad Request", "IncompleteBody", "The request body terminated unexpectedly")
 WRONG_LENGTH = Refusal("400 Bad Request", "IncompleteBody",
                        "You did not provide the number of bytes specified by the Content-Length HTTP header")
+SINGLE_CHECKSUM = Refusal("400 Bad Request", "InvalidRequest",
+                          "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+HEADER_AND_TRAILER = Refusal("400 Bad Request", "InvalidRequest", "Expecting a single x-amz-checksum- header")
+UNDECLARED_CHECKSUM = Refusal("400 Bad Request", "InvalidRequest",
+                              "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+                              "x-amz-trailer headers were found.")
+OTHER_ALGORITHM = Refusal("400 Bad Request", "InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+UNSUPPORTED_TRAILER = Refusal("400 Bad Request", "InvalidRequest",
+                              "The value specified in the x-amz-trailer header is not supported")
+MALFORMED_TRAILER = Refusal("400 Bad Request", "MalformedTrailerError",
+                            "The request contained trailing data that was not well-formed or did not conform to our "
+                            "published schema.")
 
 
 def _b64(digest: bytes) -> str:
@@ -379,14 +416,18 @@ def _anonymous_refusal(query: str) -> Refusal:
 
 def _digest_refusal(environ: dict) -> Refusal | None:
     """The body against its hex `x-amz-content-sha256`, its `Content-MD5` and its checksums, in
-    headers or in an aws-chunked trailer, when sent (module docstring)."""
+    headers or in an aws-chunked trailer, when sent, and an aws-chunked body's chunk and trailer
+    signatures (module docstring)."""
     md5 = environ.get("HTTP_CONTENT_MD5")
     sha256 = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "UNSIGNED-PAYLOAD")
     streaming = sha256.startswith("STREAMING-")
     hashed = not (sha256 == "UNSIGNED-PAYLOAD" or streaming)
     headers = [(name, environ[key]) for name in CHECKSUMS if (key := f"HTTP_X_AMZ_CHECKSUM_{name.upper()}") in environ]
+    declared = [name.strip().lower() for name in environ.get("HTTP_X_AMZ_TRAILER", "").split(",") if name.strip()]
     if hashed and not HEX_SHA256.fullmatch(sha256):
         return BAD_CONTENT_SHA256
+    if refused := _declaration_refusal(environ, headers, declared, streaming):
+        return refused
     if md5 is None and not hashed and not headers and not streaming:
         return None
     body = body_of(environ)
@@ -397,7 +438,14 @@ def _digest_refusal(environ: dict) -> Refusal | None:
         decoded = _aws_chunked(body)
         if decoded is None:
             return UNTERMINATED
-        body, trailer = decoded
+        chunks, trailers = decoded
+        signed = sha256.startswith(SIGNED_CHUNKS)
+        if refused := (_trailer_refusal(trailers, declared, sha256 == f"{SIGNED_CHUNKS}-TRAILER")
+                       or (signed and _chunk_signature_refusal(environ, chunks, trailers))):
+            return refused
+        body = b"".join(data for _, data in chunks)
+        trailer = [(name[15:], value) for name, value in trailers.items()
+                   if name.startswith("x-amz-checksum-") and name[15:] in CHECKSUMS]
         if environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH", str(len(body))) != str(len(body)):
             return WRONG_LENGTH
     if md5 is not None:
@@ -421,6 +469,95 @@ def _digest_refusal(environ: dict) -> Refusal | None:
     return None
 
 
+def _declaration_refusal(environ: dict, headers: list[tuple[str, str]], declared: list[str],
+                         streaming: bool) -> Refusal | None:
+    """S3's answer, from the headers alone, to checksums named twice or not as
+    `x-amz-sdk-checksum-algorithm` says (swift's test_input_errors.py and
+    test_object_checksums.py, run against AWS): one checksum, in a header or announced in
+    `x-amz-trailer`, of the algorithm the SDK header names if it names one."""
+    if any(not name.startswith("x-amz-checksum-") or name[15:] not in CHECKSUMS for name in declared):
+        return UNSUPPORTED_TRAILER
+    if len(headers) > 1 or len(declared) > 1:
+        return SINGLE_CHECKSUM
+    if headers and declared:
+        return HEADER_AND_TRAILER
+    if algorithm := environ.get("HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"):
+        named = [name for name, _ in headers] + [name[15:] for name in declared]
+        if not named:
+            return UNDECLARED_CHECKSUM
+        if algorithm.lower() != named[0]:
+            return OTHER_ALGORITHM
+    if declared and not streaming:
+        return MALFORMED_TRAILER
+    return None
+
+
+def _trailer_refusal(trailers: dict[str, str], declared: list[str], signed: bool) -> Refusal | None:
+    """S3's answer to trailing headers that are not the ones announced: exactly the checksum
+    `x-amz-trailer` names, and `x-amz-trailer-signature` after signed chunks with a trailer
+    (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`); an unannounced one or one missing is 400
+    MalformedTrailerError, a missing signature 400 IncompleteBody (swift's
+    `test_strm_unsgnd_pyld_trl_mismatch_trailer`, `..._declared_no_trailer_sent`,
+    `test_strm_sgnd_pyld_trl_missing_trl_sig`). Trailers sent unannounced are read as before."""
+    expected = set(declared) | ({"x-amz-trailer-signature"} if signed else set())
+    if not expected:
+        return None
+    if any(name not in expected for name in trailers):
+        return MALFORMED_TRAILER
+    if signed and "x-amz-trailer-signature" not in trailers:
+        return UNTERMINATED
+    return MALFORMED_TRAILER if set(trailers) != expected else None
+
+
+def _chunk_signature_refusal(environ: dict, chunks: list[tuple[bytes, bytes]], trailers: dict[str, str]) -> Refusal | None:
+    """S3's answer to signed chunks (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`) whose
+    signatures are not the chain that starts at the request's own (its `Authorization`
+    signature, already checked): a chunk without `;chunk-signature=` or with an empty one is 400
+    IncompleteBody, another signature 403 SignatureDoesNotMatch, and so is another
+    `x-amz-trailer-signature` (swift's `test_strm_sgnd_pyld_*`, run against AWS)."""
+    parsed = AUTHORIZATION.match(environ.get("HTTP_AUTHORIZATION", ""))
+    if not parsed:
+        return BAD_SIGNATURE  # the chain starts at the Authorization header's signature
+    credential, _, previous = parsed.groups()
+    key_id, date, region, service, _ = credential.split("/")
+    key = _signing_key(CREDENTIALS[key_id], date, region, service)
+    scope = f"{environ.get('HTTP_X_AMZ_DATE', '')}\n{date}/{region}/{service}/aws4_request"
+    for params, data in chunks:
+        name, _, signature = params.decode("latin-1").partition("=")
+        if not params:
+            return UNTERMINATED
+        if name.strip() != "chunk-signature":
+            return BAD_SIGNATURE
+        if ";" in signature or not signature.strip():
+            return UNTERMINATED
+        previous = chunk_signature(key, scope, previous, data)
+        if not hmac.compare_digest(previous.encode(), signature.strip().encode("latin-1")):
+            return BAD_SIGNATURE
+    if (sent := trailers.get("x-amz-trailer-signature")) is not None:
+        expected = trailer_signature(key, scope, previous, trailers)
+        if not hmac.compare_digest(expected.encode(), sent.encode("latin-1")):
+            return BAD_SIGNATURE
+    return None
+
+
+def chunk_signature(key: bytes, scope: str, previous: str, data: bytes) -> str:
+    """An aws-chunked chunk's SigV4 signature (AWS's "sigv4-streaming" page): HMAC-SHA256 with the
+    request's signing key of `AWS4-HMAC-SHA256-PAYLOAD`, the request's `X-Amz-Date` and scope
+    (`scope`, "{date}\\n{day}/{region}/{service}/aws4_request"), the previous chunk's signature (the
+    request's for the first), the empty string's SHA-256 and the chunk's."""
+    to_sign = f"AWS4-HMAC-SHA256-PAYLOAD\n{scope}\n{previous}\n{EMPTY_SHA256}\n{hashlib.sha256(data).hexdigest()}"
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def trailer_signature(key: bytes, scope: str, previous: str, trailers: dict[str, str]) -> str:
+    """The trailing headers' signature (AWS's "sigv4-streaming-trailers" page): as a chunk's, of
+    `AWS4-HMAC-SHA256-TRAILER`, the last chunk's signature and the SHA-256 of the trailers as
+    `name:value\\n` lines in name order (a lone newline for none), the signature's own left out."""
+    lines = "".join(f"{name}:{value}\n" for name, value in sorted(trailers.items()) if name != "x-amz-trailer-signature")
+    digest = hashlib.sha256((lines or "\n").encode("latin-1")).hexdigest()
+    return hmac.new(key, f"AWS4-HMAC-SHA256-TRAILER\n{scope}\n{previous}\n{digest}".encode(), hashlib.sha256).hexdigest()
+
+
 def _checksum_refusal(name: str, value: str, body: bytes, header: str) -> Refusal | None:
     """S3's answer to a checksum of `body` that is not a base64 digest of its algorithm's size (with
     its unused bits zero), or not the body's."""
@@ -437,29 +574,32 @@ def _checksum_refusal(name: str, value: str, body: bytes, header: str) -> Refusa
     return None
 
 
-def _aws_chunked(raw: bytes) -> tuple[bytes, list[tuple[str, str]]] | None:
-    """The data of an aws-chunked body (`{hex size}[;chunk-signature=...]\\r\\n{data}\\r\\n`, ...,
-    up to a zero-size chunk) and the checksums among its trailing headers, each algorithm's last
-    (S3 reads the last); None if the body ends before its zero-size chunk."""
-    pieces, at = [], 0
+def _aws_chunked(raw: bytes) -> tuple[list[tuple[bytes, bytes]], dict[str, str]] | None:
+    """The chunks of an aws-chunked body (`{hex size}[;chunk-signature=...]\\r\\n{data}\\r\\n`, ...,
+    up to a zero-size chunk), each as (its parameters after the size, its data), and its trailing
+    headers up to the first empty line, by lower-case name, each name's last (S3 reads the last);
+    None if the body ends before its zero-size chunk."""
+    chunks, at = [], 0
     while True:
         end = raw.find(b"\r\n", at)
-        size = raw[at:end].split(b";", 1)[0] if end >= 0 else b""
+        size, _, params = raw[at:end].partition(b";") if end >= 0 else (b"", b"", b"")
         if not CHUNK_SIZE.fullmatch(size):
             return None
         size, at = int(size, 16), end + 2
         if size == 0:
+            chunks.append((params, b""))
             break
         if raw[at + size:at + size + 2] != b"\r\n":
             return None
-        pieces.append(raw[at:at + size])
+        chunks.append((params, raw[at:at + size]))
         at += size + 2
-    trailer = {}
+    trailers = {}
     for line in raw[at:].split(b"\r\n"):
+        if not line:
+            break
         name, _, value = line.decode("latin-1").partition(":")
-        if (name := name.strip().lower()).startswith("x-amz-checksum-") and name[15:] in CHECKSUMS:
-            trailer[name[15:]] = value.strip()
-    return b"".join(pieces), list(trailer.items())
+        trailers[name.strip().lower()] = value.strip()
+    return chunks, trailers
 
 
 def body_of(environ: dict) -> bytes:

@@ -1,6 +1,8 @@
 """The local emulator's S3 refuses what S3 refuses (`devstack/s3_auth.py`), with S3's status and
 error Code, and stores nothing: a body that is not the one its Content-MD5, its signed SHA-256 or
-its checksum (in a header or an aws-chunked trailer, each of S3's algorithms) names, a presigned
+its checksum (in a header or an aws-chunked trailer, each of S3's algorithms) names, two
+checksums or another than announced, a trailer not announced, signed chunks whose signatures are
+not the chain S3 computes, a presigned
 URL past its expiry or with another signature or used on another path, a request signed with
 another key or an unknown access key, an anonymous write, a part or a completion of an unknown
 multipart upload; what it stores is read back with its own checksum. Obelisk's pixel-data links
@@ -445,3 +447,133 @@ def test_a_path_with_a_doubled_slash_is_not_the_path_that_was_signed(stack, buck
     for doubled in ("/" + path_style.path, path_style.path.replace("/cache/", "//cache/")):
         status, answer = _get(stack, f"{doubled}?{path_style.query}")
         assert (status, ElementTree.fromstring(answer).findtext("Code")) == (403, "SignatureDoesNotMatch"), doubled
+
+
+def _refused(stack, bucket: str, key: str, **headers) -> tuple[int, str, str]:
+    """(status, Code, Message) of a PutObject of BODY, its SHA-256 signed, with `headers` (unsigned)."""
+    status, answer = _first_answer(stack, _signed_put(stack, f"/{bucket}/{key}", BODY, **headers))
+    error = ElementTree.fromstring(answer) if answer else None
+    return status, error.findtext("Code") if error is not None else "", error.findtext("Message") if error is not None else ""
+
+
+SINGLE = "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+
+
+def test_two_checksums_in_one_request_are_refused(stack, bucket):
+    """S3 takes one checksum a request: two headers, both right, are 400 InvalidRequest (swift's
+    test/s3api `test_multi_checksum`, run against AWS). The emulator checked both and stored it."""
+    both = {"x-amz-checksum-crc32": _checksum("CRC32", BODY), "x-amz-checksum-sha256": _checksum("SHA256", BODY)}
+    assert _refused(stack, bucket, "two-checksums", **both) == (400, "InvalidRequest", SINGLE)
+    assert not _stored(stack, bucket, "two-checksums")
+    assert _refused(stack, bucket, "two-checksums", **{"x-amz-checksum-sha256": both["x-amz-checksum-sha256"]})[0] == 200
+
+
+OTHER_ALGORITHM = "Value for x-amz-sdk-checksum-algorithm header is invalid."
+
+
+def test_a_checksum_of_another_algorithm_than_the_sdk_header_names_is_refused(stack, bucket):
+    """`x-amz-sdk-checksum-algorithm: SHA256` with a CRC32 header only: 400 InvalidRequest (swift's
+    `test_different_checksum_requested`, against AWS; the emulator stored it)."""
+    crc32 = {"x-amz-checksum-crc32": _checksum("CRC32", BODY)}
+    assert _refused(stack, bucket, "other-algorithm", **crc32, **{"x-amz-sdk-checksum-algorithm": "SHA256"}) == \
+        (400, "InvalidRequest", OTHER_ALGORITHM)
+    assert not _stored(stack, bucket, "other-algorithm")
+    assert _refused(stack, bucket, "other-algorithm", **crc32, **{"x-amz-sdk-checksum-algorithm": "CRC32"})[0] == 200
+
+
+def test_an_sdk_checksum_algorithm_without_its_checksum_or_unknown_is_refused(stack, bucket):
+    """An algorithm named and no checksum sent (no header, no trailer) is 400 InvalidRequest (swift's
+    `test_good_md5_good_sha_no_crc_but_declared`, against AWS), an unknown one (`MD7`) too: with no
+    checksum as above, with a CRC32 header as another algorithm than the header's. The emulator
+    stored all three."""
+    absent = ("x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+              "x-amz-trailer headers were found.")
+    for algorithm in ("CRC32", "MD7"):
+        assert _refused(stack, bucket, "no-checksum", **{"x-amz-sdk-checksum-algorithm": algorithm}) == \
+            (400, "InvalidRequest", absent)
+    unknown = {"x-amz-sdk-checksum-algorithm": "MD7", "x-amz-checksum-crc32": _checksum("CRC32", BODY)}
+    assert _refused(stack, bucket, "no-checksum", **unknown) == (400, "InvalidRequest", OTHER_ALGORITHM)
+    assert not _stored(stack, bucket, "no-checksum")
+
+
+def test_a_trailer_other_than_the_one_announced_or_missing_is_refused(stack, bucket):
+    """aws-chunked (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): a trailer of another name than
+    `x-amz-trailer` announced, or none, is 400 MalformedTrailerError (swift's
+    `test_strm_unsgnd_pyld_trl_mismatch_trailer`, `..._declared_no_trailer_sent`). The emulator
+    stored both (the second without a checksum)."""
+    method, path, headers, body = _aws_chunked_put(stack, bucket, "trailers", BODY, "CRC32C")
+    malformed = ("MalformedTrailerError", "The request contained trailing data that was not well-formed or did not "
+                 "conform to our published schema.")
+    renamed = body.replace(b"x-amz-checksum-crc32c:", b"x-amz-checksum-crc32:")
+    missing = body[:body.rindex(b"0\r\n") + 3] + b"\r\n"
+    for sent in (renamed, missing):
+        status, _, answer = _send_chunked(stack, method, path, headers, sent)
+        error = ElementTree.fromstring(answer)
+        assert (status, error.findtext("Code"), error.findtext("Message")) == (400, *malformed)
+    assert not _stored(stack, bucket, "trailers")
+    assert _send_chunked(stack, method, path, headers, body)[0] == 200
+
+
+class _StreamingSigner(S3SigV4Auth):
+    """botocore's S3 signer for a body of signed chunks (botocore sends none: it signs the
+    request's headers with `payload` as `x-amz-content-sha256`)."""
+
+    def __init__(self, payload: str):
+        super().__init__(Credentials("local", "local"), "s3", "us-east-1")
+        self._payload = payload
+
+    def payload(self, request) -> str:
+        return self._payload
+
+
+def _signed_chunks_put(stack, path: str, body: bytes, trailer: bool, forged: bool = False):
+    """A PutObject of `body` in signed chunks of 8 KiB (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, with
+    `trailer` its -TRAILER variant and a CRC32 trailer), each chunk's signature chained from the
+    request's (`s3_auth.chunk_signature`, AWS's worked example in tests/unit/test_s3_auth_signature.py),
+    all zeros if `forged`: (method, path, headers, aws-chunked body)."""
+    from devstack import s3_auth
+    payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer else "")
+    headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(body))}
+    if trailer:
+        headers["X-Amz-Trailer"] = "x-amz-checksum-crc32"
+    request = AWSRequest("PUT", f"{stack.emulator_url}{path}", headers=headers)
+    _StreamingSigner(payload).add_auth(request)
+    stamp = request.headers["X-Amz-Date"]
+    key = s3_auth._signing_key("local", stamp[:8], "us-east-1", "s3")
+    scope = f"{stamp}\n{stamp[:8]}/us-east-1/s3/aws4_request"
+    previous = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    chunks = [body[at:at + 8192] for at in range(0, len(body), 8192)] + [b""]
+    sent = b""
+    for data in chunks:
+        previous = "0" * 64 if forged else s3_auth.chunk_signature(key, scope, previous, data)
+        sent += b"%x;chunk-signature=%s\r\n%s" % (len(data), previous.encode(), data) + (b"\r\n" if data else b"")
+    if trailer:
+        trailers = {"x-amz-checksum-crc32": _checksum("CRC32", body)}
+        signature = "0" * 64 if forged else s3_auth.trailer_signature(key, scope, previous, trailers)
+        sent += b"x-amz-checksum-crc32:%s\r\nx-amz-trailer-signature:%s\r\n" % (
+            trailers["x-amz-checksum-crc32"].encode(), signature.encode())
+    return "PUT", path, dict(request.headers.items()), sent + b"\r\n"
+
+
+@pytest.mark.parametrize("trailer", [False, True])
+def test_signed_chunks_whose_signatures_are_not_the_chain_are_refused(stack, bucket, trailer):
+    """`STREAMING-AWS4-HMAC-SHA256-PAYLOAD` (and -TRAILER) whose chunk signatures (and trailer
+    signature) are all zeros: S3 answers 403 SignatureDoesNotMatch (swift's
+    `test_strm_sgnd_pyld_bad_signatures`, `test_strm_sgnd_pyld_trl_bad_trl_sig`, against AWS); the
+    emulator stored the body. A good chain with a forged trailer signature only is refused too.
+    The chain as AWS computes it is stored."""
+    key = f"signed-chunks-{trailer}"
+    for forged in (True, False):
+        built = _signed_chunks_put(stack, f"/{bucket}/{key}", BODY, trailer, forged=forged)
+        if not forged and trailer:
+            head, _, _ = built[3].rpartition(b"x-amz-trailer-signature:")
+            status, _, answer = _send_chunked(stack, *built[:3], head + b"x-amz-trailer-signature:" + b"0" * 64 + b"\r\n\r\n")
+            assert (status, ElementTree.fromstring(answer).findtext("Code")) == (403, "SignatureDoesNotMatch")
+        status, _, answer = _send_chunked(stack, *built)
+        if forged:
+            assert (status, ElementTree.fromstring(answer).findtext("Code")) == (403, "SignatureDoesNotMatch")
+            assert not _stored(stack, bucket, key)
+        else:
+            assert status == 200, answer
+    assert _s3(stack).get_object(Bucket=bucket, Key=key)["Body"].read() == BODY
+

@@ -57,3 +57,37 @@ def test_a_request_outside_the_quick_check_is_left_to_botocore():
                             (base, "x-amz-date"), (base, "expect;host"), (base, "host;host"), (base, "Host;x-amz-date"),
                             ({**base, "HTTP_HOST": "a/b"}, "host")):
         assert s3_auth._plain_signature(environ, scope, signed, "UNSIGNED-PAYLOAD", "20261207T061500Z") is None
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # the example key pair of AWS's SigV4 pages
+AWS_SCOPE = "20130524T000000Z\n20130524/us-east-1/s3/aws4_request"
+
+
+def _chain(seed: str, chunks: list[bytes]) -> list[str]:
+    key, signatures = s3_auth._signing_key(AWS_SECRET, "20130524", "us-east-1", "s3"), [seed]
+    for data in chunks:
+        signatures.append(s3_auth.chunk_signature(key, AWS_SCOPE, signatures[-1], data))
+    return signatures[1:]
+
+
+def test_chunk_signatures_are_those_of_aws_worked_example():
+    """AWS's "sigv4-streaming" page (Example: PUT Object) signs 65 KiB of `a` in chunks of 64 KiB,
+    1 KiB and none, from the seed signature of its Authorization header; the emulator's chain is
+    the published one, signature for signature (botocore cannot build such a body: it sends no
+    signed chunks)."""
+    assert _chain("4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9", [b"a" * 65536, b"a" * 1024, b""]) == [
+        "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+        "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"]
+
+
+def test_the_trailer_signature_is_that_of_aws_worked_example():
+    """AWS's "sigv4-streaming-trailers" page: the same body with an `x-amz-checksum-crc32c` trailer
+    (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`), its chunk signatures and the trailer's."""
+    chain = _chain("106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e", [b"a" * 65536, b"a" * 1024, b""])
+    assert chain == ["b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+                     "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+                     "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992"]
+    key = s3_auth._signing_key(AWS_SECRET, "20130524", "us-east-1", "s3")
+    assert s3_auth.trailer_signature(key, AWS_SCOPE, chain[-1], {"x-amz-checksum-crc32c": "sOO8/Q=="}) == \
+        "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435"
