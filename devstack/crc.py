@@ -1,5 +1,5 @@
 """CRC32C and CRC64NVME, two of S3's checksum algorithms, for the emulator's checks
-(`devstack/s3_auth.py`). They are computed here, in Python, not with awscrt (where botocore gets
+(`devstack/s3_bodies.py`). They are computed here, in Python, not with awscrt (where botocore gets
 them): with awscrt installed, botocore signs with awscrt's signers instead of its own, so every
 process of the local stack (API, pollers, tests) would sign with other code than the Lambda
 package, which has no awscrt, and the unit tests comparing Obelisk's signer with botocore's would

@@ -29,7 +29,7 @@ access points), a path that is not a
 plain `/bucket/key` of unreserved characters, a bucket that does not exist (moto's
 `NoSuchBucket`), has a policy, logging or object lock, moto's recorder on, IAM authorization on
 (`INITIAL_NO_AUTH_ACTION_COUNT` reached), or global CORS off. The emulator's S3 checks
-(`devstack/s3_auth.py`: signature, clock, checksums) run before, as for every request.
+(`devstack/s3_auth.py`: signature, clock; `devstack/s3_bodies.py`: checksums) run before, as for every request.
 `tests/integration/test_emulator.py::test_object_puts_answer_what_moto_server_itself_answers`
 compares the answers, and what is read back, with an unpatched moto server's."""
 from __future__ import annotations
@@ -48,7 +48,7 @@ from moto.moto_server.werkzeug_app import BackendRequest
 from moto.s3.exceptions import MissingBucket, S3ClientError
 from moto.s3.responses import S3Response
 
-from devstack import s3_auth
+from devstack import s3_bodies
 
 HEADERS = frozenset({  # the environ keys a PUT served here may carry
     "HTTP_HOST", "HTTP_AUTHORIZATION", "HTTP_X_AMZ_DATE", "HTTP_X_AMZ_CONTENT_SHA256", "HTTP_X_AMZ_SECURITY_TOKEN",
@@ -90,7 +90,7 @@ def answer(environ: dict, start_response) -> list[bytes] | None:
     """moto's answer to a plain PutObject (module docstring), or None to let moto serve it."""
     if not _plain_put(environ):
         return None
-    body = s3_auth.body_of(environ)
+    body = s3_bodies.body_of(environ)
     request = BackendRequest(environ, populate_request=False)  # not kept in the environ: no cycle holding the body
     handler = _set_up(S3Response(), request, body)
     try:

@@ -1,4 +1,4 @@
-"""The local emulator's S3 refuses what S3 refuses (`devstack/s3_auth.py`), with S3's status and
+"""The local emulator's S3 refuses what S3 refuses (`devstack/s3_auth.py`, `devstack/s3_bodies.py`), with S3's status and
 error Code, and stores nothing: a body that is not the one its Content-MD5, its signed SHA-256 or
 its checksum (in a header or an aws-chunked trailer, each of S3's algorithms) names, two
 checksums or another than announced, a trailer not announced, signed chunks whose signatures are
@@ -529,9 +529,9 @@ class _StreamingSigner(S3SigV4Auth):
 def _signed_chunks_put(stack, path: str, body: bytes, trailer: bool, forged: bool = False):
     """A PutObject of `body` in signed chunks of 8 KiB (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, with
     `trailer` its -TRAILER variant and a CRC32 trailer), each chunk's signature chained from the
-    request's (`s3_auth.chunk_signature`, AWS's worked example in tests/unit/test_s3_auth_signature.py),
+    request's (`s3_bodies.chunk_signature`, AWS's worked example in tests/unit/test_s3_auth_signature.py),
     all zeros if `forged`: (method, path, headers, aws-chunked body)."""
-    from devstack import s3_auth
+    from devstack import s3_auth, s3_bodies
     payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer else "")
     headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(body))}
     if trailer:
@@ -545,11 +545,11 @@ def _signed_chunks_put(stack, path: str, body: bytes, trailer: bool, forged: boo
     chunks = [body[at:at + 8192] for at in range(0, len(body), 8192)] + [b""]
     sent = b""
     for data in chunks:
-        previous = "0" * 64 if forged else s3_auth.chunk_signature(key, scope, previous, data)
+        previous = "0" * 64 if forged else s3_bodies.chunk_signature(key, scope, previous, data)
         sent += b"%x;chunk-signature=%s\r\n%s" % (len(data), previous.encode(), data) + (b"\r\n" if data else b"")
     if trailer:
         trailers = {"x-amz-checksum-crc32": _checksum("CRC32", body)}
-        signature = "0" * 64 if forged else s3_auth.trailer_signature(key, scope, previous, trailers)
+        signature = "0" * 64 if forged else s3_bodies.trailer_signature(key, scope, previous, trailers)
         sent += b"x-amz-checksum-crc32:%s\r\nx-amz-trailer-signature:%s\r\n" % (
             trailers["x-amz-checksum-crc32"].encode(), signature.encode())
     return "PUT", path, dict(request.headers.items()), sent + b"\r\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack import crc, s3_auth
+from devstack import crc, s3_bodies
 
 CHECK = b"123456789"  # the catalogue's check input
 PATTERN_KIB = bytes((7 * i + 3) % 256 for i in range(1024))
@@ -65,5 +65,5 @@ def test_the_table_driven_crcs_are_the_bitwise_definitions(data):
 def test_the_emulators_header_values_are_s3s():
     """`x-amz-checksum-crc32c` and `-crc64nvme` of b"123456789" as openstack/swift's test/s3api
     pins them against AWS: base64 of the CRC, big endian."""
-    assert s3_auth.CHECKSUMS["crc32c"][1](CHECK) == "4waSgw=="
-    assert s3_auth.CHECKSUMS["crc64nvme"][1](CHECK) == "rosUhgp5mIg="
+    assert s3_bodies.CHECKSUMS["crc32c"][1](CHECK) == "4waSgw=="
+    assert s3_bodies.CHECKSUMS["crc64nvme"][1](CHECK) == "rosUhgp5mIg="

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import config
 from chalicelib.store import dicom_store
-from devstack import s3_auth
+from devstack import s3_auth, s3_errors
 
 KEY = "cache/wado/1.2.3/4.5.6/7.8.9/0123456789abcdef/frames/1,3"
 
@@ -28,7 +28,7 @@ def public_origin(monkeypatch):
     config.reset()
 
 
-def refusal(url: str, host: str) -> s3_auth.Refusal | None:
+def refusal(url: str, host: str) -> s3_errors.Refusal | None:
     """What S3 answers the GET of `url`'s path and query arriving with `host` as Host."""
     parts = urlsplit(url)
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": parts.path + "?" + parts.query, "QUERY_STRING": parts.query,
@@ -43,8 +43,8 @@ def test_a_reader_at_the_public_origin_gets_a_url_on_it_that_the_bucket_accepts_
     assert f"{parts.scheme}://{parts.netloc}" == "http://127.0.0.1:3000"
     assert parts.path == "/" + KEY.replace(",", "%2C")  # the key alone: the path the origin forwards
     assert refusal(url, "obelisk-local-dicom.localhost:4566") is None  # the Host the origin sends
-    assert refusal(url, "127.0.0.1:3000") == s3_auth.BAD_SIGNATURE  # the viewer's Host, were it kept
-    assert refusal(url, "127.0.0.1") == s3_auth.BAD_SIGNATURE
+    assert refusal(url, "127.0.0.1:3000") == s3_errors.BAD_SIGNATURE  # the viewer's Host, were it kept
+    assert refusal(url, "127.0.0.1") == s3_errors.BAD_SIGNATURE
 
 
 def test_the_response_overrides_are_signed_in_the_query_the_origin_forwards(public_origin):
@@ -53,7 +53,7 @@ def test_the_response_overrides_are_signed_in_the_query_the_origin_forwards(publ
     assert "response-content-disposition=" in urlsplit(url).query
     assert refusal(url, "obelisk-local-dicom.localhost:4566") is None
     dropped = url.replace("response-content-disposition=", "x-dropped=")
-    assert refusal(dropped, "obelisk-local-dicom.localhost:4566") == s3_auth.BAD_SIGNATURE
+    assert refusal(dropped, "obelisk-local-dicom.localhost:4566") == s3_errors.BAD_SIGNATURE
 
 
 def test_anyone_else_and_other_prefixes_get_the_buckets_own_url(public_origin):

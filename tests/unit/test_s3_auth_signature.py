@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from devstack import s3_auth
+from devstack import s3_auth, s3_bodies
 
 NAMES = ["host", "x-amz-date", "x-amz-content-sha256", "content-type", "content-length", "content-md5",
          "x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm", "x-amz-meta-a", "content-encoding", "range"]
@@ -66,7 +66,7 @@ AWS_SCOPE = "20130524T000000Z\n20130524/us-east-1/s3/aws4_request"
 def _chain(seed: str, chunks: list[bytes]) -> list[str]:
     key, signatures = s3_auth._signing_key(AWS_SECRET, "20130524", "us-east-1", "s3"), [seed]
     for data in chunks:
-        signatures.append(s3_auth.chunk_signature(key, AWS_SCOPE, signatures[-1], data))
+        signatures.append(s3_bodies.chunk_signature(key, AWS_SCOPE, signatures[-1], data))
     return signatures[1:]
 
 
@@ -89,5 +89,5 @@ def test_the_trailer_signature_is_that_of_aws_worked_example():
                      "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
                      "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992"]
     key = s3_auth._signing_key(AWS_SECRET, "20130524", "us-east-1", "s3")
-    assert s3_auth.trailer_signature(key, AWS_SCOPE, chain[-1], {"x-amz-checksum-crc32c": "sOO8/Q=="}) == \
+    assert s3_bodies.trailer_signature(key, AWS_SCOPE, chain[-1], {"x-amz-checksum-crc32c": "sOO8/Q=="}) == \
         "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435"
