@@ -11,6 +11,18 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
+from chalicelib import config
+
+
+def use_example_credentials(monkeypatch) -> None:
+    """The process's AWS settings for a unit test that signs requests: a region and example keys,
+    no endpoint from the environment, the cached settings read again."""
+    for name, value in {"AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                        "AWS_SECRET_ACCESS_KEY": "secret"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    config.reset()
+
 
 class _Raw:
     def stream(self):

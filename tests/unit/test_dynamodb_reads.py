@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import config
 from chalicelib.store import dynamodb_protocol, dynamodb_reads
-from tests.support.dynamodb_endpoint import botocore_request
+from tests.support.dynamodb_endpoint import botocore_request, use_example_credentials
 
 PARAMS = {"TableName": "obelisk-x-users", "Key": {"pk": {"S": "USER#abc"}, "sk": {"S": "PROFILE"}},
           "ConsistentRead": True, "ReturnConsumedCapacity": "TOTAL"}
@@ -19,11 +19,7 @@ PARAMS = {"TableName": "obelisk-x-users", "Key": {"pk": {"S": "USER#abc"}, "sk":
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-                        "AWS_SECRET_ACCESS_KEY": "secret"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    config.reset()
+    use_example_credentials(monkeypatch)
     yield
     config.reset()
 

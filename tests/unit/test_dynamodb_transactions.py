@@ -21,7 +21,7 @@ from chalicelib.services import ingest
 from chalicelib.store import dynamodb_protocol, dynamodb_transactions, listing, shares, signed_http
 from chalicelib.store.dynamodb_connection import LeanConnection
 from chalicelib.store.models import InstanceRecord, SeriesRecord
-from tests.support.dynamodb_endpoint import botocore_request
+from tests.support.dynamodb_endpoint import botocore_request, use_example_credentials
 
 STUDY, SERIES, ALBUM = "1.2.826.0.1.3680043.8.498.1", "1.2.826.0.1.3680043.8.498.1.2", "album-1"
 IDENTITY = {"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Müller^Jürgen"}]},
@@ -38,12 +38,8 @@ THROTTLED = b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputE
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-                        "AWS_SECRET_ACCESS_KEY": "secret"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_example_credentials(monkeypatch)
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)  # retries at once
-    config.reset()
     yield
     config.reset()
 
