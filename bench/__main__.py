@@ -59,7 +59,7 @@ class Bench:
         alice = {"Authorization": f"Bearer {obelisk.token}"}
         self.targets = {
             "obelisk": Target(Server("obelisk", obelisk.dicomweb, alice), obelisk.api_pid,
-                              obelisk.reset_calls, obelisk.calls, obelisk.emulator_pid, obelisk.timeline),
+                              obelisk.reset_calls, obelisk.calls, obelisk.emulator_pids, obelisk.timeline),
             "orthanc": Target(Server("orthanc", orthanc.dicomweb), orthanc.pid),
         }
         log("generating CT studies")

@@ -23,14 +23,17 @@ class Target:
     pid: int
     reset_calls: Callable[[], None] | None = None   # Obelisk only: the emulator counters
     calls: Callable[[], dict] | None = None
-    emulator_pid: int | None = None                   # Obelisk only: where AWS's own work happens here
+    emulator_pids: tuple[int, ...] = ()               # Obelisk only: where AWS's own work happens here
     timeline: Callable[[], list] | None = None        # Obelisk only: the emulator's requests, when sent
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (all its threads), from /proc/<pid>/stat."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def cpu_seconds(*pids: int) -> float:
+    """utime + stime of processes (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
 
 
 def pct(values: list[float], q: float) -> float:
@@ -55,7 +58,7 @@ def operation(target: Target, name: str, fn: Callable[[int], object], n: int) ->
         target.reset_calls()
     latencies = []
     cpu0 = cpu_seconds(target.pid)
-    emulator0 = cpu_seconds(target.emulator_pid) if target.emulator_pid else 0.0
+    emulator0 = cpu_seconds(*target.emulator_pids)
     for i in range(n):
         start = time.perf_counter()
         fn(i)
@@ -63,8 +66,8 @@ def operation(target: Target, name: str, fn: Callable[[int], object], n: int) ->
     cpu = (cpu_seconds(target.pid) - cpu0) / n
     result = {"op": name, "n": n, "p50_ms": pct(latencies, 50) * 1e3, "p95_ms": pct(latencies, 95) * 1e3,
               "cpu_ms": cpu * 1e3}
-    if target.emulator_pid:
-        result["emulator_cpu_ms"] = (cpu_seconds(target.emulator_pid) - emulator0) / n * 1e3
+    if target.emulator_pids:
+        result["emulator_cpu_ms"] = (cpu_seconds(*target.emulator_pids) - emulator0) / n * 1e3
     if target.calls:
         result["calls"] = {k: v / n for k, v in sorted(target.calls().items())}
     if target.timeline:  # the n calls ran one after the other: their chains add up

@@ -36,9 +36,9 @@ class Obelisk:
         return api.pid
 
     @property
-    def emulator_pid(self) -> int:
-        (emulator,) = [p for p in self.stack.processes if "devstack.emulator" in p.args]
-        return emulator.pid
+    def emulator_pids(self) -> tuple[int, ...]:
+        """The emulator's processes: S3's and the other services' (devstack/s3_sibling.py)."""
+        return tuple(p.pid for p in self.stack.processes if "devstack.emulator" in p.args)
 
     def run_functions(self, seconds: float, limit: float) -> float:
         """Lets the SQS event functions (the renditions function among them) work for `seconds`,

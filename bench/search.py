@@ -128,7 +128,7 @@ def run(settings: Settings) -> dict:
         orthanc.start()
         obelisk.start()
         targets = {"obelisk": Target(Server("obelisk", obelisk.dicomweb, {"Authorization": f"Bearer {obelisk.token}"}),
-                                     obelisk.api_pid, obelisk.reset_calls, obelisk.calls, obelisk.emulator_pid,
+                                     obelisk.api_pid, obelisk.reset_calls, obelisk.calls, obelisk.emulator_pids,
                                      obelisk.timeline),
                    "orthanc": Target(Server("orthanc", orthanc.dicomweb), orthanc.pid)}
         targets["obelisk"].server.get("/studies", headers=JSON)  # alice's first request registers her

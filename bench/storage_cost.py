@@ -93,7 +93,7 @@ def main() -> int:
         stack = LocalStack(Path(scratch) / "stack", emulator_port=0, api_port=0, persist=False)
         stack.start()
         try:
-            processes = {name: p.pid for name, p in zip(("emulator", "api", "pollers"), stack.processes, strict=True)}
+            processes = {name: p.pid for name, p in zip(("emulator-s3", "emulator", "api", "pollers"), stack.processes, strict=True)}
             token = stack.token("alice")
             for number in range(arguments.rounds):
                 rounds.append(one_round(stack.api_url, stack.emulator_url, token, processes, seed=2 + 10 * number))

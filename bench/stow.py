@@ -24,9 +24,9 @@ BATCH = int(os.environ.get("BENCH_STOW_MULTI_BATCH", "8"))
 ROUNDS = int(os.environ.get("BENCH_STOW_ROUNDS", "3"))
 
 
-def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None, emulator_pid=None) -> dict:
+def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None, emulator_pids=()) -> dict:
     cpu0 = measure.cpu_seconds(pid)
-    emulator0 = measure.cpu_seconds(emulator_pid) if emulator_pid else 0.0
+    emulator0 = measure.cpu_seconds(*emulator_pids)
     seconds, _ = run_pool(batches(files, BATCH), server.stow, concurrency)
     n = len(files)
     result = {"instances": n, "concurrency": concurrency, "batch": BATCH, "seconds": round(seconds, 2),
@@ -34,8 +34,8 @@ def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=
               "api_cpu_ms_per_instance": round((measure.cpu_seconds(pid) - cpu0) / n * 1e3, 1),
               "refused": list(server.stow_failures)}
     server.stow_failures.clear()
-    if emulator_pid:  # the local AWS emulator's CPU (moto), which AWS spends on its own machines
-        result["emulator_cpu_ms_per_instance"] = round((measure.cpu_seconds(emulator_pid) - emulator0) / n * 1e3, 1)
+    if emulator_pids:  # the local AWS emulator's CPU (moto), which AWS spends on its own machines
+        result["emulator_cpu_ms_per_instance"] = round((measure.cpu_seconds(*emulator_pids) - emulator0) / n * 1e3, 1)
     if calls:
         counted = calls()
         result["aws_calls_per_instance"] = round(sum(counted.values()) / n, 2)
@@ -64,7 +64,7 @@ def run(obelisk: Obelisk, orthanc: Orthanc, s: Settings) -> dict:
                 if name == "obelisk":
                     obelisk.reset_calls()
                 rounds[name].append(phase(server, pid, files, clients, obelisk.calls if name == "obelisk" else None,
-                                          obelisk.emulator_pid if name == "obelisk" else None))
+                                          obelisk.emulator_pids if name == "obelisk" else ()))
         row = out[f"{clients} clients"] = {name: median_of(runs) for name, runs in rounds.items()}
         row["ratios"] = {
             "throughput obelisk/orthanc": round(row["obelisk"]["instances_per_second"] / row["orthanc"]["instances_per_second"], 3),

@@ -55,6 +55,7 @@ def banner(stack: LocalStack, sites: dict[str, str]) -> str:
         "Obelisk is running (Ctrl-C stops everything):",
         f"  API             {stack.api_url}   (also {stack.direct_api_url})",
         f"  AWS emulator    {stack.emulator_url}   (moto; state in {DATA_DIR}/emulator.pickle)",
+        f"  its S3          {stack.s3_url}   (S3's own process; {DATA_DIR}/emulator-s3.pickle)",
     ]
     lines += [f"  {name:<15} {url}" for name, url in sites.items()]
     lines += [

@@ -152,6 +152,27 @@ def add_missing_indexes(dynamodb, table: dict) -> None:
                 GlobalSecondaryIndexUpdates=[{"Create": index}])
 
 
+def ensure_buckets(endpoint: str, stage: str) -> None:
+    """The template's buckets, created through the S3 API where missing, with their default
+    encryption (what moto's CloudFormation applies): S3 has an emulator process of its own
+    (`devstack/s3_sibling.py`), and CloudFormation, in the main one, creates them in a store no
+    request reaches."""
+    s3 = aws_client("s3", endpoint)
+    present = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        props = resolve(resource.get("Properties", {}), template_parameters(stage))
+        if props["BucketName"] in present:
+            continue
+        s3.create_bucket(Bucket=props["BucketName"])
+        if "BucketEncryption" in props:  # CloudFormation's names -> the API's
+            rules = [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                      **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+                     for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+            s3.put_bucket_encryption(Bucket=props["BucketName"], ServerSideEncryptionConfiguration={"Rules": rules})
+
+
 def ensure_bucket_notifications(endpoint: str, stage: str) -> None:
     """Applies the buckets' `NotificationConfiguration` (S3 -> SQS) through the API: moto's
     CloudFormation does not. Queue ARNs are resolved from the queues the stack created."""
@@ -305,6 +326,7 @@ def sign_in(endpoint: str, client_id: str, user: str, password: str | None = Non
 
 def bootstrap(endpoint: str, stage: str) -> dict[str, str]:
     deploy_stack(endpoint, stage)
+    ensure_buckets(endpoint, stage)
     ensure_bucket_notifications(endpoint, stage)
     ensure_bucket_lifecycles(endpoint, stage)
     ensure_bucket_versioning(endpoint, stage)

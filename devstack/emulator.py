@@ -6,7 +6,11 @@ patch to moto's internals lives in `devstack/moto_patches/`. The server also cou
 `/_emulator/calls` (tests and benchmarks use it to hold AWS-call budgets), and when each arrived and
 was answered at `/_emulator/timeline` (the benchmarks' critical path: which requests a caller
 sent at once; `/_emulator/latency` holds each DynamoDB request as a network would, so that
-requests sent at once overlap there however fast they are answered)."""
+requests sent at once overlap there however fast they are answered).
+
+The local stack runs it twice: S3 in a process of its own (`--s3-only`), everything else in the
+main one (`--s3-endpoint`), which forwards the S3 requests it receives and answers `/_emulator/*`
+for both (`devstack/s3_sibling.py`)."""
 from __future__ import annotations
 
 import argparse
@@ -21,7 +25,8 @@ from collections import Counter, deque
 
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
 from chalicelib import allocator, collector
-from devstack import s3_auth
+from devstack import s3_auth, s3_sibling
+from devstack.s3_sibling import S3Sibling
 from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
 
 TIMELINE_LENGTH = 100_000  # requests remembered between two resets of the counters
@@ -53,10 +58,11 @@ class CountingApp:
     DynamoDB requests are served one at a time, inside `devstack.moto_patches.ONE_AT_A_TIME`: the
     rule, and why DynamoDB's atomicity and the patches need it, is stated there."""
 
-    def __init__(self, app):
+    def __init__(self, app, sibling: S3Sibling | None = None):
         from devstack.moto_patches import ONE_AT_A_TIME, s3_put
 
         self.app = app
+        self.sibling = sibling  # the S3 emulator, when S3 is served by another process
         self.plain_put = s3_put.answer  # a plain S3 PutObject served without moto's Flask dispatch
         self.calls: Counter = Counter()
         self.faults: Counter = Counter()
@@ -74,11 +80,15 @@ class CountingApp:
         if path == "/_emulator/faults":
             return self._faults_endpoint(environ, start_response)
         if path == "/_emulator/timeline":
-            return self._json(start_response, list(self.timeline))
+            return self._json(start_response, self._timeline())
         if path == "/_emulator/latency":
             return self._latency_endpoint(environ, start_response)
         if path == "/_emulator/clock":
+            if self.sibling:  # the clock S3's checks read is the S3 emulator's
+                return self.sibling.forward(environ, start_response)
             return s3_auth.clock_endpoint(environ, start_response)
+        if self.sibling and self.sibling.serves(environ, operation_of(environ)[0]):
+            return self.sibling.forward(environ, start_response)  # counted there
         arrived = time.monotonic()
         try:
             if self.latency and operation_of(environ)[0] == "dynamodb":
@@ -109,14 +119,21 @@ class CountingApp:
         return self.app(environ, start_response)
 
     def _calls_endpoint(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET")
+        sibling = self.sibling.send(method, "/_emulator/calls") if self.sibling else {}
         with self.lock:
-            body = json.dumps(dict(self.calls)).encode()
-            if environ.get("REQUEST_METHOD") == "DELETE":
+            counts = s3_sibling.merged_counts(dict(self.calls), sibling)
+            if method == "DELETE":
                 self.calls.clear()
                 self.timeline.clear()
                 self.counting_since = time.monotonic()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+        return self._json(start_response, counts)
+
+    def _timeline(self) -> list:
+        own = list(self.timeline)
+        if not self.sibling:
+            return own
+        return sorted(own + self.sibling.get("/_emulator/timeline"), key=lambda entry: entry[1])
 
 
     @staticmethod
@@ -135,15 +152,20 @@ class CountingApp:
         return self._json(start_response, {"seconds": self.latency})
 
     def _faults_endpoint(self, environ, start_response):
+        sibling_faults = {}
         if environ.get("REQUEST_METHOD") == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             fault = json.loads(environ["wsgi.input"].read(length) or b"{}")
-            with self.lock:
-                self.faults[fault["operation"]] += int(fault.get("count", 1))
+            if self.sibling and fault["operation"].startswith("s3:"):
+                sibling_faults = self.sibling.send("POST", "/_emulator/faults", json.dumps(fault).encode())
+            else:
+                with self.lock:
+                    self.faults[fault["operation"]] += int(fault.get("count", 1))
+        elif self.sibling:
+            sibling_faults = self.sibling.get("/_emulator/faults")
         with self.lock:
-            body = json.dumps(dict(self.faults)).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+            faults = s3_sibling.merged_counts(dict(self.faults), sibling_faults)
+        return self._json(start_response, faults)
 
     @staticmethod
     def _throttle(service: str, start_response):
@@ -159,7 +181,7 @@ class CountingApp:
         return [body]
 
 
-def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
+def _saver(app: CountingApp, path: str, services: tuple[str, ...], stop: threading.Event) -> None:
     from devstack.moto_patches import state
 
     while not stop.wait(2.0):
@@ -167,7 +189,7 @@ def _saver(app: CountingApp, path: str, stop: threading.Event) -> None:
             app.dirty.clear()
             for _ in range(3):
                 try:
-                    state.save(path)
+                    state.save(path, services)
                     break
                 except (RuntimeError, TypeError, pickle.PicklingError):
                     time.sleep(0.2)  # a dict changed size mid-pickle: try again
@@ -178,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--state", default="", help="pickle file for persistence; empty: in memory")
+    parser.add_argument("--s3-endpoint", default="",
+                        help="the S3 emulator's URL: S3 requests are forwarded there, S3 is not kept here")
+    parser.add_argument("--s3-only", action="store_true", help="this process serves S3 (its state: S3's alone)")
+    parser.add_argument("--queues-endpoint", default="",
+                        help="with --s3-only: the emulator whose SQS receives the buckets' notifications")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")
@@ -191,11 +218,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from devstack import moto_patches
+        from devstack.moto_patches import notifications
         from devstack.moto_patches import server as moto_server
         from devstack.moto_patches import state
 
         moto_patches.install()
-        state.load(args.state)
+        services = (state.S3_SERVICES if args.s3_only
+                    else state.NOT_S3_SERVICES if args.s3_endpoint else state.PERSISTED_SERVICES)
+        if args.s3_only:
+            state.load(args.state if os.path.exists(args.state) else legacy_state(args.state), services)
+        else:
+            state.load(args.state, services)
     except RuntimeError as error:  # another moto release, or state it cannot read: say what to do
         if type(error).__name__ not in ("MotoVersionError", "SavedStateError"):
             raise
@@ -209,12 +242,15 @@ def main(argv: list[str] | None = None) -> int:
         def log_request(self, *_args, **_kwargs) -> None:
             pass
 
-    app = CountingApp(DomainDispatcherApplication(create_backend_app))
+    if args.queues_endpoint:
+        notifications.send_to(args.queues_endpoint)
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    app = CountingApp(dispatcher, s3_sibling.S3Sibling(args.s3_endpoint, dispatcher) if args.s3_endpoint else None)
     server = make_server(args.host, args.port, app, threaded=True,
                          request_handler=moto_server.kept_alive(QuietRequestHandler))
     stop = threading.Event()
     if args.state:
-        threading.Thread(target=_saver, args=(app, args.state, stop), daemon=True).start()
+        threading.Thread(target=_saver, args=(app, args.state, services, stop), daemon=True).start()
 
     def shutdown(*_):
         stop.set()
@@ -227,8 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"emulator listening on http://{args.host}:{server.server_port}", flush=True)
     server.serve_forever()
     if args.state:
-        state.save(args.state)
+        state.save(args.state, services)
     return 0
+
+
+def legacy_state(path: str) -> str:
+    """Where S3's state was kept before S3 had its own emulator process: the main emulator's file
+    (`emulator-s3.pickle` -> `emulator.pickle`), read until the S3 emulator first saves its own."""
+    return path.replace("-s3.pickle", ".pickle") if path.endswith("-s3.pickle") else ""
 
 
 if __name__ == "__main__":

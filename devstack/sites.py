@@ -28,7 +28,7 @@ def start_sites(stack: LocalStack) -> dict[str, str]:
         return started
     process = stack._spawn("OHIF-viewer", ["devstack.static_site", "--directory", str(OHIF_DIST),
                                            "--port", str(OHIF_PORT), "--cross-origin-isolated",
-                                           "--storage-url", stack.emulator_url])
+                                           "--storage-url", stack.s3_url])
     wait_for(f"http://127.0.0.1:{OHIF_PORT}/", process=process)
     started["OHIF viewer"] = f"http://127.0.0.1:{OHIF_PORT}/"
     return started

@@ -51,6 +51,7 @@ class LocalStack:
 
     data_dir: Path
     emulator_port: int = 4566
+    s3_port: int | None = None  # the S3 emulator's (devstack/s3_sibling.py): the one after the emulator's, or a free one
     api_port: int = 8000
     web_port: int | None = None
     web_root: Path = ROOT / "web" / "dist"
@@ -64,7 +65,13 @@ class LocalStack:
 
     @property
     def emulator_url(self) -> str:
+        """The emulator every service is reached at (S3 requests are forwarded to S3's own)."""
         return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def s3_url(self) -> str:
+        """S3's emulator, which the API and the event functions reach directly (`AWS_ENDPOINT_URL_S3`)."""
+        return f"http://127.0.0.1:{self.s3_port}"
 
     @property
     def public_url(self) -> str:
@@ -80,7 +87,7 @@ class LocalStack:
         """The DICOM bucket as the public origin reaches it: virtual-hosted on the emulator
         (`{bucket}.localhost`, as CloudFront's origin is `{bucket}.s3.{region}.amazonaws.com`)."""
         bucket = self.extra_env.get("OBELISK_DICOM_BUCKET") or f"obelisk-{self.stage}-dicom"
-        return f"http://{bucket}.localhost:{self.emulator_port}"
+        return f"http://{bucket}.localhost:{self.s3_port}"
 
     @property
     def direct_api_url(self) -> str:
@@ -106,6 +113,7 @@ class LocalStack:
             "OBELISK_PUBLIC_URL": self.public_url,
             "OBELISK_WEB_URL": self.public_url,
             "AWS_ENDPOINT_URL": self.emulator_url,
+            "AWS_ENDPOINT_URL_S3": self.s3_url,  # botocore's endpoint for one service, as on AWS
             "AWS_DEFAULT_REGION": bootstrap.REGION,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -116,20 +124,26 @@ class LocalStack:
             "OBELISK_ADMINS": bootstrap.demo_email(reporting.OBELISK_ADMIN),
             "PYTHONDONTWRITEBYTECODE": "",
             # With a public origin, reads are redirected to it (`start_front_door`).
-            **({"OBELISK_PUBLIC_STORAGE_ENDPOINT": f"http://localhost:{self.emulator_port}"} if self.web_port else {}),
+            **({"OBELISK_PUBLIC_STORAGE_ENDPOINT": f"http://localhost:{self.s3_port}"} if self.web_port else {}),
             **self.extra_env,
         }
 
     def start(self) -> LocalStack:
+        self.s3_port = self.s3_port or (self.emulator_port + 1 if self.emulator_port else free_port())
         self.emulator_port = self.emulator_port or free_port()
         self.api_port = self.api_port or free_port()
         if self.web_port == 0:
             self.web_port = free_port()
         state = str(self.data_dir / "emulator.pickle") if self.persist else ""
         kept = bool(state) and Path(state).exists()
+        s3 = self._spawn("emulator-s3", ["devstack.emulator", "--s3-only", "--port", str(self.s3_port),
+                                         "--state", state.replace(".pickle", "-s3.pickle"),
+                                         "--queues-endpoint", self.emulator_url])
         emulator = self._spawn(
-            "emulator", ["devstack.emulator", "--port", str(self.emulator_port), "--state", state]
+            "emulator", ["devstack.emulator", "--port", str(self.emulator_port), "--state", state,
+                         "--s3-endpoint", self.s3_url]
         )
+        wait_for(self.s3_url + "/_emulator/calls", process=s3)
         wait_for(self.emulator_url + "/_emulator/calls", process=emulator)
         self.identity = bootstrap.bootstrap(self.emulator_url, self.stage)
         reporting.ensure_demo_site(self.emulator_url, self.stage)
@@ -175,6 +189,7 @@ class LocalStack:
         description = {
             "api_url": self.api_url,
             "emulator_url": self.emulator_url,
+            "s3_url": self.s3_url,
             **self.identity,
         }
         (self.data_dir / "stack.json").write_text(json.dumps(description, indent=2))

@@ -5,7 +5,12 @@ their attributes), so the file carries a stamp: `{"format": STATE_FORMAT, "moto"
 "backends": {service: backend dict}}`. Loading checks it: a file written by another moto release or
 in an unknown format is refused with what to do (`make wipe`); a file from before the stamp
 (format 0: the bare backends dict, always written by moto 5.2.5, the only release ever pinned) is
-read as format 1 and re-saved stamped at the next save."""
+read as format 1 and re-saved stamped at the next save.
+
+The local stack runs S3 in an emulator process of its own (`devstack/emulator.py`), which keeps
+S3's backend in `emulator-s3.pickle` and the other process everything else: each saves and loads
+only its `services`. A file written before the split (S3 inside `emulator.pickle`) is read by
+both, each taking its own services, so `make run` after an upgrade keeps every stored object."""
 from __future__ import annotations
 
 import copyreg
@@ -23,6 +28,8 @@ from devstack.moto_patches import MOTO_VERSION
 STATE_FORMAT = 1
 UNSTAMPED_MOTO = "5.2.5"  # the release that wrote every unstamped (format 0) file
 PERSISTED_SERVICES = ("dynamodb", "s3", "sqs", "cognitoidp", "ssm", "secretsmanager", "cloudformation")
+S3_SERVICES = ("s3",)
+NOT_S3_SERVICES = tuple(name for name in PERSISTED_SERVICES if name not in S3_SERVICES)
 
 
 
@@ -70,8 +77,9 @@ def backends_of(saved, path: str = "", moto_version: str = MOTO_VERSION) -> dict
     return saved["backends"]
 
 
-def load(path: str) -> None:
-    """Puts the saved backends in place of moto's live ones (nothing when there is no file)."""
+def load(path: str, services: tuple[str, ...] = PERSISTED_SERVICES) -> None:
+    """Puts the saved backends of `services` in place of moto's live ones (nothing when there is
+    no file); the file's other services are left alone."""
     from moto.backends import get_backend
 
     if not path or not os.path.exists(path):
@@ -83,16 +91,18 @@ def load(path: str) -> None:
             raise SavedStateError(f"{path} cannot be unpickled ({error!r}); it was probably saved by another "
                                   "moto release. `make wipe` (or delete the file) to start afresh") from error
     for name, backend_dict in backends_of(saved, path).items():
+        if name not in services:
+            continue
         live = get_backend(name)
         for account in list(backend_dict.keys()):
             live[account] = backend_dict[account]
 
 
-def save(path: str) -> None:
-    """Writes the persisted services' backends, stamped, atomically (a temporary file, then rename)."""
+def save(path: str, services: tuple[str, ...] = PERSISTED_SERVICES) -> None:
+    """Writes the backends of `services`, stamped, atomically (a temporary file, then rename)."""
     from moto.backends import get_backend
 
-    state = stamped({name: get_backend(name) for name in PERSISTED_SERVICES})
+    state = stamped({name: get_backend(name) for name in services})
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".emulator-")
