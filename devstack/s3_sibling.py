@@ -22,7 +22,7 @@ from moto.moto_server.werkzeug_app import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authorization", "proxy-authenticate", "expect"}
-OWN_HEADERS = {"server", "date"}  # the main emulator's server writes its own
+SERVERS_OWN = ("server", "date")  # written first by each process's http.server: the main's writes its own
 BODY_PIECE = 1 << 20
 TIMEOUT_SECONDS = 120.0
 
@@ -61,8 +61,7 @@ class S3Sibling:
         for piece in body:
             connection.send(piece)
         answer = connection.getresponse()
-        start_response(f"{answer.status} {answer.reason}",
-                       [(n, v) for n, v in answer.getheaders() if n.lower() not in HOP_BY_HOP | OWN_HEADERS])
+        start_response(f"{answer.status} {answer.reason}", _answer_headers(answer.getheaders()))
         return _streamed(answer, connection)
 
     def get(self, path: str):
@@ -130,6 +129,19 @@ def _pieces(stream, length: int):
             return
         length -= len(piece)
         yield piece
+
+
+def _answer_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The S3 emulator's answer headers but the connection's and the first Server and Date, which
+    its http.server wrote before the application's (moto adds a `Server` of its own to some)."""
+    kept, skipped = [], set()
+    for name, value in headers:
+        lower = name.lower()
+        if lower in HOP_BY_HOP or (lower in SERVERS_OWN and lower not in skipped):
+            skipped.add(lower)
+            continue
+        kept.append((name, value))
+    return kept
 
 
 def _streamed(answer: http.client.HTTPResponse, connection: http.client.HTTPConnection):

@@ -169,7 +169,7 @@ class LocalStack:
         self.web_root.mkdir(parents=True, exist_ok=True)
         site = self._spawn("web-app", ["devstack.static_site", "--directory", str(self.web_root),
                                        "--port", str(self.web_port), "--api-proxy", self.direct_api_url,
-                                       "--storage-origin", self.storage_origin])
+                                       "--storage-origin", self.storage_origin, "--storage-url", self.s3_url])
         wait_for(self.api_url + "/liveness", process=site)
         return site
 

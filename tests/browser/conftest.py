@@ -55,7 +55,7 @@ def _serve(stack, folder: Path, name: str, port: int | None = None):
     log = open(stack.data_dir / f"{name}.log", "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack.static_site", "--directory", str(folder), "--port", str(port),
-         "--storage-url", stack.emulator_url],
+         "--storage-url", stack.s3_url],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(f"http://127.0.0.1:{port}/", process=process)
@@ -225,7 +225,7 @@ def ohif_site(stack, tmp_path_factory):
     dist = ohif.build(stack.api_url, tmp_path_factory.mktemp("ohif") / "dist")
     port = urlsplit(stack.ohif_url).port
     process = subprocess.Popen([sys.executable, "-m", "devstack.static_site", "--directory", str(dist), "--port",
-                                str(port), "--cross-origin-isolated", "--storage-url", stack.emulator_url],
+                                str(port), "--cross-origin-isolated", "--storage-url", stack.s3_url],
                                cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:

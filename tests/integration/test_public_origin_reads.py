@@ -157,7 +157,7 @@ def test_the_direct_api_url_redirects_to_the_bucket_as_before(public, token, sto
     """The API's own URL (API Gateway's on AWS) is not the public origin: its redirects name the
     bucket, for every client but one that carries the API's Host along (the documented session)."""
     direct = redirect(public, token, stored[1], api_url=public.direct_api_url)
-    assert direct.startswith(public.emulator_url + "/")
+    assert direct.startswith(public.s3_url + "/")
     assert requests.get(direct, timeout=60).status_code == 200
     plain = PlainClient(url=public.direct_api_url, headers={"Authorization": f"Bearer {token}"})
     with pytest.raises(requests.HTTPError) as refused:

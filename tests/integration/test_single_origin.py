@@ -62,7 +62,7 @@ def test_stow_qido_and_a_redirect_pass_through_unchanged(stack, tokens, front_do
     redirect = requests.get(instance, allow_redirects=False, timeout=30, headers={
         **auth, "Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'})
     assert redirect.status_code == 303 and redirect.content == b""
-    assert redirect.headers["Location"].startswith(stack.emulator_url + "/")  # handed over, not followed
+    assert redirect.headers["Location"].startswith(stack.s3_url + "/")  # handed over, not followed
     assert part10 in requests.get(redirect.headers["Location"], timeout=30).content
 
     refused = requests.get(f"{front_door}/api/studies", timeout=30)

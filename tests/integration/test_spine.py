@@ -58,7 +58,7 @@ def test_instance_bytes_come_from_s3_by_redirect(stack, tokens, alice_study):
                                           "Accept": 'multipart/related; type="application/dicom"'},
                             allow_redirects=False, timeout=30)
     assert response.status_code == 303
-    assert response.headers["Location"].startswith(stack.emulator_url)
+    assert response.headers["Location"].startswith(stack.s3_url + "/")
     body = requests.get(response.headers["Location"], timeout=30)
     assert body.headers["Content-Type"].startswith('multipart/related; type="application/dicom"')
     assert sent in body.content  # the very bytes stored, from S3, not through the function
