@@ -1,7 +1,7 @@
 """The instance's metadata document is derived (chalicelib/services/renditions.py): converted from
 its skeleton, with zeros standing in for the frames, it is the document STOW converted and used to
 write (`parsed.parse(...).document`), for every transfer syntax, deflated, multi-frame, pixel-less,
-tiny and coerced instances; it costs one GET of the skeleton (the frames too only for pixel data
+tiny and coerced instances, and any corrupted file STOW accepts; it costs one GET of the skeleton (the frames too only for pixel data
 small enough to be given inline); an instance stored whole before skeletons is converted from its
 file; a permanent document written before is never read. Nothing here talks to AWS: the store is
 a dict."""
@@ -14,6 +14,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from pydicom.data import get_charset_files, get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -22,6 +23,7 @@ from chalicelib.dicom import json_model, skeleton
 from chalicelib.services import parsed, renditions
 from chalicelib.store import dicom_store
 from chalicelib.store.models import InstanceRecord
+from tests.unit.test_fuzzing import MUTATED_PART10
 from tests.unit.test_parsed_instance import with_bulk_values
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -123,6 +125,21 @@ def test_every_pydicom_test_file_that_stow_accepts_derives_the_document_stow_con
         accepted += 1
         assert derived(instance)[0] == instance.document, path
     assert accepted > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(MUTATED_PART10)
+def test_any_object_stow_accepts_derives_the_document_stow_converted(body):
+    """Truncated and corrupted files (`test_fuzzing`): whatever STOW stores, a read converts the same."""
+    from chalicelib.errors import BadRequest, PayloadTooLarge
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            instance = parsed.parse(body)
+        except (BadRequest, PayloadTooLarge):
+            return
+        assert derived(instance)[0] == instance.document
 
 
 @pytest.mark.parametrize("name", ["native CT", "JPEG 2000 multi-frame", "pixel data just over the inline threshold",
