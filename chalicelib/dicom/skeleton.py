@@ -73,6 +73,13 @@ def join(spans: Iterable[Span], skeleton: bytes, frame_bytes: FrameReader) -> It
     yield skeleton[kept:]
 
 
+def stand_in(spans: list[Span], skeleton: bytes) -> bytes:
+    """The Part-10 file with zero bytes in place of its frames' (same lengths, same offsets): every
+    element but the frame values as received, without reading a frame. Its header converts to the
+    file's own DICOM JSON wherever the document names the pixel data by a BulkDataURI."""
+    return b"".join(join(spans, skeleton, lambda number, at, length: bytes(length)))
+
+
 def _cut(data: bytes, spans: list[Span]) -> bytes:
     out, position = bytearray(), 0
     for offset, length, _, _ in sorted(spans):
@@ -83,6 +90,7 @@ def _cut(data: bytes, spans: list[Span]) -> bytes:
 
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
+PIXEL_KEYS = tuple(f"{tag:08X}" for tag in PIXEL_TAGS)  # their DICOM JSON keys: where frame bytes are
 
 
 def _pixel_value_offset(data: bytes) -> tuple[int, int] | None:

@@ -190,10 +190,11 @@ class Ingest:
         return self._holders[(study, series)]
 
     def _write_objects(self, chunk: list[Accepted]) -> None:
-        """The permanent S3 objects of each instance (skeleton, frames, metadata: docs/storage.md),
-        named with a new generation, the chunk's written concurrently (at most `WRITE_BATCH_BYTES`
-        of them held at once); on a failure those of the chunk are removed. Each instance's
-        metadata document is kept for `finish`."""
+        """The permanent S3 objects of each instance (skeleton and frames: docs/storage.md), named
+        with a new generation, the chunk's written concurrently (at most `WRITE_BATCH_BYTES` of them
+        held at once); on a failure those of the chunk are removed. Each instance's metadata
+        document is not written (it is derived from the skeleton on its first read) but kept for
+        `finish`, which may write the series metadata from it."""
         for accepted in chunk:
             accepted.generation = dicom_store.new_generation()
         try:
@@ -203,7 +204,6 @@ class Ingest:
                 objects += dicom_store.instance_objects(
                     *instance.key, instance.transfer_syntax, instance.data, generation=accepted.generation,
                     dataset=instance.dataset, cut=instance.frames)
-                objects.append(renditions.metadata_object(*instance.key, accepted.generation, instance.document))
                 self._documents[instance.key] = instance.document
                 if sum(len(o[1]) for o in objects) >= WRITE_BATCH_BYTES:
                     dicom_store.put_all(objects)

@@ -1,7 +1,8 @@
 """One instance as ingest receives it, parsed once: its Part-10 bytes, the dataset, its metadata
 document (DICOM JSON with BulkDataURIs, `json_model.metadata`) converted once, its frames cut once
 and its UIDs. Every later step of ingest (the checks, the index rows, the stored objects, the
-series metadata) reads this value instead of converting or cutting again."""
+series metadata) reads this value instead of converting or cutting again. The document is not
+stored: a read converts the stored bytes again the same way (`document_of`)."""
 from __future__ import annotations
 
 import io
@@ -11,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from chalicelib.config import settings
 from chalicelib.dicom import frames, integrity, json_model
 from chalicelib.dicom.limits import check_inflated_size, check_pixel_geometry
 from chalicelib.dicom.uids import has_uid_form
@@ -60,10 +62,12 @@ class ParsedInstance:
 
     def coerced(self, attributes: dict) -> ParsedInstance:
         """After coercion changed the dataset (`attributes`: its DICOM JSON then): its bytes
-        encoded again in its own transfer syntax, then its document converted again from the
-        dataset as written, in that order as ingest always did; the frames are unchanged."""
+        encoded again in its own transfer syntax, then its document converted from those bytes
+        (`document_of`), as a read derives it from the stored ones: writing drops what the dataset
+        held but the file does not (group lengths, whose values coercion made stale); the frames
+        are unchanged."""
         data = _encoded(self.dataset)
-        return replace(self, data=data, document=_document(self.dataset), attributes=attributes)
+        return replace(self, data=data, document=document_of(data), attributes=attributes)
 
 
 def read_part10(data: bytes) -> pydicom.Dataset:
@@ -119,10 +123,22 @@ def without_bulk(document: dict) -> dict:
     return json.loads(json.dumps({tag: value for tag, value in document.items() if "BulkDataURI" not in value}))
 
 
+def document_of(data: bytes) -> dict:
+    """The metadata document of Part-10 bytes as stored, converted as ingest converts a received
+    instance's (`_document`): what the instance's derived metadata object holds (`renditions`)."""
+    import pydicom
+
+    return _document(pydicom.dcmread(io.BytesIO(data)))
+
+
+def canonical_instance_url(study: str, series: str, sop: str) -> str:
+    """The instance's URL on the API, which its document's BulkDataURIs start with (a read through
+    another base URL rewrites it: `retrieve`)."""
+    return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
+
+
 def _document(dataset: pydicom.Dataset) -> dict:
     """The instance's WADO-RS metadata document (`json_model.metadata`)."""
-    from chalicelib.services.renditions import canonical_instance_url
-
     study, series, sop = (str(dataset.get(k, "")) for k in UID_KEYWORDS[:3])
     return json_model.metadata(dataset, canonical_instance_url(study, series, sop))
 

@@ -1,9 +1,9 @@
-"""Derived objects, assembled from the stored ones (skeleton, frames, metadata: docs/storage.md)
-so that each read is one GET of an S3 object with a conformant Content-Type. All but the instance
-metadata are under the cache prefix: the Part-10 file joined from its skeleton and frames, the
-answers holding it, bulk data, rendered images and thumbnails are built on their first read, and
-again once the bucket's lifecycle rule has expired them. A STOW writes only the permanent
-objects (`metadata_object`, `dicom_store.instance_objects`).
+"""Derived objects, assembled from the stored ones (skeleton and frames: docs/storage.md) so that
+each read is one GET of an S3 object with a conformant Content-Type. All are under the cache
+prefix: the instance's metadata document converted from its skeleton (`instance_document`), the
+Part-10 file joined from its skeleton and frames, the answers holding it, bulk data, rendered
+images and thumbnails are built on their first read, and again once the bucket's lifecycle rule
+has expired them. A STOW writes only the permanent objects (`dicom_store.instance_objects`).
 
 Series objects are keyed by the series' instance count, so object N is always complete even
 under concurrent STOW, and by the series' generation (`SeriesRecord.generation`), so a series
@@ -13,23 +13,23 @@ whole series, from the documents it holds (`write_series_metadata`, one PUT), el
 renditions function once the series has been quiet for a moment (`schedule_build`,
 `build_if_settled`), off the request path: building reads every instance, so a STOW doing it
 would cost O(n^2) for a series sent one instance per request. A reader that still finds object N
-missing builds it, the metadata from the instances' documents read in parallel
+missing builds it, the metadata from the instances' skeletons read in parallel
 (docs/dicomweb.md); the series multipart is built by its first read."""
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from chalicelib.config import settings
-from chalicelib.dicom import frames, json_model
-from chalicelib.errors import ConcurrentChange
+from chalicelib.dicom import frames, json_model, skeleton
+from chalicelib.errors import ConcurrentChange, NotFound
 from chalicelib.events import messages
 from chalicelib.events.messages import SeriesGrown
+from chalicelib.services import parsed
 from chalicelib.store import aws, dicom_store, studies
 from chalicelib.store.items import get_or_none
 from chalicelib.store.models import InstanceRecord, SeriesRecord
@@ -40,18 +40,44 @@ DICOM_JSON = "application/dicom+json"
 READ_ATTEMPTS = 4  # reads of a series row and its instances before giving up on a moving series
 
 
-def canonical_instance_url(study: str, series: str, sop: str) -> str:
-    return f"{settings().api_url}/studies/{study}/series/{series}/instances/{sop}"
+def instance_document(record: InstanceRecord) -> dict:
+    """The instance's metadata document, the one its STOW converted (`parsed`), from one GET: its
+    skeleton (`document_from_skeleton`), or, for an instance stored whole before skeletons and not
+    migrated yet, its whole file. A permanent metadata document written before is not read."""
+    names = (record.study_uid, record.series_uid, record.sop_uid)
+    body = dicom_store.read_if_present(dicom_store.skeleton_key(*names, generation=record.generation))
+    if body is None:
+        whole = dicom_store.read_if_present(dicom_store.part10_key(*names, generation=record.generation))
+        if whole is None:  # purged since its row was read
+            raise NotFound("the instance was deleted while it was read", message="Instance Not Found")
+        return parsed.document_of(whole)
+    spans, rest = skeleton.decode(body)
+    return document_from_skeleton(spans, rest, lambda: dicom_store.joined_chunks(
+        *names, record.transfer_syntax_uid, spans, rest, generation=record.generation))
 
 
-def metadata_object(study: str, series: str, sop: str, generation: str, document: dict) -> tuple[str, bytes, str, dict]:
-    """The instance's metadata object holding its `document` (`json_model.metadata`, converted once
-    by ingest: `services.parsed`), permanent and gzipped like `dicom_store.put_compressed`, to be
-    written with its other permanent objects (`dicom_store.instance_objects`). Nothing else is
-    written at ingest: bulk data, rendered images and thumbnails are built into the cache on their
-    first read (`bulk_object`, `retrieve.rendered`), from the skeleton and the frames (docs/storage.md)."""
-    return (dicom_store.instance_metadata_key(study, series, sop, generation=generation),
-            gzip.compress(json.dumps([document]).encode(), 6), DICOM_JSON, {"ContentEncoding": "gzip"})
+def document_from_skeleton(spans: list[skeleton.Span], rest: bytes, joined: Callable[[], Iterable[bytes]]) -> dict:
+    """The metadata document of the file a skeleton holds, without its frames: zeros of their
+    length stand in for them (`skeleton.stand_in`), since the document names pixel data by a
+    BulkDataURI, never by its bytes. Pixel data short enough to be given inline (InlineBinary:
+    at most 768 bytes, pydicom's threshold) is the exception: then the file is joined (`joined`)."""
+    document = parsed.document_of(skeleton.stand_in(spans, rest))
+    if spans and any("InlineBinary" in document.get(key, {}) for key in skeleton.PIXEL_KEYS):
+        document = parsed.document_of(b"".join(joined()))
+    return document
+
+
+def instance_metadata_key(record: InstanceRecord) -> str:
+    """The key of the instance's metadata object, in the cache (`write_instance_metadata`)."""
+    return dicom_store.instance_metadata_key(record.study_uid, record.series_uid, record.sop_uid,
+                                             generation=record.generation)
+
+
+def write_instance_metadata(record: InstanceRecord) -> None:
+    """The instance's metadata object, `[document]` gzipped (`dicom_store.put_compressed`), built
+    on its first read: STOW writes none (docs/storage.md)."""
+    dicom_store.put_compressed(instance_metadata_key(record), json.dumps([instance_document(record)]).encode(),
+                               DICOM_JSON)
 
 
 def series_instances(study: str, series: str) -> list[InstanceRecord]:
@@ -139,10 +165,8 @@ def build_if_settled(message: SeriesGrown) -> bool:
 
 
 def _build_metadata(series_row: SeriesRecord, records: list[InstanceRecord]) -> str:
-    def document(record: InstanceRecord) -> dict:
-        return json.loads(dicom_store.read_decoded(metadata_of(record)))[0]
-
-    documents = aws.each(document, records)
+    """The series metadata from each instance's skeleton, one GET each, fetched at once (`aws.each`)."""
+    documents = aws.each(instance_document, records)
     key = dicom_store.series_metadata_key(series_row.study_uid, series_row.series_uid, len(records),
                                           generation=series_row.generation)
     dicom_store.put(key, json.dumps(documents).encode(), DICOM_JSON)
@@ -230,8 +254,7 @@ def bulk_object(record: InstanceRecord, path: str) -> str | None:
     key = dicom_store.bulk_key(*names, path, generation=record.generation)
     if dicom_store.head(key) is not None:
         return key
-    listed = dicom_store.read_decoded(metadata_of(record))
-    if f'/bulkdata/{path}"'.encode() not in listed:
+    if f'/bulkdata/{path}"' not in json.dumps(instance_document(record)):
         return None  # no such element: nothing to join the Part-10 file for
     import pydicom
 
@@ -241,12 +264,6 @@ def bulk_object(record: InstanceRecord, path: str) -> str | None:
         return None
     dicom_store.put(key, *dicom_store.octet_multipart([found[path]]))
     return key
-
-
-def metadata_of(record: InstanceRecord) -> str:
-    """The key of an instance's metadata document."""
-    return dicom_store.instance_metadata_key(record.study_uid, record.series_uid, record.sop_uid,
-                                             generation=record.generation)
 
 
 def write_instances_multipart(key: str, records: list[InstanceRecord]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.auth import policy
@@ -103,8 +104,12 @@ def _rewrite(body: bytes, base_url: str) -> bytes:
     return body.replace(f'"{canonical}/studies/'.encode(), f'"{base_url}/studies/'.encode())
 
 
-def _stored_json(key: str, base_url: str, if_none_match: str | None) -> Answer:
+def _stored_json(key: str, base_url: str, if_none_match: str | None, build: Callable[[], None] | None = None) -> Answer:
+    """The stored DICOM JSON at `key`, inline or by redirect; `build` writes it when it is missing."""
     headers = dicom_store.head(key)
+    if headers is None and build is not None:
+        build()
+        headers = dicom_store.head(key)
     if headers is None:
         raise NotFound("metadata is not available", message="Instance Not Found")
     etag = headers["ETag"]
@@ -121,7 +126,8 @@ def _stored_json(key: str, base_url: str, if_none_match: str | None) -> Answer:
 def instance_metadata(principal: Principal, study: str, series: str, sop: str, source: policy.Source,
                       base_url: str, if_none_match: str | None) -> Answer:
     record = instance_record(principal, study, series, sop, source)
-    return _stored_json(renditions.metadata_of(record), base_url, if_none_match)
+    return _stored_json(renditions.instance_metadata_key(record), base_url, if_none_match,
+                        build=lambda: renditions.write_instance_metadata(record))
 
 
 def series_metadata(principal: Principal, study: str, series: str, source: policy.Source,

@@ -2,16 +2,17 @@
 prefix that the bucket's lifecycle rule expires (docs/storage.md).
 
 Permanent layout (docs/dicomweb.md): `dicom/{st}/{se}/{sop}/{gen}.parts` (the Part-10 file's
-skeleton: its bytes but the frames', `dicom.skeleton`), `wado/{st}/{se}/{sop}/{gen}/frames/{n}`
-(each frame once, as the one-part multipart/related a frame redirect answers with) and
-`.../metadata.json`. Everything else is derived and rebuilt when missing, under `cache/`: the
-Part-10 file joined again (`cache/dicom/...dcm`), the instance multipart, bulk data, rendered
-images and thumbnails, several-frame answers, series metadata and multipart (keyed by instance
-count), study answers and zips (`cache/wado/{st}/assembled/...`). `uploads/...` holds large STOW
-bodies until ingested.
+skeleton: its bytes but the frames', `dicom.skeleton`) and `wado/{st}/{se}/{sop}/{gen}/frames/{n}`
+(each frame once, as the one-part multipart/related a frame redirect answers with). Everything
+else is derived and rebuilt when missing, under `cache/`: the instance's metadata document
+(`cache/wado/.../metadata.json`), the Part-10 file joined again (`cache/dicom/...dcm`), the
+instance multipart, bulk data, rendered images and thumbnails, several-frame answers, series
+metadata and multipart (keyed by instance count), study answers and zips
+(`cache/wado/{st}/assembled/...`). `uploads/...` holds large STOW bodies until ingested.
 
 Instances stored before (`dicom/...{gen}.dcm` whole, and their `wado/` renditions) are still read
-as they are; `store.storage_migration` brings them to this layout.
+as they are; `store.storage_migration` brings them to this layout. The permanent metadata document
+they have (`legacy_instance_metadata_key`) is no longer read.
 
 Generations: a presigned URL names an object, not its content, and outlives a purge (docs/data-model.md:
 the same UIDs may then be stored again, by anyone). So every object that could be written again
@@ -96,8 +97,14 @@ def instance_multipart_key(study: str, series: str, sop: str, *, generation: str
     return cached(legacy_instance_multipart_key(study, series, sop, generation=generation))
 
 
-def instance_metadata_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+def legacy_instance_metadata_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    """The metadata document STOW wrote before it was derived: deleted by `store.storage_migration`."""
     return instance_prefix(study, series, sop, generation=generation) + "metadata.json"
+
+
+def instance_metadata_key(study: str, series: str, sop: str, *, generation: str | None) -> str:
+    """The instance's metadata document, derived from its skeleton on its first read."""
+    return cached(legacy_instance_metadata_key(study, series, sop, generation=generation))
 
 
 def frame_key(study: str, series: str, sop: str, number: int, *, generation: str | None) -> str:
@@ -169,7 +176,7 @@ def put_all(objects: list[tuple]) -> None:
 
 def instance_objects(study: str, series: str, sop: str, transfer_syntax: str, data: bytes, *,
                      generation: str | None, dataset, cut: Iterable[bytes] | None = None) -> list[tuple]:
-    """The instance's permanent objects but its metadata, for `put_all`: each frame once (the
+    """The instance's permanent objects, for `put_all`: each frame once (the
     object a frame redirect names) and the Part-10 file's skeleton, from which and the frames it
     is joined again. A file whose frames are not found in it byte for byte (deflated, 1-bit frames
     not ending on a byte) is kept whole as its skeleton, and its frames are derived on read
@@ -196,7 +203,12 @@ def part10_chunks(study: str, series: str, sop: str, transfer_syntax: str, *, ge
     if body is None:
         yield from read_chunks(part10_key(study, series, sop, generation=generation))
         return
-    spans, rest = skeleton.decode(body)
+    yield from joined_chunks(study, series, sop, transfer_syntax, *skeleton.decode(body), generation=generation)
+
+
+def joined_chunks(study: str, series: str, sop: str, transfer_syntax: str, spans: list[skeleton.Span], rest: bytes, *,
+                  generation: str | None) -> Iterator[bytes]:
+    """`part10_chunks` from a skeleton already read and decoded (`spans`, `rest`)."""
     start = frame_payload_offset(transfer_syntax)
 
     def fetch(span: skeleton.Span) -> bytes:

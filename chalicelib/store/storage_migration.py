@@ -1,8 +1,8 @@
 """Brings a bucket written before the store-once layout (docs/storage.md) up to it: each whole
 Part-10 object (`dicom/...dcm`) becomes a skeleton next to the frame objects it already had, and
-the renditions ingest and reads wrote for good (instance multipart, bulk data, rendered images,
-several-frame answers, series and study objects, zips under `wado/`) are deleted: the cache
-rebuilds them on the next read.
+the renditions ingest and reads wrote for good (instance multipart, the instance's metadata
+document, bulk data, rendered images, several-frame answers, series and study objects, zips under
+`wado/`) are deleted: the cache rebuilds them on the next read.
 
 It reads the bucket only (no index row), so it serves the local state (`.obelisk/`, run at every
 start by `chalicelib.store.migrations`) and a deployed bucket alike:
@@ -24,7 +24,9 @@ from chalicelib.dicom import frames, skeleton
 from chalicelib.store import dicom_store
 from chalicelib.store.aws import client
 
-DERIVED_LEAVES = ("instance", "rendered.jpeg", "thumbnail.jpeg")
+# the instance's metadata document (`metadata.json`) is derived from its skeleton since it is read
+# from there (docs/storage.md), as the multipart copy and the images are
+DERIVED_LEAVES = ("instance", "metadata.json", "rendered.jpeg", "thumbnail.jpeg")
 
 
 @dataclass

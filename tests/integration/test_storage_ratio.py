@@ -1,7 +1,9 @@
 """Every received byte is stored once: after storing a series of each modality and reading it as
 a viewer and a downloader do (QIDO, metadata, every frame, a rendered image, the series, a zip),
-the bucket's permanent objects hold at most 1.1 times the Part-10 bytes received; what the reads
-built lives under `cache/`, which the bucket's lifecycle rule expires (docs/storage.md)."""
+the bucket's permanent objects hold at most 1.001 times the Part-10 bytes received (issue 22's goal
+was 1.1): the frames as received and the header once, deflated in the skeleton, no metadata
+document; what the reads built, the metadata documents included, lives under `cache/`, which the
+bucket's lifecycle rule expires (docs/storage.md)."""
 from __future__ import annotations
 
 import io
@@ -26,10 +28,12 @@ def figures(stack, tokens):
 
 @pytest.mark.parametrize("modality", ["CT 512x512", "MR 256x256", "DX 4096x4096", "US multi-frame",
                                       "JPEG CT 512x512"])
-def test_permanent_bytes_are_at_most_1_1_times_the_bytes_received(figures, modality):
+def test_permanent_bytes_are_at_most_1_001_times_the_bytes_received(figures, modality):
+    """Measured: 0.988x (JPEG CT, its header the largest share) to 1.0001x (US: a part head of ~150
+    bytes per frame object); 1.0005x-1.0068x while STOW also kept each instance's metadata document."""
     measured = figures[modality]
     assert measured["identical"], "the zip gives back every stored file byte for byte"
-    assert measured["permanent"] <= 1.1 * measured["received"], measured
+    assert measured["permanent"] <= 1.001 * measured["received"], measured
     assert measured["cache"] > 0, "the series, zip and rendered answers were built into the cache"
 
 

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 
 from chalicelib.dicom import frames, json_model
 from chalicelib.services import parsed
-from chalicelib.services.renditions import canonical_instance_url
+from chalicelib.services.parsed import canonical_instance_url
 
 FILES = ["CT_small.dcm", "test-SR.dcm", "emri_small_jpeg_2k_lossless.dcm", "SC_rgb_rle_2frame.dcm"]
 
