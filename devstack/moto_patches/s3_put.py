@@ -64,26 +64,41 @@ ADDED_BY_FLASK = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length
 
 
 def install() -> None:
-    """`FakeKey.etag` hashes a body held in memory where it lies instead of reading a copy of it
-    (moto reads its buffer back, 16 MiB at a time, to hash it: a copy of every object written, at
-    its first ETag); the same MD5, the buffer left at its end as moto's read leaves it. A body
-    rolled over to a temporary file is read by moto's own property."""
+    """A key's body is held where it lies, not copied: `FakeKey.value`'s setter, given bytes that
+    fit its buffer in memory, makes the buffer's in-memory file a `BytesIO` over those bytes
+    (CPython's `BytesIO` shares the bytes it starts from until written to, and its whole-buffer
+    `read` and `getvalue` hand them back), positioned at its end as moto's write leaves it; moto
+    copied every body into its buffer (a 512 KiB frame: a copy and ~128 page faults of the
+    emulator's). `FakeKey.etag` hashes that body in place instead of reading a copy of it (moto
+    reads its buffer back, 16 MiB at a time, to hash it); the same MD5, the buffer left at its end
+    as moto's read leaves it. Anything else (text, a body larger than the buffer, a buffer rolled
+    over to a temporary file) goes through moto's own setter and property."""
     from moto.s3 import models
 
     original = models.FakeKey.etag
     if getattr(original.fget, "obelisk_patched", False):
         return
+    original_value = models.FakeKey.value
 
     def etag(self) -> str:
         buffer = self._value_buffer
         if self._etag is None and not buffer._rolled:
-            with buffer._file.getbuffer() as held:
-                self._etag = models.md5_hash(held).hexdigest()
+            self._etag = models.md5_hash(buffer._file.getvalue()).hexdigest()
             buffer.seek(0, io.SEEK_END)
         return original.fget(self)
 
+    def set_value(self, new_value) -> None:
+        buffer = self._value_buffer
+        if type(new_value) is not bytes or buffer._rolled or len(new_value) > buffer._max_size:
+            original_value.fset(self, new_value)
+            return
+        buffer._file = io.BytesIO(new_value)
+        buffer._file.seek(0, io.SEEK_END)
+        self.contentsize = len(new_value)
+
     etag.obelisk_patched = True
     models.FakeKey.etag = property(etag)
+    models.FakeKey.value = original_value.setter(set_value)
 
 
 def answer(environ: dict, start_response) -> list[bytes] | None:

@@ -284,6 +284,29 @@ def test_an_objects_etag_is_the_md5_moto_computes_in_memory_or_rolled_over():
         assert key.value == body and key.etag == f'"{hashlib.md5(body).hexdigest()}"'
 
 
+def test_a_keys_body_is_held_where_it_lies_and_reads_as_moto_reads_it():
+    """`s3_put.install`: bytes that fit the key's buffer in memory are held, not copied (the
+    buffer's file shares them), and read back, hashed, pickled and overwritten as moto's own
+    setter would leave them; text and bodies larger than the buffer go through moto's setter."""
+    import hashlib
+    import os
+
+    from moto.s3.models import FakeKey
+
+    moto_patches.install()
+    body = os.urandom(512 * 1024)
+    key = FakeKey("k", body, "123456789012", "us-east-1")
+    assert key._value_buffer._file.getvalue() is body  # shared, not copied
+    assert key._value_buffer.tell() == len(body) == key.contentsize
+    assert key.value == body and key.etag == f'"{hashlib.md5(body).hexdigest()}"'
+    assert pickle.loads(pickle.dumps(key)).value == body
+    key.value = b"shorter"  # overwritten: the shared bytes are left alone
+    assert key.value == b"shorter" and key.contentsize == 7 and len(body) == 512 * 1024
+    assert FakeKey("t", "text", "123456789012", "us-east-1").value == b"text"
+    large = FakeKey("l", os.urandom(4096), "123456789012", "us-east-1", max_buffer_size=1024)
+    assert large._value_buffer._rolled and len(large.value) == 4096
+
+
 def test_a_transaction_sent_again_with_its_token_is_applied_once():
     """moto ignores a transaction's `ClientRequestToken`; `transactions.py` honours it as DynamoDB
     does: the same token and request again answers success and writes nothing, another request
