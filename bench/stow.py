@@ -3,7 +3,7 @@
 per instance and, for Obelisk, AWS calls per instance by operation (event functions stopped, as
 in `python -m bench`). Writes bench/results/stow.json and stow.md; settings from bench.config
 (`BENCH_STOW_SERIES`, `BENCH_STOW_SLICES`), `BENCH_STOW_MULTI_BATCH` (instances per request, 8)
-and `BENCH_STOW_ROUNDS` (3: alternating rounds, medians reported). `make bench` runs it after
+and `BENCH_STOW_ROUNDS` (5: alternating rounds, medians reported). `make bench` runs it after
 `python -m bench`."""
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bench.obelisk import Obelisk
 from bench.orthanc import Orthanc, install, version
 
 BATCH = int(os.environ.get("BENCH_STOW_MULTI_BATCH", "8"))
-ROUNDS = int(os.environ.get("BENCH_STOW_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_STOW_ROUNDS", "5"))
 
 
 def phase(server: Server, pid: int, files: list[bytes], concurrency: int, calls=None, emulator_pids=()) -> dict:
