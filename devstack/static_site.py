@@ -47,8 +47,36 @@ STORAGE_HEADERS = ("origin", "access-control-request-method", "access-control-re
 STORAGE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+class SiteHeaders:
+    """The site's headers (`site_headers.for_site`), computed again whenever its configuration
+    file changes: `make run` writes the web app's `config.json` (its sign-in endpoint, which the
+    Content-Security-Policy names) after this server has started on a freshly built site."""
+
+    def __init__(self, directory: Path, storage_url: str, isolated: bool) -> None:
+        self.directory, self.storage_url, self.isolated = directory, storage_url, isolated
+        self._seen: tuple | None = None
+        self._headers: dict[str, str] = {}
+
+    def current(self) -> dict[str, str]:
+        seen = tuple(_stamp(self.directory / name) for name in ("config.json", "obelisk-site.json", "index.html"))
+        if seen != self._seen:
+            headers = site_headers.for_site(self.directory, self.storage_url)
+            if self.isolated:
+                headers.update(site_headers.OHIF_ISOLATION)
+            self._headers, self._seen = headers, seen
+        return self._headers
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 class SiteHandler(SimpleHTTPRequestHandler):
-    extra_headers: dict[str, str] = {}
+    site_headers: SiteHeaders | None = None
     api_proxy: str = ""
     storage_origin: str = ""
     hosts: frozenset[str] = frozenset()  # the Host values this site serves (empty: any)
@@ -71,7 +99,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def end_headers(self):
         if not getattr(self, "_proxying", False):
-            for name, value in self.extra_headers.items():
+            for name, value in (self.site_headers.current() if self.site_headers else {}).items():
                 self.send_header(name, value)
             self.send_header("Cache-Control", "no-cache")
         super().end_headers()
@@ -236,13 +264,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="forward the bucket's read prefixes to the bucket at URL, virtual-hosted "
                              "(e.g. http://obelisk-local-dicom.localhost:4566)")
     args = parser.parse_args(argv)
-    headers = site_headers.for_site(Path(args.directory), args.storage_url)
-    if args.cross_origin_isolated:
-        headers.update(site_headers.OHIF_ISOLATION)
+    headers = SiteHeaders(Path(args.directory), args.storage_url, args.cross_origin_isolated)
     # Its names, with its port or without (as dicomweb-client sends Host, and as a deployment's
     # viewers name CloudFront, which serves the default ports only).
     hosts = frozenset({f"{name}{port}" for name in ("127.0.0.1", "localhost") for port in ("", f":{args.port}")})
-    handler = type("Handler", (SiteHandler,), {"extra_headers": headers, "api_proxy": args.api_proxy,
+    handler = type("Handler", (SiteHandler,), {"site_headers": headers, "api_proxy": args.api_proxy,
                                                 "storage_origin": args.storage_origin, "hosts": hosts})
     server = ThreadingHTTPServer(("127.0.0.1", args.port), functools.partial(handler, directory=args.directory))
     server.daemon_threads = True

@@ -50,6 +50,31 @@ copyreg.pickle(type(threading.RLock()), lambda _lock: (threading.RLock, ()))
 copyreg.pickle(type(threading.Lock()), lambda _lock: (threading.Lock, ()))
 
 
+def _versioned_keys(pairs: list) -> object:
+    from moto.s3.utils import _VersionedKeyStore
+
+    store = _VersionedKeyStore()
+    for name, versions in pairs:
+        store.setlist(name, versions)
+    return store
+
+
+def _reduce_versioned_keys(store):
+    """A bucket's keys with every version of each (noncurrent ones and delete markers too): pickled
+    as a dict, moto's key store gave only each key's latest, so a restart lost what a versioned
+    bucket keeps of overwritten and deleted objects (round 18's F2)."""
+    return _versioned_keys, ([(name, list(store.getlist(name))) for name in dict.keys(store)],)
+
+
+def _register_versioned_keys() -> None:
+    from moto.s3.utils import _VersionedKeyStore
+
+    copyreg.pickle(_VersionedKeyStore, _reduce_versioned_keys)
+
+
+_register_versioned_keys()
+
+
 class SavedStateError(RuntimeError):
     """The saved state cannot be read by this emulator."""
 
