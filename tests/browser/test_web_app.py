@@ -97,13 +97,17 @@ def session_lasts(page) -> int:
 
 def test_session_renews_silently_and_sign_out_forgets_it(sign_in, shoot):
     page = sign_in("alice")
+    expect(page.locator(".pager")).to_contain_text(re.compile(r"of \d+|0 studies"))  # nothing left in flight
     before = page.evaluate("JSON.parse(sessionStorage.getItem('obelisk.session'))")
     assert before["refresh_token"]
     page.evaluate("""() => { const s = JSON.parse(sessionStorage.getItem('obelisk.session'));
                             s.expires_at = Date.now(); sessionStorage.setItem('obelisk.session', JSON.stringify(s)); }""")
-    # the expired session is renewed with the refresh token before the next API call
-    with page.expect_request(lambda r: "/api/" in r.url):
+    # the expired session is renewed with the refresh token before the next API call: the first
+    # call the click sends with a token carries the renewed one (a call sent without one, such as
+    # the sign-in's registration, or one still in flight from the first page, proves nothing)
+    with page.expect_request(lambda r: "/api/" in r.url and "authorization" in r.headers) as sent:
         page.get_by_role("link", name="Inbox").click()
+    assert sent.value.headers["authorization"] != f"Bearer {before['access_token']}"
     assert session_lasts(page) > 120_000
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     expect(page.locator(".pager")).to_contain_text(re.compile(r"of \d+|0 studies"))
