@@ -100,6 +100,16 @@ def reads(stack, token: str, study: str, datasets: list[pydicom.Dataset]) -> dic
     return out
 
 
+
+def stow_parts(stack, token: str, datasets: list) -> dict[str, bytes]:
+    """The datasets stored in one STOW: their Part-10 bytes by SOP Instance UID."""
+    bodies = {str(ds.SOPInstanceUID): samples.part10(ds) for ds in datasets}
+    body, content_type = multipart_body(list(bodies.values()))
+    stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=120,
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+    assert stored.status_code == 200, stored.text
+    return bodies
+
 def test_a_dry_run_reports_the_bytes_the_migration_frees_and_reads_answer_the_same(stack, tokens):
     from chalicelib.store import storage_migration
 
@@ -110,11 +120,7 @@ def test_a_dry_run_reports_the_bytes_the_migration_frees_and_reads_answer_the_sa
     for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "AccessionNumber", "StudyID"):
         setattr(multiframe, keyword, datasets[0].get(keyword, ""))
     datasets.append(multiframe)
-    bodies = {str(ds.SOPInstanceUID): samples.part10(ds) for ds in datasets}
-    body, content_type = multipart_body(list(bodies.values()))
-    stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=120,
-                           headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
-    assert stored.status_code == 200, stored.text
+    bodies = stow_parts(stack, token, datasets)
     with service_layer(stack):
         as_stored_before(study, bodies)
     before = reads(stack, token, study, datasets)
@@ -192,11 +198,7 @@ def test_a_metadata_document_stow_wrote_before_is_not_read_then_migrated_away_an
     token = tokens("alice")
     datasets = [pydicom.dcmread(io.BytesIO(b)) for b in samples.big_series(2, rows=64, columns=64)]
     study, series = str(datasets[0].StudyInstanceUID), str(datasets[0].SeriesInstanceUID)
-    bodies = {str(ds.SOPInstanceUID): samples.part10(ds) for ds in datasets}
-    body, content_type = multipart_body(list(bodies.values()))
-    stored = requests.post(f"{stack.api_url}/studies", data=body, timeout=120,
-                           headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
-    assert stored.status_code == 200, stored.text
+    bodies = stow_parts(stack, token, datasets)
     with service_layer(stack):
         from chalicelib.services import parsed
         expected = {sop: [parsed.parse(data).document] for sop, data in bodies.items()}
