@@ -371,3 +371,38 @@ def test_a_transaction_sent_again_with_its_token_is_applied_once():
         db.transact_write_items(TransactItems=add)  # botocore gives each call a token of its own
         db.transact_write_items(TransactItems=add)
         assert count() == 4
+
+
+def test_a_message_is_sent_without_counting_the_queue_and_the_queue_still_counts():
+    """moto counted every message of the queue (against the clock) on each send: O(queue) per
+    send. A send counts nothing now; GetQueueAttributes still counts, and a FIFO queue's
+    content-based deduplication (the attribute a send reads) still holds."""
+    run = _python("""
+import boto3
+from moto import mock_aws
+from moto.sqs.models import Message
+from devstack import moto_patches
+moto_patches.install()
+looked = []
+visible = Message.visible
+Message.visible = property(lambda self: looked.append(1) or visible.fget(self))
+with mock_aws():
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for start in range(0, 300, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(10)])
+    looked.clear()
+    sqs.send_message(QueueUrl=url, MessageBody="one")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "two"}])
+    print("looked", len(looked))
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    print("counted", sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"])
+    fifo = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    print("fifo", sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"])
+""")
+    assert run.returncode == 0, run.stderr
+    assert "looked 0" in run.stdout
+    assert "'ApproximateNumberOfMessages': '302'" in run.stdout and "'ApproximateNumberOfMessagesNotVisible': '0'" in run.stdout
+    assert "fifo 1" in run.stdout
