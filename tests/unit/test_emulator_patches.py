@@ -406,3 +406,35 @@ with mock_aws():
     assert "looked 0" in run.stdout
     assert "'ApproximateNumberOfMessages': '302'" in run.stdout and "'ApproximateNumberOfMessagesNotVisible': '0'" in run.stdout
     assert "fifo 1" in run.stdout
+
+
+def test_an_item_projects_as_moto_projects_it():
+    """The patched `Item.project` (each path converts its root attribute alone) answers the item
+    moto's answers: top-level names, nested maps, list elements, missing paths, several paths
+    under one root, numbers, number sets and binary values."""
+    run = _python("""
+from moto.dynamodb.models.dynamo_type import Item, DynamoType
+item = {"pk": {"S": "A#1"}, "sk": {"S": "STUDY#9"}, "n": {"N": "01.50"}, "ns": {"NS": ["3", "1"]},
+        "b": {"B": "AAEC"}, "ok": {"BOOL": True}, "none": {"NULL": True},
+        "attributes": {"M": {"00100010": {"M": {"vr": {"S": "PN"}, "Value": {"L": [{"M": {"Alphabetic": {"S": "Rossi^Anna"}}}]}}},
+                             "00080061": {"M": {"vr": {"S": "CS"}, "Value": {"L": [{"S": "CT"}, {"S": "MR"}]}}}}},
+        "list": {"L": [{"S": "zero"}, {"M": {"deep": {"N": "7"}}}, {"L": [{"S": "x"}]}]},
+        "a[1]": {"S": "a literal bracket"}}
+paths = [[["pk"]], [["sk"], ["n"], ["ns"]], [["b"], ["ok"], ["none"]], [["attributes"]],
+         [["attributes", "00100010"]], [["attributes", "00100010", "Value"], ["attributes", "00080061", "vr"]],
+         [["attributes"], ["attributes", "00080061"]], [["attributes", "00080061"], ["attributes"]], [["list[1]"]], [["list[1]", "deep"]], [["list[5]"]],
+         [["list[2]"], ["list[0]"]], [["missing"]], [["attributes", "missing"]], [["a[1]"]], [["pk"], ["missing"], ["list"]]]
+def answers():
+    one = Item(DynamoType(item["pk"]), DynamoType(item["sk"]), item)
+    return [one.project(p).to_json() for p in paths]
+before = answers()
+from devstack import moto_patches
+moto_patches.install()
+assert Item.project.obelisk_patched
+after = answers()
+for p, b, a in zip(paths, before, after):
+    assert a == b, (p, b, a)
+print("same", len(paths))
+""")
+    assert run.returncode == 0, run.stderr
+    assert "same 16" in run.stdout
