@@ -20,9 +20,9 @@ picks the path's value: a study row read for five attributes of its thirty was c
 times whole (~40% of the emulator's CPU in a name search at 3,000 studies). Here each path looks
 in a conversion of its own root attribute only, the value `find_nested_key` would find in the
 whole one, and the projected values are merged and converted back as moto does: the same item.
-A top-level name whose value holds only strings, booleans, nulls, maps and lists (what that
-round trip gives back unchanged; numbers are normalized by it, binaries re-encoded) is not
-converted at all: the projected item holds the stored value itself, which the answer reads and
+A top-level name, the one path under its attribute, whose value holds only strings, booleans,
+nulls, maps and lists (what that round trip gives back unchanged; numbers are normalized by it,
+binaries re-encoded) is not converted at all: the projected item holds the stored value itself, which the answer reads and
 nothing writes. A projection reads the item and builds a new one: no `ONE_AT_A_TIME` needed
 either."""
 from __future__ import annotations
@@ -79,19 +79,23 @@ def project(self, projection_expressions: list[list[str]]) -> Item:
     whole attribute the conversion would give back unchanged held as it is."""
     result: dict = {}
     held: dict[str, DynamoType] = {}
-    for expression in projection_expressions:
-        root = _root(expression[0])
+    order: dict[str, None] = {}  # the roots in the order moto's merged result has them
+    roots = [_root(expression[0]) for expression in projection_expressions]
+    for expression, root in zip(projection_expressions, roots):
         if root not in self.attrs:
             continue
         value = self.attrs[root]
-        if expression == [root] and _unchanged_by_conversion(value):
+        if expression == [root] and roots.count(root) == 1 and _unchanged_by_conversion(value):
             held[root] = value
+            order.setdefault(root)
         else:
-            merge_dicts(result, find_nested_key(expression, {root: deserializer.deserialize(value.to_regular_json())}))
-    projected = Item(hash_key=self.hash_key, range_key=self.range_key,
-                     attrs=serializer.serialize({k: v for k, v in result.items() if k not in held})["M"])
-    for root, value in held.items():  # the whole attribute: any path under it projected too
-        dict.__setitem__(projected.attrs, root, value)
+            found = find_nested_key(expression, {root: deserializer.deserialize(value.to_regular_json())})
+            merge_dicts(result, found)
+            order.update(dict.fromkeys(k for k in found if k not in order))
+    converted = serializer.serialize(result)["M"]
+    projected = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
+    for root in order:
+        dict.__setitem__(projected.attrs, root, held[root] if root in held else DynamoType(converted[root]))
     return projected
 
 

@@ -10,10 +10,20 @@ DynamoDB JSON protocol directly from the value moto hands the serializer (dicts 
 or None members left out, strings through `str`, binaries in base64, lists and maps member by
 member), so the body's bytes are the same; anything else (another service, a value that is not
 such a dict) is left to moto's serializer.
+Before that, moto turns the operation's result (items as maps of `DynamoType`) into those dicts
+with `dynamo_to_dict`, which asks each value in turn whether it is a datetime, a `DynamoType`,
+has a `to_json`, is a dict or a list; `to_dicts` does the same walk testing each value's exact
+type first (a `DynamoType`, a dict or moto's `LimitedSizeDict`, a list, a string, a number, a
+boolean, None) and leaves anything else to moto's function: the same dicts.
 `tests/integration/test_emulator.py` compares the emulator's answers with moto's own, byte for byte."""
 from __future__ import annotations
 
+import base64
+
+import moto.dynamodb.responses as dynamodb_responses
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models.utilities import dynamo_to_dict
 
 SERVICE, SHAPE = "dynamodb", "AttributeValue"
 _NOTHING = (None, {}, [])  # what moto's string serializer passes through as is
@@ -60,6 +70,28 @@ def _attribute_value(serializer, members, value) -> dict:
     return written
 
 
+_AS_IS = (str, int, float, bool, type(None))  # what `dynamo_to_dict` hands back unchanged
+_MAPS = (dict, LimitedSizeDict)  # dicts without a `to_json`: walked key by key
+
+
+def to_dicts(value):
+    """`dynamo_to_dict(value)`, each value's exact type tested first."""
+    kind = type(value)
+    if kind is DynamoType:
+        if value.type == "B":
+            return {"B": value.value if isinstance(value.value, bytes) else base64.b64decode(value.value)}
+        if value.type == "BS":
+            return dynamo_to_dict(value)
+        return {value.type: to_dicts(value.value)}
+    if kind in _MAPS:
+        return {k: to_dicts(v) for k, v in value.items()}
+    if kind is list:
+        return [to_dicts(v) for v in value]
+    if kind in _AS_IS:
+        return value
+    return dynamo_to_dict(value)
+
+
 def install() -> None:
     structure, mapping = BaseJSONSerializer._serialize_type_structure, BaseJSONSerializer._serialize_type_map
     if getattr(structure, "obelisk_patched", False):
@@ -95,6 +127,7 @@ def install() -> None:
         else:
             serialized[self.get_serialized_name(shape, key)] = done
 
+    dynamodb_responses.dynamo_to_dict = to_dicts
     serialize_structure.obelisk_patched = True
     BaseJSONSerializer._serialize_type_structure = serialize_structure
     BaseJSONSerializer._serialize_type_map = serialize_map

@@ -433,8 +433,45 @@ moto_patches.install()
 assert Item.project.obelisk_patched
 after = answers()
 for p, b, a in zip(paths, before, after):
-    assert a == b, (p, b, a)
+    assert repr(a) == repr(b), (p, b, a)  # the same attributes in the same order
 print("same", len(paths))
 """)
     assert run.returncode == 0, run.stderr
     assert "same 16" in run.stdout
+
+
+def test_a_result_walks_into_the_dicts_moto_walks_it_into():
+    """`serializer.to_dicts` (exact types first) gives what moto's `dynamo_to_dict` gives, on
+    items of every attribute type and on what else a result holds."""
+    import datetime
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    from devstack.moto_patches.serializer import to_dicts
+
+    item = LimitedSizeDict()
+    for name, value in {"s": {"S": "x"}, "n": {"N": "01.5"}, "b": {"B": "AAEC"}, "bs": {"BS": ["AAE=", b"\x00"]},
+                        "raw": {"B": b"\x01\x02"}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]},
+                        "ok": {"BOOL": False}, "none": {"NULL": True},
+                        "m": {"M": {"l": {"L": [{"S": "e"}, {"N": "3"}, {"M": {}}, {"L": []}]}, "b": {"B": "AAE="}}}}.items():
+        dict.__setitem__(item, name, DynamoType(value))
+    result = {"Items": [item, {"k": DynamoType({"S": "v"})}], "Count": 2, "ScannedCount": 2.0, "Flag": True,
+              "LastEvaluatedKey": None, "When": datetime.datetime(2026, 12, 7), "Capacity": Decimal("1.5"),
+              "Nested": [[{"x": DynamoType({"N": "1"})}]]}
+    assert repr(to_dicts(result)) == repr(dynamo_to_dict(result))
+
+
+def test_an_answer_without_an_xml_request_id_is_left_as_it_is_and_gets_its_header():
+    run = _python("""
+from moto.core.responses import BaseResponse
+from devstack import moto_patches
+moto_patches.install()
+headers, body = BaseResponse._enrich_response({"status": 200}, '{"Items": []}')
+print(headers["status"] == "200", len(headers["x-amzn-requestid"]) == 52, body)
+headers, body = BaseResponse._enrich_response({}, "<R><RequestId>old</RequestId></R>")
+print(body.replace(headers["x-amzn-requestid"], "NEW"))
+""")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ['True True {"Items": []}', "<R><RequestId>NEW</RequestId></R>"]
