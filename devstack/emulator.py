@@ -26,8 +26,8 @@ from collections import Counter, deque
 # State saved before the patches moved to devstack/moto_patches/ names this module's RSA-key loader.
 from chalicelib import allocator, collector
 from devstack import s3_auth, s3_sibling
-from devstack.s3_sibling import S3Sibling
 from devstack.moto_patches.state import _load_rsa_key  # noqa: F401
+from devstack.s3_sibling import S3Sibling
 
 TIMELINE_LENGTH = 100_000  # requests remembered between two resets of the counters
 
@@ -218,9 +218,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from devstack import moto_patches
-        from devstack.moto_patches import notifications
+        from devstack.moto_patches import notifications, state
         from devstack.moto_patches import server as moto_server
-        from devstack.moto_patches import state
 
         moto_patches.install()
         services = (state.S3_SERVICES if args.s3_only

@@ -81,7 +81,7 @@ def project(self, projection_expressions: list[list[str]]) -> Item:
     held: dict[str, DynamoType] = {}
     order: dict[str, None] = {}  # the roots in the order moto's merged result has them
     roots = [_root(expression[0]) for expression in projection_expressions]
-    for expression, root in zip(projection_expressions, roots):
+    for expression, root in zip(projection_expressions, roots, strict=True):
         if root not in self.attrs:
             continue
         value = self.attrs[root]

@@ -39,6 +39,10 @@ request's path as the client sent it.
   ~5% of the emulator's CPU on a search's DynamoDB pages (JSON, with no such element). A body that
   does not hold `<RequestId>` is left as it is without the expression, which would change
   nothing; the request id header is added as before.
+- Every request lists its handler class's methods (`method_names_from_class`: `inspect.getmembers`
+  over the class and its bases, ~2% of the emulator's CPU) to check that the action is one; the
+  classes do not change once the emulator serves (the patches are installed before), so each
+  class's list is made once.
 - http.server makes a request target's leading slashes one (`//cache/x` -> `/cache/x`: CPython's
   gh-87389, against open redirects from file servers) before werkzeug builds the environ, so the
   emulator's signature check and moto read a path the client did not send: a URL presigned for
@@ -54,10 +58,12 @@ leaves anything it does not find to moto's locked check; header parsing is per r
 from __future__ import annotations
 
 import email.parser
+import functools
 import http.client
 import re
 
 import moto.backends as backends
+import moto.core.responses as moto_responses
 from moto.core import request as moto_request
 from moto.core.base_backend import BackendDict
 from moto.core.responses import BaseResponse
@@ -91,6 +97,7 @@ def install() -> None:
         return WerkzeugEnvironHeaders.__iter__(self)
 
     moto_request.EnvironHeaders.__iter__ = headers_in_order
+    moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(moto_responses.method_names_from_class)
     enrich = BaseResponse._enrich_response
 
     def enrich_response(headers, body):

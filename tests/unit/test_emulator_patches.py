@@ -475,3 +475,16 @@ print(body.replace(headers["x-amzn-requestid"], "NEW"))
 """)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ['True True {"Items": []}', "<R><RequestId>NEW</RequestId></R>"]
+
+
+def test_a_handlers_methods_are_listed_once_and_as_moto_lists_them():
+    run = _python("""
+import moto.core.responses as responses
+from moto.dynamodb.responses import DynamoHandler
+listed = responses.method_names_from_class(DynamoHandler)
+from devstack import moto_patches
+moto_patches.install()
+print(responses.method_names_from_class(DynamoHandler) == listed, responses.method_names_from_class(DynamoHandler) is responses.method_names_from_class(DynamoHandler))
+""")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "True"]
