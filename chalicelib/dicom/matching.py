@@ -25,7 +25,13 @@ class Criterion:
         return f"{json_model.keyword_of(self.tag)}={self.value}"
 
 
+DATE_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")  # PS3.4 C.2.2.2.5; `-` alone: any date the attribute has
+
+
 def parse_criteria(params: dict[str, list[str]]) -> list[Criterion]:
+    """The query's matching keys. Trailing spaces of a value are not significant (PS3.5 6.2: they
+    pad values, and stored values are read without them); a date range not of the forms
+    `YYYYMMDD-YYYYMMDD`, `YYYYMMDD-`, `-YYYYMMDD` is a 400."""
     criteria = []
     for name, values in params.items():
         if name in RESERVED_PARAMETERS:
@@ -34,6 +40,9 @@ def parse_criteria(params: dict[str, list[str]]) -> list[Criterion]:
         if tag is None:
             raise BadQueryParameter(f"unknown attribute {name!r}")
         for value in values:
+            value = "\\".join(alternative.rstrip(" ") for alternative in value.split("\\"))
+            if json_model.vr_of(tag) == "DA" and any("-" in a and not DATE_RANGE.match(a) for a in value.split("\\")):
+                raise BadQueryParameter(f"{name}={value}: a date range is YYYYMMDD-YYYYMMDD, YYYYMMDD- or -YYYYMMDD")
             criteria.append(Criterion(tag, value))
     return criteria
 

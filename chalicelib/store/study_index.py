@@ -36,7 +36,6 @@ TERM_CHARS = 12  # of a suffix in its row's key: a longer run is looked up by it
 # that STOW's transaction (25 instances and 6 other rows: `services.ingest_rows`) stays within 100.
 # A longer value gets one long-value row instead (`AlbumStudyTerm.long_key`).
 TERM_POSITIONS = {PATIENT_NAME: 32, PATIENT_ID: 20, ACCESSION: 16}
-_DATE_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")
 
 Hits = dict[str, str]  # study uid -> its `listing` (the study list's order)
 
@@ -194,7 +193,7 @@ def _date_hits(album_ids: list[str], criterion: matching.Criterion,
     their copy of the study's attributes; a pattern of another form reads the album's list."""
     conditions = []
     for alternative in criterion.value.split("\\"):
-        if (found := _DATE_RANGE.match(alternative)) is not None:
+        if (found := matching.DATE_RANGE.match(alternative)) is not None and (found.group(1) or found.group(2)):
             low, high = found.group(1), found.group(2)
             if low and high:
                 conditions.append(AlbumStudy.listing.between(low, high + "~"))

@@ -81,6 +81,12 @@ def test_date_range_uid_list_and_modalities(stack, tokens, corpus):
     assert set(uids_of(get(stack, alice, "/studies", StudyDate="20240101-20241231", **ours))) == {corpus[0][0], corpus[1][0]}
     assert uids_of(get(stack, alice, "/studies", StudyDate="20250101-", **ours)) == [corpus[2][0]]
     assert uids_of(get(stack, alice, "/studies", StudyDate="-20240131", **ours)) == [corpus[0][0]]
+    # outside check round 19: `-` alone answered 500 at the study level; it is any date, as at the others
+    assert set(uids_of(get(stack, alice, "/studies", StudyDate="-", **ours))) == {c[0] for c in corpus}
+    malformed = requests.get(f"{stack.api_url}/studies", params={"StudyDate": "-20240101-", **ours},
+                             headers={"Authorization": f"Bearer {alice}"}, timeout=30)
+    assert malformed.status_code == 400 and "YYYYMMDD-YYYYMMDD" in malformed.json()["detail"]
+    assert uids_of(get(stack, alice, "/studies", PatientID=f"{RUN}-1  ")) == [corpus[1][0]]  # trailing spaces pad
     assert uids_of(get(stack, alice, "/studies", StudyTime="080000-090000", **ours)) == [corpus[1][0]]
     assert set(uids_of(get(stack, alice, "/studies", StudyInstanceUID=f"{corpus[0][0]}\\{corpus[2][0]}"))) == {corpus[0][0], corpus[2][0]}
     assert set(uids_of(get(stack, alice, "/studies", ModalitiesInStudy="ct", **ours))) == {corpus[0][0], corpus[2][0]}

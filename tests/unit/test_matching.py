@@ -46,3 +46,24 @@ def test_parameters_by_keyword_or_tag_and_unknown_refused():
     assert [c.tag for c in criteria] == ["00100010", "00080020"]
     with pytest.raises(BadQueryParameter):
         parse_criteria({"NoSuchKeyword": ["x"]})
+
+
+def test_a_date_range_not_of_the_three_forms_is_a_bad_query_parameter():
+    """Outside check round 19: `StudyDate=-` answered 500 at the study level; `--`, `-20200101-`,
+    `20200101-2020` were read as ranges. The three forms pass, `-` alone reads as any date."""
+    for value in ("20200101-20201231", "20200101-", "-20201231", "-", "20200101", "2020*"):
+        assert parse_criteria({"StudyDate": [value]}) == [Criterion("00080020", value)]
+    for value in ("--", "20200101--", "-20200101-", "20200101-2020", "2020-01-01", "20200101\\1-2"):
+        with pytest.raises(BadQueryParameter) as refused:
+            parse_criteria({"StudyDate": [value]})
+        assert "YYYYMMDD-YYYYMMDD" in str(refused.value.detail)
+    assert matches({"00080020": {"vr": "DA", "Value": ["20200301"]}}, Criterion("00080020", "-"))
+    assert not matches({"00080020": {"vr": "DA"}}, Criterion("00080020", "-"))
+
+
+def test_trailing_spaces_of_a_query_value_are_not_significant():
+    """PS3.5 6.2: trailing spaces pad LO/SH/PN values; a stored "PAD1 " is read as "PAD1", and a
+    query for "PAD1 " found nothing (outside check round 19)."""
+    assert parse_criteria({"PatientID": ["PAD1  "]}) == [Criterion("00100020", "PAD1")]
+    assert parse_criteria({"PatientName": ["Rossi* \\Smith "]}) == [Criterion("00100010", "Rossi*\\Smith")]
+    assert parse_criteria({"PatientID": ["  "]}) == [Criterion("00100020", "")]
