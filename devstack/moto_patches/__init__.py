@@ -32,8 +32,9 @@ internals lives in this folder.
 - `state.py`: the emulator's saved state (`.obelisk/emulator.pickle`, S3's in
   `emulator-s3.pickle`), stamped with its format and moto's version, checked on load; a bucket's
   keys saved with every version (moto's key store pickled its latest versions only).
-- `sqs.py`: a message sent without counting the queue's messages (moto counted them all, against
-  the clock, on every send: O(queue) per message).
+- `sqs.py`: a message sent or received, and attributes read, without counting the queue's
+  messages unless asked (moto counted them all, against the clock, for every message sent or
+  received and three times per attribute asked: O(queue) per message).
 - `notifications.py`: a bucket's S3 -> SQS notifications sent through the SQS API of the main
   emulator, S3 having a process of its own (`devstack/s3_sibling.py`).
 
@@ -49,7 +50,7 @@ serializer's structure and map methods, `UpdateExpressionParser.make`, `DepthFir
 `BackendDict._create_account_specific_backend`, `moto.backends.list_of_moto_modules`, the multipart
 methods of `S3Backend`, `S3Response`'s `setup_class`, `put_object`, `_get_checksum` and `_send_response` and what
 moto's server view and flask-cors add around them, `JSONParser`'s handlers and
-`_parse_json_body`, `FakeKey.etag` and its `SpooledTemporaryFile` buffer, `moto.s3.notifications._send_sqs_message`, SQS's `Queue.attributes` and `BASE_ATTRIBUTES`, `SQSBackend.send_message` and `send_message_batch`, `moto.s3.utils._VersionedKeyStore`'s `getlist`/`setlist`), so importing this package on any other moto
+`_parse_json_body`, `FakeKey.etag` and its `SpooledTemporaryFile` buffer, `moto.s3.notifications._send_sqs_message`, SQS's `Queue.attributes` and `BASE_ATTRIBUTES`, `SQSBackend.send_message`, `send_message_batch`, `get_queue_attributes` and `is_message_valid_based_on_retention_period`, `moto.s3.utils._VersionedKeyStore`'s `getlist`/`setlist`), so importing this package on any other moto
 than the one pinned in `requirements-dev.txt` raises `MotoVersionError`.
 
 **The serialization rule.** `indexes.py` and `transactions.py` are exact only when DynamoDB

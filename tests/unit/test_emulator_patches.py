@@ -373,10 +373,12 @@ def test_a_transaction_sent_again_with_its_token_is_applied_once():
         assert count() == 4
 
 
-def test_a_message_is_sent_without_counting_the_queue_and_the_queue_still_counts():
-    """moto counted every message of the queue (against the clock) on each send: O(queue) per
-    send. A send counts nothing now; GetQueueAttributes still counts, and a FIFO queue's
-    content-based deduplication (the attribute a send reads) still holds."""
+def test_a_message_is_sent_and_received_without_counting_the_queue_and_the_queue_still_counts():
+    """moto counted every message of the queue (against the clock) on each send, on each message
+    received (its retention check) and three times per attribute asked: O(queue) per message
+    (outside check round 19: a receive of 10 took ~2 s at 2,000 held). Sends, receives and
+    attribute reads without counts count nothing now; counts are computed once per call and
+    still right, and a FIFO queue's content-based deduplication (what a send reads) still holds."""
     run = _python("""
 import boto3
 from moto import mock_aws
@@ -396,7 +398,17 @@ with mock_aws():
     sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "two"}])
     print("looked", len(looked))
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    looked.clear()
     print("counted", sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"])
+    print("counted once", len(looked) <= 2 * 302)  # each message's visibility, for two counters
+    looked.clear()
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    print("uncounted", len(looked), arn.endswith(":q"))
+    looked.clear()
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    print("received", len(received), len(looked) <= 302 + 10)  # the visible messages listed once
+    after = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    print("after", after["ApproximateNumberOfMessages"], after["ApproximateNumberOfMessagesNotVisible"])
     fifo = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
     for _ in range(2):
         sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
@@ -405,6 +417,8 @@ with mock_aws():
     assert run.returncode == 0, run.stderr
     assert "looked 0" in run.stdout
     assert "'ApproximateNumberOfMessages': '302'" in run.stdout and "'ApproximateNumberOfMessagesNotVisible': '0'" in run.stdout
+    assert "counted once True" in run.stdout and "uncounted 0 True" in run.stdout
+    assert "received 10 True" in run.stdout and "after 292 10" in run.stdout
     assert "fifo 1" in run.stdout
 
 
