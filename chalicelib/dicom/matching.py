@@ -25,7 +25,7 @@ class Criterion:
         return f"{json_model.keyword_of(self.tag)}={self.value}"
 
 
-DATE_RANGE = re.compile(r"^(\d{8})?-(\d{8})?$")  # PS3.4 C.2.2.2.5; `-` alone: any date the attribute has
+DATE_RANGE = re.compile(r"^([0-9]{8})?-([0-9]{8})?$")  # PS3.4 C.2.2.2.5 (ASCII digits); `-` alone: any date
 
 
 def parse_criteria(params: dict[str, list[str]]) -> list[Criterion]:

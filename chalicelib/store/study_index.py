@@ -199,7 +199,7 @@ def _date_hits(album_ids: list[str], criterion: matching.Criterion,
                 conditions.append(AlbumStudy.listing.between(low, high + "~"))
             else:
                 conditions.append(AlbumStudy.listing >= low if low else AlbumStudy.listing <= high + "~")
-        elif re.fullmatch(r"\d{8}", alternative):
+        elif re.fullmatch(r"[0-9]{8}", alternative):
             conditions.append(AlbumStudy.listing.startswith(alternative))
         else:
             conditions = [None]

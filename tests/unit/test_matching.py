@@ -53,7 +53,7 @@ def test_a_date_range_not_of_the_three_forms_is_a_bad_query_parameter():
     `20200101-2020` were read as ranges. The three forms pass, `-` alone reads as any date."""
     for value in ("20200101-20201231", "20200101-", "-20201231", "-", "20200101", "2020*"):
         assert parse_criteria({"StudyDate": [value]}) == [Criterion("00080020", value)]
-    for value in ("--", "20200101--", "-20200101-", "20200101-2020", "2020-01-01", "20200101\\1-2"):
+    for value in ("--", "20200101--", "-20200101-", "20200101-2020", "2020-01-01", "20200101\\1-2", "20200101-٢٠٢١٠١٠١"):
         with pytest.raises(BadQueryParameter) as refused:
             parse_criteria({"StudyDate": [value]})
         assert "YYYYMMDD-YYYYMMDD" in str(refused.value.detail)
