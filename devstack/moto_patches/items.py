@@ -22,9 +22,9 @@ in a conversion of its own root attribute only, the value `find_nested_key` woul
 whole one, and the projected values are merged and converted back as moto does: the same item.
 A top-level name, the one path under its attribute, whose value holds only strings, booleans,
 nulls, maps and lists (what that round trip gives back unchanged; numbers are normalized by it,
-binaries re-encoded) is not converted at all: the projected item holds the stored value itself, which the answer reads and
-nothing writes. A projection reads the item and builds a new one: no `ONE_AT_A_TIME` needed
-either."""
+binaries re-encoded) is not converted at all: the projected item holds the stored value itself,
+which the answer reads and nothing writes. A projection reads the item and builds a new one: no
+`ONE_AT_A_TIME` needed either."""
 from __future__ import annotations
 
 import re
