@@ -276,15 +276,18 @@ def search_series(principal: Principal, study_uid: str, source: policy.Source,
     if favorite is not None or qido.FAVORITE_TAG in fields.custom:
         _needs_source(source, "favorite")
     records = _batch_get(SeriesRecord, [SeriesRecord.key(study_uid, s) for s in visible])
+    identities = identity.of_series(records)  # study-level keys match each series' study identity
+    criteria = matching.parse_criteria(params)
     items = []
-    for (_, series_uid), item in _series_items(records, base_url).items():
-        is_favorite = any(s.favorite for s in visible[series_uid])
+    for key, item in _series_items(records, base_url).items():
+        is_favorite = any(s.favorite for s in visible[key[1]])
         if favorite is not None and is_favorite != favorite:
+            continue
+        if not matching.matches_all(qido.with_parents(item, identities.get(key, {})), criteria):
             continue
         if qido.FAVORITE_TAG in fields.custom:
             item[qido.FAVORITE_TAG] = element("SH", "true" if is_favorite else "false")
         items.append(item)
-    items = [a for a in items if matching.matches_all(a, matching.parse_criteria(params))]
     return qido.page_of(qido.sort_series(items, (params.get("sort") or [None])[0]), page)
 
 

@@ -95,6 +95,22 @@ def test_date_range_uid_list_and_modalities(stack, tokens, corpus):
     assert first["00201206"]["Value"] == [2] and first["00201208"]["Value"] == [4]
 
 
+def test_a_studys_series_match_study_level_keys_on_the_study(stack, tokens, corpus):
+    """`/studies/{st}/series` with a study-level key (StudyDate, PatientID, ...) answered 204
+    whatever the key (outside check round 20): the key is matched on the series' study, as
+    `/series` and `/instances` match it."""
+    alice = tokens("alice")
+    study, series = corpus[0]
+
+    def series_of(**params):
+        answer = get(stack, alice, f"/studies/{study}/series", **params)
+        return [] if answer.status_code == 204 else sorted(s["0020000E"]["Value"][0] for s in answer.json())
+
+    assert series_of(StudyDate="20240101-20241231") == sorted(series)
+    assert series_of(PatientID=f"{RUN}-0 ", StudyDate="-") == sorted(series)
+    assert series_of(StudyDate="20250101-") == [] and series_of(PatientID=f"{RUN}-1") == []
+
+
 def test_sort_limit_offset_and_warning(stack, tokens, corpus):
     alice = tokens("alice")
     ours = {"PatientID": f"{RUN}-*"}
