@@ -294,11 +294,12 @@ def search_series(principal: Principal, study_uid: str, source: policy.Source,
 def search_all_series(principal: Principal, source: policy.Source, params: dict[str, list[str]],
                       page: Page, base_url: str) -> SearchResult:
     """`GET /series`: every visible series, with its study's attributes."""
+    criteria = matching.parse_criteria(params)  # a bad key is a 400 whatever the caller reads
     visible = visible_series(principal, source)
     records = _batch_get(SeriesRecord, [SeriesRecord.key(st, se) for st, ses in visible.items() for se in ses])
     identities = identity.of_series(records)
     items = [qido.with_parents(item, identities.get(key, {})) for key, item in _series_items(records, base_url).items()]
-    items = [a for a in items if matching.matches_all(a, matching.parse_criteria(params))]
+    items = [a for a in items if matching.matches_all(a, criteria)]
     return qido.page_of(qido.sort_series(items, (params.get("sort") or [None])[0]), page)
 
 

@@ -111,6 +111,15 @@ def test_a_studys_series_match_study_level_keys_on_the_study(stack, tokens, corp
     assert series_of(StudyDate="20250101-") == [] and series_of(PatientID=f"{RUN}-1") == []
 
 
+def test_a_bad_key_is_a_400_for_a_caller_who_reads_nothing(stack, tokens):
+    """`/series` checked its keys only on the series the caller reads: carol (nothing shared) got
+    204 for `StudyDate=--` where `/studies` and `/instances` answered 400 (outside check round 20)."""
+    carol = tokens("carol")
+    for path in ("/studies", "/series", "/instances"):
+        answer = get(stack, carol, path, StudyDate="--")
+        assert answer.status_code == 400 and answer.json()["message"] == "Bad Query Parameter", (path, answer.text)
+
+
 def test_sort_limit_offset_and_warning(stack, tokens, corpus):
     alice = tokens("alice")
     ours = {"PatientID": f"{RUN}-*"}
