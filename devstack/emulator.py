@@ -227,8 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.s3_only and args.state and not os.path.exists(args.state) and os.path.exists(legacy_state(args.state)):
             state.load(legacy_state(args.state), services)
             state.save(args.state, services)  # at once: the main emulator's next save drops S3 from its file
-        elif args.s3_only:
-            state.load(args.state, services)
         else:
             state.load(args.state, services)
     except RuntimeError as error:  # another moto release, or state it cannot read: say what to do

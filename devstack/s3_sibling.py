@@ -113,10 +113,7 @@ def _body_of(environ: dict, headers: list[tuple[str, str]]):
     length = next((int(value) for name, value in headers if name.lower() == "content-length"), None)
     if length is not None:
         return _pieces(stream, length)
-    body = b""
-    if environ.get("wsgi.input_terminated"):
-        while piece := stream.read(BODY_PIECE):
-            body += piece
+    body = b"".join(iter(lambda: stream.read(BODY_PIECE), b"")) if environ.get("wsgi.input_terminated") else b""
     if body or environ.get("REQUEST_METHOD") in ("PUT", "POST"):
         headers.append(("Content-Length", str(len(body))))
     return [body] if body else []

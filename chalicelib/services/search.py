@@ -276,8 +276,8 @@ def search_series(principal: Principal, study_uid: str, source: policy.Source,
     if favorite is not None or qido.FAVORITE_TAG in fields.custom:
         _needs_source(source, "favorite")
     records = _batch_get(SeriesRecord, [SeriesRecord.key(study_uid, s) for s in visible])
-    identities = identity.of_series(records)  # study-level keys match each series' study identity
     criteria = matching.parse_criteria(params)
+    identities = identity.of_series(records) if criteria else {}  # study-level keys match each series' study
     items = []
     for key, item in _series_items(records, base_url).items():
         is_favorite = any(s.favorite for s in visible[key[1]])
